@@ -1,0 +1,12 @@
+//! The runtime of Odoo365 Sync: the SQLite store (links, baselines, cursors, jobs, conflicts,
+//! audit log), and, as it grows, the durable job queue, the executor, the per-profile
+//! scheduler and the webhook listener. It defines the ports (traits) it needs from the
+//! service clients; `crates/app` plugs the real clients in.
+//!
+//! Invariants: every state change is persisted before the step that depends on it, so a
+//! crash at any point re-runs from the store without duplicates; no secret is ever written
+//! to the store (secrets live in the keychain).
+
+pub mod store;
+
+pub use store::{Store, StoreError};

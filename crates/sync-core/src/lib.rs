@@ -1,0 +1,13 @@
+//! The pure core of Odoo365 Sync: the canonical model both services are mapped to, the
+//! field hashes that tell a real change from an echo of our own write, and (as it grows)
+//! the baseline and the reconcile/plan decision table.
+//!
+//! Invariants: no async, no I/O, no clock, no randomness. Values in, decisions out, so
+//! every function here can be tested exhaustively and replayed deterministically. The
+//! workspace's `clippy.toml` for this crate forbids the real clock and thread RNG.
+
+pub mod hash;
+pub mod side;
+
+pub use hash::FieldHash;
+pub use side::Side;
