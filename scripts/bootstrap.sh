@@ -58,8 +58,12 @@ command -v npm >/dev/null || die "npm is not installed (the machine image ships 
 if [ -f ui/package-lock.json ]; then
   stamp=ui/node_modules/.bootstrap-stamp
   if [ ! -f "$stamp" ] || [ ui/package-lock.json -nt "$stamp" ]; then
-    log "installing front-end packages (npm ci)"
-    (cd ui && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in ui/ failed"
+    log "installing front-end packages from ui/package-lock.json"
+    # Not `npm ci`: the registry mirror here serves no packages for other platforms, so the
+    # lock cannot list rollup's and tauri-cli's optional per-platform builds, and `npm ci`
+    # refuses such a lock. `npm install --no-save` installs the locked versions and leaves
+    # the lock untouched.
+    (cd ui && npm install --no-save --no-audit --no-fund --loglevel=error) || die "npm install in ui/ failed"
     touch "$stamp"
   fi
 fi

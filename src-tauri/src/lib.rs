@@ -52,13 +52,44 @@ pub fn show_main_window<R: Runtime>(handle: &tauri::AppHandle<R>) -> tauri::Resu
     Ok(())
 }
 
+/// The one command-line option of the desktop app: `--data-dir DIR` (tests and several
+/// installs side by side). Everything else is configured in the app.
+fn data_dir_from_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<Option<std::path::PathBuf>, String> {
+    let mut dir = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--data-dir" => match args.next() {
+                Some(d) => dir = Some(d.into()),
+                None => return Err("--data-dir needs a directory".into()),
+            },
+            other => match other.strip_prefix("--data-dir=") {
+                Some(d) => dir = Some(d.into()),
+                None => {
+                    return Err(format!(
+                        "unknown option {other:?}; the only option is --data-dir DIR"
+                    ))
+                }
+            },
+        }
+    }
+    Ok(dir)
+}
+
 /// Starts the desktop app and runs until Quit.
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("ODOO365_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let data_dir = odoo365_app::default_data_dir();
+    let data_dir = match data_dir_from_args(std::env::args().skip(1)) {
+        Ok(dir) => dir.unwrap_or_else(odoo365_app::default_data_dir),
+        Err(e) => {
+            eprintln!("odoo365-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
     let app = match App::open(&data_dir) {
         Ok(app) => app,
         Err(e) => {
@@ -112,6 +143,16 @@ mod tests {
         )
         .map(|b| b.deserialize::<serde_json::Value>().unwrap())
         .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    #[test]
+    fn the_data_dir_option_is_read_and_anything_else_is_refused() {
+        let args = |a: &[&str]| data_dir_from_args(a.iter().map(|s| s.to_string()));
+        assert_eq!(args(&[]).unwrap(), None);
+        assert_eq!(args(&["--data-dir", "/x"]).unwrap(), Some("/x".into()));
+        assert_eq!(args(&["--data-dir=/y"]).unwrap(), Some("/y".into()));
+        assert!(args(&["--data-dir"]).is_err());
+        assert!(args(&["--verbose"]).unwrap_err().contains("--verbose"));
     }
 
     #[test]

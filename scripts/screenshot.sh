@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# screenshot.sh APP OUT.png — inside scripts/desktop-session.sh (with WITH_TRAY_HOST=1 for
+# a visible tray): starts APP, waits for its main window, opens the tray menu, and saves a
+# screenshot of the whole screen to OUT.png. Exits non-zero if the window never appears.
+set -euo pipefail
+app=$1 out=$2
+[ -n "${DISPLAY:-}" ] || { echo "screenshot: no DISPLAY; run inside scripts/desktop-session.sh" >&2; exit 1; }
+export ODOO365_DATA_DIR=${ODOO365_DATA_DIR:-$(mktemp -d)}
+"$app" >"${ARTIFACTS:-/tmp}/app.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+win=
+for _ in $(seq 150); do
+  win=$(xdotool search --name '^Odoo365 Sync$' 2>/dev/null | head -n1 || true)
+  [ -n "$win" ] && break
+  kill -0 $pid 2>/dev/null || { echo "screenshot: the app exited:" >&2; cat "${ARTIFACTS:-/tmp}/app.log" >&2; exit 1; }
+  sleep 0.2
+done
+[ -n "$win" ] || { echo "screenshot: no 'Odoo365 Sync' window after 30 s" >&2; exit 1; }
+xdotool windowmove "$win" 40 40 2>/dev/null || true
+sleep 2   # let the webview paint
+if [ "${WITH_TRAY_HOST:-0}" = 1 ]; then
+  # The SNI host draws the tray along the bottom edge; right-click the app's icon (the
+  # first and only one there) to show its menu in the shot.
+  host=$(xdotool search --class 'gtk-sni-tray' 2>/dev/null | head -n1 || true)
+  if [ -n "$host" ]; then
+    eval "$(xdotool getwindowgeometry --shell "$host")"
+    xdotool mousemove $((X + 20)) $((Y + HEIGHT / 2)) click 3 || true
+    sleep 1
+  fi
+fi
+import -window root "$out"
+echo "screenshot: saved $out" >&2
