@@ -37,17 +37,17 @@ demo:
 	@echo "comes with the desktop app work (issue 8). Until then: 'make run' and 'make test'."
 	@exit 2
 
+# The Rust suite runs last so its summary closes the output.
 test: ui lint test-ui test-rust
 
 lint:
 	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 # One cargo invocation builds the app binary, every unit test and the UI tests together
-# (building them separately compiles the Tauri stack twice). Clippy runs after it, in the
-# same target dir.
+# (building them separately compiles the Tauri stack twice).
 test-rust: ui
 	WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run --workspace --profile ci --no-tests=fail
-	cargo clippy --workspace --all-targets -- -D warnings
 
 test-ui: bootstrap
 	npm --prefix ui run check --silent
