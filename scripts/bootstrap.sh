@@ -54,17 +54,19 @@ fi
 
 command -v node >/dev/null || die "node is not installed (the machine image ships Node 20)"
 command -v npm >/dev/null || die "npm is not installed (the machine image ships npm)"
-# The front end's packages, exactly as the lock file names them.
-if [ -f ui/package-lock.json ]; then
-  stamp=ui/node_modules/.bootstrap-stamp
-  if [ ! -f "$stamp" ] || [ ui/package-lock.json -nt "$stamp" ]; then
-    log "installing front-end packages from ui/package-lock.json"
-    # Not `npm ci`: the registry mirror here serves no packages for other platforms, so the
+# Node packages, exactly as each lock file names them: the front end, and the OAuth server
+# the auth tests run against.
+for dir in ui crates/auth/tests/oauth-mock; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp=$dir/node_modules/.bootstrap-stamp
+  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    log "installing Node packages in $dir from its lock file"
+    # Not `npm ci`: the registry mirror here serves no packages for other platforms, so a
     # lock cannot list rollup's and tauri-cli's optional per-platform builds, and `npm ci`
     # refuses such a lock. `npm install --no-save` installs the locked versions and leaves
     # the lock untouched.
-    (cd ui && npm install --no-save --no-audit --no-fund --loglevel=error) || die "npm install in ui/ failed"
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error) || die "npm install in $dir failed"
     touch "$stamp"
   fi
-fi
+done
 log "ok"
