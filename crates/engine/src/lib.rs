@@ -7,6 +7,13 @@
 //! crash at any point re-runs from the store without duplicates; no secret is ever written
 //! to the store (secrets live in the keychain).
 
+pub mod clock;
+pub mod state;
 pub mod store;
 
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use state::{
+    AuditEntry, ConflictRecord, Job, JobState, JournalEntry, Link, LinkKind, NewAudit, NewLink,
+    Origin, StoredBaseline, Tx,
+};
 pub use store::{Store, StoreError};

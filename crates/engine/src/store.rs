@@ -20,6 +20,11 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("sync database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A stored value does not read back; the store was changed outside the app.
+    #[error(
+        "the sync database holds an unreadable value ({0}); resetting the sync state rebuilds it"
+    )]
+    Corrupt(String),
 }
 
 /// Schema migrations, applied in order; entry `i` brings the schema to version `i + 1`.
@@ -32,12 +37,112 @@ const MIGRATIONS: &[&str] = &[
         config_json TEXT NOT NULL,
         created_at  TEXT NOT NULL
     ) STRICT;",
+    // 2: sync state. Items are keyed by stable ids on both sides, never by title or path.
+    "CREATE TABLE link (
+        id             INTEGER PRIMARY KEY,
+        profile_id     TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        kind           TEXT NOT NULL,               -- 'event' | 'file' | 'folder'
+        odoo_model     TEXT NOT NULL,
+        odoo_id        INTEGER,                     -- NULL until created in Odoo
+        graph_id       TEXT,                        -- NULL until created in Microsoft 365
+        ical_uid       TEXT,
+        series_link_id INTEGER REFERENCES link(id) ON DELETE CASCADE,
+        original_start TEXT,                        -- an occurrence's key within its series
+        created_at     TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX link_odoo ON link(profile_id, kind, odoo_model, odoo_id) WHERE odoo_id IS NOT NULL;
+    CREATE UNIQUE INDEX link_graph ON link(profile_id, kind, graph_id) WHERE graph_id IS NOT NULL;
+    CREATE INDEX link_ical ON link(profile_id, ical_uid);
+
+    -- The item as last agreed by both sides, its hashes, and each side's version token.
+    CREATE TABLE baseline (
+        link_id        INTEGER PRIMARY KEY REFERENCES link(id) ON DELETE CASCADE,
+        canonical_json TEXT NOT NULL,
+        hash           TEXT NOT NULL,
+        odoo_version   TEXT,                        -- write_date, or the attachment checksum
+        graph_version  TEXT,                        -- changeKey / eTag / quickXorHash
+        updated_at     TEXT NOT NULL
+    ) STRICT;
+
+    -- Delta links and Odoo cursors; written only after the round they end was applied.
+    CREATE TABLE cursor (
+        profile_id TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (profile_id, name)
+    ) STRICT;
+
+    -- Durable jobs. The key makes enqueueing idempotent: a re-planned op after a crash
+    -- finds its job instead of adding a second one.
+    CREATE TABLE job (
+        id              INTEGER PRIMARY KEY,
+        profile_id      TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        key             TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        payload_json    TEXT NOT NULL,
+        state           TEXT NOT NULL,              -- pending | running | done | failed
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        not_before      TEXT NOT NULL,
+        last_error      TEXT,
+        maybe_applied   INTEGER NOT NULL DEFAULT 0, -- a send whose answer was lost
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (profile_id, key)
+    ) STRICT;
+    CREATE INDEX job_ready ON job(profile_id, state, not_before);
+
+    CREATE TABLE conflict (
+        id               INTEGER PRIMARY KEY,
+        profile_id       TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        link_id          INTEGER REFERENCES link(id) ON DELETE SET NULL,
+        kind             TEXT NOT NULL,             -- fields | edit_vs_delete | content
+        base_json        TEXT,
+        odoo_json        TEXT,
+        microsoft_json   TEXT,
+        fields_json      TEXT NOT NULL,             -- the fields in conflict
+        state            TEXT NOT NULL,             -- open | resolved
+        resolution_json  TEXT,
+        created_at       TEXT NOT NULL,
+        resolved_at      TEXT
+    ) STRICT;
+    CREATE INDEX conflict_open ON conflict(profile_id, state);
+
+    -- Every write, with its origin and the rule that decided it.
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        profile_id  TEXT NOT NULL,
+        link_id     INTEGER,
+        item        TEXT NOT NULL,                  -- a readable reference for the activity view
+        op          TEXT NOT NULL,
+        origin      TEXT NOT NULL,                  -- odoo | microsoft | sync
+        rule        TEXT NOT NULL,
+        before_hash TEXT,
+        after_hash  TEXT,
+        detail_json TEXT
+    ) STRICT;
+    CREATE INDEX audit_profile ON audit(profile_id, id);
+    CREATE INDEX audit_link ON audit(link_id, id);
+
+    -- Every version that sync overwrote or deleted, so it can be restored.
+    CREATE TABLE journal (
+        id           INTEGER PRIMARY KEY,
+        at           TEXT NOT NULL,
+        profile_id   TEXT NOT NULL,
+        link_id      INTEGER,
+        side         TEXT NOT NULL,                 -- the side whose version was replaced
+        reason       TEXT NOT NULL,                 -- overwritten | deleted
+        content_json TEXT NOT NULL,
+        restored_at  TEXT
+    ) STRICT;
+    CREATE INDEX journal_profile ON journal(profile_id, id);",
 ];
 
 /// Handle to the store. One connection; the engine serialises access to it.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl Store {
