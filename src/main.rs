@@ -163,10 +163,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ODOO365_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
+    odoo365_app::logging::init_stderr();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -79,10 +79,16 @@ fn data_dir_from_args(
 
 /// Starts the desktop app and runs until Quit.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ODOO365_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
+    // Keep the guard for the life of the process: it flushes the log on exit.
+    let _log_guard =
+        match odoo365_app::logging::init_rolling_files(&odoo365_app::logging::default_log_dir()) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                eprintln!("odoo365-desktop: {e}; logging to stderr instead");
+                odoo365_app::logging::init_stderr();
+                None
+            }
+        };
     let data_dir = match data_dir_from_args(std::env::args().skip(1)) {
         Ok(dir) => dir.unwrap_or_else(odoo365_app::default_data_dir),
         Err(e) => {
@@ -97,7 +103,14 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let built = with_shell(tauri::Builder::default(), app)
+    // A second launch hands over to the first (which shows its window) and exits.
+    let builder =
+        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Err(e) = show_main_window(app) {
+                tracing::error!(error = %e, "cannot show the main window for a second launch");
+            }
+        }));
+    let built = with_shell(builder, app)
         .setup(|app| {
             tray::install(app.handle())?;
             Ok(())

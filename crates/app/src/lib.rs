@@ -6,6 +6,7 @@
 //! plus a message, so front ends never match on text.
 
 pub mod error;
+pub mod logging;
 pub mod profile;
 
 use std::path::{Path, PathBuf};
