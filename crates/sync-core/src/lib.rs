@@ -6,8 +6,13 @@
 //! every function here can be tested exhaustively and replayed deterministically. The
 //! workspace's `clippy.toml` for this crate forbids the real clock and thread RNG.
 
+pub mod canonical;
 pub mod hash;
+pub mod html;
+pub mod rrule;
 pub mod side;
+pub mod tz;
 
+pub use canonical::{Event, Field, FieldValues, When};
 pub use hash::FieldHash;
 pub use side::Side;
