@@ -7,12 +7,19 @@
 //! workspace's `clippy.toml` for this crate forbids the real clock and thread RNG.
 
 pub mod canonical;
+pub mod error;
+pub mod graph;
 pub mod hash;
 pub mod html;
+pub mod odoo;
 pub mod rrule;
 pub mod side;
 pub mod tz;
 
 pub use canonical::{Event, Field, FieldValues, When};
+pub use error::MapError;
 pub use hash::FieldHash;
 pub use side::Side;
+
+#[cfg(test)]
+mod mapping_tests;
