@@ -12,6 +12,7 @@ pub mod graph;
 pub mod hash;
 pub mod html;
 pub mod odoo;
+pub mod reconcile;
 pub mod rrule;
 pub mod side;
 pub mod tz;
@@ -19,6 +20,10 @@ pub mod tz;
 pub use canonical::{Event, Field, FieldValues, When};
 pub use error::MapError;
 pub use hash::FieldHash;
+pub use reconcile::{
+    plan, reconcile, Access, Baseline, Conflict, ConflictKind, Decision, Item, Observed, Op, Plan,
+    Policy, Resolution, Snapshot, State,
+};
 pub use side::Side;
 
 #[cfg(test)]
