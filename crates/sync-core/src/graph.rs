@@ -34,6 +34,36 @@ const SIDE: &str = "Microsoft Graph";
 
 /// Reads a Graph event into canonical form.
 pub fn from_graph(v: &Value) -> Result<Event, MapError> {
+    Ok(read(v)?.normalized())
+}
+
+/// Reads a Graph event as seen from the mailbox of `me`. On an event someone else
+/// organizes, the user's own answer is in `responseStatus`, and the attendee list of the
+/// user's copy may show it stale or not list the user at all (invited via a group);
+/// the answer is put on the user's attendee entry so that it compares with Odoo's.
+pub fn from_graph_for_user(v: &Value, me: &str) -> Result<Event, MapError> {
+    let mut event = read(v)?;
+    if !is_organizer(v) {
+        if let Some(answer) = str_at(v, "/responseStatus/response") {
+            let me = me.trim().to_lowercase();
+            let response = response_from_graph(Some(answer));
+            match event
+                .attendees
+                .iter_mut()
+                .find(|a| a.email.trim().eq_ignore_ascii_case(&me))
+            {
+                Some(a) => a.response = response,
+                None => event.attendees.push(Attendee {
+                    email: me,
+                    response,
+                }),
+            }
+        }
+    }
+    Ok(event.normalized())
+}
+
+fn read(v: &Value) -> Result<Event, MapError> {
     let title = str_at(v, "/subject").unwrap_or_default().to_owned();
     let description = match (str_at(v, "/body/contentType"), str_at(v, "/body/content")) {
         (Some(ct), Some(content)) if ct.eq_ignore_ascii_case("text") => {
@@ -151,8 +181,7 @@ pub fn from_graph(v: &Value) -> Result<Event, MapError> {
         reminder_minutes,
         recurrence,
         online_meeting,
-    }
-    .normalized())
+    })
 }
 
 /// The whole event as the body of a create (`POST /me/events`).

@@ -606,6 +606,47 @@ fn an_event_organized_by_someone_else_keeps_its_organizer_and_my_answer() {
 }
 
 #[test]
+fn my_answer_to_an_invitation_is_read_from_response_status_even_when_the_list_is_stale() {
+    let g = graph_event(json!({
+        "isOrganizer": false,
+        "organizer": {"emailAddress": {"address": "boss@partner.example"}},
+        "responseStatus": {"response": "accepted", "time": "2026-03-02T10:00:00Z"},
+        "attendees": [
+            {"type": "required", "emailAddress": {"address": "Me@Example.com"}, "status": {"response": "none"}},
+            {"type": "required", "emailAddress": {"address": "amy@example.com"}, "status": {"response": "declined"}},
+        ],
+    }));
+    let e = graph::from_graph_for_user(&g, "me@example.com").unwrap();
+    let me = e
+        .attendees
+        .iter()
+        .find(|a| a.email == "me@example.com")
+        .unwrap();
+    assert_eq!(me.response, Response::Accepted);
+    assert_eq!(
+        from_graph(&g)
+            .unwrap()
+            .attendees
+            .iter()
+            .find(|a| a.email == "me@example.com")
+            .unwrap()
+            .response,
+        Response::NeedsAction
+    );
+    // Invited through a group: the user is not listed, but is an attendee all the same.
+    let mut via_group = g.clone();
+    via_group["attendees"] = json!([]);
+    let e = graph::from_graph_for_user(&via_group, "me@example.com").unwrap();
+    assert_eq!(e.attendees.len(), 1);
+    // On my own events, responseStatus is "organizer" and nothing is added.
+    let own = graph_event(json!({"responseStatus": {"response": "organizer"}}));
+    assert!(graph::from_graph_for_user(&own, "me@example.com")
+        .unwrap()
+        .attendees
+        .is_empty());
+}
+
+#[test]
 fn show_as_values_odoo_cannot_hold_read_as_busy() {
     for (graph_value, canonical) in [
         ("free", ShowAs::Free),

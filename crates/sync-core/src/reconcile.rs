@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::canonical::{Event, Field};
+use crate::canonical::{Attendee, Event, Field, Response};
 use crate::hash::FieldHash;
 use crate::side::Side;
 
@@ -105,13 +105,15 @@ impl Snapshot {
 }
 
 /// What the user may write on this side's copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "access", rename_all = "snake_case")]
 pub enum Access {
     Full,
     /// Someone else organizes the event: only the user's own answer may change (Graph
-    /// refuses other writes; `isOrganizer == false`).
-    ResponseOnly,
+    /// refuses other writes; `isOrganizer == false`). `me` is the user's e-mail there.
+    ResponseOnly {
+        me: String,
+    },
 }
 
 /// How conflicts are decided.
@@ -152,6 +154,10 @@ pub enum Op {
     },
     /// Delete (Graph) or archive (Odoo) the item on `side`.
     Delete { side: Side, title: String },
+    /// Answer the invitation on `side` (Graph `accept`/`tentativelyAccept`/`decline`,
+    /// Odoo `change_attendee_status`): the one write allowed on an event the user does
+    /// not organize there.
+    Respond { side: Side, response: Response },
     /// Record `event` as the new baseline, with the version tokens the sides have after
     /// this decision's writes.
     Link { event: Event },
@@ -162,9 +168,10 @@ pub enum Op {
 impl Op {
     pub fn side(&self) -> Option<Side> {
         match self {
-            Op::Create { side, .. } | Op::Update { side, .. } | Op::Delete { side, .. } => {
-                Some(*side)
-            }
+            Op::Create { side, .. }
+            | Op::Update { side, .. }
+            | Op::Delete { side, .. }
+            | Op::Respond { side, .. } => Some(*side),
             Op::Link { .. } | Op::Forget => None,
         }
     }
@@ -414,6 +421,7 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     let mut field_conflicts = Vec::new();
     let mut blocked: Vec<(Side, FieldConflict)> = Vec::new();
     let mut open_fields = false;
+    let mut answers: Vec<(Side, Response)> = Vec::new();
     for field in Field::ALL {
         let ov = o.event.field(field);
         let mv = m.event.field(field);
@@ -450,11 +458,21 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
             }
         };
         // A side that only takes the user's answer cannot receive the value.
+        // Only the user's own answer may change there; that goes as a response.
         let mut take = true;
         for (side, snap, current) in [(Side::Odoo, o, &ov), (Side::Microsoft, m, &mv)] {
-            if snap.access == Access::ResponseOnly && &value != current {
-                blocked.push((side, conflict.clone()));
-                take = false;
+            let Access::ResponseOnly { me } = &snap.access else {
+                continue;
+            };
+            if &value == current {
+                continue;
+            }
+            match (field, only_my_answer_differs(current, &value, me)) {
+                (Field::Attendees, Some(answer)) => answers.push((side, answer)),
+                _ => {
+                    blocked.push((side, conflict.clone()));
+                    take = false;
+                }
             }
         }
         if !take {
@@ -500,7 +518,14 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
         (Side::Odoo, &o.event, o_target),
         (Side::Microsoft, &m.event, m_target),
     ] {
-        let fields = before.diff(&after);
+        let mut fields = before.diff(&after);
+        if let Some((_, response)) = answers.iter().find(|(s, _)| *s == side) {
+            fields.retain(|f| *f != Field::Attendees);
+            d.ops.push(Op::Respond {
+                side,
+                response: *response,
+            });
+        }
         if !fields.is_empty() {
             d.ops.push(Op::Update {
                 side,
@@ -513,6 +538,26 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     if base_moved || !d.ops.is_empty() {
         d.ops.push(Op::Link { event: new_base });
     }
+}
+
+/// If `wanted` differs from `current` only in the answer of `me`, that answer.
+fn only_my_answer_differs(current: &Value, wanted: &Value, me: &str) -> Option<Response> {
+    let current: Vec<Attendee> = serde_json::from_value(current.clone()).ok()?;
+    let wanted: Vec<Attendee> = serde_json::from_value(wanted.clone()).ok()?;
+    let me = me.trim().to_lowercase();
+    let answer = wanted.iter().find(|a| a.email == me)?.response;
+    current.iter().find(|a| a.email == me)?;
+    let mut answered: Vec<Attendee> = current
+        .into_iter()
+        .map(|mut a| {
+            if a.email == me {
+                a.response = answer;
+            }
+            a
+        })
+        .collect();
+    answered.sort();
+    (answered == wanted).then_some(answer)
 }
 
 fn edit_vs_delete(
@@ -582,6 +627,7 @@ pub struct SideCounts {
     pub creates: usize,
     pub updates: usize,
     pub deletes: usize,
+    pub responses: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,7 +648,11 @@ impl Counts {
     }
 
     pub fn writes(&self) -> usize {
-        self.destructive() + self.odoo.creates + self.microsoft.creates
+        self.destructive()
+            + self.odoo.creates
+            + self.microsoft.creates
+            + self.odoo.responses
+            + self.microsoft.responses
     }
 }
 
@@ -643,6 +693,7 @@ pub fn plan(items: Vec<Item>, policy: Policy) -> Plan {
                 Op::Create { side, .. } => count(&mut counts, *side, |s| s.creates += 1),
                 Op::Update { side, .. } => count(&mut counts, *side, |s| s.updates += 1),
                 Op::Delete { side, .. } => count(&mut counts, *side, |s| s.deletes += 1),
+                Op::Respond { side, .. } => count(&mut counts, *side, |s| s.responses += 1),
                 Op::Link { .. } => counts.links += 1,
                 Op::Forget => counts.forgets += 1,
             }
@@ -742,6 +793,9 @@ impl Plan {
                     ),
                     Op::Delete { side, title } => {
                         format!("delete in {}: {title:?}", side_name(*side))
+                    }
+                    Op::Respond { side, response } => {
+                        format!("answer in {}: {response:?}", side_name(*side))
                     }
                     Op::Link { .. } | Op::Forget => continue,
                 };
@@ -1139,7 +1193,9 @@ mod tests {
         let b = baseline();
         let o = with(base_event(), |e| e.title = "My title".into());
         let m = Snapshot {
-            access: Access::ResponseOnly,
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
             ..Snapshot::new(base_event())
         };
         let d = reconcile(Some(&b), seen(o), Observed::present(m.clone()), Policy::Ask);
@@ -1159,7 +1215,9 @@ mod tests {
             }]
         });
         let m2 = Snapshot {
-            access: Access::ResponseOnly,
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
             ..Snapshot::new(mine)
         };
         let d = reconcile(
@@ -1170,6 +1228,68 @@ mod tests {
         );
         assert_eq!(updates(&d, Side::Odoo), vec![vec![Field::Attendees]]);
         assert!(d.conflicts.is_empty());
+    }
+
+    #[test]
+    fn accepting_an_invitation_in_odoo_answers_it_in_outlook_without_other_writes() {
+        let invited = |r| {
+            with(base_event(), |e| {
+                e.organizer = Some("boss@partner.example".into());
+                e.attendees = vec![
+                    Attendee {
+                        email: "me@x.org".into(),
+                        response: r,
+                    },
+                    Attendee {
+                        email: "amy@x.org".into(),
+                        response: Response::Accepted,
+                    },
+                ];
+            })
+        };
+        let b = Baseline::new(invited(Response::NeedsAction), None, None);
+        let m = Snapshot {
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+            ..Snapshot::new(invited(Response::NeedsAction))
+        };
+        let d = reconcile(
+            Some(&b),
+            seen(invited(Response::Accepted)),
+            Observed::present(m.clone()),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
+        assert_eq!(
+            d.ops,
+            vec![
+                Op::Respond {
+                    side: Side::Microsoft,
+                    response: Response::Accepted
+                },
+                Op::Link {
+                    event: invited(Response::Accepted)
+                },
+            ]
+        );
+        // Changing someone else's answer is not the user's to make.
+        let other = with(invited(Response::NeedsAction), |e| {
+            e.attendees[0].response = Response::Declined
+        });
+        let d = reconcile(Some(&b), seen(other), Observed::present(m), Policy::Ask);
+        assert!(d.ops.iter().all(|op| !matches!(
+            op,
+            Op::Respond { .. }
+                | Op::Update {
+                    side: Side::Microsoft,
+                    ..
+                }
+        )));
+        assert!(matches!(
+            d.conflicts[0].kind,
+            ConflictKind::NotOrganizer { .. }
+        ));
     }
 
     fn item(key: &str, o: Observed, m: Observed) -> Item {

@@ -45,6 +45,9 @@ fn event(g: Genome) -> Event {
     e.normalized()
 }
 
+/// The user, as seen on a side where they do not organize the event.
+const ME: &str = "amy@example.com";
+
 fn att(email: &str, response: Response) -> Attendee {
     Attendee {
         email: email.to_owned(),
@@ -170,7 +173,7 @@ fn items(worlds: &BTreeMap<String, World>, quiet: Option<&BTreeMap<String, ItemG
             let is_quiet =
                 |s: Option<&SideGen>| w.base.is_some() && matches!(s, Some(SideGen::Quiet));
             let ms_access = if w.microsoft_read_only {
-                Access::ResponseOnly
+                Access::ResponseOnly { me: ME.to_owned() }
             } else {
                 Access::Full
             };
@@ -219,6 +222,15 @@ fn apply(worlds: &mut BTreeMap<String, World>, p: &Plan) {
             Op::Delete { side: s, .. } => {
                 assert!(side(w, *s).is_some(), "delete of a missing copy: {key}");
                 *side(w, *s) = None;
+            }
+            Op::Respond { side: s, response } => {
+                let copy = side(w, *s).as_mut().expect("answer on a missing copy");
+                let me = copy
+                    .attendees
+                    .iter_mut()
+                    .find(|a| a.email == ME)
+                    .expect("answer only where the user is invited");
+                me.response = *response;
             }
             Op::Link { event } => w.base = Some(event.clone()),
             Op::Forget => w.base = None,
