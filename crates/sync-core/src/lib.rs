@@ -6,7 +6,7 @@
 //!   hashes, and the list of what each side cannot represent.
 //! * [`graph`] / [`odoo`]: mapping to and from Graph event JSON and Odoo `calendar.event`
 //!   records; [`html`], [`tz`] and [`rrule`] are the normalisers they share.
-//! * [`reconcile`]: [`reconcile()`] for one item (an exhaustive table over the states of
+//! * [`reconcile`](mod@reconcile): [`reconcile()`] for one item (an exhaustive table over the states of
 //!   both sides and the baseline, with a per-field three-way merge), [`plan()`] for a batch,
 //!   and the [`Plan`] value the engine shows, guards and executes.
 //!
@@ -34,8 +34,8 @@ pub use canonical::{Event, Field, FieldValues, When};
 pub use error::MapError;
 pub use hash::FieldHash;
 pub use reconcile::{
-    plan, reconcile, Access, Baseline, Conflict, ConflictKind, Decision, Item, Observed, Op, Plan,
-    Policy, Resolution, Snapshot, State,
+    plan, reconcile, Access, Baseline, Conflict, ConflictKind, Decision, Item, Mail, MailKind,
+    Observed, Op, Plan, Policy, Resolution, Snapshot, State,
 };
 pub use side::Side;
 

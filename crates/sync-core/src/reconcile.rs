@@ -228,6 +228,30 @@ impl Conflict {
     }
 }
 
+/// A mail a service will send to people because of an op (the engine's attendee-impact
+/// guard lists these and asks above a threshold). An upper bound: Odoo sends none when
+/// written with `no_mail_to_attendees`, and the engine drops those.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mail {
+    pub side: Side,
+    pub kind: MailKind,
+    /// Lower-case e-mails, sorted.
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// A create of an event with attendees.
+    Invitation,
+    /// A change of time, zone, recurrence or attendees on an event with attendees.
+    Update,
+    /// A delete, by the organizer, of an event with attendees.
+    Cancellation,
+    /// The user's answer to an invitation, to its organizer.
+    Answer,
+}
+
 /// The outcome for one item: the states, the arm that decided (for the audit log's
 /// "why"), the ops in order and the conflicts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +261,8 @@ pub struct Decision {
     pub rule: String,
     pub ops: Vec<Op>,
     pub conflicts: Vec<Conflict>,
+    /// The mails the ops would make the services send.
+    pub mails: Vec<Mail>,
     /// Set only by the arm for impossible state combinations.
     pub error: Option<String>,
 }
@@ -249,6 +275,7 @@ impl Decision {
             rule: rule.to_owned(),
             ops: Vec::new(),
             conflicts: Vec::new(),
+            mails: Vec::new(),
             error: None,
         }
     }
@@ -290,6 +317,7 @@ pub fn reconcile(
     let m_state = classify(baseline, &microsoft);
     let o = current(baseline, &odoo);
     let m = current(baseline, &microsoft);
+    let copies = (o.clone(), m.clone());
     let mut d = Decision::new(o_state, m_state, "");
     match (baseline, o_state, m_state, o, m) {
         // Nothing happened on either side.
@@ -394,7 +422,69 @@ pub fn reconcile(
             ));
         }
     }
+    d.mails = mails(&d.ops, copies.0.as_ref(), copies.1.as_ref());
     d
+}
+
+/// The mails `ops` make the services send, given each side's copy before the ops.
+fn mails(ops: &[Op], odoo: Option<&Snapshot>, microsoft: Option<&Snapshot>) -> Vec<Mail> {
+    let copy = |side: Side| match side {
+        Side::Odoo => odoo,
+        Side::Microsoft => microsoft,
+    };
+    let emails = |events: &[&Event]| -> Vec<String> {
+        let mut all: Vec<String> = events
+            .iter()
+            .flat_map(|e| e.attendees.iter().map(|a| a.email.clone()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    let mut out = Vec::new();
+    for op in ops {
+        let mail = match op {
+            Op::Create { side, event } => Some((*side, MailKind::Invitation, emails(&[event]))),
+            Op::Update {
+                side,
+                fields,
+                event,
+            } if fields.iter().any(|f| {
+                matches!(
+                    f,
+                    Field::When | Field::TimeZone | Field::Recurrence | Field::Attendees
+                )
+            }) =>
+            {
+                let mut events = vec![event];
+                if let Some(before) = copy(*side) {
+                    events.push(&before.event);
+                }
+                Some((*side, MailKind::Update, emails(&events)))
+            }
+            Op::Delete { side, .. } => copy(*side)
+                .filter(|c| c.access == Access::Full)
+                .map(|c| (*side, MailKind::Cancellation, emails(&[&c.event]))),
+            Op::Respond { side, .. } => copy(*side).map(|c| {
+                (
+                    *side,
+                    MailKind::Answer,
+                    c.event.organizer.iter().cloned().collect(),
+                )
+            }),
+            _ => None,
+        };
+        if let Some((side, kind, recipients)) = mail {
+            if kind == MailKind::Answer || !recipients.is_empty() {
+                out.push(Mail {
+                    side,
+                    kind,
+                    recipients,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn winner_of(policy: Policy, o: &Snapshot, m: &Snapshot) -> Option<Side> {
@@ -639,6 +729,8 @@ pub struct Counts {
     pub open_conflicts: usize,
     pub decided_conflicts: usize,
     pub errors: usize,
+    /// Mails to attendees the plan would cause, per [`Mail`].
+    pub mails: usize,
 }
 
 impl Counts {
@@ -708,6 +800,7 @@ pub fn plan(items: Vec<Item>, policy: Policy) -> Plan {
         if e.decision.error.is_some() {
             counts.errors += 1;
         }
+        counts.mails += e.decision.mails.len();
     }
     Plan {
         policy,
@@ -729,6 +822,13 @@ impl Plan {
         self.entries
             .iter()
             .flat_map(|e| e.decision.ops.iter().map(move |op| (e.key.as_str(), op)))
+    }
+
+    /// The mails to attendees the plan would cause, with their item keys.
+    pub fn attendee_mails(&self) -> impl Iterator<Item = (&str, &Mail)> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.decision.mails.iter().map(move |m| (e.key.as_str(), m)))
     }
 
     /// True when the plan writes to a service at all (a converged, no-op cycle is false).
@@ -839,6 +939,20 @@ impl Plan {
                     ),
                 };
                 let _ = writeln!(out, "  [{}] {state}: {what}", e.key);
+            }
+            for mail in &e.decision.mails {
+                let _ = writeln!(
+                    out,
+                    "  [{}] {} mails {:?} to {}",
+                    e.key,
+                    side_name(mail.side),
+                    mail.kind,
+                    if mail.recipients.is_empty() {
+                        "the organizer".to_owned()
+                    } else {
+                        mail.recipients.join(", ")
+                    }
+                );
             }
             if let Some(err) = &e.decision.error {
                 let _ = writeln!(out, "  [{}] error: {err}", e.key);
@@ -1290,6 +1404,45 @@ mod tests {
             d.conflicts[0].kind,
             ConflictKind::NotOrganizer { .. }
         ));
+    }
+
+    #[test]
+    fn moving_a_meeting_with_attendees_lists_the_update_mail_and_a_retitle_lists_none() {
+        let meeting = with(base_event(), |e| {
+            e.attendees = vec![Attendee {
+                email: "amy@x.org".into(),
+                response: Response::Accepted,
+            }]
+        });
+        let b = Baseline::new(meeting.clone(), None, None);
+        let moved = with(meeting.clone(), |e| {
+            if let crate::When::Timed { start, end } = e.when {
+                e.when = crate::When::Timed {
+                    start: start + chrono::Duration::hours(1),
+                    end: end + chrono::Duration::hours(1),
+                };
+            }
+        });
+        let d = reconcile(Some(&b), seen(moved), seen(meeting.clone()), Policy::Ask);
+        assert_eq!(
+            d.mails,
+            vec![Mail {
+                side: Side::Microsoft,
+                kind: MailKind::Update,
+                recipients: vec!["amy@x.org".into()]
+            }]
+        );
+        let retitled = with(meeting.clone(), |e| e.title = "New name".into());
+        let d = reconcile(Some(&b), seen(retitled), seen(meeting.clone()), Policy::Ask);
+        assert!(d.mails.is_empty());
+        let d = reconcile(Some(&b), seen(meeting.clone()), Observed::Gone, Policy::Ask);
+        assert_eq!(d.mails[0].kind, MailKind::Cancellation);
+        assert_eq!(d.mails[0].side, Side::Odoo);
+        let d = reconcile(None, seen(meeting), Observed::Gone, Policy::Ask);
+        assert_eq!(d.mails[0].kind, MailKind::Invitation);
+        // An event without attendees mails nobody.
+        let d = reconcile(None, seen(base_event()), Observed::Gone, Policy::Ask);
+        assert!(d.mails.is_empty());
     }
 
     fn item(key: &str, o: Observed, m: Observed) -> Item {
