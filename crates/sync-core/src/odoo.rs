@@ -431,7 +431,11 @@ fn rule_to_odoo(rule: &Rule, event: &Event, out: &mut Map<String, Value>) -> Res
                 out.insert("weekday".into(), json!(odoo_weekday(*day)));
                 out.insert("byday".into(), json!(pos.to_string()));
             }
-            _ => return Err(unrepresentable("a monthly rule on several weekdays")),
+            _ => {
+                return Err(unrepresentable(
+                    "a monthly rule on several weekdays or without a position",
+                ))
+            }
         },
         Freq::Yearly => {
             if !rule.by_day.is_empty() {

@@ -1445,6 +1445,47 @@ mod tests {
         assert!(d.mails.is_empty());
     }
 
+    /// Every combination of inputs reaches a real arm of the table (the impossible arm is
+    /// for combinations `classify` cannot produce), with the states the docs promise.
+    #[test]
+    fn every_input_combination_reaches_a_real_arm_of_the_table() {
+        let observations = || {
+            vec![
+                seen(base_event()),
+                seen(with(base_event(), |e| e.title = "edited".into())),
+                Observed::Gone,
+                Observed::Quiet,
+            ]
+        };
+        let mut arms = std::collections::BTreeSet::new();
+        for b in [None, Some(baseline())] {
+            for o in observations() {
+                for m in observations() {
+                    for policy in [
+                        Policy::Ask,
+                        Policy::OdooWins,
+                        Policy::MicrosoftWins,
+                        Policy::NewestWins,
+                    ] {
+                        let d = reconcile(b.as_ref(), o.clone(), m.clone(), policy);
+                        assert_eq!(d.error, None, "{b:?} {o:?} {m:?}");
+                        for state in [d.odoo, d.microsoft] {
+                            let allowed: &[State] = if b.is_some() {
+                                &[State::Changed, State::Unchanged, State::Deleted]
+                            } else {
+                                &[State::Created, State::Absent]
+                            };
+                            assert!(allowed.contains(&state));
+                        }
+                        arms.insert(d.rule.clone());
+                    }
+                }
+            }
+        }
+        // 9 linked arms + 4 unlinked arms; the unchanged arm has two texts (tokens).
+        assert_eq!(arms.len(), 13, "{arms:#?}");
+    }
+
     fn item(key: &str, o: Observed, m: Observed) -> Item {
         Item {
             key: key.into(),
