@@ -11,7 +11,7 @@
 //! | `attendee_ids` | `[{"email": "a@b.c", "state": "accepted"}]` (`calendar.attendee` rows) |
 //! | `alarm_ids` | `[{"alarm_type": "notification", "duration_minutes": 15}]` |
 //! | `categ_ids` | `["Customer", …]` or `[{"name": "Customer"}]` |
-//! | `cancelled_occurrences` | not an Odoo field: local dates of the series' archived occurrences |
+//! | `cancelled_occurrences` | not an Odoo field: local dates of the series' archived occurrences (written too: the odoo crate archives the occurrences on those dates) |
 //!
 //! Ids where objects are expected are an error ([`MapError::Unresolved`]), never read as
 //! "no attendees": that would sync an attendee wipe. [`to_odoo`] writes the same resolved
@@ -265,7 +265,15 @@ pub fn to_odoo_fields(event: &Event, fields: &[Field]) -> Result<Value, MapError
     }
     if wants(Field::Recurrence) {
         match &event.recurrence {
-            Some(rec) => rule_to_odoo(&rec.rule, event, &mut out)?,
+            Some(rec) => {
+                rule_to_odoo(&rec.rule, event, &mut out)?;
+                let dates: Vec<String> = rec
+                    .exdates
+                    .iter()
+                    .map(|d| d.format(DATE).to_string())
+                    .collect();
+                out.insert("cancelled_occurrences".into(), json!(dates));
+            }
             None => {
                 out.insert("recurrency".into(), json!(false));
             }
