@@ -24,6 +24,10 @@
 //! | `recurrence` | [`Rule`] + cancelled dates | `recurrence` + `cancelledOccurrences` | `recurrency` + recurrence fields / `rrule` + archived occurrences |
 //! | `online_meeting` | provider + join URL | `isOnlineMeeting`, `onlineMeetingProvider`, `onlineMeeting.joinUrl` | `videocall_location` |
 //!
+//! `original_time_zone` is carried too, not synced: the zone a single event was made in
+//! (Graph `originalStartTimeZone`), so that writes keep showing its wall-clock time in
+//! that zone; it changes nothing about when the event is, and Odoo has no place for it.
+//!
 //! `organizer` is carried (it decides who may write what) but is **not a synced field**:
 //! neither side lets a client change it, and Odoo can only name an organizer who is an
 //! Odoo user.
@@ -70,6 +74,9 @@ pub struct Event {
     pub title: String,
     pub when: When,
     pub time_zone: Option<String>,
+    /// Carried, not synced: the zone to write wall-clock times in when `time_zone` is
+    /// empty (single events).
+    pub original_time_zone: Option<String>,
     pub location: String,
     pub description: String,
     pub attendees: Vec<Attendee>,
@@ -209,6 +216,7 @@ impl Event {
             title: title.to_owned(),
             when: When::Timed { start, end },
             time_zone: None,
+            original_time_zone: None,
             location: String::new(),
             description: String::new(),
             attendees: Vec::new(),
@@ -257,6 +265,12 @@ impl Event {
             };
         }
         let timed = matches!(self.when, When::Timed { .. });
+        self.original_time_zone = self
+            .original_time_zone
+            .take()
+            .or_else(|| self.time_zone.clone())
+            .as_deref()
+            .and_then(crate::tz::canonical);
         self.time_zone = match (&self.recurrence, timed) {
             (Some(_), true) => self
                 .time_zone
@@ -418,8 +432,10 @@ mod tests {
         assert_eq!(emails, ["amy@example.com", "zoe@example.com"]);
         assert_eq!(e.categories, ["Blue", "Red"]);
         assert_eq!(e.description, "<p>Hi there</p>");
-        // A single event's zone does not change what it means, so it is not kept.
+        // A single event's zone does not change what it means, so it is not synced; it
+        // is carried to write wall-clock times.
         assert_eq!(e.time_zone, None);
+        assert_eq!(e.original_time_zone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(e.clone().normalized(), e);
     }
 
@@ -444,7 +460,12 @@ mod tests {
         let h = base.hash();
         let mut other = base.clone();
         other.organizer = Some("someone@else.org".into());
-        assert_eq!(other.hash(), h, "organizer is not a synced field");
+        other.original_time_zone = Some("Asia/Tokyo".into());
+        assert_eq!(
+            other.hash(),
+            h,
+            "organizer and original zone are not synced fields"
+        );
         for field in Field::ALL {
             let mut changed = base.clone();
             let v = match field {

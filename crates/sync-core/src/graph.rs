@@ -9,7 +9,9 @@
 //!
 //! Times are written as wall-clock time in the series zone with its Windows name (what
 //! every Graph endpoint accepts, and what recurrence expansion across DST needs); single
-//! events whose canonical form has no zone are written in UTC. All-day events are written
+//! events in the zone they were made in (`original_time_zone`), else UTC. A time in the
+//! repeated hour of a DST fall-back is written in UTC, since the wall-clock time would
+//! name two instants. All-day events are written
 //! as midnight-to-midnight in UTC with `isAllDay`, and read by their *date* whatever zone
 //! Graph answers in (Graph returns all-day events midnight-to-midnight in any zone).
 //!
@@ -169,6 +171,10 @@ fn read(v: &Value) -> Result<Event, MapError> {
         title,
         when,
         time_zone,
+        original_time_zone: ["/originalStartTimeZone", "/start/timeZone"]
+            .iter()
+            .filter_map(|p| str_at(v, p))
+            .find_map(tz::canonical),
         location: str_at(v, "/location/displayName")
             .unwrap_or_default()
             .to_owned(),
@@ -374,8 +380,21 @@ fn graph_times(event: &Event) -> Result<(Value, Value, bool), MapError> {
             true,
         ),
         When::Timed { start, end } => {
-            let zone = event.time_zone.as_deref().unwrap_or("Etc/UTC");
-            let tz = tz::parse(zone).ok_or_else(|| MapError::UnknownZone(zone.to_owned()))?;
+            let mut zone = event
+                .time_zone
+                .as_deref()
+                .or(event.original_time_zone.as_deref())
+                .unwrap_or("Etc/UTC");
+            let mut tz = tz::parse(zone).ok_or_else(|| MapError::UnknownZone(zone.to_owned()))?;
+            // A wall-clock time in the repeated hour of a DST fall-back names two instants
+            // and is read back as the first; write such times in UTC instead (the series'
+            // own zone still goes in `recurrenceTimeZone`).
+            let exact =
+                |t: DateTime<Utc>| local_to_utc(tz, t.with_timezone(&tz).naive_local()) == t;
+            if !exact(start) || !exact(end) {
+                zone = "Etc/UTC";
+                tz = chrono_tz::UTC;
+            }
             let name = if zone == "Etc/UTC" {
                 "UTC".to_owned()
             } else {

@@ -158,6 +158,33 @@ fn a_time_in_the_spring_forward_gap_moves_forward_and_a_repeated_hour_takes_the_
 }
 
 #[test]
+fn the_second_instance_of_a_repeated_hour_is_written_in_utc_and_reads_back_exactly() {
+    // 01:30 UTC on 25 October 2026 is the second 02:30 in Berlin (CET, after fall-back).
+    let start = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap();
+    let mut e = crate::Event::timed("Night shift", start, start + chrono::Duration::hours(1));
+    e.original_time_zone = Some("Europe/Berlin".into());
+    let e = e.normalized();
+    let g = to_graph(&e).unwrap();
+    assert_eq!(
+        g["start"],
+        json!({"dateTime": "2026-10-25T01:30:00", "timeZone": "UTC"})
+    );
+    assert_eq!(from_graph(&g).unwrap().when, e.when);
+    // An unambiguous time keeps the event's own zone.
+    let mut day = crate::Event::timed(
+        "Day",
+        start + chrono::Duration::hours(8),
+        start + chrono::Duration::hours(9),
+    );
+    day.original_time_zone = Some("Europe/Berlin".into());
+    let g = to_graph(&day.normalized()).unwrap();
+    assert_eq!(
+        g["start"],
+        json!({"dateTime": "2026-10-25T10:30:00", "timeZone": "W. Europe Standard Time"})
+    );
+}
+
+#[test]
 fn a_weekly_series_across_the_dst_change_keeps_its_wall_clock_time_in_its_zone() {
     let odoo = odoo_record(json!({
         "start": "2026-03-24 08:00:00", // 09:00 CET, before the change on 29 March

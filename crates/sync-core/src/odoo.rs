@@ -153,6 +153,7 @@ pub fn from_odoo(v: &Value) -> Result<Event, MapError> {
         title: text(v, "name").unwrap_or_default().to_owned(),
         when,
         time_zone: text(v, "event_tz").map(str::to_owned),
+        original_time_zone: None,
         location: text(v, "location").unwrap_or_default().to_owned(),
         description: crate::html::normalize(text(v, "description").unwrap_or_default()),
         attendees,
