@@ -38,7 +38,8 @@
 //! * `showAs` tentative, out-of-office, working elsewhere, unknown → canonical `busy`
 //!   (a Graph `oof` stays `oof` until the show-as field is really changed on either side);
 //! * `sensitivity` personal → canonical `private`;
-//! * attendee type (required/optional/resource) and display names;
+//! * attendee type (required/optional) and display names; resource attendees (rooms)
+//!   are not synced at all;
 //! * more than one reminder (Odoo can; Graph cannot: the earliest notification alarm wins)
 //!   and e-mail/SMS alarms;
 //! * an organizer who is not an Odoo user;
@@ -50,6 +51,7 @@
 //!   `follow_recurrence = false`; the engine links them by series + original start).
 //!
 //! **Graph cannot hold**:
+//! * attendees without an e-mail address (Odoo partners without one): not synced;
 //! * an online meeting that is not Teams/Skype (Odoo's Discuss links): it is not synced;
 //! * a monthly "every Tuesday" rule without a position, and anything [`Rule`] refuses;
 //! * a join URL chosen by the client: `onlineMeeting` is read-only, the URL comes back;

@@ -348,7 +348,9 @@ fn date_field(v: &Value, key: &'static str) -> Result<NaiveDate, MapError> {
     })
 }
 
-fn rule_from_odoo(v: &Value) -> Result<Rule, MapError> {
+/// The rule of a `calendar.recurrence` record, or of an event's pseudo-related
+/// recurrence fields (same names): structured fields when present, else `rrule`.
+pub fn rule_from_odoo(v: &Value) -> Result<Rule, MapError> {
     let Some(kind) = text(v, "rrule_type") else {
         let rrule = text(v, "rrule").ok_or(MapError::Missing {
             field: "rrule_type",

@@ -852,7 +852,7 @@ impl Plan {
     pub fn summary(&self) -> String {
         let c = &self.counts;
         let mut out = format!(
-            "Odoo: {} to create, {} to update, {} to delete. Outlook: {} to create, {} to update, {} to delete. {} conflict(s) to resolve{}{}.\n",
+            "Odoo: {} to create, {} to update, {} to delete. Outlook: {} to create, {} to update, {} to delete. {} conflict(s) to resolve{}{}{}.\n",
             c.odoo.creates,
             c.odoo.updates,
             c.odoo.deletes,
@@ -867,6 +867,11 @@ impl Plan {
             },
             if c.errors > 0 {
                 format!(", {} error(s)", c.errors)
+            } else {
+                String::new()
+            },
+            if c.mails > 0 {
+                format!(", {} attendee mail(s)", c.mails)
             } else {
                 String::new()
             },
