@@ -44,7 +44,8 @@
 //!   and e-mail/SMS alarms;
 //! * an organizer who is not an Odoo user;
 //! * recurrences: `WKST` (Graph's `firstDayOfWeek` is always written `sunday`, as Odoo's own
-//!   sync does), relative yearly rules ("the last Friday of March"), yearly rules on
+//!   sync does; an every-other-week rule that includes Sunday may then pick different
+//!   weeks on the two sides), relative yearly rules ("the last Friday of March"), yearly rules on
 //!   another day than the start's, several weekdays in a relative monthly rule, counts
 //!   above 720;
 //! * the original start of a modified occurrence (Odoo exceptions are rows with

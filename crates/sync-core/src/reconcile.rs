@@ -24,6 +24,10 @@
 //! lost). Writes to a side that only lets the user answer (an event someone else
 //! organizes) are not attempted; they become a `NotOrganizer` conflict.
 //!
+//! A baseline written by an older canonical form (say, after the HTML normaliser
+//! changed) makes both sides look changed, but their fields agree, so the merge only
+//! records a new baseline: an upgrade never turns into a wave of writes.
+//!
 //! A [`Plan`] is a value: build it, show it ([`Plan::summary`], `Serialize`), let the
 //! mass-change guard look at it ([`Plan::exceeds`]), then execute it.
 
@@ -1448,6 +1452,24 @@ mod tests {
         // An event without attendees mails nobody.
         let d = reconcile(None, seen(base_event()), Observed::Gone, Policy::Ask);
         assert!(d.mails.is_empty());
+    }
+
+    #[test]
+    fn a_baseline_from_an_older_canonical_form_is_rebased_without_writes() {
+        let mut old = baseline();
+        // As if an older normaliser had stored the description differently.
+        old.event.description = "<div>legacy</div>".into();
+        old.hash = old.event.hash();
+        let now = with(base_event(), |e| e.description = "<p>legacy</p>".into());
+        let d = reconcile(
+            Some(&old),
+            seen(now.clone()),
+            seen(now.clone()),
+            Policy::Ask,
+        );
+        assert_eq!((d.odoo, d.microsoft), (State::Changed, State::Changed));
+        assert_eq!(d.ops, vec![Op::Link { event: now }]);
+        assert!(d.conflicts.is_empty());
     }
 
     /// Every combination of inputs reaches a real arm of the table (the impossible arm is
