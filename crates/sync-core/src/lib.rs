@@ -5,7 +5,8 @@
 //! * [`canonical`]: the [`Event`] model, its synced [`Field`]s, per-field values and
 //!   hashes, and the list of what each side cannot represent.
 //! * [`graph`] / [`odoo`]: mapping to and from Graph event JSON and Odoo `calendar.event`
-//!   records; [`html`], [`tz`] and [`rrule`] are the normalisers they share.
+//!   records; [`html`], [`tz`] and [`rrule`] are the normalisers they share;
+//!   [`expand`] lists a series' occurrences for matching them across sides.
 //! * [`reconcile`](mod@reconcile): [`reconcile()`] for one item (an exhaustive table over the states of
 //!   both sides and the baseline, with a per-field three-way merge), [`plan()`] for a batch,
 //!   and the [`Plan`] value the engine shows, guards and executes.
@@ -21,6 +22,7 @@
 
 pub mod canonical;
 pub mod error;
+pub mod expand;
 pub mod graph;
 pub mod hash;
 pub mod html;

@@ -498,8 +498,19 @@ fn a_modified_occurrence_is_keyed_by_its_original_start() {
         e.recurrence.is_none(),
         "an exception is an event of its own"
     );
-    let odoo_exception = odoo_record(json!({"recurrence_id": 5, "follow_recurrence": false}));
+    let odoo_exception = odoo_record(json!({
+        "recurrence_id": 5, "follow_recurrence": false,
+        "recurrency": true, "rrule_type": "weekly", "interval": 1, "end_type": "forever", "tue": true,
+        "event_tz": "Europe/Berlin",
+        "start": "2026-03-24 11:00:00", "stop": "2026-03-24 12:00:00",
+    }));
     assert!(odoo::is_exception(&odoo_exception));
+    // The row carries the series' rule, but as an occurrence it is a single event, the
+    // same as Graph's exception.
+    let as_occurrence = odoo::from_odoo_occurrence(&odoo_exception).unwrap();
+    assert!(as_occurrence.recurrence.is_none());
+    assert_eq!(as_occurrence.diff(&e), vec![]);
+    assert!(from_odoo(&odoo_exception).unwrap().recurrence.is_some());
     assert!(!odoo::is_exception(&odoo_record(
         json!({"recurrence_id": false})
     )));

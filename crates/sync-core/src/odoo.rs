@@ -179,6 +179,18 @@ pub fn from_odoo(v: &Value) -> Result<Event, MapError> {
     .normalized())
 }
 
+/// Reads one occurrence row of an Odoo series (`recurrence_id` set) as a single event:
+/// every row carries the series' pseudo-related recurrence fields, but only the series
+/// (its base event) is a recurrence; an occurrence, and in particular an exception
+/// (`follow_recurrence = false`), is compared with Graph's occurrence or exception.
+pub fn from_odoo_occurrence(v: &Value) -> Result<Event, MapError> {
+    let mut single = v.clone();
+    if let Some(o) = single.as_object_mut() {
+        o.insert("recurrency".into(), Value::Bool(false));
+    }
+    from_odoo(&single)
+}
+
 /// The whole record as the values of a `create`.
 pub fn to_odoo(event: &Event) -> Result<Value, MapError> {
     to_odoo_fields(event, &Field::ALL)
