@@ -639,8 +639,19 @@ fn an_event_organized_by_someone_else_keeps_its_organizer_and_my_answer() {
     // Odoo cannot name an external organizer (user_id is false) and lists the organizer's
     // partner as an attendee: the canonical events still agree on every synced field.
     let mut o = to_odoo(&e).unwrap();
+    assert_eq!(
+        o["user_id"],
+        json!({"email": "boss@partner.example"}),
+        "a create names the organizer"
+    );
+    // No Odoo user has that e-mail: the odoo crate writes user_id = false.
     o["user_id"] = json!(false);
     assert_eq!(from_odoo(&o).unwrap().diff(&e), vec![]);
+    // A write never touches the organizer.
+    assert!(odoo::to_odoo_fields(&e, &crate::Field::ALL)
+        .unwrap()
+        .get("user_id")
+        .is_none());
 }
 
 #[test]

@@ -16,6 +16,8 @@
 //! Ids where objects are expected are an error ([`MapError::Unresolved`]), never read as
 //! "no attendees": that would sync an attendee wipe. [`to_odoo`] writes the same resolved
 //! shapes; the odoo crate turns them into `partner_ids`/`alarm_ids`/`categ_ids` commands.
+//! Written `attendee_ids` never list the organizer (the canonical form leaves them out):
+//! the odoo crate keeps the organizer's own attendee row, as Odoo expects.
 //!
 //! Odoo's `false` means "empty" on every field type. Datetimes are naive UTC text
 //! (`YYYY-MM-DD HH:MM:SS`). All-day events are read from `start_date`/`stop_date` (the
@@ -191,9 +193,17 @@ pub fn from_odoo_occurrence(v: &Value) -> Result<Event, MapError> {
     from_odoo(&single)
 }
 
-/// The whole record as the values of a `create`.
+/// The whole record as the values of a `create`. Unlike a write, a create names the
+/// organizer, as `user_id: {"email": …}`: the odoo crate sets the user with that e-mail,
+/// or `false` when no Odoo user has it (an outside organizer). Left out, Odoo would make
+/// the syncing user the organizer, drop them from the attendees in canonical form, and
+/// the copies would never agree.
 pub fn to_odoo(event: &Event) -> Result<Value, MapError> {
-    to_odoo_fields(event, &Field::ALL)
+    let mut values = to_odoo_fields(event, &Field::ALL)?;
+    if let (Some(organizer), Some(map)) = (&event.organizer, values.as_object_mut()) {
+        map.insert("user_id".into(), json!({ "email": organizer }));
+    }
+    Ok(values)
 }
 
 /// Only the Odoo fields that carry `fields`, as the values of a `write`.
