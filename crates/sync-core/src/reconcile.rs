@@ -30,6 +30,30 @@
 //!
 //! A [`Plan`] is a value: build it, show it ([`Plan::summary`], `Serialize`), let the
 //! mass-change guard look at it ([`Plan::exceeds`]), then execute it.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use odoo365_sync_core::{plan, Baseline, Event, Item, Observed, Op, Policy, Side, Snapshot};
+//!
+//! let start = Utc.with_ymd_and_hms(2026, 3, 17, 8, 0, 0).unwrap();
+//! let agreed = Event::timed("Review", start, start + chrono::Duration::hours(1)).normalized();
+//! let mut moved = agreed.clone();
+//! moved.location = "Room 4".into();
+//!
+//! let items = vec![Item {
+//!     key: "link-1".into(),
+//!     baseline: Some(Baseline::new(agreed.clone(), Some("w1".into()), Some("ck1".into()))),
+//!     odoo: Observed::present(Snapshot::new(moved)),
+//!     microsoft: Observed::Quiet,
+//! }];
+//! let p = plan(items, Policy::Ask);
+//! assert!(matches!(p.ops().next(), Some((_, Op::Update { side: Side::Microsoft, .. }))));
+//! assert!(!p.exceeds(20, 0.10, 500));
+//! assert_eq!(
+//!     p.summary().lines().nth(1),
+//!     Some("  [link-1] update in Outlook: \"Review\" (location)")
+//! );
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
