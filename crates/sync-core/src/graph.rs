@@ -347,6 +347,13 @@ fn parse_local(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
         .ok()
+        .filter(|t| sane_year(t.date()))
+}
+
+/// Calendar dates outside years 1–9999 are junk, and near chrono's limits a day's
+/// arithmetic would overflow; they are refused as bad values.
+pub(crate) fn sane_year(d: NaiveDate) -> bool {
+    (1..=9999).contains(&chrono::Datelike::year(&d))
 }
 
 fn instant_at(v: &Value, at: &'static str) -> Result<DateTime<Utc>, MapError> {
@@ -521,12 +528,15 @@ pub fn rule_from_graph(r: &Value) -> Result<Rule, MapError> {
             let text = str_at(r, "/range/endDate").ok_or(MapError::Missing {
                 field: "recurrence.range.endDate",
             })?;
-            RecurrenceEnd::Until(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                MapError::BadValue {
-                    field: "recurrence.range.endDate",
-                    value: text.to_owned(),
-                }
-            })?)
+            RecurrenceEnd::Until(
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .filter(|d| sane_year(*d))
+                    .ok_or_else(|| MapError::BadValue {
+                        field: "recurrence.range.endDate",
+                        value: text.to_owned(),
+                    })?,
+            )
         }
         other => {
             return Err(MapError::BadValue {
@@ -647,6 +657,7 @@ fn cancelled_dates(v: &Value) -> BTreeSet<NaiveDate> {
                 .filter_map(Value::as_str)
                 .filter_map(|s| s.rsplit('.').next())
                 .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .filter(|d| sane_year(*d))
                 .collect()
         })
         .unwrap_or_default()

@@ -806,6 +806,20 @@ fn version_tokens_and_modification_times_are_read_from_both_sides() {
 }
 
 #[test]
+fn dates_at_the_edge_of_the_calendar_are_refused_not_a_panic() {
+    let o = odoo_record(
+        json!({"allday": true, "start_date": "+262142-12-31", "stop_date": "+262142-12-31"}),
+    );
+    assert!(matches!(from_odoo(&o), Err(MapError::BadValue { .. })));
+    let g = graph_event(json!({
+        "isAllDay": true,
+        "start": {"dateTime": "+262142-12-31T00:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "+262142-12-31T00:00:00", "timeZone": "UTC"},
+    }));
+    assert!(matches!(from_graph(&g), Err(MapError::BadValue { .. })));
+}
+
+#[test]
 fn an_unknown_time_zone_is_an_error_not_utc() {
     let g = graph_event(
         json!({"start": {"dateTime": "2026-03-17T09:00:00", "timeZone": "tzone://Microsoft/Custom"}}),

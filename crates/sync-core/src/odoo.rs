@@ -61,10 +61,13 @@ pub fn from_odoo(v: &Value) -> Result<Event, MapError> {
     }
     let all_day = v.get("allday").and_then(Value::as_bool).unwrap_or(false);
     let when = if all_day {
-        let start = date_field(v, "start_date")
-            .or_else(|_| datetime_field(v, "start").map(|t| t.date_naive()))?;
-        let stop = date_field(v, "stop_date")
-            .or_else(|_| datetime_field(v, "stop").map(|t| t.date_naive()))?;
+        // Only a missing date falls back to the datetime's date; a bad one is an error.
+        let day = |date: &'static str, datetime: &'static str| match date_field(v, date) {
+            Err(MapError::Missing { .. }) => datetime_field(v, datetime).map(|t| t.date_naive()),
+            other => other,
+        };
+        let start = day("start_date", "start")?;
+        let stop = day("stop_date", "stop")?;
         When::AllDay {
             start,
             end: stop.max(start) + Duration::days(1),
@@ -138,6 +141,7 @@ pub fn from_odoo(v: &Value) -> Result<Event, MapError> {
                     l.iter()
                         .filter_map(Value::as_str)
                         .filter_map(|d| NaiveDate::parse_from_str(d, DATE).ok())
+                        .filter(|d| crate::graph::sane_year(*d))
                         .collect::<BTreeSet<_>>()
                 })
                 .unwrap_or_default(),
@@ -355,8 +359,10 @@ fn datetime_field(v: &Value, key: &'static str) -> Result<DateTime<Utc>, MapErro
     let s = text(v, key).ok_or(MapError::Missing { field: key })?;
     NaiveDateTime::parse_from_str(s, DATETIME)
         .or_else(|_| NaiveDate::parse_from_str(s, DATE).map(|d| d.and_time(chrono::NaiveTime::MIN)))
+        .ok()
+        .filter(|t| crate::graph::sane_year(t.date()))
         .map(|t| t.and_utc())
-        .map_err(|_| MapError::BadValue {
+        .ok_or_else(|| MapError::BadValue {
             field: key,
             value: s.to_owned(),
         })
@@ -364,10 +370,13 @@ fn datetime_field(v: &Value, key: &'static str) -> Result<DateTime<Utc>, MapErro
 
 fn date_field(v: &Value, key: &'static str) -> Result<NaiveDate, MapError> {
     let s = text(v, key).ok_or(MapError::Missing { field: key })?;
-    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), DATE).map_err(|_| MapError::BadValue {
-        field: key,
-        value: s.to_owned(),
-    })
+    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), DATE)
+        .ok()
+        .filter(|d| crate::graph::sane_year(*d))
+        .ok_or_else(|| MapError::BadValue {
+            field: key,
+            value: s.to_owned(),
+        })
 }
 
 /// The rule of a `calendar.recurrence` record, or of an event's pseudo-related

@@ -211,7 +211,9 @@ impl Rule {
                 "BYDAY" => {
                     for item in value.split(',') {
                         let item = item.trim();
-                        let split = item.len().saturating_sub(2);
+                        // The day code is the last two characters (not bytes: this text
+                        // comes from the network and may hold anything).
+                        let split = item.char_indices().rev().nth(1).map_or(0, |(i, _)| i);
                         let (pos, code) = item.split_at(split);
                         let day = weekday_from_code(code).ok_or_else(bad)?;
                         if !pos.is_empty() {
@@ -333,6 +335,28 @@ mod tests {
             "INTERVAL=2",
         ] {
             assert!(Rule::parse(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn multibyte_junk_in_byday_is_an_error_not_a_panic() {
+        for text in [
+            "FREQ=WEEKLY;BYDAY=日",
+            "FREQ=WEEKLY;BYDAY=a日",
+            "FREQ=WEEKLY;BYDAY=+日MO",
+            "FREQ=WEEKLY;BYDAY=",
+        ] {
+            assert!(Rule::parse(text).is_err(), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(s in "\\PC{0,40}", t in "(FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)|BYDAY=[-+0-9A-Z,日]{0,8}|BYSETPOS=[-0-9]{0,3}|UNTIL=[0-9TZ]{0,16}|COUNT=[0-9]{0,4};?){0,6}") {
+            let _ = Rule::parse(&s);
+            if let Ok(rule) = Rule::parse(&t) {
+                proptest::prop_assert_eq!(Rule::parse(&rule.to_string()), Ok(rule));
+            }
         }
     }
 

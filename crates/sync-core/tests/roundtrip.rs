@@ -242,3 +242,108 @@ proptest! {
         }
     }
 }
+
+/// Any JSON, shaped loosely like the records the services send, built from the keys the
+/// mappers read and values of every type: the mappers answer `Ok` or `Err`, never panic.
+fn wild_json() -> impl Strategy<Value = serde_json::Value> {
+    let keys = prop_oneof![
+        Just("subject"),
+        Just("body"),
+        Just("contentType"),
+        Just("content"),
+        Just("start"),
+        Just("end"),
+        Just("dateTime"),
+        Just("timeZone"),
+        Just("isAllDay"),
+        Just("recurrence"),
+        Just("pattern"),
+        Just("range"),
+        Just("type"),
+        Just("interval"),
+        Just("daysOfWeek"),
+        Just("index"),
+        Just("dayOfMonth"),
+        Just("month"),
+        Just("numberOfOccurrences"),
+        Just("endDate"),
+        Just("startDate"),
+        Just("attendees"),
+        Just("emailAddress"),
+        Just("address"),
+        Just("status"),
+        Just("response"),
+        Just("cancelledOccurrences"),
+        Just("isOnlineMeeting"),
+        Just("onlineMeetingProvider"),
+        Just("name"),
+        Just("stop"),
+        Just("allday"),
+        Just("start_date"),
+        Just("stop_date"),
+        Just("attendee_ids"),
+        Just("alarm_ids"),
+        Just("categ_ids"),
+        Just("recurrency"),
+        Just("rrule"),
+        Just("rrule_type"),
+        Just("end_type"),
+        Just("until"),
+        Just("month_by"),
+        Just("byday"),
+        Just("weekday"),
+        Just("event_tz"),
+        Just("privacy"),
+        Just("description"),
+        Just("email"),
+        Just("state"),
+        Just("duration_minutes"),
+        Just("alarm_type"),
+        Just("user_id"),
+    ];
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        (-1e12f64..1e12).prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("2026-03-17T09:00:00".to_owned()),
+            Just("2026-03-17 09:00:00".to_owned()),
+            Just("2026-02-30".to_owned()),
+            Just("+262142-12-31".to_owned()),
+            Just("+262142-12-31T23:00:00".to_owned()),
+            Just("+262142-12-31 23:00:00".to_owned()),
+            Just("W. Europe Standard Time".to_owned()),
+            Just("weekly".to_owned()),
+            Just("relativeYearly".to_owned()),
+            Just("FREQ=MONTHLY;BYDAY=日".to_owned()),
+            "\\PC{0,12}",
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..8).prop_map(|m| {
+                serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_mappers_never_panic_on_any_record(v in wild_json()) {
+        for e in [graph::from_graph(&v), graph::from_graph_for_user(&v, "me@example.com"), odoo::from_odoo(&v), odoo::from_odoo_occurrence(&v)].into_iter().flatten() {
+            {
+                // And whatever was read can be expanded and written without panicking.
+                let _ = graph::to_graph(&e);
+                let _ = odoo::to_odoo(&e);
+                let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("t0");
+                let _ = odoo365_sync_core::expand::occurrences(&e, t0, t0 + Duration::days(800));
+            }
+        }
+    }
+}
