@@ -347,3 +347,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn expanding_any_series_never_panics_stays_under_the_cap_and_skips_exdates(
+        e in event(),
+        huge_interval in prop::option::weighted(0.2, prop_oneof![Just(u32::MAX), 1000u32..100_000]),
+    ) {
+        let mut e = e;
+        if let (Some(rec), Some(n)) = (e.recurrence.as_mut(), huge_interval) {
+            rec.rule.interval = n;
+        }
+        let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("t0");
+        if let Ok(list) = odoo365_sync_core::expand::occurrences(&e, t0, t0 + Duration::days(3650)) {
+            prop_assert!(list.len() <= odoo365_sync_core::rrule::COUNT_MAX as usize);
+            if let Some(rec) = &e.recurrence {
+                let zone = e.time_zone.as_deref().and_then(odoo365_sync_core::tz::parse).unwrap_or(chrono_tz::UTC);
+                for o in &list {
+                    let local = match o.when {
+                        When::AllDay { start, .. } => start,
+                        When::Timed { start, .. } => start.with_timezone(&zone).date_naive(),
+                    };
+                    prop_assert!(!rec.exdates.contains(&local));
+                }
+                prop_assert!(list.windows(2).all(|w| w[0].original_start < w[1].original_start));
+            }
+        }
+    }
+}
