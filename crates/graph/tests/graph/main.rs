@@ -2,8 +2,11 @@
 //! 412, 410, maybe-applied, upload-resume and hash-mismatch path.
 #![allow(clippy::unwrap_used)]
 
+mod batch;
 mod delta;
 mod events;
+mod files;
+mod subscriptions;
 mod transport;
 
 use std::sync::Arc;
