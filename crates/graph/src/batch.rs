@@ -80,13 +80,22 @@ impl BatchResponse {
         (200..300).contains(&self.status)
     }
 
-    /// The sub-response's `Retry-After`, in seconds (header names are case-insensitive).
+    /// The sub-response's `Retry-After` in seconds (header names are case-insensitive).
     pub fn retry_after(&self) -> Option<Duration> {
+        let secs = self.retry_after_text()?.trim().parse::<u64>().ok()?;
+        Some(Duration::from_secs(secs))
+    }
+
+    /// The sub-response's `Retry-After` as seconds or an HTTP-date, relative to `now`.
+    pub fn retry_after_at(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+        crate::transport::parse_retry_after(self.retry_after_text()?, now)
+    }
+
+    fn retry_after_text(&self) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Graph's error code in the sub-response body, if any.
@@ -166,11 +175,12 @@ impl GraphClient {
             let reply: BatchReply = self.send_json(&req, "$batch response").await?;
             let mut throttled: HashSet<String> = HashSet::new();
             let mut wait = Duration::ZERO;
+            let now = self.transport.clock.now();
             for r in &reply.responses {
-                let is_throttle = r.status == 429 || (r.status == 503 && r.retry_after().is_some());
-                if is_throttle {
+                let retry_after = r.retry_after_at(now);
+                if r.status == 429 || (r.status == 503 && retry_after.is_some()) {
                     throttled.insert(r.id.to_ascii_lowercase());
-                    wait = wait.max(r.retry_after().unwrap_or(self.config().backoff_base));
+                    wait = wait.max(retry_after.unwrap_or(self.config().backoff_base));
                 }
             }
             // A 424 whose dependency was throttled is re-sent along with it.

@@ -166,7 +166,53 @@ impl GraphClient {
             .await
     }
 
+    /// Creates a folder; with `ConflictBehavior::Fail` a clash is `Rejected { status: 409 }`.
+    pub async fn create_folder(
+        &self,
+        parent_id: &str,
+        name: &str,
+        conflict: crate::models::ConflictBehavior,
+    ) -> Result<DriveItem, GraphError> {
+        crate::names::check_name(name)?;
+        self.send_json(
+            &self.requests.create_folder(parent_id, name, conflict)?,
+            "driveItem",
+        )
+        .await
+    }
+
+    /// Renames or moves an item; a stale `if_match` is `PreconditionFailed`.
+    pub async fn update_item<P: serde::Serialize + ?Sized>(
+        &self,
+        item_id: &str,
+        patch: &P,
+        if_match: Option<&str>,
+    ) -> Result<DriveItem, GraphError> {
+        self.send_json(
+            &self.requests.update_item(item_id, patch, if_match)?,
+            "driveItem",
+        )
+        .await
+    }
+
+    /// Moves an item to the recycle bin; a stale `if_match` is `PreconditionFailed`.
+    pub async fn delete_item(
+        &self,
+        item_id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), GraphError> {
+        self.send(&self.requests.delete_item(item_id, if_match))
+            .await
+            .map(drop)
+    }
+
     // ---- subscriptions ----
+
+    pub async fn reauthorize_subscription(&self, id: &str) -> Result<(), GraphError> {
+        self.send(&self.requests.reauthorize_subscription(id))
+            .await
+            .map(drop)
+    }
 
     pub async fn create_subscription(
         &self,

@@ -36,7 +36,7 @@ pub const DELTA_PAGES_MAX: u32 = 100_000;
 
 /// One delta round in progress.
 ///
-/// ```ignore
+/// ```text
 /// let mut round = client.calendar_delta(start, end);
 /// while let Some(page) = round.next_page().await? { apply(page)?; }
 /// store.save(round.finish()?);   // only now

@@ -71,6 +71,7 @@ impl GraphClient {
         Fut: Future<Output = std::io::Result<R>>,
         R: AsyncRead + Unpin,
     {
+        crate::names::check_name(&target.name)?;
         if size <= self.config().simple_upload_bytes_max {
             let mut reader = open().await?;
             return self.simple_upload(target, size, &mut reader).await;

@@ -9,6 +9,7 @@ pub mod files;
 pub mod governor;
 pub mod hashes;
 pub mod models;
+pub mod names;
 pub mod requests;
 pub mod runtime;
 pub mod transport;

@@ -255,7 +255,65 @@ impl Requests {
         )
     }
 
+    /// `POST /drive/items/{parent}/children` creating a folder, conflict behaviour explicit.
+    pub fn create_folder(
+        &self,
+        parent_id: &str,
+        name: &str,
+        conflict: ConflictBehavior,
+    ) -> Result<GraphRequest, GraphError> {
+        GraphRequest::new(
+            Method::POST,
+            self.mailbox_url(&["drive", "items", parent_id, "children"]),
+        )
+        .json(&serde_json::json!({
+            "name": name,
+            "folder": {},
+            "@microsoft.graph.conflictBehavior": conflict.as_str(),
+        }))
+    }
+
+    /// `PATCH /drive/items/{id}`: rename and/or move (`parentReference.id`), under
+    /// `If-Match` when given.
+    pub fn update_item<P: serde::Serialize + ?Sized>(
+        &self,
+        item_id: &str,
+        patch: &P,
+        if_match: Option<&str>,
+    ) -> Result<GraphRequest, GraphError> {
+        let req = GraphRequest::new(
+            Method::PATCH,
+            self.mailbox_url(&["drive", "items", item_id]),
+        );
+        match if_match {
+            Some(tag) => req.header("If-Match", tag),
+            None => req,
+        }
+        .json(patch)
+    }
+
+    /// `DELETE /drive/items/{id}` (to the recycle bin), under `If-Match` when given.
+    pub fn delete_item(&self, item_id: &str, if_match: Option<&str>) -> GraphRequest {
+        let req = GraphRequest::new(
+            Method::DELETE,
+            self.mailbox_url(&["drive", "items", item_id]),
+        );
+        match if_match {
+            Some(tag) => req.header("If-Match", tag),
+            None => req,
+        }
+    }
+
     // ---- subscriptions ----
+
+    /// `POST /subscriptions/{id}/reauthorize` (answer to `reauthorizationRequired`).
+    pub fn reauthorize_subscription(&self, id: &str) -> GraphRequest {
+        GraphRequest::new(
+            Method::POST,
+            self.root_url(&["subscriptions", id, "reauthorize"]),
+        )
+        .idempotent(true)
+    }
 
     pub fn create_subscription(&self, sub: &Subscription) -> Result<GraphRequest, GraphError> {
         GraphRequest::new(Method::POST, self.root_url(&["subscriptions"])).json(sub)
@@ -388,6 +446,30 @@ mod tests {
         let body = s.json_body().unwrap();
         assert_eq!(body["item"]["@microsoft.graph.conflictBehavior"], "fail");
         assert_eq!(body["item"]["fileSize"], 1_000_000);
+    }
+
+    #[test]
+    fn folder_create_move_and_delete_are_built_with_conflict_behaviour_and_if_match() {
+        let r = requests();
+        let f = r
+            .create_folder("P1", "Odoo", ConflictBehavior::Fail)
+            .unwrap();
+        assert_eq!(f.url.path(), "/v1.0/me/drive/items/P1/children");
+        let body = f.json_body().unwrap();
+        assert_eq!(body["@microsoft.graph.conflictBehavior"], "fail");
+        assert_eq!(body["folder"], serde_json::json!({}));
+        let m = r
+            .update_item(
+                "I1",
+                &serde_json::json!({"parentReference": {"id": "P2"}, "name": "b.txt"}),
+                Some("\"e1\""),
+            )
+            .unwrap();
+        assert_eq!(m.method, Method::PATCH);
+        assert_eq!(m.header_value("If-Match"), Some("\"e1\""));
+        let d = r.delete_item("I1", None);
+        assert_eq!(d.method, Method::DELETE);
+        assert!(d.header_value("If-Match").is_none());
     }
 
     #[test]

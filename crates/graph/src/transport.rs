@@ -320,10 +320,12 @@ impl Transport {
             412 => Step::Fail(GraphError::PreconditionFailed { code, request_id }),
             410 => Step::Fail(GraphError::ResyncRequired {
                 code,
+                // Resolved against the request, in case a server sends it relative.
                 location: headers
                     .get("location")
                     .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
+                    .and_then(|v| req.url.join(v).ok())
+                    .map(String::from),
             }),
             400..=499 if err.has_code("syncStateNotFound") || err.has_code("resyncRequired") => {
                 Step::Fail(GraphError::ResyncRequired {

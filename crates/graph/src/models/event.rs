@@ -200,6 +200,15 @@ impl DateTimeTimeZone {
         }
     }
 
+    /// Midnight of `date` in `time_zone`: all-day events need midnight start and end in
+    /// the same zone, the end being the day after the last day.
+    pub fn midnight(date: NaiveDate, time_zone: &str) -> Self {
+        DateTimeTimeZone {
+            date_time: format!("{}T00:00:00.0000000", date.format("%Y-%m-%d")),
+            time_zone: Some(time_zone.to_string()),
+        }
+    }
+
     /// Parses `dateTime` as a naive local time (Graph sends 7 fractional digits).
     pub fn naive(&self) -> Option<chrono::NaiveDateTime> {
         chrono::NaiveDateTime::parse_from_str(&self.date_time, "%Y-%m-%dT%H:%M:%S%.f").ok()

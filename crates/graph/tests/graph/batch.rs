@@ -89,3 +89,32 @@ async fn a_batch_of_twenty_one_is_refused_before_sending() {
     ));
     assert!(h.server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_sub_request_retry_after_given_as_an_http_date_is_honoured() {
+    let h = harness().await;
+    // The harness clock starts at 2026-11-22T23:00:00Z.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"responses": [
+            {"id": "1", "status": 503, "headers": {"Retry-After": "Sun, 22 Nov 2026 23:00:30 GMT"}}
+        ]})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"responses": [
+                {"id": "1", "status": 200, "body": {"id": "x"}}
+            ]})),
+        )
+        .mount(&h.server)
+        .await;
+    let out = h
+        .client
+        .batch(vec![BatchRequest::new("1", "GET", "/me/events/x")])
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, 200);
+    assert_eq!(h.clock.sleeps(), vec![Duration::from_secs(30)]);
+}

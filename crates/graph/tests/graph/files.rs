@@ -472,3 +472,56 @@ async fn a_download_whose_content_does_not_match_the_items_hash_is_a_hash_mismat
         .unwrap_err();
     assert!(matches!(err, GraphError::HashMismatch { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_name_onedrive_would_refuse_is_refused_before_any_request() {
+    let h = small_uploads().await;
+    let t = UploadTarget {
+        name: "minutes: draft?.docx".into(),
+        ..target()
+    };
+    let err = h
+        .client
+        .upload(&t, 3, opener(content(3)), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::Invalid(_)));
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_drive_item_with_a_stale_etag_is_precondition_failed() {
+    let h = small_uploads().await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1.0/me/drive/items/I1"))
+        .and(header("If-Match", "\"stale\""))
+        .respond_with(graph_error(412, "resourceModified"))
+        .mount(&h.server)
+        .await;
+    let err = h
+        .client
+        .delete_item("I1", Some("\"stale\""))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::PreconditionFailed { ref code, .. } if code == "resourceModified")
+    );
+}
+
+#[tokio::test]
+async fn a_folder_name_clash_with_fail_is_rejected_409() {
+    let h = small_uploads().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/me/drive/items/root1/children"))
+        .respond_with(graph_error(409, "nameAlreadyExists"))
+        .mount(&h.server)
+        .await;
+    let err = h
+        .client
+        .create_folder("root1", "Odoo", ConflictBehavior::Fail)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::Rejected { status: 409, ref code, .. } if code == "nameAlreadyExists")
+    );
+}
