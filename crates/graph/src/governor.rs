@@ -33,8 +33,15 @@ impl MailboxBudget {
     /// Waits until both the rate window and the concurrency cap allow one more request.
     /// The permit is held while the request is in flight.
     pub async fn admit(&self, clock: &dyn Clock) -> SemaphorePermit<'_> {
+        self.admit_n(clock, 1).await
+    }
+
+    /// Like `admit`, for a request Graph counts as `cost` requests (a `$batch` of `cost`
+    /// items). A cost above the whole window is clamped to it.
+    pub async fn admit_n(&self, clock: &dyn Clock, cost: usize) -> SemaphorePermit<'_> {
+        let cost = cost.clamp(1, self.rate_requests);
         loop {
-            match self.reserve(clock.now()) {
+            match self.reserve(clock.now(), cost) {
                 None => break,
                 Some(wait) => clock.sleep(wait).await,
             }
@@ -49,18 +56,20 @@ impl MailboxBudget {
         }
     }
 
-    /// Records a send at `now` if the window has room, else says how long to wait.
-    fn reserve(&self, now: DateTime<Utc>) -> Option<Duration> {
+    /// Records `cost` sends at `now` if the window has room, else says how long to wait.
+    fn reserve(&self, now: DateTime<Utc>, cost: usize) -> Option<Duration> {
         let window = chrono::Duration::from_std(self.rate_window).unwrap_or(chrono::Duration::MAX);
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
         while sent.front().is_some_and(|t| *t + window <= now) {
             sent.pop_front();
         }
-        if sent.len() < self.rate_requests {
-            sent.push_back(now);
+        if sent.len() + cost <= self.rate_requests {
+            sent.extend(std::iter::repeat_n(now, cost));
             return None;
         }
-        let oldest = sent.front().copied().unwrap_or(now);
+        // Wait until enough of the oldest sends leave the window.
+        let freed_by = sent.len() + cost - self.rate_requests;
+        let oldest = sent.get(freed_by - 1).copied().unwrap_or(now);
         Some(
             (oldest + window - now)
                 .to_std()
@@ -88,6 +97,17 @@ mod tests {
             drop(budget.admit(&clock).await);
         }
         assert_eq!(clock.sleeps(), vec![Duration::from_secs(10)]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_counts_as_its_items_against_the_rate() {
+        let clock = ManualClock::starting_at(Utc::now());
+        let budget = MailboxBudget::new(4, 3, Duration::from_secs(10));
+        drop(budget.admit_n(&clock, 3).await);
+        assert!(clock.sleeps().is_empty());
+        clock.advance(Duration::from_secs(4));
+        drop(budget.admit(&clock).await);
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(6)]);
     }
 
     #[tokio::test]

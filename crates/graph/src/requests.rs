@@ -339,9 +339,11 @@ impl Requests {
     pub fn batch(&self, body: &crate::batch::BatchBody) -> Result<GraphRequest, GraphError> {
         // A batch of reads and idempotent writes may be resent; one with a POST may not.
         let idempotent = body.requests.iter().all(|r| r.method != "POST");
-        Ok(GraphRequest::new(Method::POST, self.root_url(&["$batch"]))
+        let mut req = GraphRequest::new(Method::POST, self.root_url(&["$batch"]))
             .json(body)?
-            .idempotent(idempotent))
+            .idempotent(idempotent);
+        req.cost = body.requests.len();
+        Ok(req)
     }
 }
 

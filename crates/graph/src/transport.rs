@@ -28,6 +28,8 @@ pub struct GraphRequest {
     pub auth: bool,
     /// Safe to resend after a timeout or reset that happened after sending.
     pub idempotent: bool,
+    /// How many requests Graph counts this as (the items of a `$batch`), for the governor.
+    pub cost: usize,
 }
 
 impl GraphRequest {
@@ -40,6 +42,7 @@ impl GraphRequest {
             body: None,
             auth: true,
             idempotent,
+            cost: 1,
         }
     }
 
@@ -148,6 +151,9 @@ impl Transport {
             // Redirects are followed by hand: a download's 302 leads to a pre-authenticated
             // URL that must not receive the bearer token.
             .redirect(reqwest::redirect::Policy::none())
+            // A failed connect is then reported as such (`NotSent`), not as a timeout after
+            // sending.
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!(
                 "NONISV|Odoo365Sync|odoo365-graph/",
                 env!("CARGO_PKG_VERSION")
@@ -225,7 +231,7 @@ impl Transport {
     }
 
     async fn attempt(&self, req: &GraphRequest, stream: bool, attempt: u32) -> Step {
-        let _permit = self.budget.admit(&*self.clock).await;
+        let _permit = self.budget.admit_n(&*self.clock, req.cost).await;
         let timeout = if stream {
             self.config.download_timeout
         } else {

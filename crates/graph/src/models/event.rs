@@ -58,8 +58,10 @@ graph_enum!(
     LocationType { Default = "default", ConferenceRoom = "conferenceRoom", HomeAddress = "homeAddress", BusinessAddress = "businessAddress", GeoCoordinates = "geoCoordinates", StreetAddress = "streetAddress", Hotel = "hotel", Restaurant = "restaurant", LocalBusiness = "localBusiness", PostalAddress = "postalAddress" }
 );
 
-/// An Outlook event as read from or written to Graph. Read-only annotations
-/// (`@odata.etag`, `@removed`) are never serialized back.
+/// An Outlook event as read from or written to Graph. Read-only properties and annotations
+/// (`@odata.etag`, `@removed`, `changeKey`, `type`, `responseStatus`, `isOrganizer`, ...)
+/// are never serialized, so an event read, edited and sent back carries only writable
+/// properties.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
@@ -69,23 +71,23 @@ pub struct Event {
     pub odata_etag: Option<String>,
     #[serde(rename = "@removed", default, skip_serializing)]
     pub removed: Option<Removed>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub change_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
-    #[serde(rename = "iCalUId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "iCalUId", default, skip_serializing)]
     pub ical_uid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<ItemBody>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub body_preview: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<DateTimeTimeZone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<DateTimeTimeZone>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub original_start: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_start_time_zone: Option<String>,
@@ -101,11 +103,11 @@ pub struct Event {
     pub attendees: Option<Vec<Attendee>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizer: Option<Recipient>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub is_organizer: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_requested: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub response_status: Option<ResponseStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_as: Option<FreeBusyStatus>,
@@ -133,13 +135,13 @@ pub struct Event {
     pub online_meeting: Option<OnlineMeetingInfo>,
     #[serde(default, skip_serializing)]
     pub online_meeting_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub is_cancelled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub is_draft: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hide_attendees: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub has_attachments: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_new_time_proposals: Option<bool>,
