@@ -25,7 +25,9 @@ pub struct Harness {
 
 pub fn config_for(server: &MockServer) -> GraphConfig {
     let mut c = GraphConfig::with_base_url(format!("{}/v1.0/", server.uri()).parse().unwrap());
-    c.request_timeout = Duration::from_millis(500);
+    // Generous, so a loaded machine never turns a normal answer into a timeout; the
+    // timeout tests set their own.
+    c.request_timeout = Duration::from_secs(10);
     c.backoff_base = Duration::from_millis(100);
     c
 }

@@ -192,12 +192,12 @@ async fn a_second_401_is_unauthorized_after_exactly_one_refresh() {
 
 #[tokio::test]
 async fn a_post_that_times_out_after_sending_is_maybe_applied_and_not_resent() {
-    let h = harness().await;
+    let h = harness_with(|c| c.request_timeout = Duration::from_secs(1)).await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(201)
                 .set_body_json(event_json("x"))
-                .set_delay(Duration::from_secs(3)),
+                .set_delay(Duration::from_secs(5)),
         )
         .mount(&h.server)
         .await;
@@ -224,12 +224,12 @@ async fn a_post_answered_502_is_maybe_applied_and_not_resent() {
 
 #[tokio::test]
 async fn a_get_that_times_out_is_retried_because_reading_twice_is_safe() {
-    let h = harness().await;
+    let h = harness_with(|c| c.request_timeout = Duration::from_secs(1)).await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(event_json("slow"))
-                .set_delay(Duration::from_secs(3)),
+                .set_delay(Duration::from_secs(5)),
         )
         .up_to_n_times(1)
         .with_priority(1)
