@@ -354,3 +354,109 @@ async fn two_clients_of_one_mailbox_share_its_concurrency_cap() {
         "with a cap of 1 the two requests run one after the other"
     );
 }
+
+/// Hands out `old` until invalidated, then `new`.
+struct RotatingToken {
+    invalidated: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl odoo365_graph::AccessTokens for RotatingToken {
+    async fn token(&self) -> Result<String, odoo365_graph::TokenError> {
+        Ok(
+            if self.invalidated.load(std::sync::atomic::Ordering::SeqCst) {
+                "new".into()
+            } else {
+                "old".into()
+            },
+        )
+    }
+    async fn invalidate(&self) {
+        self.invalidated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn after_a_401_the_retry_carries_the_refreshed_token() {
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("Authorization", "Bearer old"))
+        .respond_with(graph_error(401, "InvalidAuthenticationToken"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("Authorization", "Bearer new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(event_json("e1")))
+        .mount(&server)
+        .await;
+    let client = GraphClient::new(
+        crate::config_for(&server),
+        Seams {
+            tokens: Arc::new(RotatingToken {
+                invalidated: Default::default(),
+            }),
+            clock: Arc::new(ManualClock::starting_at(chrono::Utc::now())),
+            jitter_seed: 1,
+            budget: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(client.get_event("e1").await.unwrap().id, "e1");
+}
+
+/// A server that reads each request and then drops the connection without answering.
+async fn resetting_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(sock);
+        }
+    });
+    (format!("http://{addr}/v1.0/"), seen)
+}
+
+fn client_at(base: &str, attempts: u32) -> (GraphClient, ManualClock) {
+    let mut config = GraphConfig::with_base_url(base.parse().unwrap());
+    config.attempts_max = attempts;
+    let clock = ManualClock::starting_at(chrono::Utc::now());
+    let client = GraphClient::new(
+        config,
+        Seams {
+            tokens: Arc::new(StaticToken::new("t")),
+            clock: Arc::new(clock.clone()),
+            jitter_seed: 3,
+            budget: None,
+        },
+    )
+    .unwrap();
+    (client, clock)
+}
+
+#[tokio::test]
+async fn a_connection_reset_after_a_post_was_sent_is_maybe_applied_and_not_resent() {
+    let (base, seen) = resetting_server().await;
+    let (client, _) = client_at(&base, 4);
+    let err = client
+        .create_event(&Default::default(), uuid::Uuid::new_v4())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::MaybeApplied { .. }), "{err:?}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_connection_reset_on_a_get_is_retried_up_to_the_attempt_limit() {
+    let (base, seen) = resetting_server().await;
+    let (client, clock) = client_at(&base, 3);
+    assert!(client.get_event("e1").await.is_err());
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(clock.sleeps().len(), 2);
+}
