@@ -16,12 +16,42 @@ use crate::hashes::{QuickXorHash, QuickXorHashText};
 use crate::models::{ConflictBehavior, DriveItem, UploadSessionInfo};
 use crate::transport::GraphRequest;
 
-/// Where a new file goes: a parent folder by id, a name, and what to do on a name clash.
+/// Where uploaded content goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadTarget {
-    pub parent_id: String,
-    pub name: String,
-    pub conflict: ConflictBehavior,
+pub enum UploadTarget {
+    /// A new file: a parent folder by id, a name, and what to do on a name clash.
+    New {
+        parent_id: String,
+        name: String,
+        conflict: ConflictBehavior,
+    },
+    /// New content for an existing item, addressed by id (survives renames and moves);
+    /// with `if_match` (its eTag or cTag) a concurrent change is `PreconditionFailed`.
+    Replace {
+        item_id: String,
+        if_match: Option<String>,
+    },
+}
+
+impl UploadTarget {
+    pub fn new_file(
+        parent_id: impl Into<String>,
+        name: impl Into<String>,
+        conflict: ConflictBehavior,
+    ) -> Self {
+        UploadTarget::New {
+            parent_id: parent_id.into(),
+            name: name.into(),
+            conflict,
+        }
+    }
+
+    pub fn replace(item_id: impl Into<String>, if_match: Option<String>) -> Self {
+        UploadTarget::Replace {
+            item_id: item_id.into(),
+            if_match,
+        }
+    }
 }
 
 /// What the caller persists to resume an upload after a crash.
@@ -71,7 +101,9 @@ impl GraphClient {
         Fut: Future<Output = std::io::Result<R>>,
         R: AsyncRead + Unpin,
     {
-        crate::names::check_name(&target.name)?;
+        if let UploadTarget::New { name, .. } = target {
+            crate::names::check_name(name)?;
+        }
         if size <= self.config().simple_upload_bytes_max {
             let mut reader = open().await?;
             return self.simple_upload(target, size, &mut reader).await;
@@ -109,28 +141,18 @@ impl GraphClient {
         }
         let mut hasher = QuickXorHash::new();
         hasher.update(&content);
-        let req = self.requests.simple_upload(
-            &target.parent_id,
-            &target.name,
-            Bytes::from(content),
-            target.conflict,
-        );
+        let req = self.requests.upload_content(target, Bytes::from(content));
         let item: DriveItem = self.send_json(&req, "driveItem").await?;
         self.verify_uploaded(item, hasher.finalize_base64()).await
     }
 
-    /// Creates an upload session for a new file of `size` bytes.
+    /// Creates an upload session for `size` bytes of new or replacement content.
     pub async fn create_upload_session(
         &self,
         target: &UploadTarget,
         size: u64,
     ) -> Result<UploadSession, GraphError> {
-        let req = self.requests.create_upload_session(
-            &target.parent_id,
-            &target.name,
-            size,
-            target.conflict,
-        )?;
+        let req = self.requests.upload_session_for(target, size)?;
         let info: UploadSessionInfo = self.send_json(&req, "uploadSession").await?;
         let upload_url = info.upload_url.ok_or_else(|| GraphError::Decode {
             what: "uploadSession",

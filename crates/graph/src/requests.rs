@@ -222,6 +222,64 @@ impl Requests {
             .idempotent(true))
     }
 
+    /// The simple upload for either kind of target.
+    pub fn upload_content(
+        &self,
+        target: &crate::files::UploadTarget,
+        content: Bytes,
+    ) -> GraphRequest {
+        use crate::files::UploadTarget;
+        match target {
+            UploadTarget::New {
+                parent_id,
+                name,
+                conflict,
+            } => self.simple_upload(parent_id, name, content, *conflict),
+            UploadTarget::Replace { item_id, if_match } => {
+                let req = GraphRequest::new(
+                    Method::PUT,
+                    self.mailbox_url(&["drive", "items", item_id, "content"]),
+                )
+                .header("Content-Type", "application/octet-stream")
+                .bytes(content);
+                match if_match {
+                    Some(tag) => req.header("If-Match", tag.as_str()),
+                    None => req,
+                }
+            }
+        }
+    }
+
+    /// The upload session for either kind of target.
+    pub fn upload_session_for(
+        &self,
+        target: &crate::files::UploadTarget,
+        size: u64,
+    ) -> Result<GraphRequest, GraphError> {
+        use crate::files::UploadTarget;
+        match target {
+            UploadTarget::New {
+                parent_id,
+                name,
+                conflict,
+            } => self.create_upload_session(parent_id, name, size, *conflict),
+            UploadTarget::Replace { item_id, if_match } => {
+                let req = GraphRequest::new(
+                    Method::POST,
+                    self.mailbox_url(&["drive", "items", item_id, "createUploadSession"]),
+                )
+                .json(&serde_json::json!({
+                    "item": { "@microsoft.graph.conflictBehavior": "replace", "fileSize": size }
+                }))?
+                .idempotent(true);
+                Ok(match if_match {
+                    Some(tag) => req.header("If-Match", tag.as_str()),
+                    None => req,
+                })
+            }
+        }
+    }
+
     /// One fragment to the upload URL: no `Authorization`, explicit `Content-Range`.
     pub fn upload_fragment(
         &self,
@@ -472,6 +530,19 @@ mod tests {
         let d = r.delete_item("I1", None);
         assert_eq!(d.method, Method::DELETE);
         assert!(d.header_value("If-Match").is_none());
+    }
+
+    #[test]
+    fn replacing_content_addresses_the_item_by_id_under_if_match() {
+        let t = crate::files::UploadTarget::replace("I9", Some("\"c7\"".into()));
+        let put = requests().upload_content(&t, Bytes::from_static(b"x"));
+        assert_eq!(put.method, Method::PUT);
+        assert_eq!(put.url.path(), "/v1.0/me/drive/items/I9/content");
+        assert_eq!(put.header_value("If-Match"), Some("\"c7\""));
+        let s = requests().upload_session_for(&t, 9_000_000).unwrap();
+        assert_eq!(s.url.path(), "/v1.0/me/drive/items/I9/createUploadSession");
+        assert_eq!(s.header_value("If-Match"), Some("\"c7\""));
+        assert_eq!(s.json_body().unwrap()["item"]["fileSize"], 9_000_000);
     }
 
     #[test]

@@ -14,11 +14,7 @@ fn content(len: usize) -> Vec<u8> {
 }
 
 fn target() -> UploadTarget {
-    UploadTarget {
-        parent_id: "PARENT".into(),
-        name: "report.pdf".into(),
-        conflict: ConflictBehavior::Replace,
-    }
+    UploadTarget::new_file("PARENT", "report.pdf", ConflictBehavior::Replace)
 }
 
 fn item_with_hash(hash: &str) -> serde_json::Value {
@@ -476,10 +472,7 @@ async fn a_download_whose_content_does_not_match_the_items_hash_is_a_hash_mismat
 #[tokio::test]
 async fn a_name_onedrive_would_refuse_is_refused_before_any_request() {
     let h = small_uploads().await;
-    let t = UploadTarget {
-        name: "minutes: draft?.docx".into(),
-        ..target()
-    };
+    let t = UploadTarget::new_file("PARENT", "minutes: draft?.docx", ConflictBehavior::Fail);
     let err = h
         .client
         .upload(&t, 3, opener(content(3)), |_| {})
@@ -523,5 +516,26 @@ async fn a_folder_name_clash_with_fail_is_rejected_409() {
         .unwrap_err();
     assert!(
         matches!(err, GraphError::Rejected { status: 409, ref code, .. } if code == "nameAlreadyExists")
+    );
+}
+
+#[tokio::test]
+async fn replacing_content_under_a_stale_ctag_is_precondition_failed() {
+    let h = small_uploads().await;
+    Mock::given(method("PUT"))
+        .and(path("/v1.0/me/drive/items/F1/content"))
+        .and(header("If-Match", "\"stale\""))
+        .respond_with(graph_error(412, "resourceModified"))
+        .mount(&h.server)
+        .await;
+    let t = UploadTarget::replace("F1", Some("\"stale\"".into()));
+    let err = h
+        .client
+        .upload(&t, 10, opener(content(10)), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::PreconditionFailed { .. }),
+        "{err:?}"
     );
 }
