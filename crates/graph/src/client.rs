@@ -240,3 +240,38 @@ impl GraphClient {
             .map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{StaticToken, SystemClock};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn the_client_and_its_futures_can_move_between_threads() {
+        let client = GraphClient::new(
+            GraphConfig::microsoft(),
+            Seams {
+                tokens: Arc::new(StaticToken::new("t")),
+                clock: Arc::new(SystemClock),
+                jitter_seed: 0,
+                budget: None,
+            },
+        )
+        .unwrap();
+        is_send(&client);
+        is_send(&client.get_event("e"));
+        is_send(&client.batch(Vec::new()));
+        let mut round = client.calendar_delta(Utc::now(), Utc::now());
+        is_send(&round.next_page());
+        let target = crate::files::UploadTarget::replace("i", None);
+        is_send(&client.upload(
+            &target,
+            1,
+            || std::future::ready(Ok(std::io::Cursor::new(vec![0u8]))),
+            |_| {},
+        ));
+        is_send(&client.download("i", None, tokio::io::sink()));
+    }
+}
