@@ -1,0 +1,97 @@
+use chrono::TimeZone;
+use odoo365_graph::models::Subscription;
+use odoo365_graph::GraphError;
+use wiremock::matchers::{body_json, body_partial_json, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::{graph_error, harness};
+
+fn sub_json(id: &str, exp: &str) -> serde_json::Value {
+    serde_json::json!({"id": id, "resource": "me/events", "changeType": "created,updated,deleted",
+        "notificationUrl": "https://hooks.example.com/graph", "expirationDateTime": exp,
+        "clientState": "s3cret", "applicationId": "app", "creatorId": "me"})
+}
+
+#[tokio::test]
+async fn a_subscription_is_created_renewed_and_deleted() {
+    let h = harness().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/subscriptions"))
+        .and(body_partial_json(serde_json::json!({
+            "resource": "me/events", "changeType": "created,updated,deleted",
+            "notificationUrl": "https://hooks.example.com/graph",
+            "lifecycleNotificationUrl": "https://hooks.example.com/lifecycle",
+            "clientState": "s3cret", "expirationDateTime": "2026-11-29T00:00:00Z"
+        })))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(sub_json("sub1", "2026-11-29T00:00:00Z")),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1.0/subscriptions/sub1"))
+        .and(body_json(
+            serde_json::json!({"expirationDateTime": "2026-12-05T00:00:00Z"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(sub_json("sub1", "2026-12-05T00:00:00Z")),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1.0/subscriptions/sub1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let created = h
+        .client
+        .create_subscription(&Subscription {
+            change_type: "created,updated,deleted".into(),
+            notification_url: "https://hooks.example.com/graph".into(),
+            lifecycle_notification_url: Some("https://hooks.example.com/lifecycle".into()),
+            resource: "me/events".into(),
+            expiration_date_time: chrono::Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap(),
+            client_state: Some("s3cret".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.id, "sub1");
+    let renewed = h
+        .client
+        .renew_subscription(
+            "sub1",
+            chrono::Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        renewed.expiration_date_time.to_rfc3339(),
+        "2026-12-05T00:00:00+00:00"
+    );
+    h.client.delete_subscription("sub1").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_duplicate_subscription_is_rejected_with_409() {
+    let h = harness().await;
+    Mock::given(method("POST"))
+        .respond_with(graph_error(409, "ExtensionError"))
+        .mount(&h.server)
+        .await;
+    let err = h
+        .client
+        .create_subscription(&Subscription {
+            change_type: "updated".into(),
+            notification_url: "https://hooks.example.com/graph".into(),
+            resource: "me/drive/root".into(),
+            expiration_date_time: chrono::Utc::now(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::Rejected { status: 409, .. }));
+}
