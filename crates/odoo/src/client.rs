@@ -196,6 +196,25 @@ pub(crate) fn send_error(e: &reqwest::Error, url: &Url, call: Option<&Call>) -> 
     }
 }
 
+/// A redirect is never followed: it would turn a POST into a GET (odoo.md §1.1) and could
+/// carry the key elsewhere. Odoo did not process the request, so the caller learns the
+/// address to configure instead.
+pub(crate) fn redirect_error(resp: &reqwest::Response, url: &Url) -> Option<OdooError> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(no Location)");
+    Some(OdooError::Invalid(format!(
+        "Odoo redirects {} to {location} (HTTP {}): set the Odoo address to the final URL",
+        url.as_str(),
+        resp.status().as_u16()
+    )))
+}
+
 /// The models whose fields the client learns on connect.
 const KNOWN_MODELS: &[&str] = &[
     CalendarEvent::MODEL,
@@ -244,8 +263,13 @@ impl OdooClient {
         for model in KNOWN_MODELS {
             let fields = match client.fields_get(model, &["type"]).await {
                 Ok(f) => Some(f.keys().cloned().collect::<BTreeSet<_>>()),
-                // A model whose app is not installed: its typed reads report it.
-                Err(OdooError::Rejected(f)) => {
+                // A model whose app is not installed: its typed reads report it. JSON-2 says
+                // 404 NotFound; 16-18's execute_kw raises UserError "Object x doesn't exist".
+                Err(OdooError::Rejected(f)) | Err(OdooError::User(f))
+                    if f.http_status == Some(404)
+                        || f.message.contains("doesn't exist")
+                        || f.message.contains("does not exist") =>
+                {
                     tracing::debug!(model, fault = %f, "model not available");
                     None
                 }
@@ -545,6 +569,9 @@ impl OdooClient {
             .await
             .map_err(|e| send_error(&e, url, Some(call)))?;
         let status = resp.status().as_u16();
+        if let Some(e) = redirect_error(&resp, url) {
+            return Err(e);
+        }
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -818,6 +845,89 @@ impl OdooClient {
             out.extend(self.read::<T>(T::MODEL, chunk, &fields).await?);
         }
         Ok(out)
+    }
+
+    /// `T` records by id that still exist, archived ones included, in the order of `ids`.
+    /// Unlike `read`, a record deleted meanwhile is simply absent instead of failing the
+    /// whole batch with `MissingError`.
+    pub async fn read_existing<T: Record>(&self, ids: &[i64]) -> Result<Vec<T>, OdooError> {
+        let fields = self.fields_of::<T>()?;
+        let mut by_id = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(self.cfg.page_len.max(1) as usize) {
+            let opts = SearchOptions {
+                order: Some("id asc".into()),
+                limit: None,
+                offset: 0,
+                active_test: Some(false),
+            };
+            let rows: Vec<T> = self
+                .search_read(T::MODEL, json!([["id", "in", chunk]]), &fields, &opts)
+                .await?;
+            by_id.extend(rows.into_iter().map(|r| (r.id(), r)));
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Which of `ids` still exist in `model` (archived ones count): the periodic id-set
+    /// check that finds hard deletes, which leave no trace in Odoo (odoo.md §5.5).
+    pub async fn existing_ids(&self, model: &str, ids: &[i64]) -> Result<Vec<i64>, OdooError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(self.cfg.page_len.max(1) as usize * 5) {
+            let opts = SearchOptions {
+                order: Some("id asc".into()),
+                limit: None,
+                offset: 0,
+                active_test: Some(false),
+            };
+            out.extend(
+                self.search(model, json!([["id", "in", chunk]]), &opts)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// `T` records written at or after `since - overlap`, archived ones included, ordered
+    /// by `write_date, id` (odoo.md §5.5: `write_date` is the transaction's start, truncated
+    /// to the second, so a late commit shows an old date; the overlap, ≥ 5 minutes, catches
+    /// it, and the caller dedupes by `(id, write_date)`). The ids are searched first and then
+    /// read in batches, so rows written while paging neither shift pages nor get skipped.
+    /// `domain` adds conditions (e.g. `[["res_model", "=", "calendar.event"]]`).
+    pub async fn changed_since<T: Record>(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        overlap: Duration,
+        domain: Value,
+    ) -> Result<Vec<T>, OdooError> {
+        let mut terms = match domain {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            other => {
+                return Err(OdooError::Invalid(format!(
+                    "a domain is a list, not {other}"
+                )))
+            }
+        };
+        if let Some(since) = since {
+            let overlap = chrono::Duration::from_std(overlap)
+                .map_err(|e| OdooError::Invalid(format!("overlap too long: {e}")))?;
+            terms.insert(
+                0,
+                json!([
+                    "write_date",
+                    ">=",
+                    crate::values::to_odoo_datetime(since - overlap)
+                ]),
+            );
+        }
+        let opts = SearchOptions {
+            order: Some("write_date asc, id asc".into()),
+            limit: None,
+            offset: 0,
+            active_test: Some(false),
+        };
+        let ids = self.search(T::MODEL, Value::Array(terms), &opts).await?;
+        self.read_existing(&ids).await
     }
 
     pub(crate) fn config(&self) -> &OdooConfig {

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::client::{join, send_error};
+use crate::client::{join, redirect_error, send_error};
 use crate::error::OdooError;
 use crate::version::ServerVersion;
 
@@ -32,6 +32,24 @@ pub fn version_from_json(v: &Value) -> Option<Result<ServerVersion, OdooError>> 
     Some(ServerVersion::parse(&text).map_err(|e| OdooError::Version(e.to_string())))
 }
 
+/// Answers that end detection at once instead of trying the next route: a redirect (the
+/// address to configure), throttling and gateway errors (the server is Odoo, but busy).
+/// A 500 is not among them: some versions answer unknown routes that way.
+fn answer_error(resp: &reqwest::Response, url: &url::Url) -> Option<OdooError> {
+    if let Some(e) = redirect_error(resp, url) {
+        return Some(e);
+    }
+    let status = resp.status().as_u16();
+    if matches!(status, 429 | 502 | 503 | 504) {
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        return Some(crate::wire::http_error(status, retry_after, b"", None));
+    }
+    None
+}
+
 /// Asks the server for its version, trying each route in turn.
 pub async fn detect_version(
     http: &reqwest::Client,
@@ -46,6 +64,9 @@ pub async fn detect_version(
             .await
             .map_err(|e| send_error(&e, &url, None))?;
         let status = resp.status().as_u16();
+        if let Some(e) = answer_error(&resp, &url) {
+            return Err(e);
+        }
         if status == 200 {
             if let Ok(v) = resp.json::<Value>().await {
                 if let Some(found) = version_from_json(&v) {
@@ -72,6 +93,9 @@ pub async fn detect_version(
             .await
             .map_err(|e| send_error(&e, &url, None))?;
         let status = resp.status().as_u16();
+        if let Some(e) = answer_error(&resp, &url) {
+            return Err(e);
+        }
         if status == 200 {
             if let Ok(v) = resp.json::<Value>().await {
                 if let Some(found) = v.get("result").and_then(version_from_json) {

@@ -1254,3 +1254,141 @@ async fn the_api_key_never_appears_in_debug_output() {
     assert!(!text.contains(KEY));
     assert!(text.contains("ApiKey(***)"));
 }
+
+// ---- polling helpers, redirects, missing apps ------------------------------------------
+
+#[tokio::test]
+async fn changed_since_searches_with_the_overlap_then_reads_the_ids_skipping_deleted_ones() {
+    let server = odoo19("19.0").await;
+    let client = OdooClient::connect(config(&server, &ManualClock::new()))
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([5, 3, 9])))
+        .mount(&server)
+        .await;
+    // 9 was deleted between the search and the read.
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/search_read"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 3, "name": "c", "write_date": "2025-01-01 10:01:00", "active": false},
+            {"id": 5, "name": "e", "write_date": "2025-01-01 10:00:00"},
+        ])))
+        .mount(&server)
+        .await;
+    let since = odoo365_odoo::values::parse_odoo_datetime("2025-01-01 10:05:00").unwrap();
+    let rows: Vec<CalendarEvent> = client
+        .changed_since(
+            Some(since),
+            Duration::from_secs(300),
+            json!([["user_id", "=", 2]]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![5, 3]);
+    assert!(!rows[1].active);
+    let search = &bodies(&server, "/json/2/calendar.event/search").await[0];
+    assert_eq!(
+        search["domain"],
+        json!([
+            ["write_date", ">=", "2025-01-01 10:00:00"],
+            ["user_id", "=", 2]
+        ])
+    );
+    assert_eq!(search["order"], "write_date asc, id asc");
+    assert_eq!(search["context"]["active_test"], false);
+    let read = &bodies(&server, "/json/2/calendar.event/search_read").await[0];
+    assert_eq!(read["domain"], json!([["id", "in", [5, 3, 9]]]));
+    assert_eq!(read["context"]["active_test"], false);
+}
+
+#[tokio::test]
+async fn existing_ids_reports_which_records_survive_including_archived_ones() {
+    let server = odoo_rpc("18.0").await;
+    let client = OdooClient::connect(with_db(config(&server, &ManualClock::new())))
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("ir.attachment", "search"))
+        .respond_with(rpc_ok(json!([1, 3])))
+        .mount(&server)
+        .await;
+    let alive = client
+        .existing_ids("ir.attachment", &[1, 2, 3])
+        .await
+        .unwrap();
+    assert_eq!(alive, vec![1, 3]);
+    let b = &rpc_bodies(&server, "ir.attachment", "search").await[0];
+    assert_eq!(
+        b["params"]["args"][6]["domain"],
+        json!([["id", "in", [1, 2, 3]]])
+    );
+    assert_eq!(b["params"]["args"][6]["context"]["active_test"], false);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_names_the_address_to_configure() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/web/version"))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("Location", "https://acme.odoo.com/web/version"),
+        )
+        .mount(&server)
+        .await;
+    let err = OdooClient::connect(config(&server, &ManualClock::new()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OdooError::Invalid(ref t) if t.contains("https://acme.odoo.com")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_version_check_is_throttled_not_a_foreign_server() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/web/version"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let err = OdooClient::connect(config(&server, &ManualClock::new()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OdooError::Throttled { retry_after: Some(d) } if d == Duration::from_secs(30)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_the_calendar_app_connects_and_reports_it_on_calendar_reads() {
+    let server = odoo_rpc("16.0").await;
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "fields_get"))
+        .respond_with(rpc_err(
+            "odoo.exceptions.UserError",
+            "Object calendar.event doesn't exist",
+            200,
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let client = OdooClient::connect(with_db(config(&server, &ManualClock::new())))
+        .await
+        .unwrap();
+    let err = client
+        .search_records::<CalendarEvent>(json!([]), &SearchOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OdooError::Invalid(ref t) if t.contains("calendar.event")),
+        "{err:?}"
+    );
+    assert!(client.has_field("ir.attachment", "checksum"));
+}
