@@ -114,6 +114,27 @@ pub struct UserContext {
     pub lang: Option<String>,
 }
 
+/// `calendar.event` `recurrence_update`: which occurrences a write changes (odoo.md §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecurrenceUpdate {
+    /// This occurrence only; a time change makes it an exception.
+    SelfOnly,
+    /// This and the following ones: the series is split, new occurrence ids.
+    FutureEvents,
+    /// The whole series: rebuilt with new occurrence ids when times or rules change.
+    AllEvents,
+}
+
+impl RecurrenceUpdate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecurrenceUpdate::SelfOnly => "self_only",
+            RecurrenceUpdate::FutureEvents => "future_events",
+            RecurrenceUpdate::AllEvents => "all_events",
+        }
+    }
+}
+
 /// A chatter message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessagePost {
@@ -170,10 +191,10 @@ pub(crate) fn join(base: &Url, path: &str) -> Result<Url, OdooError> {
 /// Maps a transport failure: before sending → *not sent*; after sending a write →
 /// *maybe applied*; after sending a read → a retryable network error.
 pub(crate) fn send_error(e: &reqwest::Error, url: &Url, call: Option<&Call>) -> OdooError {
-    let detail = e.to_string();
+    let detail = transport_detail(e);
     if e.is_connect() || e.is_builder() {
         return OdooError::NotSent {
-            url: url.as_str().to_string(),
+            url: shown_url(url),
             detail,
         };
     }
@@ -196,6 +217,35 @@ pub(crate) fn send_error(e: &reqwest::Error, url: &Url, call: Option<&Call>) -> 
     }
 }
 
+/// A URL as errors show it: without its query, which may hold an attachment access token.
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+/// What went wrong on the wire, without reqwest's own text (it repeats the full URL).
+fn transport_detail(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    let mut detail = what.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    detail
+}
+
 /// A redirect is never followed: it would turn a POST into a GET (odoo.md §1.1) and could
 /// carry the key elsewhere. Odoo did not process the request, so the caller learns the
 /// address to configure instead.
@@ -210,7 +260,7 @@ pub(crate) fn redirect_error(resp: &reqwest::Response, url: &Url) -> Option<Odoo
         .unwrap_or("(no Location)");
     Some(OdooError::Invalid(format!(
         "Odoo redirects {} to {location} (HTTP {}): set the Odoo address to the final URL",
-        url.as_str(),
+        shown_url(url),
         resp.status().as_u16()
     )))
 }
@@ -690,6 +740,37 @@ impl OdooClient {
             });
         }
         Ok(ids)
+    }
+
+    /// `create` of one record: its id.
+    pub async fn create_one(
+        &self,
+        model: &str,
+        vals: Map<String, Value>,
+        origin: WriteOrigin,
+    ) -> Result<i64, OdooError> {
+        let ids = self.create(model, vec![vals], origin).await?;
+        ids.first().copied().ok_or_else(|| OdooError::Decode {
+            what: format!("{model}.create"),
+            path: ".".into(),
+            message: "no id".into(),
+        })
+    }
+
+    /// `write` on `calendar.event` rows with `recurrence_update` always stated
+    /// (client must-have 7): Odoo's default, `self_only`, silently turns a time change into
+    /// an exception, and `future_events`/`all_events` archive occurrences and create new
+    /// ids, so the caller must re-read the series afterwards.
+    pub async fn write_events(
+        &self,
+        ids: &[i64],
+        vals: Map<String, Value>,
+        update: RecurrenceUpdate,
+        origin: WriteOrigin,
+    ) -> Result<(), OdooError> {
+        let mut vals = vals;
+        vals.insert("recurrence_update".into(), json!(update.as_str()));
+        self.write(CalendarEvent::MODEL, ids, vals, origin).await
     }
 
     /// `write` of the same `vals` on many ids in one call. An empty `ids` is refused: Odoo

@@ -25,12 +25,14 @@ pub mod version;
 pub mod wire;
 
 pub use attachments::{AttachmentUpload, Download};
-pub use client::{ApiKey, MessagePost, OdooClient, OdooConfig, SearchOptions, UserContext};
+pub use client::{
+    ApiKey, MessagePost, OdooClient, OdooConfig, RecurrenceUpdate, SearchOptions, UserContext,
+};
 pub use clock::{Clock, Jitter, ManualClock, RateLimit, RetryPolicy, TokioClock};
 pub use error::{Fault, OdooError};
 pub use records::{
-    Attachment, AttendeeState, CalendarAttendee, CalendarEvent, CalendarRecurrence, Me, Privacy,
-    Record, User,
+    Attachment, AttendeeState, CalendarAttendee, CalendarEvent, CalendarRecurrence, EventTime,
+    EventValues, Me, Privacy, Record, User,
 };
 pub use values::Many2one;
 pub use version::{ServerVersion, Transport, VersionError};

@@ -488,3 +488,142 @@ mod tests {
         assert_eq!(f.res_id, Some(1));
     }
 }
+
+/// When an event happens, as Odoo stores it (odoo.md §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTime {
+    /// UTC instants.
+    Timed {
+        start: DateTime<Utc>,
+        stop: DateTime<Utc>,
+    },
+    /// Dates; `last_day` is **inclusive** (Graph's end date is exclusive: one day later).
+    AllDay {
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+    },
+}
+
+/// Values for `calendar.event` `create`/`write`: only the fields set are sent, in Odoo's
+/// spelling (UTC datetime strings, dates, x2many commands).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventValues {
+    pub name: Option<String>,
+    /// Html; Odoo sanitizes it.
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub videocall_location: Option<String>,
+    /// `public`, `private` or `confidential`.
+    pub privacy: Option<String>,
+    /// `free` or `busy`.
+    pub show_as: Option<String>,
+    pub time: Option<EventTime>,
+    /// The attendees' partners; replaces the whole set (command 6).
+    pub partner_ids: Option<Vec<i64>>,
+    /// The zone recurrences expand in; always set it with a recurrence (odoo.md §2.3).
+    pub event_tz: Option<String>,
+    /// An RRULE (`FREQ=WEEKLY;COUNT=5;BYDAY=MO`), which also sets `recurrency`.
+    pub rrule: Option<String>,
+    pub active: Option<bool>,
+}
+
+impl EventValues {
+    /// The `vals` dict.
+    pub fn to_vals(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut v = serde_json::Map::new();
+        let mut put = |k: &str, val: serde_json::Value| {
+            v.insert(k.to_string(), val);
+        };
+        for (k, val) in [
+            ("name", &self.name),
+            ("description", &self.description),
+            ("location", &self.location),
+            ("videocall_location", &self.videocall_location),
+            ("privacy", &self.privacy),
+            ("show_as", &self.show_as),
+            ("event_tz", &self.event_tz),
+        ] {
+            if let Some(val) = val {
+                put(k, json!(val));
+            }
+        }
+        match &self.time {
+            Some(EventTime::Timed { start, stop }) => {
+                put("allday", json!(false));
+                put("start", json!(values::to_odoo_datetime(*start)));
+                put("stop", json!(values::to_odoo_datetime(*stop)));
+            }
+            Some(EventTime::AllDay {
+                first_day,
+                last_day,
+            }) => {
+                // `start`/`stop` are required on create; Odoo's own convention for all-day
+                // rows is 08:00 and 18:00 on the first and last day.
+                put("allday", json!(true));
+                put("start_date", json!(values::to_odoo_date(*first_day)));
+                put("stop_date", json!(values::to_odoo_date(*last_day)));
+                put(
+                    "start",
+                    json!(format!("{} 08:00:00", values::to_odoo_date(*first_day))),
+                );
+                put(
+                    "stop",
+                    json!(format!("{} 18:00:00", values::to_odoo_date(*last_day))),
+                );
+            }
+            None => {}
+        }
+        if let Some(ids) = &self.partner_ids {
+            put("partner_ids", json!([[6, 0, ids]]));
+        }
+        if let Some(rrule) = &self.rrule {
+            put("recurrency", json!(true));
+            put("rrule", json!(rrule));
+        }
+        if let Some(a) = self.active {
+            put("active", json!(a));
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod values_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_values_spell_times_dates_and_attendees_as_odoo_does() {
+        let timed = EventValues {
+            name: Some("Review".into()),
+            time: Some(EventTime::Timed {
+                start: values::parse_odoo_datetime("2025-03-30 00:30:00").unwrap(),
+                stop: values::parse_odoo_datetime("2025-03-30 01:30:00").unwrap(),
+            }),
+            partner_ids: Some(vec![3, 7]),
+            ..EventValues::default()
+        };
+        assert_eq!(
+            serde_json::Value::Object(timed.to_vals()),
+            json!({"name": "Review", "allday": false, "start": "2025-03-30 00:30:00",
+                   "stop": "2025-03-30 01:30:00", "partner_ids": [[6, 0, [3, 7]]]})
+        );
+        let allday = EventValues {
+            time: Some(EventTime::AllDay {
+                first_day: NaiveDate::from_ymd_opt(2025, 4, 1).unwrap(),
+                last_day: NaiveDate::from_ymd_opt(2025, 4, 2).unwrap(),
+            }),
+            rrule: Some("FREQ=WEEKLY;COUNT=3".into()),
+            event_tz: Some("Europe/Brussels".into()),
+            ..EventValues::default()
+        };
+        let v = allday.to_vals();
+        assert_eq!(v["start_date"], "2025-04-01");
+        assert_eq!(v["stop_date"], "2025-04-02");
+        assert_eq!(v["allday"], true);
+        assert_eq!(v["recurrency"], true);
+        assert_eq!(v["event_tz"], "Europe/Brussels");
+        assert!(EventValues::default().to_vals().is_empty());
+    }
+}

@@ -79,6 +79,12 @@ impl Call {
         self
     }
 
+    /// Adds every entry of `kwargs` as a named argument, in its order.
+    pub fn kwargs(mut self, kwargs: Map<String, Value>) -> Call {
+        self.args.extend(kwargs);
+        self
+    }
+
     /// Sends the first `n` arguments positionally over JSON-RPC.
     pub fn rpc_positional(mut self, n: usize) -> Call {
         self.rpc_positional = n;

@@ -1392,3 +1392,93 @@ async fn a_server_without_the_calendar_app_connects_and_reports_it_on_calendar_r
     );
     assert!(client.has_field("ir.attachment", "checksum"));
 }
+
+#[tokio::test]
+async fn event_writes_always_state_recurrence_update_and_create_one_returns_the_id() {
+    let server = odoo_rpc("17.0").await;
+    let client = OdooClient::connect(with_db(config(&server, &ManualClock::new())))
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "write"))
+        .respond_with(rpc_ok(json!(true)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "create"))
+        .respond_with(rpc_ok(json!([41])))
+        .mount(&server)
+        .await;
+    let vals = odoo365_odoo::EventValues {
+        name: Some("Moved".into()),
+        ..Default::default()
+    }
+    .to_vals();
+    client
+        .write_events(
+            &[4],
+            vals.clone(),
+            odoo365_odoo::RecurrenceUpdate::FutureEvents,
+            WriteOrigin::Microsoft,
+        )
+        .await
+        .unwrap();
+    let w = &rpc_bodies(&server, "calendar.event", "write").await[0];
+    assert_eq!(
+        w["params"]["args"][5],
+        json!([[4], {"name": "Moved", "recurrence_update": "future_events"}])
+    );
+    let id = client
+        .create_one("calendar.event", vals, WriteOrigin::Microsoft)
+        .await
+        .unwrap();
+    assert_eq!(id, 41);
+    let c = &rpc_bodies(&server, "calendar.event", "create").await[0];
+    assert_eq!(
+        c["params"]["args"][5],
+        json!([[{"name": "Moved"}]]),
+        "vals_list positionally"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_streamed_download_does_not_reveal_the_access_token() {
+    let server = odoo19("19.0").await;
+    let client = OdooClient::connect(config(&server, &ManualClock::new()))
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/json/2/ir.attachment/read"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 9}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/ir.attachment/generate_access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(["secret-token-42"])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/web/content/9"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    let mut sink = Vec::new();
+    let err = client.attachment_download(9, &mut sink).await.unwrap_err();
+    assert!(matches!(err, OdooError::Network { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("secret-token-42"));
+}
+
+#[test]
+fn client_futures_can_be_spawned_on_a_multithreaded_runtime() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn check(client: &OdooClient) {
+        assert_send(&client.search("calendar.event", json!([]), &SearchOptions::default()));
+        assert_send(&client.create("calendar.event", Vec::new(), WriteOrigin::App));
+        assert_send(&client.search_records_all::<CalendarEvent>(json!([]), "id", None));
+        let mut sink = Vec::new();
+        assert_send(&client.attachment_download(1, &mut sink));
+    }
+    let _ = check;
+}
