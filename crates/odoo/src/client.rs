@@ -890,32 +890,24 @@ impl OdooClient {
         self.search_read(T::MODEL, domain, &fields, opts).await
     }
 
-    /// Every `T` record matching `domain`, read in pages of `page_len` ordered by `order`
-    /// (which must be total, e.g. `"write_date asc, id asc"`, so pages do not overlap).
+    /// Every `T` record matching `domain`, in `order`. The matching ids are searched first
+    /// (ids only, cheap), then read in batches of `page_len`: offset paging over a live
+    /// table would skip a row whenever a concurrent write moves another across a page
+    /// boundary. A record deleted between the two steps is simply absent.
     pub async fn search_records_all<T: Record>(
         &self,
         domain: Value,
         order: &str,
         active_test: Option<bool>,
     ) -> Result<Vec<T>, OdooError> {
-        let page = self.cfg.page_len.max(1);
-        let mut out = Vec::new();
-        let mut offset = 0u32;
-        loop {
-            let opts = SearchOptions {
-                order: Some(order.to_string()),
-                limit: Some(page),
-                offset,
-                active_test,
-            };
-            let rows: Vec<T> = self.search_records(domain.clone(), &opts).await?;
-            let got = rows.len();
-            out.extend(rows);
-            if got < page as usize {
-                return Ok(out);
-            }
-            offset += page;
-        }
+        let opts = SearchOptions {
+            order: Some(order.to_string()),
+            limit: None,
+            offset: 0,
+            active_test,
+        };
+        let ids = self.search(T::MODEL, domain, &opts).await?;
+        self.read_existing(&ids).await
     }
 
     /// `T` records by id, in batches of `page_len`.
@@ -1001,14 +993,8 @@ impl OdooClient {
                 ]),
             );
         }
-        let opts = SearchOptions {
-            order: Some("write_date asc, id asc".into()),
-            limit: None,
-            offset: 0,
-            active_test: Some(false),
-        };
-        let ids = self.search(T::MODEL, Value::Array(terms), &opts).await?;
-        self.read_existing(&ids).await
+        self.search_records_all(Value::Array(terms), "write_date asc, id asc", Some(false))
+            .await
     }
 
     pub(crate) fn config(&self) -> &OdooConfig {

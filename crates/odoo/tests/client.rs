@@ -995,20 +995,29 @@ async fn fields_the_server_lacks_are_not_requested_and_active_test_is_passed() {
 }
 
 #[tokio::test]
-async fn search_records_all_pages_until_a_short_page() {
+async fn search_records_all_searches_ids_then_reads_them_in_pages() {
     let server = odoo19("19.0").await;
     let mut cfg = config(&server, &ManualClock::new());
     cfg.page_len = 2;
     let client = OdooClient::connect(cfg).await.unwrap();
     Mock::given(method("POST"))
-        .and(path("/json/2/calendar.attendee/search_read"))
-        .and(wiremock::matchers::body_partial_json(json!({"offset": 0})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}, {"id": 2}])))
+        .and(path("/json/2/calendar.attendee/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([1, 2, 3])))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/json/2/calendar.attendee/search_read"))
-        .and(wiremock::matchers::body_partial_json(json!({"offset": 2})))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"domain": [["id", "in", [1, 2]]]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 2}, {"id": 1}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.attendee/search_read"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"domain": [["id", "in", [3]]]}),
+        ))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!([{"id": 3, "state": "accepted"}])),
         )
@@ -1018,13 +1027,20 @@ async fn search_records_all_pages_until_a_short_page() {
         .search_records_all(json!([]), "write_date asc, id asc", Some(false))
         .await
         .unwrap();
-    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![1, 2, 3],
+        "in the search's order"
+    );
     assert_eq!(
         bodies(&server, "/json/2/calendar.attendee/search_read")
             .await
             .len(),
         2
     );
+    let search = &bodies(&server, "/json/2/calendar.attendee/search").await[0];
+    assert_eq!(search["order"], "write_date asc, id asc");
+    assert_eq!(search["context"]["active_test"], false);
 }
 
 #[tokio::test]
