@@ -107,7 +107,9 @@ pub struct SearchOptions {
 /// `context_get`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct UserContext {
-    pub uid: i64,
+    /// Absent from some older answers; JSON-RPC sessions know it from `authenticate`.
+    #[serde(default)]
+    pub uid: Option<i64>,
     #[serde(default, deserialize_with = "crate::values::opt_string")]
     pub tz: Option<String>,
     #[serde(default, deserialize_with = "crate::values::opt_string")]
@@ -327,11 +329,22 @@ impl OdooClient {
             };
             client.fields.insert((*model).to_string(), fields);
         }
-        let users: Vec<User> = client.read_records(&[ctx.uid]).await?;
+        let uid = match (&client.auth, ctx.uid) {
+            (_, Some(uid)) => uid,
+            (Auth::Rpc { uid, .. }, None) => *uid,
+            (Auth::Bearer, None) => {
+                return Err(OdooError::Decode {
+                    what: "res.users.context_get".into(),
+                    path: "uid".into(),
+                    message: "missing".into(),
+                })
+            }
+        };
+        let users: Vec<User> = client.read_records(&[uid]).await?;
         let user = users.into_iter().next().ok_or_else(|| OdooError::Decode {
             what: "the connected user".into(),
             path: "[0]".into(),
-            message: format!("res.users {} was not returned", ctx.uid),
+            message: format!("res.users {uid} was not returned"),
         })?;
         for id in &client.cfg.allowed_company_ids {
             if !user.company_ids.contains(id) {
@@ -827,15 +840,12 @@ impl OdooClient {
         domain: Value,
         limit: u32,
     ) -> Result<Vec<(i64, String)>, OdooError> {
-        // The domain parameter is `args` up to 17 and `domain` from 18 on.
-        let domain_arg = if self.version.major >= 18 {
-            "domain"
-        } else {
-            "args"
-        };
+        // The domain parameter was renamed (`args` in older versions, `domain` later), so
+        // JSON-RPC sends name and domain positionally; JSON-2 (19+) names it `domain`.
         let call = Call::read(model, "name_search")
             .arg("name", name)
-            .arg(domain_arg, domain)
+            .arg("domain", domain)
+            .rpc_positional(2)
             .arg("limit", limit);
         let v = self.call(&call).await?;
         decode(&format!("{model}.name_search"), v)

@@ -389,6 +389,24 @@ async fn an_unreachable_server_is_not_sent() {
 }
 
 #[tokio::test]
+async fn a_context_get_without_uid_uses_the_uid_from_authenticate() {
+    let server = odoo_rpc("16.0").await;
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("res.users", "context_get"))
+        .respond_with(rpc_ok(json!({"tz": "UTC", "lang": "en_US"})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let client = OdooClient::connect(with_db(config(&server, &ManualClock::new())))
+        .await
+        .unwrap();
+    assert_eq!(client.me().uid, 2);
+    let read = &rpc_bodies(&server, "res.users", "read").await[0];
+    assert_eq!(read["params"]["args"][5], json!([[2]]));
+}
+
+#[tokio::test]
 async fn json_rpc_authenticate_answering_false_is_unauthorized() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -1090,7 +1108,7 @@ async fn message_post_sends_body_is_html_from_17_and_omits_it_on_16() {
 }
 
 #[tokio::test]
-async fn name_search_names_its_domain_argument_per_version() {
+async fn name_search_sends_its_domain_positionally_over_json_rpc_whatever_its_name() {
     let server = odoo_rpc("17.0").await;
     let client = OdooClient::connect(with_db(config(&server, &ManualClock::new())))
         .await
@@ -1107,7 +1125,12 @@ async fn name_search_names_its_domain_argument_per_version() {
         .unwrap();
     assert_eq!(hits, vec![(3, "Me".to_string())]);
     let b = &rpc_bodies(&server, "res.partner", "name_search").await[0];
-    assert!(b["params"]["args"][6].get("args").is_some());
+    assert_eq!(
+        b["params"]["args"][5],
+        json!(["Me", []]),
+        "name and domain positionally"
+    );
+    assert_eq!(b["params"]["args"][6]["limit"], 5);
 }
 
 // ---- attachments ----------------------------------------------------------------------
