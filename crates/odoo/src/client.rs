@@ -664,8 +664,10 @@ impl OdooClient {
         domain: Value,
         opts: &SearchOptions,
     ) -> Result<Vec<i64>, OdooError> {
+        // 16 names search's first parameter `args`, 17+ `domain`: send it positionally.
         let mut call = Call::read(model, "search")
             .arg("domain", domain)
+            .rpc_positional(1)
             .arg("offset", opts.offset);
         call = call.arg("limit", opts.limit.map(Value::from).unwrap_or(Value::Null));
         if let Some(order) = &opts.order {
@@ -685,6 +687,7 @@ impl OdooClient {
     ) -> Result<Vec<T>, OdooError> {
         let mut call = Call::read(model, "search_read")
             .arg("domain", domain)
+            .rpc_positional(1)
             .arg("fields", json!(fields))
             .arg("offset", opts.offset)
             .arg("limit", opts.limit.map(Value::from).unwrap_or(Value::Null));
@@ -716,7 +719,9 @@ impl OdooClient {
         domain: Value,
         active_test: Option<bool>,
     ) -> Result<u64, OdooError> {
-        let mut call = Call::read(model, "search_count").arg("domain", domain);
+        let mut call = Call::read(model, "search_count")
+            .arg("domain", domain)
+            .rpc_positional(1);
         if let Some(a) = active_test {
             call = call.context("active_test", a);
         }

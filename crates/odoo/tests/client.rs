@@ -1361,9 +1361,11 @@ async fn existing_ids_reports_which_records_survive_including_archived_ones() {
     assert_eq!(alive, vec![1, 3]);
     let b = &rpc_bodies(&server, "ir.attachment", "search").await[0];
     assert_eq!(
-        b["params"]["args"][6]["domain"],
-        json!([["id", "in", [1, 2, 3]]])
+        b["params"]["args"][5],
+        json!([[["id", "in", [1, 2, 3]]]]),
+        "the domain positionally: 16 calls it `args`, 17+ `domain`"
     );
+    assert!(b["params"]["args"][6].get("domain").is_none());
     assert_eq!(b["params"]["args"][6]["context"]["active_test"], false);
 }
 
