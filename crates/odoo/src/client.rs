@@ -503,17 +503,17 @@ impl OdooClient {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            // A write only ever sees `Unavailable` for a 503 (the request was not taken);
+            // 500/502/504 on a write are `MaybeApplied` (see `wire::http_error`).
             let safe = matches!(
                 (&err, call.kind),
                 (
                     OdooError::NotSent { .. }
                         | OdooError::Throttled { .. }
-                        | OdooError::Concurrency(_),
+                        | OdooError::Concurrency(_)
+                        | OdooError::Unavailable { .. },
                     _
-                ) | (
-                    OdooError::Network { .. } | OdooError::Unavailable { .. },
-                    CallKind::Read
-                )
+                ) | (OdooError::Network { .. }, CallKind::Read)
             );
             if !safe || n >= policy.attempts_max {
                 return Err(err);

@@ -13,6 +13,29 @@
 //! - Time, sleep and jitter come from [`OdooConfig::clock`] and [`OdooConfig::jitter_seed`];
 //!   the base URL is [`OdooConfig::base_url`]: the seams tests and the emulator use.
 //! - The API key never prints ([`ApiKey`]'s `Debug` is redacted) and is never logged.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), odoo365_odoo::OdooError> {
+//! use std::time::Duration;
+//! use odoo365_odoo::{
+//!     ApiKey, CalendarEvent, EventValues, OdooClient, OdooConfig, RecurrenceUpdate, WriteOrigin,
+//! };
+//!
+//! let url = "https://acme.odoo.com".parse().expect("a URL");
+//! let client = OdooClient::connect(OdooConfig::new(url, "me@acme.com", ApiKey::new("…"))).await?;
+//! let me = client.me();
+//! let changed: Vec<CalendarEvent> = client
+//!     .changed_since(None, Duration::from_secs(300), serde_json::json!([["user_id", "=", me.uid]]))
+//!     .await?;
+//! for event in changed.iter().filter(|e| !e.is_masked_for(me)) {
+//!     let vals = EventValues { location: Some("Room 2".into()), ..Default::default() };
+//!     client
+//!         .write_events(&[event.id], vals.to_vals(), RecurrenceUpdate::SelfOnly, WriteOrigin::Microsoft)
+//!         .await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod attachments;
 pub mod client;

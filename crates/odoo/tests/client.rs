@@ -1523,3 +1523,31 @@ fn client_futures_can_be_spawned_on_a_multithreaded_runtime() {
     }
     let _ = check;
 }
+
+#[tokio::test]
+async fn a_503_on_a_write_is_retried_because_the_request_was_not_taken() {
+    let server = odoo19("19.0").await;
+    let clock = ManualClock::new();
+    let client = OdooClient::connect(config(&server, &clock)).await.unwrap();
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/unlink"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/unlink"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(true)))
+        .mount(&server)
+        .await;
+    client
+        .unlink("calendar.event", &[3], WriteOrigin::App)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&server, "/json/2/calendar.event/unlink").await.len(),
+        2
+    );
+    assert_eq!(clock.sleeps().len(), 1);
+}
