@@ -88,7 +88,20 @@ impl OdooClient {
             "datas".into(),
             Value::String(base64::engine::general_purpose::STANDARD.encode(&up.content)),
         );
-        let ids = self.create(Attachment::MODEL, vec![vals], origin).await?;
+        // base64 sends 4/3 of the bytes; a slow uplink must not turn a large upload into
+        // a timeout (and so a MaybeApplied).
+        let wire_len = (up.content.len() as u64).div_ceil(3) * 4;
+        let cfg = self.config();
+        let timeout = cfg.timeout
+            + std::time::Duration::from_secs(wire_len / cfg.upload_bytes_per_second_min.max(1));
+        let call = Call::write(Attachment::MODEL, "create", origin)
+            .arg("vals_list", json!([vals]))
+            .rpc_positional(1)
+            .timeout(timeout);
+        let ids: Vec<i64> = match self.call(&call).await? {
+            v @ Value::Number(_) => vec![decode("ir.attachment.create", v)?],
+            other => decode("ir.attachment.create", other)?,
+        };
         let mut rows: Vec<Attachment> = self.read_records(&ids).await?;
         rows.pop().ok_or_else(|| OdooError::Decode {
             what: "ir.attachment.read after upload".into(),

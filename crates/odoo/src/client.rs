@@ -60,6 +60,9 @@ pub struct OdooConfig {
     pub retry: RetryPolicy,
     /// Rows per `search_read` page and ids per `read` batch.
     pub page_len: u32,
+    /// The slowest upload speed the timeout of an attachment upload allows for: an upload
+    /// of `n` bytes may take `timeout + n / upload_bytes_per_second_min`.
+    pub upload_bytes_per_second_min: u64,
     /// Largest attachment uploaded through base64 JSON. Odoo's default body limit is
     /// 128 MiB and base64 adds a third, so the default keeps well under it at 64 MiB.
     pub upload_len_max: u64,
@@ -85,6 +88,7 @@ impl OdooConfig {
             retry: RetryPolicy::default(),
             page_len: 200,
             upload_len_max: 64 * 1024 * 1024,
+            upload_bytes_per_second_min: 128 * 1024,
             allowed_company_ids: Vec::new(),
             user_agent: concat!("Odoo365Sync/", env!("CARGO_PKG_VERSION")).to_string(),
             clock: Arc::new(TokioClock::default()),
@@ -575,6 +579,9 @@ impl OdooClient {
             .body(call.json2_body(&self.context).to_string());
         if let Some(db) = &self.cfg.database {
             req = req.header("X-Odoo-Database", db);
+        }
+        if let Some(t) = call.timeout {
+            req = req.timeout(t);
         }
         let (status, retry_after, body) = self.exchange(req, &url, call).await?;
         if status != 200 {

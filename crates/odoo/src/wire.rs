@@ -43,6 +43,8 @@ pub struct Call {
     pub rpc_positional: usize,
     /// Call-specific context, merged over the session's.
     pub context: Map<String, Value>,
+    /// Overrides the configured request timeout (large uploads need longer).
+    pub timeout: Option<Duration>,
 }
 
 impl Call {
@@ -65,6 +67,7 @@ impl Call {
             args: Vec::new(),
             rpc_positional: 0,
             context: Map::new(),
+            timeout: None,
         }
     }
 
@@ -88,6 +91,12 @@ impl Call {
     /// Sends the first `n` arguments positionally over JSON-RPC.
     pub fn rpc_positional(mut self, n: usize) -> Call {
         self.rpc_positional = n;
+        self
+    }
+
+    /// Gives this call its own timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Call {
+        self.timeout = Some(timeout);
         self
     }
 

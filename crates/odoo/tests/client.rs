@@ -1551,3 +1551,39 @@ async fn a_503_on_a_write_is_retried_because_the_request_was_not_taken() {
     );
     assert_eq!(clock.sleeps().len(), 1);
 }
+
+#[tokio::test]
+async fn an_upload_gets_a_timeout_that_grows_with_its_size() {
+    let server = odoo19("19.0").await;
+    let mut cfg = config(&server, &ManualClock::new());
+    // 500 ms for any call, plus one second per base64 byte for uploads: "hey" is 4 bytes.
+    cfg.upload_bytes_per_second_min = 1;
+    let client = OdooClient::connect(cfg).await.unwrap();
+    Mock::given(method("POST"))
+        .and(path("/json/2/ir.attachment/create"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([12]))
+                .set_delay(Duration::from_millis(1200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/ir.attachment/read"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 12, "file_size": 3}])))
+        .mount(&server)
+        .await;
+    let up = AttachmentUpload {
+        name: "a.txt".into(),
+        res_model: "calendar.event".into(),
+        res_id: 5,
+        mimetype: Some("text/plain".into()),
+        content: bytes::Bytes::from_static(b"hey"),
+    };
+    let stored = client
+        .attachment_upload(&up, WriteOrigin::App)
+        .await
+        .unwrap();
+    assert_eq!(stored.id, 12);
+}
