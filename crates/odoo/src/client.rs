@@ -380,11 +380,15 @@ impl OdooClient {
         let db = match &self.cfg.database {
             Some(db) => db.clone(),
             None => {
-                let list = self.rpc_service("db", "list", vec![]).await.map_err(|e| {
-                    OdooError::Invalid(format!(
-                        "this Odoo needs the database name (listing databases failed: {e})"
-                    ))
-                })?;
+                let list = self
+                    .rpc_service("db", "list", vec![])
+                    .await
+                    .map_err(|e| match e {
+                        e if e.is_retryable() => e,
+                        e => OdooError::Invalid(format!(
+                            "this Odoo needs the database name (listing databases failed: {e})"
+                        )),
+                    })?;
                 let names: Vec<String> = decode("db.list", list)?;
                 match names.as_slice() {
                     [one] => one.clone(),

@@ -1587,3 +1587,44 @@ async fn an_upload_gets_a_timeout_that_grows_with_its_size() {
         .unwrap();
     assert_eq!(stored.id, 12);
 }
+
+#[tokio::test]
+async fn json_rpc_honours_http_throttling_and_reports_lost_write_answers_as_maybe_applied() {
+    let server = odoo_rpc("18.0").await;
+    let clock = ManualClock::new();
+    let client = OdooClient::connect(with_db(config(&server, &clock)))
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "search"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "4"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "search"))
+        .respond_with(rpc_ok(json!([8])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/jsonrpc"))
+        .and(object("calendar.event", "create"))
+        .respond_with(rpc_ok(json!([9])).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ids = client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![8]);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(4)]);
+    let err = client
+        .create("calendar.event", vec![Map::new()], WriteOrigin::Microsoft)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OdooError::MaybeApplied { .. }), "{err:?}");
+}
