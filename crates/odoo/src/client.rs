@@ -521,7 +521,10 @@ impl OdooClient {
                         | OdooError::Concurrency(_)
                         | OdooError::Unavailable { .. },
                     _
-                ) | (OdooError::Network { .. }, CallKind::Read)
+                ) | (
+                    OdooError::Network { .. } | OdooError::Server(_),
+                    CallKind::Read
+                )
             );
             if !safe || n >= policy.attempts_max {
                 return Err(err);

@@ -89,8 +89,13 @@ pub enum OdooError {
     #[error("{0} (a concurrent update; safe to retry)")]
     Concurrency(Fault),
 
-    /// Any other refusal: unknown model or method (404), bad arguments (422), a server bug
-    /// (500 with a Python exception). Not retried.
+    /// An unexpected exception on the server (JSON-2 500 with an Odoo error body, or a
+    /// database error): Odoo rolled the transaction back. Reads are retried; writes are
+    /// not retried by the client (a bug repeats), though a retry would not apply twice.
+    #[error("Odoo failed: {0}; will try again later")]
+    Server(Fault),
+
+    /// Any other refusal: unknown model or method (404), bad arguments (422). Not retried.
     #[error("Odoo rejected the call: {0}")]
     Rejected(Fault),
 
@@ -137,6 +142,7 @@ impl OdooError {
                 | OdooError::Throttled { .. }
                 | OdooError::Unavailable { .. }
                 | OdooError::Concurrency(_)
+                | OdooError::Server(_)
         )
     }
 
@@ -149,6 +155,7 @@ impl OdooError {
             | OdooError::Validation(f)
             | OdooError::User(f)
             | OdooError::Concurrency(f)
+            | OdooError::Server(f)
             | OdooError::Rejected(f) => Some(f),
             _ => None,
         }
@@ -172,9 +179,14 @@ impl OdooError {
             | "TransactionRollbackError"
             | "LockNotAvailable"
             | "DeadlockDetected" => OdooError::Concurrency(fault),
+            // The database went away or restarted under the request.
+            "OperationalError" | "InterfaceError" if fault.name.starts_with("psycopg") => {
+                OdooError::Server(fault)
+            }
             _ => match fault.http_status {
                 Some(401) => OdooError::Unauthorized(fault),
                 Some(403) if short.is_empty() => OdooError::Access(fault),
+                Some(s) if s >= 500 => OdooError::Server(fault),
                 _ => OdooError::Rejected(fault),
             },
         }

@@ -512,7 +512,7 @@ async fn json2_errors_become_typed_variants_that_keep_odoos_name_and_message() {
             |e| matches!(e, OdooError::Rejected(_)),
         ),
         ("x.bug", json2_err(500, "builtins.KeyError", "'foo'"), |e| {
-            matches!(e, OdooError::Rejected(_))
+            matches!(e, OdooError::Server(_))
         }),
         (
             "x.legacy",
@@ -544,7 +544,8 @@ async fn json2_errors_become_typed_variants_that_keep_odoos_name_and_message() {
                 assert!(f.http_status.is_some());
             }
         }
-        assert!(!err.is_retryable(), "{model}");
+        // Each answer was requested once (`expect(1)`): no write is retried blindly.
+        assert_eq!(err.is_retryable(), model == "x.bug", "{model}");
     }
 }
 
@@ -1627,4 +1628,33 @@ async fn json_rpc_honours_http_throttling_and_reports_lost_write_answers_as_mayb
         .await
         .unwrap_err();
     assert!(matches!(err, OdooError::MaybeApplied { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_database_outage_on_a_read_is_retried_and_recovers() {
+    let server = odoo19("19.0").await;
+    let clock = ManualClock::new();
+    let client = OdooClient::connect(config(&server, &clock)).await.unwrap();
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/search_count"))
+        .respond_with(json2_err(
+            500,
+            "psycopg2.OperationalError",
+            "server closed the connection unexpectedly",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/calendar.event/search_count"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(12)))
+        .mount(&server)
+        .await;
+    let n = client
+        .search_count("calendar.event", json!([]), Some(false))
+        .await
+        .unwrap();
+    assert_eq!(n, 12);
+    assert_eq!(clock.sleeps().len(), 1);
 }
