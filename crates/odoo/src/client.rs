@@ -491,7 +491,12 @@ impl OdooClient {
 
     /// Sends one call, raw: the JSON result as Odoo returned it.
     pub async fn call(&self, call: &Call) -> Result<Value, OdooError> {
-        self.with_retries(call, || self.send_once(call)).await
+        use tracing::Instrument as _;
+        // Model and method only: values (titles, attendees) and the key are never logged.
+        let span = tracing::debug_span!("odoo_call", model = %call.model, method = %call.method);
+        self.with_retries(call, || self.send_once(call))
+            .instrument(span)
+            .await
     }
 
     /// Runs `attempt` under the rate limit, retrying what is safe to retry: reads on
