@@ -1,0 +1,303 @@
+#![allow(clippy::unwrap_used)]
+//! The app API against wiremock servers shaped like the Microsoft identity platform and
+//! Odoo 19: sign-in keeps the refresh token in the keychain only, the Graph adapter
+//! refreshes and rotates it, the Odoo connection test names the version and the user.
+//! (End-to-end runs against the emulators live in the root `tests/`.)
+
+use std::sync::Arc;
+
+use odoo365_app::auth::{Keychain, MemoryKeychain, Secret, SecretKind};
+use odoo365_app::{App, Browser, ErrorCode, ProfileDraft, SignIn};
+use odoo365_graph::AccessTokens;
+use odoo365_odoo::{Attachment, CalendarAttendee, CalendarEvent, CalendarRecurrence, Record, User};
+use serde_json::{json, Map, Value};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ODOO_KEY: &str = "odoo-key-0123456789abcdef0123456789abcdef";
+const RT1: &str = "refresh-token-one-0123456789";
+const RT2: &str = "refresh-token-two-9876543210";
+const AT1: &str = "access-token-one-abcdefabcdef";
+const AT2: &str = "access-token-two-fedcbafedcba";
+
+fn draft(identity: Option<String>, odoo: &str) -> ProfileDraft {
+    ProfileDraft {
+        name: "work".into(),
+        tenant: "organizations".into(),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        odoo_url: odoo.into(),
+        odoo_database: "acme".into(),
+        odoo_login: "me@example.com".into(),
+        graph_url: None,
+        identity_url: identity,
+    }
+}
+
+/// Plays the person in the browser: approves at once by following the redirect with a code.
+struct ApprovingBrowser;
+
+impl Browser for ApprovingBrowser {
+    fn open(&self, url: &str) -> Result<(), odoo365_app::auth::AuthError> {
+        let url = url::Url::parse(url).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        let redirect = format!(
+            "{}?code=the-code&state={}",
+            q["redirect_uri"],
+            url::form_urlencoded::byte_serialize(q["state"].as_bytes()).collect::<String>()
+        );
+        tokio::spawn(async move {
+            reqwest::get(redirect).await.unwrap();
+        });
+        Ok(())
+    }
+}
+
+fn token_answer(at: &str, rt: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "Bearer", "expires_in": 3600, "access_token": at, "refresh_token": rt,
+        "scope": "https://graph.microsoft.com/Calendars.ReadWrite offline_access"
+    }))
+}
+
+async fn identity() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/organizations/oauth2/v2.0/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code_verifier="))
+        .respond_with(token_answer(AT1, RT1))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/organizations/oauth2/v2.0/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(RT1))
+        .respond_with(token_answer(AT2, RT2))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/organizations/oauth2/v2.0/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(RT2))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "AADSTS70008: The refresh token has expired."
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn files_contain(dir: &std::path::Path, secret: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            hits.extend(files_contain(&path, secret));
+        } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(secret) {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+#[tokio::test]
+async fn browser_sign_in_keeps_the_refresh_token_in_the_keychain_only_and_rotations_follow() {
+    let idp = identity().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Arc::new(MemoryKeychain::new());
+    let app = App::open_with(
+        dir.path(),
+        keychain.clone(),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let p = app
+        .add_profile_with_api_key(
+            draft(Some(idp.uri()), "https://acme.odoo.com"),
+            &Secret::new(ODOO_KEY),
+        )
+        .unwrap();
+    assert!(app.status("work").unwrap().sign_in_needed);
+
+    let done = app
+        .login("work", SignIn::Browser(&ApprovingBrowser))
+        .await
+        .unwrap();
+    assert_eq!(done.profile, "work");
+    assert_eq!(
+        keychain
+            .get(&p.id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        Some(Secret::new(RT1))
+    );
+    let s = app.status("work").unwrap();
+    assert!(s.signed_in && !s.sign_in_needed, "{s:?}");
+
+    // The Graph client's token source: a fresh process refreshes, and the rotated
+    // refresh token replaces the old one in the keychain at once.
+    let tokens = odoo365_app::connect::GraphTokens(
+        odoo365_app::connect::token_source(&p, keychain.clone()).unwrap(),
+    );
+    assert_eq!(tokens.token().await.unwrap(), AT2);
+    assert_eq!(
+        keychain
+            .get(&p.id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        Some(Secret::new(RT2))
+    );
+    // An expired refresh token is "sign-in needed", and says so.
+    tokens.invalidate().await;
+    let e = tokens.token().await.unwrap_err();
+    assert!(e.0.contains("sign-in needed"), "{e}");
+
+    drop(app);
+    for secret in [ODOO_KEY, RT1, RT2, AT1, AT2] {
+        assert_eq!(
+            files_contain(dir.path(), secret),
+            Vec::<String>::new(),
+            "{secret}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_declined_browser_sign_in_saves_nothing_and_says_sign_in_is_still_needed() {
+    struct Declining;
+    impl Browser for Declining {
+        fn open(&self, url: &str) -> Result<(), odoo365_app::auth::AuthError> {
+            let url = url::Url::parse(url).unwrap();
+            let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+            let redirect = format!(
+                "{}?error=access_denied&error_description=declined&state={}",
+                q["redirect_uri"],
+                url::form_urlencoded::byte_serialize(q["state"].as_bytes()).collect::<String>()
+            );
+            tokio::spawn(async move {
+                reqwest::get(redirect).await.unwrap();
+            });
+            Ok(())
+        }
+    }
+    let idp = identity().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Arc::new(MemoryKeychain::new());
+    let app = App::open_with(
+        dir.path(),
+        keychain.clone(),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let p = app
+        .add_profile(draft(Some(idp.uri()), "https://acme.odoo.com"))
+        .unwrap();
+    let e = app
+        .login("work", SignIn::Browser(&Declining))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::SignInNeeded, "{e:?}");
+    assert!(e.message.contains("odoo365 login"), "{}", e.message);
+    assert_eq!(
+        keychain
+            .get(&p.id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
+}
+
+fn fields_map(fields: &[&str]) -> Value {
+    let mut m = Map::new();
+    for f in fields {
+        m.insert((*f).to_string(), json!({"type": "char"}));
+    }
+    Value::Object(m)
+}
+
+/// An Odoo 19 server (JSON-2, bearer key) that knows one user.
+async fn odoo19() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/web/version"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"version": "19.0", "version_info": [19, 0, 0, "final", 0, ""]}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/res.users/context_get"))
+        .and(header(
+            "authorization",
+            format!("bearer {ODOO_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"uid": 2, "tz": "Europe/Brussels", "lang": "en_US"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/json/2/res.users/context_get"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "name": "werkzeug.exceptions.Unauthorized",
+            "message": "Invalid apikey", "arguments": ["Invalid apikey", 401], "context": {}, "debug": ""
+        })))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    for (model, fields) in [
+        (CalendarEvent::MODEL, CalendarEvent::FIELDS),
+        (CalendarAttendee::MODEL, CalendarAttendee::FIELDS),
+        (CalendarRecurrence::MODEL, CalendarRecurrence::FIELDS),
+        (Attachment::MODEL, Attachment::FIELDS),
+        (User::MODEL, User::FIELDS),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(format!("/json/2/{model}/fields_get")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fields_map(fields)))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/json/2/res.users/read"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "id": 2, "login": "me@example.com", "name": "Alice Martin", "tz": "Europe/Brussels",
+            "lang": "en_US", "partner_id": [3, "Alice Martin"], "company_id": [1, "Acme"],
+            "company_ids": [1], "share": false
+        }])))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn the_odoo_connection_test_names_the_version_and_the_user_and_a_bad_key_says_what_to_do() {
+    let odoo = odoo19().await;
+    let check = App::check_odoo_draft(draft(None, &odoo.uri()), &Secret::new(ODOO_KEY))
+        .await
+        .unwrap();
+    assert_eq!(check.version, "19.0");
+    assert_eq!(check.transport, "json-2");
+    assert_eq!(check.user_name.as_deref(), Some("Alice Martin"));
+    assert_eq!(
+        check.summary(),
+        "Connected to Odoo 19.0 (json-2) as Alice Martin"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open_with(
+        dir.path(),
+        Arc::new(MemoryKeychain::new()),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    app.add_profile_with_api_key(draft(None, &odoo.uri()), &Secret::new("wrong-key"))
+        .unwrap();
+    let e = app.check_odoo("work").await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::OdooKeyRefused, "{e:?}");
+    assert!(e.message.contains("create a new API key"), "{}", e.message);
+    assert!(!e.message.contains("wrong-key"));
+    app.set_odoo_api_key("work", &Secret::new(ODOO_KEY))
+        .unwrap();
+    assert_eq!(app.check_odoo("work").await.unwrap(), check);
+}
