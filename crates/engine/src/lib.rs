@@ -8,10 +8,12 @@
 //! to the store (secrets live in the keychain).
 
 pub mod clock;
+pub mod ports;
 pub mod state;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
 pub use state::{
     AuditEntry, ConflictRecord, Job, JobState, JournalEntry, Link, LinkKind, NewAudit, NewLink,
     Origin, StoredBaseline, Tx,
