@@ -1,0 +1,899 @@
+//! The Microsoft 365 emulator on loopback, driven over HTTP as a client would.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use chrono::{TimeZone, Utc};
+use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::{Clock, Fault, FaultRule};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+const T0: (i32, u32, u32) = (2026, 3, 2);
+
+struct Env {
+    g: RunningGraph,
+    http: Client,
+    token: String,
+}
+
+impl Env {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.g.graph_url, path)
+    }
+    fn em(&self) -> &GraphEmulator {
+        &self.g.emulator
+    }
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    async fn delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+    async fn get_abs(&self, url: &str) -> reqwest::Response {
+        self.http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn env_with(config: GraphConfig) -> Env {
+    let g = GraphEmulator::start(config).await.unwrap();
+    g.emulator
+        .create_user("alice@contoso.com", "Alice", DriveType::Business);
+    let token = g.emulator.mint_token("alice@contoso.com").unwrap();
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    Env { g, http, token }
+}
+
+fn frozen() -> GraphConfig {
+    GraphConfig {
+        seed: 7,
+        clock: Clock::frozen(Utc.with_ymd_and_hms(T0.0, T0.1, T0.2, 8, 0, 0).unwrap()),
+        ..GraphConfig::default()
+    }
+}
+
+async fn env() -> Env {
+    env_with(frozen()).await
+}
+
+fn event(subject: &str, start: &str, end: &str) -> Value {
+    json!({"subject": subject, "start": {"dateTime": start, "timeZone": "UTC"}, "end": {"dateTime": end, "timeZone": "UTC"}})
+}
+
+async fn json_of(r: reqwest::Response) -> Value {
+    r.json().await.unwrap()
+}
+
+fn assert_graph_error(v: &Value, code: &str) {
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    assert!(v["error"]["innerError"]["request-id"].is_string(), "{v}");
+    assert!(v["error"]["innerError"]["date"].is_string(), "{v}");
+}
+
+mod core {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_without_a_bearer_is_401_invalid_authentication_token_in_graphs_shape() {
+        let e = env().await;
+        let r = e.http.get(e.url("/me/events")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let rid = r.headers()["request-id"].to_str().unwrap().to_string();
+        let v = json_of(r).await;
+        assert_graph_error(&v, "InvalidAuthenticationToken");
+        assert_eq!(v["error"]["innerError"]["request-id"], rid.as_str());
+    }
+
+    #[tokio::test]
+    async fn an_access_token_stops_working_when_the_clock_passes_its_lifetime() {
+        let e = env().await;
+        assert_eq!(e.get("/me").await.status(), StatusCode::OK);
+        e.em().clock().advance(chrono::Duration::seconds(5401));
+        let r = e.get("/me").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let v = json_of(r).await;
+        assert_eq!(
+            v["error"]["message"],
+            "Access token has expired or is not yet valid."
+        );
+    }
+
+    #[tokio::test]
+    async fn the_client_request_id_is_echoed_in_headers_and_error_bodies() {
+        let e = env().await;
+        let r = e
+            .http
+            .get(e.url("/me/events/nope"))
+            .bearer_auth(&e.token)
+            .header("client-request-id", "abc-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["client-request-id"], "abc-123");
+        let v = json_of(r).await;
+        assert_graph_error(&v, "ErrorItemNotFound");
+        assert_eq!(v["error"]["innerError"]["client-request-id"], "abc-123");
+    }
+
+    #[tokio::test]
+    async fn injected_throttles_and_server_errors_answer_with_status_code_and_retry_after() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::Throttle { retry_after_s: 7 }));
+        let r = e.get("/me/events").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "7");
+        assert_graph_error(&json_of(r).await, "ApplicationThrottled");
+        e.em().faults().add(FaultRule::once(Fault::Unavailable {
+            retry_after_s: Some(3),
+        }));
+        let r = e.get("/me/drive").await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()["retry-after"], "3");
+        e.em().faults().add(FaultRule::once(Fault::Internal));
+        assert_eq!(
+            e.get("/me").await.status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        e.em().faults().add(FaultRule::once(Fault::BadGateway));
+        assert_eq!(e.get("/me").await.status(), StatusCode::BAD_GATEWAY);
+        e.em().faults().add(FaultRule::once(Fault::ExpiredToken));
+        assert_eq!(e.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(e.get("/me").await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_reset_before_apply_drops_the_connection_and_creates_nothing() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::ResetBeforeApply).on_writes());
+        let r = e
+            .http
+            .post(e.url("/me/events"))
+            .bearer_auth(&e.token)
+            .json(&event("Lost", "2026-03-03T10:00:00", "2026-03-03T11:00:00"))
+            .send()
+            .await;
+        assert!(r.is_err(), "the client must get no answer");
+        let list = json_of(e.get("/me/events").await).await;
+        assert_eq!(list["value"].as_array().unwrap().len(), 0);
+        let log = e.em().request_log().snapshot();
+        assert_eq!(log.iter().filter(|r| r.status == 0).count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_reset_after_apply_drops_the_connection_but_the_write_lands() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::ResetAfterApply).on_writes());
+        let r = e
+            .http
+            .post(e.url("/me/events"))
+            .bearer_auth(&e.token)
+            .json(&event(
+                "Landed",
+                "2026-03-03T10:00:00",
+                "2026-03-03T11:00:00",
+            ))
+            .send()
+            .await;
+        assert!(r.is_err(), "the client must get no answer");
+        let list = json_of(e.get("/me/events").await).await;
+        assert_eq!(list["value"][0]["subject"], "Landed");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_fault_hangs_then_closes_without_an_answer() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::Timeout { hang_ms: 300 }));
+        let started = std::time::Instant::now();
+        let r = e.http.get(e.url("/me")).bearer_auth(&e.token).send().await;
+        assert!(r.is_err());
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn the_mailbox_request_limit_answers_429_until_the_window_passes() {
+        let e = env().await;
+        let mut limits = e.em().limits();
+        limits.requests_per_window = 3;
+        e.em().set_limits(limits);
+        for _ in 0..3 {
+            assert_eq!(e.get("/me").await.status(), StatusCode::OK);
+        }
+        let r = e.get("/me").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "600");
+        assert_graph_error(&json_of(r).await, "TooManyRequests");
+        e.em().clock().advance(chrono::Duration::seconds(600));
+        assert_eq!(e.get("/me").await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_request_beyond_the_concurrency_limit_is_throttled_while_others_are_in_flight() {
+        let e = env().await;
+        let mut limits = e.em().limits();
+        limits.concurrent = 1;
+        e.em().set_limits(limits);
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::Slow { delay_ms: 400 }));
+        let slow = e.http.get(e.url("/me")).bearer_auth(&e.token).send();
+        let fast = async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            e.http
+                .get(e.url("/me"))
+                .bearer_auth(&e.token)
+                .send()
+                .await
+                .unwrap()
+        };
+        let (slow, fast) = tokio::join!(slow, fast);
+        assert_eq!(slow.unwrap().status(), StatusCode::OK);
+        assert_eq!(fast.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_graph_error(&json_of(fast).await, "ApplicationThrottled");
+    }
+
+    #[tokio::test]
+    async fn the_request_log_records_method_path_status_and_user() {
+        let e = env().await;
+        e.get("/me/events?$top=1").await;
+        let log = e.em().request_log().snapshot();
+        let rec = log.last().unwrap();
+        assert_eq!(rec.method, "GET");
+        assert_eq!(rec.path, "/v1.0/me/events?$top=1");
+        assert_eq!(rec.status, 200);
+        assert_eq!(rec.user.as_deref(), Some(e.em().users()[0].id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn the_control_api_creates_users_mints_tokens_and_reads_the_log() {
+        let e = env().await;
+        let c = &e.g.control_url;
+        let r = e
+            .http
+            .post(format!("{c}/users"))
+            .json(
+                &json!({"mail": "bob@fabrikam.com", "displayName": "Bob", "driveType": "personal"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let user = json_of(r).await;
+        assert_eq!(user["driveType"], "personal");
+        let tok = json_of(
+            e.http
+                .post(format!("{c}/tokens"))
+                .json(&json!({"user": "bob@fabrikam.com", "lifetimeSeconds": 60}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(tok["expiresIn"], 60);
+        let me = e
+            .http
+            .get(e.url("/me"))
+            .bearer_auth(tok["accessToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(me).await["mail"], "bob@fabrikam.com");
+        let log = json_of(e.http.get(format!("{c}/requests")).send().await.unwrap()).await;
+        assert_eq!(log["value"].as_array().unwrap().len(), 1);
+        let r = e
+            .http
+            .post(format!("{c}/clock/advance"))
+            .json(&json!({"seconds": 61}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let me = e
+            .http
+            .get(e.url("/me"))
+            .bearer_auth(tok["accessToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+        let counters = json_of(e.http.get(format!("{c}/counters")).send().await.unwrap()).await;
+        assert_eq!(counters["byStatus"]["401"], 1);
+        let r = e
+            .http
+            .put(format!("{c}/faults"))
+            .json(&json!({"rules": [{"fault": {"kind": "internal"}}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            e.get("/me").await.status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let bad = e
+            .http
+            .post(format!("{c}/tokens"))
+            .json(&json!({"user": "nobody@x.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_segment_is_a_graph_bad_request() {
+        let e = env().await;
+        let r = e.get("/me/nonsense").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "BadRequest");
+    }
+}
+
+mod calendar {
+    use super::*;
+
+    #[tokio::test]
+    async fn events_crud_answers_201_200_204_then_404_error_item_not_found() {
+        let e = env().await;
+        let r = e
+            .post(
+                "/me/events",
+                event("Plan", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let ev = json_of(r).await;
+        let id = ev["id"].as_str().unwrap().to_string();
+        assert_eq!(ev["type"], "singleInstance");
+        assert_eq!(ev["start"]["dateTime"], "2026-03-03T10:00:00.0000000");
+        assert_eq!(ev["start"]["timeZone"], "UTC");
+        assert_eq!(
+            ev["@odata.etag"],
+            format!("W/\"{}\"", ev["changeKey"].as_str().unwrap())
+        );
+        assert_eq!(ev["isOrganizer"], true);
+        assert_eq!(ev["responseStatus"]["response"], "organizer");
+        assert!(ev.get("transactionId").is_none(), "only returned when set");
+        assert_eq!(
+            e.get(&format!("/me/events/{id}")).await.status(),
+            StatusCode::OK
+        );
+        let r = e
+            .patch(&format!("/me/events/{id}"), json!({"subject": "Plan B"}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let ev2 = json_of(r).await;
+        assert_eq!(ev2["subject"], "Plan B");
+        assert_ne!(ev2["changeKey"], ev["changeKey"]);
+        assert_ne!(ev2["@odata.etag"], ev["@odata.etag"]);
+        assert_eq!(
+            e.delete(&format!("/me/events/{id}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let r = e.get(&format!("/me/events/{id}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_graph_error(&json_of(r).await, "ErrorItemNotFound");
+    }
+
+    #[tokio::test]
+    async fn a_retried_create_with_the_same_transaction_id_returns_the_first_event() {
+        let e = env().await;
+        let mut body = event("Once", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        body["transactionId"] = json!("7E163156-7762-4BEB-A1C6-729EA81755A7");
+        let a = json_of(e.post("/me/events", body.clone()).await).await;
+        let b = json_of(e.post("/me/events", body).await).await;
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["transactionId"], "7E163156-7762-4BEB-A1C6-729EA81755A7");
+        let list = json_of(e.get("/me/events").await).await;
+        assert_eq!(list["value"].as_array().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stale_if_match_is_412_error_irresolvable_conflict_and_changes_nothing() {
+        let e = env().await;
+        let ev = json_of(
+            e.post(
+                "/me/events",
+                event("A", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let id = ev["id"].as_str().unwrap();
+        let etag = ev["@odata.etag"].as_str().unwrap().to_string();
+        e.patch(&format!("/me/events/{id}"), json!({"subject": "B"}))
+            .await;
+        let r = e
+            .http
+            .patch(e.url(&format!("/me/events/{id}")))
+            .bearer_auth(&e.token)
+            .header("If-Match", &etag)
+            .json(&json!({"subject": "C"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        assert_graph_error(&json_of(r).await, "ErrorIrresolvableConflict");
+        let now = json_of(e.get(&format!("/me/events/{id}")).await).await;
+        assert_eq!(now["subject"], "B");
+        let r = e
+            .http
+            .patch(e.url(&format!("/me/events/{id}")))
+            .bearer_auth(&e.token)
+            .header("If-Match", now["@odata.etag"].as_str().unwrap())
+            .json(&json!({"subject": "C"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_are_graph_errors_not_panics() {
+        let e = env().await;
+        let r = e
+            .http
+            .post(e.url("/me/events"))
+            .bearer_auth(&e.token)
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "BadRequest");
+        let mut b = event("x", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        b["start"]["timeZone"] = json!("Mars/Olympus");
+        let r = e.post("/me/events", b).await;
+        assert_graph_error(&json_of(r).await, "TimeZoneNotSupportedException");
+        let r = e
+            .post(
+                "/me/events",
+                event("x", "2026-03-03T10:00:00", "2026-03-03T09:00:00"),
+            )
+            .await;
+        assert_graph_error(&json_of(r).await, "ErrorPropertyValidationFailure");
+    }
+
+    #[tokio::test]
+    async fn all_day_events_must_be_midnight_and_come_back_midnight_in_any_zone() {
+        let e = env().await;
+        let mut b = event("Off", "2026-03-05T09:00:00", "2026-03-06T00:00:00");
+        b["isAllDay"] = json!(true);
+        let r = e.post("/me/events", b).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let mut b = event("Holiday", "2026-03-05T00:00:00", "2026-03-06T00:00:00");
+        b["isAllDay"] = json!(true);
+        let id = json_of(e.post("/me/events", b).await).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = e
+            .http
+            .get(e.url(&format!("/me/events/{id}")))
+            .bearer_auth(&e.token)
+            .header("Prefer", "outlook.timezone=\"Pacific Standard Time\"")
+            .send()
+            .await
+            .unwrap();
+        let v = json_of(r).await;
+        assert_eq!(v["start"]["dateTime"], "2026-03-05T00:00:00.0000000");
+        assert_eq!(v["start"]["timeZone"], "Pacific Standard Time");
+    }
+
+    #[tokio::test]
+    async fn prefer_outlook_timezone_converts_start_and_end() {
+        let e = env().await;
+        let id = json_of(
+            e.post(
+                "/me/events",
+                event("Call", "2026-03-03T18:00:00", "2026-03-03T19:00:00"),
+            )
+            .await,
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = json_of(
+            e.http
+                .get(e.url(&format!("/me/events/{id}")))
+                .bearer_auth(&e.token)
+                .header("Prefer", "outlook.timezone=\"Europe/Paris\"")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(v["start"]["dateTime"], "2026-03-03T19:00:00.0000000");
+        assert_eq!(v["start"]["timeZone"], "Europe/Paris");
+        assert_eq!(v["originalStartTimeZone"], "UTC");
+    }
+
+    #[tokio::test]
+    async fn an_online_teams_meeting_gets_a_join_url() {
+        let e = env().await;
+        let mut b = event("Teams", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        b["isOnlineMeeting"] = json!(true);
+        b["onlineMeetingProvider"] = json!("teamsForBusiness");
+        let v = json_of(e.post("/me/events", b).await).await;
+        assert_eq!(v["isOnlineMeeting"], true);
+        let url = v["onlineMeeting"]["joinUrl"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://teams.microsoft.com/l/meetup-join/19%3ameeting_"),
+            "{url}"
+        );
+        let plain = json_of(
+            e.post(
+                "/me/events",
+                event("Plain", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        assert!(plain["onlineMeeting"].is_null());
+    }
+
+    #[tokio::test]
+    async fn attendee_mail_goes_out_for_invites_updates_removals_and_cancellation() {
+        let e = env().await;
+        let mut b = event("Review", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        b["attendees"] = json!([{"type": "required", "emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        let id = json_of(e.post("/me/events", b).await).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        e.patch(&format!("/me/events/{id}"), json!({"attendees": [
+            {"emailAddress": {"address": "bob@contoso.com"}}, {"emailAddress": {"address": "carol@contoso.com"}}]}))
+            .await;
+        e.patch(&format!("/me/events/{id}"), json!({"subject": "Review v2"}))
+            .await;
+        e.patch(&format!("/me/events/{id}"), json!({"categories": ["Blue"]}))
+            .await;
+        let r = e
+            .post(
+                &format!("/me/events/{id}/cancel"),
+                json!({"comment": "Sorry"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let out = e.em().outbox();
+        let kinds: Vec<(String, Vec<String>, String)> = out
+            .iter()
+            .map(|m| (format!("{:?}", m.kind), m.to.clone(), m.reason.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (
+                    "Invitation".into(),
+                    vec!["bob@contoso.com".into()],
+                    "created".into()
+                ),
+                (
+                    "Invitation".into(),
+                    vec!["carol@contoso.com".into()],
+                    "attendeesAdded".into()
+                ),
+                (
+                    "Update".into(),
+                    vec!["bob@contoso.com".into(), "carol@contoso.com".into()],
+                    "changed:subject".into()
+                ),
+                (
+                    "Cancellation".into(),
+                    vec!["bob@contoso.com".into(), "carol@contoso.com".into()],
+                    "cancelled".into()
+                ),
+            ]
+        );
+        assert_eq!(out[3].comment.as_deref(), Some("Sorry"));
+        assert_eq!(
+            e.get(&format!("/me/events/{id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    async fn weekly(e: &Env) -> String {
+        let mut b = event("Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00");
+        b["recurrence"] = json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday", "wednesday"], "firstDayOfWeek": "sunday"},
+            "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 6}});
+        let r = e.post("/me/events", b).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v = json_of(r).await;
+        assert_eq!(v["type"], "seriesMaster");
+        assert_eq!(v["recurrence"]["pattern"]["dayOfMonth"], 0);
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    const WINDOW: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+
+    #[tokio::test]
+    async fn calendar_view_requires_a_window() {
+        let e = env().await;
+        let r = e.get("/me/calendarView").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "ErrorInvalidParameter");
+        let r = e
+            .get("/me/calendarView/delta?startDateTime=2026-03-01T00:00:00Z")
+            .await;
+        assert_graph_error(&json_of(r).await, "ErrorInvalidParameter");
+    }
+
+    #[tokio::test]
+    async fn calendar_view_expands_a_series_into_occurrences_and_the_list_shows_only_the_master() {
+        let e = env().await;
+        let master = weekly(&e).await;
+        let v = json_of(e.get(&format!("/me/calendarView?{WINDOW}&$top=50")).await).await;
+        let items = v["value"].as_array().unwrap();
+        assert_eq!(items.len(), 6);
+        for i in items {
+            assert_eq!(i["type"], "occurrence");
+            assert_eq!(i["seriesMasterId"], master.as_str());
+            assert!(i["originalStart"].is_string());
+            assert!(i["recurrence"].is_null());
+        }
+        assert_eq!(items[1]["start"]["dateTime"], "2026-03-04T09:00:00.0000000");
+        assert_ne!(items[0]["iCalUId"], items[1]["iCalUId"]);
+        let list = json_of(e.get("/me/events").await).await;
+        assert_eq!(list["value"].as_array().unwrap().len(), 1);
+        assert_eq!(list["value"][0]["type"], "seriesMaster");
+        let inst = json_of(
+            e.get(&format!("/me/events/{master}/instances?{WINDOW}&$top=3"))
+                .await,
+        )
+        .await;
+        assert_eq!(inst["value"].as_array().unwrap().len(), 3);
+        assert!(inst["@odata.nextLink"].is_string());
+    }
+
+    #[tokio::test]
+    async fn editing_an_occurrence_makes_an_exception_and_deleting_one_cancels_it() {
+        let e = env().await;
+        let master = weekly(&e).await;
+        let v = json_of(e.get(&format!("/me/calendarView?{WINDOW}&$top=50")).await).await;
+        let second = v["value"][1]["id"].as_str().unwrap().to_string();
+        let third = v["value"][2]["id"].as_str().unwrap().to_string();
+        let r = e.patch(&format!("/me/events/{second}"), json!({"subject": "Standup (moved)",
+            "start": {"dateTime": "2026-03-04T10:00:00", "timeZone": "UTC"}, "end": {"dateTime": "2026-03-04T10:15:00", "timeZone": "UTC"}})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let x = json_of(r).await;
+        assert_eq!(x["type"], "exception");
+        assert_eq!(x["id"], second.as_str());
+        assert_eq!(x["originalStart"], "2026-03-04T09:00:00.0000000Z");
+        assert_eq!(
+            e.delete(&format!("/me/events/{third}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let v = json_of(e.get(&format!("/me/calendarView?{WINDOW}&$top=50")).await).await;
+        let items = v["value"].as_array().unwrap();
+        assert_eq!(items.len(), 5);
+        assert_eq!(items[1]["subject"], "Standup (moved)");
+        assert!(items.iter().all(|i| i["id"] != third.as_str()));
+        let m = json_of(
+            e.get(&format!("/me/events/{master}?$select=cancelledOccurrences"))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            m["cancelledOccurrences"],
+            json!([format!("OID.{master}.2026-03-09")])
+        );
+        let r = e.patch(&format!("/me/events/{second}"), json!({
+            "start": {"dateTime": "2026-03-09T10:00:00", "timeZone": "UTC"}, "end": {"dateTime": "2026-03-09T10:15:00", "timeZone": "UTC"}})).await;
+        assert_graph_error(&json_of(r).await, "ErrorOccurrenceCrossingBoundary");
+    }
+
+    #[tokio::test]
+    async fn every_recurrence_pattern_type_is_accepted_and_expanded() {
+        let e = env().await;
+        let patterns = [
+            (json!({"type": "daily", "interval": 2}), 3),
+            (
+                json!({"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]}),
+                3,
+            ),
+            (
+                json!({"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 2}),
+                3,
+            ),
+            (
+                json!({"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["monday"], "index": "first"}),
+                3,
+            ),
+            (
+                json!({"type": "absoluteYearly", "interval": 1, "dayOfMonth": 2, "month": 3}),
+                3,
+            ),
+            (
+                json!({"type": "relativeYearly", "interval": 1, "daysOfWeek": ["monday"], "index": "first", "month": 3}),
+                3,
+            ),
+        ];
+        for (pattern, n) in patterns {
+            let kind = pattern["type"].clone();
+            let mut b = event("P", "2026-03-02T09:00:00", "2026-03-02T10:00:00");
+            b["recurrence"] = json!({"pattern": pattern, "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": n}});
+            let r = e.post("/me/events", b).await;
+            assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
+            let id = json_of(r).await["id"].as_str().unwrap().to_string();
+            let inst = json_of(e.get(&format!("/me/events/{id}/instances?startDateTime=2026-01-01T00:00:00Z&endDateTime=2030-01-01T00:00:00Z&$top=50")).await).await;
+            assert_eq!(inst["value"].as_array().unwrap().len(), n, "{kind}");
+        }
+    }
+
+    async fn follow(e: &Env, first: reqwest::Response) -> (Vec<Value>, String, usize) {
+        let mut v = json_of(first).await;
+        let mut items = Vec::new();
+        let mut pages = 1;
+        loop {
+            assert!(
+                !(v.get("@odata.nextLink").is_some() && v.get("@odata.deltaLink").is_some()),
+                "never both"
+            );
+            items.extend(v["value"].as_array().unwrap().iter().cloned());
+            if let Some(next) = v["@odata.nextLink"].as_str() {
+                let next = next.to_string();
+                v = json_of(
+                    e.http
+                        .get(&next)
+                        .bearer_auth(&e.token)
+                        .header("Prefer", "odata.maxpagesize=2")
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await;
+                pages += 1;
+            } else {
+                return (
+                    items,
+                    v["@odata.deltaLink"].as_str().unwrap().to_string(),
+                    pages,
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn calendar_view_delta_pages_full_round_then_reports_only_changes_and_removals() {
+        let e = env().await;
+        weekly(&e).await;
+        let single = json_of(
+            e.post(
+                "/me/events",
+                event("One", "2026-03-10T10:00:00", "2026-03-10T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let gone = json_of(
+            e.post(
+                "/me/events",
+                event("Gone", "2026-03-11T10:00:00", "2026-03-11T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let first = e
+            .http
+            .get(e.url(&format!("/me/calendarView/delta?{WINDOW}")))
+            .bearer_auth(&e.token)
+            .header("Prefer", "odata.maxpagesize=2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.headers()["preference-applied"], "odata.track-changes");
+        let (items, delta_link, pages) = follow(&e, first).await;
+        assert_eq!(items.len(), 8, "6 occurrences and 2 singles");
+        assert!(pages >= 5, "an empty first page, then pages of 2");
+        assert!(items.iter().all(|i| i["type"] != "seriesMaster"));
+        assert!(items
+            .iter()
+            .all(|i| i["@odata.type"] == "#microsoft.graph.event"));
+        assert!(delta_link.contains("$deltatoken="));
+        assert!(
+            !delta_link.contains("startDateTime"),
+            "the window lives in the token"
+        );
+        // Changes: edit one, delete one, create one outside the window.
+        e.patch(
+            &format!("/me/events/{}", single["id"].as_str().unwrap()),
+            json!({"subject": "One!"}),
+        )
+        .await;
+        e.delete(&format!("/me/events/{}", gone["id"].as_str().unwrap()))
+            .await;
+        let far = json_of(
+            e.post(
+                "/me/events",
+                event("Far", "2026-06-01T10:00:00", "2026-06-01T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let (items, _, _) = follow(&e, e.get_abs(&delta_link).await).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        let by_id = |id: &Value| items.iter().find(|i| i["id"] == *id).cloned().unwrap();
+        assert_eq!(by_id(&single["id"])["subject"], "One!");
+        assert_eq!(by_id(&gone["id"])["@removed"]["reason"], "deleted");
+        assert_eq!(
+            by_id(&far["id"])["@removed"]["reason"],
+            "deleted",
+            "out-of-window changes are @removed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_change_to_the_series_master_re_reports_its_occurrences_in_delta() {
+        let e = env().await;
+        let master = weekly(&e).await;
+        let (_, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        e.patch(
+            &format!("/me/events/{master}"),
+            json!({"subject": "Standup v2"}),
+        )
+        .await;
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 6);
+        assert!(items
+            .iter()
+            .all(|i| i["subject"] == "Standup v2" && i["type"] == "occurrence"));
+    }
+
+    #[tokio::test]
+    async fn an_expired_delta_token_answers_410_sync_state_not_found() {
+        let e = env().await;
+        let (_, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        e.em()
+            .expire_calendar_delta_tokens("alice@contoso.com")
+            .unwrap();
+        let r = e.get_abs(&link).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        assert_graph_error(&json_of(r).await, "SyncStateNotFound");
+    }
+}
