@@ -897,3 +897,535 @@ mod calendar {
         assert_graph_error(&json_of(r).await, "SyncStateNotFound");
     }
 }
+
+mod drive {
+    use super::*;
+    use base64::Engine;
+
+    async fn put(e: &Env, path: &str, bytes: &'static [u8]) -> reqwest::Response {
+        e.http
+            .put(e.url(path))
+            .bearer_auth(&e.token)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn qxh(bytes: &[u8]) -> String {
+        let mut q = quickxorhash::QuickXorHash::new();
+        q.update(bytes);
+        base64::engine::general_purpose::STANDARD.encode(q.finalize())
+    }
+
+    #[tokio::test]
+    async fn the_drive_resource_names_its_type_owner_and_quota() {
+        let e = env().await;
+        let v = json_of(e.get("/me/drive").await).await;
+        assert_eq!(v["driveType"], "business");
+        assert_eq!(v["owner"]["user"]["displayName"], "Alice");
+        assert_eq!(v["quota"]["state"], "normal");
+        let root = json_of(e.get("/me/drive/root").await).await;
+        assert_eq!(root["root"], json!({}));
+        assert!(root.get("cTag").is_none(), "business folders have no cTag");
+    }
+
+    #[tokio::test]
+    async fn folder_create_honours_conflict_behaviour_fail_and_rename() {
+        let e = env().await;
+        let r = e
+            .post(
+                "/me/drive/root/children",
+                json!({"name": "Docs", "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v = json_of(r).await;
+        assert_eq!(v["folder"]["childCount"], 0);
+        assert_eq!(v["parentReference"]["path"], "/drive/root:");
+        let r = e
+            .post(
+                "/me/drive/root/children",
+                json!({"name": "docs", "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_graph_error(&json_of(r).await, "nameAlreadyExists");
+        let r = e.post("/me/drive/root/children", json!({"name": "Docs", "folder": {}, "@microsoft.graph.conflictBehavior": "rename"})).await;
+        assert_eq!(json_of(r).await["name"], "Docs 1");
+    }
+
+    #[tokio::test]
+    async fn a_simple_upload_by_path_creates_a_file_with_its_quick_xor_hash() {
+        let e = env().await;
+        let r = put(
+            &e,
+            "/me/drive/root:/Notes/hello.txt:/content",
+            b"hello world",
+        )
+        .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "the parent folder must exist"
+        );
+        e.post(
+            "/me/drive/root/children",
+            json!({"name": "Notes", "folder": {}}),
+        )
+        .await;
+        let r = put(
+            &e,
+            "/me/drive/root:/Notes/hello.txt:/content",
+            b"hello world",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v = json_of(r).await;
+        assert_eq!(
+            v["file"]["hashes"]["quickXorHash"],
+            "aCgDG9jwBhDc4Q1yawMZAAAAAAA="
+        );
+        assert!(v["file"]["hashes"].get("sha1Hash").is_none());
+        assert!(v["file"]["hashes"].get("sha256Hash").is_none());
+        assert_eq!(v["size"], 11);
+        assert_eq!(v["file"]["mimeType"], "text/plain");
+        assert_eq!(v["parentReference"]["path"], "/drive/root:/Notes");
+        let again = json_of(e.get("/me/drive/root:/Notes/hello.txt").await).await;
+        assert_eq!(again["id"], v["id"]);
+    }
+
+    #[tokio::test]
+    async fn a_personal_drive_also_reports_sha256() {
+        let e = env().await;
+        e.em()
+            .create_user("pat@outlook.com", "Pat", DriveType::Personal);
+        let tok = e.em().mint_token("pat@outlook.com").unwrap();
+        let r = e
+            .http
+            .put(e.url("/me/drive/root:/a.txt:/content"))
+            .bearer_auth(&tok)
+            .body("abc")
+            .send()
+            .await
+            .unwrap();
+        let v = json_of(r).await;
+        assert_eq!(v["parentReference"]["driveType"], "personal");
+        assert_eq!(
+            v["file"]["hashes"]["sha256Hash"],
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        );
+        assert_eq!(v["file"]["hashes"]["quickXorHash"], qxh(b"abc"));
+    }
+
+    #[tokio::test]
+    async fn percent_encoded_paths_address_names_with_spaces_and_hashes() {
+        let e = env().await;
+        let r = put(&e, "/me/drive/root:/my%20file%231.txt:/content", b"x").await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v = json_of(r).await;
+        assert_eq!(v["name"], "my file#1.txt");
+        let root_id = json_of(e.get("/me/drive/root").await).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let by_rel = json_of(
+            e.get(&format!("/me/drive/items/{root_id}:/my%20file%231.txt:"))
+                .await,
+        )
+        .await;
+        assert_eq!(by_rel["id"], v["id"]);
+    }
+
+    #[tokio::test]
+    async fn content_changes_move_etag_and_ctag_but_a_rename_moves_only_the_etag() {
+        let e = env().await;
+        let a = json_of(put(&e, "/me/drive/root:/a.txt:/content", b"one").await).await;
+        let id = a["id"].as_str().unwrap().to_string();
+        let r = put(&e, &format!("/me/drive/items/{id}/content"), b"two").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let b = json_of(r).await;
+        assert_ne!(a["eTag"], b["eTag"]);
+        assert_ne!(a["cTag"], b["cTag"]);
+        let c = json_of(
+            e.patch(&format!("/me/drive/items/{id}"), json!({"name": "b.txt"}))
+                .await,
+        )
+        .await;
+        assert_eq!(c["name"], "b.txt");
+        assert_ne!(c["eTag"], b["eTag"]);
+        assert_eq!(c["cTag"], b["cTag"]);
+        let stale = a["eTag"].as_str().unwrap();
+        let r = e
+            .http
+            .patch(e.url(&format!("/me/drive/items/{id}")))
+            .bearer_auth(&e.token)
+            .header("if-match", stale)
+            .json(&json!({"name": "c.txt"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        let r = e
+            .http
+            .delete(e.url(&format!("/me/drive/items/{id}")))
+            .bearer_auth(&e.token)
+            .header("if-match", stale)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(
+            e.get(&format!("/me/drive/items/{id}")).await.status(),
+            StatusCode::OK,
+            "nothing deleted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_put_with_conflict_behaviour_fail_on_an_existing_name_is_409() {
+        let e = env().await;
+        put(&e, "/me/drive/root:/a.txt:/content", b"one").await;
+        let r = put(
+            &e,
+            "/me/drive/root:/a.txt:/content?@microsoft.graph.conflictBehavior=fail",
+            b"two",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_graph_error(&json_of(r).await, "nameAlreadyExists");
+    }
+
+    #[tokio::test]
+    async fn download_redirects_to_a_pre_authenticated_url_that_serves_ranges() {
+        let e = env().await;
+        let v = json_of(put(&e, "/me/drive/root:/d.txt:/content", b"0123456789").await).await;
+        let id = v["id"].as_str().unwrap();
+        let r = e.get(&format!("/me/drive/items/{id}/content")).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let body = e
+            .http
+            .get(&loc)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"0123456789");
+        let part = e
+            .http
+            .get(&loc)
+            .header("range", "bytes=2-4")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(part.headers()["content-range"], "bytes 2-4/10");
+        assert_eq!(&part.bytes().await.unwrap()[..], b"234");
+        let r = e
+            .http
+            .get(e.url(&format!("/me/drive/items/{id}/content")))
+            .bearer_auth(&e.token)
+            .header("if-none-match", v["eTag"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        e.em().clock().advance(chrono::Duration::hours(2));
+        assert_eq!(
+            e.http.get(&loc).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "download URLs are short-lived"
+        );
+    }
+
+    #[tokio::test]
+    async fn children_list_and_move_by_patch_with_parent_reference() {
+        let e = env().await;
+        let f = json_of(
+            e.post(
+                "/me/drive/root/children",
+                json!({"name": "F", "folder": {}}),
+            )
+            .await,
+        )
+        .await;
+        let file = json_of(put(&e, "/me/drive/root:/x.txt:/content", b"x").await).await;
+        let moved = json_of(
+            e.patch(
+                &format!("/me/drive/items/{}", file["id"].as_str().unwrap()),
+                json!({"parentReference": {"id": f["id"]}}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(moved["parentReference"]["id"], f["id"]);
+        assert_eq!(moved["parentReference"]["path"], "/drive/root:/F");
+        let kids = json_of(
+            e.get(&format!(
+                "/me/drive/items/{}/children",
+                f["id"].as_str().unwrap()
+            ))
+            .await,
+        )
+        .await;
+        assert_eq!(kids["value"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            json_of(
+                e.get(&format!("/me/drive/items/{}", f["id"].as_str().unwrap()))
+                    .await
+            )
+            .await["folder"]["childCount"],
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn names_and_paths_break_the_rules_with_the_real_error_codes() {
+        let e = env().await;
+        let r = put(&e, "/me/drive/root:/a%3Fb.txt:/content", b"x").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let v = json_of(r).await;
+        assert_graph_error(&v, "invalidRequest");
+        assert_eq!(
+            v["error"]["innerError"]["code"],
+            "nameContainsInvalidCharacters"
+        );
+        let r = e
+            .post(
+                "/me/drive/root/children",
+                json!({"name": "CON", "folder": {}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let long = "a".repeat(200);
+        e.post(
+            "/me/drive/root/children",
+            json!({"name": long, "folder": {}}),
+        )
+        .await;
+        let r = put(
+            &e,
+            &format!("/me/drive/root:/{long}/{long}.txt:/content"),
+            b"x",
+        )
+        .await;
+        assert_graph_error(&json_of(r).await, "pathIsTooLong");
+    }
+
+    #[tokio::test]
+    async fn a_simple_upload_over_the_limit_is_rejected() {
+        let e = env_with(GraphConfig {
+            simple_upload_max_bytes: 4,
+            ..frozen()
+        })
+        .await;
+        let r = put(&e, "/me/drive/root:/big.bin:/content", b"12345").await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn delta_enumerates_then_reports_changes_deletes_and_latest_tokens() {
+        let e = env().await;
+        let a = json_of(put(&e, "/me/drive/root:/a.txt:/content", b"a").await).await;
+        let b = json_of(put(&e, "/me/drive/root:/b.txt:/content", b"b").await).await;
+        let v = json_of(e.get("/me/drive/root/delta").await).await;
+        let names: Vec<&str> = v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["name"].as_str())
+            .collect();
+        assert_eq!(names, vec!["root", "a.txt", "b.txt"]);
+        assert!(v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["parentReference"].get("path").is_none()));
+        assert!(
+            v["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i.get("cTag").is_none()),
+            "business delta omits cTag"
+        );
+        let link = v["@odata.deltaLink"].as_str().unwrap().to_string();
+        let latest = json_of(e.get("/me/drive/root/delta?token=latest").await).await;
+        assert_eq!(latest["value"], json!([]));
+        let latest_link = latest["@odata.deltaLink"].as_str().unwrap().to_string();
+        put(
+            &e,
+            &format!("/me/drive/items/{}/content", a["id"].as_str().unwrap()),
+            b"a2",
+        )
+        .await;
+        assert_eq!(
+            e.delete(&format!("/me/drive/items/{}", b["id"].as_str().unwrap()))
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let v = json_of(e.get_abs(&link).await).await;
+        let items = v["value"].as_array().unwrap();
+        let gone = items.iter().find(|i| i["id"] == b["id"]).unwrap();
+        assert_eq!(gone["deleted"], json!({}));
+        assert!(gone.get("name").is_none(), "business deletes omit the name");
+        assert!(items.iter().any(|i| i["id"] == a["id"] && i["size"] == 2));
+        let v2 = json_of(e.get_abs(&latest_link).await).await;
+        assert_eq!(v2["value"].as_array().unwrap().len(), items.len());
+        assert_eq!(
+            e.get(&format!("/me/drive/items/{}", b["id"].as_str().unwrap()))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn delta_pages_with_top_and_an_expired_token_is_410_resync_required_with_location() {
+        let e = env().await;
+        for n in ["1.txt", "2.txt", "3.txt"] {
+            put(&e, &format!("/me/drive/root:/{n}:/content"), b"x").await;
+        }
+        let p1 = json_of(e.get("/me/drive/root/delta?$top=2").await).await;
+        assert_eq!(p1["value"].as_array().unwrap().len(), 2);
+        let next = p1["@odata.nextLink"].as_str().unwrap().to_string();
+        let p2 = json_of(e.get_abs(&format!("{next}&$top=2")).await).await;
+        assert_eq!(p2["value"].as_array().unwrap().len(), 2);
+        let link = p2["@odata.deltaLink"].as_str().unwrap().to_string();
+        e.em()
+            .expire_drive_delta_tokens("alice@contoso.com")
+            .unwrap();
+        let r = e.get_abs(&link).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let v = json_of(r).await;
+        assert_graph_error(&v, "resyncRequired");
+        assert_eq!(
+            v["error"]["innerError"]["code"],
+            "resyncChangesApplyDifferences"
+        );
+        let fresh = json_of(e.get_abs(&loc).await).await;
+        assert_eq!(fresh["value"].as_array().unwrap().len(), 4);
+    }
+
+    async fn session(e: &Env, path: &str, body: Value) -> String {
+        let r = e.post(path, body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json_of(r).await;
+        assert_eq!(v["nextExpectedRanges"], json!(["0-"]));
+        v["uploadUrl"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn an_upload_session_takes_ordered_320_kib_fragments_and_commits_the_file() {
+        let e = env().await;
+        let data: Vec<u8> = (0..(327_680 * 2 + 1000)).map(|i| (i % 251) as u8).collect();
+        let total = data.len();
+        let url = session(
+            &e,
+            "/me/drive/root:/big.bin:/createUploadSession",
+            json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}}),
+        )
+        .await;
+        let frag = |a: usize, b: usize| {
+            e.http
+                .put(&url)
+                .header("content-range", format!("bytes {a}-{}/{total}", b - 1))
+                .body(data[a..b].to_vec())
+                .send()
+        };
+        let r = e
+            .http
+            .put(&url)
+            .bearer_auth(&e.token)
+            .header("content-range", format!("bytes 0-327679/{total}"))
+            .body(data[..327_680].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "no Authorization to the upload URL"
+        );
+        let r = frag(0, 100_000).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "not a 320 KiB multiple"
+        );
+        let r = frag(0, 327_680).await.unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(json_of(r).await["nextExpectedRanges"], json!(["327680-"]));
+        let r = frag(0, 327_680).await.unwrap();
+        assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_graph_error(&json_of(r).await, "invalidRange");
+        let status = json_of(e.http.get(&url).send().await.unwrap()).await;
+        assert_eq!(status["nextExpectedRanges"], json!(["327680-"]));
+        assert_eq!(
+            frag(327_680, 655_360).await.unwrap().status(),
+            StatusCode::ACCEPTED
+        );
+        let r = frag(655_360, total).await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v = json_of(r).await;
+        assert_eq!(v["size"], total);
+        assert_eq!(v["file"]["hashes"]["quickXorHash"], qxh(&data));
+        assert_eq!(
+            e.http.get(&url).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "a finished session is gone"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upload_session_name_conflict_is_409_at_the_end_and_delete_or_expiry_ends_a_session()
+    {
+        let e = env().await;
+        put(&e, "/me/drive/root:/taken.txt:/content", b"old").await;
+        let url = session(
+            &e,
+            "/me/drive/root:/taken.txt:/createUploadSession",
+            json!({}),
+        )
+        .await;
+        let r = e
+            .http
+            .put(&url)
+            .header("content-range", "bytes 0-2/3")
+            .body("new")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_graph_error(&json_of(r).await, "nameAlreadyExists");
+        assert_eq!(
+            e.http.delete(&url).send().await.unwrap().status(),
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            e.http.get(&url).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+        let url = session(
+            &e,
+            "/me/drive/root:/other.txt:/createUploadSession",
+            json!({}),
+        )
+        .await;
+        e.em().clock().advance(chrono::Duration::days(2));
+        let r = e
+            .http
+            .put(&url)
+            .header("content-range", "bytes 0-2/3")
+            .body("new")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+}

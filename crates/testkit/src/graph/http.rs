@@ -101,7 +101,6 @@ fn split_prefer(v: &str) -> Vec<String> {
 pub enum GBody {
     Empty,
     Json(Value),
-    #[allow(dead_code)] // file content (drive slice)
     Bytes(Bytes, String),
 }
 

@@ -13,3 +13,4 @@ pub fn notify_event(_em: &GraphEmulator, _user: &str, _id: &str, _change: &str) 
 pub fn trigger_lifecycle(_em: &GraphEmulator, _id: &str, _ev: &str) -> Result<(), GraphError> {
     Ok(())
 }
+pub fn notify_drive(_em: &GraphEmulator, _user: &str) {}
