@@ -1429,3 +1429,355 @@ mod drive {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+mod identity {
+    use super::*;
+    use base64::Engine;
+    use sha2::Digest;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn challenge() -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(VERIFIER.as_bytes()))
+    }
+
+    fn authorize_form(redirect: &str, scope: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("client_id", "app-1".into()),
+            ("response_type", "code".into()),
+            ("redirect_uri", redirect.into()),
+            ("scope", scope.into()),
+            ("state", "st-42".into()),
+            ("code_challenge", challenge()),
+            ("code_challenge_method", "S256".into()),
+        ]
+    }
+
+    /// Signs in through the page as a browser would: GET the page, POST the form.
+    async fn sign_in(e: &Env, redirect: &str, scope: &str) -> url::Url {
+        let base = format!("{}/common/oauth2/v2.0/authorize", e.g.identity_url);
+        let page = e
+            .http
+            .get(&base)
+            .query(&authorize_form(redirect, scope))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("alice@contoso.com"),
+            "the page offers the account"
+        );
+        assert!(
+            html.contains("name=\"code_challenge\""),
+            "the form carries the request"
+        );
+        let mut form = authorize_form(redirect, scope);
+        form.push(("login", "alice@contoso.com".into()));
+        let r = e.http.post(&base).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap()
+    }
+
+    fn query(u: &url::Url, k: &str) -> Option<String> {
+        u.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    async fn redeem(e: &Env, code: &str, redirect: &str, verifier: &str) -> reqwest::Response {
+        e.http
+            .post(format!("{}/common/oauth2/v2.0/token", e.g.identity_url))
+            .form(&[
+                ("client_id", "app-1"),
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_code_flow_with_pkce_signs_in_passes_state_and_tokens_call_graph() {
+        let e = env().await;
+        let redirect = "http://127.0.0.1:53127/callback";
+        let back = sign_in(
+            &e,
+            redirect,
+            "openid offline_access https://graph.microsoft.com/Calendars.ReadWrite",
+        )
+        .await;
+        assert_eq!(back.port(), Some(53127));
+        assert_eq!(back.path(), "/callback");
+        assert_eq!(query(&back, "state").as_deref(), Some("st-42"));
+        let code = query(&back, "code").unwrap();
+        let r = redeem(&e, &code, redirect, VERIFIER).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let t = json_of(r).await;
+        assert_eq!(t["token_type"], "Bearer");
+        let expires = t["expires_in"].as_i64().unwrap();
+        assert!((3600..=5400).contains(&expires), "{expires}");
+        assert!(t["refresh_token"].is_string());
+        assert!(t["id_token"].is_string());
+        assert_eq!(t["scope"], "openid Calendars.ReadWrite");
+        let me = e
+            .http
+            .get(e.url("/me"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(me).await["mail"], "alice@contoso.com");
+        let again = json_of(redeem(&e, &code, redirect, VERIFIER).await).await;
+        assert_eq!(again["error"], "invalid_grant");
+        assert_eq!(again["error_codes"], json!([54005]));
+        assert!(again["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS54005:"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_verifier_is_invalid_grant() {
+        let e = env().await;
+        let redirect = "http://localhost:9000/";
+        let back = sign_in(&e, redirect, "offline_access User.Read").await;
+        let r = redeem(
+            &e,
+            &query(&back, "code").unwrap(),
+            redirect,
+            "not-the-verifier",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(json_of(r).await["error"], "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn loopback_redirects_ignore_the_port_and_a_bare_host_gets_a_trailing_slash() {
+        let e = env().await;
+        let back = sign_in(&e, "http://localhost:61111", "User.Read").await;
+        assert!(
+            back.as_str().starts_with("http://localhost:61111/?code="),
+            "{back}"
+        );
+        let r = e
+            .http
+            .get(format!("{}/common/oauth2/v2.0/authorize", e.g.identity_url))
+            .query(&authorize_form("https://evil.example/cb", "User.Read"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(r.text().await.unwrap().contains("AADSTS50011"));
+    }
+
+    #[tokio::test]
+    async fn without_offline_access_there_is_no_refresh_token() {
+        let e = env().await;
+        let redirect = "http://127.0.0.1:1/";
+        let back = sign_in(&e, redirect, "User.Read").await;
+        let t = json_of(redeem(&e, &query(&back, "code").unwrap(), redirect, VERIFIER).await).await;
+        assert!(t["access_token"].is_string());
+        assert!(t.get("refresh_token").is_none());
+        assert!(t.get("id_token").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refresh_returns_a_new_refresh_token_each_time() {
+        let e = env().await;
+        let redirect = "http://127.0.0.1:1/";
+        let back = sign_in(&e, redirect, "offline_access User.Read").await;
+        let t = json_of(redeem(&e, &query(&back, "code").unwrap(), redirect, VERIFIER).await).await;
+        let rt = t["refresh_token"].as_str().unwrap().to_string();
+        let url = format!("{}/common/oauth2/v2.0/token", e.g.identity_url);
+        let r = json_of(
+            e.http
+                .post(&url)
+                .form(&[
+                    ("client_id", "app-1"),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let rt2 = r["refresh_token"].as_str().unwrap();
+        assert_ne!(rt2, rt);
+        assert_ne!(r["access_token"], t["access_token"]);
+        let wider = json_of(
+            e.http
+                .post(&url)
+                .form(&[
+                    ("client_id", "app-1"),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt2),
+                    ("scope", "Files.ReadWrite.All"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(wider["error"], "invalid_grant");
+        e.em().clock().advance(chrono::Duration::days(91));
+        let old = json_of(
+            e.http
+                .post(&url)
+                .form(&[
+                    ("client_id", "app-1"),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt2),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(old["error_codes"], json!([700082]));
+    }
+
+    #[tokio::test]
+    async fn the_access_token_lifetime_is_configurable() {
+        let e = env_with(GraphConfig {
+            access_token_lifetime_s: Some(30),
+            ..frozen()
+        })
+        .await;
+        let redirect = "http://127.0.0.1:1/";
+        let back = sign_in(&e, redirect, "User.Read").await;
+        let t = json_of(redeem(&e, &query(&back, "code").unwrap(), redirect, VERIFIER).await).await;
+        assert_eq!(t["expires_in"], 30);
+        let tok = t["access_token"].as_str().unwrap();
+        e.em().clock().advance(chrono::Duration::seconds(31));
+        assert_eq!(
+            e.http
+                .get(e.url("/me"))
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    async fn poll(e: &Env, device_code: &str) -> Value {
+        json_of(
+            e.http
+                .post(format!(
+                    "{}/organizations/oauth2/v2.0/token",
+                    e.g.identity_url
+                ))
+                .form(&[
+                    ("client_id", "app-1"),
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", device_code),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn device(e: &Env) -> Value {
+        json_of(
+            e.http
+                .post(format!(
+                    "{}/organizations/oauth2/v2.0/devicecode",
+                    e.g.identity_url
+                ))
+                .form(&[
+                    ("client_id", "app-1"),
+                    ("scope", "offline_access User.Read"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn device_code_polling_answers_pending_slow_down_then_tokens_after_approval() {
+        let e = env().await;
+        let d = device(&e).await;
+        assert_eq!(d["interval"], 5);
+        assert_eq!(d["expires_in"], 900);
+        assert!(d.get("verification_uri_complete").is_none());
+        let dc = d["device_code"].as_str().unwrap();
+        assert_eq!(poll(&e, dc).await["error"], "authorization_pending");
+        assert_eq!(
+            poll(&e, dc).await["error"],
+            "slow_down",
+            "polled again without waiting"
+        );
+        e.em().clock().advance(chrono::Duration::seconds(5));
+        assert_eq!(poll(&e, dc).await["error_codes"], json!([70016]));
+        let r = e
+            .http
+            .post(format!("{}/devicecodes/approve", e.g.control_url))
+            .json(&json!({"userCode": d["user_code"], "user": "alice@contoso.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        e.em().clock().advance(chrono::Duration::seconds(5));
+        let t = poll(&e, dc).await;
+        assert!(t["access_token"].is_string(), "{t}");
+        assert!(t["refresh_token"].is_string());
+    }
+
+    #[tokio::test]
+    async fn device_codes_expire_and_can_be_declined_and_unknown_ones_are_bad() {
+        let e = env().await;
+        let d = device(&e).await;
+        e.em()
+            .decline_device_code(d["user_code"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            poll(&e, d["device_code"].as_str().unwrap()).await["error"],
+            "authorization_declined"
+        );
+        let d = device(&e).await;
+        e.em().clock().advance(chrono::Duration::seconds(901));
+        assert_eq!(
+            poll(&e, d["device_code"].as_str().unwrap()).await["error"],
+            "expired_token"
+        );
+        assert_eq!(poll(&e, "nope").await["error"], "bad_verification_code");
+    }
+
+    #[tokio::test]
+    async fn the_device_login_page_approves_a_code_like_a_person_would() {
+        let e = env().await;
+        let d = device(&e).await;
+        let page = e
+            .http
+            .get(d["verification_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(page.text().await.unwrap().contains("name=\"otc\""));
+        let r = e
+            .http
+            .post(d["verification_uri"].as_str().unwrap())
+            .form(&[
+                ("otc", d["user_code"].as_str().unwrap()),
+                ("login", "alice@contoso.com"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(poll(&e, d["device_code"].as_str().unwrap()).await["access_token"].is_string());
+    }
+}
