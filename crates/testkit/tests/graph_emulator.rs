@@ -1781,3 +1781,430 @@ mod identity {
         assert!(poll(&e, d["device_code"].as_str().unwrap()).await["access_token"].is_string());
     }
 }
+
+/// A webhook receiver on loopback: echoes validation tokens (unless told not to), records
+/// notification bodies, and can fail the first N deliveries.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    validations: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    refuse_validation: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    fail_next: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        use axum::extract::{Query, State};
+        use std::collections::HashMap;
+        use std::sync::atomic::Ordering;
+        async fn hook(
+            State(r): State<Receiver>,
+            Query(q): Query<HashMap<String, String>>,
+            body: axum::body::Bytes,
+        ) -> axum::response::Response {
+            use axum::response::IntoResponse;
+            if let Some(t) = q.get("validationToken") {
+                r.validations.fetch_add(1, Ordering::SeqCst);
+                if r.refuse_validation.load(Ordering::SeqCst) {
+                    return (axum::http::StatusCode::OK, "nope").into_response();
+                }
+                return (
+                    axum::http::StatusCode::OK,
+                    [("content-type", "text/plain")],
+                    t.clone(),
+                )
+                    .into_response();
+            }
+            if r.fail_next.load(Ordering::SeqCst) > 0 {
+                r.fail_next.fetch_sub(1, Ordering::SeqCst);
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                r.got.lock().unwrap().push(v);
+            }
+            axum::http::StatusCode::ACCEPTED.into_response()
+        }
+        let r = Receiver::default();
+        let app = axum::Router::new()
+            .route("/{*p}", axum::routing::post(hook))
+            .with_state(r.clone());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        (r, format!("http://{addr}"))
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let got = self.got.lock().unwrap().clone();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.got.lock().unwrap().clone()
+    }
+}
+
+mod subscriptions {
+    use super::*;
+
+    fn in_minutes(e: &Env, m: i64) -> String {
+        (e.em().clock().now() + chrono::Duration::minutes(m)).to_rfc3339()
+    }
+
+    async fn subscribe(
+        e: &Env,
+        url: &str,
+        resource: &str,
+        change: &str,
+        minutes: i64,
+    ) -> reqwest::Response {
+        e.post(
+            "/subscriptions",
+            json!({"changeType": change, "notificationUrl": format!("{url}/hook?src=graph"), "lifecycleNotificationUrl": format!("{url}/life"),
+                "resource": resource, "expirationDateTime": in_minutes(e, minutes), "clientState": "secret-1"}),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_subscription_is_validated_then_event_changes_are_delivered_with_client_state() {
+        let e = env().await;
+        let (rx, url) = Receiver::start().await;
+        let r = subscribe(&e, &url, "me/events", "created,updated,deleted", 600).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let sub = json_of(r).await;
+        assert_eq!(
+            rx.validations.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "notification and lifecycle URLs"
+        );
+        assert_eq!(sub["changeType"], "created,updated,deleted");
+        assert_eq!(sub["clientState"], "secret-1");
+        let ev = json_of(
+            e.post(
+                "/me/events",
+                event("Hook", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let got = rx.wait_for(1).await;
+        let n = &got[0]["value"][0];
+        assert_eq!(n["subscriptionId"], sub["id"]);
+        assert_eq!(n["clientState"], "secret-1");
+        assert_eq!(n["changeType"], "created");
+        assert_eq!(n["resourceData"]["id"], ev["id"]);
+        assert!(n["tenantId"].is_string());
+        assert!(n["resource"]
+            .as_str()
+            .unwrap()
+            .ends_with(ev["id"].as_str().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_failed_validation_fails_the_create() {
+        let e = env().await;
+        let (rx, url) = Receiver::start().await;
+        rx.refuse_validation
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let r = subscribe(&e, &url, "me/events", "created", 600).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "InvalidRequest");
+        let list = json_of(e.get("/subscriptions").await).await;
+        assert_eq!(list["value"], json!([]));
+        let r = subscribe(&e, "http://127.0.0.1:9", "me/events", "created", 600).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "nobody listening");
+    }
+
+    #[tokio::test]
+    async fn expiry_limits_duplicates_renewal_and_delete() {
+        let e = env().await;
+        let (_rx, url) = Receiver::start().await;
+        assert_eq!(
+            subscribe(&e, &url, "me/events", "created", 10_081)
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
+        let sub = json_of(subscribe(&e, &url, "me/events", "created", 5).await).await;
+        let exp = chrono::DateTime::parse_from_rfc3339(sub["expirationDateTime"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            exp.with_timezone(&Utc),
+            e.em().clock().now() + chrono::Duration::minutes(45)
+        );
+        let r = subscribe(&e, &url, "me/events", "created", 60).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            subscribe(&e, &url, "me/drive/root", "created", 60)
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST,
+            "drive: updated only"
+        );
+        assert_eq!(
+            subscribe(&e, &url, "me/drive/root", "updated", 42_300)
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+        let id = sub["id"].as_str().unwrap();
+        let r = e
+            .patch(
+                &format!("/subscriptions/{id}"),
+                json!({"expirationDateTime": in_minutes(&e, 3000)}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_ne!(
+            json_of(r).await["expirationDateTime"],
+            sub["expirationDateTime"]
+        );
+        let r = e
+            .patch(
+                &format!("/subscriptions/{id}"),
+                json!({"lifecycleNotificationUrl": format!("{url}/x")}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.delete(&format!("/subscriptions/{id}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            e.get(&format!("/subscriptions/{id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn deliveries_are_retried_after_a_failure() {
+        let e = env_with(GraphConfig {
+            notification_retry_base_ms: 10,
+            ..frozen()
+        })
+        .await;
+        let (rx, url) = Receiver::start().await;
+        subscribe(&e, &url, "me/events", "created", 600).await;
+        rx.fail_next.store(2, std::sync::atomic::Ordering::SeqCst);
+        e.post(
+            "/me/events",
+            event("Retry", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+        )
+        .await;
+        assert_eq!(rx.wait_for(1).await.len(), 1);
+        let d: Vec<(u32, Option<u16>)> = e
+            .em()
+            .deliveries()
+            .iter()
+            .map(|d| (d.attempt, d.status))
+            .collect();
+        assert_eq!(d, vec![(1, Some(500)), (2, Some(500)), (3, Some(202))]);
+    }
+
+    #[tokio::test]
+    async fn changes_made_together_arrive_batched_in_one_post() {
+        let e = env().await;
+        let (rx, url) = Receiver::start().await;
+        subscribe(&e, &url, "me/events", "created", 600).await;
+        let batch = json!({"requests": [
+            {"id": "1", "method": "POST", "url": "/me/events", "headers": {"Content-Type": "application/json"}, "body": event("A", "2026-03-03T10:00:00", "2026-03-03T11:00:00")},
+            {"id": "2", "method": "POST", "url": "/me/events", "headers": {"Content-Type": "application/json"}, "body": event("B", "2026-03-03T12:00:00", "2026-03-03T13:00:00")}]});
+        e.post("/$batch", batch).await;
+        let got = rx.wait_for(1).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["value"].as_array().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_drive_subscription_gets_updated_notifications_without_item_data() {
+        let e = env().await;
+        let (rx, url) = Receiver::start().await;
+        subscribe(&e, &url, "me/drive/root", "updated", 600).await;
+        e.http
+            .put(e.url("/me/drive/root:/n.txt:/content"))
+            .bearer_auth(&e.token)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        let got = rx.wait_for(1).await;
+        let n = &got[0]["value"][0];
+        assert_eq!(n["changeType"], "updated");
+        assert_eq!(n["resource"], "me/drive/root");
+        assert!(n.get("resourceData").is_none());
+    }
+
+    #[tokio::test]
+    async fn lifecycle_notifications_are_sent_on_demand_and_removal_ends_the_subscription() {
+        let e = env().await;
+        let (rx, url) = Receiver::start().await;
+        let sub = json_of(subscribe(&e, &url, "me/events", "created", 600).await).await;
+        let id = sub["id"].as_str().unwrap();
+        let r = e
+            .http
+            .post(format!("{}/subscriptions/{id}/lifecycle", e.g.control_url))
+            .json(&json!({"event": "reauthorizationRequired"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let got = rx.wait_for(1).await;
+        assert_eq!(
+            got[0]["value"][0]["lifecycleEvent"],
+            "reauthorizationRequired"
+        );
+        assert!(got[0]["value"][0].get("resource").is_none());
+        e.em().trigger_lifecycle(id, "subscriptionRemoved").unwrap();
+        let got = rx.wait_for(2).await;
+        assert_eq!(got[1]["value"][0]["lifecycleEvent"], "subscriptionRemoved");
+        assert_eq!(
+            e.get(&format!("/subscriptions/{id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert!(e.em().trigger_lifecycle(id, "missed").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_drive_root_socket_io_endpoint_is_reported_as_not_emulated() {
+        let e = env().await;
+        let r = e.get("/me/drive/root/subscriptions/socketIo").await;
+        assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
+        assert_graph_error(&json_of(r).await, "notSupported");
+    }
+}
+
+mod batch {
+    use super::*;
+
+    fn req(id: &str, method: &str, url: &str) -> Value {
+        json!({"id": id, "method": method, "url": url})
+    }
+
+    #[tokio::test]
+    async fn a_batch_answers_each_request_by_id_with_its_own_status() {
+        let e = env().await;
+        let mut create = req("2", "POST", "/me/events");
+        create["headers"] = json!({"Content-Type": "application/json"});
+        create["body"] = event("Batched", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        let r = e.post("/$batch", json!({"requests": [req("1", "GET", "/me"), create, req("3", "GET", "me/events/missing")]})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json_of(r).await;
+        let by = |id: &str| {
+            v["responses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(by("1")["status"], 200);
+        assert_eq!(by("1")["body"]["mail"], "alice@contoso.com");
+        assert_eq!(by("2")["status"], 201);
+        assert_eq!(by("2")["body"]["subject"], "Batched");
+        assert_eq!(by("3")["status"], 404);
+        assert_eq!(by("3")["body"]["error"]["code"], "ErrorItemNotFound");
+    }
+
+    #[tokio::test]
+    async fn a_failed_dependency_cascades_424_to_its_dependents() {
+        let e = env().await;
+        let mut b = req("b", "GET", "/me");
+        b["dependsOn"] = json!(["a"]);
+        let mut c = req("c", "GET", "/me");
+        c["dependsOn"] = json!(["b"]);
+        let v = json_of(
+            e.post(
+                "/$batch",
+                json!({"requests": [req("a", "GET", "/me/events/missing"), b, c]}),
+            )
+            .await,
+        )
+        .await;
+        let by = |id: &str| {
+            v["responses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(by("a")["status"], 404);
+        assert_eq!(by("b")["status"], 424);
+        assert_eq!(by("c")["status"], 424);
+    }
+
+    #[tokio::test]
+    async fn more_than_twenty_requests_is_a_400_batch() {
+        let e = env().await;
+        let many: Vec<Value> = (0..21).map(|i| req(&i.to_string(), "GET", "/me")).collect();
+        let r = e.post("/$batch", json!({"requests": many})).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "BadRequest");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_sub_request_is_429_with_retry_after_in_its_headers_and_the_batch_is_200() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::Throttle { retry_after_s: 9 }).on_path("/me/drive"));
+        let r = e
+            .post(
+                "/$batch",
+                json!({"requests": [req("1", "GET", "/me"), req("2", "GET", "/me/drive")]}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json_of(r).await;
+        let two = v["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == "2")
+            .cloned()
+            .unwrap();
+        assert_eq!(two["status"], 429);
+        assert_eq!(two["headers"]["retry-after"], "9");
+        // A fresh window of 2: the batch itself and its first request fit, the second not.
+        e.em().clock().advance(chrono::Duration::seconds(600));
+        let mut limits = e.em().limits();
+        limits.requests_per_window = 2;
+        e.em().set_limits(limits);
+        let v = json_of(
+            e.post(
+                "/$batch",
+                json!({"requests": [req("1", "GET", "/me"), req("2", "GET", "/me")]}),
+            )
+            .await,
+        )
+        .await;
+        let statuses: Vec<u64> = v["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_u64().unwrap())
+            .collect();
+        assert!(statuses.contains(&429), "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn responses_come_back_in_shuffled_order() {
+        let e = env().await;
+        let reqs: Vec<Value> = (0..20).map(|i| req(&i.to_string(), "GET", "/me")).collect();
+        let v = json_of(e.post("/$batch", json!({"requests": reqs})).await).await;
+        let ids: Vec<String> = v["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .collect();
+        let in_order: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        assert_eq!(ids.len(), 20);
+        assert_ne!(ids, in_order);
+    }
+}

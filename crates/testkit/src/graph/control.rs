@@ -58,6 +58,7 @@ pub fn router(em: GraphEmulator) -> Router {
         .route("/devicecodes/decline", post(decline_device_code))
         .route("/subscriptions/{id}/lifecycle", post(lifecycle))
         .route("/delta/expire", post(expire_delta))
+        .route("/notifications", get(notifications))
         .route("/scenario", post(scenario))
         .with_state(em)
 }
@@ -322,4 +323,8 @@ async fn scenario(State(em): State<GraphEmulator>, body: Bytes) -> Reply {
         }
     }
     ok(json!({ "users": em.users() }))
+}
+
+async fn notifications(State(em): State<GraphEmulator>) -> Reply {
+    ok(json!({ "value": em.deliveries() }))
 }

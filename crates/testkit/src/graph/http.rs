@@ -166,8 +166,9 @@ impl Drop for FlightGuard {
     }
 }
 
-/// Counts one request against `user`'s mailbox limits, or answers 429 [THL].
-pub fn admit(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> {
+/// Counts one `$batch` sub-request against the mailbox window (the outer request holds
+/// the concurrency slot).
+pub fn admit_window(em: &GraphEmulator, user: &str) -> Result<(), GraphError> {
     let now = em.inner.clock.now();
     let mut t = lock(&em.inner.throttle);
     let limits = t.limits;
@@ -176,7 +177,6 @@ pub fn admit(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> 
     if now >= slot.0 + window || now < slot.0 {
         *slot = (now, 0);
     }
-    // Throttled requests still count [THR].
     slot.1 = slot.1.saturating_add(1);
     if slot.1 > limits.requests_per_window {
         let wait = (slot.0 + window - now).num_seconds().max(1) as u64;
@@ -188,6 +188,14 @@ pub fn admit(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> 
         .with_inner("429")
         .with_retry_after(wait));
     }
+    Ok(())
+}
+
+/// Counts one request against `user`'s mailbox limits, or answers 429 [THL].
+pub fn admit(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> {
+    admit_window(em, user)?;
+    let mut t = lock(&em.inner.throttle);
+    let limits = t.limits;
     let flight = t
         .in_flight
         .entry(user.to_string())

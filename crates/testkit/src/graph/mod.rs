@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 
 pub use error::GraphError;
 pub use state::{DriveType, OutboxKind, OutboxMessage, TenantInfo, UserInfo};
+pub use subscriptions::Delivery;
 
 use crate::{Clock, FaultPlan, RequestLog};
 
@@ -112,7 +113,6 @@ pub(crate) struct Inner {
     pub(crate) log: RequestLog,
     pub(crate) world: Mutex<state::World>,
     pub(crate) throttle: Mutex<http::ThrottleState>,
-    #[allow(dead_code)] // used by subscription delivery (next slice)
     pub(crate) http_client: reqwest::Client,
 }
 
@@ -291,6 +291,11 @@ impl GraphEmulator {
     /// `missed`) for a subscription; `subscriptionRemoved` also removes it.
     pub fn trigger_lifecycle(&self, subscription_id: &str, event: &str) -> Result<(), GraphError> {
         subscriptions::trigger_lifecycle(self, subscription_id, event)
+    }
+
+    /// Every change-notification POST attempted so far (URL, count, attempt, status).
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        subscriptions::deliveries(self)
     }
 
     /// Seeds the `demo` scenario: two users in one tenant, single and recurring events, a

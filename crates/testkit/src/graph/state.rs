@@ -84,7 +84,6 @@ pub struct AccessToken {
     pub scopes: String,
 }
 
-#[allow(dead_code)] // uploads, downloads, subscriptions: next slices
 pub struct World {
     pub rng: ChaCha8Rng,
     pub tenants: BTreeMap<String, TenantInfo>,
@@ -96,6 +95,7 @@ pub struct World {
     pub downloads: HashMap<String, drive::DownloadTicket>,
     pub identity: identity::IdentityState,
     pub subscriptions: BTreeMap<String, subscriptions::Subscription>,
+    pub outgoing: subscriptions::Outgoing,
     pub outbox: Vec<OutboxMessage>,
     #[allow(dead_code)]
     pub started: DateTime<Utc>,
@@ -114,6 +114,7 @@ impl World {
             downloads: HashMap::new(),
             identity: Default::default(),
             subscriptions: BTreeMap::new(),
+            outgoing: Default::default(),
             outbox: Vec::new(),
             started: now,
         }
