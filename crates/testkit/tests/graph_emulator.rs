@@ -2208,3 +2208,338 @@ mod batch {
         assert_ne!(ids, in_order);
     }
 }
+
+/// Every property the emulator emits exists in Microsoft's v1.0 type definitions
+/// (`tests/data/graph-v1.0-csdl-subset.xml`, copied from `shared/specs`) with the right type.
+mod csdl {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct TypeDef {
+        base: Option<String>,
+        open: bool,
+        props: HashMap<String, (String, bool)>,
+    }
+
+    #[derive(Default)]
+    struct Schema {
+        types: HashMap<String, TypeDef>,
+        enums: HashMap<String, Vec<String>>,
+    }
+
+    fn attr(line: &str, name: &str) -> Option<String> {
+        let key = format!(" {name}=\"");
+        let start = line.find(&key)? + key.len();
+        let end = line[start..].find('"')? + start;
+        Some(line[start..end].to_string())
+    }
+
+    fn short(t: &str) -> String {
+        t.trim_start_matches("graph.")
+            .trim_start_matches("microsoft.graph.")
+            .to_string()
+    }
+
+    fn load() -> Schema {
+        let xml = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/graph-v1.0-csdl-subset.xml"
+        ))
+        .unwrap();
+        let mut s = Schema::default();
+        let mut current: Option<String> = None;
+        let mut current_enum: Option<String> = None;
+        for line in xml.lines().map(str::trim) {
+            if line.starts_with("<EntityType ") || line.starts_with("<ComplexType ") {
+                let name = attr(line, "Name").unwrap();
+                let def = TypeDef {
+                    base: attr(line, "BaseType").map(|b| short(&b)),
+                    open: attr(line, "OpenType").as_deref() == Some("true"),
+                    ..Default::default()
+                };
+                s.types.insert(name.clone(), def);
+                current = (!line.ends_with("/>")).then_some(name);
+            } else if line.starts_with("</EntityType") || line.starts_with("</ComplexType") {
+                current = None;
+            } else if line.starts_with("<Property ") {
+                if let (Some(t), Some(n), Some(ty)) =
+                    (&current, attr(line, "Name"), attr(line, "Type"))
+                {
+                    let nullable = attr(line, "Nullable").as_deref() != Some("false");
+                    s.types.get_mut(t).unwrap().props.insert(n, (ty, nullable));
+                }
+            } else if line.starts_with("<EnumType ") {
+                let name = attr(line, "Name").unwrap();
+                s.enums.insert(name.clone(), Vec::new());
+                current_enum = Some(name);
+            } else if line.starts_with("</EnumType") {
+                current_enum = None;
+            } else if line.starts_with("<Member ") {
+                if let (Some(e), Some(m)) = (&current_enum, attr(line, "Name")) {
+                    s.enums.get_mut(e).unwrap().push(m);
+                }
+            }
+        }
+        s
+    }
+
+    impl Schema {
+        fn prop(&self, ty: &str, name: &str) -> Option<(String, bool)> {
+            let mut cur = Some(ty.to_string());
+            while let Some(t) = cur {
+                let def = self.types.get(&t)?;
+                if let Some(p) = def.props.get(name) {
+                    return Some(p.clone());
+                }
+                cur = def.base.clone();
+            }
+            None
+        }
+
+        fn open(&self, ty: &str) -> bool {
+            self.types
+                .get(ty)
+                .is_some_and(|d| d.open && ty != "event" && ty != "driveItem")
+        }
+
+        fn check(&self, v: &Value, ty: &str, nullable: bool, path: &str, errs: &mut Vec<String>) {
+            if v.is_null() {
+                if !nullable {
+                    errs.push(format!("{path}: null but {ty} is not nullable"));
+                }
+                return;
+            }
+            if let Some(inner) = ty
+                .strip_prefix("Collection(")
+                .and_then(|t| t.strip_suffix(')'))
+            {
+                match v.as_array() {
+                    Some(a) => a.iter().enumerate().for_each(|(i, x)| {
+                        self.check(x, inner, false, &format!("{path}[{i}]"), errs)
+                    }),
+                    None => errs.push(format!("{path}: expected a collection of {inner}, got {v}")),
+                }
+                return;
+            }
+            let ok = match ty {
+                "Edm.String" => v.is_string(),
+                "Edm.Boolean" => v.is_boolean(),
+                "Edm.Int32" | "Edm.Int64" => v.is_i64() || v.is_u64(),
+                "Edm.Double" => v.is_number(),
+                "Edm.DateTimeOffset" => v
+                    .as_str()
+                    .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+                "Edm.Date" => v
+                    .as_str()
+                    .is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
+                "Edm.Guid" => v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+                _ => {
+                    let t = short(ty);
+                    if let Some(members) = self.enums.get(&t) {
+                        v.as_str().is_some_and(|s| members.iter().any(|m| m == s))
+                    } else if self.types.contains_key(&t) {
+                        self.object(v, &t, path, errs);
+                        true
+                    } else {
+                        // A type outside the subset (graph.root, graph.phoneType): not checkable.
+                        true
+                    }
+                }
+            };
+            if !ok {
+                errs.push(format!("{path}: {v} is not a {ty}"));
+            }
+        }
+
+        fn object(&self, v: &Value, ty: &str, path: &str, errs: &mut Vec<String>) {
+            let Some(obj) = v.as_object() else {
+                errs.push(format!("{path}: expected a {ty} object, got {v}"));
+                return;
+            };
+            for (k, val) in obj {
+                if k.starts_with('@') || k.contains("@odata.") {
+                    continue;
+                }
+                // The subset's `identity` is the externalConnectors type that shares the
+                // name; Graph's own identity complex type has `displayName` and `id`.
+                if ty == "identity" && k == "displayName" {
+                    self.check(val, "Edm.String", true, &format!("{path}.{k}"), errs);
+                    continue;
+                }
+                match self.prop(ty, k) {
+                    Some((pt, nullable)) => {
+                        self.check(val, &pt, nullable, &format!("{path}.{k}"), errs)
+                    }
+                    None if self.open(ty) => {}
+                    None => errs.push(format!("{path}.{k}: no such property on {ty}")),
+                }
+            }
+        }
+    }
+
+    fn assert_conforms(schema: &Schema, ty: &str, items: &[Value]) {
+        let mut errs = Vec::new();
+        for (i, v) in items.iter().enumerate() {
+            schema.object(v, ty, &format!("{ty}#{i}"), &mut errs);
+        }
+        assert!(errs.is_empty(), "{}", errs.join("\n"));
+    }
+
+    #[test]
+    fn the_checker_catches_unknown_properties_wrong_types_and_bad_enum_values() {
+        let s = load();
+        let mut errs = Vec::new();
+        s.object(
+            &json!({"subject": 3, "showAs": "away", "colour": "red", "isAllDay": true}),
+            "event",
+            "e",
+            &mut errs,
+        );
+        assert_eq!(errs.len(), 3, "{errs:?}");
+    }
+
+    #[tokio::test]
+    async fn events_in_every_shape_match_the_event_type() {
+        let schema = load();
+        let e = env().await;
+        let mut full = event("Full", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        full["attendees"] = json!([{"type": "optional", "emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        full["location"] = json!({"displayName": "Room 1", "address": {"city": "Brussels", "countryOrRegion": "BE"}});
+        full["body"] = json!({"contentType": "text", "content": "Agenda"});
+        full["categories"] = json!(["Blue"]);
+        full["isOnlineMeeting"] = json!(true);
+        full["onlineMeetingProvider"] = json!("teamsForBusiness");
+        full["transactionId"] = json!("tx-1");
+        let mut series = event("Series", "2026-03-02T09:00:00", "2026-03-02T09:30:00");
+        series["recurrence"] = json!({"pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["monday"], "index": "first"},
+            "range": {"type": "endDate", "startDate": "2026-03-02", "endDate": "2026-06-30"}});
+        let mut items = vec![json_of(e.post("/me/events", full).await).await];
+        let master = json_of(e.post("/me/events", series).await).await;
+        let mid = master["id"].as_str().unwrap().to_string();
+        items.push(
+            json_of(
+                e.get(&format!("/me/events/{mid}?$select=cancelledOccurrences"))
+                    .await,
+            )
+            .await,
+        );
+        let view = json_of(e.get("/me/calendarView?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-07-01T00:00:00Z&$top=50").await).await;
+        let occ = view["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["type"] == "occurrence")
+            .unwrap()
+            .clone();
+        let exc = json_of(
+            e.patch(
+                &format!("/me/events/{}", occ["id"].as_str().unwrap()),
+                json!({"subject": "Moved"}),
+            )
+            .await,
+        )
+        .await;
+        items.extend([occ, exc]);
+        let delta = json_of(e.get("/me/calendarView/delta?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-07-01T00:00:00Z").await).await;
+        let page = json_of(e.get_abs(delta["@odata.nextLink"].as_str().unwrap()).await).await;
+        items.extend(page["value"].as_array().unwrap().iter().cloned());
+        assert!(items.len() >= 8);
+        assert_conforms(&schema, "event", &items);
+    }
+
+    #[tokio::test]
+    async fn drive_items_upload_sessions_and_subscriptions_match_their_types() {
+        let schema = load();
+        let e = env().await;
+        let folder = json_of(
+            e.post(
+                "/me/drive/root/children",
+                json!({"name": "F", "folder": {}}),
+            )
+            .await,
+        )
+        .await;
+        let file = json_of(
+            e.http
+                .put(e.url("/me/drive/root:/F/a.txt:/content"))
+                .bearer_auth(&e.token)
+                .body("abc")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let got = json_of(
+            e.get(&format!("/me/drive/items/{}", file["id"].as_str().unwrap()))
+                .await,
+        )
+        .await;
+        let kids = json_of(
+            e.get(&format!(
+                "/me/drive/items/{}/children",
+                folder["id"].as_str().unwrap()
+            ))
+            .await,
+        )
+        .await;
+        let root = json_of(e.get("/me/drive/root").await).await;
+        let session = json_of(
+            e.post("/me/drive/root:/b.bin:/createUploadSession", json!({}))
+                .await,
+        )
+        .await;
+        let done = json_of(
+            e.http
+                .put(session["uploadUrl"].as_str().unwrap())
+                .header("content-range", "bytes 0-1/2")
+                .body("xy")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let latest = json_of(e.get("/me/drive/root/delta?token=latest").await).await;
+        e.delete(&format!("/me/drive/items/{}", file["id"].as_str().unwrap()))
+            .await;
+        let changes = json_of(
+            e.get_abs(latest["@odata.deltaLink"].as_str().unwrap())
+                .await,
+        )
+        .await;
+        assert!(changes["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.get("deleted").is_some()));
+        let delta = json_of(e.get("/me/drive/root/delta").await).await;
+        let mut items = vec![folder, file, got, root, done];
+        items.extend(changes["value"].as_array().unwrap().iter().cloned());
+        items.extend(kids["value"].as_array().unwrap().iter().cloned());
+        items.extend(delta["value"].as_array().unwrap().iter().cloned());
+        assert_conforms(&schema, "driveItem", &items);
+        assert_conforms(&schema, "uploadSession", &[session]);
+
+        let (rx, url) = Receiver::start().await;
+        let sub = json_of(
+            e.post(
+                "/subscriptions",
+                json!({"changeType": "created", "notificationUrl": format!("{url}/n"), "lifecycleNotificationUrl": format!("{url}/l"),
+                    "resource": "me/events", "expirationDateTime": (e.em().clock().now() + chrono::Duration::hours(2)).to_rfc3339(), "clientState": "c"}),
+            )
+            .await,
+        )
+        .await;
+        assert_conforms(&schema, "subscription", std::slice::from_ref(&sub));
+        e.post(
+            "/me/events",
+            event("N", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+        )
+        .await;
+        e.em()
+            .trigger_lifecycle(sub["id"].as_str().unwrap(), "missed")
+            .unwrap();
+        let got = rx.wait_for(2).await;
+        assert_conforms(&schema, "changeNotificationCollection", &got);
+    }
+}
