@@ -2543,3 +2543,70 @@ mod csdl {
         assert_conforms(&schema, "changeNotificationCollection", &got);
     }
 }
+
+mod scenario {
+    use super::*;
+
+    #[tokio::test]
+    async fn delta_can_be_told_to_replay_items_within_a_round() {
+        let e = env_with(GraphConfig {
+            delta_duplicate_probability: 1.0,
+            ..frozen()
+        })
+        .await;
+        e.post(
+            "/me/events",
+            event("Twice", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+        )
+        .await;
+        let first = json_of(e.get("/me/calendarView/delta?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z").await).await;
+        let page = json_of(e.get_abs(first["@odata.nextLink"].as_str().unwrap()).await).await;
+        let ids: Vec<&Value> = page["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| &v["id"])
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1]);
+    }
+
+    #[tokio::test]
+    async fn the_demo_scenario_seeds_users_events_a_series_files_and_a_moved_meeting() {
+        let e = env().await;
+        let r = e
+            .http
+            .post(format!("{}/scenario", e.g.control_url))
+            .json(&json!({"name": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let users = e.em().users();
+        assert!(users.iter().any(|u| u.mail == "bob@contoso.com"));
+        let list = json_of(e.get("/me/events?$top=50").await).await;
+        let events = list["value"].as_array().unwrap();
+        assert_eq!(events.len(), 4);
+        assert!(events.iter().any(|v| v["type"] == "seriesMaster"));
+        assert!(events.iter().any(|v| v["isAllDay"] == true));
+        let meeting = events
+            .iter()
+            .find(|v| v["subject"] == "Budget review")
+            .unwrap();
+        assert!(meeting["onlineMeeting"]["joinUrl"].is_string());
+        assert_ne!(meeting["createdDateTime"], json!(null));
+        assert!(
+            e.em()
+                .outbox()
+                .iter()
+                .any(|m| m.reason.starts_with("changed:")),
+            "the organizer moved the meeting after inviting"
+        );
+        let file = json_of(
+            e.get("/me/drive/root:/Odoo%20Sync/sale.order/42/quote.pdf")
+                .await,
+        )
+        .await;
+        assert_eq!(file["file"]["mimeType"], "application/pdf");
+    }
+}

@@ -1493,10 +1493,13 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_PAGE);
+    let duplicates = em.inner.config.delta_duplicate_probability;
     let mut world = em.world();
     let token_name = world.opaque(24);
+    let dup_seed: u64 = rand::Rng::random(&mut world.rng);
     let (mb, user) = mailbox_and_user(&mut world, &req.user_id)?;
     let skip = req.query("$skiptoken").map(str::to_string);
+    let fresh_round = skip.is_none();
     let dtok = req.query("$deltatoken").map(str::to_string);
     let mut state = match (skip, dtok) {
         (Some(t), _) => {
@@ -1536,6 +1539,17 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
             }
         }
     };
+    if fresh_round && duplicates > 0.0 {
+        // The same item can come back more than once in a round [DQO].
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(dup_seed);
+        let again: Vec<(String, bool)> = state
+            .pending
+            .iter()
+            .filter(|_| rand::Rng::random_bool(&mut rng, duplicates.clamp(0.0, 1.0)))
+            .cloned()
+            .collect();
+        state.pending.extend(again);
+    }
     let mut value = Vec::new();
     let first_empty = std::mem::take(&mut state.first_empty);
     if !first_empty {

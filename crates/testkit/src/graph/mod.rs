@@ -82,6 +82,9 @@ pub struct GraphConfig {
     pub notification_timeout_ms: u64,
     /// The validation handshake must answer within this [WH]: 10 s.
     pub validation_timeout_ms: u64,
+    /// Chance that an item of a calendar delta round is reported twice (replays are
+    /// documented [DQO]); 0 by default, seeded.
+    pub delta_duplicate_probability: f64,
 }
 
 impl Default for GraphConfig {
@@ -102,6 +105,7 @@ impl Default for GraphConfig {
             notification_retry_base_ms: 200,
             notification_timeout_ms: 3_000,
             validation_timeout_ms: 10_000,
+            delta_duplicate_probability: 0.0,
         }
     }
 }
