@@ -2610,3 +2610,86 @@ mod scenario {
         assert_eq!(file["file"]["mimeType"], "application/pdf");
     }
 }
+
+mod attendees {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_invitation_lands_in_an_emulated_attendees_calendar_and_follows_the_organizer() {
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let bob_events = || async {
+            let r = e
+                .http
+                .get(e.url("/me/events"))
+                .bearer_auth(&bob)
+                .send()
+                .await
+                .unwrap();
+            json_of(r).await["value"].as_array().unwrap().clone()
+        };
+        let mut b = event("Review", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        b["attendees"] = json!([{"emailAddress": {"address": "Bob@contoso.com", "name": "Bob"}}]);
+        let org = json_of(e.post("/me/events", b).await).await;
+        let copy = bob_events().await[0].clone();
+        assert_ne!(copy["id"], org["id"]);
+        assert_eq!(copy["isOrganizer"], false);
+        assert_eq!(
+            copy["organizer"]["emailAddress"]["address"],
+            "alice@contoso.com"
+        );
+        assert_eq!(copy["responseStatus"]["response"], "notResponded");
+        let r = e
+            .http
+            .post(e.url(&format!(
+                "/me/events/{}/cancel",
+                copy["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&bob)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "only the organizer cancels"
+        );
+        assert!(json_of(r).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("organizer"));
+        e.patch(
+            &format!("/me/events/{}", org["id"].as_str().unwrap()),
+            json!({"subject": "Review v2"}),
+        )
+        .await;
+        let updated = bob_events().await[0].clone();
+        assert_eq!(updated["subject"], "Review v2");
+        assert_ne!(updated["changeKey"], copy["changeKey"]);
+        e.post(
+            &format!("/me/events/{}/cancel", org["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+        let cancelled = bob_events().await[0].clone();
+        assert_eq!(cancelled["isCancelled"], true);
+        assert_eq!(cancelled["subject"], "Canceled: Review v2");
+        let before = e.em().outbox().len();
+        let r = e
+            .http
+            .delete(e.url(&format!("/me/events/{}", copy["id"].as_str().unwrap())))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            e.em().outbox().len(),
+            before,
+            "an attendee's delete sends nothing"
+        );
+    }
+}

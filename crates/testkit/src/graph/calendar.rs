@@ -95,6 +95,12 @@ pub struct Ev {
     pub series: Option<Series>,
     pub online_meeting: Option<Value>,
     pub is_cancelled: bool,
+    /// `None` when the mailbox owner organises it; else the organizer's name and address.
+    pub organizer: Option<(String, String)>,
+    /// For an attendee's copy: the organizer's user id and event id.
+    pub organizer_ref: Option<(String, String)>,
+    /// The attendee's own response (`notResponded` on a fresh invitation).
+    pub response: String,
 }
 
 /// A delta round in progress (skiptoken) or finished (deltatoken).
@@ -644,7 +650,7 @@ fn render(inst: &Instance<'_>, user: &UserInfo, view: &View) -> Value {
         "sensitivity": f.sensitivity,
         "isAllDay": f.is_all_day,
         "isCancelled": ev.is_cancelled,
-        "isOrganizer": true,
+        "isOrganizer": ev.organizer.is_none(),
         "responseRequested": f.response_requested,
         "seriesMasterId": if inst.date.is_some() { json!(ev.id) } else { Value::Null },
         "showAs": f.show_as,
@@ -658,7 +664,7 @@ fn render(inst: &Instance<'_>, user: &UserInfo, view: &View) -> Value {
         "allowNewTimeProposals": f.allow_new_time_proposals,
         "isDraft": f.is_draft,
         "hideAttendees": f.hide_attendees,
-        "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+        "responseStatus": {"response": ev.response, "time": "0001-01-01T00:00:00Z"},
         "body": body,
         "start": render_time(f.start, &f.start_tz, f.is_all_day, view),
         "end": render_time(f.end, &f.end_tz, f.is_all_day, view),
@@ -669,7 +675,10 @@ fn render(inst: &Instance<'_>, user: &UserInfo, view: &View) -> Value {
             _ => Value::Null,
         },
         "attendees": f.attendees,
-        "organizer": {"emailAddress": {"name": user.display_name, "address": user.mail}},
+        "organizer": match &ev.organizer {
+            Some((name, address)) => json!({"emailAddress": {"name": name, "address": address}}),
+            None => json!({"emailAddress": {"name": user.display_name, "address": user.mail}}),
+        },
         "onlineMeeting": ev.online_meeting.clone().unwrap_or(Value::Null),
     });
     if let (Some(map), Value::Object(more)) = (v.as_object_mut(), more) {
@@ -957,7 +966,7 @@ fn mail(
     comment: Option<String>,
     now: DateTime<Utc>,
 ) {
-    world.send_mail(OutboxMessage {
+    let msg = OutboxMessage {
         seq: 0,
         at: now,
         kind,
@@ -967,7 +976,101 @@ fn mail(
         subject: subject.to_string(),
         reason: reason.to_string(),
         comment,
-    });
+    };
+    deliver_copies(world, user, &msg, now);
+    world.send_mail(msg);
+}
+
+/// Puts what a mail says into the recipients' calendars when they are emulated users: an
+/// invitation creates the attendee's copy (not the organizer's, `notResponded`), an update
+/// refreshes it, a cancellation of the whole meeting marks it cancelled ("Canceled: " title).
+fn deliver_copies(
+    world: &mut World,
+    organizer: &UserInfo,
+    msg: &OutboxMessage,
+    now: DateTime<Utc>,
+) {
+    let (master_id, whole) = match parse_target(&msg.event_id) {
+        Target::Event(i) => (i, true),
+        Target::Occurrence(m, _) => (m, false),
+    };
+    let source = world
+        .mailboxes
+        .get(&organizer.id)
+        .and_then(|m| m.events.get(&master_id))
+        .cloned();
+    let link = Some((organizer.id.clone(), master_id.clone()));
+    for address in &msg.to {
+        let Some(rid) = world
+            .users
+            .values()
+            .find(|u| u.mail.eq_ignore_ascii_case(address) && u.id != organizer.id)
+            .map(|u| u.id.clone())
+        else {
+            continue;
+        };
+        let existing = world
+            .mailboxes
+            .get(&rid)
+            .and_then(|m| m.events.values().find(|e| e.organizer_ref == link))
+            .map(|e| e.id.clone());
+        let ck = new_change_key(world);
+        let new_id = format!("AAMkA{}", world.opaque(48));
+        let Some(mb) = world.mailboxes.get_mut(&rid) else {
+            continue;
+        };
+        let (id, change) = match (existing, &source) {
+            (Some(cid), _) if msg.kind == OutboxKind::Cancellation && whole => {
+                let Some(copy) = mb.events.get_mut(&cid) else {
+                    continue;
+                };
+                if !copy.is_cancelled {
+                    copy.is_cancelled = true;
+                    copy.fields.subject = format!("Canceled: {}", copy.fields.subject);
+                }
+                copy.change_key = ck;
+                copy.modified = now;
+                (cid, "updated")
+            }
+            (Some(cid), Some(src)) => {
+                let Some(copy) = mb.events.get_mut(&cid) else {
+                    continue;
+                };
+                copy.fields = src.fields.clone();
+                copy.series = src.series.clone();
+                copy.online_meeting = src.online_meeting.clone();
+                copy.is_cancelled = false;
+                copy.change_key = ck;
+                copy.modified = now;
+                (cid, "updated")
+            }
+            (None, Some(src)) if msg.kind == OutboxKind::Invitation => {
+                let mut copy = src.clone();
+                copy.id = new_id.clone();
+                copy.change_key = ck;
+                copy.created = now;
+                copy.modified = now;
+                copy.transaction_id = None;
+                copy.organizer = Some((organizer.display_name.clone(), organizer.mail.clone()));
+                copy.organizer_ref = link.clone();
+                copy.response = "notResponded".into();
+                mb.events.insert(new_id.clone(), copy);
+                (new_id, "created")
+            }
+            _ => continue,
+        };
+        let is_master = mb.events.get(&id).is_some_and(|e| e.series.is_some());
+        mb.touch(&id, is_master);
+        world.pending_notify.push((rid, id, change));
+    }
+}
+
+/// Sends the change notifications that attendee copies owe (call without the lock).
+fn flush_copies(em: &GraphEmulator) {
+    let owed = std::mem::take(&mut em.world().pending_notify);
+    for (user, id, change) in owed {
+        super::subscriptions::notify_event(em, &user, &id, change);
+    }
 }
 
 fn create(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
@@ -1021,6 +1124,9 @@ fn create(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
         series,
         online_meeting: None,
         is_cancelled: false,
+        organizer: None,
+        organizer_ref: None,
+        response: "organizer".into(),
     };
     ensure_online(&mut world, &mut ev, &user);
     let attendees = ev.fields.attendee_addresses();
@@ -1051,6 +1157,7 @@ fn create(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
     }
     drop(world);
     super::subscriptions::notify_event(em, &req.user_id, &id, "created");
+    flush_copies(em);
     Ok(created(req, v))
 }
 
@@ -1219,6 +1326,17 @@ fn update(em: &GraphEmulator, req: &GReq, id: &str, view: &View) -> GResult {
         let (mb, _) = mailbox_and_user(&mut world, &req.user_id)?;
         mb.events.insert(master_id.clone(), ev);
     }
+    // An attendee editing their own copy sends nothing.
+    let is_copy = world
+        .mailboxes
+        .get(&req.user_id)
+        .and_then(|m| m.events.get(&master_id))
+        .is_some_and(|e| e.organizer.is_some());
+    let (before_attendees, after_attendees, changed) = if is_copy {
+        (Vec::new(), Vec::new(), BTreeSet::new())
+    } else {
+        (before_attendees, after_attendees, changed)
+    };
     // Mail: added attendees get an invitation, removed ones a cancellation; the rest an
     // update only when something besides the attendee list changed [EVU].
     let added: Vec<String> = after_attendees
@@ -1302,6 +1420,7 @@ fn update(em: &GraphEmulator, req: &GReq, id: &str, view: &View) -> GResult {
     ));
     drop(world);
     super::subscriptions::notify_event(em, &req.user_id, &touched_id, "updated");
+    flush_copies(em);
     Ok(GResp::ok(v))
 }
 
@@ -1324,7 +1443,15 @@ fn delete(
                 .get(&i)
                 .ok_or_else(GraphError::outlook_not_found)?;
             check_if_match(req, &ev.change_key)?;
-            let to = ev.fields.attendee_addresses();
+            if ev.organizer.is_some() && reason == "cancelled" {
+                return Err(not_organizer());
+            }
+            // An attendee removing their copy sends nothing.
+            let to = if ev.organizer.is_some() {
+                Vec::new()
+            } else {
+                ev.fields.attendee_addresses()
+            };
             let subject = ev.fields.subject.clone();
             let is_master = ev.series.is_some();
             mb.events.remove(&i);
@@ -1343,12 +1470,20 @@ fn delete(
                 .map(|x| x.change_key.clone())
                 .unwrap_or_else(|| ev.change_key.clone());
             check_if_match(req, &ck)?;
+            let copy = ev.organizer.is_some();
+            if copy && reason == "cancelled" {
+                return Err(not_organizer());
+            }
             if let Some(s) = mb.events.get_mut(&m).and_then(|e| e.series.as_mut()) {
                 s.exceptions.remove(&d);
                 s.cancelled.insert(d);
             }
             (
-                f.attendee_addresses(),
+                if copy {
+                    Vec::new()
+                } else {
+                    f.attendee_addresses()
+                },
                 f.subject,
                 occurrence_id(&m, d),
                 false,
@@ -1362,7 +1497,16 @@ fn delete(
     );
     drop(world);
     super::subscriptions::notify_event(em, &req.user_id, &touched, "deleted");
+    flush_copies(em);
     Ok(GResp::empty(StatusCode::NO_CONTENT))
+}
+
+fn not_organizer() -> GraphError {
+    // Only the organizer can cancel [EVX].
+    GraphError::bad_request(
+        "ErrorInvalidRequest",
+        "Your request can't be completed. You need to be an organizer to cancel a meeting.",
+    )
 }
 
 fn window(req: &GReq) -> Result<(DateTime<Utc>, DateTime<Utc>), GraphError> {

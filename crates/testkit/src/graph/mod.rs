@@ -302,9 +302,11 @@ impl GraphEmulator {
         subscriptions::deliveries(self)
     }
 
-    /// Seeds the `demo` scenario: two users in one tenant, single and recurring events, a
-    /// meeting between them, files, and one pair edited on both sides in a row (the event
-    /// "Budget review" moved by its organizer and re-titled by the attendee's copy).
+    /// Seeds the `demo` scenario: Alice and Bob in one tenant; Alice's dentist visit, a
+    /// weekly series, an all-day offsite, and "Budget review", a Teams meeting with Bob as
+    /// attendee (so Bob holds a copy) that Alice moved an hour after inviting him: the
+    /// conflict-prone pair, whose changeKey no longer matches the one at creation. Files
+    /// under `Odoo Sync/…` and `Notes/` in Alice's drive.
     pub fn seed_demo(&self) {
         state::seed_demo(self);
     }

@@ -96,6 +96,8 @@ pub struct World {
     pub identity: identity::IdentityState,
     pub subscriptions: BTreeMap<String, subscriptions::Subscription>,
     pub outgoing: subscriptions::Outgoing,
+    /// Change notifications owed to attendees whose copies changed: (user, event, change).
+    pub pending_notify: Vec<(String, String, &'static str)>,
     pub outbox: Vec<OutboxMessage>,
     #[allow(dead_code)]
     pub started: DateTime<Utc>,
@@ -115,6 +117,7 @@ impl World {
             identity: Default::default(),
             subscriptions: BTreeMap::new(),
             outgoing: Default::default(),
+            pending_notify: Vec::new(),
             outbox: Vec::new(),
             started: now,
         }
@@ -327,8 +330,8 @@ pub fn seed_demo(em: &GraphEmulator) {
     for body in events {
         let _ = calendar::create_for_seed(em, &alice.id, body);
     }
-    // The conflict-prone pair: the same meeting edited by its organizer (time) right after
-    // seeding, so a sync that also edits the title in Odoo meets a moved changeKey.
+    // The conflict-prone pair: the meeting is moved by its organizer after the invitation,
+    // so a sync that edits it from Odoo with the creation-time changeKey meets a 412.
     let _ = calendar::touch_for_seed(em, &alice.id, "Budget review");
     let files: [(&str, &[u8]); 3] = [
         ("Odoo Sync/sale.order/42/quote.pdf", b"%PDF-1.4 demo quote"),
