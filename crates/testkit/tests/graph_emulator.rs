@@ -1835,7 +1835,7 @@ impl Receiver {
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Value> {
-        for _ in 0..200 {
+        for _ in 0..500 {
             let got = self.got.lock().unwrap().clone();
             if got.len() >= n {
                 return got;
@@ -2691,5 +2691,83 @@ mod attendees {
             before,
             "an attendee's delete sends nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn an_attendees_response_updates_both_calendars_and_mails_the_organizer() {
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let mut b = event("Sync", "2026-03-03T10:00:00", "2026-03-03T11:00:00");
+        b["attendees"] = json!([{"emailAddress": {"address": "bob@contoso.com"}}]);
+        let org = json_of(e.post("/me/events", b).await).await;
+        let oid = org["id"].as_str().unwrap();
+        let r = e.post(&format!("/me/events/{oid}/accept"), json!({})).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "the organizer does not respond"
+        );
+        let copies = json_of(
+            e.http
+                .get(e.url("/me/events"))
+                .bearer_auth(&bob)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let cid = copies["value"][0]["id"].as_str().unwrap().to_string();
+        let r = e
+            .http
+            .post(e.url(&format!("/me/events/{cid}/tentativelyAccept")))
+            .bearer_auth(&bob)
+            .json(&json!({"comment": "maybe"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let copy = json_of(
+            e.http
+                .get(e.url(&format!("/me/events/{cid}")))
+                .bearer_auth(&bob)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(copy["responseStatus"]["response"], "tentativelyAccepted");
+        let after = json_of(e.get(&format!("/me/events/{oid}")).await).await;
+        assert_eq!(
+            after["attendees"][0]["status"]["response"],
+            "tentativelyAccepted"
+        );
+        assert_ne!(after["changeKey"], org["changeKey"]);
+        let last = e.em().outbox().last().cloned().unwrap();
+        assert_eq!(format!("{:?}", last.kind), "Response");
+        assert_eq!(last.to, vec!["alice@contoso.com".to_string()]);
+        assert_eq!(last.comment.as_deref(), Some("maybe"));
+    }
+
+    #[tokio::test]
+    async fn the_primary_calendar_is_addressable_by_id_and_no_other_exists() {
+        let e = env().await;
+        let cals = json_of(e.get("/me/calendars").await).await;
+        let id = cals["value"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(cals["value"][0]["isDefaultCalendar"], true);
+        let r = e
+            .post(
+                &format!("/me/calendars/{id}/events"),
+                event("Via id", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(
+            json_of(e.get("/me/events").await).await["value"][0]["subject"],
+            "Via id"
+        );
+        let r = e.get("/me/calendars/AAMkOther/events").await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }

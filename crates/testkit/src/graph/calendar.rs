@@ -835,9 +835,29 @@ fn render_target(ev: &Ev, date: Option<NaiveDate>, user: &UserInfo, view: &View)
 
 pub fn handle(em: &GraphEmulator, req: &GReq, rest: &[&str]) -> GResult {
     // `/me/calendar/events…` is the same collection as `/me/events…` (primary calendar).
+    // So is `/me/calendars/{primary id}/events…`; other calendars don't exist here.
+    let primary = primary_calendar_id(&req.user_id);
     let rest: Vec<&str> = match rest {
         ["calendar"] => return calendar_resource(em, req),
         ["calendar", tail @ ..] => tail.to_vec(),
+        ["calendars"] if req.method == Method::GET => {
+            let mut v = match calendar_resource(em, req)?.body {
+                super::http::GBody::Json(v) => v,
+                _ => Value::Null,
+            };
+            if let Some(o) = v.as_object_mut() {
+                o.remove("@odata.context");
+            }
+            return Ok(GResp::ok(json!({
+                "@odata.context": format!("{}/$metadata#users('{}')/calendars", req.base(), req.user_id),
+                "value": [v],
+            })));
+        }
+        ["calendars", id] if *id == primary && req.method == Method::GET => {
+            return calendar_resource(em, req)
+        }
+        ["calendars", id, tail @ ..] if *id == primary => tail.to_vec(),
+        ["calendars", ..] => return Err(GraphError::outlook_not_found()),
         _ => rest.to_vec(),
     };
     let view = View::from(req)?;
@@ -863,6 +883,11 @@ pub fn handle(em: &GraphEmulator, req: &GReq, rest: &[&str]) -> GResult {
             delete(em, req, id, None, OutboxKind::Cancellation, "deleted")
         }
         ["events", id, "instances"] if m == Method::GET => instances(em, req, id, &view),
+        ["events", id, "accept"] if m == Method::POST => respond(em, req, id, "accepted"),
+        ["events", id, "tentativelyAccept"] if m == Method::POST => {
+            respond(em, req, id, "tentativelyAccepted")
+        }
+        ["events", id, "decline"] if m == Method::POST => respond(em, req, id, "declined"),
         ["calendarView" | "calendarview"] if m == Method::GET => calendar_view(em, req, &view),
         ["calendarView" | "calendarview", "delta"] if m == Method::GET => delta(em, req, &view),
         [_, ..]
@@ -887,7 +912,7 @@ fn calendar_resource(em: &GraphEmulator, req: &GReq) -> GResult {
     let u = world.user(&req.user_id)?;
     Ok(GResp::ok(json!({
         "@odata.context": format!("{}/$metadata#users('{}')/calendar/$entity", req.base(), u.id),
-        "id": format!("AAMkCal{}", &u.id[..8.min(u.id.len())]),
+        "id": primary_calendar_id(&u.id),
         "name": "Calendar",
         "canEdit": true,
         "isDefaultCalendar": true,
@@ -1499,6 +1524,89 @@ fn delete(
     super::subscriptions::notify_event(em, &req.user_id, &touched, "deleted");
     flush_copies(em);
     Ok(GResp::empty(StatusCode::NO_CONTENT))
+}
+
+fn primary_calendar_id(user_id: &str) -> String {
+    format!("AAMkCal{}", user_id.replace('-', ""))
+}
+
+/// An attendee's accept, tentative accept or decline: their copy's response changes, the
+/// organizer's attendee list records it, and unless `sendResponse` is false a response mail
+/// goes to the organizer [CSDL accept/decline/tentativelyAccept].
+fn respond(em: &GraphEmulator, req: &GReq, id: &str, response: &str) -> GResult {
+    let body = req.json()?;
+    let comment = body
+        .get("comment")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let send = body
+        .get("sendResponse")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let now = em.inner.clock.now();
+    let mut world = em.world();
+    let (ck_copy, ck_org) = (new_change_key(&mut world), new_change_key(&mut world));
+    let (mb, user) = mailbox_and_user(&mut world, &req.user_id)?;
+    let master = match parse_target(id) {
+        Target::Event(i) => i,
+        Target::Occurrence(m, _) => m,
+    };
+    let ev = mb
+        .events
+        .get_mut(&master)
+        .ok_or_else(GraphError::outlook_not_found)?;
+    let Some((_, organizer_address)) = ev.organizer.clone() else {
+        return Err(GraphError::bad_request(
+            "ErrorInvalidRequest",
+            "Your request can't be completed. You can't respond to a meeting you organized.",
+        ));
+    };
+    ev.response = response.to_string();
+    ev.change_key = ck_copy;
+    ev.modified = now;
+    let (link, subject, is_master) = (
+        ev.organizer_ref.clone(),
+        ev.fields.subject.clone(),
+        ev.series.is_some(),
+    );
+    mb.touch(&master, is_master);
+    if let Some((oid, oev)) = link {
+        if let Some(mb) = world.mailboxes.get_mut(&oid) {
+            if let Some(o) = mb.events.get_mut(&oev) {
+                for a in o.fields.attendees.iter_mut() {
+                    if a["emailAddress"]["address"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(&user.mail))
+                    {
+                        a["status"] = json!({"response": response, "time": offset_string(now)});
+                    }
+                }
+                // Response tracking modifies the organizer's item.
+                o.change_key = ck_org;
+                o.modified = now;
+                let m = o.series.is_some();
+                mb.touch(&oev, m);
+                world.pending_notify.push((oid, oev, "updated"));
+            }
+        }
+    }
+    if send {
+        world.send_mail(OutboxMessage {
+            seq: 0,
+            at: now,
+            kind: OutboxKind::Response,
+            from: user.mail.clone(),
+            to: vec![organizer_address],
+            event_id: master.clone(),
+            subject,
+            reason: response.to_string(),
+            comment,
+        });
+    }
+    drop(world);
+    super::subscriptions::notify_event(em, &req.user_id, &master, "updated");
+    flush_copies(em);
+    Ok(GResp::empty(StatusCode::ACCEPTED))
 }
 
 fn not_organizer() -> GraphError {

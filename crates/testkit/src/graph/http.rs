@@ -604,9 +604,11 @@ pub async fn dispatch(em: &GraphEmulator, req: &GReq) -> GResult {
 
 fn scoped(em: &GraphEmulator, req: &GReq, rest: &[&str], me_path: &str) -> GResult {
     match rest {
-        ["events", ..] | ["calendar", ..] | ["calendarView", ..] | ["calendarview", ..] => {
-            calendar::handle(em, req, rest)
-        }
+        ["events", ..]
+        | ["calendar", ..]
+        | ["calendars", ..]
+        | ["calendarView", ..]
+        | ["calendarview", ..] => calendar::handle(em, req, rest),
         ["drive", ..] => {
             let drive_path = me_path.strip_prefix("/me").unwrap_or(me_path).to_string();
             drive::handle(em, req, &drive_path)

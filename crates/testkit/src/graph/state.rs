@@ -58,9 +58,11 @@ pub enum OutboxKind {
     Invitation,
     Update,
     Cancellation,
+    /// An attendee's accept, tentative or decline, to the organizer.
+    Response,
 }
 
-/// One message Outlook would send to attendees.
+/// One message Outlook would send to attendees (or, for a response, to the organizer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMessage {
