@@ -258,10 +258,10 @@ mod core {
         e.em().set_limits(limits);
         e.em()
             .faults()
-            .add(FaultRule::once(Fault::Slow { delay_ms: 400 }));
+            .add(FaultRule::once(Fault::Slow { delay_ms: 1200 }));
         let slow = e.http.get(e.url("/me")).bearer_auth(&e.token).send();
         let fast = async {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
             e.http
                 .get(e.url("/me"))
                 .bearer_auth(&e.token)
