@@ -1790,6 +1790,9 @@ struct Receiver {
     validations: std::sync::Arc<std::sync::atomic::AtomicU32>,
     refuse_validation: std::sync::Arc<std::sync::atomic::AtomicBool>,
     fail_next: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// Answers this many next deliveries (or validations) only after `stall_ms`.
+    stall_next: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    stall_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Receiver {
@@ -1803,6 +1806,11 @@ impl Receiver {
             body: axum::body::Bytes,
         ) -> axum::response::Response {
             use axum::response::IntoResponse;
+            if r.stall_next.load(Ordering::SeqCst) > 0 {
+                r.stall_next.fetch_sub(1, Ordering::SeqCst);
+                let ms = r.stall_ms.load(Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
             if let Some(t) = q.get("validationToken") {
                 r.validations.fetch_add(1, Ordering::SeqCst);
                 if r.refuse_validation.load(Ordering::SeqCst) {
@@ -1848,6 +1856,16 @@ impl Receiver {
 
 mod subscriptions {
     use super::*;
+
+    /// Waits until the emulator has logged a successful delivery (it logs after the answer).
+    async fn delivered(e: &Env) {
+        for _ in 0..500 {
+            if e.em().deliveries().iter().any(|d| d.status == Some(202)) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 
     fn in_minutes(e: &Env, m: i64) -> String {
         (e.em().clock().now() + chrono::Duration::minutes(m)).to_rfc3339()
@@ -1995,6 +2013,7 @@ mod subscriptions {
         )
         .await;
         assert_eq!(rx.wait_for(1).await.len(), 1);
+        delivered(&e).await;
         let d: Vec<(u32, Option<u16>)> = e
             .em()
             .deliveries()
@@ -2002,6 +2021,52 @@ mod subscriptions {
             .map(|d| (d.attempt, d.status))
             .collect();
         assert_eq!(d, vec![(1, Some(500)), (2, Some(500)), (3, Some(202))]);
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_counts_as_a_failed_delivery_and_is_retried() {
+        use std::sync::atomic::Ordering;
+        let e = env_with(GraphConfig {
+            notification_timeout_ms: 150,
+            notification_retry_base_ms: 10,
+            ..frozen()
+        })
+        .await;
+        let (rx, url) = Receiver::start().await;
+        subscribe(&e, &url, "me/events", "created", 600).await;
+        rx.stall_ms.store(600, Ordering::SeqCst);
+        rx.stall_next.store(1, Ordering::SeqCst);
+        e.post(
+            "/me/events",
+            event("Slow", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+        )
+        .await;
+        assert!(!rx.wait_for(1).await.is_empty());
+        delivered(&e).await;
+        let d: Vec<(u32, Option<u16>)> = e
+            .em()
+            .deliveries()
+            .iter()
+            .map(|d| (d.attempt, d.status))
+            .collect();
+        assert_eq!(d.first(), Some(&(1, None)), "{d:?}");
+        assert!(d.contains(&(2, Some(202))), "{d:?}");
+    }
+
+    #[tokio::test]
+    async fn a_validation_answer_later_than_the_limit_fails_the_create() {
+        use std::sync::atomic::Ordering;
+        let e = env_with(GraphConfig {
+            validation_timeout_ms: 150,
+            ..frozen()
+        })
+        .await;
+        let (rx, url) = Receiver::start().await;
+        rx.stall_ms.store(600, Ordering::SeqCst);
+        rx.stall_next.store(1, Ordering::SeqCst);
+        let r = subscribe(&e, &url, "me/events", "created", 600).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "InvalidRequest");
     }
 
     #[tokio::test]
