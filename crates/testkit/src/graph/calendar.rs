@@ -6,6 +6,7 @@
 //! original date. Every write bumps the mailbox's change sequence, which delta reads.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
@@ -109,9 +110,11 @@ struct DeltaState {
     window: (DateTime<Utc>, DateTime<Utc>),
     generation: u64,
     /// Entries still to page out: instance id and whether it is a removal.
-    pending: Vec<(String, bool)>,
+    pending: Arc<Vec<(String, bool)>>,
+    /// How much of `pending` earlier pages have shown.
+    shown: usize,
     /// In-window instances and their changeKeys when the round ends.
-    snapshot: HashMap<String, String>,
+    snapshot: Arc<HashMap<String, String>>,
     /// Mailbox sequence when the round was computed.
     seq: u64,
     /// Whether this token ends a round (deltatoken) rather than continuing one.
@@ -1783,8 +1786,9 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
             DeltaState {
                 window: w,
                 generation: mb.generation,
-                pending: current.iter().map(|i| (i.id.clone(), false)).collect(),
-                snapshot: current.into_iter().map(|i| (i.id, i.change_key)).collect(),
+                pending: Arc::new(current.iter().map(|i| (i.id.clone(), false)).collect()),
+                shown: 0,
+                snapshot: Arc::new(current.into_iter().map(|i| (i.id, i.change_key)).collect()),
                 seq: mb.seq,
                 complete: false,
                 first_empty: true,
@@ -1800,32 +1804,23 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
             .filter(|_| rand::Rng::random_bool(&mut rng, duplicates.clamp(0.0, 1.0)))
             .cloned()
             .collect();
-        state.pending.extend(again);
+        Arc::make_mut(&mut state.pending).extend(again);
     }
-    let mut value = Vec::new();
     let first_empty = std::mem::take(&mut state.first_empty);
+    // Copies of what the page shows, so rendering happens after the lock is released.
+    let mut page: Vec<(String, Option<Found>)> = Vec::new();
     if !first_empty {
-        let take = size.min(state.pending.len());
-        let page: Vec<(String, bool)> = state.pending.drain(..take).collect();
-        for (id, removed) in page {
-            let item = if removed {
-                None
-            } else {
-                render_id(mb, &id, &user, view)
-            };
-            value.push(match item {
-                Some(mut v) => {
-                    v["@odata.type"] = json!("#microsoft.graph.event");
-                    v
-                }
-                None => json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}}),
-            });
+        let end = (state.shown + size).min(state.pending.len());
+        for (id, removed) in &state.pending[state.shown..end] {
+            let found = if *removed { None } else { lookup(mb, id) };
+            page.push((id.clone(), found));
         }
+        state.shown = end;
     }
     let base = format!("{}/me/calendarView/delta", req.base());
     let mut out = json!({"@odata.context": format!("{}/$metadata#Collection(event)", req.base())});
     // nextLink or deltaLink, never both [DQO].
-    if first_empty || !state.pending.is_empty() {
+    if first_empty || state.shown < state.pending.len() {
         mb.delta.insert(
             token_name.clone(),
             DeltaState {
@@ -1844,6 +1839,19 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
         );
         out["@odata.deltaLink"] = json!(format!("{base}?$deltatoken={token_name}"));
     }
+    drop(world);
+    let value: Vec<Value> = page
+        .into_iter()
+        .map(|(id, found)| {
+            match found.and_then(|(ev, date)| render_target(&ev, date, &user, view)) {
+                Some(mut v) => {
+                    v["@odata.type"] = json!("#microsoft.graph.event");
+                    v
+                }
+                None => json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}}),
+            }
+        })
+        .collect();
     out["value"] = Value::Array(value);
     let mut r = GResp::ok(out);
     if first_empty {
@@ -1852,17 +1860,19 @@ fn delta(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
     Ok(r)
 }
 
-fn render_id(mb: &Mailbox, id: &str, user: &UserInfo, view: &View) -> Option<Value> {
+/// An event and, for an occurrence or exception, its original date.
+type Found = (Ev, Option<NaiveDate>);
+
+/// The event (and occurrence date) an instance id names, for rendering; series masters
+/// never appear in calendarView delta [DQE].
+fn lookup(mb: &Mailbox, id: &str) -> Option<Found> {
     match parse_target(id) {
-        Target::Event(i) => {
-            let ev = mb.events.get(&i)?;
-            // Series masters never appear in calendarView delta [DQE].
-            if ev.series.is_some() {
-                return None;
-            }
-            render_target(ev, None, user, view)
-        }
-        Target::Occurrence(m, d) => render_target(mb.events.get(&m)?, Some(d), user, view),
+        Target::Event(i) => mb
+            .events
+            .get(&i)
+            .filter(|ev| ev.series.is_none())
+            .map(|ev| (ev.clone(), None)),
+        Target::Occurrence(m, d) => mb.events.get(&m).map(|ev| (ev.clone(), Some(d))),
     }
 }
 
@@ -1899,8 +1909,9 @@ fn next_round(mb: &Mailbox, prev: &DeltaState) -> DeltaState {
     DeltaState {
         window: prev.window,
         generation: prev.generation,
-        pending,
-        snapshot: now_ids,
+        pending: Arc::new(pending),
+        shown: 0,
+        snapshot: Arc::new(now_ids),
         seq: mb.seq,
         complete: false,
         first_empty: false,
