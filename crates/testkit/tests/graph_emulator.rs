@@ -1383,6 +1383,46 @@ mod drive {
     }
 
     #[tokio::test]
+    async fn a_deferred_session_creates_the_file_only_when_committed_and_oversize_gets_507() {
+        let e = env().await;
+        let url = session(
+            &e,
+            "/me/drive/root:/later.txt:/createUploadSession",
+            json!({"deferCommit": true}),
+        )
+        .await;
+        let r = e
+            .http
+            .put(&url)
+            .header("content-range", "bytes 0-2/3")
+            .body("abc")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(json_of(r).await["nextExpectedRanges"], json!([]));
+        assert_eq!(
+            e.get("/me/drive/root:/later.txt").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let r = e.http.post(&url).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(json_of(r).await["size"], 3);
+        assert_eq!(
+            e.get("/me/drive/root:/later.txt").await.status(),
+            StatusCode::OK
+        );
+        let r = e
+            .post(
+                "/me/drive/root:/huge.bin:/createUploadSession",
+                json!({"item": {"fileSize": 2u64 << 40}}),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 507);
+        assert_graph_error(&json_of(r).await, "quotaLimitReached");
+    }
+
+    #[tokio::test]
     async fn an_upload_session_name_conflict_is_409_at_the_end_and_delete_or_expiry_ends_a_session()
     {
         let e = env().await;

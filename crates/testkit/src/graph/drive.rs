@@ -26,6 +26,8 @@ pub const FRAGMENT_UNIT: u64 = 327_680;
 pub const FRAGMENT_MAX: u64 = 60 * 1024 * 1024;
 /// The whole decoded path must be under 400 characters [LIMITS].
 const PATH_MAX: usize = 400;
+/// Every drive's quota: 1 TiB.
+const QUOTA_BYTES: u64 = 1 << 40;
 /// Delta and children page size when the client sends no `$top`.
 const DEFAULT_PAGE: usize = 200;
 
@@ -193,6 +195,8 @@ pub struct UploadSession {
     received: Vec<u8>,
     expires: DateTime<Utc>,
     description: Option<String>,
+    /// `deferCommit`: the file is created by an explicit `POST {uploadUrl}` [CUS].
+    defer: bool,
 }
 
 pub struct DownloadTicket {
@@ -676,7 +680,7 @@ fn drive_resource(world: &World, drive_id: &str, req: &GReq) -> GResult {
         .filter(|i| i.deleted)
         .map(|i| i.content.len())
         .sum();
-    let total: u64 = 1024 * 1024 * 1024 * 1024;
+    let total: u64 = QUOTA_BYTES;
     Ok(GResp::ok(json!({
         "@odata.context": format!("{}/$metadata#drives/$entity", req.base()),
         "id": d.id,
@@ -1213,6 +1217,24 @@ fn create_session(
         }
     }
     let total = item.get("fileSize").and_then(Value::as_u64);
+    let used: u64 = d
+        .items
+        .values()
+        .filter(|i| !i.deleted)
+        .map(|i| i.content.len() as u64)
+        .sum();
+    if total.is_some_and(|t| t > QUOTA_BYTES.saturating_sub(used)) {
+        // A fileSize beyond the quota gets no session [CUS][ERR].
+        return Err(GraphError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quotaLimitReached",
+            "Insufficient Space Available",
+        ));
+    }
+    let defer = body
+        .get("deferCommit")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let sid = world.opaque(36);
     let expires = now + Duration::seconds(lifetime_s as i64);
     world.uploads.insert(
@@ -1236,6 +1258,7 @@ fn create_session(
                 .get("description")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            defer,
         },
     );
     Ok(GResp::ok(json!({
@@ -1517,10 +1540,20 @@ fn upload(
             }
             s.received.extend_from_slice(&body);
             s.expires = now + lifetime;
-            if !last {
+            if !last || s.defer {
                 return Ok(GResp::json(
                     StatusCode::ACCEPTED,
                     json!({"expirationDateTime": offset_string(s.expires), "nextExpectedRanges": ranges(s)}),
+                ));
+            }
+            commit(&mut world, id, now, origin)
+        }
+        // Finishing a deferCommit session: POST with an empty body [CUS].
+        Method::POST if s.defer => {
+            if s.total != Some(s.received.len() as u64) {
+                return Err(GraphError::bad_request(
+                    "invalidRequest",
+                    "The upload is not complete; nextExpectedRanges shows what is missing.",
                 ));
             }
             commit(&mut world, id, now, origin)
