@@ -364,6 +364,38 @@ mod core {
     }
 
     #[tokio::test]
+    async fn users_paths_reach_the_callers_own_mailbox_and_drive_and_no_one_elses() {
+        let e = env().await;
+        let me = e.em().users()[0].clone();
+        e.em()
+            .create_user("carol@contoso.com", "Carol", DriveType::Business);
+        let r = e
+            .post(
+                &format!("/users/{}/events", me.mail),
+                event("Mine", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let list = json_of(e.get(&format!("/users/{}/events", me.id)).await).await;
+        assert_eq!(list["value"][0]["subject"], "Mine");
+        assert_eq!(
+            e.get(&format!("/users/{}/drive/root", me.id))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            e.get(&format!("/drives/{}/root/children", me.drive_id))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let r = e.get("/users/carol@contoso.com/events").await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_graph_error(&json_of(r).await, "ErrorAccessDenied");
+    }
+
+    #[tokio::test]
     async fn an_unknown_segment_is_a_graph_bad_request() {
         let e = env().await;
         let r = e.get("/me/nonsense").await;

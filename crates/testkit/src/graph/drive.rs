@@ -581,15 +581,18 @@ pub fn handle(em: &GraphEmulator, req: &GReq, path: &str) -> GResult {
     let now = em.inner.clock.now();
     let mut world = em.world();
     let user = world.user(&req.user_id)?.clone();
-    let (drive_id, rest) = if let Some(r) = path.strip_prefix("/drive") {
-        (user.drive_id.clone(), r.to_string())
-    } else if let Some(r) = path.strip_prefix("/drives/") {
+    let (drive_id, rest) = if let Some(r) = path.strip_prefix("/drives/") {
         let end = r.find('/').unwrap_or(r.len());
         let id = h::percent_decode(&r[..end]);
         if id != user.drive_id {
             return Err(GraphError::item_not_found());
         }
         (id, r[end..].to_string())
+    } else if let Some(r) = path
+        .strip_prefix("/drive")
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    {
+        (user.drive_id.clone(), r.to_string())
     } else {
         return Err(GraphError::item_not_found());
     };
