@@ -2908,3 +2908,231 @@ mod attendees {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+mod edges {
+    use super::*;
+
+    const WINDOW: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+
+    async fn series(e: &Env) -> String {
+        let mut b = event("Daily", "2026-03-02T09:00:00", "2026-03-02T09:15:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1}, "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 3}});
+        json_of(e.post("/me/events", b).await).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn deleting_a_series_master_removes_its_occurrences_from_view_and_delta() {
+        let e = env().await;
+        let master = series(&e).await;
+        let first = json_of(e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        let page = json_of(e.get_abs(first["@odata.nextLink"].as_str().unwrap()).await).await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 3);
+        let link = page["@odata.deltaLink"].as_str().unwrap().to_string();
+        assert_eq!(
+            e.delete(&format!("/me/events/{master}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let view = json_of(e.get(&format!("/me/calendarView?{WINDOW}")).await).await;
+        assert_eq!(view["value"], json!([]));
+        let changes = json_of(e.get_abs(&link).await).await;
+        let items = changes["value"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items.iter().all(|i| i["@removed"]["reason"] == "deleted"));
+    }
+
+    #[tokio::test]
+    async fn a_stale_if_match_on_an_occurrence_is_412_and_bad_ranges_are_400() {
+        let e = env().await;
+        series(&e).await;
+        let view = json_of(e.get(&format!("/me/calendarView?{WINDOW}")).await).await;
+        let occ = &view["value"][0];
+        let r = e
+            .http
+            .patch(e.url(&format!("/me/events/{}", occ["id"].as_str().unwrap())))
+            .bearer_auth(&e.token)
+            .header("If-Match", "W/\"stale\"")
+            .json(&json!({"subject": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        let mut b = event("Bad", "2026-03-02T09:00:00", "2026-03-02T10:00:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1}, "range": {"type": "endDate", "startDate": "2026-03-02", "endDate": "2026-03-01"}});
+        assert_eq!(
+            e.post("/me/events", b).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[tokio::test]
+    async fn calendar_view_pages_follow_next_links() {
+        let e = env().await;
+        for d in 2..7 {
+            e.post(
+                "/me/events",
+                event(
+                    "E",
+                    &format!("2026-03-0{d}T09:00:00"),
+                    &format!("2026-03-0{d}T10:00:00"),
+                ),
+            )
+            .await;
+        }
+        let mut v = json_of(e.get(&format!("/me/calendarView?{WINDOW}&$top=2")).await).await;
+        let mut n = v["value"].as_array().unwrap().len();
+        while let Some(next) = v["@odata.nextLink"].as_str() {
+            v = json_of(e.get_abs(next).await).await;
+            n += v["value"].as_array().unwrap().len();
+        }
+        assert_eq!(n, 5);
+    }
+
+    #[tokio::test]
+    async fn drive_delta_accepts_the_function_token_syntax_and_root_is_protected() {
+        let e = env().await;
+        let latest = json_of(e.get("/me/drive/root/delta?token=latest").await).await;
+        let token = latest["@odata.deltaLink"]
+            .as_str()
+            .unwrap()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+        e.http
+            .put(e.url("/me/drive/root:/f.txt:/content"))
+            .bearer_auth(&e.token)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        let v = json_of(
+            e.get(&format!("/me/drive/root/delta(token='{token}')"))
+                .await,
+        )
+        .await;
+        assert!(v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "f.txt"));
+        let root = json_of(e.get("/me/drive/root").await).await;
+        let rid = root["id"].as_str().unwrap();
+        assert_eq!(
+            e.delete(&format!("/me/drive/items/{rid}")).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            e.patch(&format!("/me/drive/items/{rid}"), json!({"name": "x"}))
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
+        let a = json_of(
+            e.post(
+                "/me/drive/root/children",
+                json!({"name": "A", "folder": {}}),
+            )
+            .await,
+        )
+        .await;
+        let aid = a["id"].as_str().unwrap();
+        let b = json_of(
+            e.post(
+                &format!("/me/drive/items/{aid}/children"),
+                json!({"name": "B", "folder": {}}),
+            )
+            .await,
+        )
+        .await;
+        let r = e
+            .patch(
+                &format!("/me/drive/items/{aid}"),
+                json!({"parentReference": {"id": b["id"]}}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "a folder can't move into its own child"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_absolute_graph_urls() {
+        let e = env().await;
+        let v = json_of(e.post("/$batch", json!({"requests": [{"id": "1", "method": "GET", "url": "https://graph.microsoft.com/v1.0/me"}]})).await).await;
+        assert_eq!(v["responses"][0]["status"], 200);
+    }
+
+    #[tokio::test]
+    async fn identity_errors_redirect_or_answer_as_documented() {
+        let e = env().await;
+        let base = format!("{}/common/oauth2/v2.0", e.g.identity_url);
+        let q = [
+            ("client_id", "app"),
+            ("response_type", "code"),
+            ("redirect_uri", "http://localhost:5000/cb"),
+            ("scope", "User.Read"),
+            ("state", "s1"),
+            ("prompt", "none"),
+        ];
+        let r = e
+            .http
+            .get(format!("{base}/authorize"))
+            .query(&q)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let pairs: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
+        assert_eq!(pairs["error"], "login_required");
+        assert_eq!(pairs["state"], "s1");
+        let form = [
+            ("client_id", "app"),
+            ("response_type", "code"),
+            ("redirect_uri", "http://localhost:5000/cb"),
+            ("scope", "User.Read"),
+            ("state", "s2"),
+            ("cancel", "1"),
+        ];
+        let r = e
+            .http
+            .post(format!("{base}/authorize"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(loc
+            .query_pairs()
+            .any(|(k, v)| k == "error" && v == "access_denied"));
+        let t = json_of(
+            e.http
+                .post(format!("{base}/token"))
+                .form(&[("client_id", "app"), ("grant_type", "password")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(t["error"], "unsupported_grant_type");
+        let t = json_of(
+            e.http
+                .post(format!("{base}/token"))
+                .form(&[
+                    ("client_id", "app"),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "nope"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(t["error"], "invalid_grant");
+    }
+}
