@@ -1581,7 +1581,7 @@ mod identity {
         let back = sign_in(
             &e,
             redirect,
-            "openid offline_access https://graph.microsoft.com/Calendars.ReadWrite",
+            "openid offline_access https://graph.microsoft.com/User.Read https://graph.microsoft.com/Calendars.ReadWrite",
         )
         .await;
         assert_eq!(back.port(), Some(53127));
@@ -1596,7 +1596,7 @@ mod identity {
         assert!((3600..=5400).contains(&expires), "{expires}");
         assert!(t["refresh_token"].is_string());
         assert!(t["id_token"].is_string());
-        assert_eq!(t["scope"], "openid Calendars.ReadWrite");
+        assert_eq!(t["scope"], "openid User.Read Calendars.ReadWrite");
         let me = e
             .http
             .get(e.url("/me"))
@@ -1612,6 +1612,67 @@ mod identity {
             .as_str()
             .unwrap()
             .starts_with("AADSTS54005:"));
+    }
+
+    #[tokio::test]
+    async fn a_token_reaches_only_what_its_scopes_grant() {
+        let e = env().await;
+        let redirect = "http://127.0.0.1:1/";
+        let back = sign_in(&e, redirect, "User.Read Calendars.Read Files.ReadWrite").await;
+        let t = json_of(redeem(&e, &query(&back, "code").unwrap(), redirect, VERIFIER).await).await;
+        let tok = t["access_token"].as_str().unwrap().to_string();
+        let get = |p: &str| e.http.get(e.url(p)).bearer_auth(&tok).send();
+        assert_eq!(get("/me").await.unwrap().status(), StatusCode::OK);
+        assert_eq!(get("/me/events").await.unwrap().status(), StatusCode::OK);
+        let r = e
+            .http
+            .post(e.url("/me/events"))
+            .bearer_auth(&tok)
+            .json(&event("x", "2026-03-03T10:00:00", "2026-03-03T11:00:00"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "Calendars.Read can't write"
+        );
+        assert_graph_error(&json_of(r).await, "ErrorAccessDenied");
+        let r = e
+            .http
+            .put(e.url("/me/drive/root:/a.txt:/content"))
+            .bearer_auth(&tok)
+            .body("a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let (_rx, url) = Receiver::start().await;
+        let r = e
+            .http
+            .post(e.url("/subscriptions"))
+            .bearer_auth(&tok)
+            .json(&json!({"changeType": "updated", "notificationUrl": format!("{url}/n"), "resource": "me/drive/root",
+                "expirationDateTime": (e.em().clock().now() + chrono::Duration::hours(2)).to_rfc3339()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "a business drive subscription needs Files.ReadWrite.All"
+        );
+        let back = sign_in(&e, redirect, "Calendars.ReadWrite").await;
+        let t = json_of(redeem(&e, &query(&back, "code").unwrap(), redirect, VERIFIER).await).await;
+        let r = e
+            .http
+            .get(e.url("/me/drive"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_graph_error(&json_of(r).await, "accessDenied");
     }
 
     #[tokio::test]

@@ -275,6 +275,7 @@ async fn run_one(em: &GraphEmulator, outer: &GReq, s: &Sub) -> GResult {
         headers,
         body: s.body.clone(),
         user_id: outer.user_id.clone(),
+        scopes: outer.scopes.clone(),
         origin: outer.origin.clone(),
     };
     h::dispatch(em, &sub).await

@@ -1967,6 +1967,7 @@ fn seed_req(user_id: &str, method: Method, path: &str, body: Value) -> GReq {
         headers: Default::default(),
         body: serde_json::to_vec(&body).unwrap_or_default().into(),
         user_id: user_id.to_string(),
+        scopes: super::state::ALL_SCOPES.to_string(),
         origin: "http://127.0.0.1".into(),
     }
 }

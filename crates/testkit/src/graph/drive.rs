@@ -1613,6 +1613,7 @@ fn commit(world: &mut World, id: &str, now: DateTime<Utc>, origin: &str) -> GRes
         headers: HeaderMap::new(),
         body: Bytes::new(),
         user_id: user,
+        scopes: super::state::ALL_SCOPES.to_string(),
         origin: origin.to_string(),
     };
     let v = render_full(world, &drive_id, &item, &req, now)?;

@@ -34,6 +34,8 @@ pub struct GReq {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub user_id: String,
+    /// The scopes the caller's token carries (space-separated, as granted).
+    pub scopes: String,
     /// `http://host:port`, for links the emulator hands out.
     pub origin: String,
 }
@@ -374,7 +376,10 @@ pub fn render(
 }
 
 /// `Authorization: Bearer …` → the user, or 401 `InvalidAuthenticationToken` [obs].
-pub fn authenticate(em: &GraphEmulator, headers: &HeaderMap) -> Result<String, GraphError> {
+pub fn authenticate(
+    em: &GraphEmulator,
+    headers: &HeaderMap,
+) -> Result<(String, String), GraphError> {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return Err(GraphError::unauthenticated("Access token is empty."));
     };
@@ -395,7 +400,7 @@ pub fn authenticate(em: &GraphEmulator, headers: &HeaderMap) -> Result<String, G
         Some(t) if t.expires_at <= now => Err(GraphError::unauthenticated(
             "Access token has expired or is not yet valid.",
         )),
-        Some(t) => Ok(t.user_id.clone()),
+        Some(t) => Ok((t.user_id.clone(), t.scopes.clone())),
     }
 }
 
@@ -511,7 +516,7 @@ async fn graph_entry(State(em): State<GraphEmulator>, req: Request) -> Response 
             )
         }
     };
-    let user = match authenticate(&em, &parts.headers) {
+    let (user, scopes) = match authenticate(&em, &parts.headers) {
         Ok(u) => u,
         Err(e) => return ctx.finish(&em, Err(e)),
     };
@@ -547,6 +552,7 @@ async fn graph_entry(State(em): State<GraphEmulator>, req: Request) -> Response 
         headers: parts.headers,
         body,
         user_id: user,
+        scopes,
         origin: String::new(),
     };
     let greq = GReq {
@@ -572,6 +578,7 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 
 /// Routes one authenticated Graph request.
 pub async fn dispatch(em: &GraphEmulator, req: &GReq) -> GResult {
+    check_scopes(req)?;
     let path = req.path.trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
@@ -600,6 +607,80 @@ pub async fn dispatch(em: &GraphEmulator, req: &GReq) -> GResult {
         [first, ..] => Err(GraphError::unsupported_segment(first)),
         [] => Err(GraphError::bad_request("BadRequest", "Invalid request.")),
     }
+}
+
+fn has(scopes: &str, wanted: &[&str]) -> bool {
+    scopes.split_whitespace().any(|s| {
+        let s = s.trim_start_matches("https://graph.microsoft.com/");
+        wanted.iter().any(|w| w.eq_ignore_ascii_case(s))
+    })
+}
+
+/// Delegated permissions per area [EVC][SUBC]: calendar calls need Calendars.Read (writes
+/// Calendars.ReadWrite), drive calls Files.Read* (writes Files.ReadWrite*), the profile
+/// User.Read. Subscriptions are checked when created. Outlook answers 403
+/// `ErrorAccessDenied`, OneDrive 403 `accessDenied`.
+fn check_scopes(req: &GReq) -> Result<(), GraphError> {
+    let p = req.path.to_ascii_lowercase();
+    let write = !matches!(req.method, Method::GET | Method::HEAD);
+    let s = req.scopes.as_str();
+    let outlook = || {
+        GraphError::new(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+        )
+    };
+    if p.contains("/events") || p.contains("/calendar") {
+        let ok = if write {
+            has(s, &["Calendars.ReadWrite"])
+        } else {
+            has(s, &["Calendars.Read", "Calendars.ReadWrite"])
+        };
+        return if ok { Ok(()) } else { Err(outlook()) };
+    }
+    if p.contains("/drive") {
+        let ok = if write {
+            has(s, &["Files.ReadWrite", "Files.ReadWrite.All"])
+        } else {
+            has(
+                s,
+                &[
+                    "Files.Read",
+                    "Files.Read.All",
+                    "Files.ReadWrite",
+                    "Files.ReadWrite.All",
+                ],
+            )
+        };
+        return if ok {
+            Ok(())
+        } else {
+            Err(GraphError::new(
+                StatusCode::FORBIDDEN,
+                "accessDenied",
+                "Access denied",
+            ))
+        };
+    }
+    if (p == "/me" || (p.starts_with("/users/") && p.matches('/').count() == 2))
+        && !has(
+            s,
+            &[
+                "User.Read",
+                "User.ReadWrite",
+                "User.ReadBasic.All",
+                "User.Read.All",
+            ],
+        )
+    {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
+    Ok(())
 }
 
 fn scoped(em: &GraphEmulator, req: &GReq, rest: &[&str], me_path: &str) -> GResult {
@@ -668,6 +749,7 @@ mod tests {
             headers,
             body: Bytes::new(),
             user_id: String::new(),
+            scopes: String::new(),
             origin: String::new(),
         };
         assert_eq!(req.prefer("odata.maxpagesize").as_deref(), Some("2"));

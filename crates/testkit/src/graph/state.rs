@@ -82,7 +82,6 @@ pub struct OutboxMessage {
 pub struct AccessToken {
     pub user_id: String,
     pub expires_at: DateTime<Utc>,
-    #[allow(dead_code)]
     pub scopes: String,
 }
 

@@ -282,6 +282,26 @@ async fn create(em: &GraphEmulator, req: &GReq) -> GResult {
             "The changeType for driveItem subscriptions must be 'updated'.",
         ));
     }
+    // Events need Calendars.Read; a personal drive Files.ReadWrite, a business drive
+    // Files.ReadWrite.All [SUBC].
+    let needed: &[&str] = match (kind, user.drive_type) {
+        (Kind::Events, _) => &["Calendars.Read", "Calendars.ReadWrite"],
+        (Kind::Drive, super::state::DriveType::Personal) => {
+            &["Files.ReadWrite", "Files.ReadWrite.All"]
+        }
+        (Kind::Drive, super::state::DriveType::Business) => &["Files.ReadWrite.All"],
+    };
+    let granted = req.scopes.split_whitespace().any(|s| {
+        let s = s.trim_start_matches("https://graph.microsoft.com/");
+        needed.iter().any(|n| n.eq_ignore_ascii_case(s))
+    });
+    if !granted {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "ExtensionError",
+            "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access is denied. Check credentials and try again.]",
+        ));
+    }
     let expires = parse_expiry(body.get("expirationDateTime"), kind, now)?;
     {
         let world = em.world();
