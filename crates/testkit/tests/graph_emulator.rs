@@ -1344,6 +1344,84 @@ mod drive {
         assert_eq!(fresh["value"].as_array().unwrap().len(), 4);
     }
 
+    #[tokio::test]
+    async fn delta_lists_parents_before_children_and_delta_exclude_parent_leaves_them_out() {
+        let e = env().await;
+        e.post(
+            "/me/drive/root/children",
+            json!({"name": "A", "folder": {}}),
+        )
+        .await;
+        let x = json_of(
+            e.http
+                .put(e.url("/me/drive/root:/A/x.txt:/content"))
+                .bearer_auth(&e.token)
+                .body("1")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let a2 = json_of(
+            e.post(
+                "/me/drive/root/children",
+                json!({"name": "Z", "folder": {}}),
+            )
+            .await,
+        )
+        .await;
+        let v = json_of(e.get("/me/drive/root/delta").await).await;
+        let names: Vec<&str> = v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["name"].as_str())
+            .collect();
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(
+            pos("root") < pos("A") && pos("A") < pos("x.txt"),
+            "{names:?}"
+        );
+        assert!(names.contains(&a2["name"].as_str().unwrap()));
+        let latest = json_of(e.get("/me/drive/root/delta?token=latest").await).await;
+        let link = latest["@odata.deltaLink"].as_str().unwrap().to_string();
+        e.http
+            .put(e.url(&format!(
+                "/me/drive/items/{}/content",
+                x["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&e.token)
+            .body("2")
+            .send()
+            .await
+            .unwrap();
+        let with = json_of(e.get_abs(&link).await).await;
+        let names: Vec<&str> = with["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["name"].as_str())
+            .collect();
+        assert_eq!(names, vec!["root", "A", "x.txt"]);
+        let without = json_of(
+            e.http
+                .get(&link)
+                .bearer_auth(&e.token)
+                .header("deltaExcludeParent", "true")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let names: Vec<&str> = without["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["name"].as_str())
+            .collect();
+        assert_eq!(names, vec!["x.txt"]);
+    }
+
     async fn session(e: &Env, path: &str, body: Value) -> String {
         let r = e.post(path, body).await;
         assert_eq!(r.status(), StatusCode::OK);

@@ -5,6 +5,7 @@
 //! which delta reports with the `deleted` facet. Every change bumps the drive's sequence.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -43,7 +44,10 @@ pub struct Item {
     pub etag_v: u64,
     pub ctag_v: u64,
     pub deleted: bool,
+    /// Last change that shows the item in delta (its own, or a descendant's).
     pub seq: u64,
+    /// Last change to the item itself (what `deltaExcludeParent` keeps).
+    pub own_seq: u64,
     pub description: Option<String>,
     pub fs_info: Option<Value>,
     guid: String,
@@ -58,7 +62,7 @@ pub struct Drive {
     pub items: HashMap<String, Item>,
     seq: u64,
     generation: u64,
-    tokens: HashMap<String, (u64, u64)>,
+    tokens: HashMap<String, DeltaTok>,
     created: DateTime<Utc>,
 }
 
@@ -93,6 +97,7 @@ impl Drive {
                 ctag_v: 1,
                 deleted: false,
                 seq: 1,
+                own_seq: 1,
                 description: None,
                 fs_info: None,
                 guid: guid_of(&root_id),
@@ -168,7 +173,8 @@ impl Drive {
         false
     }
 
-    /// A change under a folder changes the folder's cTag (personal drives) [DI].
+    /// A change under a folder changes the folder's cTag [DI] and brings the folder back
+    /// in delta unless the client sends `deltaExcludeParent` [DID].
     fn touch_ancestors(&mut self, id: &str, seq: u64) {
         let mut cur = self.items.get(id).and_then(|i| i.parent.clone());
         while let Some(p) = cur {
@@ -176,12 +182,20 @@ impl Drive {
                 break;
             };
             item.ctag_v += 1;
-            if self.drive_type == DriveType::Personal {
-                item.seq = seq;
-            }
+            item.seq = seq;
             cur = item.parent.clone();
         }
     }
+}
+
+/// What a drive delta token stands for: the round's end, and while a round is being paged,
+/// its item list and how much of it was shown.
+#[derive(Debug, Clone)]
+struct DeltaTok {
+    generation: u64,
+    upto: u64,
+    pending: Option<Arc<Vec<String>>>,
+    shown: usize,
 }
 
 pub struct UploadSession {
@@ -783,6 +797,7 @@ fn new_item(
             ctag_v: 1,
             deleted: false,
             seq,
+            own_seq: seq,
             description: None,
             fs_info: None,
             guid: guid_of(&id),
@@ -886,6 +901,7 @@ fn remove(world: &mut World, drive_id: &str, id: &str) {
         if let Some(item) = d.items.get_mut(&i) {
             item.deleted = true;
             item.seq = seq;
+            item.own_seq = seq;
         }
     }
 }
@@ -1020,6 +1036,7 @@ fn patch(world: &mut World, drive_id: &str, id: String, req: &GReq, now: DateTim
         i.etag_v += 1;
         i.modified = now;
         i.seq = seq;
+        i.own_seq = seq;
     }
     d.touch_ancestors(&id, seq);
     if let Some(op) = old_parent {
@@ -1111,6 +1128,7 @@ fn write_file(
                         i.ctag_v += 1;
                         i.modified = now;
                         i.seq = seq;
+                        i.own_seq = seq;
                     }
                     d.touch_ancestors(&id, seq);
                     Ok((id, false))
@@ -1272,6 +1290,32 @@ fn create_session(
     })))
 }
 
+/// Orders delta items so that a folder in the set comes before what it contains.
+fn parents_first<'a>(d: &'a Drive, items: Vec<&'a Item>) -> Vec<&'a Item> {
+    let wanted: std::collections::HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut chain = vec![item];
+        let mut cur = item.parent.as_deref();
+        while let Some(p) = cur {
+            match d.items.get(p) {
+                Some(parent) if wanted.contains(p) && !done.contains(p) => {
+                    chain.push(parent);
+                    cur = parent.parent.as_deref();
+                }
+                _ => break,
+            }
+        }
+        for i in chain.into_iter().rev() {
+            if done.insert(i.id.as_str()) {
+                out.push(i);
+            }
+        }
+    }
+    out
+}
+
 fn delta(world: &mut World, drive_id: &str, folder: &str, tail: &str, req: &GReq) -> GResult {
     let d = world
         .drives
@@ -1295,62 +1339,94 @@ fn delta(world: &mut World, drive_id: &str, folder: &str, tail: &str, req: &GReq
             .with_inner("resyncChangesApplyDifferences")
             .with_location(base.clone())
     };
-    let (after, upto) = match token.as_deref() {
-        None => (0, d.seq),
-        Some("latest") => {
-            let (gen, seq) = (d.generation, d.seq);
-            let t = world.opaque(24);
-            if let Some(d) = world.drives.get_mut(drive_id) {
-                d.tokens.insert(t.clone(), (gen, seq));
-            }
-            return Ok(GResp::ok(
-                json!({"@odata.context": format!("{}/$metadata#Collection(driveItem)", req.base()), "value": [], "@odata.deltaLink": format!("{base}?token={t}")}),
-            ));
-        }
-        Some(t) => match d.tokens.get(t) {
-            Some((gen, seq)) if *gen == d.generation => (*seq, d.seq),
-            _ => return Err(resync()),
-        },
-    };
-    let initial = token.is_none();
+    let context = format!("{}/$metadata#Collection(driveItem)", req.base());
     let size = req
         .query("$top")
         .and_then(|t| t.parse().ok())
         .filter(|n: &usize| *n > 0)
         .unwrap_or(DEFAULT_PAGE);
+    let exclude_parents = req
+        .header("deltaexcludeparent")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    // A round is computed once, then paged from a server-side list behind the token.
+    let round: DeltaTok = match token.as_deref() {
+        Some("latest") => {
+            let tok = DeltaTok {
+                generation: d.generation,
+                upto: d.seq,
+                pending: None,
+                shown: 0,
+            };
+            let t = world.opaque(24);
+            if let Some(d) = world.drives.get_mut(drive_id) {
+                d.tokens.insert(t.clone(), tok);
+            }
+            return Ok(GResp::ok(
+                json!({"@odata.context": context, "value": [], "@odata.deltaLink": format!("{base}?token={t}")}),
+            ));
+        }
+        Some(t) => match d.tokens.get(t) {
+            Some(tok) if tok.generation == d.generation && tok.pending.is_some() => tok.clone(),
+            Some(tok) if tok.generation == d.generation => {
+                new_round(d, tok.upto, false, exclude_parents)
+            }
+            _ => return Err(resync()),
+        },
+        None => new_round(d, 0, true, exclude_parents),
+    };
+    let pending = round.pending.clone().unwrap_or_default();
+    let end = (round.shown + size).min(pending.len());
+    let cx = Ctx {
+        origin: &req.origin,
+    };
+    let value: Vec<Value> = pending[round.shown..end]
+        .iter()
+        .filter_map(|id| d.items.get(id))
+        .map(|i| render(d, i, &cx, Shape::Delta, None))
+        .collect();
+    let more = end < pending.len();
+    let next = DeltaTok {
+        generation: round.generation,
+        upto: round.upto,
+        // Only an unfinished round keeps its list; a deltaLink starts the next round.
+        pending: more.then_some(pending),
+        shown: end,
+    };
+    let t = world.opaque(24);
+    if let Some(d) = world.drives.get_mut(drive_id) {
+        d.tokens.insert(t.clone(), next);
+    }
+    let mut v = json!({"@odata.context": context, "value": value});
+    let link = if more {
+        "@odata.nextLink"
+    } else {
+        "@odata.deltaLink"
+    };
+    v[link] = json!(format!("{base}?token={t}"));
+    Ok(GResp::ok(v))
+}
+
+/// The items changed after sequence `after`, parents before children; a first enumeration
+/// leaves deleted items out.
+fn new_round(d: &Drive, after: u64, initial: bool, exclude_parents: bool) -> DeltaTok {
+    let upto = d.seq;
     let mut changed: Vec<&Item> = d
         .items
         .values()
         .filter(|i| i.seq > after && i.seq <= upto && !(initial && i.deleted))
+        .filter(|i| !exclude_parents || i.own_seq > after)
         .collect();
     changed.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.id.cmp(&b.id)));
-    let more = changed.len() > size;
-    let page: Vec<&Item> = changed.into_iter().take(size).collect();
-    let cx = Ctx {
-        origin: &req.origin,
-    };
-    let value: Vec<Value> = page
-        .iter()
-        .map(|i| render(d, i, &cx, Shape::Delta, None))
+    let ids = parents_first(d, changed)
+        .into_iter()
+        .map(|i| i.id.clone())
         .collect();
-    // Continue after the last item paged out; finish at the sequence the round started.
-    let next_seq = if more {
-        page.last().map(|i| i.seq).unwrap_or(upto)
-    } else {
-        upto
-    };
-    let gen = d.generation;
-    let t = world.opaque(24);
-    if let Some(d) = world.drives.get_mut(drive_id) {
-        d.tokens.insert(t.clone(), (gen, next_seq));
+    DeltaTok {
+        generation: d.generation,
+        upto,
+        pending: Some(Arc::new(ids)),
+        shown: 0,
     }
-    let mut v = json!({"@odata.context": format!("{}/$metadata#Collection(driveItem)", req.base()), "value": value});
-    if more {
-        v["@odata.nextLink"] = json!(format!("{base}?token={t}"));
-    } else {
-        v["@odata.deltaLink"] = json!(format!("{base}?token={t}"));
-    }
-    Ok(GResp::ok(v))
 }
 
 // ----------------------------------------------------------------- upload and download
