@@ -180,6 +180,31 @@ mod core {
     }
 
     #[tokio::test]
+    async fn a_slow_fault_delays_a_normal_answer_and_a_gateway_timeout_is_504() {
+        let e = env().await;
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::Slow { delay_ms: 300 }));
+        let started = std::time::Instant::now();
+        assert_eq!(e.get("/me").await.status(), StatusCode::OK);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+        e.em().faults().add(FaultRule::once(Fault::GatewayTimeout));
+        assert_eq!(e.get("/me").await.status(), StatusCode::GATEWAY_TIMEOUT);
+        e.em().faults().add(FaultRule::once(Fault::Unavailable {
+            retry_after_s: None,
+        }));
+        let r = e.get("/me").await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().get("retry-after").is_none());
+        let log = e.em().request_log().snapshot();
+        let faults: Vec<Option<&str>> = log.iter().map(|r| r.fault.as_deref()).collect();
+        assert_eq!(
+            faults,
+            vec![Some("slow"), Some("gateway_timeout"), Some("unavailable")]
+        );
+    }
+
+    #[tokio::test]
     async fn a_reset_before_apply_drops_the_connection_and_creates_nothing() {
         let e = env().await;
         e.em()
