@@ -3049,6 +3049,18 @@ mod attendees {
         assert_eq!(format!("{:?}", last.kind), "Response");
         assert_eq!(last.to, vec!["alice@contoso.com".to_string()]);
         assert_eq!(last.comment.as_deref(), Some("maybe"));
+        let r = e
+            .patch(
+                &format!("/me/events/{oid}"),
+                json!({"attendees": [{"emailAddress": {"address": "bob@contoso.com"}}, {"emailAddress": {"address": "dan@fabrikam.com"}}]}),
+            )
+            .await;
+        let v = json_of(r).await;
+        assert_eq!(
+            v["attendees"][0]["status"]["response"], "tentativelyAccepted",
+            "a kept attendee keeps the answer"
+        );
+        assert_eq!(v["attendees"][1]["status"]["response"], "none");
     }
 
     #[tokio::test]
@@ -3298,5 +3310,45 @@ mod edges {
         )
         .await;
         assert_eq!(t["error"], "invalid_grant");
+    }
+}
+
+mod determinism {
+    use super::*;
+
+    async fn run(seed: u64) -> Vec<String> {
+        let e = env_with(GraphConfig { seed, ..frozen() }).await;
+        let mut out = vec![
+            e.em().users()[0].id.clone(),
+            e.em().users()[0].drive_id.clone(),
+        ];
+        let ev = json_of(
+            e.post(
+                "/me/events",
+                event("Same", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        out.push(ev["id"].as_str().unwrap().to_string());
+        out.push(ev["changeKey"].as_str().unwrap().to_string());
+        let f = json_of(
+            e.http
+                .put(e.url("/me/drive/root:/s.txt:/content"))
+                .bearer_auth(&e.token)
+                .body("s")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        out.push(f["id"].as_str().unwrap().to_string());
+        out
+    }
+
+    #[tokio::test]
+    async fn the_same_seed_and_requests_give_the_same_ids_and_change_keys() {
+        assert_eq!(run(42).await, run(42).await);
+        assert_ne!(run(42).await, run(43).await);
     }
 }

@@ -402,7 +402,22 @@ fn apply(
                 f.location = parsed.first().cloned().unwrap_or_else(empty_location);
                 f.locations = Value::Array(parsed);
             }
-            "attendees" => f.attendees = attendees(v)?,
+            "attendees" => {
+                let mut next = attendees(v)?;
+                // A replaced list keeps the responses of attendees who stay.
+                for (a, raw) in next.iter_mut().zip(v.as_array().into_iter().flatten()) {
+                    if raw.get("status").is_some() {
+                        continue;
+                    }
+                    let addr = a["emailAddress"]["address"].as_str().unwrap_or("").to_ascii_lowercase();
+                    if let Some(old) = f.attendees.iter().find(|o| {
+                        o["emailAddress"]["address"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&addr))
+                    }) {
+                        a["status"] = old["status"].clone();
+                    }
+                }
+                f.attendees = next;
+            }
             "categories" => {
                 f.categories = v
                     .as_array()
