@@ -15,6 +15,7 @@ pub mod conflicts;
 pub mod connect;
 pub mod error;
 pub mod logging;
+pub mod ports;
 pub mod profile;
 pub mod signin;
 pub mod status;
