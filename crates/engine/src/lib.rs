@@ -11,6 +11,9 @@ pub mod clock;
 pub mod ports;
 pub mod state;
 pub mod store;
+pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
@@ -19,3 +22,7 @@ pub use state::{
     Origin, StoredBaseline, Tx,
 };
 pub use store::{Store, StoreError};
+pub use sync::{
+    teams_requested, ConflictChoice, CycleReport, Engine, EngineConfig, EngineError, Guard, Guards,
+    ItemError, Outcome, SyncOptions,
+};

@@ -556,6 +556,21 @@ impl Tx<'_> {
         self.set_job_state(id, JobState::Done, None, None, now)
     }
 
+    /// Replaces a job's payload: a multi-step job records its progress here, in the same
+    /// transaction as the step's other facts.
+    pub fn set_job_payload(
+        &self,
+        id: i64,
+        payload: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE job SET payload_json = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, json_text(payload), ts(now)],
+        )?;
+        Ok(())
+    }
+
     /// Puts a job back for a later attempt (throttled, a transient error). `maybe_applied`
     /// says the failed attempt may have reached the service.
     pub fn retry_job_later(
