@@ -56,6 +56,35 @@ enum Command {
     /// List, show and resolve conflicts
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
+    /// Sync now: once, as a dry run, or confirming a paused plan
+    Sync {
+        /// One cycle, then exit (the default; `odoo365 daemon` keeps syncing)
+        #[arg(long)]
+        once: bool,
+        /// Show what would change; write nothing
+        #[arg(long, conflicts_with = "yes")]
+        dry_run: bool,
+        /// Go ahead with a plan a guard paused (first sync, mass change, attendee mails)
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Keep syncing at an interval (Retry-After respected) until interrupted
+    Daemon {
+        /// Seconds between cycles
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..))]
+        interval: u64,
+    },
+    /// Forget the pairs and cursors (not settings, secrets or history); the next sync pairs
+    /// events again without duplicating them
+    ResetSyncState {
+        /// Do it without asking
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: Json,
+    },
     /// What sync did and why (the audit log)
     Activity {
         /// Only the story of one item: link:N, odoo:N, graph:ID, or a word of its title
@@ -439,6 +468,77 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 json(&c)?;
             } else {
                 println!("Conflict {id} resolved; the next sync applies it.");
+            }
+        }
+        Command::Sync {
+            once: _,
+            dry_run,
+            yes,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let r = runtime()?.block_on(app.sync(&p.id, dry_run, yes))?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!("{}: {}", r.profile, r.summary);
+                for (item, mail) in &r.report.mails {
+                    println!("  mail: {item}: {mail:?}");
+                }
+                for f in r.report.failed.iter().chain(&r.report.item_errors) {
+                    println!("  ! {}: {}", f.item, f.message);
+                }
+            }
+            if let Some(e) = r.needs_person() {
+                return Err(e);
+            }
+        }
+        Command::Daemon { interval } => {
+            let p = app.resolve_profile(chosen)?;
+            let rt = runtime()?;
+            eprintln!("Syncing {} every {interval} s; stop with Ctrl-C.", p.name);
+            rt.block_on(app.daemon(
+                &p.id,
+                std::time::Duration::from_secs(interval),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+                |r| match r {
+                    Ok(r) => println!("{}: {}", r.profile, r.summary),
+                    Err(e) => eprintln!("odoo365: {e}"),
+                },
+            ))?;
+        }
+        Command::ResetSyncState {
+            yes,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(invalid(
+                        "reset-sync-state forgets every pair of events; add --yes to confirm",
+                    ));
+                }
+                eprint!(
+                    "Forget every pair of events of {} (settings, secrets and history stay)? [y/N] ",
+                    p.name
+                );
+                let mut answer = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut answer);
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    println!("Nothing was changed.");
+                    return Ok(());
+                }
+            }
+            let r = app.reset_sync_state(&p.id)?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!(
+                    "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next                      sync pairs the events again (no duplicates) and shows its plan first.",
+                    r.links_forgotten, r.jobs_cancelled, r.conflicts_closed
+                );
             }
         }
         Command::Activity {

@@ -73,7 +73,8 @@ fn field_names(fields: &Value) -> Vec<String> {
                 _ => None,
             })
             .collect(),
-        Value::Object(o) => o.keys().cloned().collect(),
+        // The engine stores sync-core's `Conflict`: `{"kind": "fields", "fields": [...]}`.
+        Value::Object(o) => o.get("fields").map(field_names).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
@@ -132,67 +133,54 @@ impl App {
             )),
         }
     }
+}
 
-    /// Records the person's decision; the next sync applies it.
-    pub fn resolve_conflict(
-        &self,
-        profile: &str,
-        id: i64,
-        resolution: &Resolution,
-    ) -> Result<ConflictView, AppError> {
-        let c = self.conflict(profile, id)?;
-        if !c.open {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                format!("conflict {id} is already resolved; nothing was changed"),
-            ));
-        }
-        if let Resolution::Fields(chosen) = resolution {
-            if c.fields.is_empty() {
-                return Err(AppError::new(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "conflict {id} is about the whole event ({}); keep one side with --keep odoo or --keep microsoft",
-                        c.kind
-                    ),
-                ));
-            }
-            if let Some(extra) = chosen.keys().find(|f| !c.fields.contains(f)) {
-                return Err(AppError::new(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "{extra:?} is not in conflict here; the fields in conflict are {}",
-                        c.fields.join(", ")
-                    ),
-                ));
-            }
-            let missing: Vec<&str> = c
-                .fields
-                .iter()
-                .filter(|f| !chosen.contains_key(*f))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                return Err(AppError::new(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "say which side wins for every field in conflict; missing: {}",
-                        missing.join(", ")
-                    ),
-                ));
-            }
-        }
-        let value = serde_json::to_value(resolution).map_err(AppError::internal)?;
-        let now = self.now();
-        let resolved = self.store().tx(|t| t.resolve_conflict(id, &value, now))?;
-        if !resolved {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                format!("conflict {id} was resolved meanwhile; nothing was changed"),
-            ));
-        }
-        self.conflict(profile, id)
+/// Checks a decision against the conflict: a side for whole-event conflicts, every
+/// conflicting field named (and no other) for field conflicts.
+pub(crate) fn check_resolution(c: &ConflictView, resolution: &Resolution) -> Result<(), AppError> {
+    let id = c.id;
+    if !c.open {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("conflict {id} is already resolved; nothing was changed"),
+        ));
     }
+    if let Resolution::Fields(chosen) = resolution {
+        if c.fields.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "conflict {id} is about the whole event ({}); keep one side with --keep odoo or --keep microsoft",
+                    c.kind
+                ),
+            ));
+        }
+        if let Some(extra) = chosen.keys().find(|f| !c.fields.contains(f)) {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "{extra:?} is not in conflict here; the fields in conflict are {}",
+                    c.fields.join(", ")
+                ),
+            ));
+        }
+        let missing: Vec<&str> = c
+            .fields
+            .iter()
+            .filter(|f| !chosen.contains_key(*f))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "say which side wins for every field in conflict; missing: {}",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -202,14 +190,19 @@ mod tests {
     use super::*;
     use crate::tests::{app, draft};
 
+    fn field_conflict() -> Value {
+        json!({"kind": "fields", "resolution": "open", "fields": [
+            {"field": "title", "base": "Standup", "odoo": "Daily", "microsoft": "Scrum"},
+            {"field": "location", "base": "A", "odoo": "B", "microsoft": "C"}]})
+    }
+
     #[test]
-    fn a_field_conflict_resolves_per_field_only_when_every_field_is_named() {
+    fn a_field_conflict_lists_its_fields_and_needs_every_one_named() {
         let dir = tempfile::tempdir().unwrap();
         let (app, _) = app(dir.path());
         let p = app.add_profile(draft("work")).unwrap();
         let now = app.now();
-        let id = app
-            .store()
+        app.store()
             .tx(|t| {
                 t.open_conflict(
                     &p.id,
@@ -218,7 +211,7 @@ mod tests {
                     Some(&json!({"title": "Standup", "location": "A"})),
                     Some(&json!({"title": "Daily", "location": "B"})),
                     Some(&json!({"title": "Scrum", "location": "C"})),
-                    &json!(["title", "location"]),
+                    &field_conflict(),
                     now,
                 )
             })
@@ -227,9 +220,10 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].fields, ["title", "location"]);
         assert_eq!(list[0].title.as_deref(), Some("Daily"));
+        let c = &list[0];
 
         let only_title = Resolution::Fields([("title".into(), KeepSide::Odoo)].into());
-        let e = app.resolve_conflict("work", id, &only_title).unwrap_err();
+        let e = check_resolution(c, &only_title).unwrap_err();
         assert!(e.message.contains("missing: location"), "{}", e.message);
         let wrong = Resolution::Fields(
             [
@@ -238,8 +232,10 @@ mod tests {
             ]
             .into(),
         );
-        assert!(app.resolve_conflict("work", id, &wrong).is_err());
-
+        assert!(check_resolution(c, &wrong)
+            .unwrap_err()
+            .message
+            .contains("colour"));
         let both = Resolution::Fields(
             [
                 ("title".into(), KeepSide::Odoo),
@@ -247,21 +243,16 @@ mod tests {
             ]
             .into(),
         );
-        let done = app.resolve_conflict("work", id, &both).unwrap();
-        assert!(!done.open);
+        check_resolution(c, &both).unwrap();
+        check_resolution(c, &Resolution::Keep(KeepSide::Odoo)).unwrap();
         assert_eq!(
-            done.resolution,
-            Some(json!({"fields": {"location": "microsoft", "title": "odoo"}}))
+            serde_json::to_value(&both).unwrap(),
+            json!({"fields": {"location": "microsoft", "title": "odoo"}})
         );
-        assert!(app.conflicts("work").unwrap().is_empty());
-        let again = app
-            .resolve_conflict("work", id, &Resolution::Keep(KeepSide::Odoo))
-            .unwrap_err();
-        assert!(again.message.contains("already resolved"));
     }
 
     #[test]
-    fn an_edit_vs_delete_conflict_takes_a_side_not_fields() {
+    fn an_edit_vs_delete_conflict_takes_a_side_not_fields_and_belongs_to_its_profile() {
         let dir = tempfile::tempdir().unwrap();
         let (app, _) = app(dir.path());
         let p = app.add_profile(draft("work")).unwrap();
@@ -277,25 +268,23 @@ mod tests {
                     None,
                     None,
                     Some(&json!({"title": "x"})),
-                    &json!([]),
+                    &json!({"kind": "edit_delete", "deleted_on": "odoo", "resolution": "open"}),
                     now,
                 )
             })
             .unwrap();
+        let c = app.conflict("work", id).unwrap();
+        assert!(c.fields.is_empty());
         let per_field = Resolution::Fields([("title".into(), KeepSide::Odoo)].into());
-        assert!(app
-            .resolve_conflict("work", id, &per_field)
+        assert!(check_resolution(&c, &per_field)
             .unwrap_err()
             .message
             .contains("--keep"));
         assert_eq!(
             app.conflict(&other.name, id).unwrap_err().code,
             ErrorCode::NotFound,
-            "a conflict belongs to its profile"
         );
-        let kept = app
-            .resolve_conflict("work", id, &Resolution::Keep(KeepSide::Microsoft))
-            .unwrap();
-        assert_eq!(kept.resolution, Some(json!({"keep": "microsoft"})));
+        assert_eq!("outlook".parse::<KeepSide>().unwrap(), KeepSide::Microsoft);
+        assert!("both".parse::<KeepSide>().is_err());
     }
 }

@@ -19,6 +19,7 @@ pub mod ports;
 pub mod profile;
 pub mod signin;
 pub mod status;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +36,7 @@ pub use odoo365_auth::{Browser, DeviceCodePrompt, SystemBrowser};
 pub use profile::{Profile, ProfileDraft};
 pub use signin::{SignIn, SignedIn};
 pub use status::Status;
+pub use sync::{ResetReport, SyncResult};
 
 /// Every kind of secret a profile may have, for removal.
 const SECRET_KINDS: [SecretKind; 4] = [

@@ -301,3 +301,146 @@ async fn the_odoo_connection_test_names_the_version_and_the_user_and_a_bad_key_s
         .unwrap();
     assert_eq!(app.check_odoo("work").await.unwrap(), check);
 }
+
+mod over_the_engine {
+    //! The app driving the engine over its in-memory fake calendars: sync, status,
+    //! conflicts resolved through the app, activity with `why`, reset.
+
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone, Utc};
+    use odoo365_app::{App, ErrorCode, KeepSide, Profile, Resolution, SyncResult};
+    use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+    use odoo365_engine::ManualClock;
+    use odoo365_sync_core::Event;
+    use serde_json::json;
+
+    const ME: &str = "me@example.com";
+
+    struct World {
+        app: App,
+        profile: Profile,
+        graph: FakeGraph,
+        odoo: FakeOdoo,
+        clock: ManualClock,
+        _dir: tempfile::TempDir,
+    }
+
+    impl World {
+        fn new() -> World {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+            let app = App::open_with(
+                dir.path(),
+                Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+                Arc::new(clock.clone()),
+            )
+            .unwrap();
+            let profile = app
+                .add_profile(super::draft(None, "https://acme.odoo.com"))
+                .unwrap();
+            World {
+                app,
+                profile,
+                graph: FakeGraph::new(ME),
+                odoo: FakeOdoo::new(ME),
+                clock,
+                _dir: dir,
+            }
+        }
+
+        async fn sync(&self, confirm: bool) -> SyncResult {
+            self.clock.advance(Duration::seconds(10));
+            let engine = self
+                .app
+                .engine_with(
+                    &self.profile,
+                    ME,
+                    Arc::new(self.graph.clone()),
+                    Arc::new(self.odoo.clone()),
+                )
+                .unwrap();
+            self.app
+                .sync_with(&self.profile, engine, false, confirm)
+                .await
+                .unwrap()
+        }
+    }
+
+    fn event(title: &str, day: u32) -> Event {
+        Event::timed(
+            title,
+            Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, day, 11, 0, 0).unwrap(),
+        )
+        .normalized()
+    }
+
+    #[tokio::test]
+    async fn a_conflict_resolved_through_the_app_reaches_both_sides_and_why_tells_the_story() {
+        let w = World::new();
+        let oid = w.odoo.user_create(&event("Board", 25));
+        let first = w.sync(false).await;
+        assert_eq!(first.outcome, "paused");
+        assert_eq!(first.needs_person().unwrap().code, ErrorCode::GuardTripped);
+        assert!(first.summary.contains("--yes"), "{}", first.summary);
+        assert!(
+            w.graph.titled("Board").is_empty(),
+            "nothing written before confirming"
+        );
+
+        let done = w.sync(true).await;
+        assert_eq!(done.outcome, "synced", "{}", done.summary);
+        assert_eq!(w.graph.titled("Board").len(), 1);
+        let gid = w.graph.titled("Board")[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let status = w.app.status("work").unwrap();
+        assert_eq!(status.linked_events, 1);
+        assert!(status.last_sync_at.is_some());
+
+        w.odoo.user_write(oid, &json!({"location": "Paris"}));
+        w.graph
+            .user_edit(&gid, |v| v["location"] = json!({"displayName": "Berlin"}));
+        let r = w.sync(false).await;
+        assert_eq!(r.open_conflicts, 1);
+        assert_eq!(r.needs_person().unwrap().code, ErrorCode::ConflictsPending);
+        let c = &w.app.conflicts("work").unwrap()[0];
+        assert_eq!(c.fields, ["location"]);
+        assert_eq!(w.app.status("work").unwrap().open_conflicts, 1);
+
+        let keep = Resolution::Fields([("location".into(), KeepSide::Microsoft)].into());
+        w.app.resolve_conflict("work", c.id, &keep).unwrap();
+        assert!(w.app.conflicts("work").unwrap().is_empty());
+        let r = w.sync(false).await;
+        assert!(r.needs_person().is_none(), "{}", r.summary);
+        assert_eq!(w.odoo.record(oid).unwrap()["location"], "Berlin");
+
+        let why = w
+            .app
+            .activity("work", Some(&format!("odoo:{oid}")))
+            .unwrap();
+        assert!(
+            why.lines.iter().any(|l| l.op == "conflict_resolved"),
+            "{why:#?}"
+        );
+        assert!(why.lines.iter().any(|l| l.origin == "odoo"), "{why:#?}");
+
+        // Reset: the pairs are forgotten, the next sync pairs again and duplicates nothing.
+        let reset = w.app.reset_sync_state("work").unwrap();
+        assert_eq!(reset.links_forgotten, 1);
+        assert_eq!(w.app.status("work").unwrap().linked_events, 0);
+        let before = (w.odoo.writes(), w.graph.writes());
+        let again = w.sync(false).await;
+        assert_eq!(
+            again.outcome, "synced",
+            "pairing alone writes nothing: {}",
+            again.summary
+        );
+        assert_eq!((w.odoo.writes(), w.graph.writes()), before);
+        assert_eq!(w.graph.titled("Board").len(), 1);
+        assert_eq!(w.odoo.titled("Board").len(), 1);
+        assert_eq!(w.app.status("work").unwrap().linked_events, 1);
+    }
+}
