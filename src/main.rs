@@ -85,6 +85,13 @@ enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Put back a version sync overwrote or deleted (without ENTRY: list the journal)
+    Restore {
+        /// The journal entry to restore
+        entry: Option<i64>,
+        #[command(flatten)]
+        json: Json,
+    },
     /// What sync did and why (the audit log)
     Activity {
         /// Only the story of one item: link:N, odoo:N, graph:ID, or a word of its title
@@ -538,6 +545,45 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 println!(
                     "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next                      sync pairs the events again (no duplicates) and shows its plan first.",
                     r.links_forgotten, r.jobs_cancelled, r.conflicts_closed
+                );
+            }
+        }
+        Command::Restore {
+            entry: None,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let lines = app.journal(&p.id, 100)?;
+            if as_json {
+                json(&lines)?;
+            } else if lines.is_empty() {
+                println!("Sync has not overwritten or deleted anything yet.");
+            } else {
+                for l in &lines {
+                    println!(
+                        "{}  {}  {} on {}  {}{}",
+                        l.entry,
+                        l.at.format("%Y-%m-%d %H:%M:%SZ"),
+                        l.reason,
+                        l.side,
+                        l.title.as_deref().unwrap_or("(untitled)"),
+                        if l.restored { "  (restored)" } else { "" }
+                    );
+                }
+            }
+        }
+        Command::Restore {
+            entry: Some(entry),
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let r = runtime()?.block_on(app.restore(&p.id, entry))?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!(
+                    "Restored {:?} on {}; the next sync carries it to the other side.",
+                    r.title, r.side
                 );
             }
         }

@@ -266,9 +266,12 @@ impl App {
             })
     }
 
-    /// The engine for a profile with the real clients: Graph with the keychain's refresh
-    /// token, Odoo with the keychain's API key.
-    async fn engine_for(&self, profile: &Profile) -> Result<Engine, AppError> {
+    /// The real clients behind the engine's ports for a profile: Graph with the keychain's
+    /// refresh token, Odoo with the keychain's API key; and the signed-in mailbox address.
+    pub(crate) async fn ports_for(
+        &self,
+        profile: &Profile,
+    ) -> Result<(String, Arc<dyn MicrosoftCalendar>, Arc<dyn OdooCalendar>), AppError> {
         if self
             .keychain
             .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
@@ -287,12 +290,16 @@ impl App {
         let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
         let me = Self::mailbox_address(&graph).await?;
         let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
-        self.engine_with(
-            profile,
-            &me,
+        Ok((
+            me,
             Arc::new(GraphCalendar::new(graph)),
             Arc::new(OdooEvents::new(odoo)),
-        )
+        ))
+    }
+
+    async fn engine_for(&self, profile: &Profile) -> Result<Engine, AppError> {
+        let (me, microsoft, odoo) = self.ports_for(profile).await?;
+        self.engine_with(profile, &me, microsoft, odoo)
     }
 
     /// The engine for a profile over any ports (tests plug the engine's fakes in).

@@ -427,6 +427,47 @@ mod over_the_engine {
         );
         assert!(why.lines.iter().any(|l| l.origin == "odoo"), "{why:#?}");
 
+        // Odoo's "Paris" was overwritten by the resolution: it is in the journal and comes
+        // back on request; the next sync carries it to Outlook as an Odoo edit.
+        let journal = w.app.journal("work", 10).unwrap();
+        let paris = journal
+            .iter()
+            .find(|j| j.side == "odoo" && j.reason == "overwritten")
+            .unwrap_or_else(|| panic!("{journal:#?}"));
+        assert_eq!(paris.title.as_deref(), Some("Board"));
+        let restored = w
+            .app
+            .restore_with(
+                &w.profile,
+                paris.entry,
+                Arc::new(w.graph.clone()),
+                Arc::new(w.odoo.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(restored.side, "odoo");
+        assert_eq!(w.odoo.record(oid).unwrap()["location"], "Paris");
+        w.sync(false).await;
+        assert_eq!(
+            w.graph.event(&gid).unwrap()["location"]["displayName"],
+            "Paris"
+        );
+        let again = w
+            .app
+            .restore_with(
+                &w.profile,
+                paris.entry,
+                Arc::new(w.graph.clone()),
+                Arc::new(w.odoo.clone()),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            again.message.contains("already restored"),
+            "{}",
+            again.message
+        );
+
         // Reset: the pairs are forgotten, the next sync pairs again and duplicates nothing.
         let reset = w.app.reset_sync_state("work").unwrap();
         assert_eq!(reset.links_forgotten, 1);
