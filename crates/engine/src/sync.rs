@@ -1120,8 +1120,18 @@ impl Engine {
         );
         // Links whose pairing job never finished have no baseline: read both sides.
         let mut no_base_odoo = Vec::new();
+        // One transaction for every link's baseline token (a large calendar has thousands).
+        let base_odoo_version: BTreeMap<i64, Option<String>> = self.store.tx(|t| {
+            let mut out = BTreeMap::new();
+            for l in links {
+                if let Some(b) = t.baseline(l.id)? {
+                    out.insert(l.id, b.odoo_version);
+                }
+            }
+            Ok(out)
+        })?;
         for l in links {
-            if self.store.tx(|t| t.baseline(l.id))?.is_none() {
+            if !base_odoo_version.contains_key(&l.id) {
                 verify.extend(l.graph_id.clone());
                 no_base_odoo.extend(l.odoo_id);
             }
@@ -1170,8 +1180,7 @@ impl Engine {
             }
             // De-duplication: a record re-read by the overlap, unchanged since the baseline.
             if let (Some(link_id), Some(w)) = (linked_odoo.get(&id), &wd) {
-                let base = self.store.tx(|t| t.baseline(*link_id))?;
-                if base.and_then(|b| b.odoo_version).as_ref() == Some(w) {
+                if base_odoo_version.get(link_id).and_then(Option::as_ref) == Some(w) {
                     continue;
                 }
             }
@@ -1253,6 +1262,9 @@ impl Engine {
 
     async fn run_job(&mut self, job: Job) -> Result<bool, EngineError> {
         let profile = self.cfg.profile_id.clone();
+        if job.kind == "restore" {
+            return self.run_restore(job).await;
+        }
         let mut p: EntryJob = if job.kind == "resolve" {
             let r: ResolveJob = serde_json::from_value(job.payload.clone()).map_err(store_err)?;
             match self.plan_resolution(&r).await {
@@ -1812,6 +1824,170 @@ impl Engine {
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
         Ok(self.odoo.read(&[id]).await?.first().and_then(odoo::version))
+    }
+
+    // ---------------------------------------------------------------- failures, restore
+
+    /// Jobs given up (refused by a service, or out of attempts), with their errors: the
+    /// user's list of items to retry.
+    pub fn failed(&mut self) -> Result<Vec<ItemError>, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let jobs = self.store.tx(|t| t.jobs(&profile, JobState::Failed))?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| ItemError {
+                item: j
+                    .payload
+                    .get("item")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&j.key)
+                    .to_owned(),
+                message: j.last_error.clone().unwrap_or_default(),
+                job_id: Some(j.id),
+            })
+            .collect())
+    }
+
+    /// The user's Retry on a failed job: it runs in the next cycle (or [`Engine::drain`]).
+    pub fn retry(&mut self, job_id: i64) -> Result<bool, EngineError> {
+        let now = self.now();
+        Ok(self.store.tx(|t| t.retry_failed_job(job_id, now))?)
+    }
+
+    /// Puts back the version a journal entry kept (an overwritten or deleted event) on
+    /// the side it was taken from; the next cycle carries it to the other side like any
+    /// edit. Queued as a durable job.
+    pub fn restore(&mut self, journal_id: i64) -> Result<(), EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let Some(j) = t
+                .journal_entry(journal_id)?
+                .filter(|j| j.profile_id == profile)
+            else {
+                return Ok(Err(EngineError::Invalid(format!(
+                    "no journal entry {journal_id} in this profile"
+                ))));
+            };
+            let payload = json!({
+                "item": format!("restore:{journal_id}"),
+                "journal_id": journal_id,
+                "link_id": j.link_id,
+                "side": j.side,
+                "content": j.content,
+            });
+            t.enqueue(
+                &profile,
+                &format!("restore:{journal_id}"),
+                "restore",
+                &payload,
+                now,
+            )?;
+            Ok(Ok(()))
+        })?
+    }
+
+    async fn run_restore(&mut self, job: Job) -> Result<bool, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let p = &job.payload;
+        let journal_id = p
+            .get("journal_id")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        let event: Event = match p
+            .pointer("/content/event")
+            .cloned()
+            .map(serde_json::from_value)
+        {
+            Some(Ok(e)) => e,
+            _ => {
+                let now = self.now();
+                self.store
+                    .tx(|t| t.fail_job(job.id, "the journal entry holds no event", now))?;
+                return Ok(false);
+            }
+        };
+        let side = p.get("side").and_then(Value::as_str).unwrap_or_default();
+        let result: Result<(), StepFail> = async {
+            if side == "odoo" {
+                let id = p.pointer("/content/odoo_id").and_then(Value::as_i64);
+                let existing = match id {
+                    Some(id) => self.odoo.read(&[id]).await?.into_iter().next(),
+                    None => None,
+                };
+                let mut values = odoo::to_odoo(&event)?;
+                match existing.and_then(|r| r.get("id").and_then(Value::as_i64)) {
+                    Some(id) => {
+                        values["active"] = json!(true);
+                        self.odoo.write(id, &values).await?;
+                    }
+                    None => {
+                        self.odoo.create(&values).await?;
+                    }
+                }
+            } else {
+                let id = p
+                    .pointer("/content/graph_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let body = graph::to_graph(&event)?;
+                let current = match &id {
+                    Some(id) => match self.microsoft.get(id).await {
+                        Ok(_) => true,
+                        Err(PortError::NotFound) => false,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => false,
+                };
+                match (current, id) {
+                    (true, Some(id)) => {
+                        self.microsoft.update(&id, &body, None).await?;
+                    }
+                    _ => {
+                        let tx_id = self.transaction_id(&job, 0);
+                        let found = if job.maybe_applied {
+                            self.microsoft.find_by_transaction_id(&tx_id).await?
+                        } else {
+                            None
+                        };
+                        if found.is_none() {
+                            self.microsoft.create(&body, &tx_id).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.checkpoint()?;
+        match result {
+            Ok(()) => {
+                let now = self.now();
+                let link_id = p.get("link_id").and_then(Value::as_i64);
+                let hash = event.hash().to_hex();
+                self.store.tx(|t| {
+                    t.mark_restored(journal_id, now)?;
+                    t.append_audit(
+                        &NewAudit {
+                            profile_id: &profile,
+                            link_id,
+                            item: &format!("restore:{journal_id}"),
+                            op: &format!("{side}.restore"),
+                            origin: Origin::Sync,
+                            rule: &format!("restored by the user from journal entry {journal_id}"),
+                            before_hash: None,
+                            after_hash: Some(&hash),
+                            detail: None,
+                        },
+                        now,
+                    )?;
+                    t.complete_job(job.id, now)
+                })?;
+                self.checkpoint()?;
+                Ok(true)
+            }
+            Err(f) => self.step_failed(&job, f).await,
+        }
     }
 
     // ---------------------------------------------------------------- conflicts

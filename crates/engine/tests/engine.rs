@@ -735,3 +735,70 @@ async fn sign_in_needed_stops_the_cycle_and_keeps_the_cursors() {
     assert_eq!(w.graph_titled("Later").len(), 1, "nothing was lost");
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_deleted_event_can_be_restored_from_the_journal_and_syncs_back_to_both_sides() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Precious", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Precious");
+    w.graph.user_delete(&gid);
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], false);
+    let entry = w
+        .engine()
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.reason == "deleted"))
+        })
+        .unwrap()
+        .unwrap();
+    w.engine().restore(entry.id).unwrap();
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], true);
+    assert_eq!(w.graph_titled("Precious").len(), 1, "back in Outlook too");
+    assert!(w
+        .engine()
+        .store()
+        .tx(|t| t.journal_entry(entry.id))
+        .unwrap()
+        .unwrap()
+        .restored_at
+        .is_some());
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_overwritten_version_can_be_restored_and_the_restore_syncs_to_the_other_side() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Agenda", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Agenda");
+    w.odoo.user_write(oid, &json!({"location": "Wrong room"}));
+    w.sync().await;
+    assert_eq!(
+        w.graph.event(&gid).unwrap()["location"]["displayName"],
+        "Wrong room"
+    );
+    let entry = w
+        .engine()
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.reason == "overwritten" && j.side == "microsoft"))
+        })
+        .unwrap()
+        .unwrap();
+    w.engine().restore(entry.id).unwrap();
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.graph.event(&gid).unwrap()["location"]["displayName"], "");
+    assert_eq!(w.odoo.record(oid).unwrap()["location"], "");
+    w.assert_quiet().await;
+}
