@@ -802,3 +802,24 @@ async fn an_overwritten_version_can_be_restored_and_the_restore_syncs_to_the_oth
     assert_eq!(w.odoo.record(oid).unwrap()["location"], "");
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn recurring_series_are_left_alone_on_both_sides_instead_of_copied_as_loose_events() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Standup", 25, 9));
+    w.odoo.user_write(
+        oid,
+        &json!({"recurrency": true, "rrule": "FREQ=DAILY;COUNT=5"}),
+    );
+    let gid = w.graph.user_create(&event("Retro", 25, 15), None);
+    w.graph.user_edit(&gid, |v| {
+        v["type"] = json!("occurrence");
+        v["seriesMasterId"] = json!("AAMk-master");
+    });
+    let r = w.sync().await;
+    assert_eq!(r.skipped_recurring, 2);
+    assert!(w.graph_titled("Standup").is_empty());
+    assert!(w.odoo_titled("Retro").is_empty());
+    w.assert_quiet().await;
+}
