@@ -304,6 +304,8 @@ pub struct Engine {
     odoo: Arc<dyn OdooCalendar>,
     clock: Arc<dyn Clock>,
     crash_after: Option<usize>,
+    /// The side the running step writes to (for telling which side needs a sign-in).
+    step_side: Side,
     steps: usize,
 }
 
@@ -400,6 +402,7 @@ impl Engine {
             odoo,
             clock,
             crash_after: None,
+            step_side: Side::Microsoft,
             steps: 0,
         })
     }
@@ -939,6 +942,8 @@ impl Engine {
             }
             let text = serde_json::to_string(&recheck).map_err(store_err)?;
             t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            // Finished jobs' story is in the audit log; keep a week of them.
+            t.prune_done_jobs(now - Duration::days(7))?;
             Ok((waiting, failed))
         })?;
         self.checkpoint()?;
@@ -1434,7 +1439,7 @@ impl Engine {
                         .tx(|t| t.retry_job_later(id, now, &e.to_string(), false, now))?;
                     self.checkpoint()?;
                     return Err(EngineError::SignInNeeded {
-                        side: Side::Microsoft,
+                        side: self.step_side,
                         error: e,
                     });
                 }
@@ -1511,6 +1516,10 @@ impl Engine {
         step: &Step,
     ) -> Result<Option<AuditNote>, StepFail> {
         let me = self.cfg.me.clone();
+        self.step_side = match step {
+            Step::TeamsNote { .. } => Side::Odoo,
+            Step::Op { op } => op.side().unwrap_or(Side::Odoo),
+        };
         let origin_sync = p.origin_sync;
         let from_other = move |side: Side| {
             if origin_sync {
@@ -1922,6 +1931,11 @@ impl Engine {
             }
         };
         let side = p.get("side").and_then(Value::as_str).unwrap_or_default();
+        self.step_side = if side == "odoo" {
+            Side::Odoo
+        } else {
+            Side::Microsoft
+        };
         let result: Result<(), StepFail> = async {
             if side == "odoo" {
                 let id = p.pointer("/content/odoo_id").and_then(Value::as_i64);
