@@ -1,7 +1,14 @@
 //! The runtime of Odoo365 Sync: the SQLite store (links, baselines, cursors, jobs, conflicts,
-//! audit log), and, as it grows, the durable job queue, the executor, the per-profile
-//! scheduler and the webhook listener. It defines the ports (traits) it needs from the
-//! service clients; `crates/app` plugs the real clients in.
+//! audit log, journal), the calendar sync engine ([`Engine`]: observe, plan, guard, queue,
+//! execute) and the ports it drives ([`MicrosoftCalendar`], [`OdooCalendar`]).
+//! `crates/app` plugs the real clients into the ports; tests use the fakes of `testing`
+//! (feature `testing`).
+//!
+//! The app drives a cycle with [`Engine::sync`] and reads the [`CycleReport`]: `Paused`
+//! means a guard (first sync, mass change, attendee mails) wants confirmation, given by
+//! running again with [`SyncOptions::confirm`]. Conflicts are settled with
+//! [`Engine::resolve_conflict`], failed items retried with [`Engine::retry`], journaled
+//! versions restored with [`Engine::restore`].
 //!
 //! Invariants: every state change is persisted before the step that depends on it, so a
 //! crash at any point re-runs from the store without duplicates; no secret is ever written

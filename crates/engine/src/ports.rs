@@ -1,7 +1,7 @@
 //! The ports the engine drives: one for the Microsoft calendar (Graph), one for the Odoo
 //! calendar. `crates/app` adapts `odoo365-graph::GraphClient` and
 //! `odoo365-odoo::OdooClient` to them; tests use the in-memory fakes of
-//! [`crate::testing`]. The engine never depends on the real clients.
+//! `testing` (feature `testing`). The engine never depends on the real clients.
 //!
 //! Both ports speak **raw JSON records** in the shapes sync-core's mappers read:
 //!

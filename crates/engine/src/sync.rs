@@ -188,6 +188,8 @@ pub struct CycleReport {
     pub mails: Vec<(String, Mail)>,
     /// The delta link was refused and a full round reconciled against the baselines.
     pub resynced: bool,
+    /// Events of recurring series seen and left alone (not synced yet).
+    pub skipped_recurring: usize,
     /// Jobs finished in this cycle.
     pub jobs_done: usize,
     /// Jobs waiting for a retry (throttled, network), and given-up jobs with their error.
@@ -281,6 +283,7 @@ struct Seen {
     graph_gone: BTreeSet<String>,
     delta_link: Option<String>,
     resynced: bool,
+    skipped_recurring: usize,
     odoo: BTreeMap<i64, Value>,
     odoo_gone: BTreeSet<i64>,
     odoo_cursor: Option<String>,
@@ -301,6 +304,8 @@ pub struct Engine {
     odoo: Arc<dyn OdooCalendar>,
     clock: Arc<dyn Clock>,
     crash_after: Option<usize>,
+    /// The side the running step writes to (for telling which side needs a sign-in).
+    step_side: Side,
     steps: usize,
 }
 
@@ -397,6 +402,7 @@ impl Engine {
             odoo,
             clock,
             crash_after: None,
+            step_side: Side::Microsoft,
             steps: 0,
         })
     }
@@ -456,6 +462,7 @@ impl Engine {
             plan: plan(Vec::new(), self.cfg.policy),
             mails: Vec::new(),
             resynced: false,
+            skipped_recurring: 0,
             jobs_done: 0,
             jobs_waiting: 0,
             failed: Vec::new(),
@@ -492,6 +499,7 @@ impl Engine {
 
         let seen = self.observe(&links).await?;
         report.resynced = seen.resynced;
+        report.skipped_recurring = seen.skipped_recurring;
 
         // ------------------------------------------------------------ items
         let mut items = Vec::new();
@@ -934,6 +942,8 @@ impl Engine {
             }
             let text = serde_json::to_string(&recheck).map_err(store_err)?;
             t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            // Finished jobs' story is in the audit log; keep a week of them.
+            t.prune_done_jobs(now - Duration::days(7))?;
             Ok((waiting, failed))
         })?;
         self.checkpoint()?;
@@ -1088,9 +1098,12 @@ impl Engine {
                 seen.graph_gone.insert(id);
             } else if matches!(
                 v.get("type").and_then(Value::as_str),
-                Some("occurrence" | "exception")
-            ) {
-                // Occurrences of a series are not synced one by one yet (see the README).
+                Some("occurrence" | "exception" | "seriesMaster")
+            ) || v.get("seriesMasterId").and_then(Value::as_str).is_some()
+            {
+                // Recurring series are not synced yet (see the README): left untouched on
+                // both sides rather than copied as loose single events.
+                seen.skipped_recurring += 1;
                 continue;
             } else {
                 seen.graph.insert(id, v);
@@ -1120,8 +1133,18 @@ impl Engine {
         );
         // Links whose pairing job never finished have no baseline: read both sides.
         let mut no_base_odoo = Vec::new();
+        // One transaction for every link's baseline token (a large calendar has thousands).
+        let base_odoo_version: BTreeMap<i64, Option<String>> = self.store.tx(|t| {
+            let mut out = BTreeMap::new();
+            for l in links {
+                if let Some(b) = t.baseline(l.id)? {
+                    out.insert(l.id, b.odoo_version);
+                }
+            }
+            Ok(out)
+        })?;
         for l in links {
-            if self.store.tx(|t| t.baseline(l.id))?.is_none() {
+            if !base_odoo_version.contains_key(&l.id) {
                 verify.extend(l.graph_id.clone());
                 no_base_odoo.extend(l.odoo_id);
             }
@@ -1168,10 +1191,15 @@ impl Engine {
                 seen.odoo_gone.insert(id);
                 continue;
             }
+            if r.get("recurrency").and_then(Value::as_bool) == Some(true)
+                && !linked_odoo.contains_key(&id)
+            {
+                seen.skipped_recurring += 1;
+                continue;
+            }
             // De-duplication: a record re-read by the overlap, unchanged since the baseline.
             if let (Some(link_id), Some(w)) = (linked_odoo.get(&id), &wd) {
-                let base = self.store.tx(|t| t.baseline(*link_id))?;
-                if base.and_then(|b| b.odoo_version).as_ref() == Some(w) {
+                if base_odoo_version.get(link_id).and_then(Option::as_ref) == Some(w) {
                     continue;
                 }
             }
@@ -1253,6 +1281,9 @@ impl Engine {
 
     async fn run_job(&mut self, job: Job) -> Result<bool, EngineError> {
         let profile = self.cfg.profile_id.clone();
+        if job.kind == "restore" {
+            return self.run_restore(job).await;
+        }
         let mut p: EntryJob = if job.kind == "resolve" {
             let r: ResolveJob = serde_json::from_value(job.payload.clone()).map_err(store_err)?;
             match self.plan_resolution(&r).await {
@@ -1408,7 +1439,7 @@ impl Engine {
                         .tx(|t| t.retry_job_later(id, now, &e.to_string(), false, now))?;
                     self.checkpoint()?;
                     return Err(EngineError::SignInNeeded {
-                        side: Side::Microsoft,
+                        side: self.step_side,
                         error: e,
                     });
                 }
@@ -1485,6 +1516,10 @@ impl Engine {
         step: &Step,
     ) -> Result<Option<AuditNote>, StepFail> {
         let me = self.cfg.me.clone();
+        self.step_side = match step {
+            Step::TeamsNote { .. } => Side::Odoo,
+            Step::Op { op } => op.side().unwrap_or(Side::Odoo),
+        };
         let origin_sync = p.origin_sync;
         let from_other = move |side: Side| {
             if origin_sync {
@@ -1812,6 +1847,175 @@ impl Engine {
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
         Ok(self.odoo.read(&[id]).await?.first().and_then(odoo::version))
+    }
+
+    // ---------------------------------------------------------------- failures, restore
+
+    /// Jobs given up (refused by a service, or out of attempts), with their errors: the
+    /// user's list of items to retry.
+    pub fn failed(&mut self) -> Result<Vec<ItemError>, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let jobs = self.store.tx(|t| t.jobs(&profile, JobState::Failed))?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| ItemError {
+                item: j
+                    .payload
+                    .get("item")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&j.key)
+                    .to_owned(),
+                message: j.last_error.clone().unwrap_or_default(),
+                job_id: Some(j.id),
+            })
+            .collect())
+    }
+
+    /// The user's Retry on a failed job: it runs in the next cycle (or [`Engine::drain`]).
+    pub fn retry(&mut self, job_id: i64) -> Result<bool, EngineError> {
+        let now = self.now();
+        Ok(self.store.tx(|t| t.retry_failed_job(job_id, now))?)
+    }
+
+    /// Puts back the version a journal entry kept (an overwritten or deleted event) on
+    /// the side it was taken from; the next cycle carries it to the other side like any
+    /// edit. Queued as a durable job.
+    pub fn restore(&mut self, journal_id: i64) -> Result<(), EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let Some(j) = t
+                .journal_entry(journal_id)?
+                .filter(|j| j.profile_id == profile)
+            else {
+                return Ok(Err(EngineError::Invalid(format!(
+                    "no journal entry {journal_id} in this profile"
+                ))));
+            };
+            let payload = json!({
+                "item": format!("restore:{journal_id}"),
+                "journal_id": journal_id,
+                "link_id": j.link_id,
+                "side": j.side,
+                "content": j.content,
+            });
+            t.enqueue(
+                &profile,
+                &format!("restore:{journal_id}"),
+                "restore",
+                &payload,
+                now,
+            )?;
+            Ok(Ok(()))
+        })?
+    }
+
+    async fn run_restore(&mut self, job: Job) -> Result<bool, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let p = &job.payload;
+        let journal_id = p
+            .get("journal_id")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        let event: Event = match p
+            .pointer("/content/event")
+            .cloned()
+            .map(serde_json::from_value)
+        {
+            Some(Ok(e)) => e,
+            _ => {
+                let now = self.now();
+                self.store
+                    .tx(|t| t.fail_job(job.id, "the journal entry holds no event", now))?;
+                return Ok(false);
+            }
+        };
+        let side = p.get("side").and_then(Value::as_str).unwrap_or_default();
+        self.step_side = if side == "odoo" {
+            Side::Odoo
+        } else {
+            Side::Microsoft
+        };
+        let result: Result<(), StepFail> = async {
+            if side == "odoo" {
+                let id = p.pointer("/content/odoo_id").and_then(Value::as_i64);
+                let existing = match id {
+                    Some(id) => self.odoo.read(&[id]).await?.into_iter().next(),
+                    None => None,
+                };
+                let mut values = odoo::to_odoo(&event)?;
+                match existing.and_then(|r| r.get("id").and_then(Value::as_i64)) {
+                    Some(id) => {
+                        values["active"] = json!(true);
+                        self.odoo.write(id, &values).await?;
+                    }
+                    None => {
+                        self.odoo.create(&values).await?;
+                    }
+                }
+            } else {
+                let id = p
+                    .pointer("/content/graph_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let body = graph::to_graph(&event)?;
+                let current = match &id {
+                    Some(id) => match self.microsoft.get(id).await {
+                        Ok(_) => true,
+                        Err(PortError::NotFound) => false,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => false,
+                };
+                match (current, id) {
+                    (true, Some(id)) => {
+                        self.microsoft.update(&id, &body, None).await?;
+                    }
+                    _ => {
+                        let tx_id = self.transaction_id(&job, 0);
+                        let found = if job.maybe_applied {
+                            self.microsoft.find_by_transaction_id(&tx_id).await?
+                        } else {
+                            None
+                        };
+                        if found.is_none() {
+                            self.microsoft.create(&body, &tx_id).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.checkpoint()?;
+        match result {
+            Ok(()) => {
+                let now = self.now();
+                let link_id = p.get("link_id").and_then(Value::as_i64);
+                let hash = event.hash().to_hex();
+                self.store.tx(|t| {
+                    t.mark_restored(journal_id, now)?;
+                    t.append_audit(
+                        &NewAudit {
+                            profile_id: &profile,
+                            link_id,
+                            item: &format!("restore:{journal_id}"),
+                            op: &format!("{side}.restore"),
+                            origin: Origin::Sync,
+                            rule: &format!("restored by the user from journal entry {journal_id}"),
+                            before_hash: None,
+                            after_hash: Some(&hash),
+                            detail: None,
+                        },
+                        now,
+                    )?;
+                    t.complete_job(job.id, now)
+                })?;
+                self.checkpoint()?;
+                Ok(true)
+            }
+            Err(f) => self.step_failed(&job, f).await,
+        }
     }
 
     // ---------------------------------------------------------------- conflicts

@@ -51,6 +51,7 @@ struct GraphState {
     log: Vec<String>,
     epoch: u64,
     next: u64,
+    reported_removed: std::collections::BTreeSet<String>,
     faults: VecDeque<Fault>,
     writes: BTreeMap<&'static str, usize>,
     mails: Vec<SentMail>,
@@ -150,6 +151,14 @@ impl FakeGraph {
         s.log.push(id.to_owned());
     }
 
+    /// The next delta round reports `id` as `@removed` although it still exists, as
+    /// `calendarView/delta` does for an event moved out of the window.
+    pub fn report_as_removed(&self, id: &str) {
+        let mut s = self.lock();
+        s.reported_removed.insert(id.to_owned());
+        s.log.push(id.to_owned());
+    }
+
     /// Every delta link handed out so far stops working (the next round answers 410).
     pub fn expire_delta_links(&self) {
         self.lock().epoch += 1;
@@ -226,10 +235,11 @@ impl FakeGraph {
 #[async_trait]
 impl MicrosoftCalendar for FakeGraph {
     async fn delta(&self, _window: Window, delta_link: Option<&str>) -> PortResult<DeltaRound> {
-        let (s, fault) = self.begin("delta");
+        let (mut s, fault) = self.begin("delta");
         if let Some(f) = fault {
             return Err(f.error);
         }
+        let reported_removed = std::mem::take(&mut s.reported_removed);
         let end = s.log.len();
         let link = |from: usize| format!("fake-delta:{}:{from}", s.epoch);
         match delta_link {
@@ -257,6 +267,10 @@ impl MicrosoftCalendar for FakeGraph {
                     ..DeltaRound::default()
                 };
                 for id in ids {
+                    if reported_removed.contains(id) {
+                        round.removed.push(id.clone());
+                        continue;
+                    }
                     match s.events.get(id) {
                         Some(e) => round.events.push(e.clone()),
                         None => round.removed.push(id.clone()),

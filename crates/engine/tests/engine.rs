@@ -735,3 +735,174 @@ async fn sign_in_needed_stops_the_cycle_and_keeps_the_cursors() {
     assert_eq!(w.graph_titled("Later").len(), 1, "nothing was lost");
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_deleted_event_can_be_restored_from_the_journal_and_syncs_back_to_both_sides() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Precious", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Precious");
+    w.graph.user_delete(&gid);
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], false);
+    let entry = w
+        .engine()
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.reason == "deleted"))
+        })
+        .unwrap()
+        .unwrap();
+    w.engine().restore(entry.id).unwrap();
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], true);
+    assert_eq!(w.graph_titled("Precious").len(), 1, "back in Outlook too");
+    assert!(w
+        .engine()
+        .store()
+        .tx(|t| t.journal_entry(entry.id))
+        .unwrap()
+        .unwrap()
+        .restored_at
+        .is_some());
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_overwritten_version_can_be_restored_and_the_restore_syncs_to_the_other_side() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Agenda", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Agenda");
+    w.odoo.user_write(oid, &json!({"location": "Wrong room"}));
+    w.sync().await;
+    assert_eq!(
+        w.graph.event(&gid).unwrap()["location"]["displayName"],
+        "Wrong room"
+    );
+    let entry = w
+        .engine()
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.reason == "overwritten" && j.side == "microsoft"))
+        })
+        .unwrap()
+        .unwrap();
+    w.engine().restore(entry.id).unwrap();
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.graph.event(&gid).unwrap()["location"]["displayName"], "");
+    assert_eq!(w.odoo.record(oid).unwrap()["location"], "");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn recurring_series_are_left_alone_on_both_sides_instead_of_copied_as_loose_events() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Standup", 25, 9));
+    w.odoo.user_write(
+        oid,
+        &json!({"recurrency": true, "rrule": "FREQ=DAILY;COUNT=5"}),
+    );
+    let gid = w.graph.user_create(&event("Retro", 25, 15), None);
+    w.graph.user_edit(&gid, |v| {
+        v["type"] = json!("occurrence");
+        v["seriesMasterId"] = json!("AAMk-master");
+    });
+    let r = w.sync().await;
+    assert_eq!(r.skipped_recurring, 2);
+    assert!(w.graph_titled("Standup").is_empty());
+    assert!(w.odoo_titled("Retro").is_empty());
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_outlook_event_that_only_left_the_delta_window_is_not_deleted_in_odoo() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Far away", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Far away");
+    w.graph.report_as_removed(&gid);
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], true);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_meeting_cancelled_in_outlook_is_archived_in_odoo() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Cancelled", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Cancelled");
+    w.graph.user_edit(&gid, |v| v["isCancelled"] = json!(true));
+    w.sync().await;
+    assert_eq!(w.odoo.record(oid).unwrap()["active"], false);
+}
+
+#[tokio::test]
+async fn a_token_expiring_mid_cycle_keeps_the_queued_work_for_after_sign_in() {
+    let mut w = World::new();
+    w.first_sync().await;
+    w.odoo.user_create(&event("Queued", 25, 10));
+    w.graph.fail_next(
+        "create",
+        PortError::SignInNeeded {
+            message: "refresh token expired".into(),
+        },
+    );
+    w.clock.advance(Duration::seconds(10));
+    let e = w.engine().sync(SyncOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EngineError::SignInNeeded {
+                side: Side::Microsoft,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(w.graph_titled("Queued").is_empty());
+    w.reopen();
+    w.sync().await;
+    assert_eq!(w.graph_titled("Queued").len(), 1);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_revoked_odoo_key_mid_cycle_is_reported_as_odoo_needing_sign_in() {
+    let mut w = World::new();
+    w.first_sync().await;
+    w.graph.user_create(&event("From Outlook", 25, 10), None);
+    w.odoo.fail_next(
+        "create",
+        PortError::SignInNeeded {
+            message: "API key revoked".into(),
+        },
+    );
+    w.clock.advance(Duration::seconds(10));
+    let e = w.engine().sync(SyncOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EngineError::SignInNeeded {
+                side: Side::Odoo,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    w.sync().await;
+    assert_eq!(w.odoo_titled("From Outlook").len(), 1);
+    w.assert_quiet().await;
+}
