@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod faults;
+pub mod odoo;
 pub mod reqlog;
 
 pub use clock::Clock;
