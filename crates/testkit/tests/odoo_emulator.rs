@@ -2373,3 +2373,257 @@ mod control {
         assert_eq!(dentist.body[0]["name"], "Busy");
     }
 }
+
+mod xmlrpc {
+    use super::*;
+
+    fn call(method: &str, params: &[&str]) -> String {
+        let ps: String = params
+            .iter()
+            .map(|p| format!("<param><value>{p}</value></param>"))
+            .collect();
+        format!("<?xml version='1.0'?><methodCall><methodName>{method}</methodName><params>{ps}</params></methodCall>")
+    }
+
+    async fn post(w: &World, service: &str, body: String) -> String {
+        let resp = w
+            .http
+            .post(format!("{}/xmlrpc/2/{service}", w.odoo.url))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap()
+    }
+
+    fn fault_code(xml: &str) -> Option<i64> {
+        let at = xml.find("<name>faultCode</name>")?;
+        let rest = &xml[at..];
+        let start = rest.find("<int>")? + 5;
+        let end = rest.find("</int>")?;
+        rest[start..end].parse().ok()
+    }
+
+    #[tokio::test]
+    async fn common_answers_version_and_authenticate_without_raising() {
+        let w = world("18.0").await;
+        let v = post(&w, "common", call("version", &[])).await;
+        assert!(
+            v.contains("<name>server_version</name>") && v.contains("<string>18.0</string>"),
+            "{v}"
+        );
+        let uid = post(
+            &w,
+            "common",
+            call(
+                "authenticate",
+                &[
+                    "<string>odoo</string>",
+                    "<string>alice</string>",
+                    "<string>alice-pw</string>",
+                    "<struct></struct>",
+                ],
+            ),
+        )
+        .await;
+        assert!(
+            uid.contains(&format!("<int>{}</int>", w.alice.uid)),
+            "{uid}"
+        );
+        let bad = post(
+            &w,
+            "common",
+            call(
+                "authenticate",
+                &[
+                    "<string>odoo</string>",
+                    "<string>alice</string>",
+                    "<string>x</string>",
+                    "<struct></struct>",
+                ],
+            ),
+        )
+        .await;
+        assert!(bad.contains("<boolean>0</boolean>"), "{bad}");
+    }
+
+    #[tokio::test]
+    async fn execute_kw_returns_an_int_for_one_dict_and_faults_carry_odoos_codes() {
+        let w = world("19.0").await;
+        let auth = |pw: &str| {
+            vec![
+                "<string>odoo</string>".to_string(),
+                format!("<int>{}</int>", w.alice.uid),
+                format!("<string>{pw}</string>"),
+            ]
+        };
+        let with = |pw: &str, rest: &[&str]| {
+            let mut p = auth(pw);
+            p.extend(rest.iter().map(|s| s.to_string()));
+            p
+        };
+        let create = with(&w.alice_key, &["<string>res.partner</string>", "<string>create</string>", "<array><data><value><struct><member><name>name</name><value><string>X &amp; Y</string></value></member></struct></value></data></array>"]);
+        let r = post(
+            &w,
+            "object",
+            call(
+                "execute_kw",
+                &create.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+        )
+        .await;
+        let id: i64 = r
+            .split("<int>")
+            .nth(1)
+            .and_then(|s| s.split("</int>").next())
+            .and_then(|s| s.parse().ok())
+            .expect(&r);
+        let read = with("alice-pw", &["<string>res.partner</string>", "<string>read</string>", &format!("<array><data><value><array><data><value><int>{id}</int></value></data></array></value><value><array><data><value><string>name</string></value></data></array></value></data></array>")]);
+        let r = post(
+            &w,
+            "object",
+            call(
+                "execute_kw",
+                &read.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+        )
+        .await;
+        assert!(r.contains("<string>X &amp; Y</string>"), "{r}");
+
+        let denied = with(
+            "wrong",
+            &[
+                "<string>res.partner</string>",
+                "<string>search</string>",
+                "<array><data><value><array><data></data></array></value></data></array>",
+            ],
+        );
+        assert_eq!(
+            fault_code(
+                &post(
+                    &w,
+                    "object",
+                    call(
+                        "execute_kw",
+                        &denied.iter().map(String::as_str).collect::<Vec<_>>()
+                    )
+                )
+                .await
+            ),
+            Some(3)
+        );
+        let missing = with("alice-pw", &["<string>res.partner</string>", "<string>read</string>", "<array><data><value><array><data><value><int>99999</int></value></data></array></value></data></array>"]);
+        assert_eq!(
+            fault_code(
+                &post(
+                    &w,
+                    "object",
+                    call(
+                        "execute_kw",
+                        &missing.iter().map(String::as_str).collect::<Vec<_>>()
+                    )
+                )
+                .await
+            ),
+            Some(2)
+        );
+        let mut private = vec![
+            "<string>odoo</string>".to_string(),
+            format!("<int>{}</int>", w.carol.uid),
+            "<string>carol-pw</string>".to_string(),
+        ];
+        private.extend([
+            "<string>calendar.event</string>".to_string(),
+            "<string>search</string>".to_string(),
+            "<array><data><value><array><data></data></array></value></data></array>".to_string(),
+        ]);
+        assert_eq!(
+            fault_code(
+                &post(
+                    &w,
+                    "object",
+                    call(
+                        "execute_kw",
+                        &private.iter().map(String::as_str).collect::<Vec<_>>()
+                    )
+                )
+                .await
+            ),
+            Some(4)
+        );
+        let broken = post(&w, "object", "<methodCall><methodName>execute_kw".into()).await;
+        assert_eq!(fault_code(&broken), Some(1));
+    }
+
+    #[tokio::test]
+    async fn xmlrpc_goes_away_with_rpc() {
+        let w = world("19.0").await;
+        w.emu().set_rpc_disabled(true);
+        let resp = w
+            .http
+            .post(format!("{}/xmlrpc/2/common", w.odoo.url))
+            .body(call("version", &[]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+    }
+}
+
+mod attendees {
+    use super::*;
+
+    #[tokio::test]
+    async fn attendee_answers_need_write_access_on_the_event() {
+        let w = world("19.0").await;
+        let ev = w.event(json!({"name": "Secret", "privacy": "private", "start": "2026-03-04 15:00:00", "stop": "2026-03-04 16:00:00"})).await;
+        let att = w
+            .a(
+                "calendar.attendee",
+                "search",
+                json!({"domain": [["event_id", "=", ev]]}),
+            )
+            .await;
+        let r = w
+            .j2(
+                &w.bob_key,
+                "calendar.attendee",
+                "write",
+                json!({"ids": att, "vals": {"state": "declined"}}),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let open = w.event(json!({"name": "Open", "start": "2026-03-04 15:00:00", "stop": "2026-03-04 16:00:00", "partner_ids": [w.alice.partner_id, w.bob.partner_id]})).await;
+        let bobs = w
+            .b(
+                "calendar.attendee",
+                "search",
+                json!({"domain": [["event_id", "=", open], ["partner_id", "=", w.bob.partner_id]]}),
+            )
+            .await;
+        w.b("calendar.attendee", "do_tentative", json!({"ids": bobs}))
+            .await;
+        let me = w
+            .b(
+                "calendar.event",
+                "read",
+                json!({"ids": [open], "fields": ["current_status", "tentative_count"]}),
+            )
+            .await;
+        assert_eq!(
+            (
+                me[0]["current_status"].clone(),
+                me[0]["tentative_count"].clone()
+            ),
+            (json!("tentative"), json!(1))
+        );
+        let msgs = w.a("mail.message", "search_read", json!({"domain": [["model", "=", "calendar.event"], ["res_id", "=", open]], "fields": ["body", "subtype_id"]})).await;
+        assert_eq!(
+            msgs[0]["body"],
+            "<p>Bob has tentatively accepted the invitation</p>"
+        );
+        assert_eq!(msgs[0]["subtype_id"][1], "Invitation");
+    }
+}

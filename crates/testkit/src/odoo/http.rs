@@ -31,6 +31,7 @@ pub fn router(emu: OdooEmulator) -> Router {
         .route("/json/2/{model}/{method}", any(json2))
         .route("/json/2", any(json2_catch_all))
         .route("/jsonrpc", post(jsonrpc))
+        .route("/xmlrpc/2/{service}", post(super::xmlrpc::endpoint))
         .route("/web/webclient/version_info", post(version_info))
         .route("/web/version", get(web_version))
         .route("/json/version", get(web_version))
@@ -45,6 +46,7 @@ pub fn router(emu: OdooEmulator) -> Router {
 enum Transport {
     Json2,
     JsonRpc,
+    XmlRpc,
     Http,
 }
 
@@ -53,6 +55,8 @@ fn transport_of(path: &str) -> Transport {
         Transport::Json2
     } else if path.starts_with("/jsonrpc") || path.starts_with("/web/webclient") {
         Transport::JsonRpc
+    } else if path.starts_with("/xmlrpc") {
+        Transport::XmlRpc
     } else {
         Transport::Http
     }
@@ -80,6 +84,7 @@ fn transport_error(t: Transport, err: OdooError, version_code: i64) -> Response 
     match t {
         Transport::Json2 => json2_error(err),
         Transport::JsonRpc => jsonrpc_error(&Value::Null, err, version_code),
+        Transport::XmlRpc => super::xmlrpc::fault(&err),
         Transport::Http => (
             StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             err.to_string(),
@@ -471,7 +476,7 @@ fn check_db(emu: &OdooEmulator, db: &str) -> Result<(), OdooError> {
 }
 
 /// `dispatch_rpc` for the `common`, `object` and `db` services.
-fn dispatch_rpc(
+pub(crate) fn dispatch_rpc(
     emu: &OdooEmulator,
     service: &str,
     method: &str,

@@ -20,6 +20,7 @@ mod models;
 mod orm;
 mod service;
 mod version;
+mod xmlrpc;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -583,11 +583,19 @@ pub fn check_records(db: &Db, env: &Env, m: &Model, ids: &[i64], mode: Mode) -> 
 // ---------------------------------------------------------------------------------------
 // Domains against rows
 
-fn field_value(db: &Db, env: &Env, m: &Model, row: &Row, f: &Field) -> Value {
+static NULL: Value = Value::Null;
+
+fn field_value<'r>(
+    db: &Db,
+    env: &Env,
+    m: &Model,
+    row: &'r Row,
+    f: &Field,
+) -> std::borrow::Cow<'r, Value> {
     if f.store {
-        return row.get(f.name).cloned().unwrap_or(Value::Null);
+        return std::borrow::Cow::Borrowed(row.get(f.name).unwrap_or(&NULL));
     }
-    compute_field(db, env, m, row, f)
+    std::borrow::Cow::Owned(compute_field(db, env, m, row, f))
 }
 
 fn rec_display(db: &Db, comodel: &str, id: i64) -> Option<String> {
@@ -704,6 +712,7 @@ fn eval_leaf(
         .field(&path[0])
         .ok_or_else(|| invalid_field(m, &path[0]))?;
     let v = field_value(db, env, m, row, f);
+    let v: &Value = &v;
     // Dotted path: follow the relation and test the rest on the related rows (any of them).
     if path.len() > 1 {
         let comodel = f
@@ -785,7 +794,7 @@ fn eval_leaf(
         return leaf_test(&Kind::Char, &name_v, op, &Value::String(s.clone()));
     }
     if kind.is_x2many() {
-        let have = as_id_list(&v);
+        let have = as_id_list(v);
         return Ok(match op {
             "=" | "in" if is_null(value) => have.is_empty(),
             "!=" | "not in" if is_null(value) => !have.is_empty(),
@@ -813,7 +822,7 @@ fn eval_leaf(
             }
         });
     }
-    leaf_test(&kind, &v, op, value)
+    leaf_test(&kind, v, op, value)
 }
 
 /// One comparison with SQL null rules as Odoo generates them (negative operators also match
@@ -951,44 +960,46 @@ fn parse_order(m: &Model, order: &str) -> OResult<Vec<OrderTerm>> {
     Ok(terms)
 }
 
-fn sort_key_cmp(db: &Db, m: &Model, a: &Row, b: &Row, terms: &[OrderTerm]) -> std::cmp::Ordering {
+/// The sort key of one row: one value per order term (many2one by the related name).
+fn sort_key(db: &Db, m: &Model, row: &Row, terms: &[OrderTerm]) -> Vec<Value> {
+    terms
+        .iter()
+        .map(|t| {
+            let v = row.get(&t.field).unwrap_or(&Value::Null);
+            match m.field(&t.field).map(|f| f.kind) {
+                Some(Kind::Many2one(c)) => v
+                    .as_i64()
+                    .and_then(|i| rec_display(db, c, i))
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+                Some(Kind::Boolean) => json!(truthy(Some(v))),
+                _ => v.clone(),
+            }
+        })
+        .collect()
+}
+
+fn cmp_keys(
+    a: &(Vec<Value>, i64),
+    b: &(Vec<Value>, i64),
+    terms: &[OrderTerm],
+) -> std::cmp::Ordering {
     use std::cmp::Ordering;
-    for t in terms {
-        let kind = m.field(&t.field).map(|f| f.kind).unwrap_or(Kind::Char);
-        let (va, vb) = (
-            a.get(&t.field).cloned().unwrap_or(Value::Null),
-            b.get(&t.field).cloned().unwrap_or(Value::Null),
-        );
-        let (va, vb) = match kind {
-            // Many2one sorts by the related record's name.
-            Kind::Many2one(c) => (
-                va.as_i64()
-                    .and_then(|i| rec_display(db, c, i))
-                    .map(Value::String)
-                    .unwrap_or(Value::Null),
-                vb.as_i64()
-                    .and_then(|i| rec_display(db, c, i))
-                    .map(Value::String)
-                    .unwrap_or(Value::Null),
-            ),
-            Kind::Boolean => (json!(truthy(Some(&va))), json!(truthy(Some(&vb)))),
-            _ => (va, vb),
-        };
+    for (i, t) in terms.iter().enumerate() {
+        let (va, vb) = (&a.0[i], &b.0[i]);
         // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending.
         let o = match (va.is_null(), vb.is_null()) {
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Greater,
             (false, true) => Ordering::Less,
-            _ => cmp_values(&va, &vb).unwrap_or(Ordering::Equal),
+            _ => cmp_values(va, vb).unwrap_or(Ordering::Equal),
         };
         let o = if t.desc { o.reverse() } else { o };
         if o != Ordering::Equal {
             return o;
         }
     }
-    let ia = a.get("id").and_then(Value::as_i64).unwrap_or(0);
-    let ib = b.get("id").and_then(Value::as_i64).unwrap_or(0);
-    ia.cmp(&ib)
+    a.1.cmp(&b.1)
 }
 
 /// Rows of `m` visible to `env` that match `domain`, ordered, offset and limited.
@@ -1011,8 +1022,8 @@ pub fn search(
     let Some(table) = db.tables.get(m.name) else {
         return Ok(Vec::new());
     };
-    let mut rows: Vec<&Row> = Vec::new();
-    for row in table.rows.values() {
+    let mut rows: Vec<(Vec<Value>, i64)> = Vec::new();
+    for (id, row) in &table.rows {
         if active_filter && !truthy(row.get("active")) {
             continue;
         }
@@ -1023,15 +1034,15 @@ pub fn search(
             continue;
         }
         if eval(db, env, m, row, &node)? {
-            rows.push(row);
+            rows.push((sort_key(db, m, row, &terms), *id));
         }
     }
-    rows.sort_by(|a, b| sort_key_cmp(db, m, a, b, &terms));
+    rows.sort_by(|a, b| cmp_keys(a, b, &terms));
     Ok(rows
         .into_iter()
         .skip(offset)
         .take(limit.unwrap_or(usize::MAX))
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .map(|(_, id)| id)
         .collect())
 }
 
@@ -1124,7 +1135,7 @@ pub fn read_rows(
                 obj.insert(name.clone(), v);
                 continue;
             }
-            let raw = field_value(db, env, m, row, f);
+            let raw = field_value(db, env, m, row, f).into_owned();
             obj.insert(name.clone(), format_value(db, env, f, raw, load));
         }
         out.push(Value::Object(obj));
