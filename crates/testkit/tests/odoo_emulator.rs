@@ -2627,3 +2627,170 @@ mod attendees {
         assert_eq!(msgs[0]["subtype_id"][1], "Invitation");
     }
 }
+
+mod hostile {
+    use super::*;
+
+    #[tokio::test]
+    async fn hostile_values_get_odoo_errors_and_never_kill_the_server() {
+        let w = world("19.0").await;
+        let cases = [
+            (
+                "calendar.event",
+                "create",
+                json!({"vals_list": [{"name": "x", "start": "2026-03-04 10:00:00", "duration": 1e30}]}),
+            ),
+            (
+                "calendar.event",
+                "create",
+                json!({"vals_list": [{"name": "x", "start": "99999-01-01 10:00:00"}]}),
+            ),
+            (
+                "calendar.event",
+                "create",
+                json!({"vals_list": [{"name": "x", "start": "2026-03-04 10:00:00", "recurrency": true, "rrule_type": "daily", "interval": 1_000_000_000_000_000i64, "end_type": "forever"}]}),
+            ),
+            (
+                "calendar.event",
+                "create",
+                json!({"vals_list": [{"name": "x", "start": "2026-03-04 10:00:00", "recurrency": true, "rrule": "FREQ=WEEKLY;BYDAY=é"}]}),
+            ),
+            (
+                "calendar.event",
+                "create",
+                json!({"vals_list": [{"name": "x", "start": "2026-03-04 10:00:00", "recurrency": true, "rrule_type": "monthly", "month_by": "day", "byday": "9", "weekday": "XXX"}]}),
+            ),
+            (
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "x", "datas": "=="}]}),
+            ),
+            (
+                "res.partner",
+                "search",
+                json!({"domain": [["name", "ilike"]]}),
+            ),
+            (
+                "res.partner",
+                "search",
+                json!({"domain": [["parent_id.name.nope", "=", 1]]}),
+            ),
+            (
+                "res.partner",
+                "search",
+                json!({"domain": [["name", "in", {"a": 1}]], "limit": -3}),
+            ),
+            ("res.partner", "read", json!({"ids": ["a"]})),
+            ("res.partner", "create", json!({"vals_list": "nope"})),
+            ("res.partner", "write", json!({"ids": [1], "vals": [1, 2]})),
+            (
+                "calendar.event",
+                "write",
+                json!({"ids": [1], "vals": {"recurrence_update": "sometimes"}}),
+            ),
+        ];
+        for (model, method, body) in cases {
+            let r = w.j2(&w.alice_key, model, method, body.clone()).await;
+            assert!(
+                r.body.get("name").is_some() || r.status == 200,
+                "{model}.{method} {body}: {} {}",
+                r.status,
+                r.body
+            );
+        }
+        let (status, _) = w
+            .rpc(
+                "object",
+                "execute_kw",
+                json!(["odoo", "not-a-uid", {}, 5, null, "x", 3]),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            w.a(
+                "res.partner",
+                "search_count",
+                json!({"domain": [["name", "=", "x"]]})
+            )
+            .await,
+            json!(0)
+        );
+    }
+}
+
+mod later_versions {
+    use super::*;
+
+    #[tokio::test]
+    async fn date_part_domains_work_from_18_in_the_context_time_zone() {
+        let w = world("19.0").await;
+        let id = w.event(json!({"name": "Late", "start": "2026-03-05 23:30:00", "stop": "2026-03-06 00:30:00"})).await;
+        let utc = w.a("calendar.event", "search", json!({"domain": [["name", "=", "Late"], ["start.day_of_month", "=", 5], ["start.month_number", "=", 3]]})).await;
+        assert_eq!(utc, json!([id]));
+        let brussels = w.a("calendar.event", "search", json!({"domain": [["name", "=", "Late"], ["start.day_of_month", "=", 6], ["start.day_of_week", "=", 5]], "context": {"tz": "Europe/Brussels"}})).await;
+        assert_eq!(brussels, json!([id]), "00:30 on Friday the 6th in Brussels");
+        let r = w
+            .j2(
+                &w.alice_key,
+                "calendar.event",
+                "search",
+                json!({"domain": [["start.fortnight", "=", 1]]}),
+            )
+            .await;
+        assert_eq!(r.status, 500);
+        let w = world("17.0").await;
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                "alice-pw",
+                "calendar.event",
+                "search",
+                json!([[["start.month_number", "=", 3]]]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r["error"]["data"]["name"], "builtins.ValueError");
+    }
+
+    #[tokio::test]
+    async fn users_running_odoos_outlook_sync_cannot_create_or_edit_recurrences() {
+        let w = world("19.0").await;
+        let (s, _) = w
+            .control(
+                reqwest::Method::PUT,
+                &format!("/users/{}/outlook_sync", w.alice.uid),
+                json!({"active": true}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let r = w.j2(&w.alice_key, "calendar.event", "create", json!({"vals_list": [{"name": "R", "start": "2026-03-04 10:00:00", "recurrency": true, "rrule_type": "daily", "count": 2}]})).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Outlook Calendar limitation"));
+        let single = w
+            .event(json!({"name": "Single", "start": "2026-03-04 10:00:00"}))
+            .await;
+        let r = w
+            .j2(
+                &w.alice_key,
+                "calendar.event",
+                "write",
+                json!({"ids": [single], "vals": {"recurrency": true, "rrule_type": "daily"}}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        w.emu().set_outlook_sync(w.alice.uid, false).unwrap();
+        w.a("calendar.event", "write", json!({"ids": [single], "vals": {"recurrency": true, "rrule_type": "daily", "count": 2}})).await;
+        assert_eq!(
+            w.a(
+                "calendar.event",
+                "search_count",
+                json!({"domain": [["name", "=", "Single"]]})
+            )
+            .await,
+            json!(2)
+        );
+    }
+}

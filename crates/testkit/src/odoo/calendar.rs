@@ -219,8 +219,18 @@ fn resolve_times(row: &mut Row, written: &Map<String, Value>) -> OResult<()> {
     if let Some(start) = start {
         if !(has("stop") || allday && has("stop_date")) {
             let dur = row.get("duration").and_then(Value::as_f64).unwrap_or(1.0);
-            let mut stop = start + Duration::seconds((dur * 3600.0).round() as i64);
-            stop = stop - Duration::seconds(chrono::Timelike::second(&stop) as i64);
+            let overflow = || OdooError::Python {
+                class: "builtins.OverflowError",
+                message: "date value out of range".into(),
+            };
+            let secs = (dur * 3600.0).round();
+            if !secs.is_finite() || secs.abs() > 1e11 {
+                return Err(overflow());
+            }
+            let mut stop = Duration::try_seconds(secs as i64)
+                .and_then(|d| start.checked_add_signed(d))
+                .ok_or_else(overflow)?;
+            stop -= Duration::seconds(chrono::Timelike::second(&stop) as i64);
             if allday {
                 stop -= Duration::seconds(1);
             }
@@ -437,6 +447,11 @@ pub fn create(tx: &mut Tx<'_>, env: &Env, vals_list: Vec<Map<String, Value>>) ->
         row.insert("write_uid".into(), json!(env.uid));
         let partners = ids_of(row.get("partner_ids"));
         let want_recurrence = truthy(row.get("recurrency")) || rec_vals.contains_key("rrule");
+        if want_recurrence && outlook_sync_blocks(tx.db, env) {
+            return Err(OdooError::User(
+                "Due to an Outlook Calendar limitation, recurrent events must be created directly in Outlook Calendar.".into(),
+            ));
+        }
         let id = tx.insert("calendar.event", row);
         create_attendees(tx, env, id, &partners, organizer_partner);
         for p in &pending {
@@ -532,7 +547,8 @@ impl Rule {
             if d < start {
                 return true;
             }
-            if until.is_some_and(|u| d > u) || out.len() >= limit {
+            // Python's datetime stops at year 9999.
+            if until.is_some_and(|u| d > u) || out.len() >= limit || d.year() > 9999 {
                 return false;
             }
             out.push(d);
@@ -543,11 +559,20 @@ impl Rule {
         // February) cannot loop forever.
         for k in 0..(MAX_RECURRENT_EVENT as i64 * 40) {
             let cont = match self.freq.as_str() {
-                "daily" => push(start + Duration::days(k * iv), &mut out),
+                "daily" => match Duration::try_days(k.saturating_mul(iv))
+                    .and_then(|d| start.checked_add_signed(d))
+                {
+                    Some(d) => push(d, &mut out),
+                    None => false,
+                },
                 "weekly" => {
                     let monday =
                         start - Duration::days(start.weekday().num_days_from_monday() as i64);
-                    let week = monday + Duration::weeks(k * iv);
+                    let Some(week) = Duration::try_weeks(k.saturating_mul(iv))
+                        .and_then(|d| monday.checked_add_signed(d))
+                    else {
+                        break;
+                    };
                     let days = if self.weekdays.is_empty() {
                         vec![start.weekday()]
                     } else {
@@ -555,10 +580,13 @@ impl Rule {
                     };
                     let mut c = true;
                     for w in days {
-                        if !push(
-                            week + Duration::days(w.num_days_from_monday() as i64),
-                            &mut out,
-                        ) {
+                        let Some(d) = week
+                            .checked_add_signed(Duration::days(w.num_days_from_monday() as i64))
+                        else {
+                            c = false;
+                            break;
+                        };
+                        if !push(d, &mut out) {
                             c = false;
                             break;
                         }
@@ -567,10 +595,13 @@ impl Rule {
                 }
                 "monthly" | "yearly" => {
                     let months = if self.freq == "monthly" {
-                        k * iv
+                        k.saturating_mul(iv)
                     } else {
-                        k * iv * 12
+                        k.saturating_mul(iv).saturating_mul(12)
                     };
+                    if months > 12 * 10_000 {
+                        break;
+                    }
                     let total = start.year() as i64 * 12 + start.month0() as i64 + months;
                     let (y, mo) = ((total / 12) as i32, (total % 12) as u32 + 1);
                     let d = if self.freq == "yearly" {
@@ -669,6 +700,9 @@ pub fn parse_rrule(s: &str) -> OResult<Map<String, Value>> {
             }
             "BYDAY" => {
                 for d in v.split(',') {
+                    if !d.is_ascii() || d.len() < 2 {
+                        return Err(OdooError::value_error(format!("invalid rrule day {d:?}")));
+                    }
                     let code = &d[d.len().saturating_sub(2)..];
                     let num = &d[..d.len().saturating_sub(2)];
                     let Some(i) = WD_CODES.iter().position(|c| *c == code) else {
@@ -989,6 +1023,11 @@ fn write_event(tx: &mut Tx<'_>, env: &Env, id: i64, vals: &Map<String, Value>) -
     Ok(())
 }
 
+/// Odoo's own Outlook sync (17+) owns recurrences for users who run it.
+fn outlook_sync_blocks(db: &Db, env: &Env) -> bool {
+    db.version.has_body_is_html() && db.outlook_sync.contains(&env.uid)
+}
+
 /// `calendar.event.write` with `recurrence_update` (self_only / future_events / all_events).
 pub fn write(tx: &mut Tx<'_>, env: &Env, ids: &[i64], mut vals: Map<String, Value>) -> OResult<()> {
     let mode = vals
@@ -1001,6 +1040,12 @@ pub fn write(tx: &mut Tx<'_>, env: &Env, ids: &[i64], mut vals: Map<String, Valu
         )));
     }
     let rec_vals = split_recurrence_vals(&mut vals);
+    if (!rec_vals.is_empty() || vals.contains_key("recurrency")) && outlook_sync_blocks(tx.db, env)
+    {
+        return Err(OdooError::User(
+            "Due to an Outlook Calendar limitation, recurrence updates must be done directly in Outlook Calendar.".into(),
+        ));
+    }
     let time_changed = vals
         .keys()
         .any(|k| TIME_FIELDS.contains(&k.as_str()) || k == "duration");
@@ -1139,7 +1184,14 @@ fn update_all(
             dt(&edited, f),
             dt(&base_row, f),
         ) {
-            base_vals.insert(f.into(), json!(fmt_dt(base_t + (new - old_t))));
+            let moved =
+                base_t
+                    .checked_add_signed(new - old_t)
+                    .ok_or_else(|| OdooError::Python {
+                        class: "builtins.OverflowError",
+                        message: "date value out of range".into(),
+                    })?;
+            base_vals.insert(f.into(), json!(fmt_dt(moved)));
         }
     }
     for (eid, _) in events_of_recurrence(tx.db, rec, false) {

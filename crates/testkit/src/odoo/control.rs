@@ -30,6 +30,7 @@ pub fn router(emu: OdooEmulator) -> Router {
         .route("/state", get(state))
         .route("/users", post(create_user))
         .route("/users/{id}/active", put(set_active))
+        .route("/users/{id}/outlook_sync", put(set_outlook_sync))
         .route("/companies", post(create_company))
         .route("/api_keys", post(create_key).get(list_keys))
         .route("/api_keys/{id}", delete(revoke_key))
@@ -87,6 +88,15 @@ async fn set_active(
     Json(a): Json<Active>,
 ) -> Res {
     emu.set_user_active(id, a.active)?;
+    Ok(Json(json!({"ok": true})))
+}
+
+async fn set_outlook_sync(
+    State(emu): State<OdooEmulator>,
+    Path(id): Path<i64>,
+    Json(a): Json<Active>,
+) -> Res {
+    emu.set_outlook_sync(id, a.active)?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -203,6 +213,12 @@ struct Seconds {
 }
 
 async fn advance_clock(State(emu): State<OdooEmulator>, Json(s): Json<Seconds>) -> Res {
+    if s.seconds.abs() > super::MAX_SHIFT_S {
+        return Err(ControlError::Bad(format!(
+            "{} s is more than 100 years",
+            s.seconds
+        )));
+    }
     let c = emu.clock();
     c.advance(chrono::Duration::seconds(s.seconds));
     Ok(Json(json!({"now": c.now().to_rfc3339()})))

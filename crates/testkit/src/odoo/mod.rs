@@ -38,6 +38,9 @@ pub use version::{BadVersion, VersionProfile};
 use crate::{Clock, FaultPlan, RequestLog};
 use orm::{Db, Env, Row, Tx};
 
+/// The largest clock shift (skew, late commit, clock moves) the emulator accepts: 100 years.
+pub const MAX_SHIFT_S: i64 = 100 * 366 * 24 * 3600;
+
 /// The default request body limit (`DEFAULT_MAX_CONTENT_LENGTH`, 128 MiB, spec §4.3).
 pub const DEFAULT_BODY_LIMIT: usize = 128 * 1024 * 1024;
 
@@ -334,13 +337,13 @@ impl OdooEmulator {
 
     /// This server's clock runs `seconds` ahead of (or, negative, behind) the shared clock.
     pub fn set_clock_skew(&self, seconds: i64) {
-        self.hooks().skew_s = seconds;
+        self.hooks().skew_s = seconds.clamp(-MAX_SHIFT_S, MAX_SHIFT_S);
     }
 
     /// The next writing call behaves like a transaction that started `seconds` ago and
     /// commits only now: its rows carry a `write_date` that long in the past.
     pub fn late_commit_next(&self, seconds: i64) {
-        self.hooks().late_commit_s = Some(seconds);
+        self.hooks().late_commit_s = Some(seconds.clamp(-MAX_SHIFT_S, MAX_SHIFT_S));
     }
 
     pub fn set_body_limit(&self, bytes: usize) {
@@ -541,6 +544,21 @@ impl OdooEmulator {
         ch.insert("active".into(), json!(active));
         tx.update("res.users", uid, ch);
         tx.commit("");
+        Ok(())
+    }
+
+    /// Marks a user as running Odoo's own Outlook calendar sync: from 17 their recurrence
+    /// creates and edits are refused with a UserError, as `microsoft_calendar` does.
+    pub fn set_outlook_sync(&self, uid: i64, active: bool) -> Result<(), ControlError> {
+        let mut db = self.db();
+        if db.user_row(uid).is_none() {
+            return Err(ControlError::NoUser(uid));
+        }
+        if active {
+            db.outlook_sync.insert(uid);
+        } else {
+            db.outlook_sync.remove(&uid);
+        }
         Ok(())
     }
 

@@ -89,6 +89,8 @@ pub struct Db {
     /// System parameters (`ir.config_parameter`), e.g. `calendar.block_mail`.
     pub params: HashMap<String, String>,
     pub next_key_id: i64,
+    /// Users whose Odoo-side Outlook sync is active (17+ refuses recurrence edits for them).
+    pub outlook_sync: HashSet<i64>,
 }
 
 impl Db {
@@ -116,6 +118,7 @@ impl Db {
             outbox: Vec::new(),
             params: HashMap::new(),
             next_key_id: 1,
+            outlook_sync: HashSet::new(),
         }
     }
 
@@ -713,6 +716,32 @@ fn eval_leaf(
         .ok_or_else(|| invalid_field(m, &path[0]))?;
     let v = field_value(db, env, m, row, f);
     let v: &Value = &v;
+    // Date-part suffix (18+): compare a number taken from the date, in the context's tz.
+    if path.len() == 2
+        && matches!(f.kind, Kind::Date | Kind::Datetime)
+        && db.version.has_date_parts()
+    {
+        let tz: chrono_tz::Tz = env
+            .ctx("tz")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let part = match v.as_str().and_then(parse_dt) {
+            None => Value::Null,
+            Some(dt) => {
+                let local = if f.kind == Kind::Datetime {
+                    chrono::TimeZone::from_utc_datetime(&tz, &dt).naive_local()
+                } else {
+                    dt
+                };
+                json!(date_part(local, &path[1]).ok_or_else(|| invalid_field(m, &path.join(".")))?)
+            }
+        };
+        if !DATE_PARTS.contains(&path[1].as_str()) {
+            return Err(invalid_field(m, &path.join(".")));
+        }
+        return leaf_test(&Kind::Integer, &part, op, value);
+    }
     // Dotted path: follow the relation and test the rest on the related rows (any of them).
     if path.len() > 1 {
         let comodel = f
@@ -823,6 +852,38 @@ fn eval_leaf(
         });
     }
     leaf_test(&kind, v, op, value)
+}
+
+/// The date-part granularities of 18+ domains (`READ_GROUP_NUMBER_GRANULARITY`).
+const DATE_PARTS: [&str; 10] = [
+    "year_number",
+    "quarter_number",
+    "month_number",
+    "iso_week_number",
+    "day_of_year",
+    "day_of_month",
+    "day_of_week",
+    "hour_number",
+    "minute_number",
+    "second_number",
+];
+
+/// One date part as PostgreSQL's `date_part` gives it (`day_of_week` is `dow`: 0 = Sunday).
+fn date_part(dt: NaiveDateTime, part: &str) -> Option<i64> {
+    use chrono::{Datelike, Timelike};
+    Some(match part {
+        "year_number" => dt.year() as i64,
+        "quarter_number" => (dt.month0() / 3 + 1) as i64,
+        "month_number" => dt.month() as i64,
+        "iso_week_number" => dt.iso_week().week() as i64,
+        "day_of_year" => dt.ordinal() as i64,
+        "day_of_month" => dt.day() as i64,
+        "day_of_week" => dt.weekday().num_days_from_sunday() as i64,
+        "hour_number" => dt.hour() as i64,
+        "minute_number" => dt.minute() as i64,
+        "second_number" => dt.second() as i64,
+        _ => return None,
+    })
 }
 
 /// One comparison with SQL null rules as Odoo generates them (negative operators also match
@@ -1002,6 +1063,52 @@ fn cmp_keys(
     a.1.cmp(&b.1)
 }
 
+/// Checks every leaf's path against the models up front, as Odoo does when it builds the
+/// query, so a bad field fails even when no row would be tested.
+fn validate_domain(db: &Db, m: &Model, node: &Node) -> OResult<()> {
+    match node {
+        Node::True | Node::False => Ok(()),
+        Node::And(v) | Node::Or(v) => v.iter().try_for_each(|n| validate_domain(db, m, n)),
+        Node::Not(n) => validate_domain(db, m, n),
+        Node::Leaf { path, op, value } => {
+            let mut model = m;
+            for (i, name) in path.iter().enumerate() {
+                let f = model
+                    .field(name)
+                    .ok_or_else(|| invalid_field(m, &path.join(".")))?;
+                let last = i + 1 == path.len();
+                if last {
+                    if op.ends_with("any") {
+                        let cm = f
+                            .kind
+                            .comodel()
+                            .ok_or_else(|| invalid_field(m, &path.join(".")))?;
+                        validate_domain(
+                            db,
+                            self::model(&db.registry, cm)?,
+                            &domain::parse(value, true)?,
+                        )?;
+                    }
+                    break;
+                }
+                let date_part = i + 2 == path.len()
+                    && matches!(f.kind, Kind::Date | Kind::Datetime)
+                    && db.version.has_date_parts()
+                    && DATE_PARTS.contains(&path[i + 1].as_str());
+                if date_part {
+                    break;
+                }
+                let cm = f
+                    .kind
+                    .comodel()
+                    .ok_or_else(|| invalid_field(m, &path.join(".")))?;
+                model = self::model(&db.registry, cm)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Rows of `m` visible to `env` that match `domain`, ordered, offset and limited.
 pub fn search(
     db: &Db,
@@ -1014,6 +1121,7 @@ pub fn search(
 ) -> OResult<Vec<i64>> {
     check_access(db, env, m, Mode::Read)?;
     let node = domain::parse(domain, db.version.has_any_operator())?;
+    validate_domain(db, m, &node)?;
     let active_filter = m.has_active() && env.active_test() && !node.mentions("active");
     // Binary-field attachments are hidden unless the domain names id or res_field (spec §4.2).
     let hide_res_field =
@@ -1168,7 +1276,7 @@ fn format_value(db: &Db, env: &Env, f: &Field, v: Value, load: Load) -> Value {
 
 fn base64_len(s: &str) -> usize {
     let pad = s.chars().rev().take_while(|&c| c == '=').count();
-    (s.len() / 4) * 3 - pad.min(2)
+    ((s.len() / 4) * 3).saturating_sub(pad.min(2))
 }
 
 /// `read(fields, load)`: MissingError for deleted ids, AccessError when a rule hides one.
@@ -1232,6 +1340,12 @@ pub fn convert(m: &Model, f: &Field, v: &Value) -> OResult<Value> {
                         "time data '{s}' does not match format '%Y-%m-%d'"
                     ))
                 })?;
+            if !(1..=9999).contains(&chrono::Datelike::year(&d)) {
+                return Err(OdooError::value_error(format!(
+                    "year {} is out of range",
+                    chrono::Datelike::year(&d)
+                )));
+            }
             json!(d.format("%Y-%m-%d").to_string())
         }
         Kind::Datetime => {
@@ -1249,6 +1363,12 @@ pub fn convert(m: &Model, f: &Field, v: &Value) -> OResult<Value> {
                         "time data '{s}' does not match format '%Y-%m-%d %H:%M:%S'"
                     ))
                 })?;
+            if !(1..=9999).contains(&chrono::Datelike::year(&dt)) {
+                return Err(OdooError::value_error(format!(
+                    "year {} is out of range",
+                    chrono::Datelike::year(&dt)
+                )));
+            }
             json!(fmt_dt(dt))
         }
         Kind::Selection(opts) => {

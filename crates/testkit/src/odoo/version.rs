@@ -78,6 +78,11 @@ impl VersionProfile {
         self.at_least(17, 0)
     }
 
+    /// Date-part suffixes in domains (`start.month_number`) from saas~17.3 (PR #159528).
+    pub fn has_date_parts(&self) -> bool {
+        self.at_least(17, 3)
+    }
+
     /// `calendar.event.privacy` may be empty ("organizer's default") from 18.0 (saas~17.3).
     pub fn privacy_may_be_empty(&self) -> bool {
         self.at_least(17, 3)
