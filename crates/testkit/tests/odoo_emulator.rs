@@ -2794,3 +2794,187 @@ mod later_versions {
         );
     }
 }
+
+mod event_fields {
+    use super::*;
+
+    #[tokio::test]
+    async fn calendar_event_has_every_field_of_the_fact_sheet() {
+        let w = world("19.0").await;
+        let f = w
+            .a(
+                "calendar.event",
+                "fields_get",
+                json!({"attributes": ["type"]}),
+            )
+            .await;
+        let wanted = [
+            "name",
+            "description",
+            "user_id",
+            "partner_id",
+            "location",
+            "videocall_location",
+            "videocall_source",
+            "videocall_channel_id",
+            "access_token",
+            "privacy",
+            "show_as",
+            "active",
+            "categ_ids",
+            "start",
+            "stop",
+            "allday",
+            "start_date",
+            "stop_date",
+            "duration",
+            "display_time",
+            "res_model_id",
+            "res_model",
+            "res_id",
+            "opportunity_id",
+            "activity_ids",
+            "partner_ids",
+            "attendee_ids",
+            "current_attendee",
+            "current_status",
+            "attendees_count",
+            "accepted_count",
+            "declined_count",
+            "tentative_count",
+            "awaiting_count",
+            "alarm_ids",
+            "recurrency",
+            "recurrence_id",
+            "follow_recurrence",
+            "recurrence_update",
+            "rrule",
+            "rrule_type",
+            "rrule_type_ui",
+            "event_tz",
+            "end_type",
+            "interval",
+            "count",
+            "mon",
+            "tue",
+            "wed",
+            "thu",
+            "fri",
+            "sat",
+            "sun",
+            "month_by",
+            "day",
+            "weekday",
+            "byday",
+            "until",
+            "create_date",
+            "write_date",
+            "create_uid",
+            "write_uid",
+        ];
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|n| f.get(*n).is_none())
+            .collect();
+        assert!(missing.is_empty(), "missing: {missing:?}");
+        assert_eq!(f["description"]["type"], "html");
+        assert_eq!(f["videocall_channel_id"]["type"], "many2one");
+        let w16 = world("16.0").await;
+        let r = w16
+            .execute_kw(
+                w16.alice.uid,
+                "alice-pw",
+                "calendar.event",
+                "fields_get",
+                json!([["videocall_channel_id"]]),
+                json!({"attributes": ["relation"]}),
+            )
+            .await;
+        assert_eq!(
+            r["result"]["videocall_channel_id"]["relation"],
+            "mail.channel"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_linked_to_a_record_puts_a_meeting_activity_on_it() {
+        let w = world("19.0").await;
+        let cust = w
+            .a(
+                "res.partner",
+                "create",
+                json!({"vals_list": [{"name": "Lead contact"}]}),
+            )
+            .await[0]
+            .clone();
+        let lead = w
+            .a(
+                "crm.lead",
+                "create",
+                json!({"vals_list": [{"name": "Big deal", "partner_id": cust}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        let ev = w
+            .event(json!({"name": "Demo call", "start": "2026-03-06 14:00:00", "stop": "2026-03-06 15:00:00", "res_model": "crm.lead", "res_id": lead, "opportunity_id": lead, "videocall_location": "https://meet.example/abc"}))
+            .await;
+        let row = w
+            .read1(
+                "calendar.event",
+                ev,
+                json!([
+                    "activity_ids",
+                    "res_model_id",
+                    "videocall_source",
+                    "rrule_type_ui"
+                ]),
+            )
+            .await;
+        assert_eq!(row["videocall_source"], "custom");
+        assert_eq!(row["res_model_id"][1], "Lead/Opportunity");
+        assert_eq!(row["rrule_type_ui"], json!(false));
+        let acts = w.a("mail.activity", "search_read", json!({"domain": [["res_model", "=", "crm.lead"], ["res_id", "=", lead]], "fields": ["summary", "activity_type_id", "date_deadline", "calendar_event_id"]})).await;
+        assert_eq!(acts[0]["summary"], "Demo call");
+        assert_eq!(acts[0]["activity_type_id"][1], "Meeting");
+        assert_eq!(acts[0]["date_deadline"], "2026-03-06");
+        assert_eq!(row["activity_ids"], json!([acts[0]["id"]]));
+    }
+
+    #[tokio::test]
+    async fn validation_and_access_errors_have_their_names_on_json_rpc_too() {
+        let w = world("18.0").await;
+        let r = w.execute_kw(w.alice.uid, "alice-pw", "calendar.event", "create", json!([{"name": "Bad", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 09:00:00"}]), json!({})).await;
+        assert_eq!(
+            r["error"]["data"]["name"],
+            "odoo.exceptions.ValidationError"
+        );
+        assert_eq!(r["error"]["code"], 200);
+        let r = w
+            .execute_kw(
+                w.bob.uid,
+                "bob-pw",
+                "res.users",
+                "create",
+                json!([{"login": "eve", "name": "Eve"}]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r["error"]["data"]["name"], "odoo.exceptions.AccessError");
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                "alice-pw",
+                "res.partner",
+                "search",
+                json!([[]]),
+                json!({"context": {"allowed_company_ids": [999]}}),
+            )
+            .await;
+        assert_eq!(
+            r["error"]["data"]["message"],
+            "Access to unauthorized or invalid companies."
+        );
+    }
+}

@@ -15,6 +15,8 @@ use super::orm::{
 pub const SUBTYPE_COMMENT: i64 = 1;
 pub const SUBTYPE_NOTE: i64 = 2;
 pub const SUBTYPE_INVITATION: i64 = 3;
+/// Seeded `mail.activity.type` "Meeting".
+pub const ACTIVITY_MEETING: i64 = 3;
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD

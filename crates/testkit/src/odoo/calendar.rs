@@ -110,6 +110,25 @@ pub fn compute(db: &Db, env: &Env, m: &Model, row: &Row, field: &str) -> Option<
                 (_, Some((_, a))) => a.get("state").cloned().unwrap_or(Value::Null),
             })
         }
+        ("calendar.event", "videocall_source") => Some(
+            match row.get("videocall_location").and_then(Value::as_str) {
+                Some(l) if l.contains("/calendar/join_videocall/") => json!("discuss"),
+                Some(l) if !l.is_empty() => json!("custom"),
+                _ => Value::Null,
+            },
+        ),
+        ("calendar.event", "rrule_type_ui") => {
+            let rec = row
+                .get("recurrence_id")
+                .and_then(Value::as_i64)
+                .and_then(|r| db.row("calendar.recurrence", r))?;
+            let interval = rec.get("interval").and_then(Value::as_i64).unwrap_or(1);
+            Some(if interval == 1 {
+                rec.get("rrule_type").cloned().unwrap_or(Value::Null)
+            } else {
+                json!("custom")
+            })
+        }
         ("calendar.event", "display_time") => {
             let start = dt(row, "start")?;
             let stop = dt(row, "stop")?;
@@ -458,6 +477,7 @@ pub fn create(tx: &mut Tx<'_>, env: &Env, vals_list: Vec<Map<String, Value>>) ->
             let _ = p; // attendee_ids commands are derived from partner_ids instead
         }
         send_event_mail(tx, env, "invitation", id, None);
+        meeting_activity(tx, env, id);
         if want_recurrence {
             let rec_id = create_recurrence(tx, env, id, &rec_vals, None)?;
             apply_recurrence(tx, env, rec_id)?;
@@ -465,6 +485,59 @@ pub fn create(tx: &mut Tx<'_>, env: &Env, vals_list: Vec<Map<String, Value>>) ->
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// An event linked to a record (`res_model`/`res_id`) puts a "Meeting" activity on it.
+fn meeting_activity(tx: &mut Tx<'_>, env: &Env, event: i64) {
+    let Some(row) = tx.row("calendar.event", event).cloned() else {
+        return;
+    };
+    let (Some(model), Some(res_id)) = (
+        row.get("res_model")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        row.get("res_id")
+            .and_then(Value::as_i64)
+            .filter(|i| *i != 0),
+    ) else {
+        return;
+    };
+    let has_activities = tx.db.registry.get(&model).is_some_and(|m| m.mail_thread);
+    if !has_activities || tx.row(&model, res_id).is_none() {
+        return;
+    }
+    let now = tx.now_stored();
+    let mut a = Row::new();
+    a.insert("res_model".into(), json!(model));
+    a.insert("res_id".into(), json!(res_id));
+    a.insert(
+        "activity_type_id".into(),
+        json!(super::attach::ACTIVITY_MEETING),
+    );
+    a.insert(
+        "summary".into(),
+        row.get("name").cloned().unwrap_or(Value::Null),
+    );
+    a.insert(
+        "note".into(),
+        row.get("description").cloned().unwrap_or(Value::Null),
+    );
+    a.insert(
+        "date_deadline".into(),
+        json!(dt(&row, "start").map(|s| s.date().format("%Y-%m-%d").to_string())),
+    );
+    a.insert(
+        "user_id".into(),
+        row.get("user_id").cloned().unwrap_or(json!(env.uid)),
+    );
+    a.insert("calendar_event_id".into(), json!(event));
+    for f in ["create_date", "write_date"] {
+        a.insert(f.into(), json!(now.clone()));
+    }
+    for f in ["create_uid", "write_uid"] {
+        a.insert(f.into(), json!(env.uid));
+    }
+    tx.insert("mail.activity", a);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1004,6 +1004,18 @@ fn seed_base(db: &mut Db, now: NaiveDateTime) {
             &[("model", json!(model)), ("name", json!(desc))],
         );
     }
+    for (name, category) in [
+        ("Email", "default"),
+        ("Call", "phonecall"),
+        ("Meeting", "meeting"),
+        ("To-Do", "default"),
+    ] {
+        seed_row(
+            &mut tx,
+            "mail.activity.type",
+            &[("name", json!(name)), ("category", json!(category))],
+        );
+    }
     seed_row(
         &mut tx,
         "mail.message.subtype",

@@ -421,6 +421,54 @@ pub fn registry(version: &VersionProfile) -> Registry {
             .build(),
     );
 
+    // The Discuss channel model was `mail.channel` in 16.
+    let channel_model = if version.has_body_is_html() {
+        "discuss.channel"
+    } else {
+        "mail.channel"
+    };
+    models.push(
+        ModelBuilder::new(channel_model, "Discussion Channel", "name, id")
+            .required("name", Kind::Char, "Name")
+            .build(),
+    );
+    models.push(
+        ModelBuilder::new("mail.activity.type", "Activity Type", "id")
+            .required("name", Kind::Char, "Name")
+            .field(
+                "category",
+                Kind::Selection(&[
+                    ("default", "None"),
+                    ("upload_file", "Upload Document"),
+                    ("phonecall", "Phonecall"),
+                    ("meeting", "Meeting"),
+                ]),
+                "Action",
+            )
+            .build(),
+    );
+    models.push(
+        ModelBuilder::new("mail.activity", "Activity", "date_deadline, id")
+            .rec_name("summary")
+            .field("res_model", Kind::Char, "Related Document Model")
+            .field("res_id", Kind::Reference, "Related Document ID")
+            .field(
+                "activity_type_id",
+                Kind::Many2one("mail.activity.type"),
+                "Activity Type",
+            )
+            .field("summary", Kind::Char, "Summary")
+            .field("note", Kind::Html, "Note")
+            .field("date_deadline", Kind::Date, "Due Date")
+            .field("user_id", Kind::Many2one("res.users"), "Assigned to")
+            .field(
+                "calendar_event_id",
+                Kind::Many2one("calendar.event"),
+                "Calendar Meeting",
+            )
+            .build(),
+    );
+
     let privacy = Field {
         name: "privacy",
         kind: Kind::Selection(PRIVACY),
@@ -436,6 +484,16 @@ pub fn registry(version: &VersionProfile) -> Registry {
         .readonly("partner_id", Kind::Many2one("res.partner"), "Scheduled by")
         .field("location", Kind::Char, "Location")
         .field("videocall_location", Kind::Char, "Meeting URL")
+        .computed(
+            "videocall_source",
+            Kind::Selection(&[("discuss", "Discuss"), ("custom", "Custom")]),
+            "Videocall Source",
+        )
+        .field(
+            "videocall_channel_id",
+            Kind::Many2one(channel_model),
+            "Discuss Channel",
+        )
         .field("access_token", Kind::Char, "Invitation Token")
         .required("show_as", Kind::Selection(SHOW_AS), "Show as")
         .field("active", Kind::Boolean, "Active")
@@ -451,6 +509,11 @@ pub fn registry(version: &VersionProfile) -> Registry {
         .field("res_model", Kind::Char, "Document Model Name")
         .field("res_id", Kind::Reference, "Document ID")
         .field("opportunity_id", Kind::Many2one("crm.lead"), "Opportunity")
+        .computed(
+            "activity_ids",
+            Kind::One2many("mail.activity", "calendar_event_id"),
+            "Activities",
+        )
         .field("partner_ids", Kind::Many2many("res.partner"), "Attendees")
         .computed(
             "attendee_ids",
@@ -480,6 +543,17 @@ pub fn registry(version: &VersionProfile) -> Registry {
             "Recurrence Rule",
         )
         .field("follow_recurrence", Kind::Boolean, "Follow Recurrence")
+        .computed(
+            "rrule_type_ui",
+            Kind::Selection(&[
+                ("daily", "Daily"),
+                ("weekly", "Weekly"),
+                ("monthly", "Monthly"),
+                ("yearly", "Yearly"),
+                ("custom", "Custom"),
+            ]),
+            "Repeat",
+        )
         .virtual_writable(
             "recurrence_update",
             Kind::Selection(RECURRENCE_UPDATE),
