@@ -2978,3 +2978,118 @@ mod event_fields {
         );
     }
 }
+
+mod series_helpers {
+    use super::*;
+
+    async fn weekly(w: &World, count: i64) -> (i64, Vec<i64>) {
+        let base = w
+            .a("calendar.event", "create", json!({"vals_list": [{"name": "Standup", "start": "2026-03-02 09:00:00", "stop": "2026-03-02 09:15:00", "recurrency": true, "rrule_type": "weekly", "end_type": "count", "count": count, "partner_ids": [w.alice.partner_id, w.bob.partner_id]}], "context": {"no_mail_to_attendees": true}}))
+            .await[0]
+            .as_i64()
+            .unwrap();
+        let rec = w
+            .read1("calendar.event", base, json!(["recurrence_id"]))
+            .await["recurrence_id"][0]
+            .as_i64()
+            .unwrap();
+        let ids = w
+            .a(
+                "calendar.event",
+                "search",
+                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"}),
+            )
+            .await;
+        (
+            rec,
+            ids.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn mass_archive_takes_this_the_following_or_all_occurrences() {
+        let w = world("19.0").await;
+        let (rec, ids) = weekly(&w, 4).await;
+        w.a(
+            "calendar.event",
+            "action_mass_archive",
+            json!({"ids": [ids[2]], "recurrence_update_setting": "future_events"}),
+        )
+        .await;
+        assert_eq!(
+            w.a(
+                "calendar.event",
+                "search",
+                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"})
+            )
+            .await,
+            json!([ids[0], ids[1]])
+        );
+        assert_eq!(
+            w.read1("calendar.recurrence", rec, json!(["until"])).await["until"],
+            "2026-03-15"
+        );
+        w.a(
+            "calendar.event",
+            "action_mass_deletion",
+            json!({"ids": [ids[0]], "recurrence_update_setting": "all_events"}),
+        )
+        .await;
+        assert_eq!(
+            w.j2(
+                &w.alice_key,
+                "calendar.event",
+                "read",
+                json!({"ids": [ids[1]]})
+            )
+            .await
+            .status,
+            404
+        );
+        let r = w
+            .j2(
+                &w.alice_key,
+                "calendar.event",
+                "action_mass_archive",
+                json!({"ids": [ids[3]], "recurrence_update_setting": "sometimes"}),
+            )
+            .await;
+        assert_eq!(r.status, 500);
+    }
+
+    #[tokio::test]
+    async fn adding_an_attendee_to_all_events_sends_one_invitation() {
+        let w = world("19.0").await;
+        let (rec, ids) = weekly(&w, 3).await;
+        w.a("calendar.event", "write", json!({"ids": [ids[1]], "vals": {"partner_ids": [[4, w.carol.partner_id]], "recurrence_update": "all_events"}})).await;
+        let out = w.emu().outbox();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].recipients, vec!["carol@example.org".to_string()]);
+        let carol_rows = w.a("calendar.attendee", "search_count", json!({"domain": [["partner_id", "=", w.carol.partner_id], ["event_id.recurrence_id", "=", rec]]})).await;
+        assert_eq!(carol_rows, json!(3));
+    }
+
+    #[tokio::test]
+    async fn xml_rpc_requests_are_logged_with_their_user() {
+        let w = world("19.0").await;
+        let body = format!("<methodCall><methodName>execute_kw</methodName><params><param><value>odoo</value></param><param><value><int>{}</int></value></param><param><value>bob-pw</value></param><param><value>res.partner</value></param><param><value>search_count</value></param><param><value><array><data><value><array><data></data></array></value></data></array></value></param></params></methodCall>", w.bob.uid);
+        let text = w
+            .http
+            .post(format!("{}/xmlrpc/2/object", w.odoo.url))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("<int>"), "{text}");
+        let last = w.emu().request_log().snapshot().pop().unwrap();
+        assert_eq!(last.user.as_deref(), Some("bob"));
+        assert_eq!(last.path, "/xmlrpc/2/object");
+    }
+}

@@ -1233,8 +1233,14 @@ fn update_all(
     time_changed: bool,
 ) -> OResult<()> {
     if !time_changed && rec_vals.is_empty() {
+        // One invitation per new attendee for the series, sent from the edited event.
+        let quiet = {
+            let mut e = env.clone();
+            e.context.insert("no_mail_to_attendees".into(), json!(true));
+            e
+        };
         for (eid, _) in events_of_recurrence(tx.db, rec, true) {
-            write_event(tx, env, eid, vals)?;
+            write_event(tx, if eid == id { env } else { &quiet }, eid, vals)?;
         }
         return Ok(());
     }
@@ -1330,6 +1336,57 @@ fn break_recurrence(
     let mut rest = vals.clone();
     rest.remove("recurrency");
     write_event(tx, env, id, &rest)
+}
+
+/// `action_mass_archive` / `action_mass_deletion`: this event, this and the following
+/// ones (the series is stopped before it), or the whole series.
+pub fn mass_action(
+    tx: &mut Tx<'_>,
+    env: &Env,
+    id: i64,
+    setting: &str,
+    delete: bool,
+) -> OResult<()> {
+    let reg = tx.registry();
+    let m = orm::model(&reg, "calendar.event")?;
+    let row = tx.row("calendar.event", id).cloned().unwrap_or_default();
+    let targets: Vec<i64> = match (row.get("recurrence_id").and_then(Value::as_i64), setting) {
+        (Some(rec), "all_events") => events_of_recurrence(tx.db, rec, true)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect(),
+        (Some(rec), "future_events") => {
+            let start = str_of(&row, "start").unwrap_or_default();
+            let following: Vec<i64> = events_of_recurrence(tx.db, rec, true)
+                .into_iter()
+                .filter(|(_, r)| str_of(r, "start").is_some_and(|s| s >= start))
+                .map(|(i, _)| i)
+                .collect();
+            let day_before = dt(&row, "start").map(|s| s.date() - Duration::days(1));
+            let mut stop = Row::new();
+            stop.insert("end_type".into(), json!("end_date"));
+            stop.insert(
+                "until".into(),
+                json!(day_before.map(|d| d.format("%Y-%m-%d").to_string())),
+            );
+            let stop = stamp(tx, env, stop);
+            tx.update("calendar.recurrence", rec, stop);
+            following
+        }
+        (_, "self_only" | "all_events" | "future_events") => vec![id],
+        (_, other) => {
+            return Err(OdooError::value_error(format!(
+                "Wrong value for recurrence_update_setting: '{other}'"
+            )))
+        }
+    };
+    if delete {
+        orm::unlink(tx, env, m, &targets)
+    } else {
+        let mut vals = Map::new();
+        vals.insert("active".into(), json!(false));
+        orm::write_plain(tx, env, m, &targets, &vals)
+    }
 }
 
 /// Mails cancellations for future events being deleted, and re-bases recurrences.

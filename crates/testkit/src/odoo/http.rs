@@ -186,7 +186,7 @@ pub fn json2_error(err: OdooError) -> Response {
     resp
 }
 
-fn with_user(mut resp: Response, login: Option<String>) -> Response {
+pub(crate) fn with_user(mut resp: Response, login: Option<String>) -> Response {
     if let Some(l) = login {
         resp.extensions_mut().insert(LoggedUser(l));
     }

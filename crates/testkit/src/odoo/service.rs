@@ -131,6 +131,9 @@ pub fn lookup(m: &Model, method: &str, version: &super::version::VersionProfile)
         "do_accept" | "do_decline" | "do_tentative" if m.name == "calendar.attendee" => {
             sig(false, &[], 0, true)
         }
+        "action_mass_archive" | "action_mass_deletion" if m.name == "calendar.event" => {
+            sig(false, &["recurrence_update_setting"], 1, true)
+        }
         _ => {
             return Err(OdooError::NotFound(format!(
                 "The method '{}.{}' does not exist",
@@ -357,6 +360,26 @@ pub fn call(
                 .and_then(Value::as_str)
                 .unwrap_or("self_only");
             super::calendar::change_attendee_status(tx, env, ids, status, setting)?;
+            Ret::Value(json!(true))
+        }
+        "action_mass_archive" | "action_mass_deletion" => {
+            if ids.len() != 1 {
+                return Err(OdooError::value_error(format!(
+                    "Expected singleton: calendar.event({ids:?})"
+                )));
+            }
+            orm::check_records(tx.db, env, m, ids, orm::Mode::Write)?;
+            let setting = kw
+                .get("recurrence_update_setting")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            super::calendar::mass_action(
+                tx,
+                env,
+                ids[0],
+                setting,
+                method == "action_mass_deletion",
+            )?;
             Ret::Value(json!(true))
         }
         "do_accept" | "do_decline" | "do_tentative" => {

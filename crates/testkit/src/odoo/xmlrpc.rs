@@ -241,14 +241,14 @@ pub async fn endpoint(
         }
     };
     match super::http::dispatch_rpc(&emu, &service, &method, params) {
-        Ok((v, _login)) => {
+        Ok((v, login)) => {
             let mut out =
                 String::from("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
             if let Err(e) = to_xml(&v, &mut out) {
                 return fault(&e);
             }
             out.push_str("</param>\n</params>\n</methodResponse>\n");
-            xml_response(out)
+            super::http::with_user(xml_response(out), login)
         }
         Err(e) => fault(&e),
     }
