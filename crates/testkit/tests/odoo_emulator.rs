@@ -3093,3 +3093,99 @@ mod series_helpers {
         assert_eq!(last.path, "/xmlrpc/2/object");
     }
 }
+
+mod more_http {
+    use super::*;
+
+    #[tokio::test]
+    async fn web_content_honours_byte_ranges() {
+        let w = world("19.0").await;
+        let id = w
+            .a(
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "r.txt", "raw": "0123456789", "public": true}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        let url = format!("{}/web/content/{id}", w.odoo.url);
+        let resp = w
+            .http
+            .get(&url)
+            .header("Range", "bytes=2-5")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 206);
+        assert_eq!(resp.headers()["content-range"], "bytes 2-5/10");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), b"2345");
+        let tail = w
+            .http
+            .get(&url)
+            .header("Range", "bytes=-3")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tail.bytes().await.unwrap().as_ref(), b"789");
+        let bad = w
+            .http
+            .get(&url)
+            .header("Range", "bytes=20-30")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 416);
+        let whole = w.http.get(&url).send().await.unwrap();
+        assert_eq!(whole.headers()["accept-ranges"], "bytes");
+        assert_eq!(whole.bytes().await.unwrap().len(), 10);
+    }
+
+    #[tokio::test]
+    async fn the_upload_limit_system_parameter_overrides_the_default_from_18() {
+        let w = world("19.0").await;
+        w.emu().set_param("web.max_file_upload_size", "2048");
+        let r = w
+            .j2(
+                &w.alice_key,
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "big.txt", "raw": "y".repeat(4096)}]}),
+            )
+            .await;
+        assert_eq!(r.status, 413);
+        w.emu().set_version("17.0").unwrap();
+        assert_eq!(
+            w.emu().body_limit(),
+            odoo365_testkit::odoo::DEFAULT_BODY_LIMIT
+        );
+    }
+
+    #[tokio::test]
+    async fn search_still_counts_on_16() {
+        let w = world("16.0").await;
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                "alice-pw",
+                "res.users",
+                "search",
+                json!([[["share", "=", false]]]),
+                json!({"count": true}),
+            )
+            .await;
+        assert_eq!(r["result"], json!(3), "admin, alice, bob");
+        let w = world("17.0").await;
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                "alice-pw",
+                "res.users",
+                "search",
+                json!([[]]),
+                json!({"count": true}),
+            )
+            .await;
+        assert_eq!(r["error"]["data"]["name"], "builtins.TypeError");
+    }
+}

@@ -556,6 +556,24 @@ struct ContentQuery {
     download: Option<String>,
 }
 
+/// Parses one `bytes=a-b`, `bytes=a-` or `bytes=-n` range into inclusive offsets.
+fn parse_range(header: &str, total: usize) -> Option<(usize, usize)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: usize = n.parse().ok()?;
+            (total.checked_sub(n.min(total))?, total - 1)
+        }
+        (a, "") => (a.parse().ok()?, total - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(total - 1)),
+    };
+    (start <= end && start < total).then_some((start, end))
+}
+
 async fn content_named(
     State(emu): State<OdooEmulator>,
     Path((id, _name)): Path<(String, String)>,
@@ -609,7 +627,25 @@ fn serve_content(emu: &OdooEmulator, id: &str, q: ContentQuery, headers: &Header
     {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    let bytes = attach::content(&row);
+    let mut bytes = attach::content(&row);
+    let total = bytes.len();
+    // A single `bytes=a-b` range answers 206 (werkzeug's conditional responses).
+    let mut partial: Option<(usize, usize)> = None;
+    if let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        match parse_range(range, total) {
+            Some((a, b)) => partial = Some((a, b)),
+            None => {
+                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return resp;
+            }
+        }
+    }
+    if let Some((a, b)) = partial {
+        bytes = bytes[a..=b].to_vec();
+    }
     let name = str_of(&row, "name").unwrap_or_else(|| "file".into());
     let mimetype = str_of(&row, "mimetype").unwrap_or_else(|| "application/octet-stream".into());
     let download = q
@@ -621,8 +657,19 @@ fn serve_content(emu: &OdooEmulator, id: &str, q: ContentQuery, headers: &Header
         if download { "attachment" } else { "inline" },
         name.replace('"', "")
     );
-    let mut resp = (StatusCode::OK, bytes).into_response();
+    let status = if partial.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, bytes).into_response();
     let h = resp.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some((a, b)) = partial {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{total}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
     for (k, v) in [
         (header::CONTENT_TYPE, mimetype),
         (header::ETAG, etag),

@@ -350,8 +350,20 @@ impl OdooEmulator {
         self.hooks().body_limit = bytes;
     }
 
+    /// The request body limit: the system parameter `web.max_file_upload_size` when set
+    /// (18/19 `ir.http._pre_dispatch`), else the configured limit.
     pub fn body_limit(&self) -> usize {
-        self.hooks().body_limit
+        let param = {
+            let db = self.db();
+            if db.version.has_key_expiry() {
+                db.params
+                    .get("web.max_file_upload_size")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            } else {
+                None
+            }
+        };
+        param.unwrap_or_else(|| self.hooks().body_limit)
     }
 
     /// Makes `/jsonrpc` answer 404, as a server where RPC was removed.

@@ -75,6 +75,13 @@ pub fn lookup(m: &Model, method: &str, version: &super::version::VersionProfile)
         )));
     }
     let s = match method {
+        // 16 still has `count` (removed in 17, use search_count).
+        "search" if !version.has_body_is_html() => sig(
+            true,
+            &["domain", "offset", "limit", "order", "count"],
+            1,
+            false,
+        ),
         "search" => sig(true, &["domain", "offset", "limit", "order"], 1, false),
         "search_read" => sig(
             true,
@@ -227,15 +234,22 @@ pub fn call(
 ) -> OResult<Ret> {
     let db = &*tx.db;
     Ok(match method {
-        "search" => Ret::Value(json!(orm::search(
-            db,
-            env,
-            m,
-            kw.get("domain").unwrap_or(&Value::Null),
-            opt_usize(kw.get("offset")).unwrap_or(0),
-            opt_usize(kw.get("limit")),
-            kw.get("order").and_then(Value::as_str),
-        )?)),
+        "search" => {
+            let found = orm::search(
+                db,
+                env,
+                m,
+                kw.get("domain").unwrap_or(&Value::Null),
+                opt_usize(kw.get("offset")).unwrap_or(0),
+                opt_usize(kw.get("limit")),
+                kw.get("order").and_then(Value::as_str),
+            )?;
+            if orm::truthy(kw.get("count")) {
+                Ret::Value(json!(found.len()))
+            } else {
+                Ret::Value(json!(found))
+            }
+        }
         "search_read" => {
             let found = orm::search(
                 db,
