@@ -3189,3 +3189,37 @@ mod more_http {
         assert_eq!(r["error"]["data"]["name"], "builtins.TypeError");
     }
 }
+
+mod attendee_commands {
+    use super::*;
+
+    #[tokio::test]
+    async fn attendee_ids_commands_on_the_event_update_the_attendee_rows() {
+        let w = world("19.0").await;
+        let ev = w.event(json!({"name": "Cmd", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 11:00:00", "partner_ids": [w.alice.partner_id, w.bob.partner_id]})).await;
+        let bob_att = w
+            .a(
+                "calendar.attendee",
+                "search",
+                json!({"domain": [["event_id", "=", ev], ["partner_id", "=", w.bob.partner_id]]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        w.a(
+            "calendar.event",
+            "write",
+            json!({"ids": [ev], "vals": {"attendee_ids": [[1, bob_att, {"state": "declined"}]]}}),
+        )
+        .await;
+        let row = w
+            .read1("calendar.attendee", bob_att, json!(["state"]))
+            .await;
+        assert_eq!(row["state"], "declined");
+        assert_eq!(
+            w.read1("calendar.event", ev, json!(["declined_count"]))
+                .await["declined_count"],
+            1
+        );
+    }
+}

@@ -473,8 +473,10 @@ pub fn create(tx: &mut Tx<'_>, env: &Env, vals_list: Vec<Map<String, Value>>) ->
         }
         let id = tx.insert("calendar.event", row);
         create_attendees(tx, env, id, &partners, organizer_partner);
+        // attendee_ids commands (rare: partner_ids is the usual way) apply after the rows
+        // derived from partner_ids exist.
         for p in &pending {
-            let _ = p; // attendee_ids commands are derived from partner_ids instead
+            orm::apply_o2m(tx, env, id, p)?;
         }
         send_event_mail(tx, env, "invitation", id, None);
         meeting_activity(tx, env, id);
@@ -1050,7 +1052,7 @@ fn write_event(tx: &mut Tx<'_>, env: &Env, id: i64, vals: &Map<String, Value>) -
         partner_commands_supported(p)?;
     }
     let before = tx.row("calendar.event", id).cloned().unwrap_or_default();
-    let (mut changes, _) = orm::split_vals(tx, m, Some(id), vals)?;
+    let (mut changes, pending) = orm::split_vals(tx, m, Some(id), vals)?;
     if let Some(u) = changes.get("user_id").and_then(Value::as_i64) {
         changes.insert("partner_id".into(), json!(tx.db.user_partner(u)));
     }
@@ -1089,6 +1091,9 @@ fn write_event(tx: &mut Tx<'_>, env: &Env, id: i64, vals: &Map<String, Value>) -
         if !added.is_empty() {
             send_event_mail(tx, env, "invitation", id, Some(&added));
         }
+    }
+    for p in &pending {
+        orm::apply_o2m(tx, env, id, p)?;
     }
     if dt(&before, "start") != dt(&merged, "start") && before.contains_key("start") {
         send_event_mail(tx, env, "date_changed", id, None);

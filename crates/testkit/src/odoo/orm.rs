@@ -1508,7 +1508,7 @@ pub struct PendingO2m {
     pub commands: Value,
 }
 
-fn apply_o2m(tx: &mut Tx<'_>, env: &Env, parent: i64, p: &PendingO2m) -> OResult<()> {
+pub fn apply_o2m(tx: &mut Tx<'_>, env: &Env, parent: i64, p: &PendingO2m) -> OResult<()> {
     let reg = tx.registry();
     let cm = model(&reg, p.comodel)?;
     let Value::Array(items) = &p.commands else {
