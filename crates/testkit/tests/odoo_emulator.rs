@@ -3223,3 +3223,57 @@ mod attendee_commands {
         );
     }
 }
+
+mod tracking {
+    use super::*;
+
+    #[tokio::test]
+    async fn tracked_event_fields_log_old_and_new_values_unless_mail_notrack() {
+        let w = world("19.0").await;
+        let ev = w.event(json!({"name": "Tracked", "location": "Room 1", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 11:00:00"})).await;
+        w.a(
+            "calendar.event",
+            "write",
+            json!({"ids": [ev], "vals": {"location": "Room 2", "name": "Renamed"}}),
+        )
+        .await;
+        let msgs = w.a("mail.message", "search_read", json!({"domain": [["model", "=", "calendar.event"], ["res_id", "=", ev]], "fields": ["tracking_value_ids", "message_type"]})).await;
+        assert_eq!(msgs.as_array().unwrap().len(), 1);
+        let vals = w.a("mail.tracking.value", "read", json!({"ids": msgs[0]["tracking_value_ids"], "fields": ["field_id", "old_value_char", "new_value_char"]})).await;
+        assert_eq!(vals[0]["field_id"][1], "Location");
+        assert_eq!(
+            (
+                vals[0]["old_value_char"].clone(),
+                vals[0]["new_value_char"].clone()
+            ),
+            (json!("Room 1"), json!("Room 2"))
+        );
+        w.a(
+            "calendar.event",
+            "write",
+            json!({"ids": [ev], "vals": {"start": "2026-03-04 12:00:00"}}),
+        )
+        .await;
+        let msgs = w.a("mail.message", "search_read", json!({"domain": [["model", "=", "calendar.event"], ["res_id", "=", ev]], "fields": ["tracking_value_ids"], "order": "id desc"})).await;
+        assert_eq!(
+            msgs[0]["tracking_value_ids"].as_array().unwrap().len(),
+            2,
+            "start and stop moved"
+        );
+        w.a(
+            "calendar.event",
+            "write",
+            json!({"ids": [ev], "vals": {"location": "Room 3"}, "context": {"mail_notrack": true}}),
+        )
+        .await;
+        assert_eq!(
+            w.a(
+                "mail.message",
+                "search_count",
+                json!({"domain": [["model", "=", "calendar.event"], ["res_id", "=", ev]]})
+            )
+            .await,
+            json!(2)
+        );
+    }
+}

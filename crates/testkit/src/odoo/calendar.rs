@@ -1095,6 +1095,7 @@ fn write_event(tx: &mut Tx<'_>, env: &Env, id: i64, vals: &Map<String, Value>) -
     for p in &pending {
         orm::apply_o2m(tx, env, id, p)?;
     }
+    track(tx, env, id, &before)?;
     if dt(&before, "start") != dt(&merged, "start") && before.contains_key("start") {
         send_event_mail(tx, env, "date_changed", id, None);
     }
@@ -1104,6 +1105,101 @@ fn write_event(tx: &mut Tx<'_>, env: &Env, id: i64, vals: &Map<String, Value>) -
 /// Odoo's own Outlook sync (17+) owns recurrences for users who run it.
 fn outlook_sync_blocks(db: &Db, env: &Env) -> bool {
     db.version.has_body_is_html() && db.outlook_sync.contains(&env.uid)
+}
+
+/// Fields whose changes are logged in the chatter (`tracking=True` in calendar_event.py).
+const TRACKED: [&str; 6] = [
+    "location",
+    "active",
+    "start",
+    "stop",
+    "start_date",
+    "stop_date",
+];
+
+/// Posts a tracking message (`mail.tracking.value` rows) when tracked fields changed, unless
+/// the context says `mail_notrack` or `tracking_disable`. The event's write_date is not
+/// touched by the message.
+fn track(tx: &mut Tx<'_>, env: &Env, id: i64, before: &Row) -> OResult<()> {
+    if env.ctx_true("mail_notrack") || env.ctx_true("tracking_disable") {
+        return Ok(());
+    }
+    let after = tx.row("calendar.event", id).cloned().unwrap_or_default();
+    let norm = |r: &Row, f: &str| -> Value {
+        match r.get(f) {
+            None | Some(Value::Null) => Value::Null,
+            Some(v) if f == "active" => json!(truthy(Some(v))),
+            Some(v) => v.clone(),
+        }
+    };
+    let changed: Vec<&str> = TRACKED
+        .iter()
+        .copied()
+        .filter(|f| norm(before, f) != norm(&after, f))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let message = super::attach::insert_message(
+        tx,
+        env,
+        "calendar.event",
+        id,
+        String::new(),
+        "notification",
+        super::attach::SUBTYPE_NOTE,
+        None,
+    );
+    let reg = tx.registry();
+    let m = orm::model(&reg, "calendar.event")?;
+    let now = tx.now_stored();
+    for f in changed {
+        let Some(field) = m.field(f) else { continue };
+        let existing = tx.db.tables.get("ir.model.fields").and_then(|t| {
+            t.rows
+                .iter()
+                .find(|(_, r)| {
+                    r.get("model").and_then(Value::as_str) == Some("calendar.event")
+                        && r.get("name").and_then(Value::as_str) == Some(f)
+                })
+                .map(|(i, _)| *i)
+        });
+        let field_id = match existing {
+            Some(i) => i,
+            None => {
+                let mut r = Row::new();
+                r.insert("name".into(), json!(f));
+                r.insert("model".into(), json!("calendar.event"));
+                r.insert("field_description".into(), json!(field.string));
+                r.insert("ttype".into(), json!(field.kind.type_name()));
+                tx.insert("ir.model.fields", r)
+            }
+        };
+        let (old, new) = (norm(before, f), norm(&after, f));
+        let mut r = Row::new();
+        r.insert("field_id".into(), json!(field_id));
+        r.insert("mail_message_id".into(), json!(message));
+        let suffix = match field.kind {
+            super::models::Kind::Datetime | super::models::Kind::Date => "datetime",
+            super::models::Kind::Boolean => "integer",
+            _ => "char",
+        };
+        let conv = |v: Value| match (suffix, v) {
+            ("integer", v) => json!(i64::from(truthy(Some(&v)))),
+            ("datetime", Value::String(d)) if d.len() == 10 => json!(format!("{d} 00:00:00")),
+            (_, v) => v,
+        };
+        r.insert(format!("old_value_{suffix}"), conv(old));
+        r.insert(format!("new_value_{suffix}"), conv(new));
+        for k in ["create_date", "write_date"] {
+            r.insert(k.into(), json!(now.clone()));
+        }
+        for k in ["create_uid", "write_uid"] {
+            r.insert(k.into(), json!(env.uid));
+        }
+        tx.insert("mail.tracking.value", r);
+    }
+    Ok(())
 }
 
 /// `calendar.event.write` with `recurrence_update` (self_only / future_events / all_events).

@@ -673,6 +673,37 @@ pub fn registry(version: &VersionProfile) -> Registry {
                 "Attachments",
             )
             .field("date", Kind::Datetime, "Date")
+            .computed(
+                "tracking_value_ids",
+                Kind::One2many("mail.tracking.value", "mail_message_id"),
+                "Tracking values",
+            )
+            .build(),
+    );
+    models.push(
+        ModelBuilder::new("ir.model.fields", "Fields", "model, name")
+            .rec_name("field_description")
+            .required("name", Kind::Char, "Field Name")
+            .required("model", Kind::Char, "Model Name")
+            .field("field_description", Kind::Char, "Field Label")
+            .field("ttype", Kind::Char, "Field Type")
+            .build(),
+    );
+    models.push(
+        ModelBuilder::new("mail.tracking.value", "Mail Tracking Value", "id")
+            .rec_name("id")
+            .field("field_id", Kind::Many2one("ir.model.fields"), "Field")
+            .field("old_value_char", Kind::Char, "Old Value Char")
+            .field("new_value_char", Kind::Char, "New Value Char")
+            .field("old_value_integer", Kind::Integer, "Old Value Integer")
+            .field("new_value_integer", Kind::Integer, "New Value Integer")
+            .field("old_value_datetime", Kind::Datetime, "Old Value DateTime")
+            .field("new_value_datetime", Kind::Datetime, "New Value DateTime")
+            .field(
+                "mail_message_id",
+                Kind::Many2one("mail.message"),
+                "Message ID",
+            )
             .build(),
     );
     models.push(
