@@ -3277,3 +3277,140 @@ mod tracking {
         );
     }
 }
+
+mod webhooks {
+    use super::*;
+    use odoo365_testkit::odoo::WebhookRule;
+    use std::sync::{Arc, Mutex};
+
+    /// A receiver on loopback that keeps every JSON body it gets.
+    async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().unwrap().push(v);
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, got)
+    }
+
+    async fn settle(w: &World, n: usize) -> Vec<odoo365_testkit::odoo::WebhookDelivery> {
+        for _ in 0..100 {
+            let d = w.emu().webhook_deliveries();
+            if d.len() >= n {
+                return d;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        w.emu().webhook_deliveries()
+    }
+
+    fn rule(url: &str, trigger: &str) -> WebhookRule {
+        WebhookRule {
+            id: 0,
+            name: "Notify sync".into(),
+            model: "calendar.event".into(),
+            trigger: trigger.into(),
+            url: url.into(),
+            fields: vec![
+                "name".into(),
+                "start".into(),
+                "write_date".into(),
+                "user_id".into(),
+                "partner_ids".into(),
+                "location".into(),
+            ],
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_post_the_chosen_fields_with_python_str_datetimes() {
+        let w = world("19.0").await;
+        let (url, got) = receiver().await;
+        w.emu()
+            .clock()
+            .set(t0() + chrono::Duration::milliseconds(250));
+        let rid = w
+            .emu()
+            .add_webhook(rule(&url, "on_create_or_write"))
+            .unwrap();
+        let ev = w.event(json!({"name": "Hooked", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 11:00:00"})).await;
+        let d = settle(&w, 1).await;
+        assert_eq!(d[0].status, Some(200));
+        assert!(d[0].committed);
+        let body = got.lock().unwrap()[0].clone();
+        assert_eq!(body["_model"], "calendar.event");
+        assert_eq!(body["_id"], ev);
+        assert_eq!(body["_action"], format!("Notify sync(#{rid})"));
+        assert_eq!(body["user_id"], json!(w.alice.uid), "many2one as a bare id");
+        assert_eq!(body["partner_ids"], json!([w.alice.partner_id]));
+        assert_eq!(body["location"], json!(false));
+        assert_eq!(body["start"], "2026-03-04 10:00:00");
+        assert_eq!(
+            body["write_date"], "2026-03-02 09:00:00.250000",
+            "str() keeps microseconds"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_change_is_announced_up_to_18_only() {
+        for (version, announced) in [("18.0", true), ("19.0", false)] {
+            let w = world(version).await;
+            let (url, _got) = receiver().await;
+            w.emu().add_webhook(rule(&url, "on_create")).unwrap();
+            let r = w.execute_kw(w.alice.uid, "alice-pw", "calendar.event", "create", json!([[{"name": "ok", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 11:00:00"}, {"name": "bad", "start": "2026-03-04 10:00:00", "stop": "2026-03-04 09:00:00"}]]), json!({})).await;
+            assert_eq!(
+                r["error"]["data"]["name"],
+                "odoo.exceptions.ValidationError"
+            );
+            let d = settle(&w, 1).await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert_eq!(!d.is_empty(), announced, "{version}: {d:?}");
+            if announced {
+                assert!(!d[0].committed);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn unlink_and_archive_rules_fire_with_the_record_still_readable() {
+        let w = world("19.0").await;
+        let (url, got) = receiver().await;
+        w.emu().add_webhook(rule(&url, "on_unlink")).unwrap();
+        w.emu().add_webhook(rule(&url, "on_archive")).unwrap();
+        let a = w
+            .event(json!({"name": "Archive me", "start": "2026-03-04 10:00:00"}))
+            .await;
+        let b = w
+            .event(json!({"name": "Delete me", "start": "2026-03-04 12:00:00"}))
+            .await;
+        w.a(
+            "calendar.event",
+            "write",
+            json!({"ids": [a], "vals": {"active": false}}),
+        )
+        .await;
+        w.a("calendar.event", "unlink", json!({"ids": [b]})).await;
+        settle(&w, 2).await;
+        let bodies = got.lock().unwrap().clone();
+        let mut names: Vec<&str> = bodies.iter().map(|b| b["name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(names, vec!["Archive me", "Delete me"]);
+        assert!(w
+            .emu()
+            .add_webhook(WebhookRule {
+                trigger: "on_tuesday".into(),
+                ..rule(&url, "")
+            })
+            .is_err());
+    }
+}

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ControlError, NewApiKey, NewUser, OdooEmulator};
+use super::{ControlError, NewApiKey, NewUser, OdooEmulator, WebhookRule};
 use crate::FaultRule;
 
 impl IntoResponse for ControlError {
@@ -50,6 +50,10 @@ pub fn router(emu: OdooEmulator) -> Router {
         .route("/counters", get(counters))
         .route("/outbox", get(outbox).delete(clear_outbox))
         .route("/seed_demo", post(seed_demo))
+        .route(
+            "/webhooks",
+            post(add_webhook).get(webhooks).delete(clear_webhooks),
+        )
         .with_state(emu)
 }
 
@@ -290,4 +294,19 @@ async fn clear_outbox(State(emu): State<OdooEmulator>) -> Res {
 async fn seed_demo(State(emu): State<OdooEmulator>) -> Res {
     let seed = emu.seed_demo()?;
     Ok(Json(json!(seed)))
+}
+
+async fn add_webhook(State(emu): State<OdooEmulator>, Json(rule): Json<WebhookRule>) -> Res {
+    Ok(Json(json!({"id": emu.add_webhook(rule)?})))
+}
+
+async fn webhooks(State(emu): State<OdooEmulator>) -> Res {
+    Ok(Json(
+        json!({"rules": emu.db().webhooks.clone(), "deliveries": emu.webhook_deliveries()}),
+    ))
+}
+
+async fn clear_webhooks(State(emu): State<OdooEmulator>) -> Res {
+    emu.clear_webhooks();
+    Ok(Json(json!({"ok": true})))
 }

@@ -20,6 +20,7 @@ mod models;
 mod orm;
 mod service;
 mod version;
+mod webhook;
 mod xmlrpc;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ pub use error::OdooError;
 pub use orm::{ApiKey, Mail};
 pub use service::Ret;
 pub use version::{BadVersion, VersionProfile};
+pub use webhook::{WebhookDelivery, WebhookRule};
 
 use crate::{Clock, FaultPlan, RequestLog};
 use orm::{Db, Env, Row, Tx};
@@ -91,6 +93,7 @@ struct Inner {
     counters: Mutex<BTreeMap<String, u64>>,
     hooks: Mutex<Hooks>,
     database: String,
+    deliveries: Arc<Mutex<Vec<WebhookDelivery>>>,
 }
 
 /// The emulator; clones share one server state.
@@ -246,6 +249,7 @@ impl OdooEmulator {
                     rpc_disabled: false,
                 }),
                 database: config.database,
+                deliveries: Arc::new(Mutex::new(Vec::new())),
             }),
         }
     }
@@ -574,6 +578,46 @@ impl OdooEmulator {
         Ok(())
     }
 
+    /// Adds a base_automation webhook rule; returns its id.
+    pub fn add_webhook(&self, mut rule: WebhookRule) -> Result<i64, ControlError> {
+        let mut db = self.db();
+        if !webhook::TRIGGERS.contains(&rule.trigger.as_str()) {
+            return Err(ControlError::Bad(format!(
+                "unknown trigger {:?}",
+                rule.trigger
+            )));
+        }
+        let Some(m) = db.registry.get(&rule.model) else {
+            return Err(ControlError::Bad(format!("unknown model {:?}", rule.model)));
+        };
+        if let Some(f) = rule.fields.iter().find(|f| !m.has(f)) {
+            return Err(ControlError::Bad(format!(
+                "unknown field {f:?} on {}",
+                rule.model
+            )));
+        }
+        if !db.version.has_body_is_html() {
+            return Err(ControlError::Bad("webhook actions exist from 17.0".into()));
+        }
+        rule.id = db.webhooks.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        let id = rule.id;
+        db.webhooks.push(rule);
+        Ok(id)
+    }
+
+    pub fn clear_webhooks(&self) {
+        self.db().webhooks.clear();
+    }
+
+    /// Every webhook POST attempted so far (they complete in the background).
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.inner
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Creates an API key for `uid`; returns the 40-hex key (shown once, as in Odoo).
     pub fn create_api_key(&self, uid: i64, spec: NewApiKey) -> Result<String, ControlError> {
         let mut db = self.db();
@@ -757,8 +801,24 @@ impl OdooEmulator {
             let mut tx = Tx::begin(&mut db, now);
             let ids = if sig.api_model { Vec::new() } else { ids };
             let out = service::call(&mut tx, &env, m, method, &ids, &bound);
-            if out.is_ok() {
+            // Webhooks: up to 18 they go out inside the transaction (rolled back or not);
+            // from 19 only after a commit.
+            let due = if tx.db.webhooks.is_empty() {
+                Vec::new()
+            } else {
+                webhook::due(tx.db, &tx.changes())
+            };
+            let after_commit_only = tx.db.version.has_json2();
+            let committed = out.is_ok();
+            if committed {
                 tx.commit(&at);
+            } else {
+                drop(tx); // rolls back
+            }
+            if committed || !after_commit_only {
+                for (rule, url, payload) in due {
+                    webhook::send(self.inner.deliveries.clone(), rule, url, payload, committed);
+                }
             }
             out
         };

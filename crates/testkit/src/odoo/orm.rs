@@ -91,6 +91,8 @@ pub struct Db {
     pub next_key_id: i64,
     /// Users whose Odoo-side Outlook sync is active (17+ refuses recurrence edits for them).
     pub outlook_sync: HashSet<i64>,
+    /// base_automation webhook rules.
+    pub webhooks: Vec<super::webhook::WebhookRule>,
 }
 
 impl Db {
@@ -119,6 +121,7 @@ impl Db {
             params: HashMap::new(),
             next_key_id: 1,
             outlook_sync: HashSet::new(),
+            webhooks: Vec::new(),
         }
     }
 
@@ -216,6 +219,25 @@ pub fn fmt_dt(dt: NaiveDateTime) -> String {
     dt.format(DT_FMT).to_string()
 }
 
+/// How a transaction touched a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Written,
+    Deleted,
+    /// Created and deleted in the same transaction.
+    Vanished,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub model: &'static str,
+    pub id: i64,
+    pub kind: ChangeKind,
+    /// The row before the transaction touched it (writes and deletes).
+    pub before: Option<Row>,
+}
+
 #[derive(Debug)]
 enum Undo {
     Inserted(&'static str, i64),
@@ -257,6 +279,39 @@ impl<'a> Tx<'a> {
             self.db.outbox.push(mail);
         }
         self.committed = true;
+    }
+
+    /// What this transaction did to records so far: one entry per record, in order of
+    /// first touch, with the row as it was before (for writes and deletes).
+    pub fn changes(&self) -> Vec<Change> {
+        let mut out: Vec<Change> = Vec::new();
+        for u in &self.undo {
+            let (model, id, kind, before) = match u {
+                Undo::Inserted(m, id) => (*m, *id, ChangeKind::Created, None),
+                Undo::Replaced(m, id, row) => (*m, *id, ChangeKind::Written, Some(row)),
+                Undo::Removed(m, id, row) => (*m, *id, ChangeKind::Deleted, Some(row)),
+            };
+            match out.iter_mut().find(|c| c.model == model && c.id == id) {
+                Some(c) => {
+                    // Created then deleted in one transaction: nothing to report.
+                    if kind == ChangeKind::Deleted {
+                        c.kind = if c.kind == ChangeKind::Created {
+                            ChangeKind::Vanished
+                        } else {
+                            ChangeKind::Deleted
+                        };
+                    }
+                }
+                None => out.push(Change {
+                    model,
+                    id,
+                    kind,
+                    before: before.cloned(),
+                }),
+            }
+        }
+        out.retain(|c| c.kind != ChangeKind::Vanished);
+        out
     }
 
     pub fn registry(&self) -> Arc<Registry> {
