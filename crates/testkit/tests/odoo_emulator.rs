@@ -3414,3 +3414,52 @@ mod webhooks {
             .is_err());
     }
 }
+
+mod prototype {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_saas_18_prototype_answers_errors_as_bare_strings() {
+        let w = world("saas~18.3").await;
+        assert_eq!(
+            w.j2(&w.alice_key, "res.partner", "search", json!({"domain": []}))
+                .await
+                .status,
+            404
+        );
+        let (s, _) = w
+            .control(
+                reqwest::Method::PUT,
+                "/json2_prototype",
+                json!({"on": true}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let ok = w
+            .j2(&w.alice_key, "res.users", "context_get", json!({}))
+            .await;
+        assert_eq!(ok.body["uid"], json!(w.alice.uid));
+        let bad = w
+            .j2("nope", "res.partner", "search", json!({"domain": []}))
+            .await;
+        assert_eq!(bad.status, 401);
+        assert_eq!(bad.body, json!("Invalid apikey"));
+        let missing = w
+            .j2(&w.alice_key, "res.partner", "read", json!({"ids": [99999]}))
+            .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing
+            .body
+            .as_str()
+            .unwrap()
+            .starts_with("Record does not exist"));
+        w.emu().set_version("18.0").unwrap();
+        assert_eq!(
+            w.j2(&w.alice_key, "res.users", "context_get", json!({}))
+                .await
+                .status,
+            404,
+            "only saas~18.x had it"
+        );
+    }
+}

@@ -46,6 +46,7 @@ pub fn router(emu: OdooEmulator) -> Router {
         .route("/body_limit", put(set_body_limit))
         .route("/params", put(set_param))
         .route("/rpc_disabled", put(set_rpc_disabled))
+        .route("/json2_prototype", put(set_json2_prototype))
         .route("/requests", get(requests))
         .route("/counters", get(counters))
         .route("/outbox", get(outbox).delete(clear_outbox))
@@ -309,4 +310,14 @@ async fn webhooks(State(emu): State<OdooEmulator>) -> Res {
 async fn clear_webhooks(State(emu): State<OdooEmulator>) -> Res {
     emu.clear_webhooks();
     Ok(Json(json!({"ok": true})))
+}
+
+#[derive(Debug, Deserialize)]
+struct On {
+    on: bool,
+}
+
+async fn set_json2_prototype(State(emu): State<OdooEmulator>, Json(o): Json<On>) -> Res {
+    emu.set_json2_prototype(o.on);
+    Ok(Json(json!({"json2_prototype": o.on})))
 }

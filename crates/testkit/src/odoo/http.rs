@@ -193,6 +193,44 @@ pub(crate) fn with_user(mut resp: Response, login: Option<String>) -> Response {
     resp
 }
 
+async fn json2(
+    state: State<OdooEmulator>,
+    path: Path<(String, String)>,
+    req_method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let legacy = state.0.json2_prototype();
+    let resp = json2_inner(state, path, req_method, headers, body).await;
+    if legacy {
+        prototype_error_shape(resp).await
+    } else {
+        resp
+    }
+}
+
+/// The saas-18 prototype answered errors as a bare JSON string (the message), not the
+/// object (spec §1.1).
+async fn prototype_error_shape(resp: Response) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if resp.status() == StatusCode::OK || !is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("message").cloned())
+        .unwrap_or(Value::String(String::new()));
+    Response::from_parts(parts, Body::from(message.to_string()))
+}
+
 /// Unrouted paths: under `/json/2` the JSON-2 catch-all answers (Odoo takes over
 /// `/json/2/<path:subpath>`), elsewhere werkzeug's 404 page.
 async fn fallback(State(emu): State<OdooEmulator>, uri: axum::http::Uri) -> Response {
@@ -203,7 +241,7 @@ async fn fallback(State(emu): State<OdooEmulator>, uri: axum::http::Uri) -> Resp
 }
 
 async fn json2_catch_all(State(emu): State<OdooEmulator>) -> Response {
-    if !emu.version().has_json2() {
+    if !emu.json2_available() {
         return not_found_html();
     }
     json2_error(OdooError::NotFound(
@@ -211,14 +249,14 @@ async fn json2_catch_all(State(emu): State<OdooEmulator>) -> Response {
     ))
 }
 
-async fn json2(
+async fn json2_inner(
     State(emu): State<OdooEmulator>,
     Path((model, method)): Path<(String, String)>,
     req_method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !emu.version().has_json2() {
+    if !emu.json2_available() {
         return not_found_html();
     }
     if req_method != Method::POST {

@@ -82,6 +82,8 @@ struct Hooks {
     body_limit: usize,
     /// `/jsonrpc` answers 404, as after RPC removal.
     rpc_disabled: bool,
+    /// The saas-18 JSON-2 prototype: `/json/2` on saas~18.x, errors as bare strings.
+    json2_prototype: bool,
 }
 
 #[derive(Debug)]
@@ -247,6 +249,7 @@ impl OdooEmulator {
                     late_commit_s: None,
                     body_limit: config.body_limit,
                     rpc_disabled: false,
+                    json2_prototype: false,
                 }),
                 database: config.database,
                 deliveries: Arc::new(Mutex::new(Vec::new())),
@@ -373,6 +376,22 @@ impl OdooEmulator {
     /// Makes `/jsonrpc` answer 404, as a server where RPC was removed.
     pub fn set_rpc_disabled(&self, disabled: bool) {
         self.hooks().rpc_disabled = disabled;
+    }
+
+    /// Plays the saas-18 JSON-2 prototype (PR #197801): `/json/2` answers on saas~18.x
+    /// profiles too, and its errors are bare JSON strings instead of the error object.
+    pub fn set_json2_prototype(&self, on: bool) {
+        self.hooks().json2_prototype = on;
+    }
+
+    pub(crate) fn json2_prototype(&self) -> bool {
+        self.hooks().json2_prototype
+    }
+
+    /// Whether `/json/2` routes exist on this profile.
+    pub(crate) fn json2_available(&self) -> bool {
+        let v = self.version();
+        v.has_json2() || (self.json2_prototype() && v.saas && v.major == 18)
     }
 
     pub(crate) fn rpc_disabled(&self) -> bool {
