@@ -3463,3 +3463,73 @@ mod prototype {
         );
     }
 }
+
+mod more_faults {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_expired_token_fault_is_401_on_json2_and_access_denied_on_rpc() {
+        let w = world("19.0").await;
+        w.emu()
+            .faults()
+            .add(FaultRule::once(Fault::ExpiredToken).on_path("/json/2"));
+        let r = w
+            .j2(&w.alice_key, "res.partner", "search", json!({"domain": []}))
+            .await;
+        assert_eq!(
+            (r.status, r.body["message"].clone()),
+            (401, json!("Invalid apikey"))
+        );
+        w.emu()
+            .faults()
+            .add(FaultRule::once(Fault::ExpiredToken).on_path("/jsonrpc"));
+        let (status, body) = w.rpc("common", "version", json!([])).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["error"]["data"]["name"],
+            "odoo.exceptions.AccessDenied"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timeout_fault_hangs_then_closes_without_an_answer() {
+        let w = world("19.0").await;
+        w.emu()
+            .faults()
+            .add(FaultRule::once(Fault::Timeout { hang_ms: 200 }));
+        let started = std::time::Instant::now();
+        let sent = w
+            .http
+            .post(format!("{}/json/2/res.partner/search", w.odoo.url))
+            .bearer_auth(&w.alice_key)
+            .json(&json!({"domain": []}))
+            .send()
+            .await;
+        assert!(sent.is_err());
+        assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+        let log = w.emu().request_log().snapshot();
+        assert_eq!(log.last().unwrap().fault.as_deref(), Some("timeout"));
+    }
+
+    #[tokio::test]
+    async fn the_same_seed_draws_the_same_faults_across_emulators() {
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let w = world("19.0").await;
+            w.emu()
+                .faults()
+                .add(FaultRule::always(Fault::BadGateway).with_probability(0.5));
+            let mut statuses = Vec::new();
+            for _ in 0..20 {
+                statuses.push(
+                    w.j2(&w.alice_key, "res.users", "context_get", json!({}))
+                        .await
+                        .status,
+                );
+            }
+            runs.push(statuses);
+        }
+        assert_eq!(runs[0], runs[1]);
+        assert!(runs[0].contains(&502) && runs[0].contains(&200));
+    }
+}
