@@ -3533,3 +3533,88 @@ mod more_faults {
         assert!(runs[0].contains(&502) && runs[0].contains(&200));
     }
 }
+
+mod images {
+    use super::*;
+    use base64::Engine as _;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    }
+
+    fn sha1_hex(b: &[u8]) -> String {
+        use sha1::Digest;
+        sha1::Sha1::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn large_images_are_scaled_to_1920_so_the_checksum_changes() {
+        let w = world("19.0").await;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let big = png(2000, 100);
+        let id = w
+            .a(
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "wide.png", "datas": b64.encode(&big)}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        let r = w
+            .read1(
+                "ir.attachment",
+                id,
+                json!(["checksum", "datas", "mimetype", "file_size"]),
+            )
+            .await;
+        assert_eq!(r["mimetype"], "image/png");
+        assert_ne!(r["checksum"], json!(sha1_hex(&big)));
+        let stored = b64.decode(r["datas"].as_str().unwrap()).unwrap();
+        assert_eq!(r["checksum"], json!(sha1_hex(&stored)));
+        let img = image::load_from_memory(&stored).unwrap();
+        assert_eq!((img.width(), img.height()), (1920, 96));
+        let kept = w.a("ir.attachment", "create", json!({"vals_list": [{"name": "wide.png", "datas": b64.encode(&big)}], "context": {"image_no_postprocess": true}})).await[0].as_i64().unwrap();
+        assert_eq!(
+            w.read1("ir.attachment", kept, json!(["checksum"])).await["checksum"],
+            json!(sha1_hex(&big))
+        );
+        let small = png(40, 30);
+        let s = w
+            .a(
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "small.png", "datas": b64.encode(&small)}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            w.read1("ir.attachment", s, json!(["checksum"])).await["checksum"],
+            json!(sha1_hex(&small))
+        );
+        let junk = w
+            .a(
+                "ir.attachment",
+                "create",
+                json!({"vals_list": [{"name": "junk.png", "raw": "not really a png"}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            w.read1("ir.attachment", junk, json!(["checksum"])).await["checksum"],
+            json!(sha1_hex(b"not really a png"))
+        );
+    }
+}

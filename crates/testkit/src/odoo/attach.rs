@@ -154,17 +154,8 @@ fn set_content(db: &Db, env: &Env, row: &mut Row, vals: &Map<String, Value>) -> 
     } else {
         None
     };
-    if let Some(raw) = &raw {
-        row.insert("datas".into(), json!(b64().encode(raw)));
-        let sha = hex_sha1(raw);
-        row.insert("file_size".into(), json!(raw.len()));
-        row.insert(
-            "store_fname".into(),
-            json!(format!("{}/{}", &sha[..2], sha)),
-        );
-        row.insert("checksum".into(), json!(sha));
-    }
-    let raw_bytes = raw.unwrap_or_default();
+    let mut raw = raw;
+    let raw_bytes = raw.clone().unwrap_or_default();
     if vals.contains_key("mimetype")
         || vals.contains_key("datas")
         || vals.contains_key("raw")
@@ -189,7 +180,67 @@ fn set_content(db: &Db, env: &Env, row: &mut Row, vals: &Map<String, Value>) -> 
         }
         row.insert("mimetype".into(), json!(mt));
     }
+    // Large images are scaled down on upload, so the stored checksum differs from the
+    // SHA-1 of what was sent.
+    if let (Some(r), Some(mt)) = (raw.as_mut(), row.get("mimetype").and_then(Value::as_str)) {
+        if !env.ctx_true("image_no_postprocess") {
+            if let Some(scaled) = postprocess_image(db, mt, r) {
+                *r = scaled;
+            }
+        }
+    }
+    if let Some(raw) = &raw {
+        row.insert("datas".into(), json!(b64().encode(raw)));
+        let sha = hex_sha1(raw);
+        row.insert("file_size".into(), json!(raw.len()));
+        row.insert(
+            "store_fname".into(),
+            json!(format!("{}/{}", &sha[..2], sha)),
+        );
+        row.insert("checksum".into(), json!(sha));
+    }
     Ok(())
+}
+
+/// `_postprocess_contents`: PNG and JPEG images larger than
+/// `base.image_autoresize_max_px` (default 1920x1920) are scaled to fit, JPEG at
+/// `base.image_autoresize_quality` (default 80). Undecodable images are left alone, as Odoo
+/// logs and ignores the error.
+fn postprocess_image(db: &Db, mimetype: &str, raw: &[u8]) -> Option<Vec<u8>> {
+    let format = match mimetype {
+        "image/png" => image::ImageFormat::Png,
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        _ => return None,
+    };
+    let (max_w, max_h) = db
+        .params
+        .get("base.image_autoresize_max_px")
+        .and_then(|v| v.split_once('x'))
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .unwrap_or((1920, 1920));
+    if max_w == 0 || max_h == 0 {
+        return None; // "0" switches resizing off
+    }
+    let img = image::load_from_memory_with_format(raw, format).ok()?;
+    if img.width() <= max_w && img.height() <= max_h {
+        return None;
+    }
+    let scaled = img.resize(max_w, max_h, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    match format {
+        image::ImageFormat::Jpeg => {
+            let quality = db
+                .params
+                .get("base.image_autoresize_quality")
+                .and_then(|q| q.trim().parse::<u8>().ok())
+                .unwrap_or(80)
+                .clamp(1, 100);
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+            scaled.to_rgb8().write_with_encoder(encoder).ok()?;
+        }
+        _ => scaled.write_to(&mut out, format).ok()?,
+    }
+    Some(out.into_inner())
 }
 
 pub fn hex_sha1(raw: &[u8]) -> String {
