@@ -3618,3 +3618,51 @@ mod images {
         );
     }
 }
+
+mod legacy_xmlrpc {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_historical_route_puts_the_class_in_a_string_fault_code() {
+        let w = world("17.0").await;
+        let call = |pw: &str, method: &str, args: &str| {
+            format!(
+                "<methodCall><methodName>execute_kw</methodName><params><param><value>odoo</value></param><param><value><int>{}</int></value></param><param><value>{pw}</value></param><param><value>res.partner</value></param><param><value>{method}</value></param><param><value>{args}</value></param></params></methodCall>",
+                w.alice.uid
+            )
+        };
+        let post = |body: String| {
+            let http = w.http.clone();
+            let url = format!("{}/xmlrpc/object", w.odoo.url);
+            async move {
+                http.post(url)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let denied = post(call(
+            "wrong",
+            "search",
+            "<array><data><value><array><data></data></array></value></data></array>",
+        ))
+        .await;
+        assert!(denied.contains("<string>AccessDenied</string>"), "{denied}");
+        let missing = post(call("alice-pw", "read", "<array><data><value><array><data><value><int>99999</int></value></data></array></value></data></array>")).await;
+        assert!(
+            missing.contains("<string>warning -- MissingError\n\nRecord does not exist"),
+            "{missing}"
+        );
+        let ok = post(call(
+            "alice-pw",
+            "search_count",
+            "<array><data><value><array><data></data></array></value></data></array>",
+        ))
+        .await;
+        assert!(ok.contains("<params>"), "{ok}");
+    }
+}

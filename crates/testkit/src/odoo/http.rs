@@ -32,6 +32,7 @@ pub fn router(emu: OdooEmulator) -> Router {
         .route("/json/2", any(json2_catch_all))
         .route("/jsonrpc", post(jsonrpc))
         .route("/xmlrpc/2/{service}", post(super::xmlrpc::endpoint))
+        .route("/xmlrpc/{service}", post(super::xmlrpc::legacy_endpoint))
         .route("/web/webclient/version_info", post(version_info))
         .route("/web/version", get(web_version))
         .route("/json/version", get(web_version))

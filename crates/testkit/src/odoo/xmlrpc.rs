@@ -184,16 +184,66 @@ pub(crate) fn fault(err: &OdooError) -> Response {
     } else {
         err.to_string()
     };
+    fault_response(&format!("<int>{code}</int>"), &text)
+}
+
+/// The historical `/xmlrpc/<service>` puts the class in a string fault code
+/// (`xmlrpc_handle_exception_string`).
+fn legacy_fault(err: &OdooError) -> Response {
+    let class = match err {
+        OdooError::Missing(_) => Some("MissingError"),
+        OdooError::Access(_) => Some("AccessError"),
+        OdooError::User(_) | OdooError::Validation(_) => Some("UserError"),
+        _ => None,
+    };
+    match (class, err) {
+        (Some(c), _) => fault_response(
+            &format!(
+                "<string>{}</string>",
+                escape(&format!("warning -- {c}\n\n{err}"))
+            ),
+            "",
+        ),
+        (None, OdooError::AccessDenied(_)) => {
+            fault_response("<string>AccessDenied</string>", &err.to_string())
+        }
+        _ => fault_response(
+            &format!("<string>{}</string>", escape(&err.to_string())),
+            err.serialize()["debug"].as_str().unwrap_or_default(),
+        ),
+    }
+}
+
+fn fault_response(code_value: &str, text: &str) -> Response {
     xml_response(format!(
-        "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>{code}</int></value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>{}</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n",
-        escape(&text)
+        "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value>{code_value}</value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>{}</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n",
+        escape(text)
     ))
 }
 
+/// `/xmlrpc/2/<service>`: integer fault codes.
 pub async fn endpoint(
     State(emu): State<OdooEmulator>,
     Path(service): Path<String>,
     body: Body,
+) -> Response {
+    serve(emu, service, body, fault).await
+}
+
+/// `/xmlrpc/<service>`: the historical route with string fault codes.
+pub async fn legacy_endpoint(
+    State(emu): State<OdooEmulator>,
+    Path(service): Path<String>,
+    body: Body,
+) -> Response {
+    serve(emu, service, body, legacy_fault).await
+}
+
+async fn serve(
+    emu: OdooEmulator,
+    service: String,
+    body: Body,
+    fault: fn(&OdooError) -> Response,
 ) -> Response {
     if emu.rpc_disabled() {
         return super::http::not_found_html();
