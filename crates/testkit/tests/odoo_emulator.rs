@@ -3666,3 +3666,24 @@ mod legacy_xmlrpc {
         assert!(ok.contains("<params>"), "{ok}");
     }
 }
+
+mod startup {
+    use super::*;
+
+    #[tokio::test]
+    async fn start_refuses_a_version_it_cannot_parse() {
+        let r = OdooEmulator::start(OdooConfig {
+            version: "nineteen".into(),
+            ..OdooConfig::default()
+        })
+        .await;
+        assert!(r.is_err());
+        let odoo = OdooEmulator::start(OdooConfig {
+            version: "saas~18.2+e".into(),
+            ..OdooConfig::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(odoo.emulator.version().version_info()[5], "e");
+    }
+}

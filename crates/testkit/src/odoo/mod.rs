@@ -233,8 +233,10 @@ fn digest(key: &str) -> String {
 
 impl OdooEmulator {
     pub fn new(config: OdooConfig) -> Self {
-        let version = VersionProfile::parse(&config.version)
-            .unwrap_or_else(|_| VersionProfile::parse("19.0").expect("19.0 parses"));
+        let version = VersionProfile::parse(&config.version).unwrap_or_else(|e| {
+            tracing::warn!("{e}; playing 19.0 instead");
+            VersionProfile::parse("19.0").expect("19.0 parses")
+        });
         let mut db = Db::new(version);
         seed_base(&mut db, config.clock.now().naive_utc());
         Self {
@@ -257,8 +259,10 @@ impl OdooEmulator {
         }
     }
 
-    /// Binds 127.0.0.1:0 for the API and another port for the control API.
+    /// Binds 127.0.0.1:0 for the API and another port for the control API. An unparsable
+    /// version is an error here (`new` falls back to 19.0 with a warning).
     pub async fn start(config: OdooConfig) -> anyhow::Result<RunningOdoo> {
+        VersionProfile::parse(&config.version)?;
         let emulator = Self::new(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
