@@ -3687,3 +3687,145 @@ mod startup {
         assert_eq!(odoo.emulator.version().version_info()[5], "e");
     }
 }
+
+mod programmatic_keys {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_rotate_through_generate_and_revoke_within_odoos_limits() {
+        let w = world("19.0").await;
+        let gen = |key: &str, exp: Value| json!({"key": key, "scope": null, "name": "rotated", "expiration_date": exp});
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.users.apikeys",
+                "generate",
+                gen(&w.alice_key, json!("2026-04-01 00:00:00")),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.body["message"], "Programmatic API keys are not enabled");
+        w.emu()
+            .set_param("base.enable_programmatic_api_keys", "True");
+        for (exp, why) in [
+            (json!(null), "no expiry"),
+            (json!("2026-03-01 00:00:00"), "past"),
+            (json!("2026-12-31 00:00:00"), "over 90 days"),
+        ] {
+            let r = w
+                .j2(
+                    &w.alice_key,
+                    "res.users.apikeys",
+                    "generate",
+                    gen(&w.alice_key, exp),
+                )
+                .await;
+            assert_eq!(r.status, 422, "{why}: {}", r.body);
+        }
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.users.apikeys",
+                "generate",
+                gen(&w.bob_key, json!("2026-04-01 00:00:00")),
+            )
+            .await;
+        assert_eq!(
+            r.body["message"],
+            "The provided API key is invalid or does not belong to the current user."
+        );
+        let new_key = w
+            .a(
+                "res.users.apikeys",
+                "generate",
+                gen(&w.alice_key, json!("2026-04-01 00:00:00")),
+            )
+            .await;
+        let new_key = new_key.as_str().unwrap().to_string();
+        assert_eq!(new_key.len(), 40);
+        assert_eq!(
+            w.j2(&new_key, "res.users", "context_get", json!({}))
+                .await
+                .body["uid"],
+            json!(w.alice.uid)
+        );
+        w.emu().set_param("base.programmatic_api_keys_limit", "3");
+        w.a(
+            "res.users.apikeys",
+            "generate",
+            gen(&new_key, json!("2026-04-01 00:00:00")),
+        )
+        .await;
+        let r = w
+            .j2(
+                &new_key,
+                "res.users.apikeys",
+                "generate",
+                gen(&new_key, json!("2026-04-01 00:00:00")),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["message"].clone()),
+            (
+                422,
+                json!("Limit of 3 API keys is reached for programmatic creation")
+            )
+        );
+        assert_eq!(
+            w.a("res.users.apikeys", "revoke", json!({"key": new_key}))
+                .await,
+            json!(true)
+        );
+        assert_eq!(
+            w.j2(&new_key, "res.users", "context_get", json!({}))
+                .await
+                .status,
+            401
+        );
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.users.apikeys",
+                "revoke",
+                json!({"key": new_key}),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.users.apikeys",
+                "revoke",
+                json!({"key": w.bob_key}),
+            )
+            .await;
+        assert_eq!(r.status, 403, "someone else's key");
+    }
+
+    #[tokio::test]
+    async fn admins_may_make_persistent_keys_and_18_has_no_programmatic_keys() {
+        let w = world("19.0").await;
+        let admin_key = w.emu().create_api_key(2, NewApiKey::default()).unwrap();
+        let k = w
+            .j2(
+                &admin_key,
+                "res.users.apikeys",
+                "generate",
+                json!({"key": admin_key, "scope": "rpc", "name": "bot", "expiration_date": false}),
+            )
+            .await;
+        assert_eq!(k.status, 200, "{}", k.body);
+        let w18 = world("18.0").await;
+        let r = w18
+            .execute_kw(
+                w18.alice.uid,
+                &w18.alice_key,
+                "res.users.apikeys",
+                "generate",
+                json!([w18.alice_key, null, "x", false]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r["error"]["code"], 404);
+    }
+}

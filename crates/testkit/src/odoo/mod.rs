@@ -10,6 +10,7 @@
 //! transaction's start time; every mail Odoo would send is in the outbox unless the caller's
 //! context suppressed it.
 
+mod apikeys;
 mod attach;
 mod calendar;
 mod control;
@@ -29,7 +30,6 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 pub use error::OdooError;
 pub use orm::{ApiKey, Mail};
@@ -222,13 +222,6 @@ pub enum ControlError {
     Bad(String),
     #[error(transparent)]
     Odoo(#[from] OdooError),
-}
-
-fn digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl OdooEmulator {
@@ -659,22 +652,15 @@ impl OdooEmulator {
                 )));
             }
         }
-        let key: String = (0..20)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect();
-        let id = db.next_key_id;
-        db.next_key_id += 1;
         let created = orm::fmt_dt(self.wall_now());
-        db.keys.push(ApiKey {
-            id,
+        let key = apikeys::make(
+            &mut db,
             uid,
-            name: spec.name.unwrap_or_else(|| "test key".into()),
-            index: key[..8].to_string(),
-            digest: digest(&key),
-            scope: spec.scope,
-            expiration_date: spec.expiration_date,
-            create_date: created,
-        });
+            spec.name.unwrap_or_else(|| "test key".into()),
+            spec.scope,
+            spec.expiration_date,
+            created,
+        );
         Ok(key)
     }
 
@@ -693,27 +679,7 @@ impl OdooEmulator {
 
     /// The user a bearer key belongs to, if the key is valid for RPC now.
     pub(crate) fn check_key(&self, db: &Db, key: &str) -> Option<i64> {
-        if key.len() < 8 {
-            return None;
-        }
-        let d = digest(key);
-        let now = self.wall_now();
-        db.keys
-            .iter()
-            .filter(|k| key.starts_with(&k.index) && k.digest == d)
-            .filter(|k| k.scope.as_deref().is_none_or(|s| s == "rpc"))
-            .filter(|k| {
-                !db.version.has_key_expiry()
-                    || k.expiration_date
-                        .as_deref()
-                        .and_then(orm::parse_dt)
-                        .is_none_or(|e| e > now)
-            })
-            .map(|k| k.uid)
-            .find(|&uid| {
-                db.user_row(uid)
-                    .is_some_and(|u| orm::truthy(u.get("active")))
-            })
+        apikeys::rpc_user(db, key, self.wall_now())
     }
 
     /// `_check_credentials`: the password or an API key of that user.

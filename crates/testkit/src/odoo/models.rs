@@ -409,6 +409,16 @@ pub fn registry(version: &VersionProfile) -> Registry {
         );
     }
     models.push(users.build());
+    // Keys live outside the tables (their secret part is never a field); the model exists
+    // for its generate/revoke methods.
+    models.push(
+        ModelBuilder::new("res.users.apikeys", "Users API Keys", "id")
+            .field("name", Kind::Char, "Description")
+            .field("user_id", Kind::Many2one("res.users"), "User")
+            .field("scope", Kind::Char, "Scope")
+            .field("expiration_date", Kind::Datetime, "Expiration Date")
+            .build(),
+    );
     models.push(
         ModelBuilder::new("res.groups", "Access Groups", "name, id")
             .required("name", Kind::Char, "Name")

@@ -116,6 +116,13 @@ pub fn lookup(m: &Model, method: &str, version: &super::version::VersionProfile)
         ),
         "action_archive" | "action_unarchive" if m.has_active() => sig(false, &[], 0, true),
         "context_get" if m.name == "res.users" => sig(true, &[], 0, false),
+        // Programmatic key management (19.0 docs, external_api.rst).
+        "generate" if m.name == "res.users.apikeys" && version.has_json2() => {
+            sig(true, &["key", "scope", "name", "expiration_date"], 4, true)
+        }
+        "revoke" if m.name == "res.users.apikeys" && version.has_json2() => {
+            sig(true, &["key"], 1, true)
+        }
         "message_post" if m.mail_thread => Sig {
             api_model: false,
             params: vec![
@@ -329,6 +336,8 @@ pub fn call(
                 .collect::<Vec<_>>()))
         }
         "web_search_read" => web_search_read(db, env, m, kw)?,
+        "generate" => Ret::Value(super::apikeys::generate(tx, env, kw)?),
+        "revoke" => Ret::Value(super::apikeys::revoke(tx, env, kw)?),
         "context_get" => {
             let user = db.user_row(env.uid).cloned().unwrap_or_default();
             Ret::Value(json!({
