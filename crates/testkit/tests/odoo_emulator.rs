@@ -3829,3 +3829,21 @@ mod programmatic_keys {
         assert_eq!(r["error"]["code"], 404);
     }
 }
+
+mod alarms {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_standard_reminders_exist_and_events_take_them() {
+        let w = world("19.0").await;
+        let alarms = w.a("calendar.alarm", "search_read", json!({"domain": [["alarm_type", "=", "notification"]], "fields": ["name", "duration_minutes"], "order": "id asc"})).await;
+        assert_eq!(alarms[0]["duration_minutes"], 15);
+        assert_eq!(alarms[4]["duration_minutes"], 1440);
+        let id = alarms[1]["id"].as_i64().unwrap();
+        let ev = w.event(json!({"name": "Remind me", "start": "2026-03-04 10:00:00", "alarm_ids": [[6, 0, [id]]]})).await;
+        assert_eq!(
+            w.read1("calendar.event", ev, json!(["alarm_ids"])).await["alarm_ids"],
+            json!([id])
+        );
+    }
+}

@@ -1065,6 +1065,28 @@ fn seed_base(db: &mut Db, now: NaiveDateTime) {
             &[("model", json!(model)), ("name", json!(desc))],
         );
     }
+    // The reminders the calendar module ships (calendar_data.xml).
+    for (name, alarm_type, duration, interval) in [
+        ("Notification - 15 Minutes", "notification", 15, "minutes"),
+        ("Notification - 30 Minutes", "notification", 30, "minutes"),
+        ("Notification - 1 Hours", "notification", 1, "hours"),
+        ("Notification - 2 Hours", "notification", 2, "hours"),
+        ("Notification - 1 Days", "notification", 1, "days"),
+        ("Email - 3 Hours", "email", 3, "hours"),
+        ("Email - 6 Hours", "email", 6, "hours"),
+        ("Email - 1 Days", "email", 1, "days"),
+    ] {
+        seed_row(
+            &mut tx,
+            "calendar.alarm",
+            &[
+                ("name", json!(name)),
+                ("alarm_type", json!(alarm_type)),
+                ("duration", json!(duration)),
+                ("interval", json!(interval)),
+            ],
+        );
+    }
     for (name, category) in [
         ("Email", "default"),
         ("Call", "phonecall"),
