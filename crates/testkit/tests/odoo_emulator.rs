@@ -3847,3 +3847,41 @@ mod alarms {
         );
     }
 }
+
+mod one2many {
+    use super::*;
+
+    #[tokio::test]
+    async fn one2many_commands_create_link_and_delete_children() {
+        let w = world("19.0").await;
+        let parent = w.a("res.partner", "create", json!({"vals_list": [{"name": "Parent Co", "is_company": true, "child_ids": [[0, 0, {"name": "First child"}], [0, 0, {"name": "Second child"}]]}]})).await[0].as_i64().unwrap();
+        let kids = w.read1("res.partner", parent, json!(["child_ids"])).await["child_ids"].clone();
+        assert_eq!(kids.as_array().unwrap().len(), 2);
+        let first = kids[0].as_i64().unwrap();
+        assert_eq!(
+            w.read1("res.partner", first, json!(["parent_id"])).await["parent_id"][0],
+            json!(parent)
+        );
+        w.a(
+            "res.partner",
+            "write",
+            json!({"ids": [parent], "vals": {"child_ids": [[2, first]]}}),
+        )
+        .await;
+        assert_eq!(
+            w.j2(&w.alice_key, "res.partner", "read", json!({"ids": [first]}))
+                .await
+                .status,
+            404
+        );
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.partner",
+                "write",
+                json!({"ids": [parent], "vals": {"child_ids": [[9, 1]]}}),
+            )
+            .await;
+        assert_eq!(r.status, 500, "unknown command");
+    }
+}

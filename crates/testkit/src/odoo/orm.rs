@@ -1655,24 +1655,13 @@ pub fn split_vals(
             continue;
         }
         match f.kind {
-            Kind::One2many(comodel, inverse) => {
-                if f.store
-                    || matches!(
-                        k.as_str(),
-                        "attendee_ids"
-                            | "calendar_event_ids"
-                            | "child_ids"
-                            | "message_ids"
-                            | "user_ids"
-                    )
-                {
-                    pending.push(PendingO2m {
-                        comodel,
-                        inverse,
-                        commands: v.clone(),
-                    });
-                }
-            }
+            // One2many values are commands on the child rows (their inverse points here);
+            // they run once the parent row exists.
+            Kind::One2many(comodel, inverse) => pending.push(PendingO2m {
+                comodel,
+                inverse,
+                commands: v.clone(),
+            }),
             Kind::Many2many(_) => {
                 let current = id
                     .and_then(|i| tx.row(m.name, i))
