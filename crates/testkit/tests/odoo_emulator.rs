@@ -3885,3 +3885,82 @@ mod one2many {
         assert_eq!(r.status, 500, "unknown command");
     }
 }
+
+mod moving_series {
+    use super::*;
+
+    async fn mondays(w: &World) -> Vec<i64> {
+        let base = w
+            .a("calendar.event", "create", json!({"vals_list": [{"name": "Mondays", "start": "2026-03-02 08:00:00", "stop": "2026-03-02 09:00:00", "recurrency": true, "rrule_type": "weekly", "mon": true, "end_type": "count", "count": 3, "event_tz": "Europe/Brussels"}], "context": {"no_mail_to_attendees": true}}))
+            .await[0]
+            .as_i64()
+            .unwrap();
+        let rec = w
+            .read1("calendar.event", base, json!(["recurrence_id"]))
+            .await["recurrence_id"][0]
+            .as_i64()
+            .unwrap();
+        let ids = w
+            .a(
+                "calendar.event",
+                "search",
+                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"}),
+            )
+            .await;
+        ids.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    }
+
+    async fn active_starts(w: &World) -> Vec<(i64, String)> {
+        let rows = w.a("calendar.event", "search_read", json!({"domain": [["name", "=", "Mondays"]], "fields": ["start"], "order": "start asc"})).await;
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_i64().unwrap(),
+                    r["start"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn moving_all_events_to_another_weekday_moves_the_rule_with_them() {
+        let w = world("19.0").await;
+        let ids = mondays(&w).await;
+        w.a("calendar.event", "write", json!({"ids": [ids[1]], "vals": {"start": "2026-03-10 08:00:00", "stop": "2026-03-10 09:00:00", "recurrence_update": "all_events"}})).await;
+        let got = active_starts(&w).await;
+        let starts: Vec<&str> = got.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(
+            starts,
+            vec![
+                "2026-03-03 08:00:00",
+                "2026-03-10 08:00:00",
+                "2026-03-17 08:00:00"
+            ]
+        );
+        assert_eq!(got[0].0, ids[0]);
+    }
+
+    #[tokio::test]
+    async fn moving_this_and_following_to_another_weekday_starts_a_series_on_that_day() {
+        let w = world("19.0").await;
+        let ids = mondays(&w).await;
+        w.a("calendar.event", "write", json!({"ids": [ids[1]], "vals": {"start": "2026-03-11 08:00:00", "stop": "2026-03-11 09:00:00", "recurrence_update": "future_events"}})).await;
+        let got = active_starts(&w).await;
+        let starts: Vec<&str> = got.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(
+            starts,
+            vec![
+                "2026-03-02 08:00:00",
+                "2026-03-11 08:00:00",
+                "2026-03-18 08:00:00"
+            ]
+        );
+        assert_eq!(got[1].0, ids[1], "the edited event starts the new series");
+    }
+}

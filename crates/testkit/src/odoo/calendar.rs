@@ -1318,8 +1318,44 @@ fn split_future(
         rv.insert("count".into(), json!(following.len().max(1)));
     }
     // The new series repeats on the weekday of its new first event unless told otherwise.
+    let moved_to = tx.row("calendar.event", id).and_then(|r| dt(r, "start"));
+    follow_weekday(&old, dt(&row, "start"), moved_to, &mut rv);
     let new_rec = create_recurrence(tx, env, id, &rv, Some(&old))?;
     apply_recurrence(tx, env, new_rec)
+}
+
+/// A weekly series whose event moves to another weekday follows it: the old day's flag is
+/// cleared and the new day's set (in the series' time zone), unless the write names days.
+fn follow_weekday(
+    old: &Row,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    rv: &mut Map<String, Value>,
+) {
+    let weekly = rv
+        .get("rrule_type")
+        .or_else(|| old.get("rrule_type"))
+        .and_then(Value::as_str)
+        == Some("weekly");
+    let names_days = WEEKDAY_FIELDS.iter().any(|f| rv.contains_key(*f));
+    let (Some(from), Some(to)) = (from, to) else {
+        return;
+    };
+    if !weekly || names_days {
+        return;
+    }
+    let tz = tz_of(old.get("event_tz").and_then(Value::as_str));
+    let day = |t: NaiveDateTime| {
+        tz.from_utc_datetime(&t)
+            .naive_local()
+            .weekday()
+            .num_days_from_monday() as usize
+    };
+    let (a, b) = (day(from), day(to));
+    if a != b {
+        rv.insert(WEEKDAY_FIELDS[a].into(), json!(false));
+        rv.insert(WEEKDAY_FIELDS[b].into(), json!(true));
+    }
 }
 
 /// "All events": a time or rule change rewrites the series (all occurrences archived, the
@@ -1388,7 +1424,10 @@ fn update_all(
     act.insert("active".into(), json!(true));
     tx.update("calendar.event", base, act);
     write_event(tx, env, base, &base_vals)?;
-    let new_rec = create_recurrence(tx, env, base, rec_vals, Some(&old))?;
+    let mut rv = rec_vals.clone();
+    let moved_to = vals.get("start").and_then(Value::as_str).and_then(parse_dt);
+    follow_weekday(&old, dt(&edited, "start"), moved_to, &mut rv);
+    let new_rec = create_recurrence(tx, env, base, &rv, Some(&old))?;
     apply_recurrence(tx, env, new_rec)
 }
 
