@@ -14,6 +14,7 @@
 pub mod clock;
 pub mod faults;
 pub mod graph;
+pub mod odoo;
 pub mod reqlog;
 
 pub use clock::Clock;
