@@ -18,6 +18,8 @@ pub(crate) const LAST_OUTCOME: &str = "app.last_outcome";
 pub(crate) const LAST_ERROR: &str = "app.last_error";
 pub(crate) const NEXT_SYNC_AT: &str = "app.next_sync_at";
 pub(crate) const SIGN_IN_NEEDED: &str = "app.sign_in_needed";
+/// Where the engine keeps a plan a guard paused.
+const ENGINE_PAUSED_PLAN: &str = "calendar.paused_plan";
 
 /// A job that gave up, with its error, waiting for a retry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,6 +53,8 @@ pub struct Status {
     pub pending_jobs: usize,
     pub failed_jobs: Vec<FailedJob>,
     pub open_conflicts: usize,
+    /// A guard paused the last cycle; `odoo365 sync --yes` lets it go ahead.
+    pub plan_waiting_for_confirmation: bool,
 }
 
 impl Status {
@@ -63,6 +67,13 @@ impl Status {
         if !self.odoo_api_key_saved {
             out.push(
                 "no Odoo API key saved: run `odoo365 profile set-key`; sync waits until then"
+                    .into(),
+            );
+        }
+        if self.plan_waiting_for_confirmation {
+            out.push(
+                "a sync plan waits for your confirmation: review it with `odoo365 sync --dry-run`, \
+                 then run `odoo365 sync --yes`"
                     .into(),
             );
         }
@@ -120,6 +131,7 @@ impl App {
                 m(LAST_ERROR)?,
                 m(NEXT_SYNC_AT)?,
                 m(SIGN_IN_NEEDED)?,
+                m(ENGINE_PAUSED_PLAN)?,
             );
             Ok((
                 markers,
@@ -129,7 +141,8 @@ impl App {
                 t.open_conflicts(id)?.len(),
             ))
         })?;
-        let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker) = markers;
+        let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
+            markers;
         Ok(Status {
             profile: profile.name,
             signed_in,
@@ -150,6 +163,7 @@ impl App {
                 })
                 .collect(),
             open_conflicts: conflicts,
+            plan_waiting_for_confirmation: paused.is_some(),
         })
     }
 }

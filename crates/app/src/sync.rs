@@ -412,14 +412,7 @@ impl App {
         loop {
             let result = self.sync(&profile.id, false, false).await;
             on_cycle(&result);
-            let wait = match &result {
-                Err(e) => e
-                    .retry_after_s
-                    .map(Duration::from_secs)
-                    .filter(|d| *d > interval)
-                    .unwrap_or(interval),
-                Ok(_) => interval,
-            };
+            let wait = next_wait(&result, interval);
             let next = self.now()
                 + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
             self.set_marker(&profile.id, NEXT_SYNC_AT, Some(&next.to_rfc3339()))?;
@@ -525,6 +518,19 @@ impl App {
     }
 }
 
+/// How long the daemon waits after a cycle: the interval, or a service's longer
+/// `Retry-After`.
+pub fn next_wait(result: &Result<SyncResult, AppError>, interval: Duration) -> Duration {
+    match result {
+        Err(e) => e
+            .retry_after_s
+            .map(Duration::from_secs)
+            .filter(|d| *d > interval)
+            .unwrap_or(interval),
+        Ok(_) => interval,
+    }
+}
+
 /// What a reset forgot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResetReport {
@@ -532,4 +538,52 @@ pub struct ResetReport {
     pub links_forgotten: usize,
     pub jobs_cancelled: usize,
     pub conflicts_closed: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_waits_out_a_longer_retry_after_and_otherwise_keeps_its_interval() {
+        let interval = Duration::from_secs(300);
+        let throttled = |s| {
+            Err(AppError {
+                retry_after_s: Some(s),
+                ..AppError::new(ErrorCode::Network, "throttled")
+            })
+        };
+        assert_eq!(
+            next_wait(&throttled(900), interval),
+            Duration::from_secs(900)
+        );
+        assert_eq!(next_wait(&throttled(20), interval), interval);
+        assert_eq!(
+            next_wait(&Err(AppError::new(ErrorCode::SignInNeeded, "x")), interval),
+            interval
+        );
+    }
+
+    #[test]
+    fn a_throttled_read_keeps_its_retry_after_for_the_daemon() {
+        let e = engine_error(EngineError::Observe {
+            side: Side::Microsoft,
+            error: PortError::Throttled {
+                retry_after: Some(Duration::from_secs(120)),
+            },
+        });
+        assert_eq!((e.code, e.retry_after_s), (ErrorCode::Network, Some(120)));
+        assert!(
+            e.message.contains("the next sync tries again"),
+            "{}",
+            e.message
+        );
+        let e = engine_error(EngineError::SignInNeeded {
+            side: Side::Odoo,
+            error: PortError::SignInNeeded {
+                message: "expired".into(),
+            },
+        });
+        assert_eq!(e.code, ErrorCode::OdooKeyRefused);
+    }
 }

@@ -398,6 +398,7 @@ mod over_the_engine {
             .to_string();
         let status = w.app.status("work").unwrap();
         assert_eq!(status.linked_events, 1);
+        assert!(!status.plan_waiting_for_confirmation);
         assert!(status.last_sync_at.is_some());
 
         w.odoo.user_write(oid, &json!({"location": "Paris"}));
