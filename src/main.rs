@@ -288,6 +288,12 @@ fn run(cli: Cli) -> Result<(), AppError> {
             };
             // Bad input is refused before the key is asked for.
             draft.clone().validate()?;
+            if app.profile(draft.name.trim()).is_ok() {
+                return Err(invalid(format!(
+                    "a profile named {:?} already exists",
+                    draft.name.trim()
+                )));
+            }
             let key = read_api_key(api_key_stdin)?;
             let check = if no_check {
                 None

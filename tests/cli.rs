@@ -248,3 +248,101 @@ async fn a_profile_keeps_its_api_key_in_the_system_keychain_and_takes_it_away_on
     assert!(out.status.success(), "{out:?}");
     assert_eq!(OsKeychain.get(&id, SecretKind::OdooApiKey).unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_shows_the_code_and_keeps_the_refresh_token_in_the_keychain() {
+    use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+    use std::io::BufRead;
+    if !keychain_available() {
+        return;
+    }
+    let graph = GraphEmulator::start(GraphConfig {
+        device_code_interval_s: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    graph
+        .emulator
+        .create_user("alice@contoso.com", "Alice", DriveType::Business);
+    let dir = tempfile::tempdir().unwrap();
+    let mut add: Vec<String> = ADD.iter().map(|s| s.to_string()).collect();
+    add.extend(
+        [
+            "--no-check",
+            "--api-key-stdin",
+            "--graph-url",
+            &graph.graph_url,
+            "--identity-url",
+            &graph.identity_url,
+        ]
+        .map(String::from),
+    );
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = add.iter().map(String::as_str).collect();
+        odoo365_with_stdin(&d, &a, "some-odoo-key\n")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let id = odoo365(dir.path(), &["profile", "show", "work", "--json"]);
+    let id = stdout_json(&id)["id"].as_str().unwrap().to_string();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odoo365"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["login", "--device-code"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // The reader stays open until the end: the CLI prints once more when signed in.
+    let (first, mut reader) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(stdout);
+        reader.read_line(&mut line).unwrap();
+        (line, reader)
+    })
+    .await
+    .unwrap();
+    let code = first
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no code shown: {first:?}"))
+        .to_string();
+    graph
+        .emulator
+        .approve_device_code(&code, "alice@contoso.com")
+        .unwrap();
+    let (out, rest) = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+        (child.wait_with_output().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(rest.contains("Signed in"), "{rest}");
+    let refresh = OsKeychain
+        .get(&id, SecretKind::MicrosoftRefreshToken)
+        .unwrap()
+        .expect("the refresh token is in the keychain");
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(refresh.expose()));
+    }
+    let status = stdout_json(&odoo365(dir.path(), &["status", "--json"]));
+    assert_eq!(status["sign_in_needed"], false);
+    assert!(odoo365(dir.path(), &["profile", "remove", "work"])
+        .status
+        .success());
+    assert_eq!(
+        OsKeychain
+            .get(&id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
+}
