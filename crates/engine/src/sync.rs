@@ -909,6 +909,10 @@ impl Engine {
                 t.set_cursor(&profile, CUR_ID_CHECK, &stamp, now)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
+            // The items to re-read were read now: what remains are the blocked ones; the
+            // jobs below (and a job dropped on 412) add theirs.
+            let text = serde_json::to_string(&recheck).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
             Ok(())
         })?;
         report.conflicts_opened = conflicts_opened;
@@ -919,6 +923,10 @@ impl Engine {
         // Items whose jobs did not finish are read again next cycle.
         let now = self.now();
         let (waiting, failed) = self.store.tx(|t| {
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
             let mut waiting = 0;
             for state in [JobState::Pending, JobState::Running] {
                 for j in t.jobs(&profile, state)? {

@@ -906,3 +906,26 @@ async fn a_revoked_odoo_key_mid_cycle_is_reported_as_odoo_needing_sign_in() {
     assert_eq!(w.odoo_titled("From Outlook").len(), 1);
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn an_item_that_changed_while_being_written_is_read_again_and_its_edit_is_not_lost() {
+    let mut w = World::new();
+    // No overlap, and a later Odoo write, so polling alone would not see the record again.
+    w.cfg.odoo_overlap = Duration::zero();
+    w.reopen();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Moving", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Moving");
+    w.odoo.user_write(oid, &json!({"location": "New place"}));
+    w.odoo.user_create(&event("Later", 26, 10));
+    w.graph.fail_next("update", PortError::PreconditionFailed);
+    w.sync().await;
+    assert_eq!(w.graph.event(&gid).unwrap()["location"]["displayName"], "");
+    w.sync().await;
+    assert_eq!(
+        w.graph.event(&gid).unwrap()["location"]["displayName"],
+        "New place"
+    );
+    w.assert_quiet().await;
+}
