@@ -661,32 +661,43 @@ impl Engine {
                 }),
             }
         }
+        // Indexed by iCalUId and by (title, start): linear in the number of new events.
         let mut graph_used = vec![false; new_graph.len()];
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
         let mut odoo_used = vec![false; new_odoo.len()];
-        for (oi, (_, _, ical)) in new_odoo.iter().enumerate() {
-            if let Some(ical) = ical {
-                if let Some(gi) = (0..new_graph.len())
-                    .find(|&gi| !graph_used[gi] && new_graph[gi].2.as_deref() == Some(ical))
-                {
-                    graph_used[gi] = true;
-                    odoo_used[oi] = true;
-                    pairs.push((oi, gi));
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let match_key = |e: &Event| (e.title.trim().to_lowercase(), start_of(e));
+        let mut by_ical: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_title: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (gi, (_, gs, gical)) in new_graph.iter().enumerate().rev() {
+            if let Some(i) = gical.as_deref() {
+                by_ical.entry(i).or_default().push(gi);
+            }
+            by_title.entry(match_key(&gs.event)).or_default().push(gi);
+        }
+        let take = |list: Option<&mut Vec<usize>>, used: &mut [bool]| -> Option<usize> {
+            let list = list?;
+            while let Some(gi) = list.pop() {
+                if !used[gi] {
+                    used[gi] = true;
+                    return Some(gi);
                 }
             }
-        }
-        let same = |a: &Event, b: &Event| {
-            a.title.trim().to_lowercase() == b.title.trim().to_lowercase()
-                && start_of(a) == start_of(b)
+            None
         };
-        for oi in 0..new_odoo.len() {
+        for (oi, (_, _, ical)) in new_odoo.iter().enumerate() {
+            if let Some(gi) = ical
+                .as_deref()
+                .and_then(|i| take(by_ical.get_mut(i), &mut graph_used))
+            {
+                odoo_used[oi] = true;
+                pairs.push((oi, gi));
+            }
+        }
+        for (oi, (_, os, _)) in new_odoo.iter().enumerate() {
             if odoo_used[oi] {
                 continue;
             }
-            if let Some(gi) = (0..new_graph.len())
-                .find(|&gi| !graph_used[gi] && same(&new_odoo[oi].1.event, &new_graph[gi].1.event))
-            {
-                graph_used[gi] = true;
+            if let Some(gi) = take(by_title.get_mut(&match_key(&os.event)), &mut graph_used) {
                 odoo_used[oi] = true;
                 pairs.push((oi, gi));
             }

@@ -929,3 +929,20 @@ async fn an_item_that_changed_while_being_written_is_read_again_and_its_edit_is_
     );
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_first_sync_of_hundreds_of_events_existing_on_both_sides_links_them_all_and_writes_nothing(
+) {
+    let mut w = World::new();
+    for i in 0..400u32 {
+        let e = event(&format!("Event {i}"), 23 + i % 7, 8 + i % 9);
+        w.odoo.user_create(&e);
+        w.graph.user_create(&e, None);
+    }
+    let started = std::time::Instant::now();
+    let r = w.confirm().await;
+    assert_eq!(r.plan.counts.links, 400, "{}", r.plan.summary());
+    assert_eq!(w.writes(), (0, 0));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    w.assert_quiet().await;
+}
