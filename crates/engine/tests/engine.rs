@@ -939,10 +939,8 @@ async fn a_first_sync_of_hundreds_of_events_existing_on_both_sides_links_them_al
         w.odoo.user_create(&e);
         w.graph.user_create(&e, None);
     }
-    let started = std::time::Instant::now();
     let r = w.confirm().await;
     assert_eq!(r.plan.counts.links, 400, "{}", r.plan.summary());
     assert_eq!(w.writes(), (0, 0));
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     w.assert_quiet().await;
 }
