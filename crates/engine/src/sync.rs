@@ -497,7 +497,7 @@ impl Engine {
             Ok((links, first, busy, frozen))
         })?;
 
-        let seen = self.observe(&links).await?;
+        let seen = self.observe(&links, &frozen).await?;
         report.resynced = seen.resynced;
         report.skipped_recurring = seen.skipped_recurring;
 
@@ -1058,7 +1058,11 @@ impl Engine {
 
     // ---------------------------------------------------------------- observe
 
-    async fn observe(&mut self, links: &[crate::state::Link]) -> Result<Seen, EngineError> {
+    async fn observe(
+        &mut self,
+        links: &[crate::state::Link],
+        frozen: &BTreeSet<i64>,
+    ) -> Result<Seen, EngineError> {
         let profile = self.cfg.profile_id.clone();
         let window = self.window();
         let now = self.now();
@@ -1163,7 +1167,8 @@ impl Engine {
             Ok(out)
         })?;
         for l in links {
-            if !base_odoo_version.contains_key(&l.id) {
+            // (A link frozen by an open conflict is read when the conflict is resolved.)
+            if !base_odoo_version.contains_key(&l.id) && !frozen.contains(&l.id) {
                 verify.extend(l.graph_id.clone());
                 no_base_odoo.extend(l.odoo_id);
             }
@@ -1238,7 +1243,9 @@ impl Engine {
             .as_deref()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .is_none_or(|t| now - t.with_timezone(&Utc) >= self.cfg.id_check_every);
-        if due && !linked_odoo.is_empty() {
+        if due && linked_odoo.is_empty() {
+            seen.id_checked = true;
+        } else if due {
             let ids: Vec<i64> = linked_odoo.keys().copied().collect();
             let existing: BTreeSet<i64> = self
                 .odoo

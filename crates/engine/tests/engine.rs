@@ -944,3 +944,54 @@ async fn a_first_sync_of_hundreds_of_events_existing_on_both_sides_links_them_al
     assert_eq!(w.writes(), (0, 0));
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_cycle_with_nothing_to_do_costs_one_request_per_side() {
+    let mut w = World::new();
+    for i in 0..20u32 {
+        w.odoo.user_create(&event(&format!("O{i}"), 24, 8 + i % 9));
+        w.graph
+            .user_create(&event(&format!("G{i}"), 25, 8 + i % 9), None);
+    }
+    w.first_sync().await;
+    let (o, g) = (w.odoo.calls(), w.graph.calls());
+    w.sync().await;
+    assert_eq!(w.odoo.calls() - o, 1, "Odoo: one changed_since");
+    assert_eq!(w.graph.calls() - g, 1, "Graph: one delta round");
+}
+
+#[tokio::test]
+async fn a_pair_found_by_the_first_sync_with_different_details_is_a_conflict_that_costs_nothing_while_open(
+) {
+    let mut w = World::new();
+    let mut o = event("Same meeting", 24, 9);
+    o.location = "Odoo room".into();
+    let mut g = event("Same meeting", 24, 9);
+    g.location = "Outlook room".into();
+    let oid = w.odoo.user_create(&o.normalized());
+    let gid = w.graph.user_create(&g.normalized(), None);
+    let r = w.confirm().await;
+    assert_eq!(r.conflicts_opened, 1);
+    assert_eq!(w.writes(), (0, 0));
+    let (oc, gc) = (w.odoo.calls(), w.graph.calls());
+    w.sync().await;
+    assert_eq!((w.odoo.calls() - oc, w.graph.calls() - gc), (1, 1));
+    let c = w
+        .engine()
+        .store()
+        .tx(|t| t.open_conflicts("p1"))
+        .unwrap()
+        .remove(0);
+    w.engine()
+        .resolve_conflict(c.id, ConflictChoice::Side { side: Side::Odoo })
+        .unwrap();
+    w.sync().await;
+    assert_eq!(
+        w.graph.event(&gid).unwrap()["location"]["displayName"],
+        "Odoo room"
+    );
+    assert_eq!(w.odoo.record(oid).unwrap()["location"], "Odoo room");
+    assert_eq!(w.graph.events().len(), 1);
+    assert_eq!(w.odoo.active().len(), 1);
+    w.assert_quiet().await;
+}
