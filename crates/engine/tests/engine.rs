@@ -995,3 +995,48 @@ async fn a_pair_found_by_the_first_sync_with_different_details_is_a_conflict_tha
     assert_eq!(w.odoo.active().len(), 1);
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn asking_for_teams_on_an_event_already_in_outlook_turns_it_into_a_teams_meeting() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Existing", 26, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Existing");
+    w.odoo
+        .user_write(oid, &json!({"videocall_location": "Teams "}));
+    w.sync().await;
+    let g = w.graph.event(&gid).unwrap();
+    assert_eq!(g["isOnlineMeeting"], true);
+    let url = g["onlineMeeting"]["joinUrl"].as_str().unwrap();
+    assert_eq!(w.odoo.record(oid).unwrap()["videocall_location"], url);
+    assert_eq!(w.odoo.notes().len(), 1);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn under_newest_wins_the_later_edit_wins_and_the_loser_is_recorded() {
+    let mut w = World::new();
+    w.cfg.policy = Policy::NewestWins;
+    w.reopen();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Race", 25, 10));
+    w.sync().await;
+    let gid = w.graph_id_of("Race");
+    // Odoo's write_date is 2026-11-22 00:00:xx; Outlook's edit is stamped later.
+    w.odoo.user_write(oid, &json!({"location": "Older"}));
+    w.graph
+        .user_edit(&gid, |v| v["location"] = json!({"displayName": "Newer"}));
+    w.graph.user_edit(&gid, |v| {
+        v["lastModifiedDateTime"] = json!("2026-11-22T11:00:00Z")
+    });
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0);
+    assert_eq!(w.odoo.record(oid).unwrap()["location"], "Newer");
+    let audit = w.engine().store().tx(|t| t.audit("p1", None, 50)).unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.op == "conflict_decided"
+            && a.detail.as_ref().unwrap().to_string().contains("Older")));
+    w.assert_quiet().await;
+}
