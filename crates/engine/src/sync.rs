@@ -1310,8 +1310,19 @@ impl Engine {
         if job.kind == "restore" {
             return self.run_restore(job).await;
         }
-        let mut p: EntryJob = if job.kind == "resolve" {
-            let r: ResolveJob = serde_json::from_value(job.payload.clone()).map_err(store_err)?;
+        // A resolution becomes an item job once it has read both sides (and stays one if
+        // a crash interrupts it after that).
+        let unplanned_resolution = job.kind == "resolve" && job.payload.get("steps").is_none();
+        let mut p: EntryJob = if unplanned_resolution {
+            let r: ResolveJob = match serde_json::from_value(job.payload.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    let now = self.now();
+                    self.store
+                        .tx(|t| t.fail_job(job.id, &format!("unreadable job: {e}"), now))?;
+                    return Ok(false);
+                }
+            };
             match self.plan_resolution(&r).await {
                 Ok(p) => {
                     let now = self.now();
