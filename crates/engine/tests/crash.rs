@@ -297,3 +297,51 @@ async fn a_crash_while_a_conflict_resolution_runs_still_ends_with_the_chosen_val
     }
     assert!(points >= 5, "only {points} crash points were exercised");
 }
+
+/// An event archived in Odoo (so deleted in Outlook by the sync), then restored from the
+/// journal on the Outlook side, with the engine stopped after step `crash_at`.
+async fn restore(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    let oid = w.odoo.user_create(&event("Restore me", 24, 9));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    drop(e);
+    w.converge().await;
+    w.odoo.user_archive(oid);
+    w.converge().await;
+    assert!(w.graph.titled("Restore me").is_empty());
+    let mut e = w.engine();
+    let entry = e
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.side == "microsoft" && j.reason == "deleted"))
+        })
+        .unwrap()
+        .unwrap();
+    e.restore(entry.id).unwrap();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn a_crash_while_restoring_from_the_journal_restores_exactly_once() {
+    let (reference, _) = restore(None).await;
+    let expected = reference.state();
+    assert_eq!(expected.0.len(), 1, "{expected:?}");
+    assert_eq!(expected.1.len(), 1, "{expected:?}");
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = restore(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+    }
+    assert!(points >= 3, "only {points} crash points were exercised");
+}
