@@ -296,9 +296,27 @@ struct Recheck {
     microsoft: BTreeSet<String>,
 }
 
+/// The store, behind a mutex only so that the engine is `Sync` and its futures `Send`
+/// (a SQLite connection is `Send`, not `Sync`). The engine reaches it through `&mut self`,
+/// so the lock is never contended.
+struct Db(std::sync::Mutex<Store>);
+
+impl Db {
+    fn get(&mut self) -> &mut Store {
+        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.get().tx(f)
+    }
+}
+
 /// The engine for one profile: the store and the two ports.
 pub struct Engine {
-    store: Store,
+    store: Db,
     cfg: EngineConfig,
     microsoft: Arc<dyn MicrosoftCalendar>,
     odoo: Arc<dyn OdooCalendar>,
@@ -396,7 +414,7 @@ impl Engine {
         let now = clock.now();
         store.tx(|t| t.recover_interrupted_jobs(now))?;
         Ok(Engine {
-            store,
+            store: Db(std::sync::Mutex::new(store)),
             cfg,
             microsoft,
             odoo,
@@ -413,12 +431,12 @@ impl Engine {
 
     /// The store (status queries, the activity view).
     pub fn store(&mut self) -> &mut Store {
-        &mut self.store
+        self.store.get()
     }
 
     /// Gives the store back (the engine is dropped).
     pub fn into_store(self) -> Store {
-        self.store
+        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Test harness: the engine stops (as if the process died) right after its `n`-th

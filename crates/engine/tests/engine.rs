@@ -1040,3 +1040,13 @@ async fn under_newest_wins_the_later_edit_wins_and_the_loser_is_recorded() {
             && a.detail.as_ref().unwrap().to_string().contains("Older")));
     w.assert_quiet().await;
 }
+
+// The app runs cycles on a multi-threaded runtime: the engine and its futures must be
+// `Send` (a compile-time check; the test only builds the futures).
+#[allow(dead_code)]
+fn engine_futures_are_send(mut e: Engine) {
+    fn send<T: Send>(_: T) {}
+    send(e.sync(SyncOptions::default()));
+    send(e.drain());
+    send(e);
+}
