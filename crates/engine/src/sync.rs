@@ -290,6 +290,52 @@ struct Seen {
     id_checked: bool,
 }
 
+/// Creates that may have happened without their answer (a lost answer, a crash): what
+/// they created must not look new to the observation, or it would be copied back.
+#[derive(Debug, Default)]
+struct InFlight {
+    graph_transactions: BTreeSet<String>,
+    odoo_title_start: BTreeSet<(String, String)>,
+}
+
+impl InFlight {
+    fn note(&mut self, profile: &str, job: &Job) {
+        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+            return;
+        };
+        if let Some(Step::Op {
+            op: Op::Create { side, event },
+        }) = p.steps.get(p.done)
+        {
+            match side {
+                Side::Microsoft => {
+                    self.graph_transactions
+                        .insert(transaction_id(profile, &job.key, p.done));
+                }
+                Side::Odoo => {
+                    if let Some(start) = timed_start(event) {
+                        self.odoo_title_start
+                            .insert((event.title.clone(), start.format(ODOO_DT).to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn graph_created(&self, v: &Value) -> bool {
+        v.get("transactionId")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.graph_transactions.contains(t))
+    }
+
+    fn odoo_created(&self, v: &Value) -> bool {
+        let title = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
+        self.odoo_title_start
+            .contains(&(title.to_owned(), start.to_owned()))
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Recheck {
     odoo: BTreeSet<i64>,
@@ -497,8 +543,12 @@ impl Engine {
                 && t.cursor(&profile, CUR_DELTA)?.is_none()
                 && t.cursor(&profile, CUR_ODOO)?.is_none();
             let mut busy = BTreeSet::new();
+            let mut in_flight = InFlight::default();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(&profile, state)? {
+                    if j.maybe_applied || state == JobState::Running {
+                        in_flight.note(&profile, &j);
+                    }
                     if let Some(item) = j.payload.get("item").and_then(Value::as_str) {
                         busy.insert(item.to_owned());
                     }
@@ -512,8 +562,9 @@ impl Engine {
                 .into_iter()
                 .filter_map(|c| c.link_id)
                 .collect();
-            Ok((links, first, busy, frozen))
+            Ok((links, first, (busy, in_flight), frozen))
         })?;
+        let (busy, in_flight) = busy;
 
         let seen = self.observe(&links, &frozen).await?;
         report.resynced = seen.resynced;
@@ -652,6 +703,11 @@ impl Engine {
             if linked_odoo.contains(id) || busy.contains(&format!("odoo:{id}")) {
                 continue;
             }
+            if in_flight.odoo_created(v) {
+                // Maybe created by a job whose answer was lost: it links it when it runs.
+                recheck.odoo.insert(*id);
+                continue;
+            }
             match self.odoo_snapshot(v) {
                 Ok(s) => new_odoo.push((
                     *id,
@@ -668,6 +724,10 @@ impl Engine {
         let mut new_graph: Vec<(String, Snapshot, Option<String>)> = Vec::new();
         for (id, v) in &seen.graph {
             if linked_graph.contains(id) || busy.contains(&format!("ms:{id}")) {
+                continue;
+            }
+            if in_flight.graph_created(v) {
+                recheck.microsoft.insert(id.clone());
                 continue;
             }
             match self.graph_snapshot(v) {
@@ -1310,10 +1370,20 @@ impl Engine {
     pub async fn drain(&mut self) -> Result<usize, EngineError> {
         let profile = self.cfg.profile_id.clone();
         let mut done = 0;
-        loop {
+        // The jobs ready now, each once: a job put back during this drain waits for the
+        // next one (so a failing service is not hammered in a loop).
+        let now = self.now();
+        let ready: Vec<i64> = self.store.tx(|t| {
+            Ok(t.jobs(&profile, JobState::Pending)?
+                .into_iter()
+                .filter(|j| j.not_before <= now)
+                .map(|j| j.id)
+                .collect())
+        })?;
+        for id in ready {
             let now = self.now();
-            let Some(job) = self.store.tx(|t| t.claim_next(&profile, now))? else {
-                break;
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
             };
             self.checkpoint()?;
             if self.run_job(job).await? {
@@ -1508,9 +1578,13 @@ impl Engine {
                 PortError::NotSent { .. } | PortError::MaybeApplied { .. }
                     if job.attempts < self.cfg.attempts_max =>
                 {
+                    // After a lost answer the next attempt looks first, and it must run
+                    // before the next observation, or the item it may have created would
+                    // look new and be copied back.
                     let maybe = matches!(e, PortError::MaybeApplied { .. });
+                    let at = if maybe { now } else { now + backoff };
                     self.store
-                        .tx(|t| t.retry_job_later(id, now + backoff, &e.to_string(), maybe, now))?;
+                        .tx(|t| t.retry_job_later(id, at, &e.to_string(), maybe, now))?;
                 }
                 PortError::PreconditionFailed | PortError::NotFound => {
                     // The item changed or vanished since it was read: drop these ops; the
@@ -1560,8 +1634,7 @@ impl Engine {
     }
 
     fn transaction_id(&self, job: &Job, step: usize) -> String {
-        let name = format!("odoo365:{}:{}:{step}", self.cfg.profile_id, job.key);
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+        transaction_id(&self.cfg.profile_id, &job.key, step)
     }
 
     async fn exec_step(
@@ -1586,6 +1659,36 @@ impl Engine {
                 }
             }
         };
+        // A create planned for an unlinked item that got linked meanwhile (by a job whose
+        // answer had been lost) is obsolete: drop it, the item is read again.
+        if let (
+            Step::Op {
+                op: Op::Create { side, .. },
+            },
+            None,
+        ) = (step, p.link_id)
+        {
+            let profile = self.cfg.profile_id.clone();
+            let (odoo_id, graph_id) = (p.odoo_id, p.graph_id.clone());
+            let side = *side;
+            let linked = self.store.tx(|t| {
+                Ok(match side {
+                    Side::Microsoft => match odoo_id {
+                        Some(o) => t
+                            .link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, o)?
+                            .is_some(),
+                        None => false,
+                    },
+                    Side::Odoo => match &graph_id {
+                        Some(g) => t.link_by_graph(&profile, LinkKind::Event, g)?.is_some(),
+                        None => false,
+                    },
+                })
+            })?;
+            if linked {
+                return Err(StepFail::Port(PortError::PreconditionFailed));
+            }
+        }
         let op = match step {
             Step::TeamsNote { url } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
@@ -2285,6 +2388,13 @@ impl AuditNote {
         self.detail = Some(detail);
         self
     }
+}
+
+/// Graph's `transactionId` for step `step` of a job: derived from the job key, so a
+/// resend (after a crash or a lost answer) is recognised as the same create.
+fn transaction_id(profile: &str, job_key: &str, step: usize) -> String {
+    let name = format!("odoo365:{profile}:{job_key}:{step}");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
 fn side_name(side: Side) -> &'static str {
