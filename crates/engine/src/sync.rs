@@ -1714,6 +1714,7 @@ impl Engine {
                 if job.maybe_applied {
                     found = self.microsoft.find_by_transaction_id(&tx_id).await?;
                 }
+                let adopted = found.is_some();
                 let v = match found {
                     Some(v) => v,
                     None => {
@@ -1725,6 +1726,11 @@ impl Engine {
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
                 let back = graph::from_graph_for_user(&v, &me)?;
+                if adopted && back.hash() != event.hash() {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.graph_version = None;
+                    self.recheck_later(None, p.graph_id.clone())?;
+                }
                 self.teams_follow_up(p, &event, &back);
                 Ok(Some(
                     AuditNote::new(
@@ -1754,19 +1760,29 @@ impl Engine {
                             let same = odoo::from_odoo(&r)
                                 .map(|e| e.hash() == event.hash())
                                 .unwrap_or(false);
-                            if linked.is_none() && same {
-                                found = Some(id);
-                                break;
+                            // Odoo has no transactionId: an unlinked record with the same
+                            // title and start is the one the lost answer created (perhaps
+                            // edited since); an identical one is preferred.
+                            if linked.is_none() && (same || found.is_none()) {
+                                found = Some((id, same));
+                                if same {
+                                    break;
+                                }
                             }
                         }
                     }
                 }
                 let id = match found {
-                    Some(id) => id,
+                    Some((id, _)) => id,
                     None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
                 };
                 p.odoo_id = Some(id);
                 p.odoo_version = self.odoo_version_of(id).await?;
+                if let Some((_, false)) = found {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.odoo_version = None;
+                    self.recheck_later(Some(id), None)?;
+                }
                 Ok(Some(AuditNote::new(
                     "odoo.create",
                     from_other(Side::Odoo),
@@ -2001,6 +2017,26 @@ impl Engine {
         });
         p.steps.push(Step::TeamsNote { url });
         p.steps.extend(rest);
+    }
+
+    /// Adds items to the list read again next cycle.
+    fn recheck_later(
+        &mut self,
+        odoo: Option<i64>,
+        graph: Option<String>,
+    ) -> Result<(), StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let mut r: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            r.odoo.extend(odoo);
+            r.microsoft.extend(graph);
+            let text = serde_json::to_string(&r).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)
+        })
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
