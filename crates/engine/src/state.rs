@@ -552,6 +552,18 @@ impl Tx<'_> {
         self.job(id)
     }
 
+    /// Marks one pending job running (one attempt more); `None` if it is not pending.
+    pub fn claim(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
+            params![id, ts(now)],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.job(id)
+    }
+
     pub fn complete_job(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_job_state(id, JobState::Done, None, None, now)
     }

@@ -290,15 +290,79 @@ struct Seen {
     id_checked: bool,
 }
 
+/// Creates that may have happened without their answer (a lost answer, a crash): what
+/// they created must not look new to the observation, or it would be copied back.
+#[derive(Debug, Default)]
+struct InFlight {
+    graph_transactions: BTreeSet<String>,
+    odoo_title_start: BTreeSet<(String, String)>,
+}
+
+impl InFlight {
+    fn note(&mut self, profile: &str, job: &Job) {
+        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+            return;
+        };
+        if let Some(Step::Op {
+            op: Op::Create { side, event },
+        }) = p.steps.get(p.done)
+        {
+            match side {
+                Side::Microsoft => {
+                    self.graph_transactions
+                        .insert(transaction_id(profile, &job.key, p.done));
+                }
+                Side::Odoo => {
+                    if let Some(start) = timed_start(event) {
+                        self.odoo_title_start
+                            .insert((event.title.clone(), start.format(ODOO_DT).to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn graph_created(&self, v: &Value) -> bool {
+        v.get("transactionId")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.graph_transactions.contains(t))
+    }
+
+    fn odoo_created(&self, v: &Value) -> bool {
+        let title = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
+        self.odoo_title_start
+            .contains(&(title.to_owned(), start.to_owned()))
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Recheck {
     odoo: BTreeSet<i64>,
     microsoft: BTreeSet<String>,
 }
 
+/// The store, behind a mutex only so that the engine is `Sync` and its futures `Send`
+/// (a SQLite connection is `Send`, not `Sync`). The engine reaches it through `&mut self`,
+/// so the lock is never contended.
+struct Db(std::sync::Mutex<Store>);
+
+impl Db {
+    fn get(&mut self) -> &mut Store {
+        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.get().tx(f)
+    }
+}
+
 /// The engine for one profile: the store and the two ports.
 pub struct Engine {
-    store: Store,
+    store: Db,
     cfg: EngineConfig,
     microsoft: Arc<dyn MicrosoftCalendar>,
     odoo: Arc<dyn OdooCalendar>,
@@ -396,7 +460,7 @@ impl Engine {
         let now = clock.now();
         store.tx(|t| t.recover_interrupted_jobs(now))?;
         Ok(Engine {
-            store,
+            store: Db(std::sync::Mutex::new(store)),
             cfg,
             microsoft,
             odoo,
@@ -413,12 +477,12 @@ impl Engine {
 
     /// The store (status queries, the activity view).
     pub fn store(&mut self) -> &mut Store {
-        &mut self.store
+        self.store.get()
     }
 
     /// Gives the store back (the engine is dropped).
     pub fn into_store(self) -> Store {
-        self.store
+        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Test harness: the engine stops (as if the process died) right after its `n`-th
@@ -479,8 +543,12 @@ impl Engine {
                 && t.cursor(&profile, CUR_DELTA)?.is_none()
                 && t.cursor(&profile, CUR_ODOO)?.is_none();
             let mut busy = BTreeSet::new();
+            let mut in_flight = InFlight::default();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(&profile, state)? {
+                    if j.maybe_applied || state == JobState::Running {
+                        in_flight.note(&profile, &j);
+                    }
                     if let Some(item) = j.payload.get("item").and_then(Value::as_str) {
                         busy.insert(item.to_owned());
                     }
@@ -494,10 +562,11 @@ impl Engine {
                 .into_iter()
                 .filter_map(|c| c.link_id)
                 .collect();
-            Ok((links, first, busy, frozen))
+            Ok((links, first, (busy, in_flight), frozen))
         })?;
+        let (busy, in_flight) = busy;
 
-        let seen = self.observe(&links).await?;
+        let seen = self.observe(&links, &frozen).await?;
         report.resynced = seen.resynced;
         report.skipped_recurring = seen.skipped_recurring;
 
@@ -634,6 +703,11 @@ impl Engine {
             if linked_odoo.contains(id) || busy.contains(&format!("odoo:{id}")) {
                 continue;
             }
+            if in_flight.odoo_created(v) {
+                // Maybe created by a job whose answer was lost: it links it when it runs.
+                recheck.odoo.insert(*id);
+                continue;
+            }
             match self.odoo_snapshot(v) {
                 Ok(s) => new_odoo.push((
                     *id,
@@ -652,6 +726,10 @@ impl Engine {
             if linked_graph.contains(id) || busy.contains(&format!("ms:{id}")) {
                 continue;
             }
+            if in_flight.graph_created(v) {
+                recheck.microsoft.insert(id.clone());
+                continue;
+            }
             match self.graph_snapshot(v) {
                 Ok(s) => new_graph.push((id.clone(), s, graph::ical_uid(v).map(str::to_owned))),
                 Err(e) => report.item_errors.push(ItemError {
@@ -661,32 +739,43 @@ impl Engine {
                 }),
             }
         }
+        // Indexed by iCalUId and by (title, start): linear in the number of new events.
         let mut graph_used = vec![false; new_graph.len()];
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
         let mut odoo_used = vec![false; new_odoo.len()];
-        for (oi, (_, _, ical)) in new_odoo.iter().enumerate() {
-            if let Some(ical) = ical {
-                if let Some(gi) = (0..new_graph.len())
-                    .find(|&gi| !graph_used[gi] && new_graph[gi].2.as_deref() == Some(ical))
-                {
-                    graph_used[gi] = true;
-                    odoo_used[oi] = true;
-                    pairs.push((oi, gi));
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let match_key = |e: &Event| (e.title.trim().to_lowercase(), start_of(e));
+        let mut by_ical: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_title: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (gi, (_, gs, gical)) in new_graph.iter().enumerate().rev() {
+            if let Some(i) = gical.as_deref() {
+                by_ical.entry(i).or_default().push(gi);
+            }
+            by_title.entry(match_key(&gs.event)).or_default().push(gi);
+        }
+        let take = |list: Option<&mut Vec<usize>>, used: &mut [bool]| -> Option<usize> {
+            let list = list?;
+            while let Some(gi) = list.pop() {
+                if !used[gi] {
+                    used[gi] = true;
+                    return Some(gi);
                 }
             }
-        }
-        let same = |a: &Event, b: &Event| {
-            a.title.trim().to_lowercase() == b.title.trim().to_lowercase()
-                && start_of(a) == start_of(b)
+            None
         };
-        for oi in 0..new_odoo.len() {
+        for (oi, (_, _, ical)) in new_odoo.iter().enumerate() {
+            if let Some(gi) = ical
+                .as_deref()
+                .and_then(|i| take(by_ical.get_mut(i), &mut graph_used))
+            {
+                odoo_used[oi] = true;
+                pairs.push((oi, gi));
+            }
+        }
+        for (oi, (_, os, _)) in new_odoo.iter().enumerate() {
             if odoo_used[oi] {
                 continue;
             }
-            if let Some(gi) = (0..new_graph.len())
-                .find(|&gi| !graph_used[gi] && same(&new_odoo[oi].1.event, &new_graph[gi].1.event))
-            {
-                graph_used[gi] = true;
+            if let Some(gi) = take(by_title.get_mut(&match_key(&os.event)), &mut graph_used) {
                 odoo_used[oi] = true;
                 pairs.push((oi, gi));
             }
@@ -909,6 +998,10 @@ impl Engine {
                 t.set_cursor(&profile, CUR_ID_CHECK, &stamp, now)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
+            // The items to re-read were read now: what remains are the blocked ones; the
+            // jobs below (and a job dropped on 412) add theirs.
+            let text = serde_json::to_string(&recheck).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
             Ok(())
         })?;
         report.conflicts_opened = conflicts_opened;
@@ -919,6 +1012,10 @@ impl Engine {
         // Items whose jobs did not finish are read again next cycle.
         let now = self.now();
         let (waiting, failed) = self.store.tx(|t| {
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
             let mut waiting = 0;
             for state in [JobState::Pending, JobState::Running] {
                 for j in t.jobs(&profile, state)? {
@@ -1039,7 +1136,11 @@ impl Engine {
 
     // ---------------------------------------------------------------- observe
 
-    async fn observe(&mut self, links: &[crate::state::Link]) -> Result<Seen, EngineError> {
+    async fn observe(
+        &mut self,
+        links: &[crate::state::Link],
+        frozen: &BTreeSet<i64>,
+    ) -> Result<Seen, EngineError> {
         let profile = self.cfg.profile_id.clone();
         let window = self.window();
         let now = self.now();
@@ -1144,7 +1245,8 @@ impl Engine {
             Ok(out)
         })?;
         for l in links {
-            if !base_odoo_version.contains_key(&l.id) {
+            // (A link frozen by an open conflict is read when the conflict is resolved.)
+            if !base_odoo_version.contains_key(&l.id) && !frozen.contains(&l.id) {
                 verify.extend(l.graph_id.clone());
                 no_base_odoo.extend(l.odoo_id);
             }
@@ -1219,7 +1321,9 @@ impl Engine {
             .as_deref()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .is_none_or(|t| now - t.with_timezone(&Utc) >= self.cfg.id_check_every);
-        if due && !linked_odoo.is_empty() {
+        if due && linked_odoo.is_empty() {
+            seen.id_checked = true;
+        } else if due {
             let ids: Vec<i64> = linked_odoo.keys().copied().collect();
             let existing: BTreeSet<i64> = self
                 .odoo
@@ -1266,10 +1370,20 @@ impl Engine {
     pub async fn drain(&mut self) -> Result<usize, EngineError> {
         let profile = self.cfg.profile_id.clone();
         let mut done = 0;
-        loop {
+        // The jobs ready now, each once: a job put back during this drain waits for the
+        // next one (so a failing service is not hammered in a loop).
+        let now = self.now();
+        let ready: Vec<i64> = self.store.tx(|t| {
+            Ok(t.jobs(&profile, JobState::Pending)?
+                .into_iter()
+                .filter(|j| j.not_before <= now)
+                .map(|j| j.id)
+                .collect())
+        })?;
+        for id in ready {
             let now = self.now();
-            let Some(job) = self.store.tx(|t| t.claim_next(&profile, now))? else {
-                break;
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
             };
             self.checkpoint()?;
             if self.run_job(job).await? {
@@ -1284,8 +1398,19 @@ impl Engine {
         if job.kind == "restore" {
             return self.run_restore(job).await;
         }
-        let mut p: EntryJob = if job.kind == "resolve" {
-            let r: ResolveJob = serde_json::from_value(job.payload.clone()).map_err(store_err)?;
+        // A resolution becomes an item job once it has read both sides (and stays one if
+        // a crash interrupts it after that).
+        let unplanned_resolution = job.kind == "resolve" && job.payload.get("steps").is_none();
+        let mut p: EntryJob = if unplanned_resolution {
+            let r: ResolveJob = match serde_json::from_value(job.payload.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    let now = self.now();
+                    self.store
+                        .tx(|t| t.fail_job(job.id, &format!("unreadable job: {e}"), now))?;
+                    return Ok(false);
+                }
+            };
             match self.plan_resolution(&r).await {
                 Ok(p) => {
                     let now = self.now();
@@ -1453,9 +1578,13 @@ impl Engine {
                 PortError::NotSent { .. } | PortError::MaybeApplied { .. }
                     if job.attempts < self.cfg.attempts_max =>
                 {
+                    // After a lost answer the next attempt looks first, and it must run
+                    // before the next observation, or the item it may have created would
+                    // look new and be copied back.
                     let maybe = matches!(e, PortError::MaybeApplied { .. });
+                    let at = if maybe { now } else { now + backoff };
                     self.store
-                        .tx(|t| t.retry_job_later(id, now + backoff, &e.to_string(), maybe, now))?;
+                        .tx(|t| t.retry_job_later(id, at, &e.to_string(), maybe, now))?;
                 }
                 PortError::PreconditionFailed | PortError::NotFound => {
                     // The item changed or vanished since it was read: drop these ops; the
@@ -1505,8 +1634,7 @@ impl Engine {
     }
 
     fn transaction_id(&self, job: &Job, step: usize) -> String {
-        let name = format!("odoo365:{}:{}:{step}", self.cfg.profile_id, job.key);
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+        transaction_id(&self.cfg.profile_id, &job.key, step)
     }
 
     async fn exec_step(
@@ -1531,6 +1659,36 @@ impl Engine {
                 }
             }
         };
+        // A create planned for an unlinked item that got linked meanwhile (by a job whose
+        // answer had been lost) is obsolete: drop it, the item is read again.
+        if let (
+            Step::Op {
+                op: Op::Create { side, .. },
+            },
+            None,
+        ) = (step, p.link_id)
+        {
+            let profile = self.cfg.profile_id.clone();
+            let (odoo_id, graph_id) = (p.odoo_id, p.graph_id.clone());
+            let side = *side;
+            let linked = self.store.tx(|t| {
+                Ok(match side {
+                    Side::Microsoft => match odoo_id {
+                        Some(o) => t
+                            .link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, o)?
+                            .is_some(),
+                        None => false,
+                    },
+                    Side::Odoo => match &graph_id {
+                        Some(g) => t.link_by_graph(&profile, LinkKind::Event, g)?.is_some(),
+                        None => false,
+                    },
+                })
+            })?;
+            if linked {
+                return Err(StepFail::Port(PortError::PreconditionFailed));
+            }
+        }
         let op = match step {
             Step::TeamsNote { url } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
@@ -1556,6 +1714,7 @@ impl Engine {
                 if job.maybe_applied {
                     found = self.microsoft.find_by_transaction_id(&tx_id).await?;
                 }
+                let adopted = found.is_some();
                 let v = match found {
                     Some(v) => v,
                     None => {
@@ -1567,6 +1726,11 @@ impl Engine {
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
                 let back = graph::from_graph_for_user(&v, &me)?;
+                if adopted && back.hash() != event.hash() {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.graph_version = None;
+                    self.recheck_later(None, p.graph_id.clone())?;
+                }
                 self.teams_follow_up(p, &event, &back);
                 Ok(Some(
                     AuditNote::new(
@@ -1596,19 +1760,29 @@ impl Engine {
                             let same = odoo::from_odoo(&r)
                                 .map(|e| e.hash() == event.hash())
                                 .unwrap_or(false);
-                            if linked.is_none() && same {
-                                found = Some(id);
-                                break;
+                            // Odoo has no transactionId: an unlinked record with the same
+                            // title and start is the one the lost answer created (perhaps
+                            // edited since); an identical one is preferred.
+                            if linked.is_none() && (same || found.is_none()) {
+                                found = Some((id, same));
+                                if same {
+                                    break;
+                                }
                             }
                         }
                     }
                 }
                 let id = match found {
-                    Some(id) => id,
+                    Some((id, _)) => id,
                     None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
                 };
                 p.odoo_id = Some(id);
                 p.odoo_version = self.odoo_version_of(id).await?;
+                if let Some((_, false)) = found {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.odoo_version = None;
+                    self.recheck_later(Some(id), None)?;
+                }
                 Ok(Some(AuditNote::new(
                     "odoo.create",
                     from_other(Side::Odoo),
@@ -1843,6 +2017,26 @@ impl Engine {
         });
         p.steps.push(Step::TeamsNote { url });
         p.steps.extend(rest);
+    }
+
+    /// Adds items to the list read again next cycle.
+    fn recheck_later(
+        &mut self,
+        odoo: Option<i64>,
+        graph: Option<String>,
+    ) -> Result<(), StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let mut r: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            r.odoo.extend(odoo);
+            r.microsoft.extend(graph);
+            let text = serde_json::to_string(&r).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)
+        })
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
@@ -2230,6 +2424,13 @@ impl AuditNote {
         self.detail = Some(detail);
         self
     }
+}
+
+/// Graph's `transactionId` for step `step` of a job: derived from the job key, so a
+/// resend (after a crash or a lost answer) is recognised as the same create.
+fn transaction_id(profile: &str, job_key: &str, step: usize) -> String {
+    let name = format!("odoo365:{profile}:{job_key}:{step}");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
 fn side_name(side: Side) -> &'static str {

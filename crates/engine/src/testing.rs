@@ -138,10 +138,10 @@ impl FakeGraph {
     /// The user edits an event (any JSON change).
     pub fn user_edit(&self, id: &str, edit: impl FnOnce(&mut Value)) {
         let mut s = self.lock();
+        Self::stamp(&mut s, id);
         if let Some(e) = s.events.get_mut(id) {
             edit(e);
         }
-        Self::stamp(&mut s, id);
     }
 
     /// The user deletes an event.

@@ -240,3 +240,108 @@ async fn a_crash_after_any_step_of_the_first_sync_converges_without_duplicates()
     }
     assert!(points > 10, "only {points} crash points were exercised");
 }
+
+/// A conflict, then its resolution, with the engine stopped after step `crash_at`.
+async fn resolution(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    let oid = w.odoo.user_create(&event("Disputed", 24, 9));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    drop(e);
+    w.converge().await;
+    let gid = w.graph.titled("Disputed")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.odoo.user_write(
+        oid,
+        &json!({"location": "Odoo says", "name": "Disputed (O)"}),
+    );
+    w.graph.user_edit(&gid, |v| {
+        v["location"] = json!({"displayName": "Outlook says"})
+    });
+    w.clock.advance(Duration::minutes(1));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    let c = e.store().tx(|t| t.open_conflicts("p1")).unwrap().remove(0);
+    e.resolve_conflict(
+        c.id,
+        odoo365_engine::ConflictChoice::Side {
+            side: odoo365_sync_core::Side::Microsoft,
+        },
+    )
+    .unwrap();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn a_crash_while_a_conflict_resolution_runs_still_ends_with_the_chosen_values() {
+    let (reference, _) = resolution(None).await;
+    let expected = reference.state();
+    assert_eq!(
+        expected.0,
+        vec!["Disputed (O) @ Outlook says 2026-11-24 09:00:00 teams=false".to_owned()]
+    );
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = resolution(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+    }
+    assert!(points >= 5, "only {points} crash points were exercised");
+}
+
+/// An event archived in Odoo (so deleted in Outlook by the sync), then restored from the
+/// journal on the Outlook side, with the engine stopped after step `crash_at`.
+async fn restore(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    let oid = w.odoo.user_create(&event("Restore me", 24, 9));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    drop(e);
+    w.converge().await;
+    w.odoo.user_archive(oid);
+    w.converge().await;
+    assert!(w.graph.titled("Restore me").is_empty());
+    let mut e = w.engine();
+    let entry = e
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.side == "microsoft" && j.reason == "deleted"))
+        })
+        .unwrap()
+        .unwrap();
+    e.restore(entry.id).unwrap();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn a_crash_while_restoring_from_the_journal_restores_exactly_once() {
+    let (reference, _) = restore(None).await;
+    let expected = reference.state();
+    assert_eq!(expected.0.len(), 1, "{expected:?}");
+    assert_eq!(expected.1.len(), 1, "{expected:?}");
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = restore(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+    }
+    assert!(points >= 3, "only {points} crash points were exercised");
+}
