@@ -941,6 +941,150 @@ mod calendar {
             .all(|i| i["subject"] == "Standup v2" && i["type"] == "occurrence"));
     }
 
+    /// A daily series of `n` occurrences from `start` (a date) at 09:00 UTC.
+    async fn daily(e: &Env, subject: &str, start: &str, n: u32) -> String {
+        let mut b = event(
+            subject,
+            &format!("{start}T09:00:00"),
+            &format!("{start}T10:00:00"),
+        );
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": start, "numberOfOccurrences": n}});
+        let r = e.post("/me/events", b).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        json_of(r).await["id"].as_str().unwrap().to_string()
+    }
+
+    /// The ids of a series' occurrences that start on or after `from` (a date).
+    async fn occurrence_ids(e: &Env, master: &str, from: &str) -> Vec<String> {
+        let v = json_of(
+            e.get(&format!("/me/events/{master}/instances?startDateTime={from}T00:00:00Z&endDateTime=2027-01-01T00:00:00Z&$top=100"))
+                .await,
+        )
+        .await;
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn removed_ids(items: &[Value]) -> Vec<String> {
+        let mut ids: Vec<String> = items
+            .iter()
+            .filter(|i| i["@removed"]["reason"] == "deleted")
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_series_created_outside_the_window_comes_back_as_removed_occurrences() {
+        // [EVD] §1.4: events outside the window that were added since the last call come
+        // back as @removed (reason deleted); occurrences, never the master (§1.5).
+        let e = env().await;
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert!(items.is_empty());
+        let master = daily(&e, "June", "2026-06-01", 3).await;
+        let mut occ = occurrence_ids(&e, &master, "2026-05-01").await;
+        occ.sort();
+        assert_eq!(occ.len(), 3);
+        let (items, link, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(removed_ids(&items), occ);
+        assert!(items.iter().all(|i| i["id"] != master.as_str()));
+        // Nothing changed since: the next round is empty.
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert!(items.is_empty(), "{items:?}");
+    }
+
+    #[tokio::test]
+    async fn a_series_edited_across_the_window_edge_re_reports_inside_and_removes_outside() {
+        // Mar 29, 30, 31 are inside the window (it ends Apr 1 00:00Z); Apr 1, 2, 3 are not.
+        let e = env().await;
+        let master = daily(&e, "Edge", "2026-03-29", 6).await;
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert_eq!(items.len(), 3);
+        let mut outside = occurrence_ids(&e, &master, "2026-04-01").await;
+        outside.sort();
+        assert_eq!(outside.len(), 3);
+        let r = e
+            .patch(
+                &format!("/me/events/{master}"),
+                json!({"subject": "Edge v2"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 6, "{items:?}");
+        let full: Vec<&Value> = items
+            .iter()
+            .filter(|i| i.get("@removed").is_none())
+            .collect();
+        assert_eq!(
+            full.len(),
+            3,
+            "the in-window occurrences, re-reported [I-6290]"
+        );
+        assert!(full
+            .iter()
+            .all(|i| i["subject"] == "Edge v2" && i["type"] == "occurrence"));
+        assert_eq!(
+            removed_ids(&items),
+            outside,
+            "out-of-window ones as @removed [EVD]"
+        );
+        assert!(items.iter().all(|i| i["id"] != master.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_series_moved_to_other_days_removes_old_and_new_occurrences_outside() {
+        let e = env().await;
+        let master = daily(&e, "Move", "2026-06-01", 2).await;
+        let mut old = occurrence_ids(&e, &master, "2026-05-01").await;
+        let (_, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        let r = e
+            .patch(
+                &format!("/me/events/{master}"),
+                json!({"start": {"dateTime": "2026-06-10T09:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": "2026-06-10T10:00:00", "timeZone": "UTC"},
+                    "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                        "range": {"type": "numbered", "startDate": "2026-06-10", "numberOfOccurrences": 2}}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let new = occurrence_ids(&e, &master, "2026-05-01").await;
+        assert!(new.iter().all(|n| !old.contains(n)));
+        old.extend(new);
+        old.sort();
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(removed_ids(&items), old, "{items:?}");
+        assert_eq!(items.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_series_deleted_outside_the_window_comes_back_as_removed_occurrences() {
+        let e = env().await;
+        let master = daily(&e, "June", "2026-06-01", 3).await;
+        let mut occ = occurrence_ids(&e, &master, "2026-05-01").await;
+        occ.sort();
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert!(items.is_empty(), "nothing of it in the window");
+        assert_eq!(
+            e.delete(&format!("/me/events/{master}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(removed_ids(&items), occ);
+    }
+
     #[tokio::test]
     async fn an_expired_delta_token_answers_410_sync_state_not_found() {
         let e = env().await;
