@@ -3139,6 +3139,74 @@ mod attendees {
     }
 
     #[tokio::test]
+    async fn a_change_to_one_occurrence_updates_only_that_occurrence_of_the_attendees_copy() {
+        const W: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let bob_get = |path: String| {
+            let r = e.http.get(e.url(&path)).bearer_auth(&bob).send();
+            async move { json_of(r.await.unwrap()).await }
+        };
+        let mut b = event("Sync", "2026-03-02T09:00:00", "2026-03-02T09:30:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 4}});
+        b["attendees"] = json!([{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        assert_eq!(e.post("/me/events", b).await.status(), StatusCode::CREATED);
+        let copy_before = bob_get("/me/events".into()).await["value"][0].clone();
+        let before = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        assert_eq!(before.as_array().unwrap().len(), 4);
+        let alice = json_of(e.get(&format!("/me/calendarView?{W}")).await).await["value"].clone();
+        // Alice moves the second occurrence and renames it.
+        let r = e
+            .patch(
+                &format!("/me/events/{}", alice[1]["id"].as_str().unwrap()),
+                json!({"subject": "Sync (later)",
+                    "start": {"dateTime": "2026-03-03T11:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": "2026-03-03T11:30:00", "timeZone": "UTC"}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let after = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        assert_eq!(after[1]["id"], before[1]["id"]);
+        assert_eq!(after[1]["subject"], "Sync (later)");
+        assert_eq!(after[1]["type"], "exception");
+        assert_eq!(after[1]["start"]["dateTime"], "2026-03-03T11:00:00.0000000");
+        assert_ne!(after[1]["changeKey"], before[1]["changeKey"]);
+        for i in [0, 2, 3] {
+            assert_eq!(after[i]["id"], before[i]["id"]);
+            assert_eq!(
+                after[i]["changeKey"], before[i]["changeKey"],
+                "occurrence {i}"
+            );
+            assert_eq!(after[i]["subject"], "Sync");
+        }
+        let copy = bob_get("/me/events".into()).await["value"][0].clone();
+        assert_eq!(
+            copy["changeKey"], copy_before["changeKey"],
+            "the series copy stays"
+        );
+        // Alice deletes the third occurrence: it leaves Bob's copy, the others stay as they were.
+        assert_eq!(
+            e.delete(&format!("/me/events/{}", alice[2]["id"].as_str().unwrap()))
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let last = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        let last = last.as_array().unwrap();
+        assert_eq!(last.len(), 3);
+        assert!(last.iter().all(|i| i["id"] != before[2]["id"]));
+        for (l, a) in last.iter().zip([&after[0], &after[1], &after[3]]) {
+            assert_eq!(l["id"], a["id"]);
+            assert_eq!(l["changeKey"], a["changeKey"]);
+        }
+        let copy = bob_get("/me/events".into()).await["value"][0].clone();
+        assert_eq!(copy["changeKey"], copy_before["changeKey"]);
+    }
+
+    #[tokio::test]
     async fn an_attendees_response_updates_both_calendars_and_mails_the_organizer() {
         let e = env().await;
         e.em()

@@ -1082,9 +1082,9 @@ fn deliver_copies(
     msg: &OutboxMessage,
     now: DateTime<Utc>,
 ) {
-    let (master_id, whole) = match parse_target(&msg.event_id) {
-        Target::Event(i) => (i, true),
-        Target::Occurrence(m, _) => (m, false),
+    let (master_id, occurrence) = match parse_target(&msg.event_id) {
+        Target::Event(i) => (i, None),
+        Target::Occurrence(m, d) => (m, Some(d)),
     };
     let source = world
         .mailboxes
@@ -1111,8 +1111,8 @@ fn deliver_copies(
         let Some(mb) = world.mailboxes.get_mut(&rid) else {
             continue;
         };
-        let (id, change) = match (existing, &source) {
-            (Some(cid), _) if msg.kind == OutboxKind::Cancellation && whole => {
+        let (id, change) = match (existing, &source, occurrence) {
+            (Some(cid), _, None) if msg.kind == OutboxKind::Cancellation => {
                 let Some(copy) = mb.events.get_mut(&cid) else {
                     continue;
                 };
@@ -1124,7 +1124,40 @@ fn deliver_copies(
                 copy.modified = now;
                 (cid, "updated")
             }
-            (Some(cid), Some(src)) => {
+            // A message about one occurrence changes only that occurrence of the copy:
+            // the organizer's exception is copied with its own changeKey, and a cancelled
+            // occurrence (or one the attendee was removed from) leaves the copy.
+            (Some(cid), Some(src), Some(d)) => {
+                let Some(series) = mb.events.get_mut(&cid).and_then(|c| c.series.as_mut()) else {
+                    continue;
+                };
+                let src_series = src.series.as_ref();
+                let exception = src_series.and_then(|s| s.exceptions.get(&d));
+                let gone = src_series.is_some_and(|s| s.cancelled.contains(&d))
+                    || msg.kind == OutboxKind::Cancellation;
+                if gone {
+                    series.exceptions.remove(&d);
+                    series.cancelled.insert(d);
+                } else if let Some(x) = exception {
+                    series.exceptions.insert(
+                        d,
+                        Exception {
+                            change_key: ck,
+                            modified: now,
+                            fields: x.fields.clone(),
+                        },
+                    );
+                } else {
+                    continue;
+                }
+                let oid = occurrence_id(&cid, d);
+                mb.touch(&oid, false);
+                world
+                    .pending_notify
+                    .push((rid, oid, if gone { "deleted" } else { "updated" }));
+                continue;
+            }
+            (Some(cid), Some(src), None) => {
                 let Some(copy) = mb.events.get_mut(&cid) else {
                     continue;
                 };
@@ -1136,7 +1169,7 @@ fn deliver_copies(
                 copy.modified = now;
                 (cid, "updated")
             }
-            (None, Some(src)) if msg.kind == OutboxKind::Invitation => {
+            (None, Some(src), _) if msg.kind == OutboxKind::Invitation => {
                 let mut copy = src.clone();
                 copy.id = new_id.clone();
                 copy.change_key = ck;
