@@ -1099,6 +1099,139 @@ mod calendar {
     }
 }
 
+/// Query options on the `/me/events` list.
+mod event_query {
+    use super::*;
+
+    async fn three(e: &Env) -> Vec<Value> {
+        let mut out = Vec::new();
+        for (s, d) in [("Budget", "03"), ("Review", "05"), ("Budget", "04")] {
+            let mut b = event(
+                s,
+                &format!("2026-03-{d}T10:00:00"),
+                &format!("2026-03-{d}T11:00:00"),
+            );
+            if d == "05" {
+                b["isAllDay"] = json!(true);
+                b["start"]["dateTime"] = json!("2026-03-05T00:00:00");
+                b["end"]["dateTime"] = json!("2026-03-06T00:00:00");
+            }
+            out.push(json_of(e.post("/me/events", b).await).await);
+        }
+        out
+    }
+
+    fn ids(v: &Value) -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn filter_by_ical_uid_and_subject_with_and() {
+        let e = env().await;
+        let evs = three(&e).await;
+        let uid = evs[1]["iCalUId"].as_str().unwrap();
+        let v = json_of(
+            e.get(&format!("/me/events?$filter=iCalUId eq '{uid}'"))
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[1]["id"].as_str().unwrap()]);
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Budget'").await).await;
+        assert_eq!(ids(&v).len(), 2);
+        let v = json_of(
+            e.get("/me/events?$filter=subject eq 'Budget' and start/dateTime ge '2026-03-04T00:00:00'")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[2]["id"].as_str().unwrap()]);
+        let v = json_of(
+            e.get("/me/events?$filter=isAllDay eq true and subject eq 'Review'")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[1]["id"].as_str().unwrap()]);
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Nothing'").await).await;
+        assert_eq!(v["value"], json!([]));
+        // A quote inside a literal is doubled.
+        let mut b = event("Bob's", "2026-03-06T10:00:00", "2026-03-06T11:00:00");
+        b["subject"] = json!("Bob's");
+        e.post("/me/events", b).await;
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Bob''s'").await).await;
+        assert_eq!(v["value"][0]["subject"], "Bob's");
+    }
+
+    #[tokio::test]
+    async fn top_pages_a_filtered_list_and_orderby_sorts_it() {
+        let e = env().await;
+        let evs = three(&e).await;
+        let v = json_of(
+            e.get("/me/events?$filter=subject eq 'Budget'&$orderby=start/dateTime&$top=1")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[0]["id"].as_str().unwrap()]);
+        let next = v["@odata.nextLink"].as_str().unwrap().to_string();
+        assert!(next.contains("filter"), "{next}");
+        let v = json_of(e.get_abs(&next).await).await;
+        assert_eq!(ids(&v), vec![evs[2]["id"].as_str().unwrap()]);
+        assert!(v.get("@odata.nextLink").is_none());
+        let v = json_of(e.get("/me/events?$orderby=start/dateTime desc").await).await;
+        assert_eq!(
+            ids(&v),
+            vec![
+                evs[1]["id"].as_str().unwrap(),
+                evs[2]["id"].as_str().unwrap(),
+                evs[0]["id"].as_str().unwrap()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn select_returns_the_named_properties_with_id_and_etag() {
+        let e = env().await;
+        three(&e).await;
+        let v = json_of(e.get("/me/events?$select=subject,start").await).await;
+        for i in v["value"].as_array().unwrap() {
+            let mut keys: Vec<&str> = i.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(keys, vec!["@odata.etag", "id", "start", "subject"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn options_the_emulator_does_not_understand_are_400_not_ignored() {
+        let e = env().await;
+        three(&e).await;
+        for f in [
+            "startswith(subject,'Bud')",
+            "subject eq 'Budget' or subject eq 'Review'",
+            "nosuchproperty eq 'x'",
+            "subject eq",
+        ] {
+            let r = e.get(&format!("/me/events?$filter={f}")).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{f}");
+            assert_graph_error(&json_of(r).await, "ErrorInvalidUrlQueryFilter");
+        }
+        let r = e.get("/me/events?$filter=id eq 'x'").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "ErrorInvalidProperty");
+        for q in [
+            "$orderby=body",
+            "$orderby=subject upward",
+            "$select=subject,nope",
+        ] {
+            let r = e.get(&format!("/me/events?{q}")).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+            assert_graph_error(&json_of(r).await, "ErrorInvalidUrlQuery");
+        }
+    }
+}
+
 mod drive {
     use super::*;
     use base64::Engine;

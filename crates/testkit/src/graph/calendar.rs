@@ -1775,6 +1775,12 @@ fn paged(req: &GReq, items: Vec<Value>, context: &str) -> GResp {
 }
 
 fn list_events(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
+    // `$filter`, `$orderby`, `$select`; anything not understood is a 400, never ignored.
+    let query = super::event_query::EventQuery::parse(
+        req.query("$filter"),
+        req.query("$orderby"),
+        req.query("$select"),
+    )?;
     let mut world = em.world();
     let (mb, user) = mailbox_and_user(&mut world, &req.user_id)?;
     // The list holds single instances and series masters, not occurrences [EV].
@@ -1784,6 +1790,7 @@ fn list_events(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
         .into_iter()
         .filter_map(|e| render_target(e, None, &user, view))
         .collect();
+    let items = query.apply(items);
     Ok(paged(
         req,
         items,
