@@ -3340,6 +3340,52 @@ mod attendees {
     }
 
     #[tokio::test]
+    async fn an_attendee_removed_from_one_occurrence_loses_only_it_and_gets_it_back_when_re_added()
+    {
+        const W: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let bob_view = || {
+            let r = e
+                .http
+                .get(e.url(&format!("/me/calendarView?{W}")))
+                .bearer_auth(&bob)
+                .send();
+            async move { json_of(r.await.unwrap()).await["value"].clone() }
+        };
+        let mut b = event("Sync", "2026-03-02T09:00:00", "2026-03-02T09:30:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 3}});
+        b["attendees"] = json!([{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        e.post("/me/events", b).await;
+        let before = bob_view().await;
+        let alice = json_of(e.get(&format!("/me/calendarView?{W}")).await).await["value"].clone();
+        let first = format!("/me/events/{}", alice[0]["id"].as_str().unwrap());
+        assert_eq!(
+            e.patch(&first, json!({"attendees": []})).await.status(),
+            StatusCode::OK
+        );
+        let without = bob_view().await;
+        assert_eq!(without.as_array().unwrap().len(), 2);
+        assert_eq!(without[0]["changeKey"], before[1]["changeKey"]);
+        assert_eq!(without[1]["changeKey"], before[2]["changeKey"]);
+        let r = e
+            .patch(
+                &first,
+                json!({"attendees": [{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let back = bob_view().await;
+        assert_eq!(back.as_array().unwrap().len(), 3);
+        assert_eq!(back[0]["id"], before[0]["id"]);
+        assert_eq!(back[0]["type"], "exception");
+        assert_eq!(back[1]["changeKey"], before[1]["changeKey"]);
+    }
+
+    #[tokio::test]
     async fn an_attendees_response_updates_both_calendars_and_mails_the_organizer() {
         let e = env().await;
         e.em()

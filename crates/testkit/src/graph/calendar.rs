@@ -1139,6 +1139,8 @@ fn deliver_copies(
                     series.exceptions.remove(&d);
                     series.cancelled.insert(d);
                 } else if let Some(x) = exception {
+                    // (An attendee added back to an occurrence gets it back.)
+                    series.cancelled.remove(&d);
                     series.exceptions.insert(
                         d,
                         Exception {
