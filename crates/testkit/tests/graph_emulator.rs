@@ -941,6 +941,150 @@ mod calendar {
             .all(|i| i["subject"] == "Standup v2" && i["type"] == "occurrence"));
     }
 
+    /// A daily series of `n` occurrences from `start` (a date) at 09:00 UTC.
+    async fn daily(e: &Env, subject: &str, start: &str, n: u32) -> String {
+        let mut b = event(
+            subject,
+            &format!("{start}T09:00:00"),
+            &format!("{start}T10:00:00"),
+        );
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": start, "numberOfOccurrences": n}});
+        let r = e.post("/me/events", b).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        json_of(r).await["id"].as_str().unwrap().to_string()
+    }
+
+    /// The ids of a series' occurrences that start on or after `from` (a date).
+    async fn occurrence_ids(e: &Env, master: &str, from: &str) -> Vec<String> {
+        let v = json_of(
+            e.get(&format!("/me/events/{master}/instances?startDateTime={from}T00:00:00Z&endDateTime=2027-01-01T00:00:00Z&$top=100"))
+                .await,
+        )
+        .await;
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn removed_ids(items: &[Value]) -> Vec<String> {
+        let mut ids: Vec<String> = items
+            .iter()
+            .filter(|i| i["@removed"]["reason"] == "deleted")
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_series_created_outside_the_window_comes_back_as_removed_occurrences() {
+        // [EVD] §1.4: events outside the window that were added since the last call come
+        // back as @removed (reason deleted); occurrences, never the master (§1.5).
+        let e = env().await;
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert!(items.is_empty());
+        let master = daily(&e, "June", "2026-06-01", 3).await;
+        let mut occ = occurrence_ids(&e, &master, "2026-05-01").await;
+        occ.sort();
+        assert_eq!(occ.len(), 3);
+        let (items, link, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(removed_ids(&items), occ);
+        assert!(items.iter().all(|i| i["id"] != master.as_str()));
+        // Nothing changed since: the next round is empty.
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert!(items.is_empty(), "{items:?}");
+    }
+
+    #[tokio::test]
+    async fn a_series_edited_across_the_window_edge_re_reports_inside_and_removes_outside() {
+        // Mar 29, 30, 31 are inside the window (it ends Apr 1 00:00Z); Apr 1, 2, 3 are not.
+        let e = env().await;
+        let master = daily(&e, "Edge", "2026-03-29", 6).await;
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert_eq!(items.len(), 3);
+        let mut outside = occurrence_ids(&e, &master, "2026-04-01").await;
+        outside.sort();
+        assert_eq!(outside.len(), 3);
+        let r = e
+            .patch(
+                &format!("/me/events/{master}"),
+                json!({"subject": "Edge v2"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 6, "{items:?}");
+        let full: Vec<&Value> = items
+            .iter()
+            .filter(|i| i.get("@removed").is_none())
+            .collect();
+        assert_eq!(
+            full.len(),
+            3,
+            "the in-window occurrences, re-reported [I-6290]"
+        );
+        assert!(full
+            .iter()
+            .all(|i| i["subject"] == "Edge v2" && i["type"] == "occurrence"));
+        assert_eq!(
+            removed_ids(&items),
+            outside,
+            "out-of-window ones as @removed [EVD]"
+        );
+        assert!(items.iter().all(|i| i["id"] != master.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_series_moved_to_other_days_removes_old_and_new_occurrences_outside() {
+        let e = env().await;
+        let master = daily(&e, "Move", "2026-06-01", 2).await;
+        let mut old = occurrence_ids(&e, &master, "2026-05-01").await;
+        let (_, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        let r = e
+            .patch(
+                &format!("/me/events/{master}"),
+                json!({"start": {"dateTime": "2026-06-10T09:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": "2026-06-10T10:00:00", "timeZone": "UTC"},
+                    "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                        "range": {"type": "numbered", "startDate": "2026-06-10", "numberOfOccurrences": 2}}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let new = occurrence_ids(&e, &master, "2026-05-01").await;
+        assert!(new.iter().all(|n| !old.contains(n)));
+        old.extend(new);
+        old.sort();
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(removed_ids(&items), old, "{items:?}");
+        assert_eq!(items.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_series_deleted_outside_the_window_comes_back_as_removed_occurrences() {
+        let e = env().await;
+        let master = daily(&e, "June", "2026-06-01", 3).await;
+        let mut occ = occurrence_ids(&e, &master, "2026-05-01").await;
+        occ.sort();
+        let (items, link, _) =
+            follow(&e, e.get(&format!("/me/calendarView/delta?{WINDOW}")).await).await;
+        assert!(items.is_empty(), "nothing of it in the window");
+        assert_eq!(
+            e.delete(&format!("/me/events/{master}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let (items, _, _) = follow(&e, e.get_abs(&link).await).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(removed_ids(&items), occ);
+    }
+
     #[tokio::test]
     async fn an_expired_delta_token_answers_410_sync_state_not_found() {
         let e = env().await;
@@ -952,6 +1096,139 @@ mod calendar {
         let r = e.get_abs(&link).await;
         assert_eq!(r.status(), StatusCode::GONE);
         assert_graph_error(&json_of(r).await, "SyncStateNotFound");
+    }
+}
+
+/// Query options on the `/me/events` list.
+mod event_query {
+    use super::*;
+
+    async fn three(e: &Env) -> Vec<Value> {
+        let mut out = Vec::new();
+        for (s, d) in [("Budget", "03"), ("Review", "05"), ("Budget", "04")] {
+            let mut b = event(
+                s,
+                &format!("2026-03-{d}T10:00:00"),
+                &format!("2026-03-{d}T11:00:00"),
+            );
+            if d == "05" {
+                b["isAllDay"] = json!(true);
+                b["start"]["dateTime"] = json!("2026-03-05T00:00:00");
+                b["end"]["dateTime"] = json!("2026-03-06T00:00:00");
+            }
+            out.push(json_of(e.post("/me/events", b).await).await);
+        }
+        out
+    }
+
+    fn ids(v: &Value) -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn filter_by_ical_uid_and_subject_with_and() {
+        let e = env().await;
+        let evs = three(&e).await;
+        let uid = evs[1]["iCalUId"].as_str().unwrap();
+        let v = json_of(
+            e.get(&format!("/me/events?$filter=iCalUId eq '{uid}'"))
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[1]["id"].as_str().unwrap()]);
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Budget'").await).await;
+        assert_eq!(ids(&v).len(), 2);
+        let v = json_of(
+            e.get("/me/events?$filter=subject eq 'Budget' and start/dateTime ge '2026-03-04T00:00:00'")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[2]["id"].as_str().unwrap()]);
+        let v = json_of(
+            e.get("/me/events?$filter=isAllDay eq true and subject eq 'Review'")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[1]["id"].as_str().unwrap()]);
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Nothing'").await).await;
+        assert_eq!(v["value"], json!([]));
+        // A quote inside a literal is doubled.
+        let mut b = event("Bob's", "2026-03-06T10:00:00", "2026-03-06T11:00:00");
+        b["subject"] = json!("Bob's");
+        e.post("/me/events", b).await;
+        let v = json_of(e.get("/me/events?$filter=subject eq 'Bob''s'").await).await;
+        assert_eq!(v["value"][0]["subject"], "Bob's");
+    }
+
+    #[tokio::test]
+    async fn top_pages_a_filtered_list_and_orderby_sorts_it() {
+        let e = env().await;
+        let evs = three(&e).await;
+        let v = json_of(
+            e.get("/me/events?$filter=subject eq 'Budget'&$orderby=start/dateTime&$top=1")
+                .await,
+        )
+        .await;
+        assert_eq!(ids(&v), vec![evs[0]["id"].as_str().unwrap()]);
+        let next = v["@odata.nextLink"].as_str().unwrap().to_string();
+        assert!(next.contains("filter"), "{next}");
+        let v = json_of(e.get_abs(&next).await).await;
+        assert_eq!(ids(&v), vec![evs[2]["id"].as_str().unwrap()]);
+        assert!(v.get("@odata.nextLink").is_none());
+        let v = json_of(e.get("/me/events?$orderby=start/dateTime desc").await).await;
+        assert_eq!(
+            ids(&v),
+            vec![
+                evs[1]["id"].as_str().unwrap(),
+                evs[2]["id"].as_str().unwrap(),
+                evs[0]["id"].as_str().unwrap()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn select_returns_the_named_properties_with_id_and_etag() {
+        let e = env().await;
+        three(&e).await;
+        let v = json_of(e.get("/me/events?$select=subject,start").await).await;
+        for i in v["value"].as_array().unwrap() {
+            let mut keys: Vec<&str> = i.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(keys, vec!["@odata.etag", "id", "start", "subject"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn options_the_emulator_does_not_understand_are_400_not_ignored() {
+        let e = env().await;
+        three(&e).await;
+        for f in [
+            "startswith(subject,'Bud')",
+            "subject eq 'Budget' or subject eq 'Review'",
+            "nosuchproperty eq 'x'",
+            "subject eq",
+        ] {
+            let r = e.get(&format!("/me/events?$filter={f}")).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{f}");
+            assert_graph_error(&json_of(r).await, "ErrorInvalidUrlQueryFilter");
+        }
+        let r = e.get("/me/events?$filter=id eq 'x'").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_graph_error(&json_of(r).await, "ErrorInvalidProperty");
+        for q in [
+            "$orderby=body",
+            "$orderby=subject upward",
+            "$select=subject,nope",
+        ] {
+            let r = e.get(&format!("/me/events?{q}")).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+            assert_graph_error(&json_of(r).await, "ErrorInvalidUrlQuery");
+        }
     }
 }
 
@@ -2992,6 +3269,120 @@ mod attendees {
             before,
             "an attendee's delete sends nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn a_change_to_one_occurrence_updates_only_that_occurrence_of_the_attendees_copy() {
+        const W: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let bob_get = |path: String| {
+            let r = e.http.get(e.url(&path)).bearer_auth(&bob).send();
+            async move { json_of(r.await.unwrap()).await }
+        };
+        let mut b = event("Sync", "2026-03-02T09:00:00", "2026-03-02T09:30:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 4}});
+        b["attendees"] = json!([{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        assert_eq!(e.post("/me/events", b).await.status(), StatusCode::CREATED);
+        let copy_before = bob_get("/me/events".into()).await["value"][0].clone();
+        let before = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        assert_eq!(before.as_array().unwrap().len(), 4);
+        let alice = json_of(e.get(&format!("/me/calendarView?{W}")).await).await["value"].clone();
+        // Alice moves the second occurrence and renames it.
+        let r = e
+            .patch(
+                &format!("/me/events/{}", alice[1]["id"].as_str().unwrap()),
+                json!({"subject": "Sync (later)",
+                    "start": {"dateTime": "2026-03-03T11:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": "2026-03-03T11:30:00", "timeZone": "UTC"}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let after = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        assert_eq!(after[1]["id"], before[1]["id"]);
+        assert_eq!(after[1]["subject"], "Sync (later)");
+        assert_eq!(after[1]["type"], "exception");
+        assert_eq!(after[1]["start"]["dateTime"], "2026-03-03T11:00:00.0000000");
+        assert_ne!(after[1]["changeKey"], before[1]["changeKey"]);
+        for i in [0, 2, 3] {
+            assert_eq!(after[i]["id"], before[i]["id"]);
+            assert_eq!(
+                after[i]["changeKey"], before[i]["changeKey"],
+                "occurrence {i}"
+            );
+            assert_eq!(after[i]["subject"], "Sync");
+        }
+        let copy = bob_get("/me/events".into()).await["value"][0].clone();
+        assert_eq!(
+            copy["changeKey"], copy_before["changeKey"],
+            "the series copy stays"
+        );
+        // Alice deletes the third occurrence: it leaves Bob's copy, the others stay as they were.
+        assert_eq!(
+            e.delete(&format!("/me/events/{}", alice[2]["id"].as_str().unwrap()))
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let last = bob_get(format!("/me/calendarView?{W}")).await["value"].clone();
+        let last = last.as_array().unwrap();
+        assert_eq!(last.len(), 3);
+        assert!(last.iter().all(|i| i["id"] != before[2]["id"]));
+        for (l, a) in last.iter().zip([&after[0], &after[1], &after[3]]) {
+            assert_eq!(l["id"], a["id"]);
+            assert_eq!(l["changeKey"], a["changeKey"]);
+        }
+        let copy = bob_get("/me/events".into()).await["value"][0].clone();
+        assert_eq!(copy["changeKey"], copy_before["changeKey"]);
+    }
+
+    #[tokio::test]
+    async fn an_attendee_removed_from_one_occurrence_loses_only_it_and_gets_it_back_when_re_added()
+    {
+        const W: &str = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z";
+        let e = env().await;
+        e.em()
+            .create_user("bob@contoso.com", "Bob", DriveType::Business);
+        let bob = e.em().mint_token("bob@contoso.com").unwrap();
+        let bob_view = || {
+            let r = e
+                .http
+                .get(e.url(&format!("/me/calendarView?{W}")))
+                .bearer_auth(&bob)
+                .send();
+            async move { json_of(r.await.unwrap()).await["value"].clone() }
+        };
+        let mut b = event("Sync", "2026-03-02T09:00:00", "2026-03-02T09:30:00");
+        b["recurrence"] = json!({"pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 3}});
+        b["attendees"] = json!([{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]);
+        e.post("/me/events", b).await;
+        let before = bob_view().await;
+        let alice = json_of(e.get(&format!("/me/calendarView?{W}")).await).await["value"].clone();
+        let first = format!("/me/events/{}", alice[0]["id"].as_str().unwrap());
+        assert_eq!(
+            e.patch(&first, json!({"attendees": []})).await.status(),
+            StatusCode::OK
+        );
+        let without = bob_view().await;
+        assert_eq!(without.as_array().unwrap().len(), 2);
+        assert_eq!(without[0]["changeKey"], before[1]["changeKey"]);
+        assert_eq!(without[1]["changeKey"], before[2]["changeKey"]);
+        let r = e
+            .patch(
+                &first,
+                json!({"attendees": [{"emailAddress": {"address": "bob@contoso.com", "name": "Bob"}}]}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let back = bob_view().await;
+        assert_eq!(back.as_array().unwrap().len(), 3);
+        assert_eq!(back[0]["id"], before[0]["id"]);
+        assert_eq!(back[0]["type"], "exception");
+        assert_eq!(back[1]["changeKey"], before[1]["changeKey"]);
     }
 
     #[tokio::test]

@@ -127,8 +127,8 @@ struct DeltaState {
 pub struct Mailbox {
     pub events: BTreeMap<String, Ev>,
     seq: u64,
-    /// (sequence, instance or event id, whether it names a series master).
-    changes: Vec<(u64, String, bool)>,
+    /// Every write, in order.
+    changes: Vec<Change>,
     transactions: HashMap<String, String>,
     delta: HashMap<String, DeltaState>,
     generation: u64,
@@ -139,9 +139,58 @@ impl Mailbox {
         self.generation += 1;
     }
 
+    /// Records a write to `id` (an event or an occurrence id), with the event as it is now,
+    /// so a later delta round can tell which occurrences a series had before and after.
     fn touch(&mut self, id: &str, is_master: bool) {
         self.seq += 1;
-        self.changes.push((self.seq, id.to_string(), is_master));
+        let (event, whole) = match parse_target(id) {
+            Target::Event(i) => (i, true),
+            Target::Occurrence(m, _) => (m, false),
+        };
+        let after = self.events.get(&event).cloned().map(Arc::new);
+        self.changes.push(Change {
+            seq: self.seq,
+            id: id.to_string(),
+            is_master,
+            event,
+            whole,
+            after,
+        });
+    }
+}
+
+/// One write to a mailbox.
+#[derive(Debug)]
+struct Change {
+    seq: u64,
+    /// The instance or event id the write named.
+    id: String,
+    /// Whether `id` names a series master.
+    is_master: bool,
+    /// The event (single or series master) the write belongs to.
+    event: String,
+    /// Whether the write addressed the whole event rather than one occurrence.
+    whole: bool,
+    /// That event after the write (`None` once deleted).
+    after: Option<Arc<Ev>>,
+}
+
+/// How far past a delta window the occurrences of a changed series are reported as
+/// `@removed` (a series without end has no last occurrence; an emulator choice).
+const SERIES_REMOVED_HORIZON_DAYS: i64 = 366;
+
+/// The instance ids a version of an event puts in calendarView up to `horizon`: the event
+/// itself when single, else its occurrences and exceptions (cancelled ones excluded).
+fn instance_ids(ev: &Ev, horizon: NaiveDate) -> Vec<String> {
+    match &ev.series {
+        None => vec![ev.id.clone()],
+        Some(s) => s
+            .recurrence
+            .dates_until(horizon)
+            .into_iter()
+            .filter(|d| occurrence_fields(ev, *d).is_some())
+            .map(|d| occurrence_id(&ev.id, d))
+            .collect(),
     }
 }
 
@@ -1033,9 +1082,9 @@ fn deliver_copies(
     msg: &OutboxMessage,
     now: DateTime<Utc>,
 ) {
-    let (master_id, whole) = match parse_target(&msg.event_id) {
-        Target::Event(i) => (i, true),
-        Target::Occurrence(m, _) => (m, false),
+    let (master_id, occurrence) = match parse_target(&msg.event_id) {
+        Target::Event(i) => (i, None),
+        Target::Occurrence(m, d) => (m, Some(d)),
     };
     let source = world
         .mailboxes
@@ -1062,8 +1111,8 @@ fn deliver_copies(
         let Some(mb) = world.mailboxes.get_mut(&rid) else {
             continue;
         };
-        let (id, change) = match (existing, &source) {
-            (Some(cid), _) if msg.kind == OutboxKind::Cancellation && whole => {
+        let (id, change) = match (existing, &source, occurrence) {
+            (Some(cid), _, None) if msg.kind == OutboxKind::Cancellation => {
                 let Some(copy) = mb.events.get_mut(&cid) else {
                     continue;
                 };
@@ -1075,7 +1124,42 @@ fn deliver_copies(
                 copy.modified = now;
                 (cid, "updated")
             }
-            (Some(cid), Some(src)) => {
+            // A message about one occurrence changes only that occurrence of the copy:
+            // the organizer's exception is copied with its own changeKey, and a cancelled
+            // occurrence (or one the attendee was removed from) leaves the copy.
+            (Some(cid), Some(src), Some(d)) => {
+                let Some(series) = mb.events.get_mut(&cid).and_then(|c| c.series.as_mut()) else {
+                    continue;
+                };
+                let src_series = src.series.as_ref();
+                let exception = src_series.and_then(|s| s.exceptions.get(&d));
+                let gone = src_series.is_some_and(|s| s.cancelled.contains(&d))
+                    || msg.kind == OutboxKind::Cancellation;
+                if gone {
+                    series.exceptions.remove(&d);
+                    series.cancelled.insert(d);
+                } else if let Some(x) = exception {
+                    // (An attendee added back to an occurrence gets it back.)
+                    series.cancelled.remove(&d);
+                    series.exceptions.insert(
+                        d,
+                        Exception {
+                            change_key: ck,
+                            modified: now,
+                            fields: x.fields.clone(),
+                        },
+                    );
+                } else {
+                    continue;
+                }
+                let oid = occurrence_id(&cid, d);
+                mb.touch(&oid, false);
+                world
+                    .pending_notify
+                    .push((rid, oid, if gone { "deleted" } else { "updated" }));
+                continue;
+            }
+            (Some(cid), Some(src), None) => {
                 let Some(copy) = mb.events.get_mut(&cid) else {
                     continue;
                 };
@@ -1087,7 +1171,7 @@ fn deliver_copies(
                 copy.modified = now;
                 (cid, "updated")
             }
-            (None, Some(src)) if msg.kind == OutboxKind::Invitation => {
+            (None, Some(src), _) if msg.kind == OutboxKind::Invitation => {
                 let mut copy = src.clone();
                 copy.id = new_id.clone();
                 copy.change_key = ck;
@@ -1693,6 +1777,12 @@ fn paged(req: &GReq, items: Vec<Value>, context: &str) -> GResp {
 }
 
 fn list_events(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
+    // `$filter`, `$orderby`, `$select`; anything not understood is a 400, never ignored.
+    let query = super::event_query::EventQuery::parse(
+        req.query("$filter"),
+        req.query("$orderby"),
+        req.query("$select"),
+    )?;
     let mut world = em.world();
     let (mb, user) = mailbox_and_user(&mut world, &req.user_id)?;
     // The list holds single instances and series masters, not occurrences [EV].
@@ -1702,6 +1792,7 @@ fn list_events(em: &GraphEmulator, req: &GReq, view: &View) -> GResult {
         .into_iter()
         .filter_map(|e| render_target(e, None, &user, view))
         .collect();
+    let items = query.apply(items);
     Ok(paged(
         req,
         items,
@@ -1908,17 +1999,42 @@ fn next_round(mb: &Mailbox, prev: &DeltaState) -> DeltaState {
             pending.push((id.clone(), true));
         }
     }
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    for (seq, id, is_master) in &mb.changes {
-        if *seq <= prev.seq
-            || *is_master
-            || now_ids.contains_key(id)
-            || prev.snapshot.contains_key(id)
-        {
-            continue;
+    let split = mb.changes.partition_point(|c| c.seq <= prev.seq);
+    let (before, since) = mb.changes.split_at(split);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut report = |id: &str, pending: &mut Vec<(String, bool)>| {
+        if !now_ids.contains_key(id) && !prev.snapshot.contains_key(id) && seen.insert(id.into()) {
+            pending.push((id.to_string(), true));
         }
-        if seen.insert(id) {
-            pending.push((id.clone(), true));
+    };
+    // Single events and occurrences changed one by one, outside the window now and then.
+    for c in since {
+        if !c.is_master {
+            report(&c.id, &mut pending);
+        }
+    }
+    // A write to a whole series changes every occurrence it had or has: each version's
+    // occurrences (the one the last round saw, any in between, the current one) that are
+    // outside the window come back as `@removed` too, like single events [EVD]. (A single
+    // event that became a series, or the reverse, reports its old id the same way.)
+    let horizon = (prev.window.1 + Duration::days(SERIES_REMOVED_HORIZON_DAYS)).date_naive();
+    let whole: BTreeSet<&str> = since
+        .iter()
+        .filter(|c| c.whole)
+        .map(|c| c.event.as_str())
+        .collect();
+    for event in whole {
+        let mut versions: Vec<&Ev> = Vec::new();
+        if let Some(c) = before.iter().rev().find(|c| c.event == event) {
+            versions.extend(c.after.as_deref());
+        }
+        for c in since.iter().filter(|c| c.event == event) {
+            versions.extend(c.after.as_deref());
+        }
+        for v in versions {
+            for id in instance_ids(v, horizon) {
+                report(&id, &mut pending);
+            }
         }
     }
     DeltaState {

@@ -11,6 +11,7 @@ mod calendar;
 mod control;
 mod drive;
 mod error;
+mod event_query;
 mod http;
 mod identity;
 mod recurrence;
