@@ -231,3 +231,73 @@ async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reach
 }
 
 use odoo365_app::auth::Keychain as _;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_its_ical_uid() {
+    use odoo365_engine::ports::MicrosoftCalendar;
+    let e = emulators().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Arc::new(MemoryKeychain::new());
+    let app = App::open_with(
+        dir.path(),
+        keychain.clone(),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let profile = app
+        .add_profile_with_api_key(draft(&e), &Secret::new(e.odoo_key.clone()))
+        .unwrap();
+    app.login(
+        "work",
+        SignIn::Browser(&EmulatorBrowser {
+            login: ALICE.into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let tokens = odoo365_app::connect::token_source(&profile, keychain.clone()).unwrap();
+    let graph = odoo365_app::connect::graph_client(
+        &profile,
+        Arc::new(odoo365_app::connect::GraphTokens(tokens)),
+    )
+    .unwrap();
+    let cal = odoo365_app::ports::GraphCalendar::new(graph);
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let body = json!({"subject": "Kept",
+        "start": {"dateTime": iso(start), "timeZone": "UTC"},
+        "end": {"dateTime": iso(start + chrono::Duration::hours(1)), "timeZone": "UTC"}});
+    let created = cal.create(&body, "tx-kept-1").await.unwrap();
+    let again = cal.create(&body, "tx-kept-1").await.unwrap();
+    assert_eq!(
+        created["id"], again["id"],
+        "the same transactionId is one event"
+    );
+    let found = cal
+        .find_by_transaction_id("tx-kept-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found["id"], created["id"]);
+    assert_eq!(cal.find_by_transaction_id("tx-other").await.unwrap(), None);
+    let uid = created["iCalUId"].as_str().unwrap();
+    let by_uid = cal.find_by_ical_uid(uid).await.unwrap().unwrap();
+    assert_eq!(by_uid["id"], created["id"]);
+    let id = created["id"].as_str().unwrap();
+    let etag = created["@odata.etag"].as_str().unwrap();
+    let updated = cal
+        .update(id, &json!({"subject": "Kept v2"}), Some(etag))
+        .await
+        .unwrap();
+    assert_eq!(updated["subject"], "Kept v2");
+    let stale = cal
+        .update(id, &json!({"subject": "Kept v3"}), Some(etag))
+        .await
+        .unwrap_err();
+    assert_eq!(stale, odoo365_engine::PortError::PreconditionFailed);
+    cal.delete(id, None).await.unwrap();
+    assert_eq!(
+        cal.get(id).await.unwrap_err(),
+        odoo365_engine::PortError::NotFound
+    );
+}

@@ -72,6 +72,10 @@ fn decode_error(what: &str, e: impl std::fmt::Display) -> PortError {
     }
 }
 
+/// How far back a *maybe applied* create is looked for, and in how many pages of 50.
+const TRANSACTION_LOOKBACK_HOURS: i64 = 24;
+const TRANSACTION_PAGES_MAX: usize = 20;
+
 /// How many pages one delta round may have before the adapter calls it a runaway server.
 const DELTA_PAGES_MAX: usize = 10_000;
 
@@ -230,8 +234,44 @@ impl MicrosoftCalendar for GraphCalendar {
     }
 
     async fn find_by_transaction_id(&self, transaction_id: &str) -> PortResult<Option<Value>> {
-        self.find_one(format!("transactionId eq {}", odata_quote(transaction_id)))
-            .await
+        // `transactionId` cannot be filtered on: read the events created lately (a lost
+        // answer is minutes old) and compare.
+        // The wall clock at the edge: "lately" is real time.
+        let since = chrono::Utc::now() - chrono::Duration::hours(TRANSACTION_LOOKBACK_HOURS);
+        let mut url = self.events_url(&["events"]);
+        url.query_pairs_mut()
+            .append_pair(
+                "$filter",
+                &format!(
+                    "createdDateTime ge {}",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            )
+            .append_pair("$top", "50");
+        let mut req = GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+        for _ in 0..TRANSACTION_PAGES_MAX {
+            let page = self.send_json(req).await?;
+            let found = page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|e| e.get("transactionId").and_then(Value::as_str) == Some(transaction_id));
+            if let Some(e) = found {
+                return Ok(Some(e.clone()));
+            }
+            match page.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) => {
+                    let url = next
+                        .parse()
+                        .map_err(|e| decode_error("an events page's nextLink", e))?;
+                    req =
+                        GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     async fn find_by_ical_uid(&self, ical_uid: &str) -> PortResult<Option<Value>> {
