@@ -48,6 +48,10 @@ pub struct Emulators {
 }
 
 pub async fn emulators() -> Emulators {
+    emulators_with("19.0").await
+}
+
+pub async fn emulators_with(odoo_version: &str) -> Emulators {
     let graph = GraphEmulator::start(GraphConfig {
         seed: 7,
         ..Default::default()
@@ -59,6 +63,7 @@ pub async fn emulators() -> Emulators {
         .create_user(ALICE, "Alice", DriveType::Business);
     let odoo = OdooEmulator::start(OdooConfig {
         seed: 7,
+        version: odoo_version.into(),
         ..Default::default()
     })
     .await
@@ -111,17 +116,23 @@ async fn outlook(e: &Emulators, method: reqwest::Method, path: &str, body: Optio
     resp.json().await.unwrap_or(Value::Null)
 }
 
-/// An Odoo call as Alice (JSON-2 with her key), as her own edits in Odoo.
-async fn odoo_exec(e: &Emulators, model: &str, method: &str, body: Value) -> Value {
+/// An Odoo call as Alice (JSON-RPC `execute_kw` with her key, which every version
+/// speaks), as her own edits in Odoo.
+async fn odoo_exec(e: &Emulators, model: &str, method: &str, args: Value, kwargs: Value) -> Value {
     let resp = reqwest::Client::new()
-        .post(format!("{}/json/2/{model}/{method}", e.odoo.url))
-        .header("Authorization", format!("bearer {}", e.odoo_key))
-        .json(&body)
+        .post(format!("{}/jsonrpc", e.odoo.url))
+        .json(
+            &json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+            "service": "object", "method": "execute_kw",
+            "args": ["odoo", e.odoo_uid, e.odoo_key, model, method, args, kwargs]}}),
+        )
         .send()
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{resp:?}");
-    resp.json().await.unwrap()
+    let v: Value = resp.json().await.unwrap();
+    assert!(v.get("error").is_none(), "{v}");
+    v["result"].clone()
 }
 
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
@@ -139,7 +150,16 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reaches_the_disk() {
-    let e = emulators().await;
+    sign_in_and_sync_both_ways("19.0", "json-2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_against_odoo_17_over_json_rpc() {
+    sign_in_and_sync_both_ways("17.0", "json-rpc").await;
+}
+
+async fn sign_in_and_sync_both_ways(version: &str, transport: &str) {
+    let e = emulators_with(version).await;
     let dir = tempfile::tempdir().unwrap();
     let keychain = Arc::new(MemoryKeychain::new());
     let app = App::open_with(
@@ -150,7 +170,10 @@ async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reach
     .unwrap();
     let key = Secret::new(e.odoo_key.clone());
     let check = App::check_odoo_draft(draft(&e), &key).await.unwrap();
-    assert_eq!(check.version, "19.0");
+    assert_eq!(
+        (check.version.as_str(), check.transport.as_str()),
+        (version, transport)
+    );
     assert_eq!(check.user_name.as_deref(), Some("Alice"));
     let profile = app.add_profile_with_api_key(draft(&e), &key).unwrap();
     app.login(
@@ -169,7 +192,8 @@ async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reach
         &e,
         "calendar.event",
         "create",
-        json!({"vals_list": [{"name": "Standup", "start": fmt(start), "stop": fmt(start + chrono::Duration::minutes(30))}]}),
+        json!([[{"name": "Standup", "start": fmt(start), "stop": fmt(start + chrono::Duration::minutes(30))}]]),
+        json!({}),
     )
     .await;
     let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -206,7 +230,8 @@ async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reach
         &e,
         "calendar.event",
         "search_read",
-        json!({"domain": [["name", "=", "Review"]], "fields": ["name"]}),
+        json!([[["name", "=", "Review"]]]),
+        json!({"fields": ["name"]}),
     )
     .await;
     assert_eq!(review.as_array().unwrap().len(), 1, "{review}");
