@@ -22,6 +22,7 @@
 //! outlook fault expired-token N         # the next N Graph calls answer 401
 //! wait 1.5s                             # a pause (Odoo edits already wait 1.1 s first)
 //! sync [--yes]                          # the CLI; its exit code and summary are recorded
+//! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
 //! resolve first --keep odoo|microsoft | resolve first --field NAME=SIDE
 //! ```
 
@@ -122,7 +123,14 @@ impl Run {
 
     /// Runs the CLI (off the async workers, so the emulators keep answering).
     async fn cli(&mut self, args: &[&str], stdin: &str) -> Output {
+        self.cli_env(args, stdin, None).await
+    }
+
+    async fn cli_env(&mut self, args: &[&str], stdin: &str, crash_after: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_odoo365"));
+        if let Some(n) = crash_after {
+            cmd.env(odoo365_app::sync::CRASH_AFTER_ENV, n);
+        }
         cmd.arg("--data-dir")
             .arg(self.data_dir())
             .args(args)
@@ -344,11 +352,16 @@ impl Run {
                     ..FaultRule::always(Fault::ExpiredToken)
                 });
             }
-            ["sync", rest @ ..] => {
+            ["sync" | "crash-sync", ..] => {
                 self.syncs += 1;
+                let (crash, rest) = match w.as_slice() {
+                    ["crash-sync", n, rest @ ..] => (Some(*n), rest),
+                    [_, rest @ ..] => (None, rest),
+                    [] => (None, &[][..]),
+                };
                 let mut args = vec!["sync", "--json"];
                 args.extend(rest);
-                let out = self.cli(&args, "").await;
+                let out = self.cli_env(&args, "", crash).await;
                 let code = out.status.code().unwrap_or(-1);
                 let summary = serde_json::from_slice::<Value>(&out.stdout)
                     .ok()
@@ -680,5 +693,6 @@ golden!(
     teams_meeting,
     resync_after_410,
     meeting_with_attendees,
+    crash_between_steps_then_restart,
     token_expiry_mid_sync,
 );

@@ -34,6 +34,10 @@ const ENGINE_CURSORS: [&str; 5] = [
     "calendar.paused_plan",
 ];
 
+/// Test hook: `ODOO365_CRASH_AFTER=N` stops a sync right after its N-th persisted step or
+/// service write, as a crash would (the golden scenarios restart from there).
+pub const CRASH_AFTER_ENV: &str = "ODOO365_CRASH_AFTER";
+
 /// What `sync` returns: the engine's report and what it means for the person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncResult {
@@ -115,7 +119,10 @@ fn engine_error(e: EngineError) -> AppError {
             format!("there is no open conflict {id}; `odoo365 conflicts list` shows them"),
         ),
         EngineError::Invalid(m) => AppError::new(ErrorCode::InvalidInput, m),
-        EngineError::Crashed => AppError::new(ErrorCode::Internal, "simulated crash"),
+        EngineError::Crashed => AppError::new(
+            ErrorCode::Internal,
+            "stopped at a simulated crash point; the next sync resumes from the store",
+        ),
     }
 }
 
@@ -352,6 +359,13 @@ impl App {
     ) -> Result<SyncResult, AppError> {
         let span = tracing::info_span!("sync", profile = %profile.name, dry_run, confirm);
         let _enter = span.enter();
+        if let Some(n) = std::env::var(CRASH_AFTER_ENV)
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            // The golden scenarios' crash points: the process stops as if killed.
+            engine.crash_after(Some(n));
+        }
         let report = engine
             .sync(SyncOptions { dry_run, confirm })
             .await
