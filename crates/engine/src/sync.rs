@@ -700,7 +700,12 @@ impl Engine {
         // Unlinked events: pair before writing (iCalUId, then title + start).
         let mut new_odoo: Vec<(i64, Snapshot, Option<String>)> = Vec::new();
         for (id, v) in &seen.odoo {
-            if linked_odoo.contains(id) || busy.contains(&format!("odoo:{id}")) {
+            if linked_odoo.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("odoo:{id}")) {
+                // Its job runs first; what changed since is read again next cycle.
+                recheck.odoo.insert(*id);
                 continue;
             }
             if in_flight.odoo_created(v) {
@@ -723,7 +728,11 @@ impl Engine {
         }
         let mut new_graph: Vec<(String, Snapshot, Option<String>)> = Vec::new();
         for (id, v) in &seen.graph {
-            if linked_graph.contains(id) || busy.contains(&format!("ms:{id}")) {
+            if linked_graph.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("ms:{id}")) {
+                recheck.microsoft.insert(id.clone());
                 continue;
             }
             if in_flight.graph_created(v) {

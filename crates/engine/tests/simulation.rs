@@ -265,6 +265,11 @@ async fn history(seed: u64) {
         let r = e.sync(CONFIRM).await;
         if std::env::var("SEED").is_ok() {
             eprintln!("{:?}", r.as_ref().map(|r| r.plan.summary()));
+            if let Ok(r) = &r {
+                for e in &r.plan.entries {
+                    eprintln!("ENTRY {} {}", e.key, e.decision.rule);
+                }
+            }
             eprintln!("{:?}", w.calendars());
             for st in [
                 odoo365_engine::JobState::Pending,
