@@ -9,8 +9,8 @@
 //!    baselines so nothing is duplicated; linked events a full round does not list are
 //!    looked up one by one, and so are linked `@removed` ids, because `calendarView/delta`
 //!    also reports events that merely left the window); Odoo by `write_date` cursor minus an
-//!    overlap (archived included; records whose `write_date` equals the baseline's are
-//!    echoes and skipped), plus a periodic id-set check that turns hard deletes into
+//!    overlap (archived included; records read again are de-duplicated by hash, not by
+//!    `write_date`, which a concurrent user edit can share with the engine's own write), plus a periodic id-set check that turns hard deletes into
 //!    deletions; items left unfinished by an earlier cycle are re-read explicitly.
 //! 3. **Plan**: one `Item` per link that either side mentioned, and one per unlinked
 //!    event. Unlinked events are **paired before anything is written** (same iCalUId,
@@ -700,7 +700,12 @@ impl Engine {
         // Unlinked events: pair before writing (iCalUId, then title + start).
         let mut new_odoo: Vec<(i64, Snapshot, Option<String>)> = Vec::new();
         for (id, v) in &seen.odoo {
-            if linked_odoo.contains(id) || busy.contains(&format!("odoo:{id}")) {
+            if linked_odoo.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("odoo:{id}")) {
+                // Its job runs first; what changed since is read again next cycle.
+                recheck.odoo.insert(*id);
                 continue;
             }
             if in_flight.odoo_created(v) {
@@ -723,7 +728,11 @@ impl Engine {
         }
         let mut new_graph: Vec<(String, Snapshot, Option<String>)> = Vec::new();
         for (id, v) in &seen.graph {
-            if linked_graph.contains(id) || busy.contains(&format!("ms:{id}")) {
+            if linked_graph.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("ms:{id}")) {
+                recheck.microsoft.insert(id.clone());
                 continue;
             }
             if in_flight.graph_created(v) {
@@ -1299,12 +1308,9 @@ impl Engine {
                 seen.skipped_recurring += 1;
                 continue;
             }
-            // De-duplication: a record re-read by the overlap, unchanged since the baseline.
-            if let (Some(link_id), Some(w)) = (linked_odoo.get(&id), &wd) {
-                if base_odoo_version.get(link_id).and_then(Option::as_ref) == Some(w) {
-                    continue;
-                }
-            }
+            // Records the overlap reads again are de-duplicated by hash (the planner finds
+            // them unchanged), not by `write_date`: the version the engine reads back after
+            // its own write may already include a user's edit made just after it.
             seen.odoo.insert(id, r);
         }
         seen.odoo_cursor = max_wd;

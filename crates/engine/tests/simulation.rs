@@ -105,7 +105,7 @@ impl World {
     }
 
     fn user_step(&mut self, rng: &mut Rng) {
-        let step = rng.below(9);
+        let step = rng.below(12);
         if std::env::var("SEED").is_ok() {
             eprintln!("user step {step}");
         }
@@ -147,7 +147,34 @@ impl World {
                     self.graph.user_delete(&ids[rng.below(ids.len())]);
                 }
             }
-            _ => match rng.below(4) {
+            9 => {
+                // A rename (titles stay unique).
+                let ids = self.odoo_ids();
+                if !ids.is_empty() {
+                    self.made += 1;
+                    let title = format!("E{}", self.made);
+                    self.odoo
+                        .user_write(ids[rng.below(ids.len())], &json!({ "name": title }));
+                }
+            }
+            10 => match rng.below(2) {
+                0 => {
+                    let ids = self.odoo_ids();
+                    if !ids.is_empty() {
+                        self.odoo.user_unlink(ids[rng.below(ids.len())]);
+                    }
+                }
+                _ => self.graph.expire_delta_links(),
+            },
+            _ => match rng.below(7) {
+                4 => self.odoo.lose_answer_of_next("write"),
+                5 => self.graph.lose_answer_of_next("delete"),
+                6 => self.odoo.fail_next(
+                    "write",
+                    PortError::NotSent {
+                        message: "connection refused".into(),
+                    },
+                ),
                 0 => self.graph.lose_answer_of_next("create"),
                 1 => self.odoo.lose_answer_of_next("create"),
                 2 => self.graph.lose_answer_of_next("update"),
@@ -265,6 +292,11 @@ async fn history(seed: u64) {
         let r = e.sync(CONFIRM).await;
         if std::env::var("SEED").is_ok() {
             eprintln!("{:?}", r.as_ref().map(|r| r.plan.summary()));
+            if let Ok(r) = &r {
+                for e in &r.plan.entries {
+                    eprintln!("ENTRY {} {}", e.key, e.decision.rule);
+                }
+            }
             eprintln!("{:?}", w.calendars());
             for st in [
                 odoo365_engine::JobState::Pending,
