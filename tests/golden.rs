@@ -20,7 +20,7 @@
 //! outlook delete "Review"
 //! outlook expire-delta                  # the next delta answers 410
 //! outlook fault expired-token N         # the next N Graph calls answer 401
-//! wait 1.5s                             # a pause (Odoo edits already wait 1.1 s first)
+//! wait 1.5s                             # a pause
 //! sync [--yes]                          # the CLI; its exit code and summary are recorded
 //! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
 //! resolve first --keep odoo|microsoft | resolve first --field NAME=SIDE
@@ -256,13 +256,6 @@ impl Run {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        if matches!(w.as_slice(), ["odoo", "edit" | "delete", ..]) {
-            // Odoo's write_date has one-second steps, and the engine takes a record whose
-            // write_date equals its baseline's for its own echo: a person's edit in the same
-            // second as sync's last write would be skipped (reported to the engine). People
-            // do not edit that fast; the harness waits so every run is the same.
-            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        }
         match w.as_slice() {
             ["odoo", "create", title, start, minutes, ..] => {
                 let (start, stop) = times(start, minutes);
