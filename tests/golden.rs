@@ -156,6 +156,7 @@ impl Run {
         .await
         .unwrap();
         self.log.push_str(&String::from_utf8_lossy(&out.stderr));
+        self.log.push_str(&String::from_utf8_lossy(&out.stdout));
         out
     }
 
@@ -525,7 +526,8 @@ impl Run {
         lines
     }
 
-    /// Every secret the run used is absent from the data directory and the CLI's logs.
+    /// Every secret the run used (the Odoo API key, the refresh token in the keychain, any
+    /// access token) is absent from the data directory and from everything the CLI printed.
     fn assert_no_secret_leaked(&self) {
         let profile = odoo365_app::App::open(&self.data_dir())
             .unwrap()
@@ -535,7 +537,12 @@ impl Run {
             .get(&profile.id, SecretKind::MicrosoftRefreshToken)
             .unwrap()
             .unwrap();
-        let secrets = [self.odoo_key.clone(), refresh.expose().to_string()];
+        // Every access token the Microsoft emulator issues starts like a JWT header.
+        let secrets = [
+            self.odoo_key.clone(),
+            refresh.expose().to_string(),
+            "eyJ0eXAiOiJKV1Qi".to_string(),
+        ];
         for secret in &secrets {
             assert!(
                 !self.log.contains(secret.as_str()),

@@ -349,6 +349,11 @@ impl App {
         self.sync_with(&profile, engine, dry_run, confirm).await
     }
 
+    /// The plan preview: what a sync would do now, written nowhere (a dry run).
+    pub async fn preview(&self, profile: &str) -> Result<SyncResult, AppError> {
+        self.sync(profile, true, false).await
+    }
+
     /// One cycle on a given engine, with the outcome recorded for `status`.
     pub async fn sync_with(
         &self,
