@@ -15,7 +15,8 @@
 //! odoo create "Standup" 2026-11-25T09:00Z 30m [location=...] [videocall=teams]
 //! odoo edit "Standup" name="Daily" location="Room 2"
 //! odoo delete "Standup"                 # archives, as the engine's deletes do
-//! outlook create "Review" 2026-11-25T13:00Z 60m [location=...] [attendees=a@x,b@y]
+//! outlook create "Review" 2026-11-25T13:00Z 60m [location=...] [attendees=a@x,b@y] [weekly=N]
+//!                                       # (odoo create takes weekly=N too: a series of N)
 //! outlook edit "Review" subject="Review v2" location="Berlin"
 //! outlook delete "Review"
 //! outlook expire-delta                  # the next delta answers 410
@@ -217,8 +218,10 @@ impl Run {
             .send()
             .await
             .unwrap();
-        assert!(resp.status().is_success(), "{resp:?}");
-        resp.json().await.unwrap()
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
     }
 
     async fn odoo_id(&self, title: &str) -> i64 {
@@ -263,12 +266,15 @@ impl Run {
                 let mut vals =
                     json!({"name": title, "start": odoo_dt(start), "stop": odoo_dt(stop)});
                 for (k, v) in fields(5) {
-                    let k = if k == "videocall" {
-                        "videocall_location".to_string()
-                    } else {
-                        k
-                    };
-                    vals[k] = json!(v);
+                    match k.as_str() {
+                        "videocall" => vals["videocall_location"] = json!(v),
+                        "weekly" => {
+                            vals["recurrency"] = json!(true);
+                            vals["rrule"] = json!(format!("FREQ=WEEKLY;COUNT={v}"));
+                            vals["event_tz"] = json!("UTC");
+                        }
+                        _ => vals[k] = json!(v),
+                    }
                 }
                 self.odoo("calendar.event", "create", json!({"vals_list": [vals]}))
                     .await;
@@ -301,6 +307,13 @@ impl Run {
                 let f = fields(5);
                 if let Some(l) = f.get("location") {
                     body["location"] = json!({"displayName": l});
+                }
+                if let Some(n) = f.get("weekly") {
+                    body["recurrence"] = json!({
+                        "pattern": {"type": "weekly", "interval": 1,
+                                    "daysOfWeek": [start.format("%A").to_string().to_lowercase()]},
+                        "range": {"type": "numbered", "startDate": start.format("%Y-%m-%d").to_string(),
+                                  "numberOfOccurrences": n.parse::<i64>().unwrap()}});
                 }
                 if let Some(a) = f.get("attendees") {
                     body["attendees"] = a
@@ -694,5 +707,6 @@ golden!(
     resync_after_410,
     meeting_with_attendees,
     crash_between_steps_then_restart,
+    recurring_series_are_left_alone,
     token_expiry_mid_sync,
 );

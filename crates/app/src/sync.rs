@@ -243,6 +243,12 @@ fn summary(report: &CycleReport, open_conflicts: usize) -> String {
             if open_conflicts > 0 {
                 s.push_str(&format!(", {open_conflicts} conflict(s) open"));
             }
+            if report.skipped_recurring > 0 {
+                s.push_str(&format!(
+                    ", {} recurring event(s) left as they are (series are not synced yet)",
+                    report.skipped_recurring
+                ));
+            }
             if report.resynced {
                 s.push_str(
                     " (Outlook's change list had expired: reconciled in full, no duplicates)",
