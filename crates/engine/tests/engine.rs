@@ -1075,3 +1075,23 @@ fn engine_futures_are_send(mut e: Engine) {
     send(e.drain());
     send(e);
 }
+
+#[tokio::test]
+async fn an_all_day_event_whose_odoo_create_answer_was_lost_is_not_created_twice() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let day = at(27, 0).date_naive();
+    let mut e = event("Holiday", 27, 0);
+    e.when = odoo365_sync_core::When::AllDay {
+        start: day,
+        end: day + Duration::days(1),
+    };
+    w.graph.user_create(&e.normalized(), None);
+    w.odoo.lose_answer_of_next("create");
+    w.sync().await;
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo_titled("Holiday").len(), 1);
+    assert_eq!(w.graph_titled("Holiday").len(), 1);
+    w.assert_quiet().await;
+}
