@@ -80,7 +80,7 @@ impl World {
     fn new_event(&mut self) -> Event {
         self.made += 1;
         let n = self.made;
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let mut e = Event::timed(&format!("E{n}"), at(23, 0), at(24, 0));
             let day = at(23 + n % 6, 0).date_naive();
             e.when = odoo365_sync_core::When::AllDay {
