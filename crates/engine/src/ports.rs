@@ -186,7 +186,9 @@ pub trait OdooCalendar: Send + Sync {
     async fn message_post(&self, id: i64, body_html: &str) -> PortResult<()>;
 
     /// After a *maybe applied* create: the user's events named `title` starting at
-    /// `start` (archived excluded), to find one the lost answer created.
+    /// `start` (archived excluded), to find one the lost answer created. For an all-day
+    /// event `start` is midnight UTC of its first day: match it against `start_date`
+    /// (Odoo keeps an 08:00 placeholder in `start` there).
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>>;
 }
 

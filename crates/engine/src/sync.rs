@@ -313,10 +313,13 @@ impl InFlight {
                         .insert(transaction_id(profile, &job.key, p.done));
                 }
                 Side::Odoo => {
-                    if let Some(start) = timed_start(event) {
-                        self.odoo_title_start
-                            .insert((event.title.clone(), start.format(ODOO_DT).to_string()));
-                    }
+                    let key = match &event.when {
+                        odoo365_sync_core::When::Timed { start, .. } => {
+                            start.format(ODOO_DT).to_string()
+                        }
+                        odoo365_sync_core::When::AllDay { start, .. } => format!("date:{start}"),
+                    };
+                    self.odoo_title_start.insert((event.title.clone(), key));
                 }
             }
         }
@@ -331,8 +334,15 @@ impl InFlight {
     fn odoo_created(&self, v: &Value) -> bool {
         let title = v.get("name").and_then(Value::as_str).unwrap_or_default();
         let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
+        let date = v
+            .get("start_date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         self.odoo_title_start
             .contains(&(title.to_owned(), start.to_owned()))
+            || self
+                .odoo_title_start
+                .contains(&(title.to_owned(), format!("date:{date}")))
     }
 }
 

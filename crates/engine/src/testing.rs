@@ -806,12 +806,19 @@ impl OdooCalendar for FakeOdoo {
         if let Some(f) = fault {
             return Err(f.error);
         }
+        let date = start.date_naive().to_string();
         let start = start.format(ODOO_DT).to_string();
+        let midnight = start.ends_with(" 00:00:00");
         Ok(s.records
             .values()
             .filter(|r| r.get("active").and_then(Value::as_bool) != Some(false))
             .filter(|r| r.get("name").and_then(Value::as_str) == Some(title))
-            .filter(|r| r.get("start").and_then(Value::as_str) == Some(start.as_str()))
+            .filter(|r| {
+                r.get("start").and_then(Value::as_str) == Some(start.as_str())
+                    || (midnight
+                        && r.get("allday").and_then(Value::as_bool) == Some(true)
+                        && r.get("start_date").and_then(Value::as_str) == Some(date.as_str()))
+            })
             .cloned()
             .collect())
     }

@@ -114,6 +114,28 @@ impl World {
         assert!(!r.plan.has_writes(), "{}", r.plan.summary());
     }
 
+    /// Every write the fakes received is in the audit log, with its origin and rule.
+    fn assert_every_write_audited(&mut self) {
+        let audit = self
+            .engine()
+            .store()
+            .tx(|t| t.audit("p1", None, 10_000))
+            .unwrap();
+        let count = |prefix: &str| {
+            audit
+                .iter()
+                .filter(|a| a.op.starts_with(prefix) && !a.op.ends_with("not_attempted"))
+                .inspect(|a| assert!(!a.rule.is_empty() && !a.origin.is_empty()))
+                .count()
+        };
+        assert_eq!(
+            count("microsoft."),
+            self.graph.writes(),
+            "Outlook writes audited"
+        );
+        assert_eq!(count("odoo."), self.odoo.writes(), "Odoo writes audited");
+    }
+
     fn odoo_titled(&self, t: &str) -> Vec<Value> {
         self.odoo.titled(t)
     }
@@ -244,6 +266,7 @@ async fn creates_edits_and_deletes_flow_both_ways_and_each_second_cycle_writes_n
     assert!(ops.contains(&("odoo.archive", "microsoft")), "{ops:?}");
     assert!(ops.contains(&("microsoft.delete", "odoo")), "{ops:?}");
     assert!(audit.iter().all(|a| !a.rule.is_empty()));
+    w.assert_every_write_audited();
     let journal = w
         .engine()
         .store()
@@ -649,6 +672,7 @@ async fn an_invitation_the_user_answers_in_odoo_is_answered_in_outlook_and_nothi
         "accepted"
     );
     w.assert_quiet().await;
+    w.assert_every_write_audited();
 }
 
 #[tokio::test]
@@ -670,6 +694,7 @@ async fn an_odoo_event_asking_for_teams_gets_a_teams_meeting_whose_link_comes_ba
     assert_eq!(notes.len(), 1);
     assert!(notes[0].1.contains(&url));
     w.assert_quiet().await;
+    w.assert_every_write_audited();
 }
 
 #[tokio::test]
@@ -1049,4 +1074,24 @@ fn engine_futures_are_send(mut e: Engine) {
     send(e.sync(SyncOptions::default()));
     send(e.drain());
     send(e);
+}
+
+#[tokio::test]
+async fn an_all_day_event_whose_odoo_create_answer_was_lost_is_not_created_twice() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let day = at(27, 0).date_naive();
+    let mut e = event("Holiday", 27, 0);
+    e.when = odoo365_sync_core::When::AllDay {
+        start: day,
+        end: day + Duration::days(1),
+    };
+    w.graph.user_create(&e.normalized(), None);
+    w.odoo.lose_answer_of_next("create");
+    w.sync().await;
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo_titled("Holiday").len(), 1);
+    assert_eq!(w.graph_titled("Holiday").len(), 1);
+    w.assert_quiet().await;
 }

@@ -80,6 +80,15 @@ impl World {
     fn new_event(&mut self) -> Event {
         self.made += 1;
         let n = self.made;
+        if n.is_multiple_of(4) {
+            let mut e = Event::timed(&format!("E{n}"), at(23, 0), at(24, 0));
+            let day = at(23 + n % 6, 0).date_naive();
+            e.when = odoo365_sync_core::When::AllDay {
+                start: day,
+                end: day + Duration::days(1),
+            };
+            return e.normalized();
+        }
         Event::timed(
             &format!("E{n}"),
             at(23 + n % 6, 8 + n % 9),
@@ -105,7 +114,7 @@ impl World {
     }
 
     fn user_step(&mut self, rng: &mut Rng) {
-        let step = rng.below(12);
+        let step = rng.below(13);
         if std::env::var("SEED").is_ok() {
             eprintln!("user step {step}");
         }
@@ -157,6 +166,16 @@ impl World {
                         .user_write(ids[rng.below(ids.len())], &json!({ "name": title }));
                 }
             }
+            12 => {
+                // Ask for a Teams meeting in Odoo.
+                let ids = self.odoo_ids();
+                if !ids.is_empty() {
+                    self.odoo.user_write(
+                        ids[rng.below(ids.len())],
+                        &json!({ "videocall_location": "teams" }),
+                    );
+                }
+            }
             10 => match rng.below(2) {
                 0 => {
                     let ids = self.odoo_ids();
@@ -195,9 +214,12 @@ impl World {
             .iter()
             .map(|r| {
                 format!(
-                    "{} @ {}",
+                    "{} @ {} teams={}",
                     r["name"].as_str().unwrap_or_default(),
-                    r["location"].as_str().unwrap_or_default()
+                    r["location"].as_str().unwrap_or_default(),
+                    r["videocall_location"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("https://teams.microsoft.com/"))
                 )
             })
             .collect();
@@ -207,9 +229,10 @@ impl World {
             .iter()
             .map(|v: &Value| {
                 format!(
-                    "{} @ {}",
+                    "{} @ {} teams={}",
                     v["subject"].as_str().unwrap_or_default(),
-                    v["location"]["displayName"].as_str().unwrap_or_default()
+                    v["location"]["displayName"].as_str().unwrap_or_default(),
+                    v["isOnlineMeeting"] == true && v["onlineMeeting"]["joinUrl"].is_string()
                 )
             })
             .collect();
