@@ -435,18 +435,47 @@ impl Run {
             .odoo(
                 "calendar.event",
                 "search_read",
-                json!({"domain": [], "fields": ["name", "start", "stop", "location", "videocall_location", "active"],
+                json!({"domain": [], "fields": ["name", "start", "stop", "location", "videocall_location", "active", "partner_ids"],
                        "context": {"active_test": false}}),
             )
             .await;
+        let partners = self
+            .odoo(
+                "res.partner",
+                "search_read",
+                json!({"domain": [], "fields": ["email"], "context": {"active_test": false}}),
+            )
+            .await;
+        let email_of: BTreeMap<i64, String> = partners
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| Some((p["id"].as_i64()?, p["email"].as_str()?.to_string())))
+            .collect();
+        // Guests only: the user's own attendance is not news.
+        let guests = |emails: Vec<String>| -> String {
+            let mut g: Vec<String> = emails.into_iter().filter(|m| m != ALICE).collect();
+            g.sort();
+            if g.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", g.join(", "))
+            }
+        };
         let mut rows: Vec<String> = odoo
             .as_array()
             .unwrap()
             .iter()
             .map(|e| {
                 let video = e["videocall_location"].as_str().unwrap_or_default();
+                let emails = e["partner_ids"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| email_of.get(&id.as_i64()?).cloned())
+                    .collect();
                 format!(
-                    "odoo: {:?} {} - {}{}{}{}",
+                    "odoo: {:?} {} - {}{}{}{}{}",
                     e["name"].as_str().unwrap_or_default(),
                     e["start"].as_str().unwrap_or_default(),
                     e["stop"].as_str().unwrap_or_default(),
@@ -462,6 +491,7 @@ impl Run {
                     } else {
                         " [videocall]"
                     },
+                    guests(emails),
                     if e["active"] == false {
                         " (archived)"
                     } else {
@@ -479,7 +509,7 @@ impl Run {
             .iter()
             .map(|e| {
                 format!(
-                    "outlook: {:?} {} - {}{}{}",
+                    "outlook: {:?} {} - {}{}{}{}",
                     e["subject"].as_str().unwrap_or_default(),
                     e["start"]["dateTime"]
                         .as_str()
@@ -503,6 +533,15 @@ impl Run {
                     } else {
                         ""
                     },
+                    guests(
+                        e["attendees"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|a| a["emailAddress"]["address"].as_str())
+                            .map(str::to_lowercase)
+                            .collect()
+                    ),
                 )
             })
             .collect();
