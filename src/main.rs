@@ -42,7 +42,7 @@ struct Json {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Add, list, show, check or remove profiles (a Microsoft account paired with an Odoo)
+    /// Add, list, show, check, re-key or remove profiles (a Microsoft account paired with an Odoo)
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Sign in to Microsoft (in the browser, or with a code on another device)
@@ -169,12 +169,14 @@ enum ConflictsCommand {
     List(Json),
     /// One conflict, both sides and the base
     Show {
+        /// The conflict's number, from `conflicts list`
         id: i64,
         #[command(flatten)]
         json: Json,
     },
     /// Resolve a conflict: keep one side, or choose per field; the next sync applies it
     Resolve {
+        /// The conflict's number, from `conflicts list`
         id: i64,
         /// Keep this side's whole version: odoo or microsoft
         #[arg(long, value_name = "SIDE", conflicts_with = "field")]
