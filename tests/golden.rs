@@ -20,7 +20,7 @@
 //! outlook edit "Review" subject="Review v2" location="Berlin"
 //! outlook delete "Review"
 //! outlook expire-delta                  # the next delta answers 410
-//! outlook fault expired-token N         # the next N Graph calls answer 401
+//! outlook fault expired-token N         # the next N writes to Outlook answer 401
 //! wait 1.5s                             # a pause
 //! sync [--yes]                          # the CLI; its exit code and summary are recorded
 //! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
@@ -353,8 +353,10 @@ impl Run {
                     .unwrap();
             }
             ["outlook", "fault", "expired-token", n] => {
+                // Mid-sync: the first write to Outlook, after the cycle has read both sides.
                 self.graph.emulator.faults().add(FaultRule {
-                    path_contains: Some("/v1.0/".into()),
+                    path_contains: Some("/events".into()),
+                    writes_only: true,
                     remaining: Some(n.parse().unwrap()),
                     ..FaultRule::always(Fault::ExpiredToken)
                 });
@@ -547,6 +549,32 @@ impl Run {
             .collect();
         rows.sort();
         lines.extend(rows);
+        let faults: Vec<String> = self
+            .graph
+            .emulator
+            .request_log()
+            .snapshot()
+            .into_iter()
+            .filter_map(|r| {
+                r.fault.map(|f| {
+                    format!(
+                        "{f} on {} {}",
+                        r.method,
+                        r.path
+                            .split('?')
+                            .next()
+                            .unwrap_or_default()
+                            .split('/')
+                            .take(4)
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    )
+                })
+            })
+            .collect();
+        if !faults.is_empty() {
+            lines.push(format!("outlook faults: {}", faults.join("; ")));
+        }
         lines.push(format!(
             "mails: outlook {}, odoo {}",
             self.graph.emulator.outbox().len(),
