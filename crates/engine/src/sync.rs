@@ -476,7 +476,8 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         let now = clock.now();
-        store.tx(|t| t.recover_interrupted_jobs(now))?;
+        let profile = cfg.profile_id.clone();
+        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
         Ok(Engine {
             store: Db(std::sync::Mutex::new(store)),
             cfg,
