@@ -639,6 +639,19 @@ impl Tx<'_> {
         )?)
     }
 
+    /// [`Tx::recover_interrupted_jobs`] for one profile (an engine opening while the
+    /// engines of other profiles run on the same database).
+    pub fn recover_interrupted_jobs_of(
+        &self,
+        profile_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE job SET state = 'pending', maybe_applied = 1, updated_at = ?2 WHERE state = 'running' AND profile_id = ?1",
+            params![profile_id, ts(now)],
+        )?)
+    }
+
     /// Jobs of a profile in a state, oldest first.
     pub fn jobs(&self, profile_id: &str, state: JobState) -> Result<Vec<Job>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(

@@ -295,6 +295,7 @@ struct Seen {
 #[derive(Debug, Default)]
 struct InFlight {
     graph_transactions: BTreeSet<String>,
+    graph_title_start: BTreeSet<(String, String)>,
     odoo_title_start: BTreeSet<(String, String)>,
 }
 
@@ -311,6 +312,8 @@ impl InFlight {
                 Side::Microsoft => {
                     self.graph_transactions
                         .insert(transaction_id(profile, &job.key, p.done));
+                    self.graph_title_start
+                        .insert((event.title.clone(), start_of(event)));
                 }
                 Side::Odoo => {
                     let key = match &event.when {
@@ -329,6 +332,11 @@ impl InFlight {
         v.get("transactionId")
             .and_then(Value::as_str)
             .is_some_and(|t| self.graph_transactions.contains(t))
+    }
+
+    fn graph_like(&self, e: &Event) -> bool {
+        self.graph_title_start
+            .contains(&(e.title.clone(), start_of(e)))
     }
 
     fn odoo_created(&self, v: &Value) -> bool {
@@ -468,7 +476,8 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         let now = clock.now();
-        store.tx(|t| t.recover_interrupted_jobs(now))?;
+        let profile = cfg.profile_id.clone();
+        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
         Ok(Engine {
             store: Db(std::sync::Mutex::new(store)),
             cfg,
@@ -750,6 +759,10 @@ impl Engine {
                 continue;
             }
             match self.graph_snapshot(v) {
+                // Without a transactionId in the delta, the same title and start tell.
+                Ok(s) if in_flight.graph_like(&s.event) => {
+                    recheck.microsoft.insert(id.clone());
+                }
                 Ok(s) => new_graph.push((id.clone(), s, graph::ical_uid(v).map(str::to_owned))),
                 Err(e) => report.item_errors.push(ItemError {
                     item: format!("ms:{id}"),
@@ -1739,6 +1752,19 @@ impl Engine {
                     }
                 };
                 p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+                if adopted {
+                    // Already linked elsewhere (seen as new while this job waited): never
+                    // link one event twice; the item is read again instead.
+                    let profile = self.cfg.profile_id.clone();
+                    let gid = p.graph_id.clone().unwrap_or_default();
+                    let linked = self
+                        .store
+                        .tx(|t| t.link_by_graph(&profile, LinkKind::Event, &gid))?
+                        .is_some_and(|l| Some(l.id) != p.link_id);
+                    if linked {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
+                }
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
                 let back = graph::from_graph_for_user(&v, &me)?;

@@ -52,6 +52,7 @@ struct GraphState {
     epoch: u64,
     next: u64,
     reported_removed: std::collections::BTreeSet<String>,
+    hide_transaction_ids: bool,
     faults: VecDeque<Fault>,
     writes: BTreeMap<&'static str, usize>,
     mails: Vec<SentMail>,
@@ -159,6 +160,11 @@ impl FakeGraph {
         s.log.push(id.to_owned());
     }
 
+    /// Delta rounds leave out `transactionId` (in case Graph's do).
+    pub fn hide_transaction_ids_in_delta(&self) {
+        self.lock().hide_transaction_ids = true;
+    }
+
     /// Every delta link handed out so far stops working (the next round answers 410).
     pub fn expire_delta_links(&self) {
         self.lock().epoch += 1;
@@ -240,11 +246,20 @@ impl MicrosoftCalendar for FakeGraph {
             return Err(f.error);
         }
         let reported_removed = std::mem::take(&mut s.reported_removed);
+        let hide = s.hide_transaction_ids;
+        let strip = |mut v: Value| {
+            if hide {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("transactionId");
+                }
+            }
+            v
+        };
         let end = s.log.len();
         let link = |from: usize| format!("fake-delta:{}:{from}", s.epoch);
         match delta_link {
             None => Ok(DeltaRound {
-                events: s.events.values().cloned().collect(),
+                events: s.events.values().cloned().map(strip).collect(),
                 removed: Vec::new(),
                 delta_link: link(end),
                 full: true,
@@ -272,7 +287,7 @@ impl MicrosoftCalendar for FakeGraph {
                         continue;
                     }
                     match s.events.get(id) {
-                        Some(e) => round.events.push(e.clone()),
+                        Some(e) => round.events.push(strip(e.clone())),
                         None => round.removed.push(id.clone()),
                     }
                 }

@@ -1095,3 +1095,57 @@ async fn an_all_day_event_whose_odoo_create_answer_was_lost_is_not_created_twice
     assert_eq!(w.graph_titled("Holiday").len(), 1);
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_lost_outlook_create_whose_look_up_also_fails_is_not_copied_back_even_without_transaction_ids_in_the_delta(
+) {
+    let mut w = World::new();
+    w.graph.hide_transaction_ids_in_delta();
+    w.first_sync().await;
+    w.odoo.user_create(&event("Fragile", 25, 10));
+    w.graph.lose_answer_of_next("create");
+    w.sync().await;
+    w.graph.fail_next(
+        "find",
+        PortError::NotSent {
+            message: "connection refused".into(),
+        },
+    );
+    w.sync().await;
+    w.clock.advance(Duration::hours(1));
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo_titled("Fragile").len(), 1);
+    assert_eq!(w.graph_titled("Fragile").len(), 1);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn opening_the_engine_of_one_profile_leaves_the_running_jobs_of_another_alone() {
+    let w = World::new();
+    let path = w.dir.path().join("sync.db");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .put_profile("p2", "home", "{}", "2026-11-22T00:00:00Z")
+        .unwrap();
+    let now = at(22, 12);
+    let id = store
+        .tx(|t| {
+            let (id, _) = t.enqueue("p1", "k", "entry", &json!({}), now)?;
+            t.claim(id, now)?;
+            Ok(id)
+        })
+        .unwrap();
+    let e2 = Engine::new(
+        store,
+        EngineConfig::new("p2", ME),
+        Arc::new(w.graph.clone()),
+        Arc::new(w.odoo.clone()),
+        Arc::new(w.clock.clone()),
+    )
+    .unwrap();
+    let mut store = e2.into_store();
+    let job = store.tx(|t| t.job(id)).unwrap().unwrap();
+    assert_eq!(job.state, odoo365_engine::JobState::Running);
+    assert!(!job.maybe_applied);
+}
