@@ -1,0 +1,691 @@
+#![allow(clippy::unwrap_used)]
+//! The Odoo client against the testkit's Odoo emulator, on 19.0 (JSON-2) and on 17.0
+//! (JSON-RPC): every retry, throttle, expiry, maybe-applied and polling path, checked on
+//! the emulator's records, outbox and request log rather than on the client's word alone.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use odoo365_odoo::{
+    ApiKey, AttachmentUpload, CalendarEvent, ManualClock, MessagePost, OdooClient, OdooConfig,
+    OdooError, SearchOptions, Transport, WriteOrigin,
+};
+use odoo365_testkit::odoo::{
+    CreatedUser, NewApiKey, NewUser, OdooConfig as EmuConfig, OdooEmulator, Ret, RunningOdoo,
+};
+use odoo365_testkit::{Fault, FaultRule, RequestRecord};
+use serde_json::{json, Map, Value};
+
+const ADMIN_UID: i64 = 2;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+struct H {
+    odoo: RunningOdoo,
+    client: OdooClient,
+    clock: ManualClock,
+    alice: CreatedUser,
+    bob: CreatedUser,
+    key: String,
+    version: &'static str,
+}
+
+impl H {
+    fn log(&self) -> Vec<RequestRecord> {
+        self.odoo.emulator.request_log().snapshot()
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.log().last().map(|r| r.seq).unwrap_or(0)
+    }
+
+    /// Runs a call in the emulator directly (not through the client under test).
+    fn emu(&self, uid: i64, model: &str, method: &str, ids: &[i64], kwargs: Value) -> Value {
+        let Value::Object(kwargs) = kwargs else {
+            panic!("kwargs must be an object")
+        };
+        match self
+            .odoo
+            .emulator
+            .execute(uid, model, method, ids, kwargs)
+            .unwrap()
+        {
+            Ret::Value(v) => v,
+            Ret::Records(ids) | Ret::Created { ids, .. } => json!(ids),
+            Ret::One(id) => json!(id),
+        }
+    }
+
+    fn count(&self, model: &str, domain: Value) -> u64 {
+        self.emu(
+            ADMIN_UID,
+            model,
+            "search_count",
+            &[],
+            json!({"domain": domain, "context": {"active_test": false}}),
+        )
+        .as_u64()
+        .unwrap()
+    }
+
+    async fn connect_with(&self, key: &str) -> Result<OdooClient, OdooError> {
+        OdooClient::connect(config(&self.odoo, key, &self.clock)).await
+    }
+}
+
+fn config(odoo: &RunningOdoo, key: &str, clock: &ManualClock) -> OdooConfig {
+    let mut cfg = OdooConfig::new(
+        odoo.url.parse().unwrap(),
+        "alice",
+        ApiKey::new(key.to_string()),
+    );
+    cfg.database = Some("odoo".into());
+    cfg.timeout = Duration::from_secs(10);
+    // No client-side rate limit in the way: the sleeps recorded are the retries'.
+    cfg.requests_per_second = 10_000.0;
+    cfg.requests_burst = 10_000;
+    cfg.clock = std::sync::Arc::new(clock.clone());
+    cfg.jitter_seed = 7;
+    cfg
+}
+
+async fn harness(version: &'static str) -> H {
+    let odoo = OdooEmulator::start(EmuConfig {
+        seed: 7,
+        clock: odoo365_testkit::Clock::frozen(t0()),
+        version: version.into(),
+        ..EmuConfig::default()
+    })
+    .await
+    .unwrap();
+    let alice = odoo
+        .emulator
+        .create_user(NewUser {
+            email: Some("alice@example.com".into()),
+            ..NewUser::internal("alice")
+        })
+        .unwrap();
+    let bob = odoo
+        .emulator
+        .create_user(NewUser {
+            email: Some("bob@example.com".into()),
+            ..NewUser::internal("bob")
+        })
+        .unwrap();
+    let key = odoo
+        .emulator
+        .create_api_key(alice.uid, NewApiKey::default())
+        .unwrap();
+    let clock = ManualClock::new();
+    let client = OdooClient::connect(config(&odoo, &key, &clock))
+        .await
+        .unwrap();
+    H {
+        odoo,
+        client,
+        clock,
+        alice,
+        bob,
+        key,
+        version,
+    }
+}
+
+fn vals(v: Value) -> Map<String, Value> {
+    let Value::Object(m) = v else {
+        panic!("not an object")
+    };
+    m
+}
+
+/// A future event (the emulator's clock is at `t0`), with Bob as attendee when asked.
+fn event(h: &H, name: &str, with_bob: bool) -> Map<String, Value> {
+    let mut v = json!({
+        "name": name,
+        "start": "2026-11-25 10:00:00",
+        "stop": "2026-11-25 11:00:00",
+    });
+    if with_bob {
+        v["partner_ids"] = json!([[6, 0, [h.alice.partner_id, h.bob.partner_id]]]);
+    }
+    vals(v)
+}
+
+/// Runs `$body` as two tests: Odoo 19.0 over JSON-2 and Odoo 17.0 over JSON-RPC.
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn on_19_over_json2() {
+                super::$body(super::harness("19.0").await).await;
+            }
+            #[tokio::test]
+            async fn on_17_over_jsonrpc() {
+                super::$body(super::harness("17.0").await).await;
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn detects_the_version_and_picks_the_transport(h: H) {
+    let expected = if h.version == "19.0" {
+        Transport::Json2
+    } else {
+        Transport::JsonRpc
+    };
+    assert_eq!(h.client.transport(), expected);
+    assert_eq!(h.client.user().id, h.alice.uid);
+    let log = h.log();
+    let version_get = log.iter().find(|r| r.path == "/web/version").unwrap();
+    if h.version == "19.0" {
+        assert_eq!(version_get.status, 200);
+        assert!(log.iter().any(|r| r.path.starts_with("/json/2/")));
+        assert!(!log.iter().any(|r| r.path == "/jsonrpc"));
+    } else {
+        // No /web/version before 19: the client falls back to version_info.
+        assert_eq!(version_get.status, 404);
+        assert!(log
+            .iter()
+            .any(|r| r.path == "/web/webclient/version_info" && r.status == 200));
+        assert!(log.iter().any(|r| r.path == "/jsonrpc"));
+        assert!(!log.iter().any(|r| r.path.starts_with("/json/2/")));
+    }
+}
+on_both!(
+    connecting_detects_the_version_and_picks_the_transport,
+    detects_the_version_and_picks_the_transport
+);
+
+async fn crud_lands_in_the_emulator(h: H) {
+    let id = h
+        .client
+        .create_one("calendar.event", event(&h, "CRUD", false), WriteOrigin::App)
+        .await
+        .unwrap();
+    assert_eq!(h.count("calendar.event", json!([["name", "=", "CRUD"]])), 1);
+    let rows: Vec<CalendarEvent> = h
+        .client
+        .search_read(
+            "calendar.event",
+            json!([["id", "=", id]]),
+            &["name", "start", "stop"],
+            &SearchOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].name.as_deref(), Some("CRUD"));
+    assert_eq!(
+        rows[0].start,
+        Some(Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap())
+    );
+    h.client
+        .write(
+            "calendar.event",
+            &[id],
+            vals(json!({"name": "CRUD renamed"})),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "CRUD renamed"]])),
+        1
+    );
+    h.client
+        .unlink("calendar.event", &[id], WriteOrigin::App)
+        .await
+        .unwrap();
+    assert_eq!(h.count("calendar.event", json!([["id", "=", id]])), 0);
+}
+on_both!(
+    search_read_create_write_and_unlink_land_in_the_emulator,
+    crud_lands_in_the_emulator
+);
+
+async fn microsoft_writes_send_no_mail(h: H) {
+    let id = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Mirrored", true),
+            WriteOrigin::Microsoft,
+        )
+        .await
+        .unwrap();
+    h.client
+        .write_events(
+            &[id],
+            vals(json!({"start": "2026-11-25 12:00:00", "stop": "2026-11-25 13:00:00"})),
+            odoo365_odoo::RecurrenceUpdate::SelfOnly,
+            WriteOrigin::Microsoft,
+        )
+        .await
+        .unwrap();
+    assert!(
+        h.odoo.emulator.outbox().is_empty(),
+        "{:?}",
+        h.odoo.emulator.outbox()
+    );
+    // The same change made as Odoo itself would mail Bob.
+    h.client
+        .write_events(
+            &[id],
+            vals(json!({"start": "2026-11-25 14:00:00", "stop": "2026-11-25 15:00:00"})),
+            odoo365_odoo::RecurrenceUpdate::SelfOnly,
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let outbox = h.odoo.emulator.outbox();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0].kind, "date_changed");
+    assert_eq!(outbox[0].res_id, id);
+    assert!(outbox[0]
+        .recipients
+        .contains(&"bob@example.com".to_string()));
+}
+on_both!(
+    a_write_from_microsoft_sends_no_mail_while_an_ordinary_one_does,
+    microsoft_writes_send_no_mail
+);
+
+async fn late_commit_is_caught_by_the_overlap(h: H) {
+    let first = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Early", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let round: Vec<CalendarEvent> = h
+        .client
+        .changed_since(None, Duration::ZERO, Value::Null)
+        .await
+        .unwrap();
+    assert!(round.iter().any(|e| e.id == first));
+    let cursor = round.iter().filter_map(|e| e.write_date).max().unwrap();
+
+    // Two minutes later a transaction that started three minutes ago commits.
+    h.odoo
+        .emulator
+        .clock()
+        .advance(chrono::Duration::minutes(2));
+    h.odoo.emulator.late_commit_next(180);
+    let late = h
+        .client
+        .create_one("calendar.event", event(&h, "Late", false), WriteOrigin::App)
+        .await
+        .unwrap();
+    let late_date = h.emu(
+        ADMIN_UID,
+        "calendar.event",
+        "read",
+        &[late],
+        json!({"fields": ["write_date"]}),
+    )[0]["write_date"]
+        .clone();
+    assert!(
+        late_date.as_str().unwrap() < "2026-11-23 08:00:00",
+        "{late_date}"
+    );
+
+    let without: Vec<CalendarEvent> = h
+        .client
+        .changed_since(Some(cursor), Duration::ZERO, Value::Null)
+        .await
+        .unwrap();
+    assert!(
+        !without.iter().any(|e| e.id == late),
+        "without an overlap the late commit is missed"
+    );
+    let with: Vec<CalendarEvent> = h
+        .client
+        .changed_since(Some(cursor), Duration::from_secs(300), Value::Null)
+        .await
+        .unwrap();
+    assert!(with.iter().any(|e| e.id == late));
+}
+on_both!(
+    a_late_committing_transaction_is_caught_by_the_polling_overlap,
+    late_commit_is_caught_by_the_overlap
+);
+
+async fn hard_delete_found_by_existing_ids(h: H) {
+    let ids = h
+        .client
+        .create(
+            "calendar.event",
+            vec![event(&h, "Keep", false), event(&h, "Gone", false)],
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    // Someone deletes one in Odoo.
+    h.emu(
+        h.alice.uid,
+        "calendar.event",
+        "unlink",
+        &[ids[1]],
+        json!({}),
+    );
+    let existing = h.client.existing_ids("calendar.event", &ids).await.unwrap();
+    assert_eq!(existing, vec![ids[0]]);
+}
+on_both!(
+    a_hard_delete_in_odoo_is_found_by_existing_ids,
+    hard_delete_found_by_existing_ids
+);
+
+async fn revoked_key_is_unauthorized(h: H) {
+    let key_id = h
+        .odoo
+        .emulator
+        .api_keys()
+        .into_iter()
+        .find(|k| k.uid == h.alice.uid)
+        .unwrap()
+        .id;
+    assert!(h.odoo.emulator.revoke_api_key(key_id));
+    let got = h
+        .client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await;
+    assert!(matches!(got, Err(OdooError::Unauthorized(_))), "{got:?}");
+    let again = h.connect_with(&h.key).await;
+    assert!(
+        matches!(again, Err(OdooError::Unauthorized(_))),
+        "{again:?}"
+    );
+}
+on_both!(
+    a_revoked_api_key_is_unauthorized,
+    revoked_key_is_unauthorized
+);
+
+#[tokio::test]
+async fn an_expired_api_key_is_unauthorized_on_19() {
+    let h = harness("19.0").await;
+    let key = h
+        .odoo
+        .emulator
+        .create_api_key(
+            h.alice.uid,
+            NewApiKey {
+                expiration_date: Some("2026-11-24 08:00:00".into()),
+                ..NewApiKey::default()
+            },
+        )
+        .unwrap();
+    let client = h.connect_with(&key).await.unwrap();
+    client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await
+        .unwrap();
+    h.odoo.emulator.clock().advance(chrono::Duration::days(2));
+    let got = client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await;
+    assert!(matches!(got, Err(OdooError::Unauthorized(_))), "{got:?}");
+    assert_eq!(h.log().last().unwrap().status, 401);
+}
+
+async fn access_and_missing_errors_are_typed(h: H) {
+    let got = h
+        .client
+        .write(
+            "res.company",
+            &[1],
+            vals(json!({"name": "Hijacked"})),
+            WriteOrigin::App,
+        )
+        .await;
+    match got {
+        Err(OdooError::Access(f)) => assert!(f.name.ends_with("AccessError"), "{f:?}"),
+        other => panic!("expected AccessError, got {other:?}"),
+    }
+    assert_eq!(
+        h.count("res.company", json!([["name", "=", "Hijacked"]])),
+        0
+    );
+
+    let id = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Short-lived", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    h.emu(ADMIN_UID, "calendar.event", "unlink", &[id], json!({}));
+    let got = h
+        .client
+        .write(
+            "calendar.event",
+            &[id],
+            vals(json!({"name": "Too late"})),
+            WriteOrigin::App,
+        )
+        .await;
+    match got {
+        Err(OdooError::Missing(f)) => assert!(f.name.ends_with("MissingError"), "{f:?}"),
+        other => panic!("expected MissingError, got {other:?}"),
+    }
+}
+on_both!(
+    access_and_missing_errors_are_typed_with_odoos_message,
+    access_and_missing_errors_are_typed
+);
+
+async fn throttled_reads_are_retried(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Throttle { retry_after_s: 3 }));
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Unavailable {
+            retry_after_s: Some(5),
+        }));
+    let ids = h
+        .client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await
+        .unwrap();
+    assert!(ids.is_empty());
+    let statuses: Vec<u16> = h
+        .odoo
+        .emulator
+        .request_log()
+        .since(seq)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 503, 200]);
+    let sleeps = h.clock.sleeps();
+    assert_eq!(sleeps[0], Duration::from_secs(3));
+    assert_eq!(sleeps[1], Duration::from_secs(5));
+}
+on_both!(
+    a_read_throttled_with_429_then_503_is_retried_after_retry_after,
+    throttled_reads_are_retried
+);
+
+async fn throttled_write_is_resent(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Throttle { retry_after_s: 2 }).on_writes());
+    h.client
+        .create_one(
+            "calendar.event",
+            event(&h, "Throttled", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Throttled"]])),
+        1
+    );
+    let statuses: Vec<u16> = h
+        .odoo
+        .emulator
+        .request_log()
+        .since(seq)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 200]);
+    assert_eq!(h.clock.sleeps(), vec![Duration::from_secs(2)]);
+}
+on_both!(
+    a_throttled_create_was_not_applied_and_is_resent_once,
+    throttled_write_is_resent
+);
+
+async fn lost_create_is_maybe_applied(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::ResetAfterApply).on_writes());
+    let got = h
+        .client
+        .create_one("calendar.event", event(&h, "Lost", false), WriteOrigin::App)
+        .await;
+    assert!(
+        matches!(got, Err(OdooError::MaybeApplied { .. })),
+        "{got:?}"
+    );
+    assert_eq!(h.count("calendar.event", json!([["name", "=", "Lost"]])), 1);
+    let sent = h.odoo.emulator.request_log().since(seq);
+    assert_eq!(sent.len(), 1, "a create is never resent blindly: {sent:?}");
+    assert_eq!(sent[0].status, 0);
+}
+on_both!(
+    a_create_whose_answer_is_dropped_after_commit_is_maybe_applied,
+    lost_create_is_maybe_applied
+);
+
+async fn attachments_round_trip(h: H) {
+    let id = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "With file", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let content: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let sha1 = {
+        use sha1::Digest;
+        hex::encode(sha1::Sha1::digest(&content))
+    };
+    let att = h
+        .client
+        .attachment_upload(
+            &AttachmentUpload {
+                name: "agenda.bin".into(),
+                res_model: "calendar.event".into(),
+                res_id: id,
+                mimetype: Some("application/octet-stream".into()),
+                content: content.clone().into(),
+            },
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    assert_eq!(att.checksum.as_deref(), Some(sha1.as_str()));
+    let stored = h.emu(
+        ADMIN_UID,
+        "ir.attachment",
+        "read",
+        &[att.id],
+        json!({"fields": ["checksum", "file_size", "res_id"]}),
+    );
+    assert_eq!(stored[0]["checksum"], sha1.as_str());
+    assert_eq!(stored[0]["file_size"], content.len());
+    assert_eq!(stored[0]["res_id"], id);
+
+    let back = h.client.attachment_content(att.id).await.unwrap();
+    assert_eq!(&back[..], &content[..]);
+    let mut sink = Vec::new();
+    let dl = h
+        .client
+        .attachment_download(att.id, &mut sink)
+        .await
+        .unwrap();
+    assert_eq!(sink, content);
+    assert_eq!(dl.sha1_hex, sha1);
+    assert!(h
+        .log()
+        .iter()
+        .any(|r| r.path.starts_with(&format!("/web/content/{}", att.id)) && r.status == 200));
+}
+on_both!(
+    an_attachment_is_uploaded_checked_and_downloaded,
+    attachments_round_trip
+);
+
+async fn message_post_lands(h: H) {
+    let id = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Chatter", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let before = h.count(
+        "mail.message",
+        json!([["model", "=", "calendar.event"], ["res_id", "=", id]]),
+    );
+    let msg = h
+        .client
+        .message_post(
+            "calendar.event",
+            id,
+            &MessagePost {
+                body_html: "<p>Room <b>changed</b></p>".into(),
+                internal_note: true,
+            },
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let rows = h.emu(
+        ADMIN_UID,
+        "mail.message",
+        "read",
+        &[msg],
+        json!({"fields": ["body", "model", "res_id"]}),
+    );
+    assert_eq!(rows[0]["res_id"], id);
+    assert!(
+        rows[0]["body"].as_str().unwrap().contains("<b>changed</b>"),
+        "{rows}"
+    );
+    assert_eq!(
+        h.count(
+            "mail.message",
+            json!([["model", "=", "calendar.event"], ["res_id", "=", id]]),
+        ),
+        before + 1
+    );
+}
+on_both!(
+    message_post_adds_one_html_message_to_the_record,
+    message_post_lands
+);
