@@ -346,6 +346,134 @@ async fn a_patch_under_a_stale_etag_is_precondition_failed_and_changes_nothing()
     assert_eq!(h.events_with_subject("Versioned v2").await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_patch_whose_answer_is_lost_is_resent_and_the_resend_is_precondition_failed() {
+    let h = harness().await;
+    let created = h
+        .client
+        .create_event(&event("Patched", 14), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.emu.emulator.faults().add(
+        FaultRule::once(Fault::ResetAfterApply)
+            .on_path("/events")
+            .on_method("PATCH"),
+    );
+    let got = h
+        .client
+        .update_event(
+            &created.id,
+            &serde_json::json!({"subject": "Patched v2"}),
+            &created.etag().unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(got, Err(GraphError::PreconditionFailed { .. })),
+        "{got:?}"
+    );
+    // Re-reading shows the caller's own change, applied once.
+    let stored = h.raw_get(&format!("/me/events/{}", created.id)).await;
+    assert_eq!(stored["subject"], "Patched v2");
+    assert_eq!(statuses(&h.log(), "PATCH", "/events"), vec![0, 412]);
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_is_lost_is_resent_and_the_resend_finds_it_gone() {
+    let h = harness().await;
+    let created = h
+        .client
+        .create_event(&event("Deleted", 15), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.emu.emulator.faults().add(
+        FaultRule::once(Fault::ResetAfterApply)
+            .on_path("/events")
+            .on_method("DELETE"),
+    );
+    let got = h.client.delete_event(&created.id, None).await;
+    assert!(matches!(got, Err(GraphError::NotFound { .. })), "{got:?}");
+    assert!(h.events_with_subject("Deleted").await.is_empty());
+    assert_eq!(statuses(&h.log(), "DELETE", "/events"), vec![0, 404]);
+}
+
+#[tokio::test]
+async fn a_500_on_a_read_is_retried_after_a_backoff() {
+    let h = harness().await;
+    let created = h
+        .client
+        .create_event(&event("Flaky read", 16), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.emu
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Internal).on_method("GET"));
+    let seq = h.last_seq();
+    h.client.get_event(&created.id).await.unwrap();
+    assert_eq!(
+        h.log_since(seq)
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        vec![500, 200]
+    );
+    let sleeps = h.clock.sleeps();
+    assert_eq!(sleeps.len(), 1, "{sleeps:?}");
+    assert!(sleeps[0] > Duration::ZERO && sleeps[0] <= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_read_that_times_out_is_retried() {
+    let h = harness_with(|_| {}, |c| c.request_timeout = Duration::from_millis(500)).await;
+    let created = h
+        .client
+        .create_event(&event("Slow read", 17), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.emu
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Timeout { hang_ms: 1_500 }).on_method("GET"));
+    let seq = h.last_seq();
+    let got = h.client.get_event(&created.id).await.unwrap();
+    assert_eq!(got.id, created.id);
+    // The emulator does not log a request the client abandoned (its handler is dropped
+    // with the connection), so the log shows only the answered retry; the backoff sleep
+    // shows there was a first attempt.
+    assert_eq!(statuses(&h.log_since(seq), "GET", "/events"), vec![200]);
+    assert_eq!(h.clock.sleeps().len(), 1, "{:?}", h.clock.sleeps());
+}
+
+#[tokio::test]
+async fn an_organizer_cancels_a_meeting_and_the_attendees_get_the_comment() {
+    let h = harness().await;
+    let mut ev = event("Cancelled meeting", 9);
+    ev.attendees = Some(vec![odoo365_graph::models::Attendee {
+        email_address: Some(odoo365_graph::models::EmailAddress {
+            name: Some("Bob".into()),
+            address: Some("bob@fabrikam.com".into()),
+        }),
+        ..Default::default()
+    }]);
+    let created = h
+        .client
+        .create_event(&ev, uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.client
+        .cancel_event(&created.id, Some("Moved to Odoo"))
+        .await
+        .unwrap();
+    let outbox = h.emu.emulator.outbox();
+    let cancel = outbox
+        .iter()
+        .find(|m| m.event_id == created.id && m.reason == "cancelled")
+        .unwrap_or_else(|| panic!("no cancellation: {outbox:?}"));
+    assert_eq!(cancel.comment.as_deref(), Some("Moved to Odoo"));
+    assert!(cancel.to.contains(&"bob@fabrikam.com".to_string()));
+    assert!(h.events_with_subject("Cancelled meeting").await.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Calendar delta
 // ---------------------------------------------------------------------------------------
@@ -721,6 +849,32 @@ async fn a_throttled_batch_sub_request_is_resent_after_its_retry_after() {
     }
     assert_eq!(statuses(&h.log(), "POST", "$batch").len(), 2);
     assert!(h.clock.sleeps().contains(&Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn a_throttled_batch_dependency_is_resent_with_the_dependent_that_failed_424() {
+    let h = harness().await;
+    h.emu.emulator.faults().add(
+        FaultRule::once(Fault::Throttle { retry_after_s: 2 })
+            .on_path("/events")
+            .on_method("POST"),
+    );
+    let first = BatchRequest::new("1", "POST", "/me/events")
+        .json(serde_json::to_value(event("Dep first", 9)).unwrap());
+    let second = BatchRequest::new("2", "POST", "/me/events")
+        .json(serde_json::to_value(event("Dep second", 10)).unwrap())
+        .depends_on("1");
+    let answers = h.client.batch(vec![first, second]).await.unwrap();
+    assert_eq!(
+        answers
+            .iter()
+            .map(|a| (a.id.as_str(), a.status))
+            .collect::<Vec<_>>(),
+        vec![("1", 201), ("2", 201)]
+    );
+    assert_eq!(h.events_with_subject("Dep first").await.len(), 1);
+    assert_eq!(h.events_with_subject("Dep second").await.len(), 1);
+    assert_eq!(statuses(&h.log(), "POST", "$batch").len(), 2);
 }
 
 #[tokio::test]
