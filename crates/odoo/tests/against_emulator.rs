@@ -689,3 +689,149 @@ on_both!(
     message_post_adds_one_html_message_to_the_record,
     message_post_lands
 );
+
+#[tokio::test]
+async fn message_post_on_16_over_jsonrpc_adds_one_html_message() {
+    message_post_lands(harness("16.0").await).await;
+}
+
+#[tokio::test]
+async fn connecting_to_16_detects_the_version_and_uses_jsonrpc() {
+    let h = harness("16.0").await;
+    assert_eq!(h.client.transport(), Transport::JsonRpc);
+    assert_eq!(h.client.version().major, 16);
+}
+
+async fn serialization_failure_on_create_is_resent(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Internal).on_writes());
+    h.client
+        .create_one(
+            "calendar.event",
+            event(&h, "Conflicted", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Conflicted"]])),
+        1
+    );
+    let sent = h.odoo.emulator.request_log().since(seq);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].fault.as_deref(), Some("internal"));
+    assert_eq!(h.clock.sleeps().len(), 1);
+}
+on_both!(
+    a_create_rolled_back_by_a_serialization_failure_is_resent_once,
+    serialization_failure_on_create_is_resent
+);
+
+async fn bad_gateway_read_retried_write_maybe(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::BadGateway));
+    h.client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await
+        .unwrap();
+    let statuses: Vec<u16> = h
+        .odoo
+        .emulator
+        .request_log()
+        .since(seq)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![502, 200]);
+
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::BadGateway).on_writes());
+    let got = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Behind proxy", false),
+            WriteOrigin::App,
+        )
+        .await;
+    // A proxy page says nothing about whether Odoo committed.
+    assert!(
+        matches!(got, Err(OdooError::MaybeApplied { .. })),
+        "{got:?}"
+    );
+    assert_eq!(h.odoo.emulator.request_log().since(seq).len(), 1);
+}
+on_both!(
+    a_502_is_retried_on_a_read_and_maybe_applied_on_a_create,
+    bad_gateway_read_retried_write_maybe
+);
+
+async fn expired_token_fault_is_unauthorized(h: H) {
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::ExpiredToken));
+    let got = h
+        .client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await;
+    assert!(matches!(got, Err(OdooError::Unauthorized(_))), "{got:?}");
+    // Not retried: only a new key helps.
+    assert_eq!(
+        h.log().last().unwrap().fault.as_deref(),
+        Some("expired_token")
+    );
+}
+on_both!(
+    a_key_refused_as_expired_is_unauthorized_and_not_retried,
+    expired_token_fault_is_unauthorized
+);
+
+async fn reset_before_apply_is_maybe_applied(h: H) {
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::ResetBeforeApply).on_writes());
+    let got = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "Never landed", false),
+            WriteOrigin::App,
+        )
+        .await;
+    assert!(
+        matches!(got, Err(OdooError::MaybeApplied { .. })),
+        "{got:?}"
+    );
+    // The caller looks before re-creating: nothing there, so it creates again.
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Never landed"]])),
+        0
+    );
+    h.client
+        .create_one(
+            "calendar.event",
+            event(&h, "Never landed", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Never landed"]])),
+        1
+    );
+}
+on_both!(
+    a_connection_reset_before_the_create_is_maybe_applied_and_nothing_landed,
+    reset_before_apply_is_maybe_applied
+);
