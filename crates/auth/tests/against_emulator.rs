@@ -386,3 +386,80 @@ async fn an_unknown_or_revoked_refresh_token_means_sign_in_needed() {
     );
     assert_eq!(identity_log(&g, "token").pop().unwrap().status, 400);
 }
+
+/// Device-code sign-in where `on_sleep(n, d, user_code)` plays the person and says how far
+/// the emulator's clock moves during the app's n-th wait of `d`.
+async fn device_flow(
+    g: &RunningGraph,
+    on_sleep: impl Fn(usize, Duration, &str, &GraphEmulator) -> Duration + Send + Sync + 'static,
+) -> (Result<odoo365_auth::TokenSet, AuthError>, Vec<Duration>) {
+    let code: Arc<Mutex<Option<String>>> = Arc::default();
+    let sleeps: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let shown = code.clone();
+    let on_sleep = Arc::new(on_sleep);
+    let (sleeps_rec, emu) = (sleeps.clone(), g.emulator.clone());
+    let got = sign_in_with_device_code(
+        &config(g),
+        &http(),
+        move |prompt| *shown.lock().unwrap() = Some(prompt.user_code.clone()),
+        move |d| {
+            let n = {
+                let mut s = sleeps_rec.lock().unwrap();
+                s.push(d);
+                s.len()
+            };
+            let user_code = code.lock().unwrap().clone().unwrap();
+            let moved = on_sleep(n, d, &user_code, &emu);
+            emu.clock()
+                .advance(chrono::Duration::from_std(moved).unwrap());
+            async {}
+        },
+        emulator_now(g),
+    )
+    .await;
+    let sleeps = sleeps.lock().unwrap().clone();
+    (got, sleeps)
+}
+
+#[tokio::test]
+async fn a_device_code_poll_answered_slow_down_waits_five_seconds_more() {
+    let g = emulator().await;
+    let (got, sleeps) = device_flow(&g, |n, d, code, emu| {
+        if n == 3 {
+            emu.approve_device_code(code, ALICE).unwrap();
+        }
+        // The first wait is a little short by the server's clock: it says slow_down.
+        if n == 1 {
+            d - Duration::from_secs(1)
+        } else {
+            d
+        }
+    })
+    .await;
+    let tokens = got.unwrap();
+    assert!(graph_accepts(&g, &tokens.access_token).await);
+    assert_eq!(sleeps[0], Duration::from_secs(5));
+    assert_eq!(sleeps[1], Duration::from_secs(10), "{sleeps:?}");
+}
+
+#[tokio::test]
+async fn a_declined_device_code_is_declined() {
+    let g = emulator().await;
+    let (got, _) = device_flow(&g, |_, d, code, emu| {
+        let _ = emu.decline_device_code(code);
+        d
+    })
+    .await;
+    assert!(matches!(got, Err(AuthError::Declined(_))), "{got:?}");
+}
+
+#[tokio::test]
+async fn a_device_code_nobody_enters_times_out() {
+    let g = emulator().await;
+    let (got, sleeps) = device_flow(&g, |_, d, _, _| d + Duration::from_secs(300)).await;
+    assert!(
+        matches!(got, Err(AuthError::TimedOut(_))),
+        "{got:?} after {sleeps:?}"
+    );
+    assert!(sleeps.len() <= 4, "{sleeps:?}");
+}
