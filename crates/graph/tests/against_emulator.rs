@@ -522,6 +522,14 @@ async fn calendar_delta_pages_by_maxpagesize_and_the_delta_link_then_shows_only_
     }
     let next = again.finish().unwrap();
     assert_eq!(changed.len(), 1, "{changed:?}");
+    // A round that was not applied (a crash) is replayed from the same link: same change.
+    let mut replay = h.client.calendar_delta_resume(&link);
+    let mut replayed = Vec::new();
+    while let Some(page) = replay.next_page().await.unwrap() {
+        replayed.extend(page);
+    }
+    assert_eq!(replayed.len(), 1, "{replayed:?}");
+    assert_eq!(replayed[0].id, changed[0].id);
     assert_eq!(changed[0].subject.as_deref(), Some("Delta late"));
     assert_ne!(next.as_str(), link.as_str());
 }
@@ -607,6 +615,75 @@ async fn an_expired_drive_delta_is_resync_required_with_a_location_that_starts_a
     )
     .await;
     assert!(items.iter().any(|i| i.name.as_deref() == Some("kept.txt")));
+}
+
+#[tokio::test]
+async fn a_deleted_file_shows_in_the_next_drive_delta_round_as_deleted() {
+    let h = harness().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            upload_bytes(&h, &format!("file{i}.txt"), vec![b'x'; i + 1])
+                .await
+                .item
+                .id,
+        );
+    }
+    let (items, link) = drain_drive(h.client.drive_delta()).await;
+    for id in &ids {
+        assert!(items.iter().any(|i| &i.id == id), "{id} missing");
+    }
+    h.client.delete_item(&ids[1], None).await.unwrap();
+    let (changed, _) = drain_drive(h.client.drive_delta_resume(&link)).await;
+    let gone = changed.iter().find(|i| i.id == ids[1]).unwrap();
+    assert!(gone.deleted.is_some(), "{gone:?}");
+    assert!(!changed.iter().any(|i| i.id == ids[0]), "{changed:?}");
+}
+
+#[tokio::test]
+async fn replacing_content_under_a_stale_etag_is_precondition_failed_and_keeps_the_file() {
+    let h = harness_with(|_| {}, session_config).await;
+    let original = content(5_000);
+    let up = upload_bytes(&h, "guarded.bin", original.clone()).await;
+    let stale = up.item.e_tag.clone().unwrap();
+    // Someone else changes the file.
+    let theirs = content(6_000);
+    let size = theirs.len() as u64;
+    h.client
+        .upload(
+            &UploadTarget::replace(up.item.id.clone(), Some(stale.clone())),
+            size,
+            || {
+                let b = theirs.clone();
+                async move { Ok(std::io::Cursor::new(b)) }
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+    // Our replacements under the old eTag, small (simple PUT) and large (session), fail.
+    for len in [4_000, 2 * UNIT + 7] {
+        let ours = content(len);
+        let got = h
+            .client
+            .upload(
+                &UploadTarget::replace(up.item.id.clone(), Some(stale.clone())),
+                ours.len() as u64,
+                || {
+                    let b = ours.clone();
+                    async move { Ok(std::io::Cursor::new(b)) }
+                },
+                |_| {},
+            )
+            .await;
+        assert!(
+            matches!(got, Err(GraphError::PreconditionFailed { .. })),
+            "{len}: {got:?}"
+        );
+    }
+    let stored = h.raw_get(&format!("/me/drive/items/{}", up.item.id)).await;
+    assert_eq!(stored["size"], 6_000);
+    assert!(statuses(&h.log(), "PUT", "/_upload").is_empty());
 }
 
 #[tokio::test]
