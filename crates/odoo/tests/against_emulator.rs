@@ -835,3 +835,84 @@ on_both!(
     a_connection_reset_before_the_create_is_maybe_applied_and_nothing_landed,
     reset_before_apply_is_maybe_applied
 );
+
+async fn private_events_of_others_are_masked(h: H) {
+    // Bob's private event without Alice, and one where she is invited.
+    let private = |name: &str, partners: Vec<i64>| {
+        json!({"vals_list": [{
+            "name": name, "privacy": "private", "description": "<p>Salary talk</p>",
+            "location": "Room 4", "start": "2026-11-26 09:00:00", "stop": "2026-11-26 10:00:00",
+            "partner_ids": [[6, 0, partners]],
+        }]})
+    };
+    let hidden = h.emu(
+        h.bob.uid,
+        "calendar.event",
+        "create",
+        &[],
+        private("Secret", vec![h.bob.partner_id]),
+    )[0]
+    .as_i64()
+    .unwrap();
+    let shared = h.emu(
+        h.bob.uid,
+        "calendar.event",
+        "create",
+        &[],
+        private("Shared", vec![h.bob.partner_id, h.alice.partner_id]),
+    )[0]
+    .as_i64()
+    .unwrap();
+    let rows: Vec<CalendarEvent> = h.client.read_existing(&[hidden, shared]).await.unwrap();
+    let me = h.client.me();
+    let masked = rows.iter().find(|e| e.id == hidden).unwrap();
+    assert_eq!(masked.name.as_deref(), Some("Busy"));
+    assert!(masked.is_masked_for(me), "{masked:?}");
+    let visible = rows.iter().find(|e| e.id == shared).unwrap();
+    assert_eq!(visible.name.as_deref(), Some("Shared"));
+    assert!(!visible.is_masked_for(me));
+    // Writing the masked one is refused and changes nothing.
+    let got = h
+        .client
+        .write(
+            "calendar.event",
+            &[hidden],
+            vals(json!({"name": "Busy"})),
+            WriteOrigin::Microsoft,
+        )
+        .await;
+    assert!(matches!(got, Err(OdooError::Access(_))), "{got:?}");
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Secret"]])),
+        1
+    );
+}
+on_both!(
+    another_users_private_event_is_recognised_as_masked_and_not_writable,
+    private_events_of_others_are_masked
+);
+
+async fn outlook_sync_users_recurrence_is_a_user_error(h: H) {
+    h.odoo.emulator.set_outlook_sync(h.alice.uid, true).unwrap();
+    let mut v = event(&h, "Weekly", false);
+    v.insert("recurrency".into(), json!(true));
+    v.insert("rrule_type".into(), json!("weekly"));
+    v.insert("count".into(), json!(3));
+    v.insert("end_type".into(), json!("count"));
+    let got = h
+        .client
+        .create_one("calendar.event", v, WriteOrigin::Microsoft)
+        .await;
+    match got {
+        Err(OdooError::User(f)) => assert!(f.message.contains("Outlook"), "{f:?}"),
+        other => panic!("expected UserError, got {other:?}"),
+    }
+    assert_eq!(
+        h.count("calendar.event", json!([["name", "=", "Weekly"]])),
+        0
+    );
+}
+on_both!(
+    a_recurrence_for_a_user_of_odoos_own_outlook_sync_is_a_user_error,
+    outlook_sync_users_recurrence_is_a_user_error
+);
