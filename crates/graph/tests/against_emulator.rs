@@ -274,6 +274,26 @@ async fn a_503_with_retry_after_on_a_read_is_waited_out_and_the_read_succeeds() 
 }
 
 #[tokio::test]
+async fn a_retry_after_beyond_the_limit_is_throttled_at_once_without_waiting() {
+    let h = harness().await;
+    h.emu.emulator.faults().add(
+        FaultRule::once(Fault::Throttle {
+            retry_after_s: 3_600,
+        })
+        .on_method("GET"),
+    );
+    let got = h.client.get_event("any").await;
+    match got {
+        Err(GraphError::Throttled { retry_after, .. }) => {
+            assert_eq!(retry_after, Duration::from_secs(3_600))
+        }
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    assert!(h.clock.sleeps().is_empty());
+    assert_eq!(statuses(&h.log(), "GET", "/events"), vec![429]);
+}
+
+#[tokio::test]
 async fn an_expired_token_is_invalidated_once_and_the_request_resent() {
     let h = harness().await;
     h.emu
@@ -991,4 +1011,54 @@ async fn a_burst_beyond_the_mailbox_limit_is_governed_instead_of_bouncing_off_42
     assert_eq!(log.len(), 25);
     // The governor waited for the window instead.
     assert!(!h.clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn two_clients_sharing_a_mailbox_budget_stay_under_the_concurrency_limit() {
+    let h = harness().await;
+    let created = h
+        .client
+        .create_event(&event("Shared", 9), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    let budget = Arc::new(odoo365_graph::MailboxBudget::new(
+        4,
+        10_000,
+        Duration::from_secs(600),
+    ));
+    // Every request is slow, so a fifth concurrent one would be refused by the emulator.
+    h.emu
+        .emulator
+        .faults()
+        .add(FaultRule::always(Fault::Slow { delay_ms: 30 }).on_method("GET"));
+    let clients: Vec<GraphClient> = (0..2)
+        .map(|_| {
+            let mut config =
+                GraphConfig::with_base_url(format!("{}/", h.emu.graph_url).parse().unwrap());
+            config.request_timeout = Duration::from_secs(10);
+            GraphClient::new(
+                config,
+                Seams {
+                    tokens: Arc::new(StaticToken::new(h.token.clone())),
+                    clock: Arc::new(h.clock.clone()),
+                    jitter_seed: 1,
+                    budget: Some(budget.clone()),
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    let seq = h.last_seq();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let c = clients[i % 2].clone();
+        let id = created.id.clone();
+        set.spawn(async move { c.get_event(&id).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let log = h.log_since(seq);
+    assert_eq!(log.len(), 16, "{log:?}");
+    assert!(log.iter().all(|r| r.status == 200), "{log:?}");
 }
