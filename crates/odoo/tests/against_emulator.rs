@@ -916,3 +916,51 @@ on_both!(
     a_recurrence_for_a_user_of_odoos_own_outlook_sync_is_a_user_error,
     outlook_sync_users_recurrence_is_a_user_error
 );
+
+async fn throttle_beyond_limit_is_throttled(h: H) {
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Throttle {
+            retry_after_s: 3_600,
+        }));
+    let got = h
+        .client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await;
+    match got {
+        Err(OdooError::Throttled { retry_after }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(3_600)))
+        }
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    assert!(h.clock.sleeps().is_empty());
+    assert_eq!(h.odoo.emulator.request_log().since(seq).len(), 1);
+}
+on_both!(
+    a_retry_after_beyond_the_limit_is_throttled_without_waiting,
+    throttle_beyond_limit_is_throttled
+);
+
+#[tokio::test]
+async fn the_client_side_rate_limit_spaces_a_burst_of_reads() {
+    let h = harness("19.0").await;
+    let clock = ManualClock::new();
+    let mut cfg = config(&h.odoo, &h.key, &clock);
+    cfg.requests_per_second = 1.0;
+    cfg.requests_burst = 3;
+    let client = OdooClient::connect(cfg).await.unwrap();
+    let before = clock.sleeps().len();
+    let seq = h.last_seq();
+    for _ in 0..6 {
+        client
+            .search("calendar.event", json!([]), &SearchOptions::default())
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.odoo.emulator.request_log().since(seq).len(), 6);
+    let waited: Duration = clock.sleeps()[before..].iter().sum();
+    // Six reads after the burst was spent on connecting: about a second each.
+    assert!(waited >= Duration::from_secs(5), "{waited:?}");
+}
