@@ -463,3 +463,21 @@ async fn a_device_code_nobody_enters_times_out() {
     );
     assert!(sleeps.len() <= 4, "{sleeps:?}");
 }
+
+#[tokio::test]
+async fn an_access_token_is_refreshed_five_minutes_before_it_expires() {
+    let g = emulator().await;
+    let (tokens, _) = browser_sign_in(&g).await;
+    let source = TokenSource::new(config(&g), http(), Arc::new(MemoryKeychain::new()), "p1");
+    source.store(&tokens).await.unwrap();
+    g.emulator.clock().advance(chrono::Duration::minutes(54));
+    let same = source.access_token(g.emulator.clock().now()).await.unwrap();
+    assert_eq!(same.expose(), tokens.access_token.expose());
+    assert_eq!(identity_log(&g, "token").len(), 1);
+    // Four minutes left: still valid at Graph, but too close to use.
+    g.emulator.clock().advance(chrono::Duration::minutes(2));
+    assert!(graph_accepts(&g, &tokens.access_token).await);
+    let fresh = source.access_token(g.emulator.clock().now()).await.unwrap();
+    assert_ne!(fresh.expose(), tokens.access_token.expose());
+    assert_eq!(identity_log(&g, "token").len(), 2);
+}
