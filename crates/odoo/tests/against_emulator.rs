@@ -964,3 +964,53 @@ async fn the_client_side_rate_limit_spaces_a_burst_of_reads() {
     // Six reads after the burst was spent on connecting: about a second each.
     assert!(waited >= Duration::from_secs(5), "{waited:?}");
 }
+
+async fn timed_out_create_is_maybe_applied(h: H) {
+    let clock = ManualClock::new();
+    let mut cfg = config(&h.odoo, &h.key, &clock);
+    cfg.timeout = Duration::from_millis(400);
+    let client = OdooClient::connect(cfg).await.unwrap();
+    let seq = h.last_seq();
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Timeout { hang_ms: 1_000 }).on_writes());
+    let got = client
+        .create_one("calendar.event", event(&h, "Hung", false), WriteOrigin::App)
+        .await;
+    assert!(
+        matches!(got, Err(OdooError::MaybeApplied { .. })),
+        "{got:?}"
+    );
+    // The emulator logs the hung request (status 0) once it gives up on it.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let sent = h.odoo.emulator.request_log().since(seq);
+    assert_eq!(sent.len(), 1, "a create is never resent blindly: {sent:?}");
+    assert_eq!(sent[0].status, 0);
+    assert_eq!(sent[0].fault.as_deref(), Some("timeout"));
+    assert_eq!(h.count("calendar.event", json!([["name", "=", "Hung"]])), 0);
+
+    // A slow answer the client gives up on: Odoo goes on and commits (odoo.md: an unknown
+    // outcome after a timeout "may have committed").
+    h.odoo
+        .emulator
+        .faults()
+        .add(FaultRule::once(Fault::Slow { delay_ms: 1_000 }).on_writes());
+    let got = client
+        .create_one("calendar.event", event(&h, "Slow", false), WriteOrigin::App)
+        .await;
+    assert!(
+        matches!(got, Err(OdooError::MaybeApplied { .. })),
+        "{got:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let sent = h.odoo.emulator.request_log().since(seq);
+    assert_eq!(sent.len(), 2, "not resent: {sent:?}");
+    assert_eq!(sent[1].fault.as_deref(), Some("slow"));
+    assert_eq!(sent[1].status, 200, "answered, too late: {sent:?}");
+    assert_eq!(h.count("calendar.event", json!([["name", "=", "Slow"]])), 1);
+}
+on_both!(
+    a_create_that_times_out_is_maybe_applied_not_resent_and_may_have_committed,
+    timed_out_create_is_maybe_applied
+);
