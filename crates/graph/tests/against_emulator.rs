@@ -1089,3 +1089,67 @@ async fn two_clients_sharing_a_mailbox_budget_stay_under_the_concurrency_limit()
     assert_eq!(log.len(), 16, "{log:?}");
     assert!(log.iter().all(|r| r.status == 200), "{log:?}");
 }
+
+#[tokio::test]
+async fn the_demo_world_decodes_whole_through_both_deltas_and_series_masters() {
+    let emu_clock = odoo365_testkit::Clock::frozen(t0());
+    let emu = GraphEmulator::start(EmuConfig {
+        seed: 3,
+        clock: emu_clock.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    emu.emulator.seed_demo();
+    let token = emu.emulator.mint_token(ALICE).unwrap();
+    let client = GraphClient::new(
+        GraphConfig::with_base_url(format!("{}/", emu.graph_url).parse().unwrap()),
+        Seams {
+            tokens: Arc::new(StaticToken::new(token)),
+            clock: Arc::new(BridgeClock {
+                emu: emu_clock,
+                sleeps: Arc::default(),
+            }),
+            jitter_seed: 3,
+            budget: None,
+        },
+    )
+    .unwrap();
+    let mut round = client.calendar_delta(t0(), t0() + chrono::Duration::days(90));
+    let mut events = Vec::new();
+    while let Some(page) = round.next_page().await.unwrap() {
+        events.extend(page);
+    }
+    round.finish().unwrap();
+    let weekly: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.subject.as_deref() == Some("Weekly sync"))
+        .collect();
+    assert_eq!(weekly.len(), 10, "{weekly:?}");
+    let master_id = weekly[0].series_master_id.clone().unwrap();
+    let master = client.get_event(&master_id).await.unwrap();
+    assert!(master.recurrence.is_some(), "{master:?}");
+    let online = events
+        .iter()
+        .find(|e| e.subject.as_deref() == Some("Budget review"))
+        .unwrap();
+    assert!(online.join_url().is_some(), "{online:?}");
+    assert!(events
+        .iter()
+        .any(|e| e.subject.as_deref() == Some("Company offsite") && e.is_all_day == Some(true)));
+
+    let (items, _) = drain_drive(client.drive_delta()).await;
+    for name in ["quote.pdf", "invoice.pdf", "readme.txt", "Odoo Sync"] {
+        assert!(
+            items.iter().any(|i| i.name.as_deref() == Some(name)),
+            "{name} missing"
+        );
+    }
+    let readme = items
+        .iter()
+        .find(|i| i.name.as_deref() == Some("readme.txt"))
+        .unwrap();
+    let mut sink = Vec::new();
+    client.download(&readme.id, None, &mut sink).await.unwrap();
+    assert_eq!(sink, b"hello world");
+}
