@@ -1014,3 +1014,80 @@ on_both!(
     a_create_that_times_out_is_maybe_applied_not_resent_and_may_have_committed,
     timed_out_create_is_maybe_applied
 );
+
+async fn demo_world_decodes(version: &'static str) {
+    let odoo = OdooEmulator::start(EmuConfig {
+        seed: 5,
+        clock: odoo365_testkit::Clock::frozen(t0()),
+        version: version.into(),
+        ..EmuConfig::default()
+    })
+    .await
+    .unwrap();
+    let seed = odoo.emulator.seed_demo().unwrap();
+    let clock = ManualClock::new();
+    let mut cfg = config(&odoo, &seed.bob_key, &clock);
+    cfg.login = "bob".into();
+    let bob = OdooClient::connect(cfg).await.unwrap();
+    let events: Vec<CalendarEvent> = bob
+        .changed_since(None, Duration::ZERO, Value::Null)
+        .await
+        .unwrap();
+    let weekly = events
+        .iter()
+        .filter(|e| e.name.as_deref() == Some("Weekly sync"))
+        .count();
+    assert_eq!(weekly, 6);
+    let dentist = events
+        .iter()
+        .find(|e| seed.events.contains(&e.id) && e.name.as_deref() == Some("Busy"))
+        .unwrap_or_else(|| panic!("Alice's private event not masked for Bob: {events:?}"));
+    assert!(dentist.is_masked_for(bob.me()));
+    let offsite = events
+        .iter()
+        .find(|e| e.name.as_deref() == Some("Offsite"))
+        .unwrap();
+    assert!(offsite.allday && offsite.start_date.is_some());
+    let recurrences: Vec<odoo365_odoo::CalendarRecurrence> = bob
+        .changed_since(None, Duration::ZERO, Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(recurrences.len(), 1);
+    let attendees: Vec<odoo365_odoo::CalendarAttendee> = bob
+        .changed_since(None, Duration::ZERO, Value::Null)
+        .await
+        .unwrap();
+    assert!(attendees.len() >= 2 * 7, "{}", attendees.len());
+    let files: Vec<odoo365_odoo::Attachment> = bob
+        .changed_since(None, Duration::ZERO, json!([["res_model", "!=", false]]))
+        .await
+        .unwrap();
+    assert!(!files.is_empty());
+    for f in &files {
+        let bytes = bob.attachment_content(f.id).await.unwrap();
+        assert_eq!(bytes.len() as u64, f.file_size);
+    }
+}
+
+#[tokio::test]
+async fn the_emulators_demo_world_decodes_whole_on_19_over_json2() {
+    demo_world_decodes("19.0").await;
+}
+
+#[tokio::test]
+async fn the_emulators_demo_world_decodes_whole_on_17_over_jsonrpc() {
+    demo_world_decodes("17.0").await;
+}
+
+async fn deactivated_user_is_unauthorized(h: H) {
+    h.odoo.emulator.set_user_active(h.alice.uid, false).unwrap();
+    let got = h
+        .client
+        .search("calendar.event", json!([]), &SearchOptions::default())
+        .await;
+    assert!(matches!(got, Err(OdooError::Unauthorized(_))), "{got:?}");
+}
+on_both!(
+    the_key_of_a_deactivated_user_is_unauthorized,
+    deactivated_user_is_unauthorized
+);
