@@ -850,6 +850,45 @@ async fn an_interrupted_upload_resumes_from_the_persisted_url_and_sends_only_the
 }
 
 #[tokio::test]
+async fn a_fragment_whose_answer_is_lost_is_realigned_from_the_session_and_not_sent_twice() {
+    let h = harness_with(|_| {}, session_config).await;
+    let bytes = content(3 * UNIT + 99);
+    // The first fragment lands, but its answer is lost.
+    h.emu.emulator.faults().add(
+        FaultRule::once(Fault::ResetAfterApply)
+            .on_path("/_upload")
+            .on_method("PUT"),
+    );
+    let seq = h.last_seq();
+    let up = upload_bytes(&h, "lossy.bin", bytes.clone()).await;
+    assert!(up.verified);
+    let after = h.log_since(seq);
+    let uploads: Vec<(String, u16)> = after
+        .iter()
+        .filter(|r| r.path.contains("/_upload"))
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    // Lost; the resend overlaps (416); the session says where it stands; the rest follows.
+    let expected: Vec<(String, u16)> = [
+        ("PUT", 0),
+        ("PUT", 416),
+        ("GET", 200),
+        ("PUT", 202),
+        ("PUT", 202),
+        ("PUT", 201),
+    ]
+    .iter()
+    .map(|(m, s)| (m.to_string(), *s))
+    .collect();
+    assert_eq!(uploads, expected);
+    let stored = h.raw_get(&format!("/me/drive/items/{}", up.item.id)).await;
+    assert_eq!(
+        stored["file"]["hashes"]["quickXorHash"],
+        quick_xor_hash(&bytes).as_str()
+    );
+}
+
+#[tokio::test]
 async fn an_expired_upload_session_is_restarted_with_a_new_session() {
     let h = harness_with(|_| {}, session_config).await;
     let bytes = content(2 * UNIT + 10);
