@@ -1091,3 +1091,45 @@ on_both!(
     the_key_of_a_deactivated_user_is_unauthorized,
     deactivated_user_is_unauthorized
 );
+
+async fn coerced_mimetype_is_reread(h: H) {
+    let id = h
+        .client
+        .create_one(
+            "calendar.event",
+            event(&h, "With page", false),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let page = b"<html><body><script>alert(1)</script></body></html>".to_vec();
+    let att = h
+        .client
+        .attachment_upload(
+            &AttachmentUpload {
+                name: "page.html".into(),
+                res_model: "calendar.event".into(),
+                res_id: id,
+                mimetype: Some("text/html".into()),
+                content: page.clone().into(),
+            },
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    // Odoo forces HTML to text/plain for non-admins; the client reports what was stored.
+    assert_eq!(att.mimetype.as_deref(), Some("text/plain"));
+    let stored = h.emu(
+        ADMIN_UID,
+        "ir.attachment",
+        "read",
+        &[att.id],
+        json!({"fields": ["mimetype", "file_size"]}),
+    );
+    assert_eq!(stored[0]["mimetype"], "text/plain");
+    assert_eq!(att.file_size, page.len() as u64);
+}
+on_both!(
+    an_upload_whose_mimetype_odoo_coerces_reports_the_stored_one,
+    coerced_mimetype_is_reread
+);
