@@ -965,6 +965,16 @@ async fn the_client_side_rate_limit_spaces_a_burst_of_reads() {
     assert!(waited >= Duration::from_secs(5), "{waited:?}");
 }
 
+/// Waits (up to 5 s of real time) for the emulator to finish work nobody is waiting for.
+async fn settle(done: impl Fn() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn timed_out_create_is_maybe_applied(h: H) {
     let clock = ManualClock::new();
     let mut cfg = config(&h.odoo, &h.key, &clock);
@@ -983,7 +993,7 @@ async fn timed_out_create_is_maybe_applied(h: H) {
         "{got:?}"
     );
     // The emulator logs the hung request (status 0) once it gives up on it.
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    settle(|| !h.odoo.emulator.request_log().since(seq).is_empty()).await;
     let sent = h.odoo.emulator.request_log().since(seq);
     assert_eq!(sent.len(), 1, "a create is never resent blindly: {sent:?}");
     assert_eq!(sent[0].status, 0);
@@ -1003,7 +1013,7 @@ async fn timed_out_create_is_maybe_applied(h: H) {
         matches!(got, Err(OdooError::MaybeApplied { .. })),
         "{got:?}"
     );
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    settle(|| h.odoo.emulator.request_log().since(seq).len() >= 2).await;
     let sent = h.odoo.emulator.request_log().since(seq);
     assert_eq!(sent.len(), 2, "not resent: {sent:?}");
     assert_eq!(sent[1].fault.as_deref(), Some("slow"));
