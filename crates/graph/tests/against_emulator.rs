@@ -336,6 +336,69 @@ async fn an_expired_token_is_invalidated_once_and_the_request_resent() {
     assert_eq!(h.events_with_subject("After refresh").await.len(), 1);
 }
 
+/// Hands out emulator tokens and mints a new one after `invalidate`, as the auth crate's
+/// token source refreshes.
+struct MintingTokens {
+    emu: GraphEmulator,
+    current: Mutex<Option<String>>,
+    minted: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl odoo365_graph::AccessTokens for MintingTokens {
+    async fn token(&self) -> Result<String, odoo365_graph::TokenError> {
+        let mut current = self.current.lock().unwrap();
+        if current.is_none() {
+            self.minted
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            *current = Some(
+                self.emu
+                    .mint_token_with_lifetime(ALICE, Some(chrono::Duration::hours(1)))
+                    .unwrap(),
+            );
+        }
+        Ok(current.clone().unwrap())
+    }
+    async fn invalidate(&self) {
+        *self.current.lock().unwrap() = None;
+    }
+}
+
+#[tokio::test]
+async fn a_token_that_expired_on_the_emulators_clock_is_replaced_after_one_401() {
+    let h = harness().await;
+    let tokens = Arc::new(MintingTokens {
+        emu: h.emu.emulator.clone(),
+        current: Mutex::new(None),
+        minted: Default::default(),
+    });
+    let client = GraphClient::new(
+        GraphConfig::with_base_url(format!("{}/", h.emu.graph_url).parse().unwrap()),
+        Seams {
+            tokens: tokens.clone(),
+            clock: Arc::new(h.clock.clone()),
+            jitter_seed: 7,
+            budget: None,
+        },
+    )
+    .unwrap();
+    let created = client
+        .create_event(&event("Long day", 9), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.clock.emu.advance(chrono::Duration::hours(2));
+    let seq = h.last_seq();
+    client.get_event(&created.id).await.unwrap();
+    assert_eq!(
+        h.log_since(seq)
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        vec![401, 200]
+    );
+    assert_eq!(tokens.minted.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn a_token_that_stays_expired_is_unauthorized_after_one_retry() {
     let h = harness().await;
