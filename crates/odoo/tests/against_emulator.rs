@@ -1143,3 +1143,36 @@ on_both!(
     an_upload_whose_mimetype_odoo_coerces_reports_the_stored_one,
     coerced_mimetype_is_reread
 );
+
+#[tokio::test]
+async fn every_emulated_version_is_detected_and_answers_through_its_transport() {
+    for (version, major, minor, saas, transport) in [
+        ("16.0", 16, 0, false, Transport::JsonRpc),
+        ("17.0+e", 17, 0, false, Transport::JsonRpc),
+        ("18.0", 18, 0, false, Transport::JsonRpc),
+        ("saas~18.3", 18, 3, true, Transport::JsonRpc),
+        ("19.0", 19, 0, false, Transport::Json2),
+    ] {
+        let h = harness(version).await;
+        let v = h.client.version();
+        assert_eq!(
+            (v.major, v.minor, v.saas),
+            (major, minor, saas),
+            "{version}"
+        );
+        assert_eq!(h.client.transport(), transport, "{version}");
+        let seq = h.last_seq();
+        h.client
+            .search("calendar.event", json!([]), &SearchOptions::default())
+            .await
+            .unwrap();
+        let call = &h.odoo.emulator.request_log().since(seq)[0];
+        let expected_path = if transport == Transport::Json2 {
+            "/json/2/calendar.event/search"
+        } else {
+            "/jsonrpc"
+        };
+        assert_eq!(call.path, expected_path, "{version}");
+        assert_eq!(call.status, 200, "{version}");
+    }
+}
