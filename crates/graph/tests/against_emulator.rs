@@ -1255,3 +1255,37 @@ async fn the_demo_world_decodes_whole_through_both_deltas_and_series_masters() {
     client.download(&readme.id, None, &mut sink).await.unwrap();
     assert_eq!(sink, b"hello world");
 }
+
+#[tokio::test]
+async fn a_mailbox_window_429_is_waited_out_to_the_next_window() {
+    // The service's limit is lower than the client's budget (a tenant under pressure).
+    let h = harness_with(
+        |e| {
+            e.limits = Limits {
+                requests_per_window: 5,
+                window_s: 60,
+                concurrent: 4,
+                concurrency_retry_after_s: 1,
+            }
+        },
+        |_| {},
+    )
+    .await;
+    let created = h
+        .client
+        .create_event(&event("Window", 9), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    h.clock.emu.advance(chrono::Duration::seconds(20));
+    for _ in 0..6 {
+        h.client.get_event(&created.id).await.unwrap();
+    }
+    let log = h.log();
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![201, 200, 200, 200, 200, 429, 200, 200]
+    );
+    // Retry-After was the 40 s left in the window that opened with the create.
+    assert_eq!(h.clock.sleeps(), vec![Duration::from_secs(40)]);
+    assert_eq!((log[6].at - log[0].at).num_seconds(), 60);
+}
