@@ -221,8 +221,6 @@ async fn a_create_whose_answer_is_lost_is_maybe_applied_and_the_resend_with_the_
 }
 
 #[tokio::test]
-#[ignore = "Graph emulator: a handler is cancelled when the client stops waiting, so a slow \
-create never lands (reported; crates/testkit/src/graph is not ours to edit)"]
 async fn a_create_answered_after_the_timeout_is_maybe_applied_and_the_resend_finds_it() {
     let h = harness_with(|_| {}, |c| c.request_timeout = Duration::from_millis(400)).await;
     h.emu.emulator.faults().add(
