@@ -552,8 +552,35 @@ impl Tx<'_> {
         self.job(id)
     }
 
+    /// Marks one pending job running (one attempt more); `None` if it is not pending.
+    pub fn claim(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
+            params![id, ts(now)],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.job(id)
+    }
+
     pub fn complete_job(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_job_state(id, JobState::Done, None, None, now)
+    }
+
+    /// Replaces a job's payload: a multi-step job records its progress here, in the same
+    /// transaction as the step's other facts.
+    pub fn set_job_payload(
+        &self,
+        id: i64,
+        payload: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE job SET payload_json = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, json_text(payload), ts(now)],
+        )?;
+        Ok(())
     }
 
     /// Puts a job back for a later attempt (throttled, a transient error). `maybe_applied`
@@ -609,6 +636,19 @@ impl Tx<'_> {
         Ok(self.conn.execute(
             "UPDATE job SET state = 'pending', maybe_applied = 1, updated_at = ?1 WHERE state = 'running'",
             [ts(now)],
+        )?)
+    }
+
+    /// [`Tx::recover_interrupted_jobs`] for one profile (an engine opening while the
+    /// engines of other profiles run on the same database).
+    pub fn recover_interrupted_jobs_of(
+        &self,
+        profile_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE job SET state = 'pending', maybe_applied = 1, updated_at = ?2 WHERE state = 'running' AND profile_id = ?1",
+            params![profile_id, ts(now)],
         )?)
     }
 

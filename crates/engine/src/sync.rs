@@ -1,0 +1,2510 @@
+//! The calendar sync engine: one cycle of one profile.
+//!
+//! [`Engine::sync`] runs a cycle:
+//!
+//! 1. **Drain** the durable job queue first (jobs left by a crash, retries whose time has
+//!    come, queued conflict resolutions), so what it observes next already includes them.
+//! 2. **Observe** both sides: Graph delta from the persisted delta link (a stale link
+//!    answers `ResyncRequired` and the engine runs a full round, reconciled against the
+//!    baselines so nothing is duplicated; linked events a full round does not list are
+//!    looked up one by one, and so are linked `@removed` ids, because `calendarView/delta`
+//!    also reports events that merely left the window); Odoo by `write_date` cursor minus an
+//!    overlap (archived included; records read again are de-duplicated by hash, not by
+//!    `write_date`, which a concurrent user edit can share with the engine's own write), plus a periodic id-set check that turns hard deletes into
+//!    deletions; items left unfinished by an earlier cycle are re-read explicitly.
+//! 3. **Plan**: one `Item` per link that either side mentioned, and one per unlinked
+//!    event. Unlinked events are **paired before anything is written** (same iCalUId,
+//!    then same title and start), so a first sync with data on both sides links instead
+//!    of duplicating. Links with an open conflict are frozen until it is resolved.
+//!    `sync_core::plan` decides.
+//! 4. **Guards** (see [`Guards`]): the first sync of a profile, a mass change, or too many
+//!    attendee mails pause the cycle with the plan saved ([`Engine::paused`]); the cycle
+//!    runs again with [`SyncOptions::confirm`]. A dry run stops here.
+//! 5. **Enqueue** every decision as one durable job (idempotent key), record open
+//!    conflicts with base and both sides, and move the cursors, in one transaction.
+//! 6. **Execute** the jobs through the ports. Each step persists its result (ids, version
+//!    tokens, audit entry, journal of the version it replaced) before the next one runs;
+//!    a job cut off by a crash resumes at its step, *maybe applied*: creates look the
+//!    item up first (Graph by `transactionId`, derived from the job key so a resend is
+//!    the same create; Odoo by title and start, checking the content hash) and writes
+//!    drop `If-Match`. A failing job never blocks the others: transient errors retry
+//!    later with backoff, refused ones stay visible with their error until retried.
+//!
+//! Loop safety: a side counts as changed only when its canonical hash differs from the
+//! baseline, and every write stores the written event as the new baseline with the
+//! version tokens read back, so the next cycle sees its own writes as unchanged.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use odoo365_sync_core::canonical::{MeetingProvider, OnlineMeeting};
+use odoo365_sync_core::{
+    graph, odoo, plan, Access, Baseline, Conflict, ConflictKind, Event, Field, Item, Mail,
+    MapError, Observed, Op, Plan, Policy, Side, Snapshot,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
+use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
+use crate::{Clock, Store, StoreError};
+
+const ODOO_MODEL: &str = "calendar.event";
+const CUR_DELTA: &str = "calendar.graph_delta";
+const CUR_ODOO: &str = "calendar.odoo_write_date";
+const CUR_ID_CHECK: &str = "calendar.odoo_id_check";
+const CUR_RECHECK: &str = "calendar.recheck";
+const CUR_PAUSED: &str = "calendar.paused_plan";
+const ODOO_DT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The guard thresholds.
+///
+/// **Mass-change guard.** "Changes" are deletes plus rewrites (updates) on both sides,
+/// as `Plan::counts().destructive()` counts them. The cycle pauses when
+///
+/// * the changes exceed `mass_count` (default 20), or
+/// * the changes exceed `mass_fraction` (default 10 %) of the linked items **and** there
+///   are more than `mass_fraction_floor` of them (default 3), so a small calendar does not
+///   trip on one delete (1 of 5 is 20 %, yet one delete), or
+/// * one side's linked events would all disappear (the collection became empty) while
+///   there are at least 2 of them: a wiped or disconnected calendar always asks.
+///
+/// **Attendee-impact guard.** The mails the plan would make Outlook send (invitations,
+/// updates, cancellations, answers; Odoo is written with `no_mail_to_attendees` and sends
+/// none) are always listed in the report; more than `mail_threshold` (default 5) pauses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Guards {
+    pub mass_count: usize,
+    pub mass_fraction: f64,
+    pub mass_fraction_floor: usize,
+    pub mail_threshold: usize,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards {
+            mass_count: 20,
+            mass_fraction: 0.10,
+            mass_fraction_floor: 3,
+            mail_threshold: 5,
+        }
+    }
+}
+
+/// A profile's sync settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    pub profile_id: String,
+    /// The user's e-mail (the same mailbox on both sides), lower case.
+    pub me: String,
+    pub policy: Policy,
+    /// The sync window: `window_back` before now to `window_ahead` after.
+    pub window_back: Duration,
+    pub window_ahead: Duration,
+    /// Odoo polling re-reads `write_date >= cursor - overlap` (clock skew, same-second
+    /// writes, transactions that committed late).
+    pub odoo_overlap: Duration,
+    /// How often the Odoo id-set check (hard deletes) runs.
+    pub id_check_every: Duration,
+    pub guards: Guards,
+    /// Attempts before a transiently failing job is given up (and shown with Retry).
+    pub attempts_max: i64,
+    /// First retry delay; doubles per attempt, at most an hour.
+    pub retry_base: Duration,
+}
+
+impl EngineConfig {
+    /// The defaults: ask on conflicts, 90 days back, 365 ahead, 2 minutes of overlap,
+    /// id-set check hourly, default guards, 6 attempts from 30 s.
+    pub fn new(profile_id: &str, me: &str) -> EngineConfig {
+        EngineConfig {
+            profile_id: profile_id.to_owned(),
+            me: me.trim().to_lowercase(),
+            policy: Policy::Ask,
+            window_back: Duration::days(90),
+            window_ahead: Duration::days(365),
+            odoo_overlap: Duration::minutes(2),
+            id_check_every: Duration::hours(1),
+            guards: Guards::default(),
+            attempts_max: 6,
+            retry_base: Duration::seconds(30),
+        }
+    }
+}
+
+/// How to run a cycle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Observe and plan only; nothing is written anywhere (not even the store).
+    pub dry_run: bool,
+    /// The user confirmed: tripped guards (first sync, mass change, mails) do not pause.
+    pub confirm: bool,
+}
+
+/// Why a cycle paused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "guard", rename_all = "snake_case")]
+pub enum Guard {
+    /// The first sync of the profile: its plan is shown before anything is written.
+    FirstSync,
+    MassChange {
+        changes: usize,
+        linked: usize,
+        /// A side whose linked events would all disappear.
+        emptied: Option<Side>,
+    },
+    AttendeeMails {
+        mails: usize,
+    },
+}
+
+/// How a cycle ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The plan was executed (some jobs may wait for a retry: see the report).
+    Synced,
+    /// A dry run: the plan is in the report, nothing was written.
+    DryRun,
+    /// A guard tripped: nothing was written; the plan is saved for confirmation.
+    Paused { guards: Vec<Guard> },
+}
+
+/// A per-item problem the user sees, with the job to retry if there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub item: String,
+    pub message: String,
+    pub job_id: Option<i64>,
+}
+
+/// What a cycle did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleReport {
+    pub outcome: Outcome,
+    pub plan: Plan,
+    /// The mails to attendees the plan makes Outlook send, by item key.
+    pub mails: Vec<(String, Mail)>,
+    /// The delta link was refused and a full round reconciled against the baselines.
+    pub resynced: bool,
+    /// Events of recurring series seen and left alone (not synced yet).
+    pub skipped_recurring: usize,
+    /// Jobs finished in this cycle.
+    pub jobs_done: usize,
+    /// Jobs waiting for a retry (throttled, network), and given-up jobs with their error.
+    pub jobs_waiting: usize,
+    pub failed: Vec<ItemError>,
+    /// Items that could not be read (mapping errors); left untouched.
+    pub item_errors: Vec<ItemError>,
+    pub conflicts_opened: usize,
+}
+
+/// What the engine cannot get past.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading one side failed; nothing of this cycle was committed.
+    #[error("reading {side:?} failed: {error}")]
+    Observe { side: Side, error: PortError },
+    /// Credentials are needed; the queue is kept and resumes after sign-in.
+    #[error("sign-in needed for {side:?}: {error}")]
+    SignInNeeded { side: Side, error: PortError },
+    #[error("no open conflict {0}")]
+    NoSuchConflict(i64),
+    #[error("{0}")]
+    Invalid(String),
+    /// Test harness: the simulated crash point was reached.
+    #[error("simulated crash")]
+    Crashed,
+}
+
+/// How the user settles a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "keep", rename_all = "snake_case")]
+pub enum ConflictChoice {
+    /// Keep one side's version (for edit-vs-delete: keep the deletion or the edit).
+    Side { side: Side },
+    /// Per field: the side whose value wins; unlisted conflicting fields keep Odoo's.
+    Fields { fields: BTreeMap<Field, Side> },
+}
+
+/// A step of an item's job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // a handful per job, stored as JSON
+enum Step {
+    Op {
+        op: Op,
+    },
+    /// The Teams join URL came back from Graph: note it in the Odoo chatter.
+    TeamsNote {
+        url: String,
+    },
+}
+
+/// The payload of an item's job: the plan's ops and what earlier steps learned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EntryJob {
+    item: String,
+    rule: String,
+    origin_sync: bool,
+    link_id: Option<i64>,
+    odoo_id: Option<i64>,
+    graph_id: Option<String>,
+    ical_uid: Option<String>,
+    odoo_version: Option<String>,
+    graph_version: Option<String>,
+    #[serde(default)]
+    base: Option<Event>,
+    odoo_before: Option<Event>,
+    graph_before: Option<Event>,
+    odoo_full: bool,
+    graph_full: bool,
+    steps: Vec<Step>,
+    done: usize,
+}
+
+/// The payload of a queued conflict resolution: turned into an [`EntryJob`] by reading
+/// both sides when it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ResolveJob {
+    conflict_id: i64,
+    link_id: i64,
+    choice: ConflictChoice,
+    conflict: Conflict,
+}
+
+/// What the cycle saw.
+#[derive(Debug, Default)]
+struct Seen {
+    graph: BTreeMap<String, Value>,
+    graph_gone: BTreeSet<String>,
+    delta_link: Option<String>,
+    resynced: bool,
+    skipped_recurring: usize,
+    odoo: BTreeMap<i64, Value>,
+    odoo_gone: BTreeSet<i64>,
+    odoo_cursor: Option<String>,
+    id_checked: bool,
+}
+
+/// Creates that may have happened without their answer (a lost answer, a crash): what
+/// they created must not look new to the observation, or it would be copied back.
+#[derive(Debug, Default)]
+struct InFlight {
+    graph_transactions: BTreeSet<String>,
+    graph_title_start: BTreeSet<(String, String)>,
+    odoo_title_start: BTreeSet<(String, String)>,
+}
+
+impl InFlight {
+    fn note(&mut self, profile: &str, job: &Job) {
+        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+            return;
+        };
+        if let Some(Step::Op {
+            op: Op::Create { side, event },
+        }) = p.steps.get(p.done)
+        {
+            match side {
+                Side::Microsoft => {
+                    self.graph_transactions
+                        .insert(transaction_id(profile, &job.key, p.done));
+                    self.graph_title_start
+                        .insert((event.title.clone(), start_of(event)));
+                }
+                Side::Odoo => {
+                    let key = match &event.when {
+                        odoo365_sync_core::When::Timed { start, .. } => {
+                            start.format(ODOO_DT).to_string()
+                        }
+                        odoo365_sync_core::When::AllDay { start, .. } => format!("date:{start}"),
+                    };
+                    self.odoo_title_start.insert((event.title.clone(), key));
+                }
+            }
+        }
+    }
+
+    fn graph_created(&self, v: &Value) -> bool {
+        v.get("transactionId")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.graph_transactions.contains(t))
+    }
+
+    fn graph_like(&self, e: &Event) -> bool {
+        self.graph_title_start
+            .contains(&(e.title.clone(), start_of(e)))
+    }
+
+    fn odoo_created(&self, v: &Value) -> bool {
+        let title = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
+        let date = v
+            .get("start_date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.odoo_title_start
+            .contains(&(title.to_owned(), start.to_owned()))
+            || self
+                .odoo_title_start
+                .contains(&(title.to_owned(), format!("date:{date}")))
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Recheck {
+    odoo: BTreeSet<i64>,
+    microsoft: BTreeSet<String>,
+}
+
+/// The store, behind a mutex only so that the engine is `Sync` and its futures `Send`
+/// (a SQLite connection is `Send`, not `Sync`). The engine reaches it through `&mut self`,
+/// so the lock is never contended.
+struct Db(std::sync::Mutex<Store>);
+
+impl Db {
+    fn get(&mut self) -> &mut Store {
+        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.get().tx(f)
+    }
+}
+
+/// The engine for one profile: the store and the two ports.
+pub struct Engine {
+    store: Db,
+    cfg: EngineConfig,
+    microsoft: Arc<dyn MicrosoftCalendar>,
+    odoo: Arc<dyn OdooCalendar>,
+    clock: Arc<dyn Clock>,
+    crash_after: Option<usize>,
+    /// The side the running step writes to (for telling which side needs a sign-in).
+    step_side: Side,
+    steps: usize,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("profile", &self.cfg.profile_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_err(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("job payload: {e}"))
+}
+
+fn odoo_dt(s: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(s, ODOO_DT)
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+fn start_of(e: &Event) -> String {
+    match &e.when {
+        odoo365_sync_core::When::Timed { start, .. } => start.to_rfc3339(),
+        odoo365_sync_core::When::AllDay { start, .. } => start.to_string(),
+    }
+}
+
+fn timed_start(e: &Event) -> Option<DateTime<Utc>> {
+    match &e.when {
+        odoo365_sync_core::When::Timed { start, .. } => Some(*start),
+        odoo365_sync_core::When::AllDay { start, .. } => {
+            start.and_hms_opt(0, 0, 0).map(|n| n.and_utc())
+        }
+    }
+}
+
+/// An Odoo event asks for a Teams meeting when its videocall field says `teams` (what a
+/// user types in Odoo's "Videocall URL"); Graph then creates the meeting and its join URL
+/// replaces the word.
+pub fn teams_requested(record: &Value) -> bool {
+    record
+        .get("videocall_location")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("teams"))
+}
+
+enum StepFail {
+    Port(PortError),
+    Map(String),
+    Engine(EngineError),
+}
+
+impl From<EngineError> for StepFail {
+    fn from(e: EngineError) -> Self {
+        StepFail::Engine(e)
+    }
+}
+
+impl From<StoreError> for StepFail {
+    fn from(e: StoreError) -> Self {
+        StepFail::Engine(EngineError::Store(e))
+    }
+}
+
+impl From<MapError> for StepFail {
+    fn from(e: MapError) -> Self {
+        StepFail::Map(e.to_string())
+    }
+}
+
+impl From<PortError> for StepFail {
+    fn from(e: PortError) -> Self {
+        StepFail::Port(e)
+    }
+}
+
+impl Engine {
+    /// Opens the engine on a store. Jobs a crash left running are marked *maybe applied*
+    /// and resume in the next cycle.
+    pub fn new(
+        mut store: Store,
+        cfg: EngineConfig,
+        microsoft: Arc<dyn MicrosoftCalendar>,
+        odoo: Arc<dyn OdooCalendar>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
+        let now = clock.now();
+        let profile = cfg.profile_id.clone();
+        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
+        Ok(Engine {
+            store: Db(std::sync::Mutex::new(store)),
+            cfg,
+            microsoft,
+            odoo,
+            clock,
+            crash_after: None,
+            step_side: Side::Microsoft,
+            steps: 0,
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The store (status queries, the activity view).
+    pub fn store(&mut self) -> &mut Store {
+        self.store.get()
+    }
+
+    /// Gives the store back (the engine is dropped).
+    pub fn into_store(self) -> Store {
+        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Test harness: the engine stops (as if the process died) right after its `n`-th
+    /// persisted step or service write from now on.
+    pub fn crash_after(&mut self, n: Option<usize>) {
+        self.crash_after = n;
+        self.steps = 0;
+    }
+
+    fn checkpoint(&mut self) -> Result<(), EngineError> {
+        self.steps += 1;
+        match self.crash_after {
+            Some(n) if self.steps >= n => Err(EngineError::Crashed),
+            _ => Ok(()),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn window(&self) -> Window {
+        let now = self.now();
+        Window {
+            start: now - self.cfg.window_back,
+            end: now + self.cfg.window_ahead,
+        }
+    }
+
+    /// The plan a guard paused, with the guards, if any.
+    pub fn paused(&mut self) -> Result<Option<Value>, EngineError> {
+        let p = self.cfg.profile_id.clone();
+        let v = self.store.tx(|t| t.cursor(&p, CUR_PAUSED))?;
+        Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    /// Runs one cycle (see the module docs).
+    pub async fn sync(&mut self, opts: SyncOptions) -> Result<CycleReport, EngineError> {
+        let mut report = CycleReport {
+            outcome: Outcome::Synced,
+            plan: plan(Vec::new(), self.cfg.policy),
+            mails: Vec::new(),
+            resynced: false,
+            skipped_recurring: 0,
+            jobs_done: 0,
+            jobs_waiting: 0,
+            failed: Vec::new(),
+            item_errors: Vec::new(),
+            conflicts_opened: 0,
+        };
+        if !opts.dry_run {
+            report.jobs_done += self.drain().await?;
+        }
+        let profile = self.cfg.profile_id.clone();
+        let (links, first_sync, busy, frozen) = self.store.tx(|t| {
+            let links = t.links(&profile, LinkKind::Event)?;
+            let first = links.is_empty()
+                && t.cursor(&profile, CUR_DELTA)?.is_none()
+                && t.cursor(&profile, CUR_ODOO)?.is_none();
+            let mut busy = BTreeSet::new();
+            let mut in_flight = InFlight::default();
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+                for j in t.jobs(&profile, state)? {
+                    if j.maybe_applied || state == JobState::Running {
+                        in_flight.note(&profile, &j);
+                    }
+                    if let Some(item) = j.payload.get("item").and_then(Value::as_str) {
+                        busy.insert(item.to_owned());
+                    }
+                    if let Some(l) = j.payload.get("link_id").and_then(Value::as_i64) {
+                        busy.insert(format!("link:{l}"));
+                    }
+                }
+            }
+            let frozen: BTreeSet<i64> = t
+                .open_conflicts(&profile)?
+                .into_iter()
+                .filter_map(|c| c.link_id)
+                .collect();
+            Ok((links, first, (busy, in_flight), frozen))
+        })?;
+        let (busy, in_flight) = busy;
+
+        let seen = self.observe(&links, &frozen).await?;
+        report.resynced = seen.resynced;
+        report.skipped_recurring = seen.skipped_recurring;
+
+        // ------------------------------------------------------------ items
+        let mut items = Vec::new();
+        let mut recheck = Recheck::default();
+        let mut linked_odoo = BTreeSet::new();
+        let mut linked_graph = BTreeSet::new();
+        let mut meta: BTreeMap<String, EntryJob> = BTreeMap::new();
+        for link in &links {
+            if let Some(o) = link.odoo_id {
+                linked_odoo.insert(o);
+            }
+            if let Some(g) = &link.graph_id {
+                linked_graph.insert(g.clone());
+            }
+            let key = format!("link:{}", link.id);
+            let mentioned = link
+                .odoo_id
+                .is_some_and(|o| seen.odoo.contains_key(&o) || seen.odoo_gone.contains(&o))
+                || link
+                    .graph_id
+                    .as_ref()
+                    .is_some_and(|g| seen.graph.contains_key(g) || seen.graph_gone.contains(g));
+            if !mentioned {
+                continue;
+            }
+            if busy.contains(&key) {
+                recheck.odoo.extend(link.odoo_id);
+                recheck.microsoft.extend(link.graph_id.clone());
+                continue;
+            }
+            if frozen.contains(&link.id) {
+                continue;
+            }
+            let baseline = self.baseline(link.id)?;
+            let mut job = self.entry(&key);
+            job.link_id = Some(link.id);
+            job.odoo_id = link.odoo_id;
+            job.graph_id = link.graph_id.clone();
+            job.ical_uid = link.ical_uid.clone();
+            job.odoo_version = baseline.as_ref().and_then(|b| b.odoo_version.clone());
+            job.graph_version = baseline.as_ref().and_then(|b| b.microsoft_version.clone());
+            job.base = baseline.as_ref().map(|b| b.event.clone());
+            job.odoo_before = baseline.as_ref().map(|b| b.event.clone());
+            job.graph_before = baseline.as_ref().map(|b| b.event.clone());
+            let o = match link.odoo_id {
+                Some(id) if seen.odoo_gone.contains(&id) => Observed::Gone,
+                Some(id) => match seen.odoo.get(&id) {
+                    Some(v) => match self.odoo_snapshot(v) {
+                        Ok(s) => {
+                            job.odoo_version = s.version.clone();
+                            job.odoo_before = Some(s.event.clone());
+                            job.odoo_full = s.access == Access::Full;
+                            Observed::present(s)
+                        }
+                        Err(e) => {
+                            report.item_errors.push(ItemError {
+                                item: key.clone(),
+                                message: e.to_string(),
+                                job_id: None,
+                            });
+                            continue;
+                        }
+                    },
+                    None => Observed::Quiet,
+                },
+                None => Observed::Quiet,
+            };
+            let m = match &link.graph_id {
+                Some(id) if seen.graph_gone.contains(id) => Observed::Gone,
+                Some(id) => match seen.graph.get(id) {
+                    Some(v) => match self.graph_snapshot(v) {
+                        Ok(s) => {
+                            job.graph_version = s.version.clone();
+                            job.graph_before = Some(s.event.clone());
+                            job.graph_full = s.access == Access::Full;
+                            Observed::present(s)
+                        }
+                        Err(e) => {
+                            report.item_errors.push(ItemError {
+                                item: key.clone(),
+                                message: e.to_string(),
+                                job_id: None,
+                            });
+                            continue;
+                        }
+                    },
+                    None => Observed::Quiet,
+                },
+                None => Observed::Quiet,
+            };
+            // A quiet side is as the baseline left it, including who organizes it, so the
+            // planner does not take a side the user cannot write for writable.
+            let (o, m) = match &baseline {
+                Some(b) => {
+                    let access = self.access_of(&b.event);
+                    let quiet = |version: &Option<String>| {
+                        Observed::present(Snapshot {
+                            event: b.event.clone(),
+                            version: version.clone(),
+                            modified: None,
+                            access: access.clone(),
+                        })
+                    };
+                    let o = if matches!(o, Observed::Quiet) {
+                        job.odoo_full = access == Access::Full;
+                        quiet(&b.odoo_version)
+                    } else {
+                        o
+                    };
+                    let m = if matches!(m, Observed::Quiet) {
+                        job.graph_full = access == Access::Full;
+                        quiet(&b.microsoft_version)
+                    } else {
+                        m
+                    };
+                    (o, m)
+                }
+                None => (o, m),
+            };
+            items.push(Item {
+                key: key.clone(),
+                baseline,
+                odoo: o,
+                microsoft: m,
+            });
+            meta.insert(key, job);
+        }
+
+        // Unlinked events: pair before writing (iCalUId, then title + start).
+        let mut new_odoo: Vec<(i64, Snapshot, Option<String>)> = Vec::new();
+        for (id, v) in &seen.odoo {
+            if linked_odoo.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("odoo:{id}")) {
+                // Its job runs first; what changed since is read again next cycle.
+                recheck.odoo.insert(*id);
+                continue;
+            }
+            if in_flight.odoo_created(v) {
+                // Maybe created by a job whose answer was lost: it links it when it runs.
+                recheck.odoo.insert(*id);
+                continue;
+            }
+            match self.odoo_snapshot(v) {
+                Ok(s) => new_odoo.push((
+                    *id,
+                    s,
+                    v.get("ical_uid").and_then(Value::as_str).map(str::to_owned),
+                )),
+                Err(e) => report.item_errors.push(ItemError {
+                    item: format!("odoo:{id}"),
+                    message: e.to_string(),
+                    job_id: None,
+                }),
+            }
+        }
+        let mut new_graph: Vec<(String, Snapshot, Option<String>)> = Vec::new();
+        for (id, v) in &seen.graph {
+            if linked_graph.contains(id) {
+                continue;
+            }
+            if busy.contains(&format!("ms:{id}")) {
+                recheck.microsoft.insert(id.clone());
+                continue;
+            }
+            if in_flight.graph_created(v) {
+                recheck.microsoft.insert(id.clone());
+                continue;
+            }
+            match self.graph_snapshot(v) {
+                // Without a transactionId in the delta, the same title and start tell.
+                Ok(s) if in_flight.graph_like(&s.event) => {
+                    recheck.microsoft.insert(id.clone());
+                }
+                Ok(s) => new_graph.push((id.clone(), s, graph::ical_uid(v).map(str::to_owned))),
+                Err(e) => report.item_errors.push(ItemError {
+                    item: format!("ms:{id}"),
+                    message: e.to_string(),
+                    job_id: None,
+                }),
+            }
+        }
+        // Indexed by iCalUId and by (title, start): linear in the number of new events.
+        let mut graph_used = vec![false; new_graph.len()];
+        let mut odoo_used = vec![false; new_odoo.len()];
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let match_key = |e: &Event| (e.title.trim().to_lowercase(), start_of(e));
+        let mut by_ical: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_title: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (gi, (_, gs, gical)) in new_graph.iter().enumerate().rev() {
+            if let Some(i) = gical.as_deref() {
+                by_ical.entry(i).or_default().push(gi);
+            }
+            by_title.entry(match_key(&gs.event)).or_default().push(gi);
+        }
+        let take = |list: Option<&mut Vec<usize>>, used: &mut [bool]| -> Option<usize> {
+            let list = list?;
+            while let Some(gi) = list.pop() {
+                if !used[gi] {
+                    used[gi] = true;
+                    return Some(gi);
+                }
+            }
+            None
+        };
+        for (oi, (_, _, ical)) in new_odoo.iter().enumerate() {
+            if let Some(gi) = ical
+                .as_deref()
+                .and_then(|i| take(by_ical.get_mut(i), &mut graph_used))
+            {
+                odoo_used[oi] = true;
+                pairs.push((oi, gi));
+            }
+        }
+        for (oi, (_, os, _)) in new_odoo.iter().enumerate() {
+            if odoo_used[oi] {
+                continue;
+            }
+            if let Some(gi) = take(by_title.get_mut(&match_key(&os.event)), &mut graph_used) {
+                odoo_used[oi] = true;
+                pairs.push((oi, gi));
+            }
+        }
+        for (oi, gi) in pairs {
+            let (oid, os, _) = &new_odoo[oi];
+            let (gid, gs, gical) = &new_graph[gi];
+            let key = format!("pair:{oid}:{gid}");
+            let mut job = self.entry(&key);
+            job.odoo_id = Some(*oid);
+            job.graph_id = Some(gid.clone());
+            job.ical_uid = gical.clone();
+            job.odoo_version = os.version.clone();
+            job.graph_version = gs.version.clone();
+            job.odoo_before = Some(os.event.clone());
+            job.graph_before = Some(gs.event.clone());
+            job.odoo_full = os.access == Access::Full;
+            job.graph_full = gs.access == Access::Full;
+            items.push(Item {
+                key: key.clone(),
+                baseline: None,
+                odoo: Observed::present(os.clone()),
+                microsoft: Observed::present(gs.clone()),
+            });
+            meta.insert(key, job);
+        }
+        for (oi, (oid, os, _)) in new_odoo.iter().enumerate() {
+            if odoo_used[oi] {
+                continue;
+            }
+            let key = format!("odoo:{oid}");
+            let mut job = self.entry(&key);
+            job.odoo_id = Some(*oid);
+            job.odoo_version = os.version.clone();
+            job.odoo_before = Some(os.event.clone());
+            job.odoo_full = os.access == Access::Full;
+            job.graph_full = true;
+            items.push(Item {
+                key: key.clone(),
+                baseline: None,
+                odoo: Observed::present(os.clone()),
+                microsoft: Observed::Quiet,
+            });
+            meta.insert(key, job);
+        }
+        for (gi, (gid, gs, gical)) in new_graph.iter().enumerate() {
+            if graph_used[gi] {
+                continue;
+            }
+            let key = format!("ms:{gid}");
+            let mut job = self.entry(&key);
+            job.graph_id = Some(gid.clone());
+            job.ical_uid = gical.clone();
+            job.graph_version = gs.version.clone();
+            job.graph_before = Some(gs.event.clone());
+            job.graph_full = gs.access == Access::Full;
+            job.odoo_full = true;
+            items.push(Item {
+                key: key.clone(),
+                baseline: None,
+                odoo: Observed::Quiet,
+                microsoft: Observed::present(gs.clone()),
+            });
+            meta.insert(key, job);
+        }
+
+        let the_plan = plan(items, self.cfg.policy);
+        report.mails = the_plan
+            .attendee_mails()
+            .filter(|(_, m)| m.side == Side::Microsoft)
+            .map(|(k, m)| (k.to_owned(), m.clone()))
+            .collect();
+
+        // ------------------------------------------------------------ guards
+        let mut guards = Vec::new();
+        if first_sync && the_plan.has_writes() {
+            guards.push(Guard::FirstSync);
+        }
+        let g = self.cfg.guards;
+        let changes = the_plan.counts.destructive();
+        let linked = links.len();
+        let emptied = {
+            let odoo_linked: Vec<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
+            let graph_linked: Vec<&String> =
+                links.iter().filter_map(|l| l.graph_id.as_ref()).collect();
+            if odoo_linked.len() >= 2 && odoo_linked.iter().all(|i| seen.odoo_gone.contains(i)) {
+                Some(Side::Odoo)
+            } else if graph_linked.len() >= 2
+                && graph_linked.iter().all(|i| seen.graph_gone.contains(*i))
+            {
+                Some(Side::Microsoft)
+            } else {
+                None
+            }
+        };
+        let by_fraction = changes > g.mass_fraction_floor
+            && linked > 0
+            && (changes as f64) / (linked as f64) > g.mass_fraction;
+        if changes > g.mass_count || by_fraction || emptied.is_some() {
+            guards.push(Guard::MassChange {
+                changes,
+                linked,
+                emptied,
+            });
+        }
+        if report.mails.len() > g.mail_threshold {
+            guards.push(Guard::AttendeeMails {
+                mails: report.mails.len(),
+            });
+        }
+        report.plan = the_plan;
+        if opts.dry_run {
+            report.outcome = Outcome::DryRun;
+            return Ok(report);
+        }
+        if !guards.is_empty() && !opts.confirm {
+            let saved = json!({
+                "guards": guards,
+                "summary": report.plan.summary(),
+                "mails": report.mails,
+                "plan": report.plan,
+            })
+            .to_string();
+            let now = self.now();
+            self.store
+                .tx(|t| t.set_cursor(&profile, CUR_PAUSED, &saved, now))?;
+            self.checkpoint()?;
+            report.outcome = Outcome::Paused { guards };
+            return Ok(report);
+        }
+
+        // ------------------------------------------------------------ enqueue + cursors
+        let now = self.now();
+        let stamp = crate::state::ts(now);
+        let mut conflicts_opened = 0;
+        let entries = report.plan.entries.clone();
+        let policy = self.cfg.policy;
+        self.store.tx(|t| {
+            for e in &entries {
+                let Some(mut job) = meta.remove(&e.key) else {
+                    continue;
+                };
+                let d = &e.decision;
+                if d.error.is_some() {
+                    continue;
+                }
+                job.rule = d.rule.clone();
+                if job.link_id.is_none()
+                    && job.odoo_id.is_some()
+                    && job.graph_id.is_some()
+                    && (!d.ops.is_empty() || !d.conflicts.is_empty())
+                {
+                    let link = t.create_link(
+                        &profile,
+                        LinkKind::Event,
+                        &NewLink {
+                            odoo_model: ODOO_MODEL,
+                            odoo_id: job.odoo_id,
+                            graph_id: job.graph_id.as_deref(),
+                            ical_uid: job.ical_uid.as_deref(),
+                            series_link_id: None,
+                            original_start: None,
+                        },
+                        now,
+                    )?;
+                    job.link_id = Some(link.id);
+                }
+                for c in &d.conflicts {
+                    let (kind, base, o, m) = conflict_sides(c, &job);
+                    let detail = serde_json::to_value(c).map_err(store_err)?;
+                    if c.is_open() {
+                        t.open_conflict(
+                            &profile,
+                            job.link_id,
+                            kind,
+                            base.as_ref(),
+                            o.as_ref(),
+                            m.as_ref(),
+                            &detail,
+                            now,
+                        )?;
+                        conflicts_opened += 1;
+                    } else {
+                        t.append_audit(
+                            &NewAudit {
+                                profile_id: &profile,
+                                link_id: job.link_id,
+                                item: &e.key,
+                                op: "conflict_decided",
+                                origin: Origin::Sync,
+                                rule: &format!("{} (policy {policy:?})", d.rule),
+                                before_hash: None,
+                                after_hash: None,
+                                detail: Some(&detail),
+                            },
+                            now,
+                        )?;
+                    }
+                }
+                if d.ops.is_empty() {
+                    continue;
+                }
+                job.steps = d.ops.iter().cloned().map(|op| Step::Op { op }).collect();
+                let payload = serde_json::to_value(&job).map_err(store_err)?;
+                t.enqueue(
+                    &profile,
+                    &format!("{}@{stamp}", e.key),
+                    "entry",
+                    &payload,
+                    now,
+                )?;
+            }
+            if let Some(l) = &seen.delta_link {
+                t.set_cursor(&profile, CUR_DELTA, l, now)?;
+            }
+            if let Some(c) = &seen.odoo_cursor {
+                t.set_cursor(&profile, CUR_ODOO, c, now)?;
+            }
+            if seen.id_checked {
+                t.set_cursor(&profile, CUR_ID_CHECK, &stamp, now)?;
+            }
+            t.clear_cursor(&profile, CUR_PAUSED)?;
+            // The items to re-read were read now: what remains are the blocked ones; the
+            // jobs below (and a job dropped on 412) add theirs.
+            let text = serde_json::to_string(&recheck).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            Ok(())
+        })?;
+        report.conflicts_opened = conflicts_opened;
+        self.checkpoint()?;
+
+        report.jobs_done += self.drain().await?;
+
+        // Items whose jobs did not finish are read again next cycle.
+        let now = self.now();
+        let (waiting, failed) = self.store.tx(|t| {
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            let mut waiting = 0;
+            for state in [JobState::Pending, JobState::Running] {
+                for j in t.jobs(&profile, state)? {
+                    waiting += 1;
+                    add_recheck(&mut recheck, &j.payload);
+                }
+            }
+            let mut failed = Vec::new();
+            for j in t.jobs(&profile, JobState::Failed)? {
+                add_recheck(&mut recheck, &j.payload);
+                failed.push(ItemError {
+                    item: j
+                        .payload
+                        .get("item")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&j.key)
+                        .to_owned(),
+                    message: j.last_error.clone().unwrap_or_default(),
+                    job_id: Some(j.id),
+                });
+            }
+            let text = serde_json::to_string(&recheck).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            // Finished jobs' story is in the audit log; keep a week of them.
+            t.prune_done_jobs(now - Duration::days(7))?;
+            Ok((waiting, failed))
+        })?;
+        self.checkpoint()?;
+        report.jobs_waiting = waiting;
+        report.failed = failed;
+        Ok(report)
+    }
+
+    fn entry(&self, key: &str) -> EntryJob {
+        EntryJob {
+            item: key.to_owned(),
+            rule: String::new(),
+            origin_sync: false,
+            link_id: None,
+            odoo_id: None,
+            graph_id: None,
+            ical_uid: None,
+            odoo_version: None,
+            graph_version: None,
+            base: None,
+            odoo_before: None,
+            graph_before: None,
+            odoo_full: true,
+            graph_full: true,
+            steps: Vec::new(),
+            done: 0,
+        }
+    }
+
+    fn baseline(&mut self, link_id: i64) -> Result<Option<Baseline>, EngineError> {
+        let b = self.store.tx(|t| t.baseline(link_id))?;
+        Ok(match b {
+            Some(b) => Some(Baseline::new(
+                serde_json::from_value(b.canonical).map_err(store_err)?,
+                b.odoo_version,
+                b.graph_version,
+            )),
+            None => None,
+        })
+    }
+
+    fn access_of(&self, event: &Event) -> Access {
+        match &event.organizer {
+            Some(o) if !o.eq_ignore_ascii_case(&self.cfg.me) => Access::ResponseOnly {
+                me: self.cfg.me.clone(),
+            },
+            _ => Access::Full,
+        }
+    }
+
+    fn odoo_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+        let mut event = odoo::from_odoo(v)?;
+        if teams_requested(v) {
+            event.online_meeting = Some(OnlineMeeting {
+                provider: MeetingProvider::TeamsForBusiness,
+                join_url: None,
+            });
+            event = event.normalized();
+        }
+        let mine = event
+            .organizer
+            .as_deref()
+            .is_none_or(|o| o.eq_ignore_ascii_case(&self.cfg.me));
+        Ok(Snapshot {
+            event,
+            version: odoo::version(v),
+            modified: odoo::modified(v),
+            access: if mine {
+                Access::Full
+            } else {
+                Access::ResponseOnly {
+                    me: self.cfg.me.clone(),
+                }
+            },
+        })
+    }
+
+    fn graph_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+        let event = graph::from_graph_for_user(v, &self.cfg.me)?;
+        Ok(Snapshot {
+            event,
+            version: graph::version(v),
+            modified: graph::modified(v),
+            access: if graph::is_organizer(v) {
+                Access::Full
+            } else {
+                Access::ResponseOnly {
+                    me: self.cfg.me.clone(),
+                }
+            },
+        })
+    }
+
+    // ---------------------------------------------------------------- observe
+
+    async fn observe(
+        &mut self,
+        links: &[crate::state::Link],
+        frozen: &BTreeSet<i64>,
+    ) -> Result<Seen, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let window = self.window();
+        let now = self.now();
+        let (delta, odoo_cur, id_check, recheck_text) = self.store.tx(|t| {
+            Ok((
+                t.cursor(&profile, CUR_DELTA)?,
+                t.cursor(&profile, CUR_ODOO)?,
+                t.cursor(&profile, CUR_ID_CHECK)?,
+                t.cursor(&profile, CUR_RECHECK)?,
+            ))
+        })?;
+        let recheck: Recheck = recheck_text
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let mut seen = Seen::default();
+        let ms_err = |error: PortError| match error {
+            PortError::SignInNeeded { .. } => EngineError::SignInNeeded {
+                side: Side::Microsoft,
+                error,
+            },
+            error => EngineError::Observe {
+                side: Side::Microsoft,
+                error,
+            },
+        };
+        let odoo_err = |error: PortError| match error {
+            PortError::SignInNeeded { .. } => EngineError::SignInNeeded {
+                side: Side::Odoo,
+                error,
+            },
+            error => EngineError::Observe {
+                side: Side::Odoo,
+                error,
+            },
+        };
+
+        // Microsoft: delta, or a full round after 410.
+        let round = match self.microsoft.delta(window, delta.as_deref()).await {
+            Err(PortError::ResyncRequired) if delta.is_some() => {
+                seen.resynced = true;
+                self.microsoft.delta(window, None).await.map_err(ms_err)?
+            }
+            r => r.map_err(ms_err)?,
+        };
+        let full = round.full || delta.is_none();
+        let linked_graph: BTreeMap<&str, i64> = links
+            .iter()
+            .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l.id)))
+            .collect();
+        let mut verify: BTreeSet<String> = BTreeSet::new();
+        for v in round.events {
+            let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_owned) else {
+                continue;
+            };
+            if graph::is_cancelled(&v) {
+                seen.graph_gone.insert(id);
+            } else if matches!(
+                v.get("type").and_then(Value::as_str),
+                Some("occurrence" | "exception" | "seriesMaster")
+            ) || v.get("seriesMasterId").and_then(Value::as_str).is_some()
+            {
+                // Recurring series are not synced yet (see the README): left untouched on
+                // both sides rather than copied as loose single events.
+                seen.skipped_recurring += 1;
+                continue;
+            } else {
+                seen.graph.insert(id, v);
+            }
+        }
+        for id in round.removed {
+            // calendarView/delta also reports events that only left the window.
+            if linked_graph.contains_key(id.as_str()) {
+                verify.insert(id);
+            } else {
+                seen.graph_gone.insert(id);
+            }
+        }
+        if full {
+            for g in linked_graph.keys() {
+                if !seen.graph.contains_key(*g) && !seen.graph_gone.contains(*g) {
+                    verify.insert((*g).to_owned());
+                }
+            }
+        }
+        verify.extend(
+            recheck
+                .microsoft
+                .iter()
+                .filter(|g| !seen.graph.contains_key(*g))
+                .cloned(),
+        );
+        // Links whose pairing job never finished have no baseline: read both sides.
+        let mut no_base_odoo = Vec::new();
+        // One transaction for every link's baseline token (a large calendar has thousands).
+        let base_odoo_version: BTreeMap<i64, Option<String>> = self.store.tx(|t| {
+            let mut out = BTreeMap::new();
+            for l in links {
+                if let Some(b) = t.baseline(l.id)? {
+                    out.insert(l.id, b.odoo_version);
+                }
+            }
+            Ok(out)
+        })?;
+        for l in links {
+            // (A link frozen by an open conflict is read when the conflict is resolved.)
+            if !base_odoo_version.contains_key(&l.id) && !frozen.contains(&l.id) {
+                verify.extend(l.graph_id.clone());
+                no_base_odoo.extend(l.odoo_id);
+            }
+        }
+        for id in verify {
+            match self.microsoft.get(&id).await {
+                Ok(v) if graph::is_cancelled(&v) => {
+                    seen.graph_gone.insert(id);
+                }
+                Ok(v) => {
+                    seen.graph.insert(id, v);
+                }
+                Err(PortError::NotFound) => {
+                    seen.graph_gone.insert(id);
+                }
+                Err(e) => return Err(ms_err(e)),
+            }
+        }
+        seen.delta_link = Some(round.delta_link);
+
+        // Odoo: write_date cursor with overlap, archived included.
+        let since = odoo_cur.as_deref().and_then(odoo_dt);
+        let records = self
+            .odoo
+            .changed_since(since, self.cfg.odoo_overlap, window)
+            .await
+            .map_err(odoo_err)?;
+        let mut max_wd = odoo_cur.clone();
+        let linked_odoo: BTreeMap<i64, i64> = links
+            .iter()
+            .filter_map(|l| l.odoo_id.map(|o| (o, l.id)))
+            .collect();
+        for r in records {
+            let Some(id) = r.get("id").and_then(Value::as_i64) else {
+                continue;
+            };
+            let wd = odoo::version(&r);
+            if let Some(w) = &wd {
+                if max_wd.as_ref().is_none_or(|m| w > m) {
+                    max_wd = Some(w.clone());
+                }
+            }
+            if r.get("active").and_then(Value::as_bool) == Some(false) {
+                seen.odoo_gone.insert(id);
+                continue;
+            }
+            if r.get("recurrency").and_then(Value::as_bool) == Some(true)
+                && !linked_odoo.contains_key(&id)
+            {
+                seen.skipped_recurring += 1;
+                continue;
+            }
+            // Records the overlap reads again are de-duplicated by hash (the planner finds
+            // them unchanged), not by `write_date`: the version the engine reads back after
+            // its own write may already include a user's edit made just after it.
+            seen.odoo.insert(id, r);
+        }
+        seen.odoo_cursor = max_wd;
+        let mut reread: Vec<i64> = recheck
+            .odoo
+            .iter()
+            .copied()
+            .chain(no_base_odoo)
+            .filter(|i| !seen.odoo.contains_key(i) && !seen.odoo_gone.contains(i))
+            .collect();
+        reread.sort_unstable();
+        reread.dedup();
+        let due = id_check
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .is_none_or(|t| now - t.with_timezone(&Utc) >= self.cfg.id_check_every);
+        if due && linked_odoo.is_empty() {
+            seen.id_checked = true;
+        } else if due {
+            let ids: Vec<i64> = linked_odoo.keys().copied().collect();
+            let existing: BTreeSet<i64> = self
+                .odoo
+                .existing_ids(&ids)
+                .await
+                .map_err(odoo_err)?
+                .into_iter()
+                .collect();
+            for id in ids {
+                if !existing.contains(&id) {
+                    seen.odoo.remove(&id);
+                    seen.odoo_gone.insert(id);
+                }
+            }
+            seen.id_checked = true;
+        }
+        if !reread.is_empty() {
+            let got = self.odoo.read(&reread).await.map_err(odoo_err)?;
+            let mut present = BTreeSet::new();
+            for r in got {
+                let Some(id) = r.get("id").and_then(Value::as_i64) else {
+                    continue;
+                };
+                present.insert(id);
+                if r.get("active").and_then(Value::as_bool) == Some(false) {
+                    seen.odoo_gone.insert(id);
+                } else {
+                    seen.odoo.insert(id, r);
+                }
+            }
+            for id in reread {
+                if !present.contains(&id) {
+                    seen.odoo_gone.insert(id);
+                }
+            }
+        }
+        Ok(seen)
+    }
+
+    // ---------------------------------------------------------------- execute
+
+    /// Runs every ready job of the profile; returns how many finished. One job's failure
+    /// does not stop the others (only a sign-in problem, which would fail them all, does).
+    pub async fn drain(&mut self) -> Result<usize, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let mut done = 0;
+        // The jobs ready now, each once: a job put back during this drain waits for the
+        // next one (so a failing service is not hammered in a loop).
+        let now = self.now();
+        let ready: Vec<i64> = self.store.tx(|t| {
+            Ok(t.jobs(&profile, JobState::Pending)?
+                .into_iter()
+                .filter(|j| j.not_before <= now)
+                .map(|j| j.id)
+                .collect())
+        })?;
+        for id in ready {
+            let now = self.now();
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
+            };
+            self.checkpoint()?;
+            if self.run_job(job).await? {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn run_job(&mut self, job: Job) -> Result<bool, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        if job.kind == "restore" {
+            return self.run_restore(job).await;
+        }
+        // A resolution becomes an item job once it has read both sides (and stays one if
+        // a crash interrupts it after that).
+        let unplanned_resolution = job.kind == "resolve" && job.payload.get("steps").is_none();
+        let mut p: EntryJob = if unplanned_resolution {
+            let r: ResolveJob = match serde_json::from_value(job.payload.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    let now = self.now();
+                    self.store
+                        .tx(|t| t.fail_job(job.id, &format!("unreadable job: {e}"), now))?;
+                    return Ok(false);
+                }
+            };
+            match self.plan_resolution(&r).await {
+                Ok(p) => {
+                    let now = self.now();
+                    let v = serde_json::to_value(&p).map_err(store_err)?;
+                    self.store.tx(|t| t.set_job_payload(job.id, &v, now))?;
+                    self.checkpoint()?;
+                    p
+                }
+                Err(f) => return self.step_failed(&job, f).await,
+            }
+        } else {
+            match serde_json::from_value(job.payload.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    let now = self.now();
+                    self.store
+                        .tx(|t| t.fail_job(job.id, &format!("unreadable job: {e}"), now))?;
+                    return Ok(false);
+                }
+            }
+        };
+        while p.done < p.steps.len() {
+            let step = p.steps[p.done].clone();
+            // Keep the version about to be replaced, before replacing it.
+            if let Step::Op {
+                op: Op::Update { side, .. } | Op::Delete { side, .. },
+            } = &step
+            {
+                let (before, reason) = match (side, &step) {
+                    (
+                        Side::Odoo,
+                        Step::Op {
+                            op: Op::Delete { .. },
+                        },
+                    ) => (p.odoo_before.clone(), "deleted"),
+                    (Side::Odoo, _) => (p.odoo_before.clone(), "overwritten"),
+                    (
+                        Side::Microsoft,
+                        Step::Op {
+                            op: Op::Delete { .. },
+                        },
+                    ) => (p.graph_before.clone(), "deleted"),
+                    (Side::Microsoft, _) => (p.graph_before.clone(), "overwritten"),
+                };
+                if let Some(before) = before {
+                    let content = json!({
+                        "event": before,
+                        "odoo_id": p.odoo_id,
+                        "graph_id": p.graph_id,
+                    });
+                    let now = self.now();
+                    let side_name = side_name(*side);
+                    self.store
+                        .tx(|t| t.journal(&profile, p.link_id, side_name, reason, &content, now))?;
+                    self.checkpoint()?;
+                }
+            }
+            let res = self.exec_step(&job, &mut p, &step).await;
+            self.checkpoint()?;
+            match res {
+                Ok(audit) => {
+                    let now = self.now();
+                    p.done += 1;
+                    let payload = serde_json::to_value(&p).map_err(store_err)?;
+                    let pp = p.clone();
+                    let new_link = self.store.tx(|t| {
+                        let mut new_link = None;
+                        if pp.link_id.is_none() && (pp.odoo_id.is_some() && pp.graph_id.is_some()) {
+                            let l = t.create_link(
+                                &profile,
+                                LinkKind::Event,
+                                &NewLink {
+                                    odoo_model: ODOO_MODEL,
+                                    odoo_id: pp.odoo_id,
+                                    graph_id: pp.graph_id.as_deref(),
+                                    ical_uid: pp.ical_uid.as_deref(),
+                                    series_link_id: None,
+                                    original_start: None,
+                                },
+                                now,
+                            )?;
+                            new_link = Some(l.id);
+                        } else if let Some(l) = pp.link_id {
+                            if !matches!(step, Step::Op { op: Op::Forget }) {
+                                t.set_link_ids(
+                                    l,
+                                    pp.odoo_id,
+                                    pp.graph_id.as_deref(),
+                                    pp.ical_uid.as_deref(),
+                                )?;
+                            }
+                        }
+                        let mut payload = payload.clone();
+                        if let Some(l) = new_link {
+                            payload["link_id"] = json!(l);
+                        }
+                        if let Some(a) = &audit {
+                            t.append_audit(
+                                &NewAudit {
+                                    profile_id: &profile,
+                                    link_id: new_link.or(pp.link_id),
+                                    item: &pp.item,
+                                    op: &a.op,
+                                    origin: a.origin,
+                                    rule: &pp.rule,
+                                    before_hash: a.before.as_deref(),
+                                    after_hash: a.after.as_deref(),
+                                    detail: a.detail.as_ref(),
+                                },
+                                now,
+                            )?;
+                        }
+                        if let Step::Op {
+                            op: Op::Link { .. },
+                        } = &step
+                        {
+                            // set by exec_step through `link_baseline`
+                        }
+                        t.set_job_payload(job.id, &payload, now)?;
+                        Ok(new_link)
+                    })?;
+                    if let Some(l) = new_link {
+                        p.link_id = Some(l);
+                    }
+                    self.checkpoint()?;
+                }
+                Err(f) => return self.step_failed(&job, f).await,
+            }
+        }
+        let now = self.now();
+        self.store.tx(|t| t.complete_job(job.id, now))?;
+        self.checkpoint()?;
+        Ok(true)
+    }
+
+    async fn step_failed(&mut self, job: &Job, f: StepFail) -> Result<bool, EngineError> {
+        let now = self.now();
+        let backoff = {
+            let exp = (job.attempts.max(1) - 1).min(7) as u32;
+            (self.cfg.retry_base * 2i32.pow(exp)).min(Duration::hours(1))
+        };
+        let id = job.id;
+        match f {
+            StepFail::Engine(e) => return Err(e),
+            StepFail::Map(m) => {
+                self.store.tx(|t| t.fail_job(id, &m, now))?;
+            }
+            StepFail::Port(e) => match e {
+                PortError::SignInNeeded { .. } => {
+                    self.store
+                        .tx(|t| t.retry_job_later(id, now, &e.to_string(), false, now))?;
+                    self.checkpoint()?;
+                    return Err(EngineError::SignInNeeded {
+                        side: self.step_side,
+                        error: e,
+                    });
+                }
+                PortError::Throttled { retry_after } => {
+                    let wait = retry_after
+                        .and_then(|d| Duration::from_std(d).ok())
+                        .unwrap_or(backoff);
+                    self.store
+                        .tx(|t| t.retry_job_later(id, now + wait, &e.to_string(), false, now))?;
+                }
+                PortError::NotSent { .. } | PortError::MaybeApplied { .. }
+                    if job.attempts < self.cfg.attempts_max =>
+                {
+                    // After a lost answer the next attempt looks first, and it must run
+                    // before the next observation, or the item it may have created would
+                    // look new and be copied back.
+                    let maybe = matches!(e, PortError::MaybeApplied { .. });
+                    let at = if maybe { now } else { now + backoff };
+                    self.store
+                        .tx(|t| t.retry_job_later(id, at, &e.to_string(), maybe, now))?;
+                }
+                PortError::PreconditionFailed | PortError::NotFound => {
+                    // The item changed or vanished since it was read: drop these ops; the
+                    // item is read again and planned afresh next cycle.
+                    self.store.tx(|t| {
+                        t.complete_job(id, now)?;
+                        t.append_audit(
+                            &NewAudit {
+                                profile_id: &self.cfg.profile_id,
+                                link_id: job.payload.get("link_id").and_then(Value::as_i64),
+                                item: job
+                                    .payload
+                                    .get("item")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(&job.key),
+                                op: "replan",
+                                origin: Origin::Sync,
+                                rule: &format!(
+                                    "changed during the sync ({e}): read again next cycle"
+                                ),
+                                before_hash: None,
+                                after_hash: None,
+                                detail: None,
+                            },
+                            now,
+                        )
+                    })?;
+                    let profile = self.cfg.profile_id.clone();
+                    let payload = job.payload.clone();
+                    self.store.tx(|t| {
+                        let mut r: Recheck = t
+                            .cursor(&profile, CUR_RECHECK)?
+                            .and_then(|s| serde_json::from_str(&s).ok())
+                            .unwrap_or_default();
+                        add_recheck(&mut r, &payload);
+                        let text = serde_json::to_string(&r).map_err(store_err)?;
+                        t.set_cursor(&profile, CUR_RECHECK, &text, now)
+                    })?;
+                }
+                other => {
+                    self.store.tx(|t| t.fail_job(id, &other.to_string(), now))?;
+                }
+            },
+        }
+        self.checkpoint()?;
+        Ok(false)
+    }
+
+    fn transaction_id(&self, job: &Job, step: usize) -> String {
+        transaction_id(&self.cfg.profile_id, &job.key, step)
+    }
+
+    async fn exec_step(
+        &mut self,
+        job: &Job,
+        p: &mut EntryJob,
+        step: &Step,
+    ) -> Result<Option<AuditNote>, StepFail> {
+        let me = self.cfg.me.clone();
+        self.step_side = match step {
+            Step::TeamsNote { .. } => Side::Odoo,
+            Step::Op { op } => op.side().unwrap_or(Side::Odoo),
+        };
+        let origin_sync = p.origin_sync;
+        let from_other = move |side: Side| {
+            if origin_sync {
+                Origin::Sync
+            } else {
+                match side {
+                    Side::Odoo => Origin::Microsoft,
+                    Side::Microsoft => Origin::Odoo,
+                }
+            }
+        };
+        // A create planned for an unlinked item that got linked meanwhile (by a job whose
+        // answer had been lost) is obsolete: drop it, the item is read again.
+        if let (
+            Step::Op {
+                op: Op::Create { side, .. },
+            },
+            None,
+        ) = (step, p.link_id)
+        {
+            let profile = self.cfg.profile_id.clone();
+            let (odoo_id, graph_id) = (p.odoo_id, p.graph_id.clone());
+            let side = *side;
+            let linked = self.store.tx(|t| {
+                Ok(match side {
+                    Side::Microsoft => match odoo_id {
+                        Some(o) => t
+                            .link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, o)?
+                            .is_some(),
+                        None => false,
+                    },
+                    Side::Odoo => match &graph_id {
+                        Some(g) => t.link_by_graph(&profile, LinkKind::Event, g)?.is_some(),
+                        None => false,
+                    },
+                })
+            })?;
+            if linked {
+                return Err(StepFail::Port(PortError::PreconditionFailed));
+            }
+        }
+        let op = match step {
+            Step::TeamsNote { url } => {
+                let Some(id) = p.odoo_id else { return Ok(None) };
+                let body =
+                    format!("<p>Teams meeting created in Outlook: <a href=\"{url}\">{url}</a></p>");
+                self.odoo.message_post(id, &body).await?;
+                return Ok(Some(AuditNote::new(
+                    "odoo.message_post",
+                    Origin::Sync,
+                    None,
+                    None,
+                )));
+            }
+            Step::Op { op } => op.clone(),
+        };
+        match op {
+            Op::Create {
+                side: Side::Microsoft,
+                event,
+            } => {
+                let tx_id = self.transaction_id(job, p.done);
+                let mut found = None;
+                if job.maybe_applied {
+                    found = self.microsoft.find_by_transaction_id(&tx_id).await?;
+                }
+                let adopted = found.is_some();
+                let v = match found {
+                    Some(v) => v,
+                    None => {
+                        let body = graph::to_graph(&event)?;
+                        self.microsoft.create(&body, &tx_id).await?
+                    }
+                };
+                p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+                if adopted {
+                    // Already linked elsewhere (seen as new while this job waited): never
+                    // link one event twice; the item is read again instead.
+                    let profile = self.cfg.profile_id.clone();
+                    let gid = p.graph_id.clone().unwrap_or_default();
+                    let linked = self
+                        .store
+                        .tx(|t| t.link_by_graph(&profile, LinkKind::Event, &gid))?
+                        .is_some_and(|l| Some(l.id) != p.link_id);
+                    if linked {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
+                }
+                p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
+                p.graph_version = graph::version(&v);
+                let back = graph::from_graph_for_user(&v, &me)?;
+                if adopted && back.hash() != event.hash() {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.graph_version = None;
+                    self.recheck_later(None, p.graph_id.clone())?;
+                }
+                self.teams_follow_up(p, &event, &back);
+                Ok(Some(
+                    AuditNote::new(
+                        "microsoft.create",
+                        from_other(Side::Microsoft),
+                        None,
+                        Some(back.hash().to_hex()),
+                    )
+                    .with(json!({"transaction_id": tx_id})),
+                ))
+            }
+            Op::Create {
+                side: Side::Odoo,
+                event,
+            } => {
+                let mut found = None;
+                if job.maybe_applied {
+                    if let Some(start) = timed_start(&event) {
+                        for r in self.odoo.find(&event.title, start).await? {
+                            let Some(id) = r.get("id").and_then(Value::as_i64) else {
+                                continue;
+                            };
+                            let profile = self.cfg.profile_id.clone();
+                            let linked = self.store.tx(|t| {
+                                t.link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, id)
+                            })?;
+                            let same = odoo::from_odoo(&r)
+                                .map(|e| e.hash() == event.hash())
+                                .unwrap_or(false);
+                            // Odoo has no transactionId: an unlinked record with the same
+                            // title and start is the one the lost answer created (perhaps
+                            // edited since); an identical one is preferred.
+                            if linked.is_none() && (same || found.is_none()) {
+                                found = Some((id, same));
+                                if same {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                let id = match found {
+                    Some((id, _)) => id,
+                    None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
+                };
+                p.odoo_id = Some(id);
+                p.odoo_version = self.odoo_version_of(id).await?;
+                if let Some((_, false)) = found {
+                    // Edited since the lost create: keep the edit, read it again next cycle.
+                    p.odoo_version = None;
+                    self.recheck_later(Some(id), None)?;
+                }
+                Ok(Some(AuditNote::new(
+                    "odoo.create",
+                    from_other(Side::Odoo),
+                    None,
+                    Some(event.hash().to_hex()),
+                )))
+            }
+            Op::Update {
+                side: Side::Microsoft,
+                fields,
+                event,
+            } => {
+                let id = p
+                    .graph_id
+                    .clone()
+                    .ok_or_else(|| StepFail::Map("no Outlook id to update".into()))?;
+                if !p.graph_full {
+                    return Ok(Some(AuditNote::new("microsoft.update_not_attempted", Origin::Sync, None, None)
+                        .with(json!({"reason": "the user does not organize this event in Outlook"}))));
+                }
+                let patch = graph::to_graph_patch(&event, &fields)?;
+                let if_match = if job.maybe_applied {
+                    None
+                } else {
+                    p.graph_version.clone()
+                };
+                let v = self
+                    .microsoft
+                    .update(&id, &patch, if_match.as_deref())
+                    .await?;
+                p.graph_version = graph::version(&v);
+                let back = graph::from_graph_for_user(&v, &me)?;
+                self.teams_follow_up(p, &event, &back);
+                let before = p.graph_before.as_ref().map(|e| e.hash().to_hex());
+                Ok(Some(
+                    AuditNote::new(
+                        "microsoft.update",
+                        from_other(Side::Microsoft),
+                        before,
+                        Some(event.hash().to_hex()),
+                    )
+                    .with(json!({"fields": fields})),
+                ))
+            }
+            Op::Update {
+                side: Side::Odoo,
+                fields,
+                event,
+            } => {
+                let id = p
+                    .odoo_id
+                    .ok_or_else(|| StepFail::Map("no Odoo id to update".into()))?;
+                if !p.odoo_full {
+                    return Ok(Some(
+                        AuditNote::new("odoo.update_not_attempted", Origin::Sync, None, None).with(
+                            json!({"reason": "the user does not organize this event in Odoo"}),
+                        ),
+                    ));
+                }
+                let values = odoo::to_odoo_fields(&event, &fields)?;
+                self.odoo.write(id, &values).await?;
+                p.odoo_version = self.odoo_version_of(id).await?;
+                let before = p.odoo_before.as_ref().map(|e| e.hash().to_hex());
+                Ok(Some(
+                    AuditNote::new(
+                        "odoo.write",
+                        from_other(Side::Odoo),
+                        before,
+                        Some(event.hash().to_hex()),
+                    )
+                    .with(json!({"fields": fields})),
+                ))
+            }
+            Op::Delete {
+                side: Side::Microsoft,
+                ..
+            } => {
+                let Some(id) = p.graph_id.clone() else {
+                    return Ok(None);
+                };
+                let with_attendees = p
+                    .graph_before
+                    .as_ref()
+                    .is_some_and(|e| e.has_other_attendees());
+                let r = if p.graph_full && with_attendees {
+                    self.microsoft.cancel(&id, "").await
+                } else {
+                    self.microsoft.delete(&id, None).await
+                };
+                match r {
+                    Ok(()) | Err(PortError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let before = p.graph_before.as_ref().map(|e| e.hash().to_hex());
+                let op = if p.graph_full && with_attendees {
+                    "microsoft.cancel"
+                } else {
+                    "microsoft.delete"
+                };
+                Ok(Some(AuditNote::new(
+                    op,
+                    from_other(Side::Microsoft),
+                    before,
+                    None,
+                )))
+            }
+            Op::Delete {
+                side: Side::Odoo, ..
+            } => {
+                let Some(id) = p.odoo_id else { return Ok(None) };
+                match self.odoo.archive(id).await {
+                    Ok(()) | Err(PortError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let before = p.odoo_before.as_ref().map(|e| e.hash().to_hex());
+                Ok(Some(AuditNote::new(
+                    "odoo.archive",
+                    from_other(Side::Odoo),
+                    before,
+                    None,
+                )))
+            }
+            Op::Respond {
+                side: Side::Microsoft,
+                response,
+            } => {
+                let id = p
+                    .graph_id
+                    .clone()
+                    .ok_or_else(|| StepFail::Map("no Outlook id to answer".into()))?;
+                self.microsoft.respond(&id, response).await?;
+                Ok(Some(
+                    AuditNote::new("microsoft.respond", from_other(Side::Microsoft), None, None)
+                        .with(json!({"response": response})),
+                ))
+            }
+            Op::Respond {
+                side: Side::Odoo,
+                response,
+            } => {
+                let id = p
+                    .odoo_id
+                    .ok_or_else(|| StepFail::Map("no Odoo id to answer".into()))?;
+                self.odoo.respond(id, response).await?;
+                p.odoo_version = self.odoo_version_of(id).await?;
+                Ok(Some(
+                    AuditNote::new("odoo.respond", from_other(Side::Odoo), None, None)
+                        .with(json!({"response": response})),
+                ))
+            }
+            Op::Link { event } => {
+                let profile = self.cfg.profile_id.clone();
+                let now = self.now();
+                let pp = p.clone();
+                let canonical =
+                    serde_json::to_value(&event).map_err(|e| StepFail::Map(e.to_string()))?;
+                let hash = event.hash().to_hex();
+                let link_id = self.store.tx(|t| {
+                    let link_id = match pp.link_id {
+                        Some(l) => l,
+                        None => {
+                            t.create_link(
+                                &profile,
+                                LinkKind::Event,
+                                &NewLink {
+                                    odoo_model: ODOO_MODEL,
+                                    odoo_id: pp.odoo_id,
+                                    graph_id: pp.graph_id.as_deref(),
+                                    ical_uid: pp.ical_uid.as_deref(),
+                                    series_link_id: None,
+                                    original_start: None,
+                                },
+                                now,
+                            )?
+                            .id
+                        }
+                    };
+                    t.set_baseline(
+                        link_id,
+                        &canonical,
+                        &hash,
+                        pp.odoo_version.as_deref(),
+                        pp.graph_version.as_deref(),
+                        now,
+                    )?;
+                    Ok(link_id)
+                })?;
+                p.link_id = Some(link_id);
+                Ok(Some(AuditNote::new("link", Origin::Sync, None, Some(hash))))
+            }
+            Op::Forget => {
+                if let Some(l) = p.link_id {
+                    self.store.tx(|t| t.delete_link(l))?;
+                }
+                Ok(Some(AuditNote::new("forget", Origin::Sync, None, None)))
+            }
+        }
+    }
+
+    /// Graph filled a Teams join URL the plan did not know: bring it to Odoo
+    /// (`videocall_location`) with a chatter note, and link the event as Graph has it.
+    fn teams_follow_up(&self, p: &mut EntryJob, wrote: &Event, back: &Event) {
+        let url = back
+            .online_meeting
+            .as_ref()
+            .and_then(|m| m.join_url.clone());
+        let known = wrote
+            .online_meeting
+            .as_ref()
+            .and_then(|m| m.join_url.clone());
+        let Some(url) = url else { return };
+        if known.as_ref() == Some(&url) {
+            return;
+        }
+        let mut event = wrote.clone();
+        event.online_meeting = back.online_meeting.clone();
+        let mut rest: Vec<Step> = p.steps.split_off(p.done + 1);
+        for s in &mut rest {
+            if let Step::Op {
+                op: Op::Link { event: e },
+            } = s
+            {
+                e.online_meeting = back.online_meeting.clone();
+            }
+        }
+        p.steps.push(Step::Op {
+            op: Op::Update {
+                side: Side::Odoo,
+                fields: vec![Field::OnlineMeeting],
+                event,
+            },
+        });
+        p.steps.push(Step::TeamsNote { url });
+        p.steps.extend(rest);
+    }
+
+    /// Adds items to the list read again next cycle.
+    fn recheck_later(
+        &mut self,
+        odoo: Option<i64>,
+        graph: Option<String>,
+    ) -> Result<(), StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let mut r: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            r.odoo.extend(odoo);
+            r.microsoft.extend(graph);
+            let text = serde_json::to_string(&r).map_err(store_err)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, now)
+        })
+    }
+
+    async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
+        Ok(self.odoo.read(&[id]).await?.first().and_then(odoo::version))
+    }
+
+    // ---------------------------------------------------------------- failures, restore
+
+    /// Jobs given up (refused by a service, or out of attempts), with their errors: the
+    /// user's list of items to retry.
+    pub fn failed(&mut self) -> Result<Vec<ItemError>, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let jobs = self.store.tx(|t| t.jobs(&profile, JobState::Failed))?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| ItemError {
+                item: j
+                    .payload
+                    .get("item")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&j.key)
+                    .to_owned(),
+                message: j.last_error.clone().unwrap_or_default(),
+                job_id: Some(j.id),
+            })
+            .collect())
+    }
+
+    /// The user's Retry on a failed job: it runs in the next cycle (or [`Engine::drain`]).
+    pub fn retry(&mut self, job_id: i64) -> Result<bool, EngineError> {
+        let now = self.now();
+        Ok(self.store.tx(|t| t.retry_failed_job(job_id, now))?)
+    }
+
+    /// Puts back the version a journal entry kept (an overwritten or deleted event) on
+    /// the side it was taken from; the next cycle carries it to the other side like any
+    /// edit. Queued as a durable job.
+    pub fn restore(&mut self, journal_id: i64) -> Result<(), EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let Some(j) = t
+                .journal_entry(journal_id)?
+                .filter(|j| j.profile_id == profile)
+            else {
+                return Ok(Err(EngineError::Invalid(format!(
+                    "no journal entry {journal_id} in this profile"
+                ))));
+            };
+            let payload = json!({
+                "item": format!("restore:{journal_id}"),
+                "journal_id": journal_id,
+                "link_id": j.link_id,
+                "side": j.side,
+                "content": j.content,
+            });
+            t.enqueue(
+                &profile,
+                &format!("restore:{journal_id}"),
+                "restore",
+                &payload,
+                now,
+            )?;
+            Ok(Ok(()))
+        })?
+    }
+
+    async fn run_restore(&mut self, job: Job) -> Result<bool, EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let p = &job.payload;
+        let journal_id = p
+            .get("journal_id")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        let event: Event = match p
+            .pointer("/content/event")
+            .cloned()
+            .map(serde_json::from_value)
+        {
+            Some(Ok(e)) => e,
+            _ => {
+                let now = self.now();
+                self.store
+                    .tx(|t| t.fail_job(job.id, "the journal entry holds no event", now))?;
+                return Ok(false);
+            }
+        };
+        let side = p.get("side").and_then(Value::as_str).unwrap_or_default();
+        self.step_side = if side == "odoo" {
+            Side::Odoo
+        } else {
+            Side::Microsoft
+        };
+        let result: Result<(), StepFail> = async {
+            if side == "odoo" {
+                let id = p.pointer("/content/odoo_id").and_then(Value::as_i64);
+                let existing = match id {
+                    Some(id) => self.odoo.read(&[id]).await?.into_iter().next(),
+                    None => None,
+                };
+                let mut values = odoo::to_odoo(&event)?;
+                match existing.and_then(|r| r.get("id").and_then(Value::as_i64)) {
+                    Some(id) => {
+                        values["active"] = json!(true);
+                        self.odoo.write(id, &values).await?;
+                    }
+                    None => {
+                        self.odoo.create(&values).await?;
+                    }
+                }
+            } else {
+                let id = p
+                    .pointer("/content/graph_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let body = graph::to_graph(&event)?;
+                let current = match &id {
+                    Some(id) => match self.microsoft.get(id).await {
+                        Ok(_) => true,
+                        Err(PortError::NotFound) => false,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => false,
+                };
+                match (current, id) {
+                    (true, Some(id)) => {
+                        self.microsoft.update(&id, &body, None).await?;
+                    }
+                    _ => {
+                        let tx_id = self.transaction_id(&job, 0);
+                        let found = if job.maybe_applied {
+                            self.microsoft.find_by_transaction_id(&tx_id).await?
+                        } else {
+                            None
+                        };
+                        if found.is_none() {
+                            self.microsoft.create(&body, &tx_id).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.checkpoint()?;
+        match result {
+            Ok(()) => {
+                let now = self.now();
+                let link_id = p.get("link_id").and_then(Value::as_i64);
+                let hash = event.hash().to_hex();
+                self.store.tx(|t| {
+                    t.mark_restored(journal_id, now)?;
+                    t.append_audit(
+                        &NewAudit {
+                            profile_id: &profile,
+                            link_id,
+                            item: &format!("restore:{journal_id}"),
+                            op: &format!("{side}.restore"),
+                            origin: Origin::Sync,
+                            rule: &format!("restored by the user from journal entry {journal_id}"),
+                            before_hash: None,
+                            after_hash: Some(&hash),
+                            detail: None,
+                        },
+                        now,
+                    )?;
+                    t.complete_job(job.id, now)
+                })?;
+                self.checkpoint()?;
+                Ok(true)
+            }
+            Err(f) => self.step_failed(&job, f).await,
+        }
+    }
+
+    // ---------------------------------------------------------------- conflicts
+
+    /// Settles an open conflict: records the choice and queues the writes, which run at
+    /// the start of the next cycle (or on [`Engine::drain`]).
+    pub fn resolve_conflict(&mut self, id: i64, choice: ConflictChoice) -> Result<(), EngineError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let Some(c) = t
+                .conflict(id)?
+                .filter(|c| c.open && c.profile_id == profile)
+            else {
+                return Ok(Err(EngineError::NoSuchConflict(id)));
+            };
+            let Some(link_id) = c.link_id else {
+                return Ok(Err(EngineError::Invalid(format!(
+                    "conflict {id} has no link"
+                ))));
+            };
+            let conflict: Conflict = serde_json::from_value(c.fields.clone()).map_err(store_err)?;
+            let resolution = serde_json::to_value(&choice).map_err(store_err)?;
+            t.resolve_conflict(id, &resolution, now)?;
+            let job = ResolveJob {
+                conflict_id: id,
+                link_id,
+                choice: choice.clone(),
+                conflict,
+            };
+            let payload = serde_json::to_value(&job).map_err(store_err)?;
+            let mut payload = payload;
+            payload["item"] = json!(format!("link:{link_id}"));
+            t.enqueue(&profile, &format!("resolve:{id}"), "resolve", &payload, now)?;
+            t.append_audit(
+                &NewAudit {
+                    profile_id: &profile,
+                    link_id: Some(link_id),
+                    item: &format!("link:{link_id}"),
+                    op: "conflict_resolved",
+                    origin: Origin::Sync,
+                    rule: "resolved by the user",
+                    before_hash: None,
+                    after_hash: None,
+                    detail: Some(&resolution),
+                },
+                now,
+            )?;
+            Ok(Ok(()))
+        })?
+    }
+
+    /// Reads both sides now and turns the user's choice into writes.
+    async fn plan_resolution(&mut self, r: &ResolveJob) -> Result<EntryJob, StepFail> {
+        let profile = self.cfg.profile_id.clone();
+        let link = self
+            .store
+            .tx(|t| t.link(r.link_id))?
+            .ok_or_else(|| StepFail::Map("the conflict's link is gone".into()))?;
+        let base = self.baseline(r.link_id)?;
+        let o = match link.odoo_id {
+            Some(id) => match self.odoo.read(&[id]).await?.into_iter().next() {
+                Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
+                    Some(self.odoo_snapshot(&v)?)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let m = match &link.graph_id {
+            Some(id) => match self.microsoft.get(id).await {
+                Ok(v) if !graph::is_cancelled(&v) => Some(self.graph_snapshot(&v)?),
+                Ok(_) | Err(PortError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let mut job = self.entry(&format!("link:{}", r.link_id));
+        job.rule = format!("conflict {} resolved by the user", r.conflict_id);
+        job.origin_sync = true;
+        job.link_id = Some(r.link_id);
+        job.odoo_id = link.odoo_id;
+        job.graph_id = link.graph_id.clone();
+        job.ical_uid = link.ical_uid.clone();
+        job.odoo_version = o.as_ref().and_then(|s| s.version.clone());
+        job.graph_version = m.as_ref().and_then(|s| s.version.clone());
+        job.odoo_before = o.as_ref().map(|s| s.event.clone());
+        job.graph_before = m.as_ref().map(|s| s.event.clone());
+        job.odoo_full = o.as_ref().is_none_or(|s| s.access == Access::Full);
+        job.graph_full = m.as_ref().is_none_or(|s| s.access == Access::Full);
+        let _ = profile;
+        let conflicted: Vec<Field> = match &r.conflict.kind {
+            ConflictKind::Fields { fields } | ConflictKind::NotOrganizer { fields, .. } => {
+                fields.iter().map(|f| f.field).collect()
+            }
+            ConflictKind::EditDelete { .. } => Field::ALL.to_vec(),
+        };
+        let winner_of = |f: Field| match &r.choice {
+            ConflictChoice::Side { side } => *side,
+            ConflictChoice::Fields { fields } => fields.get(&f).copied().unwrap_or(Side::Odoo),
+        };
+        let steps = match (o, m) {
+            (None, None) => vec![Op::Forget],
+            (Some(o), None) => match r.choice {
+                ConflictChoice::Side {
+                    side: Side::Microsoft,
+                } => vec![
+                    Op::Delete {
+                        side: Side::Odoo,
+                        title: o.event.title.clone(),
+                    },
+                    Op::Forget,
+                ],
+                _ => {
+                    job.graph_id = None;
+                    vec![
+                        Op::Create {
+                            side: Side::Microsoft,
+                            event: o.event.clone(),
+                        },
+                        Op::Link { event: o.event },
+                    ]
+                }
+            },
+            (None, Some(m)) => match r.choice {
+                ConflictChoice::Side { side: Side::Odoo } => vec![
+                    Op::Delete {
+                        side: Side::Microsoft,
+                        title: m.event.title.clone(),
+                    },
+                    Op::Forget,
+                ],
+                _ => {
+                    job.odoo_id = None;
+                    vec![
+                        Op::Create {
+                            side: Side::Odoo,
+                            event: m.event.clone(),
+                        },
+                        Op::Link { event: m.event },
+                    ]
+                }
+            },
+            (Some(o), Some(m)) => {
+                let mut merged = o.event.clone();
+                for f in Field::ALL {
+                    let value = if conflicted.contains(&f) {
+                        match winner_of(f) {
+                            Side::Odoo => o.event.field(f),
+                            Side::Microsoft => m.event.field(f),
+                        }
+                    } else if base
+                        .as_ref()
+                        .is_some_and(|b| b.event.field(f) != o.event.field(f))
+                    {
+                        o.event.field(f)
+                    } else {
+                        m.event.field(f)
+                    };
+                    merged
+                        .set_field(f, &value)
+                        .map_err(|e| StepFail::Map(e.to_string()))?;
+                }
+                let merged = merged.normalized();
+                let mut ops = Vec::new();
+                let to_odoo = o.event.diff(&merged);
+                if !to_odoo.is_empty() {
+                    ops.push(Op::Update {
+                        side: Side::Odoo,
+                        fields: to_odoo,
+                        event: merged.clone(),
+                    });
+                }
+                let to_ms = m.event.diff(&merged);
+                if !to_ms.is_empty() {
+                    ops.push(Op::Update {
+                        side: Side::Microsoft,
+                        fields: to_ms,
+                        event: merged.clone(),
+                    });
+                }
+                ops.push(Op::Link { event: merged });
+                ops
+            }
+        };
+        job.steps = steps.into_iter().map(|op| Step::Op { op }).collect();
+        Ok(job)
+    }
+}
+
+#[derive(Debug)]
+struct AuditNote {
+    op: String,
+    origin: Origin,
+    before: Option<String>,
+    after: Option<String>,
+    detail: Option<Value>,
+}
+
+impl AuditNote {
+    fn new(op: &str, origin: Origin, before: Option<String>, after: Option<String>) -> AuditNote {
+        AuditNote {
+            op: op.to_owned(),
+            origin,
+            before,
+            after,
+            detail: None,
+        }
+    }
+
+    fn with(mut self, detail: Value) -> AuditNote {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Graph's `transactionId` for step `step` of a job: derived from the job key, so a
+/// resend (after a crash or a lost answer) is recognised as the same create.
+fn transaction_id(profile: &str, job_key: &str, step: usize) -> String {
+    let name = format!("odoo365:{profile}:{job_key}:{step}");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Odoo => "odoo",
+        Side::Microsoft => "microsoft",
+    }
+}
+
+fn add_recheck(r: &mut Recheck, payload: &Value) {
+    if let Some(o) = payload.get("odoo_id").and_then(Value::as_i64) {
+        r.odoo.insert(o);
+    }
+    if let Some(g) = payload.get("graph_id").and_then(Value::as_str) {
+        r.microsoft.insert(g.to_owned());
+    }
+}
+
+fn conflict_sides(
+    c: &Conflict,
+    job: &EntryJob,
+) -> (&'static str, Option<Value>, Option<Value>, Option<Value>) {
+    let ev = |e: &Option<Event>| e.as_ref().and_then(|e| serde_json::to_value(e).ok());
+    let kind = match c.kind {
+        ConflictKind::Fields { .. } => "fields",
+        ConflictKind::EditDelete { .. } => "edit_vs_delete",
+        ConflictKind::NotOrganizer { .. } => "not_organizer",
+    };
+    (
+        kind,
+        ev(&job.base),
+        ev(&job.odoo_before),
+        ev(&job.graph_before),
+    )
+}

@@ -1,0 +1,347 @@
+#![allow(clippy::unwrap_used)]
+//! Crash safety: the engine is stopped (dropped, as a killed process would be) right after
+//! each of its persisted steps and service writes in turn, the store is reopened, and
+//! syncing again must converge to the same end state as a run without a crash: no
+//! duplicate on either side, no lost edit, and then a cycle that writes nothing.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+use odoo365_engine::{Engine, EngineConfig, EngineError, ManualClock, Store, SyncOptions};
+use odoo365_sync_core::Event;
+use serde_json::{json, Value};
+
+const ME: &str = "me@example.com";
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn event(title: &str, day: u32, hour: u32) -> Event {
+    Event::timed(title, at(day, hour), at(day, hour + 1)).normalized()
+}
+
+struct World {
+    graph: FakeGraph,
+    odoo: FakeOdoo,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+}
+
+const CONFIRM: SyncOptions = SyncOptions {
+    dry_run: false,
+    confirm: true,
+};
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sync.db")).unwrap();
+        store
+            .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+        World {
+            graph: FakeGraph::new(ME),
+            odoo: FakeOdoo::new(ME),
+            clock: ManualClock::new(at(22, 12)),
+            dir,
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        let store = Store::open(&self.dir.path().join("sync.db")).unwrap();
+        Engine::new(
+            store,
+            EngineConfig::new("p1", ME),
+            Arc::new(self.graph.clone()),
+            Arc::new(self.odoo.clone()),
+            Arc::new(self.clock.clone()),
+        )
+        .unwrap()
+    }
+
+    /// Syncs (confirmed) until a cycle writes nothing; returns the cycles it took.
+    async fn converge(&self) -> usize {
+        for n in 1..=8 {
+            // Past any retry delay a lost answer left.
+            self.clock.advance(Duration::hours(2));
+            let before = (self.odoo.writes(), self.graph.writes());
+            let mut e = self.engine();
+            let r = e.sync(CONFIRM).await.unwrap();
+            if (self.odoo.writes(), self.graph.writes()) == before
+                && !r.plan.has_writes()
+                && r.jobs_waiting == 0
+            {
+                return n;
+            }
+        }
+        panic!("did not converge in 8 cycles");
+    }
+
+    /// Both calendars as comparable text: title, place, time, Teams, per side, sorted.
+    fn state(&self) -> (Vec<String>, Vec<String>) {
+        let mut odoo: Vec<String> = self
+            .odoo
+            .active()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} @ {} {} teams={}",
+                    r["name"].as_str().unwrap_or_default(),
+                    r["location"].as_str().unwrap_or_default(),
+                    r["start"].as_str().unwrap_or_default(),
+                    r["videocall_location"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("https://")),
+                )
+            })
+            .collect();
+        let mut graph: Vec<String> = self
+            .graph
+            .events()
+            .iter()
+            .map(|v: &Value| {
+                format!(
+                    "{} @ {} {} teams={}",
+                    v["subject"].as_str().unwrap_or_default(),
+                    v["location"]["displayName"].as_str().unwrap_or_default(),
+                    v["start"]["dateTime"].as_str().unwrap_or_default(),
+                    v["onlineMeeting"]["joinUrl"].is_string(),
+                )
+            })
+            .collect();
+        odoo.sort();
+        graph.sort();
+        (odoo, graph)
+    }
+}
+
+/// A first sync with data on both sides, then one of every kind of user change.
+async fn scenario(
+    crash_first_sync_at: Option<usize>,
+    crash_changes_at: Option<usize>,
+) -> (World, bool) {
+    let w = World::new();
+    let keep = w.odoo.user_create(&event("Both (Odoo copy)", 24, 9));
+    w.graph.user_create(&event("Both (Odoo copy)", 24, 9), None);
+    let edit_in_outlook = w.odoo.user_create(&event("Edit in Outlook", 24, 11));
+    let delete_in_odoo = w.odoo.user_create(&event("Delete in Odoo", 24, 13));
+    w.graph
+        .user_create(&event("Delete in Outlook", 24, 15), None);
+    w.graph.user_create(&event("Outlook only", 25, 9), None);
+
+    let mut crashed = false;
+    let mut e = w.engine();
+    e.crash_after(crash_first_sync_at);
+    match e.sync(CONFIRM).await {
+        Err(EngineError::Crashed) => crashed = true,
+        r => {
+            r.unwrap();
+        }
+    }
+    drop(e);
+    w.converge().await;
+
+    // One change of each kind, on both sides.
+    w.odoo.user_write(keep, &json!({"location": "Odoo edit"}));
+    let gid = w.graph.titled("Edit in Outlook")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.graph.user_edit(&gid, |v| {
+        v["location"] = json!({"displayName": "Outlook edit"})
+    });
+    w.odoo.user_archive(delete_in_odoo);
+    let gdel = w.graph.titled("Delete in Outlook")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.graph.user_delete(&gdel);
+    let teams = w.odoo.user_create(&event("Teams call", 26, 10));
+    w.odoo
+        .user_write(teams, &json!({"videocall_location": "teams"}));
+    w.graph.user_create(&event("New in Outlook", 26, 14), None);
+    let _ = edit_in_outlook;
+
+    w.clock.advance(Duration::minutes(1));
+    let mut e = w.engine();
+    e.crash_after(crash_changes_at);
+    match e.sync(CONFIRM).await {
+        Err(EngineError::Crashed) => crashed = true,
+        r => {
+            r.unwrap();
+        }
+    }
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+fn assert_no_duplicates(w: &World) {
+    let (odoo, graph) = w.state();
+    for side in [&odoo, &graph] {
+        let mut titles: Vec<&str> = side
+            .iter()
+            .map(|s| s.split(" @ ").next().unwrap())
+            .collect();
+        let n = titles.len();
+        titles.dedup();
+        assert_eq!(titles.len(), n, "a duplicate: {side:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_a_cycle_converges_to_the_same_calendars_without_duplicates() {
+    let (reference, crashed) = scenario(None, None).await;
+    assert!(!crashed);
+    let expected = reference.state();
+    assert_eq!(expected.0.len(), 5, "{expected:?}");
+    assert_eq!(
+        expected
+            .0
+            .iter()
+            .filter(|s| s.contains("teams=true"))
+            .count(),
+        1
+    );
+    assert_no_duplicates(&reference);
+
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = scenario(None, Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+        assert_no_duplicates(&w);
+    }
+    assert!(points > 20, "only {points} crash points were exercised");
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_the_first_sync_converges_without_duplicates() {
+    let (reference, _) = scenario(None, None).await;
+    let expected = reference.state();
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = scenario(Some(n), None).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(
+            w.state(),
+            expected,
+            "crash after step {n} of the first sync"
+        );
+        assert_no_duplicates(&w);
+    }
+    assert!(points > 10, "only {points} crash points were exercised");
+}
+
+/// A conflict, then its resolution, with the engine stopped after step `crash_at`.
+async fn resolution(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    let oid = w.odoo.user_create(&event("Disputed", 24, 9));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    drop(e);
+    w.converge().await;
+    let gid = w.graph.titled("Disputed")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.odoo.user_write(
+        oid,
+        &json!({"location": "Odoo says", "name": "Disputed (O)"}),
+    );
+    w.graph.user_edit(&gid, |v| {
+        v["location"] = json!({"displayName": "Outlook says"})
+    });
+    w.clock.advance(Duration::minutes(1));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    let c = e.store().tx(|t| t.open_conflicts("p1")).unwrap().remove(0);
+    e.resolve_conflict(
+        c.id,
+        odoo365_engine::ConflictChoice::Side {
+            side: odoo365_sync_core::Side::Microsoft,
+        },
+    )
+    .unwrap();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn a_crash_while_a_conflict_resolution_runs_still_ends_with_the_chosen_values() {
+    let (reference, _) = resolution(None).await;
+    let expected = reference.state();
+    assert_eq!(
+        expected.0,
+        vec!["Disputed (O) @ Outlook says 2026-11-24 09:00:00 teams=false".to_owned()]
+    );
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = resolution(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+    }
+    assert!(points >= 5, "only {points} crash points were exercised");
+}
+
+/// An event archived in Odoo (so deleted in Outlook by the sync), then restored from the
+/// journal on the Outlook side, with the engine stopped after step `crash_at`.
+async fn restore(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    let oid = w.odoo.user_create(&event("Restore me", 24, 9));
+    let mut e = w.engine();
+    e.sync(CONFIRM).await.unwrap();
+    drop(e);
+    w.converge().await;
+    w.odoo.user_archive(oid);
+    w.converge().await;
+    assert!(w.graph.titled("Restore me").is_empty());
+    let mut e = w.engine();
+    let entry = e
+        .store()
+        .tx(|t| {
+            Ok((1..50)
+                .filter_map(|i| t.journal_entry(i).ok().flatten())
+                .find(|j| j.side == "microsoft" && j.reason == "deleted"))
+        })
+        .unwrap()
+        .unwrap();
+    e.restore(entry.id).unwrap();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    drop(e);
+    w.converge().await;
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn a_crash_while_restoring_from_the_journal_restores_exactly_once() {
+    let (reference, _) = restore(None).await;
+    let expected = reference.state();
+    assert_eq!(expected.0.len(), 1, "{expected:?}");
+    assert_eq!(expected.1.len(), 1, "{expected:?}");
+    let mut points = 0;
+    for n in 1.. {
+        let (w, crashed) = restore(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+    }
+    assert!(points >= 3, "only {points} crash points were exercised");
+}
