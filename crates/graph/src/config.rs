@@ -32,7 +32,8 @@ pub struct GraphConfig {
     /// The rate governor: at most `rate_requests` per `rate_window` (Outlook: 10,000 per 10 min).
     pub rate_requests: usize,
     pub rate_window: Duration,
-    /// `Prefer: odata.maxpagesize` on delta calls.
+    /// `Prefer: odata.maxpagesize` on calendarView delta calls. Drive delta sends no `$top`:
+    /// its pages are the server's size (200 on OneDrive).
     pub page_size_max: u32,
     /// Files up to this size go by simple `PUT .../content`; larger ones by upload session.
     pub simple_upload_bytes_max: u64,

@@ -40,19 +40,21 @@ impl MailboxBudget {
     /// items). A cost above the whole window is clamped to it.
     pub async fn admit_n(&self, clock: &dyn Clock, cost: usize) -> SemaphorePermit<'_> {
         let cost = cost.clamp(1, self.rate_requests);
-        loop {
-            match self.reserve(clock.now(), cost) {
-                None => break,
-                Some(wait) => clock.sleep(wait).await,
-            }
-        }
-        // The semaphore is never closed, so acquire cannot fail; a closed one would mean no
-        // limit, which the loop below never reaches.
-        loop {
+        // The in-flight slot first, the rate slot second: a rate slot taken while queued
+        // behind the concurrency cap is recorded long before the request is sent, and
+        // requests reserved in one window then land bunched in the next one.
+        // The semaphore is never closed, so acquire cannot fail.
+        let permit = loop {
             if let Ok(p) = self.permits.acquire().await {
-                return p;
+                break p;
             }
             tokio::task::yield_now().await;
+        };
+        loop {
+            match self.reserve(clock.now(), cost) {
+                None => return permit,
+                Some(wait) => clock.sleep(wait).await,
+            }
         }
     }
 
@@ -108,6 +110,32 @@ mod tests {
         clock.advance(Duration::from_secs(4));
         drop(budget.admit(&clock).await);
         assert_eq!(clock.sleeps(), vec![Duration::from_secs(6)]);
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_behind_the_cap_takes_its_rate_slot_when_it_is_sent() {
+        let clock = ManualClock::starting_at(Utc::now());
+        let budget = std::sync::Arc::new(MailboxBudget::new(1, 2, Duration::from_secs(10)));
+        let first = budget.admit(&clock).await;
+        let queued = {
+            let (budget, clock) = (budget.clone(), clock.clone());
+            tokio::spawn(async move {
+                drop(budget.admit(&clock).await);
+                clock.now()
+            })
+        };
+        tokio::task::yield_now().await;
+        // The first request is slow: its answer comes ten seconds later.
+        clock.advance(Duration::from_secs(10));
+        drop(first);
+        let queued_sent_at = queued.await.expect("task");
+        // The queued one was sent at t+10; one more fits in the window from t+10...
+        drop(budget.admit(&clock).await);
+        assert!(clock.sleeps().is_empty());
+        // ...and a third must wait for that window to end.
+        drop(budget.admit(&clock).await);
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(10)]);
+        assert_eq!(clock.now() - queued_sent_at, chrono::Duration::seconds(10));
     }
 
     #[tokio::test]

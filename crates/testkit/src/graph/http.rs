@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
@@ -235,6 +235,25 @@ pub fn router(em: GraphEmulator) -> Router {
             get(identity::devicelogin_page).post(identity::devicelogin_submit),
         )
         .with_state(em)
+        .layer(axum::middleware::from_fn(run_to_completion))
+}
+
+/// Runs each request to its end even when the client stops waiting. Graph does not abort a
+/// request whose caller hung up, so a create answered after the client's timeout still lands
+/// (graph.md §2.1: `transactionId` "avoids duplicate events when a timed-out create is
+/// retried"). The request body is read first, as it arrives whole before the server is slow;
+/// the call then runs in its own task, and a closing connection only loses the answer.
+async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let req = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => axum::extract::Request::from_parts(parts, Body::from(bytes)),
+        // The client went away mid-body: nothing arrived to act on.
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// The body that makes hyper drop the connection without answering: it fails before the

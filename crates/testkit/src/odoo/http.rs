@@ -113,6 +113,13 @@ async fn faults_and_log(State(emu): State<OdooEmulator>, req: Request, next: Nex
     let (resp, dropped) = match fault.clone() {
         None => (next.run(req).await, false),
         Some(Fault::Slow { delay_ms }) => {
+            // The request arrives whole; the server is what is slow. Read the body first, so
+            // the call still has it when the client stopped waiting meanwhile.
+            let (parts, body) = req.into_parts();
+            let req = match axum::body::to_bytes(body, usize::MAX).await {
+                Ok(bytes) => Request::from_parts(parts, axum::body::Body::from(bytes)),
+                Err(_) => Request::from_parts(parts, axum::body::Body::empty()),
+            };
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
             (next.run(req).await, false)
         }

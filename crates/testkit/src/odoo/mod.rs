@@ -1147,7 +1147,20 @@ pub async fn serve(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(handle.clone());
                     let app = app.clone();
-                    async move { app.oneshot(req.map(axum::body::Body::new)).await }
+                    // Odoo finishes a call whose client went away (the worker does not watch
+                    // the socket), so a write answered too late still commits (odoo.md §3:
+                    // an unknown outcome after a timeout "may have committed"; §13 slow
+                    // responses beyond the client timeout). The call runs in its own task:
+                    // the connection closing only loses the answer.
+                    let call = tokio::spawn(app.oneshot(req.map(axum::body::Body::new)));
+                    async move {
+                        match call.await {
+                            Ok(answer) => answer,
+                            Err(_) => Ok(axum::response::IntoResponse::into_response(
+                                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            )),
+                        }
+                    }
                 },
             );
             let conn = hyper::server::conn::http1::Builder::new()
