@@ -777,3 +777,58 @@ golden!(
     recurring_series_are_left_alone,
     token_expiry_mid_sync,
 );
+
+/// The daemon syncs at once, then waits its interval; Ctrl-C stops it cleanly and `status`
+/// shows the last sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_then_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    if !keychain_available() {
+        return;
+    }
+    let mut run = Run::start().await;
+    run.setup().await;
+    run.step("odoo create \"Standup\" 2026-11-25T09:00Z 30m")
+        .await;
+    run.step("sync --yes").await;
+    run.step("outlook create \"Review\" 2026-11-25T13:00Z 60m")
+        .await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odoo365"))
+        .arg("--data-dir")
+        .arg(run.data_dir())
+        .args(["daemon", "--interval", "3600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (first, reader) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(stdout);
+        reader.read_line(&mut line).unwrap();
+        (line, reader)
+    })
+    .await
+    .unwrap();
+    assert!(first.contains("synced: 1 change(s) applied"), "{first}");
+    let status = run.cli(&["status", "--json"], "").await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["next_sync_at"].is_string(), "{status}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || {
+        drop(reader);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let status = run.cli(&["status", "--json"], "").await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["next_sync_at"].is_null(), "{status}");
+    assert!(status["last_sync_at"].is_string(), "{status}");
+    assert_eq!(status["linked_events"], 2);
+    run.assert_no_secret_leaked();
+    run.finish().await;
+}
