@@ -20,7 +20,7 @@ use odoo365_app::{
     about = "Two-way sync of Odoo and Microsoft 365",
     after_help = "Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found, 4 sign-in needed, \
                   5 conflicts pending, 6 guard tripped (confirm with --yes), 7 network, \
-                  8 Odoo API key refused"
+                  8 Odoo API key refused, 9 the profile is syncing elsewhere"
 )]
 struct Cli {
     /// Where the sync database lives [default: the XDG data dir]
@@ -207,6 +207,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::GuardTripped => 6,
         ErrorCode::Network => 7,
         ErrorCode::OdooKeyRefused => 8,
+        ErrorCode::Busy => 9,
         ErrorCode::Storage | ErrorCode::Keychain | ErrorCode::Internal => 1,
     }
 }
