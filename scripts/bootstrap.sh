@@ -15,7 +15,7 @@ APT_PACKAGES=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxdo-dev
   xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools dunst libnotify-bin
-  webkit2gtk-driver imagemagick x11-utils xdotool procps librsvg2-bin
+  webkit2gtk-driver imagemagick x11-utils xdotool procps librsvg2-bin curl
 )
 # A StatusNotifier tray host, so a screenshot can show the tray icon and menu.
 APT_OPTIONAL=(haskell-gtk-sni-tray-utils)
