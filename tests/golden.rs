@@ -688,6 +688,72 @@ fn normalise(s: &str) -> String {
     out
 }
 
+/// The day the scenarios' dates are written against. The app's sync window follows the real
+/// clock, so each run moves every date by the whole weeks between this day and today (weeks,
+/// so weekdays and weekly rules stay the same) and moves the dates in its output back: the
+/// checked-in scenarios and expected outputs never go stale.
+const SCENARIO_EPOCH: (i32, u32, u32) = (2026, 11, 22);
+
+fn epoch_shift_days() -> i64 {
+    let (y, m, d) = SCENARIO_EPOCH;
+    let epoch = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    (today - epoch).num_days().div_euclid(7) * 7
+}
+
+/// Moves every `YYYY-MM-DD` in `s` by `days`.
+fn shift_dates(s: &str, days: i64) -> String {
+    if days == 0 {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let candidate = s.get(i..i + 10).filter(|w| {
+            let b = &bytes[i..i + 10];
+            b.iter().enumerate().all(|(k, c)| {
+                if k == 4 || k == 7 {
+                    *c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            }) && w.len() == 10
+        });
+        if let Some(date) =
+            candidate.and_then(|w| chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").ok())
+        {
+            out.push_str(
+                &(date + chrono::Duration::days(days))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            );
+            i += 10;
+        } else {
+            let c = s[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+#[test]
+fn scenario_dates_move_by_whole_days_and_back() {
+    let line = "odoo create \"Standup\" 2026-11-25T09:00Z 30m; odoo start 2026-12-30 09:00:00";
+    let moved = shift_dates(line, 14);
+    assert_eq!(
+        moved,
+        "odoo create \"Standup\" 2026-12-09T09:00Z 30m; odoo start 2027-01-13 09:00:00"
+    );
+    assert_eq!(shift_dates(&moved, -14), line);
+    assert_eq!(
+        shift_dates("id 12345-67-890 is no date", 7),
+        "id 12345-67-890 is no date"
+    );
+    assert_eq!(epoch_shift_days() % 7, 0, "whole weeks keep weekdays");
+}
+
 fn split(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
@@ -730,15 +796,16 @@ async fn scenario(name: &str) {
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let script = std::fs::read_to_string(dir.join(format!("{name}.scn"))).unwrap();
+    let shift = epoch_shift_days();
     let mut run = Run::start().await;
     run.setup().await;
     for line in script.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        run.step(line).await;
+        run.step(&shift_dates(line, shift)).await;
     }
-    let actual = run.end_state().await.join("\n") + "\n";
+    let actual = shift_dates(&(run.end_state().await.join("\n") + "\n"), -shift);
     run.assert_no_secret_leaked();
     run.finish().await;
     let expected_path = dir.join(format!("{name}.out"));
@@ -788,11 +855,18 @@ async fn the_daemon_syncs_then_stops_on_ctrl_c() {
     }
     let mut run = Run::start().await;
     run.setup().await;
-    run.step("odoo create \"Standup\" 2026-11-25T09:00Z 30m")
-        .await;
+    let shift = epoch_shift_days();
+    run.step(&shift_dates(
+        "odoo create \"Standup\" 2026-11-25T09:00Z 30m",
+        shift,
+    ))
+    .await;
     run.step("sync --yes").await;
-    run.step("outlook create \"Review\" 2026-11-25T13:00Z 60m")
-        .await;
+    run.step(&shift_dates(
+        "outlook create \"Review\" 2026-11-25T13:00Z 60m",
+        shift,
+    ))
+    .await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_odoo365"))
         .arg("--data-dir")
         .arg(run.data_dir())
