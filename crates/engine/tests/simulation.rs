@@ -707,3 +707,19 @@ fn regression_seeds() {
         run_one(seed).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
     }
 }
+
+/// Seeds the soak found that still fail (they fail the same way on the engine before this
+/// test's invariants were added): `cargo test … --test simulation open_seeds -- --ignored`.
+#[test]
+#[ignore = "open bugs, see docs/RELIABILITY.md"]
+fn open_seeds() {
+    // 2536: a create throttled on every attempt runs out of attempts and fails; the item
+    //       is never copied and the history does not settle.
+    // 2770: a create planned from an Outlook event that the user deleted before the job ran
+    //       (after a crash) is still made in Odoo, then never linked nor copied back.
+    let failed: Vec<u64> = [2536, 2770]
+        .into_iter()
+        .filter(|s| run_one(*s).is_err())
+        .collect();
+    assert!(failed.is_empty(), "still failing: {failed:?}");
+}
