@@ -717,7 +717,9 @@ fn open_seeds() {
     //       is never copied and the history does not settle.
     // 2770: a create planned from an Outlook event that the user deleted before the job ran
     //       (after a crash) is still made in Odoo, then never linked nor copied back.
-    let failed: Vec<u64> = [2536, 2770]
+    // 8046, 15340, 17367, 20220: the same symptom (one extra item in Odoo, quiet), not
+    //       analysed one by one.
+    let failed: Vec<u64> = [2536, 2770, 8046, 15340, 17367, 20220]
         .into_iter()
         .filter(|s| run_one(*s).is_err())
         .collect();
