@@ -5,13 +5,15 @@ export CARGO_TERM_COLOR ?= never
 ARTIFACTS ?= $(CURDIR)/target/desktop
 DESKTOP := ARTIFACTS=$(ARTIFACTS) scripts/desktop-session.sh
 
-.PHONY: help bootstrap ui run demo test test-rust test-ui lint bench screenshot bundle clean
+.PHONY: help bootstrap ui run demo test test-rust test-ui test-fuzz lint bench screenshot bundle clean fuzz soak
 
 help:
 	@echo "make run        build and launch the tray app (under Xvfb when there is no display)"
 	@echo "make test       every check CI runs: fmt, clippy, Rust tests in a headless desktop, UI tests"
 	@echo "make demo       the app wired to the built-in Microsoft 365 and Odoo emulators"
 	@echo "make bench      benchmarks; figures go to docs/BENCHMARKS.md"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
+	@echo "make soak       the seeded simulation over SEEDS=N seeds (default 20000) on every core"
 	@echo "make screenshot the running app under Xvfb, saved to docs/screenshots/"
 
 bootstrap:
@@ -38,7 +40,7 @@ demo:
 	@exit 2
 
 # The Rust suite runs last so its summary closes the output.
-test: ui lint test-ui test-rust
+test: ui lint test-ui test-fuzz test-rust
 
 lint:
 	cargo fmt --all --check
@@ -52,6 +54,36 @@ test-rust: ui
 test-ui: bootstrap
 	npm --prefix ui run check --silent
 	npm --prefix ui test --silent
+
+# Fuzzing (docs/RELIABILITY.md): cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP=1).
+# New inputs go to fuzz/target/corpus/<target>; the checked-in seeds in fuzz/corpus stay
+# as they are. A crash stops the run and leaves its input in fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_RSS_MB ?= 2048
+FUZZ_TARGETS := graph_decode odoo_decode rrule_parse html_normalize sync_core_mapping onedrive_names
+fuzz: bootstrap
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t target/corpus/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) \
+	    -max_len=65536 -timeout=10 -print_final_stats=1 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|Done|INFO: Running)|panicked|Crash|crash-' ; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz: $$t FAILED (input in fuzz/artifacts/$$t/)"; exit 1; }; \
+	done
+
+# In `make test`: each target briefly (6 x 10 s).
+FUZZ_TEST_SECONDS ?= 10
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+
+# The seeded simulation (crates/engine/tests/simulation.rs) over any number of seeds, spread
+# over every core, in release mode; prints each failing seed and how to replay it.
+SEEDS ?= 20000
+SEED_FROM ?= 1
+soak:
+	SEEDS=$(SEEDS) SEED_FROM=$(SEED_FROM) cargo test --release -p odoo365-engine --features testing \
+	  --test simulation random_histories -- --nocapture
 
 bench: bootstrap
 	cargo bench -p odoo365-testkit

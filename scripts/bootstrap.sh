@@ -46,6 +46,10 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 command -v cargo-clippy >/dev/null || die "clippy is missing and could not be installed"
 command -v rustfmt >/dev/null || die "rustfmt is missing and could not be installed"
 
+# cargo-fuzz runs the fuzz targets in fuzz/ (`make fuzz`, and briefly in `make test`) on the
+# stable toolchain with RUSTC_BOOTSTRAP=1 (see docs/RELIABILITY.md).
+command -v cargo-fuzz >/dev/null || { log "installing cargo-fuzz (about 1 min)"; cargo install cargo-fuzz --locked >/dev/null 2>&1 || die "cargo install cargo-fuzz failed"; }
+
 # tauri-driver bridges WebDriver to WebKitWebDriver for the UI tests.
 if ! command -v tauri-driver >/dev/null; then
   log "installing tauri-driver 2 (about 40 s)"

@@ -389,6 +389,8 @@ pub struct Engine {
     /// The side the running step writes to (for telling which side needs a sign-in).
     step_side: Side,
     steps: usize,
+    /// True while the jobs the current cycle just planned run (against what it just read).
+    fresh_plan: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -487,6 +489,7 @@ impl Engine {
             crash_after: None,
             step_side: Side::Microsoft,
             steps: 0,
+            fresh_plan: false,
         })
     }
 
@@ -1039,7 +1042,10 @@ impl Engine {
         report.conflicts_opened = conflicts_opened;
         self.checkpoint()?;
 
-        report.jobs_done += self.drain().await?;
+        self.fresh_plan = true;
+        let drained = self.drain().await;
+        self.fresh_plan = false;
+        report.jobs_done += drained?;
 
         // Items whose jobs did not finish are read again next cycle.
         let now = self.now();
@@ -1718,6 +1724,25 @@ impl Engine {
                 return Err(StepFail::Port(PortError::PreconditionFailed));
             }
         }
+        if !self.fresh_plan || job.maybe_applied || job.last_error.is_some() {
+            // A job planned by an earlier cycle, or retried (not sent, answer lost, cut
+            // by a crash), about to update or delete: Odoo
+            // has no If-Match and a retried Graph PATCH or DELETE goes without one, so a
+            // user's edit made while the job waited would be overwritten or deleted unseen,
+            // with only the older version journaled. Go on only while the item is still
+            // at the version the plan read (or gone); else drop the job, and the item is
+            // read again and planned afresh next cycle (found by the simulation, seed 52).
+            if let Step::Op {
+                op: op @ (Op::Update { .. } | Op::Delete { .. }),
+            } = step
+            {
+                if let Some(side) = op.side() {
+                    if !self.still_as_planned(side, p).await? {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
+                }
+            }
+        }
         let op = match step {
             Step::TeamsNote { url } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
@@ -2079,6 +2104,30 @@ impl Engine {
             let text = serde_json::to_string(&r).map_err(store_err)?;
             t.set_cursor(&profile, CUR_RECHECK, &text, now)
         })
+    }
+
+    /// Is the item of a retried job still at the version its plan read? `true` when it
+    /// is gone (a delete treats that as done).
+    async fn still_as_planned(&self, side: Side, p: &EntryJob) -> Result<bool, PortError> {
+        match side {
+            Side::Odoo => {
+                let Some(id) = p.odoo_id else { return Ok(true) };
+                let rows = self.odoo.read(&[id]).await?;
+                Ok(rows
+                    .first()
+                    .is_none_or(|v| odoo::version(v) == p.odoo_version))
+            }
+            Side::Microsoft => {
+                let Some(id) = &p.graph_id else {
+                    return Ok(true);
+                };
+                match self.microsoft.get(id).await {
+                    Ok(v) => Ok(graph::version(&v) == p.graph_version),
+                    Err(PortError::NotFound) => Ok(true),
+                    Err(e) => Err(e),
+                }
+            }
+        }
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {

@@ -183,7 +183,8 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<Duration> {
     s.parse::<f64>()
         .ok()
         .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(Duration::from_secs_f64)
+        // `try_`: a huge value (`1e30`) made `from_secs_f64` panic (found by fuzzing).
+        .and_then(|n| Duration::try_from_secs_f64(n).ok())
 }
 
 fn excerpt(body: &[u8]) -> String {
@@ -376,6 +377,16 @@ mod tests {
         assert_eq!(
             parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
             None
+        );
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_ignored_not_a_panic() {
+        // Found by fuzz/fuzz_targets/odoo_decode.rs: `from_secs_f64` panicked on overflow.
+        assert_eq!(parse_retry_after(Some("1e30")), None);
+        assert_eq!(
+            http_error(429, Some("1e30"), b"", None).to_string(),
+            http_error(429, None, b"", None).to_string()
         );
     }
 

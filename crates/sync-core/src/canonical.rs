@@ -282,6 +282,11 @@ impl Event {
                 .or_else(|| Some("Etc/UTC".to_owned())),
             _ => None,
         };
+        // A series whose zone was unknown got the UTC default above: that is also the zone
+        // it was made in, so a second pass changes nothing (found by fuzzing).
+        if self.original_time_zone.is_none() {
+            self.original_time_zone = self.time_zone.clone();
+        }
         let start_date = self.local_start_date();
         if let Some(rec) = self.recurrence.take() {
             self.recurrence = Some(Recurrence {
@@ -455,6 +460,21 @@ mod tests {
             e.recurrence.unwrap().rule.to_string(),
             "FREQ=WEEKLY;INTERVAL=1;BYDAY=TU;COUNT=3"
         );
+    }
+
+    #[test]
+    fn a_series_in_an_unknown_zone_normalises_once_and_for_all() {
+        // Found by fuzz/fuzz_targets/sync_core_mapping.rs: the UTC default was taken as the
+        // original zone only on a second pass.
+        let mut e = sample();
+        e.time_zone = Some("Europe/Nowhere".into());
+        e.recurrence = Some(Recurrence {
+            rule: Rule::parse("FREQ=DAILY;COUNT=2").unwrap(),
+            exdates: BTreeSet::new(),
+        });
+        let once = e.normalized();
+        assert_eq!(once.time_zone.as_deref(), Some("Etc/UTC"));
+        assert_eq!(once.clone().normalized(), once);
     }
 
     #[test]

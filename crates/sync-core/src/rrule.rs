@@ -179,6 +179,11 @@ impl Rule {
                 "COUNT" => rule.end = RecurrenceEnd::Count(value.parse().map_err(|_| bad())?),
                 "UNTIL" => {
                     let date = value.get(..8).ok_or_else(bad)?;
+                    // Eight digits: chrono's `%Y` also takes `-011 1111`, a date that prints
+                    // as `-00111101` and does not parse back (found by fuzzing).
+                    if !date.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(bad());
+                    }
                     rule.end = RecurrenceEnd::Until(
                         NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| bad())?,
                     );
@@ -300,6 +305,15 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn until_takes_eight_digits_only() {
+        // Found by fuzz/fuzz_targets/rrule_parse.rs: this parsed, and printed unparseably.
+        assert!(Rule::parse("FREQ=WEEKLY;BYDAY=MO;UNTIL=-011 1111").is_err());
+        assert!(Rule::parse("FREQ=WEEKLY;BYDAY=MO;UNTIL=+2026110").is_err());
+        let r = Rule::parse("FREQ=WEEKLY;BYDAY=MO;UNTIL=20261130T235959Z").unwrap();
+        assert_eq!(Rule::parse(&r.to_string()).unwrap(), r);
     }
 
     #[test]

@@ -244,8 +244,11 @@ pub fn canonical(name: &str) -> Option<String> {
     if let Some(iana) = windows_to_iana(name) {
         return Some(iana.to_owned());
     }
-    if let Some(windows) = iana_to_windows(name) {
-        return windows_to_iana(windows).map(str::to_owned);
+    // A zone whose Windows name maps back to no IANA name (`Etc/UTC`) falls through to
+    // chrono-tz instead of being unknown (found by fuzzing: `Event::normalized` dropped
+    // `original_time_zone: Etc/UTC` on a second pass).
+    if let Some(iana) = iana_to_windows(name).and_then(windows_to_iana) {
+        return Some(iana.to_owned());
     }
     name.parse::<Tz>().ok().map(|tz| tz.name().to_owned())
 }
@@ -298,5 +301,19 @@ mod tests {
         assert_eq!(canonical("Mars/Olympus_Mons"), None);
         // An IANA zone outside the tables is kept as it is.
         assert_eq!(canonical("America/Boise").unwrap(), "America/Boise");
+    }
+
+    #[test]
+    fn etc_utc_is_canonical_so_normalising_twice_changes_nothing() {
+        // Found by fuzz/fuzz_targets/sync_core_mapping.rs.
+        assert_eq!(canonical("Etc/UTC").as_deref(), Some("Etc/UTC"));
+        let mut e = crate::Event::timed(
+            "x",
+            chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+            chrono::DateTime::from_timestamp(1_795_003_600, 0).unwrap(),
+        );
+        e.time_zone = Some("Etc/UTC".into());
+        let once = e.normalized();
+        assert_eq!(once.clone().normalized(), once);
     }
 }

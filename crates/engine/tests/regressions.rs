@@ -1,0 +1,69 @@
+#![allow(clippy::unwrap_used)]
+//! Bugs the seeded simulation (tests/simulation.rs) found, each as a small scenario. The
+//! failing seeds themselves are replayed by `simulation::regression_seeds`.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+use odoo365_engine::{Engine, EngineConfig, ManualClock, PortError, Store, SyncOptions};
+use odoo365_sync_core::Event;
+use serde_json::json;
+
+const ME: &str = "me@example.com";
+const CONFIRM: SyncOptions = SyncOptions {
+    dry_run: false,
+    confirm: true,
+};
+
+fn engine(store: Store, g: &FakeGraph, o: &FakeOdoo, clock: &ManualClock) -> Engine {
+    Engine::new(
+        store,
+        EngineConfig::new("p1", ME),
+        Arc::new(g.clone()),
+        Arc::new(o.clone()),
+        Arc::new(clock.clone()),
+    )
+    .unwrap()
+}
+
+/// Seed 52: an Odoo write that was not sent (connection refused) waited for its retry; the
+/// user edited the same record meanwhile; the retry wrote over that edit with no conflict
+/// and no journal entry. Odoo has no If-Match, so a retry now checks the version first.
+#[tokio::test]
+async fn a_retried_odoo_write_does_not_overwrite_an_edit_made_while_it_waited() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    let (g, o) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+        .unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+    let id = o.user_create(&Event::timed("Review", start, start + Duration::hours(1)).normalized());
+    let mut e = engine(store, &g, &o, &clock);
+    e.sync(CONFIRM).await.unwrap();
+    let gid = g.events()[0]["id"].as_str().unwrap().to_owned();
+
+    // Outlook edits the location; the write to Odoo is refused and waits for a retry.
+    g.user_edit(&gid, |v| v["location"] = json!({ "displayName": "Room M" }));
+    o.fail_next(
+        "write",
+        PortError::NotSent {
+            message: "connection refused".into(),
+        },
+    );
+    clock.advance(Duration::minutes(5));
+    e.sync(CONFIRM).await.unwrap();
+    assert_eq!(o.record(id).unwrap()["location"], "");
+
+    // The user edits the same field in Odoo before the retry.
+    o.user_write(id, &json!({ "location": "Room O" }));
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(5));
+        e.sync(CONFIRM).await.unwrap();
+    }
+    // The edit is not overwritten unseen: it is still there, in an open conflict.
+    assert_eq!(o.record(id).unwrap()["location"], "Room O");
+    let open = e.store().tx(|t| t.open_conflicts("p1")).unwrap();
+    assert_eq!(open.len(), 1, "a same-field conflict is open");
+}
