@@ -1,4 +1,4 @@
-import { fireEvent, render, screen } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import ConflictPopup from "./ConflictPopup.svelte";
 import { callsOf, commands, fail } from "../test/tauri";
@@ -15,6 +15,26 @@ describe("the conflict popup", () => {
       ["Title", "Standup", "Daily", "Scrum"],
       ["Location", "Room A", "Room B", "Room C"],
     ]);
+  });
+
+  it("times and attendees read as a person would say them, and the title gets the focus", async () => {
+    const c = {
+      ...fieldConflict,
+      fields: ["when", "attendees"],
+      base: { when: { kind: "all_day", start: "2026-11-23", end: "2026-11-24" }, attendees: [] },
+      odoo: { when: { kind: "timed", start: "2026-11-23T09:00:00Z", end: "2026-11-23T09:30:00Z" }, attendees: [{ email: "bob@contoso.example", response: "accepted" }] },
+      microsoft: { when: { kind: "timed", start: "2026-11-23T10:00:00Z", end: "2026-11-23T10:30:00Z" }, attendees: [{ email: "bob@contoso.example", response: "accepted" }, { email: "carol@contoso.example", response: "needs_action" }] },
+    };
+    commands({ conflict: () => c });
+    render(ConflictPopup, { profile: "p-1", id: 5 });
+    const rows = await screen.findAllByTestId("field-row");
+    expect(rows[0].children[0].textContent).toBe("Time");
+    expect(rows[0].children[1].textContent).toBe("all day, 2026-11-23 to 2026-11-24 (end excluded)");
+    expect(rows[0].children[2].textContent).toMatch(/23 Nov 2026.*–.*23 Nov 2026/);
+    expect(rows[0].children[2].textContent).not.toContain("T09:00");
+    expect(rows[1].children[1].textContent).toBe("(empty)");
+    expect(rows[1].children[3].textContent?.trim()).toBe("bob@contoso.example, carol@contoso.example");
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Conflict: Daily" })));
   });
 
   it("a choice per field produces a resolution naming each field's side", async () => {

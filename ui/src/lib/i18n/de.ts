@@ -216,6 +216,7 @@ export const de: Record<Key, string> = {
   "conflict.hint": "Bis zu Ihrer Entscheidung bleibt der Eintrag auf beiden Seiten unverändert. Escape schließt dieses Fenster.",
   "conflict.applied": "Ihre Entscheidung ist vorgemerkt; beide Seiten werden bei der nächsten Synchronisierung angepasst.",
   "conflict.next": "Nächster Konflikt",
+  "conflict.all_day": "ganztägig, {start} bis {end} (Ende ausgenommen)",
   "conflict.none": "Kein offener Konflikt.",
 
   "field.title": "Titel",

@@ -214,6 +214,7 @@ export const en = {
   "conflict.hint": "Until you decide, the item stays as it is on both sides. Escape closes this window.",
   "conflict.applied": "Your decision is queued; both sides are updated on the next sync.",
   "conflict.next": "Next conflict",
+  "conflict.all_day": "all day, {start} to {end} (end excluded)",
   "conflict.none": "No open conflict.",
 
   "field.title": "Title",
