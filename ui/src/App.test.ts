@@ -43,6 +43,16 @@ describe("the main window", () => {
     expect(await screen.findByRole("status")).toHaveProperty("textContent", "work is signed in to Microsoft again; sync continues.");
   });
 
+  it("the last error of a background run says what happens next, in the person's language", async () => {
+    commands({ ...base, status: () => ({ ...status, last_error: { code: "odoo_key_refused", message: "Odoo: 401 unauthorized" } }) });
+    render(App);
+    const alert = await screen.findByText(/Last error:/);
+    expect(alert.getAttribute("role")).toBe("alert");
+    expect(alert.getAttribute("data-code")).toBe("odoo_key_refused");
+    expect(alert.textContent).toContain("Odoo refused the API key. Enter a new key; sync waits until then.");
+    expect(alert.textContent).toContain("(Odoo: 401 unauthorized)");
+  });
+
   it("Sync now runs a cycle and shows its summary", async () => {
     commands({ ...base, sync_now: () => synced });
     render(App);
