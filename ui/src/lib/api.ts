@@ -346,3 +346,15 @@ export const resolveConflict = (profile: string, id: number, resolution: Resolut
 export const getSettings = () => invoke<Settings>("get_settings");
 
 export const setSettings = (settings: Settings) => invoke<Settings>("set_settings", { settings });
+
+/** Closes this window (the conflict popup). Needs `core:window:allow-close` for the popup's
+ *  window label in `src-tauri/capabilities`; outside Tauri it falls back to the browser's. */
+export async function closeWindow(): Promise<void> {
+  try {
+    // Loaded on demand: only the popup closes itself, the main bundle stays small.
+    const { getCurrentWindow } = await import("@tauri-apps/api/window");
+    await getCurrentWindow().close();
+  } catch {
+    window.close();
+  }
+}
