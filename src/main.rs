@@ -1,36 +1,111 @@
 //! `odoo365`: the headless command-line interface of Odoo365 Sync. It parses arguments,
 //! calls `odoo365-app` and prints; all behaviour lives in the app crate.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use odoo365_app::{default_data_dir, App, AppError, ErrorCode, Profile, ProfileDraft};
+use clap::{Args, Parser, Subcommand};
+use odoo365_app::auth::Secret;
+use odoo365_app::{
+    default_data_dir, App, AppError, ErrorCode, KeepSide, Profile, ProfileDraft, Resolution,
+    SignIn, SystemBrowser,
+};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "odoo365",
     version,
-    about = "Two-way sync of Odoo and Microsoft 365"
+    about = "Two-way sync of Odoo and Microsoft 365",
+    after_help = "Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found, 4 sign-in needed, \
+                  5 conflicts pending, 6 guard tripped (confirm with --yes), 7 network, \
+                  8 Odoo API key refused"
 )]
 struct Cli {
-    /// Where the sync database and logs live [default: the XDG data dir]
+    /// Where the sync database lives [default: the XDG data dir]
     #[arg(long, global = true, env = "ODOO365_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The profile to act on (needed only when there are several)
+    #[arg(long, short = 'p', global = true, env = "ODOO365_PROFILE")]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Debug, Args)]
+struct Json {
+    /// Print JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Add, list, show or remove profiles (a Microsoft account paired with an Odoo)
+    /// Add, list, show, check or remove profiles (a Microsoft account paired with an Odoo)
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Sign in to Microsoft (in the browser, or with a code on another device)
+    Login {
+        /// Show a code to enter on another device instead of opening a browser
+        #[arg(long)]
+        device_code: bool,
+    },
+    /// What the profile is doing: last and next sync, pending work, conflicts, sign-in
+    Status(Json),
+    /// List, show and resolve conflicts
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
+    /// Sync now: once, as a dry run, or confirming a paused plan
+    Sync {
+        /// One cycle, then exit (the default; `odoo365 daemon` keeps syncing)
+        #[arg(long)]
+        once: bool,
+        /// Show what would change; write nothing
+        #[arg(long, conflicts_with = "yes")]
+        dry_run: bool,
+        /// Go ahead with a plan a guard paused (first sync, mass change, attendee mails)
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Keep syncing at an interval (Retry-After respected) until interrupted
+    Daemon {
+        /// Seconds between cycles
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..))]
+        interval: u64,
+    },
+    /// Forget the pairs and cursors (not settings, secrets or history); the next sync pairs
+    /// events again without duplicating them
+    ResetSyncState {
+        /// Do it without asking
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Put back a version sync overwrote or deleted (without ENTRY: list the journal)
+    Restore {
+        /// The journal entry to restore
+        entry: Option<i64>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// What sync did and why (the audit log)
+    Activity {
+        /// Only the story of one item: link:N, odoo:N, graph:ID, or a word of its title
+        #[arg(long, value_name = "ITEM")]
+        why: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum ProfileCommand {
-    /// Add a profile
+    /// Add a profile; the Odoo API key is asked for (or read from stdin) and kept in the
+    /// system keychain only
     Add {
         /// A short name for the profile
         name: String,
@@ -52,25 +127,64 @@ enum ProfileCommand {
         /// Microsoft Graph base URL (a national cloud, or the emulator)
         #[arg(long)]
         graph_url: Option<String>,
-        /// Microsoft identity platform base URL
+        /// Microsoft identity platform base URL (a national cloud, or the emulator)
         #[arg(long)]
         identity_url: Option<String>,
+        /// Read the Odoo API key from the first line of stdin instead of a prompt
         #[arg(long)]
-        json: bool,
+        api_key_stdin: bool,
+        /// Save without testing the Odoo connection first
+        #[arg(long)]
+        no_check: bool,
+        #[command(flatten)]
+        json: Json,
     },
     /// List profiles
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(Json),
     /// Show one profile
     Show {
         profile: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: Json,
     },
-    /// Remove a profile and its sync state
+    /// Test a profile's Odoo connection: names the Odoo version and the user
+    Check {
+        profile: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Replace a profile's Odoo API key (asked for, or read from stdin)
+    SetKey {
+        profile: String,
+        #[arg(long)]
+        api_key_stdin: bool,
+    },
+    /// Remove a profile, its sync state and its keychain entries
     Remove { profile: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConflictsCommand {
+    /// The open conflicts
+    List(Json),
+    /// One conflict, both sides and the base
+    Show {
+        id: i64,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Resolve a conflict: keep one side, or choose per field; the next sync applies it
+    Resolve {
+        id: i64,
+        /// Keep this side's whole version: odoo or microsoft
+        #[arg(long, value_name = "SIDE", conflicts_with = "field")]
+        keep: Option<String>,
+        /// Per field: NAME=odoo or NAME=microsoft (repeat for each field in conflict)
+        #[arg(long, value_name = "NAME=SIDE")]
+        field: Vec<String>,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 /// Exit codes, distinct per outcome so scripts can branch.
@@ -82,8 +196,13 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::ConflictsPending => 5,
         ErrorCode::GuardTripped => 6,
         ErrorCode::Network => 7,
+        ErrorCode::OdooKeyRefused => 8,
         ErrorCode::Storage | ErrorCode::Keychain | ErrorCode::Internal => 1,
     }
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::InvalidInput, message)
 }
 
 fn print_profile(p: &Profile) {
@@ -94,6 +213,7 @@ fn print_profile(p: &Profile) {
         p.odoo_url, p.odoo_database, p.odoo_login
     );
     println!("  Graph:     {}", p.graph_url);
+    println!("  Sign-in:   {}", p.identity_url);
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<(), AppError> {
@@ -103,8 +223,45 @@ fn json<T: serde::Serialize>(value: &T) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The Odoo API key: from the first line of stdin, or from a prompt that does not echo.
+fn read_api_key(from_stdin: bool) -> Result<Secret, AppError> {
+    let key = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| invalid(format!("cannot read the API key from stdin: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        rpassword::prompt_password("Odoo API key (Preferences → Account Security): ")
+            .map_err(|e| invalid(format!("cannot read the API key: {e}")))?
+    };
+    Ok(Secret::new(key))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot start: {e}")))
+}
+
+fn parse_field_choices(fields: &[String]) -> Result<BTreeMap<String, KeepSide>, AppError> {
+    fields
+        .iter()
+        .map(|f| {
+            let (name, side) = f.split_once('=').ok_or_else(|| {
+                invalid(format!("--field {f:?}: write NAME=odoo or NAME=microsoft"))
+            })?;
+            Ok((name.trim().to_string(), side.parse()?))
+        })
+        .collect()
+}
+
 fn run(cli: Cli) -> Result<(), AppError> {
-    let app = App::open(&cli.data_dir.unwrap_or_else(default_data_dir))?;
+    let app = App::open(&cli.data_dir.clone().unwrap_or_else(default_data_dir))?;
+    let chosen = cli.profile.as_deref();
     match cli.command {
         Command::Profile(ProfileCommand::Add {
             name,
@@ -115,9 +272,11 @@ fn run(cli: Cli) -> Result<(), AppError> {
             odoo_login,
             graph_url,
             identity_url,
-            json: as_json,
+            api_key_stdin,
+            no_check,
+            json: Json { json: as_json },
         }) => {
-            let p = app.add_profile(ProfileDraft {
+            let draft = ProfileDraft {
                 name,
                 tenant,
                 client_id,
@@ -126,14 +285,36 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 odoo_login,
                 graph_url,
                 identity_url,
-            })?;
-            if as_json {
-                json(&p)?;
+            };
+            // Bad input is refused before the key is asked for.
+            draft.clone().validate()?;
+            if app.profile(draft.name.trim()).is_ok() {
+                return Err(invalid(format!(
+                    "a profile named {:?} already exists",
+                    draft.name.trim()
+                )));
+            }
+            let key = read_api_key(api_key_stdin)?;
+            let check = if no_check {
+                None
             } else {
-                println!("Added profile {}.", p.name);
+                let check = runtime()?.block_on(App::check_odoo_draft(draft.clone(), &key))?;
+                Some(check)
+            };
+            let p = app.add_profile_with_api_key(draft, &key)?;
+            if as_json {
+                json(&serde_json::json!({"profile": p, "odoo": check}))?;
+            } else {
+                if let Some(c) = &check {
+                    println!("{}.", c.summary());
+                }
+                println!(
+                    "Added profile {}; the API key is in the system keychain. Next: `odoo365 login`.",
+                    p.name
+                );
             }
         }
-        Command::Profile(ProfileCommand::List { json: as_json }) => {
+        Command::Profile(ProfileCommand::List(Json { json: as_json })) => {
             let all = app.profiles()?;
             if as_json {
                 json(&all)?;
@@ -145,7 +326,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Profile(ProfileCommand::Show {
             profile,
-            json: as_json,
+            json: Json { json: as_json },
         }) => {
             let p = app.profile(&profile)?;
             if as_json {
@@ -154,12 +335,325 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 print_profile(&p);
             }
         }
+        Command::Profile(ProfileCommand::Check {
+            profile,
+            json: Json { json: as_json },
+        }) => {
+            let check = runtime()?.block_on(app.check_odoo(&profile))?;
+            if as_json {
+                json(&check)?;
+            } else {
+                println!("{}.", check.summary());
+            }
+        }
+        Command::Profile(ProfileCommand::SetKey {
+            profile,
+            api_key_stdin,
+        }) => {
+            let p = app.profile(&profile)?;
+            let key = read_api_key(api_key_stdin)?;
+            app.set_odoo_api_key(&p.id, &key)?;
+            println!(
+                "Saved the new Odoo API key of {} in the system keychain.",
+                p.name
+            );
+        }
         Command::Profile(ProfileCommand::Remove { profile }) => {
             let p = app.remove_profile(&profile)?;
-            println!("Removed profile {}.", p.name);
+            println!(
+                "Removed profile {}, its sync state and its keychain entries.",
+                p.name
+            );
+        }
+        Command::Login { device_code } => {
+            let p = app.resolve_profile(chosen)?;
+            let how = if device_code {
+                SignIn::DeviceCode(Box::new(|prompt: &odoo365_app::DeviceCodePrompt| {
+                    match &prompt.message {
+                        Some(m) => println!("{m}"),
+                        None => println!(
+                            "To sign in, open {} and enter the code {}",
+                            prompt.verification_uri, prompt.user_code
+                        ),
+                    }
+                    let _ = std::io::stdout().flush();
+                }))
+            } else {
+                eprintln!(
+                    "Opening your browser to sign in to Microsoft (no browser here? use \
+                     `odoo365 login --device-code`)…"
+                );
+                SignIn::Browser(&SystemBrowser)
+            };
+            let done = runtime()?.block_on(app.login(&p.id, how))?;
+            println!("Signed in; profile {} can sync now.", done.profile);
+        }
+        Command::Status(Json { json: as_json }) => {
+            let p = app.resolve_profile(chosen)?;
+            let s = app.status(&p.id)?;
+            if as_json {
+                json(&s)?;
+            } else {
+                let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+                        .unwrap_or_else(|| "never".into())
+                };
+                println!("Profile {}", s.profile);
+                println!(
+                    "  Last sync:  {}{}",
+                    time(s.last_sync_at),
+                    s.last_outcome
+                        .as_ref()
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default()
+                );
+                if let Some(n) = s.next_sync_at {
+                    println!("  Next sync:  {}", n.format("%Y-%m-%d %H:%M:%SZ"));
+                }
+                println!(
+                    "  Linked events: {}, pending changes: {}, failed: {}, open conflicts: {}",
+                    s.linked_events,
+                    s.pending_jobs,
+                    s.failed_jobs.len(),
+                    s.open_conflicts
+                );
+                if let Some(e) = &s.last_error {
+                    println!("  Last error: {}", e.message);
+                }
+                for line in s.attention() {
+                    println!("  ! {line}");
+                }
+            }
+        }
+        Command::Conflicts(ConflictsCommand::List(Json { json: as_json })) => {
+            let p = app.resolve_profile(chosen)?;
+            let all = app.conflicts(&p.id)?;
+            if as_json {
+                json(&all)?;
+            } else if all.is_empty() {
+                println!("No open conflicts.");
+            } else {
+                for c in &all {
+                    println!(
+                        "{}  {}  {}  fields: {}",
+                        c.id,
+                        c.kind,
+                        c.title.as_deref().unwrap_or("(untitled)"),
+                        if c.fields.is_empty() {
+                            "-".into()
+                        } else {
+                            c.fields.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+        Command::Conflicts(ConflictsCommand::Show {
+            id,
+            json: Json { json: as_json },
+        }) => {
+            let p = app.resolve_profile(chosen)?;
+            let c = app.conflict(&p.id, id)?;
+            if as_json {
+                json(&c)?;
+            } else {
+                print_conflict(&c);
+            }
+        }
+        Command::Conflicts(ConflictsCommand::Resolve {
+            id,
+            keep,
+            field,
+            json: Json { json: as_json },
+        }) => {
+            let p = app.resolve_profile(chosen)?;
+            let resolution = match (keep, field.is_empty()) {
+                (Some(side), _) => Resolution::Keep(side.parse()?),
+                (None, false) => Resolution::Fields(parse_field_choices(&field)?),
+                (None, true) => {
+                    return Err(invalid(
+                        "say which side wins: --keep odoo|microsoft, or --field NAME=odoo|microsoft for each field",
+                    ))
+                }
+            };
+            let c = app.resolve_conflict(&p.id, id, &resolution)?;
+            if as_json {
+                json(&c)?;
+            } else {
+                println!("Conflict {id} resolved; the next sync applies it.");
+            }
+        }
+        Command::Sync {
+            once: _,
+            dry_run,
+            yes,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let r = runtime()?.block_on(app.sync(&p.id, dry_run, yes))?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!("{}: {}", r.profile, r.summary);
+                for (item, mail) in &r.report.mails {
+                    println!("  mail: {item}: {mail:?}");
+                }
+                for f in r.report.failed.iter().chain(&r.report.item_errors) {
+                    println!("  ! {}: {}", f.item, f.message);
+                }
+            }
+            if let Some(e) = r.needs_person() {
+                return Err(e);
+            }
+        }
+        Command::Daemon { interval } => {
+            let p = app.resolve_profile(chosen)?;
+            let rt = runtime()?;
+            eprintln!("Syncing {} every {interval} s; stop with Ctrl-C.", p.name);
+            rt.block_on(app.daemon(
+                &p.id,
+                std::time::Duration::from_secs(interval),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+                |r| match r {
+                    Ok(r) => println!("{}: {}", r.profile, r.summary),
+                    Err(e) => eprintln!("odoo365: {e}"),
+                },
+            ))?;
+        }
+        Command::ResetSyncState {
+            yes,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(invalid(
+                        "reset-sync-state forgets every pair of events; add --yes to confirm",
+                    ));
+                }
+                eprint!(
+                    "Forget every pair of events of {} (settings, secrets and history stay)? [y/N] ",
+                    p.name
+                );
+                let mut answer = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut answer);
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    println!("Nothing was changed.");
+                    return Ok(());
+                }
+            }
+            let r = app.reset_sync_state(&p.id)?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!(
+                    "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next                      sync pairs the events again (no duplicates) and shows its plan first.",
+                    r.links_forgotten, r.jobs_cancelled, r.conflicts_closed
+                );
+            }
+        }
+        Command::Restore {
+            entry: None,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let lines = app.journal(&p.id, 100)?;
+            if as_json {
+                json(&lines)?;
+            } else if lines.is_empty() {
+                println!("Sync has not overwritten or deleted anything yet.");
+            } else {
+                for l in &lines {
+                    println!(
+                        "{}  {}  {} on {}  {}{}",
+                        l.entry,
+                        l.at.format("%Y-%m-%d %H:%M:%SZ"),
+                        l.reason,
+                        l.side,
+                        l.title.as_deref().unwrap_or("(untitled)"),
+                        if l.restored { "  (restored)" } else { "" }
+                    );
+                }
+            }
+        }
+        Command::Restore {
+            entry: Some(entry),
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let r = runtime()?.block_on(app.restore(&p.id, entry))?;
+            if as_json {
+                json(&r)?;
+            } else {
+                println!(
+                    "Restored {:?} on {}; the next sync carries it to the other side.",
+                    r.title, r.side
+                );
+            }
+        }
+        Command::Activity {
+            why,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let a = app.activity(&p.id, why.as_deref())?;
+            if as_json {
+                json(&a)?;
+            } else if a.lines.is_empty() {
+                println!("Nothing happened yet.");
+            } else {
+                for l in &a.lines {
+                    println!("{}", l.line());
+                }
+            }
         }
     }
     Ok(())
+}
+
+fn print_conflict(c: &odoo365_app::ConflictView) {
+    println!(
+        "Conflict {} ({}){}",
+        c.id,
+        c.kind,
+        if c.open { "" } else { ", resolved" }
+    );
+    if let Some(t) = &c.title {
+        println!("  Event: {t}");
+    }
+    let value = |side: &Option<serde_json::Value>, f: &str| {
+        side.as_ref()
+            .and_then(|v| v.get(f))
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    if c.fields.is_empty() {
+        println!(
+            "  Odoo:      {}",
+            c.odoo.as_ref().map(|_| "edited").unwrap_or("deleted")
+        );
+        println!(
+            "  Microsoft: {}",
+            c.microsoft.as_ref().map(|_| "edited").unwrap_or("deleted")
+        );
+        println!(
+            "  Resolve with: odoo365 conflicts resolve {} --keep odoo|microsoft",
+            c.id
+        );
+    } else {
+        for f in &c.fields {
+            println!("  {f}:");
+            println!("    base:      {}", value(&c.base, f));
+            println!("    odoo:      {}", value(&c.odoo, f));
+            println!("    microsoft: {}", value(&c.microsoft, f));
+        }
+        println!(
+            "  Resolve with: odoo365 conflicts resolve {} --keep odoo|microsoft, or --field NAME=odoo|microsoft per field",
+            c.id
+        );
+    }
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,826 @@
+//! The real clients behind the engine's ports: [`GraphCalendar`] (Graph → `MicrosoftCalendar`)
+//! and [`OdooEvents`] (Odoo → `OdooCalendar`), and the one mapping of the clients' typed
+//! errors to `PortError` (the table on `PortError`).
+//!
+//! Both ports speak raw JSON in the shapes sync-core's mappers read, so the Graph adapter
+//! sends the client's requests and returns the bodies as Graph wrote them; the Odoo adapter
+//! resolves relational fields (organizer, attendees, alarms, tags) into e-mails and names,
+//! and back into ids and commands on writes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use odoo365_engine::ports::{
+    DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window,
+};
+use odoo365_graph::requests::PREFER_OUTLOOK;
+use odoo365_graph::{GraphClient, GraphError, GraphRequest};
+use odoo365_odoo::{Call, OdooClient, OdooError, SearchOptions, WriteOrigin};
+use odoo365_sync_core::canonical::Response;
+
+/// Graph's errors by what the engine does next.
+pub fn graph_port_error(e: GraphError) -> PortError {
+    match e {
+        GraphError::NotSent { reason } => PortError::NotSent { message: reason },
+        GraphError::MaybeApplied { reason } => PortError::MaybeApplied { message: reason },
+        GraphError::Throttled { retry_after, .. } => PortError::Throttled {
+            retry_after: Some(retry_after),
+        },
+        GraphError::Unauthorized { code, .. } => PortError::SignInNeeded {
+            message: format!("Microsoft refused the sign-in ({code})"),
+        },
+        GraphError::PreconditionFailed { .. } => PortError::PreconditionFailed,
+        GraphError::ResyncRequired { .. } => PortError::ResyncRequired,
+        GraphError::NotFound { .. } => PortError::NotFound,
+        other => PortError::Rejected {
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Odoo's errors by what the engine does next.
+pub fn odoo_port_error(e: OdooError) -> PortError {
+    match e {
+        OdooError::NotSent { .. }
+        | OdooError::Network { .. }
+        | OdooError::Unavailable { .. }
+        | OdooError::Concurrency(_)
+        | OdooError::Server(_) => PortError::NotSent {
+            message: e.to_string(),
+        },
+        OdooError::MaybeApplied { .. } => PortError::MaybeApplied {
+            message: e.to_string(),
+        },
+        OdooError::Throttled { retry_after } => PortError::Throttled { retry_after },
+        OdooError::Unauthorized(_) => PortError::SignInNeeded {
+            message: e.to_string(),
+        },
+        OdooError::Missing(_) => PortError::NotFound,
+        other => PortError::Rejected {
+            message: other.to_string(),
+        },
+    }
+}
+
+fn decode_error(what: &str, e: impl std::fmt::Display) -> PortError {
+    PortError::Rejected {
+        message: format!("unexpected answer to {what}: {e}"),
+    }
+}
+
+/// How far back a *maybe applied* create is looked for, and in how many pages of 50.
+const TRANSACTION_LOOKBACK_HOURS: i64 = 24;
+const TRANSACTION_PAGES_MAX: usize = 20;
+
+/// How many pages one delta round may have before the adapter calls it a runaway server.
+const DELTA_PAGES_MAX: usize = 10_000;
+
+/// The Outlook calendar through the Graph client.
+#[derive(Debug, Clone)]
+pub struct GraphCalendar {
+    client: GraphClient,
+}
+
+impl GraphCalendar {
+    pub fn new(client: GraphClient) -> Self {
+        GraphCalendar { client }
+    }
+
+    async fn send_json(&self, req: GraphRequest) -> PortResult<Value> {
+        let resp = self.client.send(&req).await.map_err(graph_port_error)?;
+        if resp.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| decode_error("a Graph call", e))
+    }
+
+    fn events_url(&self, segments: &[&str]) -> url::Url {
+        self.client.requests().mailbox_url(segments)
+    }
+
+    async fn find_one(&self, filter: String) -> PortResult<Option<Value>> {
+        let mut url = self.events_url(&["events"]);
+        url.query_pairs_mut()
+            .append_pair("$filter", &filter)
+            .append_pair("$top", "2");
+        let page = self
+            .send_json(GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK))
+            .await?;
+        Ok(page
+            .get("value")
+            .and_then(Value::as_array)
+            .and_then(|v| v.first().cloned()))
+    }
+}
+
+fn odata_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[async_trait]
+impl MicrosoftCalendar for GraphCalendar {
+    async fn delta(&self, window: Window, delta_link: Option<&str>) -> PortResult<DeltaRound> {
+        let requests = self.client.requests();
+        let mut req = match delta_link {
+            Some(link) => requests
+                .calendar_delta_follow(link)
+                .map_err(graph_port_error)?,
+            None => requests.calendar_delta_first(window.start, window.end),
+        };
+        let mut round = DeltaRound {
+            full: delta_link.is_none(),
+            ..Default::default()
+        };
+        for _ in 0..DELTA_PAGES_MAX {
+            let page = self.send_json(req).await?;
+            for item in page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if item.get("@removed").is_some() {
+                    if let Some(id) = item.get("id").and_then(Value::as_str) {
+                        round.removed.push(id.to_string());
+                    }
+                } else {
+                    round.events.push(item.clone());
+                }
+            }
+            if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
+                req = requests
+                    .calendar_delta_follow(next)
+                    .map_err(graph_port_error)?;
+                continue;
+            }
+            return match page.get("@odata.deltaLink").and_then(Value::as_str) {
+                Some(link) => {
+                    round.delta_link = link.to_string();
+                    Ok(round)
+                }
+                None => Err(decode_error(
+                    "a delta page",
+                    "neither @odata.nextLink nor @odata.deltaLink",
+                )),
+            };
+        }
+        Err(PortError::Rejected {
+            message: format!("a delta round ran past {DELTA_PAGES_MAX} pages"),
+        })
+    }
+
+    async fn get(&self, id: &str) -> PortResult<Value> {
+        self.send_json(self.client.requests().get_event(id)).await
+    }
+
+    async fn create(&self, body: &Value, transaction_id: &str) -> PortResult<Value> {
+        let mut body = body.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("transactionId".into(), json!(transaction_id));
+        }
+        let req = GraphRequest::new(http::Method::POST, self.events_url(&["events"]))
+            .header("Prefer", PREFER_OUTLOOK)
+            .json(&body)
+            .map_err(graph_port_error)?;
+        self.send_json(req).await
+    }
+
+    async fn update(&self, id: &str, patch: &Value, if_match: Option<&str>) -> PortResult<Value> {
+        let mut req = GraphRequest::new(http::Method::PATCH, self.events_url(&["events", id]))
+            .header("Prefer", PREFER_OUTLOOK)
+            .json(patch)
+            .map_err(graph_port_error)?;
+        if let Some(tag) = if_match {
+            req = req.header("If-Match", tag);
+        }
+        let answer = self.send_json(req).await?;
+        if answer.is_null() {
+            // A PATCH answered without a body: read the event as it is now.
+            return self.get(id).await;
+        }
+        Ok(answer)
+    }
+
+    async fn delete(&self, id: &str, if_match: Option<&str>) -> PortResult<()> {
+        self.send_json(self.client.requests().delete_event(id, if_match))
+            .await
+            .map(drop)
+    }
+
+    async fn cancel(&self, id: &str, comment: &str) -> PortResult<()> {
+        let req = self
+            .client
+            .requests()
+            .cancel_event(id, Some(comment))
+            .map_err(graph_port_error)?;
+        self.send_json(req).await.map(drop)
+    }
+
+    async fn respond(&self, id: &str, response: Response) -> PortResult<()> {
+        let action = match response {
+            Response::Accepted => "accept",
+            Response::Tentative => "tentativelyAccept",
+            Response::Declined => "decline",
+            Response::NeedsAction => return Ok(()),
+        };
+        let req = GraphRequest::new(http::Method::POST, self.events_url(&["events", id, action]))
+            .json(&json!({"sendResponse": true}))
+            .map_err(graph_port_error)?;
+        self.send_json(req).await.map(drop)
+    }
+
+    async fn find_by_transaction_id(&self, transaction_id: &str) -> PortResult<Option<Value>> {
+        // `transactionId` cannot be filtered on: read the events created lately (a lost
+        // answer is minutes old) and compare.
+        // The wall clock at the edge: "lately" is real time.
+        let since = chrono::Utc::now() - chrono::Duration::hours(TRANSACTION_LOOKBACK_HOURS);
+        let mut url = self.events_url(&["events"]);
+        url.query_pairs_mut()
+            .append_pair(
+                "$filter",
+                &format!(
+                    "createdDateTime ge {}",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            )
+            .append_pair("$top", "50");
+        let mut req = GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+        for _ in 0..TRANSACTION_PAGES_MAX {
+            let page = self.send_json(req).await?;
+            let found = page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|e| e.get("transactionId").and_then(Value::as_str) == Some(transaction_id));
+            if let Some(e) = found {
+                return Ok(Some(e.clone()));
+            }
+            match page.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) => {
+                    let url = next
+                        .parse()
+                        .map_err(|e| decode_error("an events page's nextLink", e))?;
+                    req =
+                        GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn find_by_ical_uid(&self, ical_uid: &str) -> PortResult<Option<Value>> {
+        self.find_one(format!("iCalUId eq {}", odata_quote(ical_uid)))
+            .await
+    }
+}
+
+/// The fields of `calendar.event` the Odoo mapper reads, besides the relational ones the
+/// adapter resolves. Only those the server has are asked for.
+const EVENT_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "location",
+    "videocall_location",
+    "privacy",
+    "show_as",
+    "active",
+    "start",
+    "stop",
+    "allday",
+    "start_date",
+    "stop_date",
+    "duration",
+    "recurrency",
+    "recurrence_id",
+    "follow_recurrence",
+    "event_tz",
+    "rrule",
+    "rrule_type",
+    "interval",
+    "end_type",
+    "count",
+    "until",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "month_by",
+    "day",
+    "byday",
+    "weekday",
+    "user_id",
+    "attendee_ids",
+    "alarm_ids",
+    "categ_ids",
+    "write_date",
+    "create_date",
+];
+
+/// The user's Odoo calendar through the Odoo client.
+#[derive(Debug)]
+pub struct OdooEvents {
+    client: OdooClient,
+}
+
+fn ids_of(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+fn odoo_datetime(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+impl OdooEvents {
+    pub fn new(client: OdooClient) -> Self {
+        OdooEvents { client }
+    }
+
+    fn fields(&self) -> Vec<&'static str> {
+        EVENT_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| *f == "id" || self.client.has_field("calendar.event", f))
+            .collect()
+    }
+
+    async fn read_model(
+        &self,
+        model: &str,
+        ids: &BTreeSet<i64>,
+        fields: &[&str],
+    ) -> PortResult<BTreeMap<i64, Value>> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        let rows: Vec<Value> = self
+            .client
+            .read(model, &ids, fields)
+            .await
+            .map_err(odoo_port_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64).map(|id| (id, r)))
+            .collect())
+    }
+
+    /// Replaces relational ids with what sync-core reads: e-mails, states, names.
+    async fn resolve(&self, mut rows: Vec<Value>) -> PortResult<Vec<Value>> {
+        let mut users = BTreeSet::new();
+        let mut attendees = BTreeSet::new();
+        let mut alarms = BTreeSet::new();
+        let mut tags = BTreeSet::new();
+        let mut series = BTreeSet::new();
+        for r in &rows {
+            if let Some(id) = r
+                .get("user_id")
+                .and_then(|u| u.get(0))
+                .and_then(Value::as_i64)
+            {
+                users.insert(id);
+            }
+            attendees.extend(ids_of(&r["attendee_ids"]));
+            alarms.extend(ids_of(&r["alarm_ids"]));
+            tags.extend(ids_of(&r["categ_ids"]));
+            if let Some(id) = r
+                .get("recurrence_id")
+                .and_then(|u| u.get(0))
+                .and_then(Value::as_i64)
+            {
+                series.insert(id);
+            }
+        }
+        let users = self
+            .read_model("res.users", &users, &["email", "login"])
+            .await?;
+        let attendees = self
+            .read_model("calendar.attendee", &attendees, &["email", "state"])
+            .await?;
+        let alarms = self
+            .read_model(
+                "calendar.alarm",
+                &alarms,
+                &["alarm_type", "duration_minutes"],
+            )
+            .await?;
+        let tags = self
+            .read_model("calendar.event.type", &tags, &["name"])
+            .await?;
+        let cancelled = self.cancelled_occurrences(&series).await?;
+        for r in &mut rows {
+            let Some(o) = r.as_object_mut() else { continue };
+            let user = o
+                .get("user_id")
+                .and_then(|u| u.get(0))
+                .and_then(Value::as_i64)
+                .and_then(|id| users.get(&id).map(|u| (id, u)));
+            if let Some((id, u)) = user {
+                let email = u
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .or_else(|| u.get("login").and_then(Value::as_str))
+                    .unwrap_or_default();
+                o.insert("user_id".into(), json!({"id": id, "email": email}));
+            }
+            let pick = |map: &BTreeMap<i64, Value>, key: &str, f: &dyn Fn(&Value) -> Value| {
+                ids_of(&o[key])
+                    .iter()
+                    .filter_map(|id| map.get(id).map(f))
+                    .collect::<Vec<_>>()
+            };
+            let att = pick(
+                &attendees,
+                "attendee_ids",
+                &|a| json!({"email": a.get("email").cloned().unwrap_or(Value::Bool(false)), "state": a.get("state").cloned().unwrap_or(json!("needsAction"))}),
+            );
+            let alm = pick(
+                &alarms,
+                "alarm_ids",
+                &|a| json!({"alarm_type": a.get("alarm_type").cloned().unwrap_or(Value::Null), "duration_minutes": a.get("duration_minutes").cloned().unwrap_or(Value::Null)}),
+            );
+            let tg = pick(&tags, "categ_ids", &|t| {
+                t.get("name").cloned().unwrap_or(Value::Null)
+            });
+            o.insert("attendee_ids".into(), Value::Array(att));
+            o.insert("alarm_ids".into(), Value::Array(alm));
+            o.insert("categ_ids".into(), Value::Array(tg));
+            let series_id = o
+                .get("recurrence_id")
+                .and_then(|u| u.get(0))
+                .and_then(Value::as_i64);
+            if let Some(dates) = series_id.and_then(|s| cancelled.get(&s)) {
+                o.insert("cancelled_occurrences".into(), json!(dates));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Per series, the local dates of its archived occurrences.
+    async fn cancelled_occurrences(
+        &self,
+        series: &BTreeSet<i64>,
+    ) -> PortResult<BTreeMap<i64, Vec<String>>> {
+        if series.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<i64> = series.iter().copied().collect();
+        let rows: Vec<Value> = self
+            .client
+            .search_read(
+                "calendar.event",
+                json!([["recurrence_id", "in", ids], ["active", "=", false]]),
+                &["recurrence_id", "start", "start_date", "allday"],
+                &SearchOptions {
+                    active_test: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            let Some(s) = r
+                .get("recurrence_id")
+                .and_then(|u| u.get(0))
+                .and_then(Value::as_i64)
+            else {
+                continue;
+            };
+            let date = r
+                .get("start_date")
+                .and_then(Value::as_str)
+                .or_else(|| r.get("start").and_then(Value::as_str))
+                .map(|d| d.chars().take(10).collect::<String>());
+            if let Some(d) = date {
+                out.entry(s).or_default().push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns sync-core's resolved write values into Odoo's: attendees to `partner_ids`,
+    /// alarms to `alarm_ids`, tags to `categ_ids`, the organizer left to Odoo.
+    async fn unresolve(&self, values: &Value) -> PortResult<serde_json::Map<String, Value>> {
+        let mut vals = values.as_object().cloned().unwrap_or_default();
+        vals.remove("cancelled_occurrences");
+        vals.remove("user_id");
+        if let Some(att) = vals.remove("attendee_ids") {
+            let emails: Vec<String> = att
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| {
+                    a.get("email")
+                        .and_then(Value::as_str)
+                        .map(str::to_lowercase)
+                })
+                .collect();
+            let mut partners = Vec::new();
+            // The user stays an attendee of their own events.
+            partners.push(self.client.me().partner_id);
+            for email in emails {
+                partners.push(self.partner_for(&email).await?);
+            }
+            partners.sort_unstable();
+            partners.dedup();
+            vals.insert("partner_ids".into(), json!([[6, 0, partners]]));
+        }
+        if let Some(alarms) = vals.remove("alarm_ids") {
+            let mut ids = Vec::new();
+            for a in alarms.as_array().into_iter().flatten() {
+                let kind = a
+                    .get("alarm_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("notification");
+                let minutes = a
+                    .get("duration_minutes")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let found = self
+                    .client
+                    .search(
+                        "calendar.alarm",
+                        json!([
+                            ["alarm_type", "=", kind],
+                            ["duration_minutes", "=", minutes]
+                        ]),
+                        &SearchOptions {
+                            limit: Some(1),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(odoo_port_error)?;
+                match found.first() {
+                    Some(id) => ids.push(*id),
+                    None => {
+                        let id = self
+                            .client
+                            .create_one(
+                                "calendar.alarm",
+                                json!({"name": format!("{minutes} minutes"), "alarm_type": kind,
+                                       "duration": minutes, "interval": "minutes"})
+                                .as_object()
+                                .cloned()
+                                .unwrap_or_default(),
+                                WriteOrigin::Microsoft,
+                            )
+                            .await
+                            .map_err(odoo_port_error)?;
+                        ids.push(id);
+                    }
+                }
+            }
+            vals.insert("alarm_ids".into(), json!([[6, 0, ids]]));
+        }
+        if let Some(tags) = vals.remove("categ_ids") {
+            let mut ids = Vec::new();
+            for t in tags.as_array().into_iter().flatten() {
+                let name = t
+                    .as_str()
+                    .or_else(|| t.get("name").and_then(Value::as_str))
+                    .unwrap_or_default();
+                if name.is_empty() {
+                    continue;
+                }
+                let found = self
+                    .client
+                    .search(
+                        "calendar.event.type",
+                        json!([["name", "=", name]]),
+                        &SearchOptions {
+                            limit: Some(1),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(odoo_port_error)?;
+                let id = match found.first() {
+                    Some(id) => *id,
+                    None => self
+                        .client
+                        .create_one(
+                            "calendar.event.type",
+                            json!({"name": name})
+                                .as_object()
+                                .cloned()
+                                .unwrap_or_default(),
+                            WriteOrigin::Microsoft,
+                        )
+                        .await
+                        .map_err(odoo_port_error)?,
+                };
+                ids.push(id);
+            }
+            vals.insert("categ_ids".into(), json!([[6, 0, ids]]));
+        }
+        Ok(vals)
+    }
+
+    /// The partner with this e-mail, created when Odoo has none.
+    async fn partner_for(&self, email: &str) -> PortResult<i64> {
+        let found = self
+            .client
+            .search(
+                "res.partner",
+                json!([["email", "=ilike", email]]),
+                &SearchOptions {
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        if let Some(id) = found.first() {
+            return Ok(*id);
+        }
+        self.client
+            .create_one(
+                "res.partner",
+                json!({"name": email, "email": email})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                WriteOrigin::Microsoft,
+            )
+            .await
+            .map_err(odoo_port_error)
+    }
+
+    fn my_events_domain(&self) -> Value {
+        let me = self.client.me();
+        json!([
+            "|",
+            ["user_id", "=", me.uid],
+            ["partner_ids", "in", [me.partner_id]]
+        ])
+    }
+}
+
+#[async_trait]
+impl OdooCalendar for OdooEvents {
+    async fn changed_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        overlap: chrono::Duration,
+        window: Window,
+    ) -> PortResult<Vec<Value>> {
+        let mut domain = self
+            .my_events_domain()
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        domain.insert(0, json!("&"));
+        domain.insert(0, json!("&"));
+        domain.push(json!(["stop", ">=", odoo_datetime(window.start)]));
+        domain.push(json!(["start", "<=", odoo_datetime(window.end)]));
+        if let Some(since) = since {
+            domain.insert(0, json!("&"));
+            domain.push(json!(["write_date", ">=", odoo_datetime(since - overlap)]));
+        }
+        let fields = self.fields();
+        let rows: Vec<Value> = self
+            .client
+            .search_read(
+                "calendar.event",
+                Value::Array(domain),
+                &fields,
+                &SearchOptions {
+                    active_test: Some(false),
+                    order: Some("write_date, id".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        self.resolve(rows).await
+    }
+
+    async fn existing_ids(&self, ids: &[i64]) -> PortResult<Vec<i64>> {
+        self.client
+            .existing_ids("calendar.event", ids)
+            .await
+            .map_err(odoo_port_error)
+    }
+
+    async fn read(&self, ids: &[i64]) -> PortResult<Vec<Value>> {
+        let existing = self.existing_ids(ids).await?;
+        if existing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields = self.fields();
+        let rows: Vec<Value> = self
+            .client
+            .read("calendar.event", &existing, &fields)
+            .await
+            .map_err(odoo_port_error)?;
+        self.resolve(rows).await
+    }
+
+    async fn create(&self, values: &Value) -> PortResult<i64> {
+        let vals = self.unresolve(values).await?;
+        self.client
+            .create_one("calendar.event", vals, WriteOrigin::Microsoft)
+            .await
+            .map_err(odoo_port_error)
+    }
+
+    async fn write(&self, id: i64, values: &Value) -> PortResult<()> {
+        let vals = self.unresolve(values).await?;
+        if vals.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .write("calendar.event", &[id], vals, WriteOrigin::Microsoft)
+            .await
+            .map_err(odoo_port_error)
+    }
+
+    async fn archive(&self, id: i64) -> PortResult<()> {
+        let vals = json!({"active": false})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        self.client
+            .write("calendar.event", &[id], vals, WriteOrigin::Microsoft)
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
+    async fn respond(&self, id: i64, response: Response) -> PortResult<()> {
+        let state = match response {
+            Response::Accepted => "accepted",
+            Response::Tentative => "tentative",
+            Response::Declined => "declined",
+            Response::NeedsAction => return Ok(()),
+        };
+        let call = Call::write(
+            "calendar.event",
+            "change_attendee_status",
+            WriteOrigin::Microsoft,
+        )
+        .ids(&[id])
+        .arg("status", state);
+        self.client
+            .call(&call)
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
+    async fn message_post(&self, id: i64, body_html: &str) -> PortResult<()> {
+        self.client
+            .message_post(
+                "calendar.event",
+                id,
+                &odoo365_odoo::MessagePost {
+                    body_html: body_html.to_string(),
+                    internal_note: true,
+                },
+                WriteOrigin::Microsoft,
+            )
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
+    async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {
+        let fields = self.fields();
+        let rows: Vec<Value> = self
+            .client
+            .search_read(
+                "calendar.event",
+                json!([
+                    ["name", "=", title],
+                    ["start", "=", odoo_datetime(start)],
+                    ["user_id", "=", self.client.me().uid]
+                ]),
+                &fields,
+                &SearchOptions::default(),
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        self.resolve(rows).await
+    }
+}
+
+/// How long to wait before the next attempt after a port error, if it says.
+pub fn retry_after(e: &PortError) -> Option<Duration> {
+    match e {
+        PortError::Throttled { retry_after } => *retry_after,
+        _ => None,
+    }
+}

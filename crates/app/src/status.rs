@@ -1,0 +1,200 @@
+//! A profile's status at a glance: last and next sync, pending and failed jobs, open
+//! conflicts, whether sign-in or an Odoo key is needed.
+//!
+//! The app keeps a few facts about its own runs beside the engine's cursors, under names
+//! starting with `app.` (the store's per-profile key-value table; they go with the
+//! profile).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use odoo365_auth::SecretKind;
+use odoo365_engine::{JobState, LinkKind};
+
+use crate::{App, AppError};
+
+pub(crate) const LAST_SYNC_AT: &str = "app.last_sync_at";
+pub(crate) const LAST_OUTCOME: &str = "app.last_outcome";
+pub(crate) const LAST_ERROR: &str = "app.last_error";
+pub(crate) const NEXT_SYNC_AT: &str = "app.next_sync_at";
+pub(crate) const SIGN_IN_NEEDED: &str = "app.sign_in_needed";
+/// Where the engine keeps a plan a guard paused.
+const ENGINE_PAUSED_PLAN: &str = "calendar.paused_plan";
+
+/// A job that gave up, with its error, waiting for a retry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedJob {
+    pub id: i64,
+    pub kind: String,
+    pub error: Option<String>,
+}
+
+/// The last error of a run, as `AppError` showed it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LastError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub profile: String,
+    /// A Microsoft refresh token is in the keychain.
+    pub signed_in: bool,
+    /// Sync waits for `odoo365 login`: never signed in, or Microsoft refused the token.
+    pub sign_in_needed: bool,
+    pub odoo_api_key_saved: bool,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// One line about the last run ("3 writes, 1 conflict", "paused: mass-change guard").
+    pub last_outcome: Option<String>,
+    pub last_error: Option<LastError>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub linked_events: usize,
+    pub pending_jobs: usize,
+    pub failed_jobs: Vec<FailedJob>,
+    pub open_conflicts: usize,
+    /// A guard paused the last cycle; `odoo365 sync --yes` lets it go ahead.
+    pub plan_waiting_for_confirmation: bool,
+}
+
+impl Status {
+    /// What needs the person, most urgent first (empty when all is well).
+    pub fn attention(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.sign_in_needed {
+            out.push("Microsoft sign-in needed: run `odoo365 login`; sync waits until then".into());
+        }
+        if !self.odoo_api_key_saved {
+            out.push(
+                "no Odoo API key saved: run `odoo365 profile set-key`; sync waits until then"
+                    .into(),
+            );
+        }
+        if self.plan_waiting_for_confirmation {
+            out.push(
+                "a sync plan waits for your confirmation: review it with `odoo365 sync --dry-run`, \
+                 then run `odoo365 sync --yes`"
+                    .into(),
+            );
+        }
+        if self.open_conflicts > 0 {
+            out.push(format!(
+                "{} open conflict(s): `odoo365 conflicts list`; the items stay as they are until resolved",
+                self.open_conflicts
+            ));
+        }
+        if !self.failed_jobs.is_empty() {
+            out.push(format!(
+                "{} failed change(s): they are retried on the next sync",
+                self.failed_jobs.len()
+            ));
+        }
+        out
+    }
+}
+
+fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.to_utc())
+}
+
+impl App {
+    /// Sets (or with `None` clears) one of the app's facts about a profile.
+    pub(crate) fn set_marker(
+        &self,
+        profile_id: &str,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        self.store().tx(|t| match value {
+            Some(v) => t.set_cursor(profile_id, name, v, now),
+            None => t.clear_cursor(profile_id, name),
+        })?;
+        Ok(())
+    }
+
+    /// The status of a profile.
+    pub fn status(&self, profile: &str) -> Result<Status, AppError> {
+        let profile = self.profile(profile)?;
+        let id = profile.id.as_str();
+        let signed_in = self
+            .keychain
+            .get(id, SecretKind::MicrosoftRefreshToken)?
+            .is_some();
+        let odoo_api_key_saved = self.keychain.get(id, SecretKind::OdooApiKey)?.is_some();
+        let (markers, linked_events, pending, failed, conflicts) = self.store().tx(|t| {
+            let m = |n: &str| t.cursor(id, n);
+            let markers = (
+                m(LAST_SYNC_AT)?,
+                m(LAST_OUTCOME)?,
+                m(LAST_ERROR)?,
+                m(NEXT_SYNC_AT)?,
+                m(SIGN_IN_NEEDED)?,
+                m(ENGINE_PAUSED_PLAN)?,
+            );
+            Ok((
+                markers,
+                t.links(id, LinkKind::Event)?.len(),
+                t.jobs(id, JobState::Pending)?.len() + t.jobs(id, JobState::Running)?.len(),
+                t.jobs(id, JobState::Failed)?,
+                t.open_conflicts(id)?.len(),
+            ))
+        })?;
+        let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
+            markers;
+        Ok(Status {
+            profile: profile.name,
+            signed_in,
+            sign_in_needed: !signed_in || sign_in_marker.is_some(),
+            odoo_api_key_saved,
+            last_sync_at: parse_time(last_sync_at),
+            last_outcome,
+            last_error: last_error.and_then(|e| serde_json::from_str(&e).ok()),
+            next_sync_at: parse_time(next_sync_at),
+            linked_events,
+            pending_jobs: pending,
+            failed_jobs: failed
+                .into_iter()
+                .map(|j| FailedJob {
+                    id: j.id,
+                    kind: j.kind,
+                    error: j.last_error,
+                })
+                .collect(),
+            open_conflicts: conflicts,
+            plan_waiting_for_confirmation: paused.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use odoo365_auth::{Keychain, Secret};
+
+    use crate::tests::{app, draft};
+
+    #[test]
+    fn a_new_profile_needs_sign_in_and_a_saved_key_clears_that_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, keychain) = app(dir.path());
+        let p = app.add_profile(draft("work")).unwrap();
+        let s = app.status("work").unwrap();
+        assert!(s.sign_in_needed && !s.signed_in && !s.odoo_api_key_saved);
+        assert_eq!(s.attention().len(), 2, "{:?}", s.attention());
+        app.set_odoo_api_key("work", &Secret::new("key-1")).unwrap();
+        keychain
+            .set(
+                &p.id,
+                odoo365_auth::SecretKind::MicrosoftRefreshToken,
+                &Secret::new("rt"),
+            )
+            .unwrap();
+        let s = app.status("work").unwrap();
+        assert!(s.signed_in && !s.sign_in_needed && s.odoo_api_key_saved);
+        assert!(s.attention().is_empty());
+        app.set_marker(&p.id, super::SIGN_IN_NEEDED, Some("invalid_grant"))
+            .unwrap();
+        assert!(app.status("work").unwrap().sign_in_needed);
+    }
+}

@@ -1,0 +1,614 @@
+//! Sync now, dry run, confirm a paused plan, the daemon loop, conflict resolution through
+//! the engine, reset and restore: the engine driven with the real clients plugged in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use odoo365_auth::SecretKind;
+use odoo365_engine::ports::{
+    DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window,
+};
+use odoo365_engine::{
+    ConflictChoice, CycleReport, Engine, EngineConfig, EngineError, JobState, LinkKind, Outcome,
+    Store, SyncOptions,
+};
+use odoo365_graph::GraphRequest;
+use odoo365_odoo::OdooClient;
+use odoo365_sync_core::canonical::Response;
+use odoo365_sync_core::Side;
+
+use crate::connect::{graph_client, odoo_api_key, odoo_config, token_source, GraphTokens};
+use crate::ports::{GraphCalendar, OdooEvents};
+use crate::status::{LAST_ERROR, LAST_OUTCOME, LAST_SYNC_AT, NEXT_SYNC_AT, SIGN_IN_NEEDED};
+use crate::{App, AppError, ErrorCode, KeepSide, Profile, Resolution};
+
+/// The engine's cursors, cleared by a reset (the app's own `app.*` facts stay).
+const ENGINE_CURSORS: [&str; 5] = [
+    "calendar.graph_delta",
+    "calendar.odoo_write_date",
+    "calendar.odoo_id_check",
+    "calendar.recheck",
+    "calendar.paused_plan",
+];
+
+/// Test hook: `ODOO365_CRASH_AFTER=N` stops a sync right after its N-th persisted step or
+/// service write, as a crash would (the golden scenarios restart from there).
+pub const CRASH_AFTER_ENV: &str = "ODOO365_CRASH_AFTER";
+
+/// What `sync` returns: the engine's report and what it means for the person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncResult {
+    pub profile: String,
+    /// `synced`, `dry_run` or `paused`.
+    pub outcome: String,
+    /// One line: what was done or why it paused and what to do.
+    pub summary: String,
+    pub open_conflicts: usize,
+    pub report: CycleReport,
+}
+
+impl SyncResult {
+    /// The error a script should see: a guard waiting for `--yes`, or conflicts waiting
+    /// for a decision. `None` when nothing waits for the person.
+    pub fn needs_person(&self) -> Option<AppError> {
+        if let Outcome::Paused { .. } = self.report.outcome {
+            return Some(AppError::new(ErrorCode::GuardTripped, self.summary.clone()));
+        }
+        (self.open_conflicts > 0).then(|| {
+            AppError::new(
+                ErrorCode::ConflictsPending,
+                format!(
+                    "{} conflict(s) wait for your decision: `odoo365 conflicts list`; those \
+                     events stay as they are on both sides until then",
+                    self.open_conflicts
+                ),
+            )
+        })
+    }
+}
+
+fn engine_error(e: EngineError) -> AppError {
+    match e {
+        EngineError::Store(s) => s.into(),
+        EngineError::SignInNeeded { side, error } => match side {
+            Side::Microsoft => AppError::new(
+                ErrorCode::SignInNeeded,
+                format!(
+                    "Microsoft needs you to sign in again ({error}); sync waits until you \
+                     run `odoo365 login`, and nothing queued is lost"
+                ),
+            ),
+            Side::Odoo => AppError::new(
+                ErrorCode::OdooKeyRefused,
+                format!(
+                    "Odoo refused the API key ({error}); sync waits until you enter a new \
+                     one with `odoo365 profile set-key`, and nothing queued is lost"
+                ),
+            ),
+        },
+        EngineError::Observe { side, error } => {
+            let retry_after_s = match &error {
+                PortError::Throttled {
+                    retry_after: Some(d),
+                } => Some(d.as_secs().max(1)),
+                _ => None,
+            };
+            let code = if error.is_transient() {
+                ErrorCode::Network
+            } else {
+                ErrorCode::Internal
+            };
+            AppError {
+                code,
+                message: format!(
+                    "reading {} failed ({error}); nothing of this cycle was written, the next \
+                     sync tries again",
+                    match side {
+                        Side::Odoo => "Odoo",
+                        Side::Microsoft => "Microsoft 365",
+                    }
+                ),
+                retry_after_s,
+            }
+        }
+        EngineError::NoSuchConflict(id) => AppError::new(
+            ErrorCode::NotFound,
+            format!("there is no open conflict {id}; `odoo365 conflicts list` shows them"),
+        ),
+        EngineError::Invalid(m) => AppError::new(ErrorCode::InvalidInput, m),
+        EngineError::Crashed => AppError::new(
+            ErrorCode::Internal,
+            "stopped at a simulated crash point; the next sync resumes from the store",
+        ),
+    }
+}
+
+/// Ports for engine work that does no I/O (recording a conflict resolution): every call
+/// answers "not sent".
+struct Offline;
+
+fn offline<T>() -> PortResult<T> {
+    Err(PortError::NotSent {
+        message: "offline".into(),
+    })
+}
+
+#[async_trait::async_trait]
+impl MicrosoftCalendar for Offline {
+    async fn delta(&self, _: Window, _: Option<&str>) -> PortResult<DeltaRound> {
+        offline()
+    }
+    async fn get(&self, _: &str) -> PortResult<Value> {
+        offline()
+    }
+    async fn create(&self, _: &Value, _: &str) -> PortResult<Value> {
+        offline()
+    }
+    async fn update(&self, _: &str, _: &Value, _: Option<&str>) -> PortResult<Value> {
+        offline()
+    }
+    async fn delete(&self, _: &str, _: Option<&str>) -> PortResult<()> {
+        offline()
+    }
+    async fn cancel(&self, _: &str, _: &str) -> PortResult<()> {
+        offline()
+    }
+    async fn respond(&self, _: &str, _: Response) -> PortResult<()> {
+        offline()
+    }
+    async fn find_by_transaction_id(&self, _: &str) -> PortResult<Option<Value>> {
+        offline()
+    }
+    async fn find_by_ical_uid(&self, _: &str) -> PortResult<Option<Value>> {
+        offline()
+    }
+}
+
+#[async_trait::async_trait]
+impl OdooCalendar for Offline {
+    async fn changed_since(
+        &self,
+        _: Option<chrono::DateTime<chrono::Utc>>,
+        _: chrono::Duration,
+        _: Window,
+    ) -> PortResult<Vec<Value>> {
+        offline()
+    }
+    async fn existing_ids(&self, _: &[i64]) -> PortResult<Vec<i64>> {
+        offline()
+    }
+    async fn read(&self, _: &[i64]) -> PortResult<Vec<Value>> {
+        offline()
+    }
+    async fn create(&self, _: &Value) -> PortResult<i64> {
+        offline()
+    }
+    async fn write(&self, _: i64, _: &Value) -> PortResult<()> {
+        offline()
+    }
+    async fn archive(&self, _: i64) -> PortResult<()> {
+        offline()
+    }
+    async fn respond(&self, _: i64, _: Response) -> PortResult<()> {
+        offline()
+    }
+    async fn message_post(&self, _: i64, _: &str) -> PortResult<()> {
+        offline()
+    }
+    async fn find(&self, _: &str, _: chrono::DateTime<chrono::Utc>) -> PortResult<Vec<Value>> {
+        offline()
+    }
+}
+
+fn summary(report: &CycleReport, open_conflicts: usize) -> String {
+    let writes = report.jobs_done;
+    match &report.outcome {
+        Outcome::Paused { guards } => {
+            let why: Vec<String> = guards
+                .iter()
+                .map(|g| match g {
+                    odoo365_engine::Guard::FirstSync => {
+                        "this is the profile's first sync".to_string()
+                    }
+                    odoo365_engine::Guard::MassChange {
+                        changes, linked, ..
+                    } => format!("it would delete or rewrite {changes} of {linked} linked events"),
+                    odoo365_engine::Guard::AttendeeMails { mails } => {
+                        format!("it would make Outlook mail attendees {mails} time(s)")
+                    }
+                })
+                .collect();
+            format!(
+                "paused before writing anything because {}: {}; review it with `odoo365 sync \
+                 --dry-run` and run `odoo365 sync --yes` to go ahead",
+                why.join(" and "),
+                report.plan.summary()
+            )
+        }
+        Outcome::DryRun => format!("dry run, nothing written: {}", report.plan.summary()),
+        Outcome::Synced => {
+            let mut s = format!("synced: {writes} change(s) applied");
+            if report.jobs_waiting > 0 {
+                s.push_str(&format!(", {} waiting to be retried", report.jobs_waiting));
+            }
+            if !report.failed.is_empty() {
+                s.push_str(&format!(
+                    ", {} failed (shown in status)",
+                    report.failed.len()
+                ));
+            }
+            if open_conflicts > 0 {
+                s.push_str(&format!(", {open_conflicts} conflict(s) open"));
+            }
+            if report.skipped_recurring > 0 {
+                s.push_str(&format!(
+                    ", {} recurring event(s) left as they are (series are not synced yet)",
+                    report.skipped_recurring
+                ));
+            }
+            if report.resynced {
+                s.push_str(
+                    " (Outlook's change list had expired: reconciled in full, no duplicates)",
+                );
+            }
+            s
+        }
+    }
+}
+
+impl App {
+    /// The e-mail address of the signed-in mailbox (`GET /me`).
+    async fn mailbox_address(graph: &odoo365_graph::GraphClient) -> Result<String, AppError> {
+        let url = graph.requests().root_url(&["me"]);
+        let resp = graph
+            .send(&GraphRequest::new(http::Method::GET, url))
+            .await?;
+        let me: Value = serde_json::from_slice(&resp.body).map_err(AppError::internal)?;
+        me.get("mail")
+            .and_then(Value::as_str)
+            .or_else(|| me.get("userPrincipalName").and_then(Value::as_str))
+            .map(str::to_lowercase)
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    "Microsoft did not say which mailbox is signed in",
+                )
+            })
+    }
+
+    /// The real clients behind the engine's ports for a profile: Graph with the keychain's
+    /// refresh token, Odoo with the keychain's API key; and the signed-in mailbox address.
+    pub(crate) async fn ports_for(
+        &self,
+        profile: &Profile,
+    ) -> Result<(String, Arc<dyn MicrosoftCalendar>, Arc<dyn OdooCalendar>), AppError> {
+        if self
+            .keychain
+            .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
+            .is_none()
+        {
+            return Err(AppError::new(
+                ErrorCode::SignInNeeded,
+                format!(
+                    "profile {:?} is not signed in to Microsoft; run `odoo365 login` first",
+                    profile.name
+                ),
+            ));
+        }
+        let key = odoo_api_key(self.keychain.as_ref(), profile)?;
+        let tokens = token_source(profile, self.keychain.clone())?;
+        let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
+        let me = Self::mailbox_address(&graph).await?;
+        let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
+        Ok((
+            me,
+            Arc::new(GraphCalendar::new(graph)),
+            Arc::new(OdooEvents::new(odoo)),
+        ))
+    }
+
+    async fn engine_for(&self, profile: &Profile) -> Result<Engine, AppError> {
+        let (me, microsoft, odoo) = self.ports_for(profile).await?;
+        self.engine_with(profile, &me, microsoft, odoo)
+    }
+
+    /// The engine for a profile over any ports (tests plug the engine's fakes in).
+    pub fn engine_with(
+        &self,
+        profile: &Profile,
+        me: &str,
+        microsoft: Arc<dyn MicrosoftCalendar>,
+        odoo: Arc<dyn OdooCalendar>,
+    ) -> Result<Engine, AppError> {
+        // The engine gets its own connection to the same database (WAL: readers such as
+        // `status` are not blocked while it writes).
+        let store = Store::open(&self.data_dir.join("sync.db"))?;
+        Engine::new(
+            store,
+            EngineConfig::new(&profile.id, me),
+            microsoft,
+            odoo,
+            self.clock.clone(),
+        )
+        .map_err(engine_error)
+    }
+
+    /// One sync cycle of a profile: `dry_run` plans only, `confirm` lets a paused plan
+    /// (first sync, mass change, many attendee mails) go ahead.
+    pub async fn sync(
+        &self,
+        profile: &str,
+        dry_run: bool,
+        confirm: bool,
+    ) -> Result<SyncResult, AppError> {
+        let profile = self.profile(profile)?;
+        let engine = match self.engine_for(&profile).await {
+            Ok(e) => e,
+            Err(e) => {
+                self.record_failure(&profile, &e)?;
+                return Err(e);
+            }
+        };
+        self.sync_with(&profile, engine, dry_run, confirm).await
+    }
+
+    /// The plan preview: what a sync would do now, written nowhere (a dry run).
+    pub async fn preview(&self, profile: &str) -> Result<SyncResult, AppError> {
+        self.sync(profile, true, false).await
+    }
+
+    /// One cycle on a given engine, with the outcome recorded for `status`.
+    pub async fn sync_with(
+        &self,
+        profile: &Profile,
+        mut engine: Engine,
+        dry_run: bool,
+        confirm: bool,
+    ) -> Result<SyncResult, AppError> {
+        let span = tracing::info_span!("sync", profile = %profile.name, dry_run, confirm);
+        let _enter = span.enter();
+        if let Some(n) = std::env::var(CRASH_AFTER_ENV)
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            // The golden scenarios' crash points: the process stops as if killed.
+            engine.crash_after(Some(n));
+        }
+        let report = engine
+            .sync(SyncOptions { dry_run, confirm })
+            .await
+            .map_err(engine_error);
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                self.record_failure(profile, &e)?;
+                return Err(e);
+            }
+        };
+        let open_conflicts = self.store().tx(|t| t.open_conflicts(&profile.id))?.len();
+        let result = SyncResult {
+            profile: profile.name.clone(),
+            outcome: match report.outcome {
+                Outcome::Synced => "synced",
+                Outcome::DryRun => "dry_run",
+                Outcome::Paused { .. } => "paused",
+            }
+            .into(),
+            summary: summary(&report, open_conflicts),
+            open_conflicts,
+            report,
+        };
+        if !dry_run {
+            let now = self.now().to_rfc3339();
+            self.set_marker(&profile.id, LAST_SYNC_AT, Some(&now))?;
+            self.set_marker(&profile.id, LAST_OUTCOME, Some(&result.summary))?;
+            self.set_marker(&profile.id, LAST_ERROR, None)?;
+            self.set_marker(&profile.id, SIGN_IN_NEEDED, None)?;
+        }
+        tracing::info!(outcome = %result.outcome, jobs_done = result.report.jobs_done, "sync finished");
+        Ok(result)
+    }
+
+    fn record_failure(&self, profile: &Profile, e: &AppError) -> Result<(), AppError> {
+        let text = serde_json::json!({"code": e.code, "message": e.message}).to_string();
+        self.set_marker(&profile.id, LAST_ERROR, Some(&text))?;
+        if e.code == ErrorCode::SignInNeeded {
+            self.set_marker(&profile.id, SIGN_IN_NEEDED, Some("yes"))?;
+        }
+        tracing::warn!(profile = %profile.name, code = ?e.code, error = %e.message, "sync failed");
+        Ok(())
+    }
+
+    /// Polls a profile every `interval` until `stop` resolves. A throttled service's
+    /// `Retry-After` replaces the interval when it is longer; sign-in problems wait for a
+    /// new sign-in without hammering the service (checked every interval).
+    pub async fn daemon(
+        &self,
+        profile: &str,
+        interval: Duration,
+        stop: impl std::future::Future<Output = ()>,
+        mut on_cycle: impl FnMut(&Result<SyncResult, AppError>),
+    ) -> Result<(), AppError> {
+        let profile = self.profile(profile)?;
+        tokio::pin!(stop);
+        loop {
+            let result = self.sync(&profile.id, false, false).await;
+            on_cycle(&result);
+            let wait = next_wait(&result, interval);
+            let next = self.now()
+                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
+            self.set_marker(&profile.id, NEXT_SYNC_AT, Some(&next.to_rfc3339()))?;
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.set_marker(&profile.id, NEXT_SYNC_AT, None)?;
+        Ok(())
+    }
+
+    /// Records the person's decision on a conflict and queues its writes, which run at
+    /// the start of the next sync.
+    pub fn resolve_conflict(
+        &self,
+        profile: &str,
+        id: i64,
+        resolution: &Resolution,
+    ) -> Result<crate::ConflictView, AppError> {
+        let view = self.conflict(profile, id)?;
+        crate::conflicts::check_resolution(&view, resolution)?;
+        let side = |k: &KeepSide| match k {
+            KeepSide::Odoo => Side::Odoo,
+            KeepSide::Microsoft => Side::Microsoft,
+        };
+        let choice = match resolution {
+            Resolution::Keep(k) => ConflictChoice::Side { side: side(k) },
+            Resolution::Fields(chosen) => ConflictChoice::Fields {
+                fields: chosen
+                    .iter()
+                    .map(|(name, k)| {
+                        serde_json::from_value(Value::String(name.clone()))
+                            .map(|f| (f, side(k)))
+                            .map_err(|_| {
+                                AppError::new(
+                                    ErrorCode::InvalidInput,
+                                    format!("{name:?} is not a synced field"),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+        };
+        let profile = self.profile(profile)?;
+        let mut engine = self.engine_with(&profile, "", Arc::new(Offline), Arc::new(Offline))?;
+        engine.resolve_conflict(id, choice).map_err(engine_error)?;
+        self.conflict(&profile.id, id)
+    }
+
+    /// Forgets what sync knows about a profile's pairs (links, baselines, cursors, queued
+    /// work, open conflicts) but not its settings, secrets, activity or journal. The next
+    /// sync is a first sync: it pairs events again (by iCalUId, then title and start), and
+    /// shows its plan before writing if pairing leaves anything to write.
+    pub fn reset_sync_state(&self, profile: &str) -> Result<ResetReport, AppError> {
+        let profile = self.profile(profile)?;
+        let id = profile.id.as_str();
+        let now = self.now();
+        let resolution = serde_json::json!({"reset": true});
+        let report = self.store().tx(|t| {
+            let links = t.links(id, LinkKind::Event)?;
+            let mut jobs = 0;
+            for state in [JobState::Pending, JobState::Running] {
+                for j in t.jobs(id, state)? {
+                    // Closed as done, not failed: failed jobs keep their items frozen until
+                    // retried, and these items' links are gone.
+                    t.complete_job(j.id, now)?;
+                    jobs += 1;
+                }
+            }
+            let conflicts = t.open_conflicts(id)?;
+            for c in &conflicts {
+                t.resolve_conflict(c.id, &resolution, now)?;
+            }
+            for l in &links {
+                t.delete_link(l.id)?;
+            }
+            for c in ENGINE_CURSORS {
+                t.clear_cursor(id, c)?;
+            }
+            t.append_audit(
+                &odoo365_engine::NewAudit {
+                    profile_id: id,
+                    link_id: None,
+                    item: "all events",
+                    op: "reset_sync_state",
+                    origin: odoo365_engine::Origin::Sync,
+                    rule: "reset by the user",
+                    before_hash: None,
+                    after_hash: None,
+                    detail: None,
+                },
+                now,
+            )?;
+            Ok(ResetReport {
+                profile: profile.name.clone(),
+                links_forgotten: links.len(),
+                jobs_cancelled: jobs,
+                conflicts_closed: conflicts.len(),
+            })
+        })?;
+        Ok(report)
+    }
+}
+
+/// How long the daemon waits after a cycle: the interval, or a service's longer
+/// `Retry-After`.
+pub fn next_wait(result: &Result<SyncResult, AppError>, interval: Duration) -> Duration {
+    match result {
+        Err(e) => e
+            .retry_after_s
+            .map(Duration::from_secs)
+            .filter(|d| *d > interval)
+            .unwrap_or(interval),
+        Ok(_) => interval,
+    }
+}
+
+/// What a reset forgot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    pub profile: String,
+    pub links_forgotten: usize,
+    pub jobs_cancelled: usize,
+    pub conflicts_closed: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_waits_out_a_longer_retry_after_and_otherwise_keeps_its_interval() {
+        let interval = Duration::from_secs(300);
+        let throttled = |s| {
+            Err(AppError {
+                retry_after_s: Some(s),
+                ..AppError::new(ErrorCode::Network, "throttled")
+            })
+        };
+        assert_eq!(
+            next_wait(&throttled(900), interval),
+            Duration::from_secs(900)
+        );
+        assert_eq!(next_wait(&throttled(20), interval), interval);
+        assert_eq!(
+            next_wait(&Err(AppError::new(ErrorCode::SignInNeeded, "x")), interval),
+            interval
+        );
+    }
+
+    #[test]
+    fn a_throttled_read_keeps_its_retry_after_for_the_daemon() {
+        let e = engine_error(EngineError::Observe {
+            side: Side::Microsoft,
+            error: PortError::Throttled {
+                retry_after: Some(Duration::from_secs(120)),
+            },
+        });
+        assert_eq!((e.code, e.retry_after_s), (ErrorCode::Network, Some(120)));
+        assert!(
+            e.message.contains("the next sync tries again"),
+            "{}",
+            e.message
+        );
+        let e = engine_error(EngineError::SignInNeeded {
+            side: Side::Odoo,
+            error: PortError::SignInNeeded {
+                message: "expired".into(),
+            },
+        });
+        assert_eq!(e.code, ErrorCode::OdooKeyRefused);
+    }
+}

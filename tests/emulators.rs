@@ -1,0 +1,328 @@
+#![allow(clippy::unwrap_used)]
+//! The app with the real clients against both emulators (in process, with an in-memory
+//! keychain): sign-in through the Microsoft emulator's identity endpoints, the Odoo
+//! connection test, and syncs in both directions through the real adapters. Then the
+//! data directory is searched for every secret the run used.
+
+use std::sync::Arc;
+
+use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
+use odoo365_app::{App, ProfileDraft, SignIn};
+use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use serde_json::{json, Value};
+
+pub const ALICE: &str = "alice@contoso.com";
+
+/// Plays the person on the emulator's sign-in page: picks the account, then lets the
+/// redirect reach the app's loopback listener.
+pub struct EmulatorBrowser {
+    pub login: String,
+}
+
+impl Browser for EmulatorBrowser {
+    fn open(&self, url: &str) -> Result<(), AuthError> {
+        let url = url::Url::parse(url).unwrap();
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.push(("login".into(), self.login.clone()));
+        let mut action = url.clone();
+        action.set_query(None);
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let answer = http.post(action).form(&form).send().await.unwrap();
+            let location = answer.headers()["location"].to_str().unwrap().to_string();
+            http.get(location).send().await.unwrap();
+        });
+        Ok(())
+    }
+}
+
+pub struct Emulators {
+    pub graph: RunningGraph,
+    pub odoo: RunningOdoo,
+    pub odoo_uid: i64,
+    pub odoo_key: String,
+}
+
+pub async fn emulators() -> Emulators {
+    emulators_with("19.0").await
+}
+
+pub async fn emulators_with(odoo_version: &str) -> Emulators {
+    let graph = GraphEmulator::start(GraphConfig {
+        seed: 7,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    graph
+        .emulator
+        .create_user(ALICE, "Alice", DriveType::Business);
+    let odoo = OdooEmulator::start(OdooConfig {
+        seed: 7,
+        version: odoo_version.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let user = odoo
+        .emulator
+        .create_user(NewUser {
+            email: Some(ALICE.into()),
+            name: Some("Alice".into()),
+            ..NewUser::internal(ALICE)
+        })
+        .unwrap();
+    let key = odoo
+        .emulator
+        .create_api_key(user.uid, NewApiKey::default())
+        .unwrap();
+    Emulators {
+        graph,
+        odoo,
+        odoo_uid: user.uid,
+        odoo_key: key,
+    }
+}
+
+pub fn draft(e: &Emulators) -> ProfileDraft {
+    ProfileDraft {
+        name: "work".into(),
+        tenant: "organizations".into(),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        odoo_url: e.odoo.url.clone(),
+        odoo_database: "odoo".into(),
+        odoo_login: ALICE.into(),
+        graph_url: Some(e.graph.graph_url.clone()),
+        identity_url: Some(e.graph.identity_url.clone()),
+    }
+}
+
+/// A Graph call as Alice in Outlook.
+async fn outlook(e: &Emulators, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let token = e.graph.emulator.mint_token(ALICE).unwrap();
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}/me/{path}", e.graph.graph_url))
+        .bearer_auth(token)
+        .header("Prefer", "outlook.timezone=\"UTC\"");
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{resp:?}");
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+/// An Odoo call as Alice (JSON-RPC `execute_kw` with her key, which every version
+/// speaks), as her own edits in Odoo.
+async fn odoo_exec(e: &Emulators, model: &str, method: &str, args: Value, kwargs: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/jsonrpc", e.odoo.url))
+        .json(
+            &json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+            "service": "object", "method": "execute_kw",
+            "args": ["odoo", e.odoo_uid, e.odoo_key, model, method, args, kwargs]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{resp:?}");
+    let v: Value = resp.json().await.unwrap();
+    assert!(v.get("error").is_none(), "{v}");
+    v["result"].clone()
+}
+
+fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            hits.extend(files_containing(&path, needle));
+        } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_and_sync_both_ways_through_the_real_clients_and_no_secret_reaches_the_disk() {
+    sign_in_and_sync_both_ways("19.0", "json-2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_against_odoo_17_over_json_rpc() {
+    sign_in_and_sync_both_ways("17.0", "json-rpc").await;
+}
+
+async fn sign_in_and_sync_both_ways(version: &str, transport: &str) {
+    let e = emulators_with(version).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Arc::new(MemoryKeychain::new());
+    let app = App::open_with(
+        dir.path(),
+        keychain.clone(),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let key = Secret::new(e.odoo_key.clone());
+    let check = App::check_odoo_draft(draft(&e), &key).await.unwrap();
+    assert_eq!(
+        (check.version.as_str(), check.transport.as_str()),
+        (version, transport)
+    );
+    assert_eq!(check.user_name.as_deref(), Some("Alice"));
+    let profile = app.add_profile_with_api_key(draft(&e), &key).unwrap();
+    app.login(
+        "work",
+        SignIn::Browser(&EmulatorBrowser {
+            login: ALICE.into(),
+        }),
+    )
+    .await
+    .unwrap();
+
+    // Data on both sides before the first sync.
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    odoo_exec(
+        &e,
+        "calendar.event",
+        "create",
+        json!([[{"name": "Standup", "start": fmt(start), "stop": fmt(start + chrono::Duration::minutes(30))}]]),
+        json!({}),
+    )
+    .await;
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    outlook(
+        &e,
+        reqwest::Method::POST,
+        "events",
+        Some(json!({"subject": "Review",
+            "start": {"dateTime": iso(start + chrono::Duration::hours(3)), "timeZone": "UTC"},
+            "end": {"dateTime": iso(start + chrono::Duration::hours(4)), "timeZone": "UTC"}})),
+    )
+    .await;
+
+    let first = app.sync("work", false, false).await.unwrap();
+    assert_eq!(first.outcome, "paused", "{}", first.summary);
+    let done = app.sync("work", false, true).await.unwrap();
+    assert_eq!(done.outcome, "synced", "{}", done.summary);
+    assert!(done.report.failed.is_empty(), "{:#?}", done.report.failed);
+    assert!(
+        done.report.item_errors.is_empty(),
+        "{:#?}",
+        done.report.item_errors
+    );
+
+    let events = outlook(&e, reqwest::Method::GET, "events", None).await;
+    let titles: Vec<&str> = events["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["subject"].as_str())
+        .collect();
+    assert!(titles.contains(&"Standup"), "{titles:?}");
+    let review = odoo_exec(
+        &e,
+        "calendar.event",
+        "search_read",
+        json!([[["name", "=", "Review"]]]),
+        json!({"fields": ["name"]}),
+    )
+    .await;
+    assert_eq!(review.as_array().unwrap().len(), 1, "{review}");
+
+    // A second cycle without changes writes nothing.
+    let quiet = app.sync("work", false, false).await.unwrap();
+    assert_eq!(quiet.report.jobs_done, 0, "{}", quiet.summary);
+    let status = app.status("work").unwrap();
+    assert_eq!(status.linked_events, 2, "{status:?}");
+
+    drop(app);
+    let refresh = keychain
+        .get(
+            &profile.id,
+            odoo365_app::auth::SecretKind::MicrosoftRefreshToken,
+        )
+        .unwrap()
+        .unwrap();
+    for secret in [e.odoo_key.as_str(), refresh.expose()] {
+        assert_eq!(files_containing(dir.path(), secret), Vec::<String>::new());
+    }
+}
+
+use odoo365_app::auth::Keychain as _;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_its_ical_uid() {
+    use odoo365_engine::ports::MicrosoftCalendar;
+    let e = emulators().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Arc::new(MemoryKeychain::new());
+    let app = App::open_with(
+        dir.path(),
+        keychain.clone(),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let profile = app
+        .add_profile_with_api_key(draft(&e), &Secret::new(e.odoo_key.clone()))
+        .unwrap();
+    app.login(
+        "work",
+        SignIn::Browser(&EmulatorBrowser {
+            login: ALICE.into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let tokens = odoo365_app::connect::token_source(&profile, keychain.clone()).unwrap();
+    let graph = odoo365_app::connect::graph_client(
+        &profile,
+        Arc::new(odoo365_app::connect::GraphTokens(tokens)),
+    )
+    .unwrap();
+    let cal = odoo365_app::ports::GraphCalendar::new(graph);
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let body = json!({"subject": "Kept",
+        "start": {"dateTime": iso(start), "timeZone": "UTC"},
+        "end": {"dateTime": iso(start + chrono::Duration::hours(1)), "timeZone": "UTC"}});
+    let created = cal.create(&body, "tx-kept-1").await.unwrap();
+    let again = cal.create(&body, "tx-kept-1").await.unwrap();
+    assert_eq!(
+        created["id"], again["id"],
+        "the same transactionId is one event"
+    );
+    let found = cal
+        .find_by_transaction_id("tx-kept-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found["id"], created["id"]);
+    assert_eq!(cal.find_by_transaction_id("tx-other").await.unwrap(), None);
+    let uid = created["iCalUId"].as_str().unwrap();
+    let by_uid = cal.find_by_ical_uid(uid).await.unwrap().unwrap();
+    assert_eq!(by_uid["id"], created["id"]);
+    let id = created["id"].as_str().unwrap();
+    let etag = created["@odata.etag"].as_str().unwrap();
+    let updated = cal
+        .update(id, &json!({"subject": "Kept v2"}), Some(etag))
+        .await
+        .unwrap();
+    assert_eq!(updated["subject"], "Kept v2");
+    let stale = cal
+        .update(id, &json!({"subject": "Kept v3"}), Some(etag))
+        .await
+        .unwrap_err();
+    assert_eq!(stale, odoo365_engine::PortError::PreconditionFailed);
+    cal.delete(id, None).await.unwrap();
+    assert_eq!(
+        cal.get(id).await.unwrap_err(),
+        odoo365_engine::PortError::NotFound
+    );
+}

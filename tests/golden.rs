@@ -1,0 +1,712 @@
+#![allow(clippy::unwrap_used)]
+//! Golden scenarios: the `odoo365` binary against both emulators, driven by a tiny scenario
+//! language (`tests/golden/*.scn`), with the end state of both calendars, both outboxes,
+//! every sync's exit code and outcome and the audit log written to `tests/golden/*.out`.
+//! `UPDATE_GOLDEN=1 cargo test -p odoo365 --test golden` rewrites the expected files.
+//!
+//! The CLI keeps the Odoo API key and the refresh token in the system keychain, so these
+//! tests run inside `scripts/desktop-session.sh`; outside it they skip (under `CI` they
+//! fail). After every scenario the data directory and the CLI's debug logs are searched for
+//! the secrets the run used.
+//!
+//! The language (one step a line; `#` starts a comment):
+//!
+//! ```text
+//! odoo create "Standup" 2026-11-25T09:00Z 30m [location=...] [videocall=teams]
+//! odoo edit "Standup" name="Daily" location="Room 2"
+//! odoo delete "Standup"                 # archives, as the engine's deletes do
+//! outlook create "Review" 2026-11-25T13:00Z 60m [location=...] [attendees=a@x,b@y] [weekly=N]
+//!                                       # (odoo create takes weekly=N too: a series of N)
+//! outlook edit "Review" subject="Review v2" location="Berlin"
+//! outlook delete "Review"
+//! outlook expire-delta                  # the next delta answers 410
+//! outlook fault expired-token N         # the next N Graph calls answer 401
+//! wait 1.5s                             # a pause
+//! sync [--yes]                          # the CLI; its exit code and summary are recorded
+//! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
+//! resolve first --keep odoo|microsoft | resolve first --field NAME=SIDE
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use odoo365_app::auth::{Keychain, OsKeychain, SecretKind};
+use odoo365_testkit::faults::{Fault, FaultRule};
+use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use serde_json::{json, Value};
+
+const ALICE: &str = "alice@contoso.com";
+
+fn keychain_available() -> bool {
+    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the tests inside scripts/desktop-session.sh"
+    );
+    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
+    false
+}
+
+struct Run {
+    graph: RunningGraph,
+    odoo: RunningOdoo,
+    odoo_key: String,
+    dir: tempfile::TempDir,
+    browser: PathBuf,
+    log: String,
+    out: Vec<String>,
+    syncs: usize,
+}
+
+/// Plays the person on the emulator's sign-in page: `$BROWSER URL` posts the form with
+/// Alice's login and follows the redirect to the CLI's loopback listener.
+const BROWSER_SH: &str = r#"#!/bin/sh
+url="$1"
+action="${url%%\?*}"
+query="${url#*\?}"
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' --data "$query&login=$GOLDEN_LOGIN" "$action")
+curl -s -o /dev/null "$loc"
+"#;
+
+impl Run {
+    async fn start() -> Run {
+        let graph = GraphEmulator::start(GraphConfig {
+            seed: 7,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        graph
+            .emulator
+            .create_user(ALICE, "Alice", DriveType::Business);
+        let odoo = OdooEmulator::start(OdooConfig {
+            seed: 7,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let user = odoo
+            .emulator
+            .create_user(NewUser {
+                email: Some(ALICE.into()),
+                name: Some("Alice".into()),
+                ..NewUser::internal(ALICE)
+            })
+            .unwrap();
+        let odoo_key = odoo
+            .emulator
+            .create_api_key(user.uid, NewApiKey::default())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let browser = dir.path().join("browser.sh");
+        std::fs::write(&browser, BROWSER_SH).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Run {
+            graph,
+            odoo,
+            odoo_key,
+            dir,
+            browser,
+            log: String::new(),
+            out: Vec::new(),
+            syncs: 0,
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs the CLI (off the async workers, so the emulators keep answering).
+    async fn cli(&mut self, args: &[&str], stdin: &str) -> Output {
+        self.cli_env(args, stdin, None).await
+    }
+
+    async fn cli_env(&mut self, args: &[&str], stdin: &str, crash_after: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_odoo365"));
+        if let Some(n) = crash_after {
+            cmd.env(odoo365_app::sync::CRASH_AFTER_ENV, n);
+        }
+        cmd.arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .env_remove("ODOO365_PROFILE")
+            .env("ODOO365_LOG", "debug")
+            .env("BROWSER", &self.browser)
+            .env("GOLDEN_LOGIN", ALICE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let stdin = stdin.to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = cmd.spawn().unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        self.log.push_str(&String::from_utf8_lossy(&out.stderr));
+        self.log.push_str(&String::from_utf8_lossy(&out.stdout));
+        out
+    }
+
+    async fn setup(&mut self) {
+        let (odoo_url, graph_url, identity_url) = (
+            self.odoo.url.clone(),
+            self.graph.graph_url.clone(),
+            self.graph.identity_url.clone(),
+        );
+        let key = format!("{}\n", self.odoo_key);
+        let out = self
+            .cli(
+                &[
+                    "profile",
+                    "add",
+                    "work",
+                    "--client-id",
+                    "11111111-2222-3333-4444-555555555555",
+                    "--odoo-url",
+                    &odoo_url,
+                    "--odoo-db",
+                    "odoo",
+                    "--odoo-login",
+                    ALICE,
+                    "--graph-url",
+                    &graph_url,
+                    "--identity-url",
+                    &identity_url,
+                    "--api-key-stdin",
+                ],
+                &key,
+            )
+            .await;
+        assert!(out.status.success(), "{out:?}");
+        let out = self.cli(&["login"], "").await;
+        assert!(out.status.success(), "{out:?}");
+    }
+
+    async fn outlook(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}/me/{path}", self.graph.graph_url))
+            .bearer_auth(token)
+            .header("Prefer", "outlook.timezone=\"UTC\"");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn odoo(&self, model: &str, method: &str, body: Value) -> Value {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/json/2/{model}/{method}", self.odoo.url))
+            .header("Authorization", format!("bearer {}", self.odoo_key))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    }
+
+    async fn odoo_id(&self, title: &str) -> i64 {
+        let ids = self
+            .odoo(
+                "calendar.event",
+                "search",
+                json!({"domain": [["name", "=", title]]}),
+            )
+            .await;
+        ids[0]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no Odoo event {title:?}"))
+    }
+
+    async fn outlook_id(&self, title: &str) -> String {
+        let all = self.outlook(reqwest::Method::GET, "events", None).await;
+        all["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["subject"] == title)
+            .unwrap_or_else(|| panic!("no Outlook event {title:?}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn step(&mut self, line: &str) {
+        let words = split(line);
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let fields = |from: usize| -> BTreeMap<String, String> {
+            w[from..]
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        match w.as_slice() {
+            ["odoo", "create", title, start, minutes, ..] => {
+                let (start, stop) = times(start, minutes);
+                let mut vals =
+                    json!({"name": title, "start": odoo_dt(start), "stop": odoo_dt(stop)});
+                for (k, v) in fields(5) {
+                    match k.as_str() {
+                        "videocall" => vals["videocall_location"] = json!(v),
+                        "weekly" => {
+                            vals["recurrency"] = json!(true);
+                            vals["rrule"] = json!(format!("FREQ=WEEKLY;COUNT={v}"));
+                            vals["event_tz"] = json!("UTC");
+                        }
+                        _ => vals[k] = json!(v),
+                    }
+                }
+                self.odoo("calendar.event", "create", json!({"vals_list": [vals]}))
+                    .await;
+            }
+            ["odoo", "edit", title, ..] => {
+                let id = self.odoo_id(title).await;
+                let vals: serde_json::Map<String, Value> =
+                    fields(3).into_iter().map(|(k, v)| (k, json!(v))).collect();
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": vals}),
+                )
+                .await;
+            }
+            ["odoo", "delete", title] => {
+                let id = self.odoo_id(title).await;
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": {"active": false}}),
+                )
+                .await;
+            }
+            ["outlook", "create", title, start, minutes, ..] => {
+                let (start, end) = times(start, minutes);
+                let mut body = json!({"subject": title,
+                    "start": {"dateTime": start.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+                    "end": {"dateTime": end.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"}});
+                let f = fields(5);
+                if let Some(l) = f.get("location") {
+                    body["location"] = json!({"displayName": l});
+                }
+                if let Some(n) = f.get("weekly") {
+                    body["recurrence"] = json!({
+                        "pattern": {"type": "weekly", "interval": 1,
+                                    "daysOfWeek": [start.format("%A").to_string().to_lowercase()]},
+                        "range": {"type": "numbered", "startDate": start.format("%Y-%m-%d").to_string(),
+                                  "numberOfOccurrences": n.parse::<i64>().unwrap()}});
+                }
+                if let Some(a) = f.get("attendees") {
+                    body["attendees"] = a
+                        .split(',')
+                        .map(|m| json!({"emailAddress": {"address": m}, "type": "required"}))
+                        .collect();
+                }
+                self.outlook(reqwest::Method::POST, "events", Some(body))
+                    .await;
+            }
+            ["outlook", "edit", title, ..] => {
+                let id = self.outlook_id(title).await;
+                let mut patch = json!({});
+                for (k, v) in fields(3) {
+                    if k == "location" {
+                        patch["location"] = json!({"displayName": v});
+                    } else {
+                        patch[k] = json!(v);
+                    }
+                }
+                self.outlook(reqwest::Method::PATCH, &format!("events/{id}"), Some(patch))
+                    .await;
+            }
+            ["outlook", "delete", title] => {
+                let id = self.outlook_id(title).await;
+                self.outlook(reqwest::Method::DELETE, &format!("events/{id}"), None)
+                    .await;
+            }
+            ["wait", seconds] => {
+                let s: f64 = seconds.trim_end_matches('s').parse().unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs_f64(s)).await;
+            }
+            ["outlook", "expire-delta"] => {
+                self.graph
+                    .emulator
+                    .expire_calendar_delta_tokens(ALICE)
+                    .unwrap();
+            }
+            ["outlook", "fault", "expired-token", n] => {
+                self.graph.emulator.faults().add(FaultRule {
+                    path_contains: Some("/v1.0/".into()),
+                    remaining: Some(n.parse().unwrap()),
+                    ..FaultRule::always(Fault::ExpiredToken)
+                });
+            }
+            ["sync" | "crash-sync", ..] => {
+                self.syncs += 1;
+                let (crash, rest) = match w.as_slice() {
+                    ["crash-sync", n, rest @ ..] => (Some(*n), rest),
+                    [_, rest @ ..] => (None, rest),
+                    [] => (None, &[][..]),
+                };
+                let mut args = vec!["sync", "--json"];
+                args.extend(rest);
+                let out = self.cli_env(&args, "", crash).await;
+                let code = out.status.code().unwrap_or(-1);
+                let summary = serde_json::from_slice::<Value>(&out.stdout)
+                    .ok()
+                    .and_then(|v| v["summary"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| {
+                        String::from_utf8_lossy(&out.stderr)
+                            .lines()
+                            .filter(|l| l.starts_with("odoo365:"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    });
+                self.out.push(format!(
+                    "sync {}: exit {code}: {}",
+                    self.syncs,
+                    normalise(&summary)
+                ));
+                if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+                    for (item, mail) in v["report"]["mails"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.as_array().map(|m| (m[0].clone(), m[1].clone())))
+                    {
+                        self.out.push(format!(
+                            "  mail planned: {} {}",
+                            normalise(item.as_str().unwrap_or_default()),
+                            normalise(&mail.to_string())
+                        ));
+                    }
+                    for f in v["report"]["failed"].as_array().into_iter().flatten() {
+                        self.out
+                            .push(format!("  failed: {}", normalise(&f.to_string())));
+                    }
+                    for f in v["report"]["item_errors"].as_array().into_iter().flatten() {
+                        self.out
+                            .push(format!("  item error: {}", normalise(&f.to_string())));
+                    }
+                }
+            }
+            ["resolve", "first", rest @ ..] => {
+                let out = self.cli(&["conflicts", "list", "--json"], "").await;
+                let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+                let Some(id) = list[0]["id"].as_i64().map(|id| id.to_string()) else {
+                    self.out.push("resolve: no open conflict".into());
+                    return;
+                };
+                let mut args = vec!["conflicts", "resolve", id.as_str()];
+                args.extend(rest);
+                let out = self.cli(&args, "").await;
+                self.out.push(format!(
+                    "resolve {}: exit {}",
+                    rest.join(" "),
+                    out.status.code().unwrap_or(-1)
+                ));
+            }
+            _ => panic!("unknown scenario step: {line}"),
+        }
+    }
+
+    /// Both calendars, both outboxes and the audit log, with volatile values left out.
+    async fn end_state(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.out);
+        let odoo = self
+            .odoo(
+                "calendar.event",
+                "search_read",
+                json!({"domain": [], "fields": ["name", "start", "stop", "location", "videocall_location", "active"],
+                       "context": {"active_test": false}}),
+            )
+            .await;
+        let mut rows: Vec<String> = odoo
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let video = e["videocall_location"].as_str().unwrap_or_default();
+                format!(
+                    "odoo: {:?} {} - {}{}{}{}",
+                    e["name"].as_str().unwrap_or_default(),
+                    e["start"].as_str().unwrap_or_default(),
+                    e["stop"].as_str().unwrap_or_default(),
+                    e["location"]
+                        .as_str()
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!(" @ {l}"))
+                        .unwrap_or_default(),
+                    if video.starts_with("http") {
+                        " [teams link]"
+                    } else if video.is_empty() {
+                        ""
+                    } else {
+                        " [videocall]"
+                    },
+                    if e["active"] == false {
+                        " (archived)"
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .collect();
+        rows.sort();
+        lines.extend(rows);
+        let outlook = self.outlook(reqwest::Method::GET, "events", None).await;
+        let mut rows: Vec<String> = outlook["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "outlook: {:?} {} - {}{}{}",
+                    e["subject"].as_str().unwrap_or_default(),
+                    e["start"]["dateTime"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(19)
+                        .collect::<String>(),
+                    e["end"]["dateTime"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(19)
+                        .collect::<String>(),
+                    e["location"]["displayName"]
+                        .as_str()
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!(" @ {l}"))
+                        .unwrap_or_default(),
+                    if e["isOnlineMeeting"] == true {
+                        " [teams]"
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .collect();
+        rows.sort();
+        lines.extend(rows);
+        lines.push(format!(
+            "mails: outlook {}, odoo {}",
+            self.graph.emulator.outbox().len(),
+            self.odoo
+                .emulator
+                .outbox()
+                .iter()
+                .filter(|m| m.kind != "chatter")
+                .count()
+        ));
+        let out = self.cli(&["activity", "--json"], "").await;
+        let activity: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut audit: Vec<String> = activity["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                format!(
+                    "audit: {} {} (origin {}, rule {})",
+                    l["op"].as_str().unwrap_or_default(),
+                    normalise(l["item"].as_str().unwrap_or_default()),
+                    l["origin"].as_str().unwrap_or_default(),
+                    normalise(l["rule"].as_str().unwrap_or_default())
+                )
+            })
+            .collect();
+        audit.reverse();
+        lines.extend(audit);
+        lines
+    }
+
+    /// Every secret the run used (the Odoo API key, the refresh token in the keychain, any
+    /// access token) is absent from the data directory and from everything the CLI printed.
+    fn assert_no_secret_leaked(&self) {
+        let profile = odoo365_app::App::open(&self.data_dir())
+            .unwrap()
+            .profile("work")
+            .unwrap();
+        let refresh = OsKeychain
+            .get(&profile.id, SecretKind::MicrosoftRefreshToken)
+            .unwrap()
+            .unwrap();
+        // Every access token the Microsoft emulator issues starts like a JWT header.
+        let secrets = [
+            self.odoo_key.clone(),
+            refresh.expose().to_string(),
+            "eyJ0eXAiOiJKV1Qi".to_string(),
+        ];
+        for secret in &secrets {
+            assert!(
+                !self.log.contains(secret.as_str()),
+                "a secret is in the CLI's logs"
+            );
+            let hits = files_containing(&self.data_dir(), secret);
+            assert!(hits.is_empty(), "a secret is on disk in {hits:?}");
+        }
+        assert!(
+            self.log.contains("DEBUG"),
+            "the logs were captured at debug level"
+        );
+    }
+
+    async fn finish(self) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_odoo365"));
+        cmd.arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["profile", "remove", "work"]);
+        let _ = tokio::task::spawn_blocking(move || cmd.output()).await;
+    }
+}
+
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            hits.extend(files_containing(&path, needle));
+        } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+/// Volatile values replaced by placeholders: Outlook ids, Odoo ids, link and conflict
+/// numbers. Counts and times stay: they are what the scenarios check.
+fn normalise(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    let prefixes = ["ms:", "odoo:", "link:", "conflict "];
+    'outer: while !rest.is_empty() {
+        for p in prefixes {
+            if let Some(tail) = rest.strip_prefix(p) {
+                let end = tail
+                    .find(|c: char| c.is_whitespace() || "])),;\"".contains(c))
+                    .unwrap_or(tail.len());
+                let id = &tail[..end];
+                let numeric_only = p != "ms:";
+                if !id.is_empty() && (!numeric_only || id.chars().all(|c| c.is_ascii_digit())) {
+                    out.push_str(p);
+                    out.push_str("ID");
+                    rest = &tail[end..];
+                    continue 'outer;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+fn split(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+fn times(
+    start: &str,
+    minutes: &str,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let start = chrono::DateTime::parse_from_rfc3339(&start.replace('Z', ":00Z"))
+        .unwrap()
+        .to_utc();
+    let minutes: i64 = minutes.trim_end_matches('m').parse().unwrap();
+    (start, start + chrono::Duration::minutes(minutes))
+}
+
+fn odoo_dt(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+async fn scenario(name: &str) {
+    if !keychain_available() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let script = std::fs::read_to_string(dir.join(format!("{name}.scn"))).unwrap();
+    let mut run = Run::start().await;
+    run.setup().await;
+    for line in script.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        run.step(line).await;
+    }
+    let actual = run.end_state().await.join("\n") + "\n";
+    run.assert_no_secret_leaked();
+    run.finish().await;
+    let expected_path = dir.join(format!("{name}.out"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&expected_path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+    assert_eq!(
+        actual,
+        expected,
+        "scenario {name} differs from {} (UPDATE_GOLDEN=1 rewrites it)",
+        expected_path.display()
+    );
+}
+
+macro_rules! golden {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            scenario(stringify!($name)).await;
+        }
+    )*};
+}
+
+golden!(
+    create_edit_delete_in_odoo,
+    create_edit_delete_in_outlook,
+    first_sync_with_data_on_both_sides,
+    simultaneous_edits,
+    edit_vs_delete,
+    teams_meeting,
+    resync_after_410,
+    meeting_with_attendees,
+    crash_between_steps_then_restart,
+    recurring_series_are_left_alone,
+    token_expiry_mid_sync,
+);
