@@ -3,28 +3,237 @@
 //! the app API. No sync logic lives here.
 
 mod commands;
+pub mod notify;
+pub mod scheduler;
+pub mod settings;
 pub mod tray;
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use odoo365_app::App;
-use tauri::{Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+use odoo365_app::{App, AppError, SignedIn};
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+use scheduler::{Pause, Scheduler};
+use settings::DesktopFiles;
 
 /// What the shell keeps between commands.
 pub struct Shell {
-    pub app: Mutex<App>,
+    pub app: Arc<App>,
+    pub files: DesktopFiles,
+    pub scheduler: Arc<Scheduler>,
+    /// Device-code sign-ins waiting for the person, by profile id.
+    device_codes:
+        Mutex<HashMap<String, tokio::sync::oneshot::Receiver<Result<SignedIn, AppError>>>>,
+    /// The last menu shown in the tray, to rebuild it only when it changes.
+    tray_menu: Mutex<Option<Vec<tray::MenuEntry>>>,
+    notices: Mutex<notify::NoticeGate>,
 }
 
 /// The label of the main window.
 pub const MAIN_WINDOW: &str = "main";
+/// The label of the conflict popup.
+pub const CONFLICT_WINDOW: &str = "conflict";
 
 /// Registers state and commands on a builder; shared by the real app and the tests.
 pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Builder<R> {
+    let app = Arc::new(app);
+    let files = DesktopFiles::new(app.data_dir());
+    let scheduler = Arc::new(Scheduler::new(app.clone(), files.clone()));
     builder
         .manage(Shell {
-            app: Mutex::new(app),
+            app,
+            files,
+            scheduler,
+            device_codes: Mutex::new(HashMap::new()),
+            tray_menu: Mutex::new(None),
+            notices: Mutex::new(notify::NoticeGate::default()),
         })
-        .invoke_handler(tauri::generate_handler![commands::list_profiles])
+        .invoke_handler(tauri::generate_handler![
+            commands::list_profiles,
+            commands::add_profile,
+            commands::check_odoo,
+            commands::start_sign_in,
+            commands::start_device_code,
+            commands::finish_device_code,
+            commands::remove_profile,
+            commands::status,
+            commands::sync_now,
+            commands::pause,
+            commands::resume,
+            commands::preview_plan,
+            commands::apply_plan,
+            commands::cancel_plan,
+            commands::activity,
+            commands::journal,
+            commands::retry_job,
+            commands::restore,
+            commands::conflicts,
+            commands::conflict,
+            commands::resolve_conflict,
+            commands::get_settings,
+            commands::set_settings,
+        ])
+}
+
+/// Gathers what the tray shows from the app's status and the workers.
+fn tray_snapshot(shell: &Shell) -> Result<tray::TraySnapshot, AppError> {
+    let mut snapshot = tray::TraySnapshot::default();
+    let mut last = None;
+    for p in shell.app.profiles()? {
+        let status = shell.app.status(&p.id)?;
+        let worker = shell.scheduler.view(&p.id);
+        last = last.max(status.last_sync_at);
+        snapshot.profiles.push(tray::profile_line(
+            &p.id,
+            &status,
+            worker.syncing,
+            worker.pause,
+        ));
+    }
+    snapshot.last_sync = last.map(|t| {
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    });
+    Ok(snapshot)
+}
+
+/// Brings the tray up to date, off the calling thread (status reads the keychain).
+pub fn refresh_tray<R: Runtime>(handle: &AppHandle<R>) {
+    let handle = handle.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let Some(shell) = handle.try_state::<Shell>() else {
+            return;
+        };
+        let snapshot = match tray_snapshot(&shell) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the status for the tray");
+                return;
+            }
+        };
+        let model = tray::menu_model(&snapshot);
+        let rebuild = {
+            let mut last = shell.tray_menu.lock().unwrap_or_else(|p| p.into_inner());
+            let rebuild = last.as_ref() != Some(&model);
+            *last = Some(model);
+            rebuild
+        };
+        if let Err(e) = tray::show(&handle, &snapshot, rebuild) {
+            tracing::warn!(error = %e, "cannot update the tray");
+        }
+    });
+}
+
+/// What the tray menu's items do.
+pub(crate) fn on_tray_menu<R: Runtime>(handle: &AppHandle<R>, id: &str) {
+    let shell = handle.state::<Shell>();
+    let hour = chrono::Utc::now() + chrono::Duration::hours(1);
+    let result = match id {
+        "sync_now" => {
+            shell.scheduler.wake(None);
+            Ok(())
+        }
+        "pause_1h" => {
+            shell.scheduler.pause(None, Some(Pause::Until(hour)));
+            Ok(())
+        }
+        "pause" => {
+            shell.scheduler.pause(None, Some(Pause::UntilResumed));
+            Ok(())
+        }
+        "resume" => {
+            shell.scheduler.pause(None, None);
+            Ok(())
+        }
+        "conflicts" => {
+            let first = tray_snapshot(&shell)
+                .ok()
+                .and_then(|s| s.first_conflict_profile().map(str::to_string));
+            match first {
+                Some(p) => open_conflict_window(handle, &p, None).map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+        }
+        "open" => show_main_window(handle).map_err(|e| e.to_string()),
+        "quit" => {
+            handle.exit(0);
+            Ok(())
+        }
+        other if other.starts_with("profile:") => {
+            show_main_window(handle).map_err(|e| e.to_string())
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, item = id, "the tray menu item failed");
+    }
+    refresh_tray(handle);
+}
+
+/// The address of the conflict popup for a profile's conflict (its first open one
+/// without `id`).
+pub fn conflict_route(profile: &str, id: Option<i64>) -> String {
+    match id {
+        Some(id) => format!("index.html#/conflict/{profile}/{id}"),
+        None => format!("index.html#/conflict/{profile}"),
+    }
+}
+
+/// Opens the conflict popup (a native window), or shows the open one at this conflict.
+pub fn open_conflict_window<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile: &str,
+    id: Option<i64>,
+) -> tauri::Result<()> {
+    let route = conflict_route(profile, id);
+    if let Some(w) = handle.get_webview_window(CONFLICT_WINDOW) {
+        let hash = route.trim_start_matches("index.html");
+        w.eval(format!("window.location.hash = {hash:?}"))?;
+        w.show()?;
+        w.set_focus()?;
+        return Ok(());
+    }
+    let window = WebviewWindowBuilder::new(handle, CONFLICT_WINDOW, WebviewUrl::App(route.into()))
+        .title("Odoo365 Sync: conflict")
+        .inner_size(720.0, 560.0)
+        .min_inner_size(480.0, 360.0)
+        .build()?;
+    window.set_focus()?;
+    Ok(())
+}
+
+/// After a background cycle: a notification when the gate lets one through.
+fn after_cycle<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile_id: &str,
+    result: &Result<odoo365_app::SyncResult, AppError>,
+) {
+    let shell = handle.state::<Shell>();
+    let name = shell
+        .app
+        .profile(profile_id)
+        .map(|p| p.name)
+        .unwrap_or_else(|_| profile_id.to_string());
+    let prefs = shell.files.settings().unwrap_or_default().notifications;
+    let notice = shell
+        .notices
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .after_cycle(&name, result, &prefs, chrono::Utc::now());
+    if let Some(n) = notice {
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = handle
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
+        }
+    }
 }
 
 /// Shows the main window, creating it if it was closed (a closed window is destroyed to
@@ -104,15 +313,26 @@ pub fn run() {
         }
     };
     // A second launch hands over to the first (which shows its window) and exits.
-    let builder =
-        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             if let Err(e) = show_main_window(app) {
                 tracing::error!(error = %e, "cannot show the main window for a second launch");
             }
-        }));
+        }))
+        .plugin(tauri_plugin_notification::init());
     let built = with_shell(builder, app)
         .setup(|app| {
-            tray::install(app.handle())?;
+            let handle = app.handle().clone();
+            let shell = handle.state::<Shell>();
+            tray::install(&handle, &tray_snapshot(&shell).unwrap_or_default())?;
+            let (on_cycle, on_change) = (handle.clone(), handle.clone());
+            shell.scheduler.set_hooks(
+                Arc::new(move |profile, result| after_cycle(&on_cycle, profile, result)),
+                Arc::new(move || refresh_tray(&on_change)),
+            );
+            if let Err(e) = shell.scheduler.start_all() {
+                tracing::error!(error = %e, "cannot start background sync");
+            }
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -135,13 +355,42 @@ pub fn run() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::sync::Arc;
     use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
     use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindow;
 
-    fn invoke(w: &tauri::WebviewWindow<tauri::test::MockRuntime>, cmd: &str) -> serde_json::Value {
+    pub(crate) fn draft(name: &str) -> odoo365_app::ProfileDraft {
+        odoo365_app::ProfileDraft {
+            name: name.into(),
+            tenant: "organizations".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            odoo_url: "https://acme.odoo.com".into(),
+            odoo_database: "acme".into(),
+            odoo_login: "alice@acme.example".into(),
+            graph_url: None,
+            identity_url: None,
+        }
+    }
+
+    fn draft_json(name: &str) -> serde_json::Value {
+        let d = draft(name);
+        serde_json::json!({
+            "name": d.name, "tenant": d.tenant, "client_id": d.client_id,
+            "odoo_url": d.odoo_url, "odoo_database": d.odoo_database,
+            "odoo_login": d.odoo_login, "graph_url": null, "identity_url": null,
+        })
+    }
+
+    /// The command's result, or the `AppError` it failed with as JSON.
+    fn call(
+        w: &WebviewWindow<MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         get_ipc_response(
             w,
             InvokeRequest {
@@ -149,13 +398,48 @@ mod tests {
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
                 url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(serde_json::json!({})),
+                body: InvokeBody::Json(args),
                 headers: Default::default(),
                 invoke_key: INVOKE_KEY.to_string(),
             },
         )
         .map(|b| b.deserialize::<serde_json::Value>().unwrap())
-        .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    fn invoke(
+        w: &WebviewWindow<MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> serde_json::Value {
+        call(w, cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    fn error_code(w: &WebviewWindow<MockRuntime>, cmd: &str, args: serde_json::Value) -> String {
+        let e = call(w, cmd, args).expect_err(cmd);
+        e["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{cmd}: {e}"))
+            .to_string()
+    }
+
+    /// The shell over an installation with an in-memory keychain, and its main window.
+    fn shell_with_profile(
+        dir: &std::path::Path,
+    ) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+        let app = App::open_with(
+            dir,
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(draft("work")).unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let window = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        (tauri_app, window)
     }
 
     #[test]
@@ -169,28 +453,255 @@ mod tests {
     }
 
     #[test]
-    fn the_front_end_lists_profiles_through_the_app_api() {
+    fn the_front_end_lists_profiles_and_reads_their_status_through_the_app_api() {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(dir.path()).unwrap();
-        app.add_profile(odoo365_app::ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: "https://acme.odoo.com".into(),
-            odoo_database: "acme".into(),
-            odoo_login: "alice@acme.example".into(),
-            graph_url: None,
-            identity_url: None,
-        })
-        .unwrap();
-        let tauri_app = with_shell(mock_builder(), app)
-            .build(tauri::generate_context!())
-            .unwrap();
-        let window = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
-            .build()
-            .unwrap();
-        let listed = invoke(&window, "list_profiles");
+        let (_app, w) = shell_with_profile(dir.path());
+        let listed = invoke(&w, "list_profiles", serde_json::json!({}));
         assert_eq!(listed[0]["name"], "work");
         assert_eq!(listed[0]["odoo_login"], "alice@acme.example");
+        let id = listed[0]["id"].as_str().unwrap().to_string();
+
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["id"], id.as_str());
+        assert_eq!(status["profile"], "work");
+        assert_eq!(status["sign_in_needed"], true);
+        assert_eq!(status["mode"], "polling");
+        assert_eq!(status["mode_reason"], serde_json::Value::Null);
+        assert_eq!(
+            (&status["syncing"], &status["paused"]),
+            (&false.into(), &false.into())
+        );
+        assert_eq!(
+            error_code(&w, "status", serde_json::json!({"profile": "nope"})),
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn a_pause_shows_in_the_status_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        invoke(
+            &w,
+            "pause",
+            serde_json::json!({"profile": "work", "minutes": 60}),
+        );
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["paused"], true);
+        assert!(status["paused_until"].is_string(), "{status}");
+        invoke(
+            &w,
+            "pause",
+            serde_json::json!({"profile": null, "minutes": null}),
+        );
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(
+            (&status["paused"], &status["paused_until"]),
+            (&true.into(), &serde_json::Value::Null)
+        );
+        invoke(&w, "resume", serde_json::json!({"profile": null}));
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["paused"], false);
+        assert_eq!(
+            error_code(
+                &w,
+                "pause",
+                serde_json::json!({"profile": "work", "minutes": 0})
+            ),
+            "invalid_input"
+        );
+    }
+
+    #[test]
+    fn activity_conflicts_and_resolve_answer_with_the_app_s_shapes_and_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let activity = invoke(
+            &w,
+            "activity",
+            serde_json::json!({"profile": "work", "why": null}),
+        );
+        assert_eq!(activity["profile"], "work");
+        assert!(activity["lines"].as_array().unwrap().is_empty());
+        let journal = invoke(&w, "journal", serde_json::json!({"profile": "work"}));
+        assert!(journal.as_array().unwrap().is_empty());
+        let conflicts = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(conflicts, serde_json::json!([]));
+        assert_eq!(
+            error_code(
+                &w,
+                "conflict",
+                serde_json::json!({"profile": "work", "id": 7})
+            ),
+            "not_found"
+        );
+        let keep = serde_json::json!({"profile": "work", "id": 7, "resolution": {"keep": "odoo"}});
+        assert_eq!(error_code(&w, "resolve_conflict", keep), "not_found");
+        let both = serde_json::json!({"profile": "work", "id": 7, "resolution": "keep_both"});
+        assert_eq!(error_code(&w, "resolve_conflict", both), "invalid_input");
+        let junk = serde_json::json!({"profile": "work", "id": 7, "resolution": {"keep": "both"}});
+        assert_eq!(error_code(&w, "resolve_conflict", junk), "invalid_input");
+        assert_eq!(
+            error_code(
+                &w,
+                "retry_job",
+                serde_json::json!({"profile": "work", "job": 3})
+            ),
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn add_profile_refuses_invalid_input_and_saves_a_valid_one_with_its_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        let mut bad = draft_json("");
+        bad["odoo_url"] = "not a url".into();
+        let args = serde_json::json!({"draft": bad, "key": "k-123", "options": options});
+        assert_eq!(error_code(&w, "add_profile", args), "invalid_input");
+        let blank_key =
+            serde_json::json!({"draft": draft_json("home"), "key": " ", "options": options});
+        assert_eq!(error_code(&w, "add_profile", blank_key), "invalid_input");
+        let mut slow = options.clone();
+        slow["poll_interval_minutes"] = 0.into();
+        let no_interval =
+            serde_json::json!({"draft": draft_json("home"), "key": "k-123", "options": slow});
+        assert_eq!(error_code(&w, "add_profile", no_interval), "invalid_input");
+        assert_eq!(
+            invoke(&w, "list_profiles", serde_json::json!({}))
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let mut five = options.clone();
+        five["poll_interval_minutes"] = 5.into();
+        five["webhook_url"] = "https://hooks.example/odoo365".into();
+        let ok = serde_json::json!({"draft": draft_json("home"), "key": "k-123", "options": five});
+        let home = invoke(&w, "add_profile", ok);
+        assert_eq!(home["name"], "home");
+        let id = home["id"].as_str().unwrap();
+        let files = DesktopFiles::new(dir.path());
+        assert_eq!(files.sync_settings(id).unwrap().poll_interval_minutes, 5);
+        let status = invoke(&w, "status", serde_json::json!({"profile": "home"}));
+        assert_eq!(status["odoo_api_key_saved"], true);
+        assert!(status["mode_reason"].is_string());
+
+        let removed = invoke(&w, "remove_profile", serde_json::json!({"profile": "home"}));
+        assert_eq!(removed["id"], id);
+        assert_eq!(
+            files.sync_settings(id).unwrap(),
+            settings::SyncSettings::default()
+        );
+    }
+
+    #[test]
+    fn settings_are_kept_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let mut s = invoke(&w, "get_settings", serde_json::json!({}));
+        assert_eq!(s["language"], "en");
+        s["language"] = "de".into();
+        s["notifications"]["errors"] = false.into();
+        let saved = invoke(&w, "set_settings", serde_json::json!({"settings": s}));
+        assert_eq!(saved, s);
+        assert_eq!(invoke(&w, "get_settings", serde_json::json!({})), s);
+    }
+
+    /// Syncs the profile "work" in `dir` over the engine's fake calendars until one conflict
+    /// is open; returns the paused first cycle and the cycle that opened the conflict.
+    pub(crate) fn make_a_conflict(
+        dir: &std::path::Path,
+    ) -> (odoo365_app::SyncResult, odoo365_app::SyncResult) {
+        use chrono::TimeZone;
+        use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+        const ME: &str = "me@example.com";
+        let clock = odoo365_engine::ManualClock::new(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+                .unwrap(),
+        );
+        let app = App::open_with(
+            dir,
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let profile = app.profile("work").unwrap();
+        let (graph, odoo) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+        let sync = |confirm| {
+            clock.advance(chrono::Duration::seconds(10));
+            let engine = app
+                .engine_with(
+                    &profile,
+                    ME,
+                    Arc::new(graph.clone()),
+                    Arc::new(odoo.clone()),
+                )
+                .unwrap();
+            scheduler::block_on(app.sync_with(&profile, engine, false, confirm))
+                .unwrap()
+                .unwrap()
+        };
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+            .unwrap();
+        let event =
+            odoo365_sync_core::Event::timed("Board", start, start + chrono::Duration::hours(1))
+                .normalized();
+        let oid = odoo.user_create(&event);
+        let first = sync(false);
+        assert_eq!(first.outcome, "paused");
+        sync(true);
+        let gid = graph.titled("Board")[0]["id"].as_str().unwrap().to_string();
+        odoo.user_write(oid, &serde_json::json!({"location": "Paris"}));
+        graph.user_edit(&gid, |v| {
+            v["location"] = serde_json::json!({"displayName": "Berlin"})
+        });
+        let conflicted = sync(false);
+        assert_eq!(conflicted.open_conflicts, 1, "{}", conflicted.summary);
+        (first, conflicted)
+    }
+
+    #[test]
+    fn the_popup_reads_a_conflict_and_resolving_it_closes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        make_a_conflict(dir.path());
+        let open = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+        let id = open[0]["id"].as_i64().unwrap();
+        assert_eq!(open[0]["fields"], serde_json::json!(["location"]));
+        let one = invoke(
+            &w,
+            "conflict",
+            serde_json::json!({"profile": "work", "id": id}),
+        );
+        assert_eq!(one["open"], true);
+        assert_eq!(one["title"], "Board");
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["open_conflicts"], 1);
+
+        // A per-field choice must name every conflicting field.
+        let partial =
+            serde_json::json!({"profile": "work", "id": id, "resolution": {"fields": {}}});
+        assert_eq!(error_code(&w, "resolve_conflict", partial), "invalid_input");
+        let keep = serde_json::json!({"profile": "work", "id": id,
+            "resolution": {"fields": {"location": "microsoft"}}});
+        let resolved = invoke(&w, "resolve_conflict", keep);
+        assert_eq!(resolved["open"], false);
+        let open = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(open, serde_json::json!([]));
+    }
+
+    #[test]
+    fn the_conflict_popup_opens_at_the_conflict_s_route() {
+        assert_eq!(
+            conflict_route("work", Some(3)),
+            "index.html#/conflict/work/3"
+        );
+        assert_eq!(conflict_route("work", None), "index.html#/conflict/work");
     }
 }

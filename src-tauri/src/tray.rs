@@ -48,28 +48,180 @@ impl TrayState {
     }
 }
 
-/// Creates the tray icon and its menu. (On Linux, tray hosts deliver only menu events, so
-/// "Open" is in the menu rather than on a left click alone.)
-pub fn install<R: Runtime>(handle: &AppHandle<R>) -> tauri::Result<()> {
-    let open = MenuItem::with_id(handle, "open", "Open Odoo365 Sync", true, None::<&str>)?;
-    let quit = MenuItem::with_id(handle, "quit", "Quit", true, None::<&str>)?;
-    let separator = PredefinedMenuItem::separator(handle)?;
-    let menu = Menu::with_items(handle, &[&open, &separator, &quit])?;
-    let state = TrayState::Idle;
+/// One profile's line in the tray menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileLine {
+    pub id: String,
+    pub name: String,
+    pub state: TrayState,
+    /// Its status in a few words ("synced 14:02", "sign-in needed", "paused").
+    pub text: String,
+    pub open_conflicts: usize,
+    pub paused: bool,
+}
+
+/// What the tray shows, gathered from the app's status and the workers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TraySnapshot {
+    pub profiles: Vec<ProfileLine>,
+    /// The most recent successful sync of any profile, already formatted.
+    pub last_sync: Option<String>,
+}
+
+impl TraySnapshot {
+    pub fn state(&self) -> TrayState {
+        TrayState::combine(self.profiles.iter().map(|p| p.state))
+    }
+
+    pub fn tooltip(&self) -> String {
+        match &self.last_sync {
+            Some(t) => format!("{}\nLast sync: {t}", self.state().tooltip()),
+            None => format!("{}\nNot synced yet", self.state().tooltip()),
+        }
+    }
+
+    pub fn conflicts(&self) -> usize {
+        self.profiles.iter().map(|p| p.open_conflicts).sum()
+    }
+
+    /// The profile whose conflicts the "Conflicts (n)" item opens: the first with any.
+    pub fn first_conflict_profile(&self) -> Option<&str> {
+        self.profiles
+            .iter()
+            .find(|p| p.open_conflicts > 0)
+            .map(|p| p.id.as_str())
+    }
+}
+
+/// The state and words of one profile, from its status and its worker.
+pub fn profile_line(
+    id: &str,
+    status: &odoo365_app::Status,
+    syncing: bool,
+    pause: Option<crate::scheduler::Pause>,
+) -> ProfileLine {
+    use crate::scheduler::Pause;
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono::Local).format("%H:%M").to_string()
+    };
+    let (state, text) = if status.sign_in_needed || !status.odoo_api_key_saved {
+        (TrayState::Error, "sign-in needed".to_string())
+    } else if let Some(e) = &status.last_error {
+        (TrayState::Error, format!("error: {}", e.code))
+    } else if status.open_conflicts > 0 {
+        (
+            TrayState::Attention,
+            format!("{} conflict(s) to decide", status.open_conflicts),
+        )
+    } else if status.plan_waiting_for_confirmation {
+        (TrayState::Attention, "a plan waits for you".to_string())
+    } else if syncing {
+        (TrayState::Syncing, "syncing…".to_string())
+    } else if let Some(p) = pause {
+        let text = match p {
+            Pause::Until(t) => format!("paused until {}", local(t)),
+            Pause::UntilResumed => "paused".to_string(),
+        };
+        (TrayState::Paused, text)
+    } else if let Some(t) = status.last_sync_at {
+        (TrayState::Idle, format!("synced {}", local(t)))
+    } else {
+        (TrayState::Idle, "not synced yet".to_string())
+    };
+    ProfileLine {
+        id: id.to_string(),
+        name: status.profile.clone(),
+        state,
+        text,
+        open_conflicts: status.open_conflicts,
+        paused: pause.is_some(),
+    }
+}
+
+/// One entry of the tray menu, as plain data (built and tested without a display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuEntry {
+    Item {
+        id: String,
+        label: String,
+        enabled: bool,
+    },
+    Separator,
+}
+
+fn item(id: &str, label: impl Into<String>, enabled: bool) -> MenuEntry {
+    MenuEntry::Item {
+        id: id.to_string(),
+        label: label.into(),
+        enabled,
+    }
+}
+
+/// The menu for a snapshot: Sync now, Pause / Resume, one line per profile, Conflicts (n)
+/// when any, Open, Quit.
+pub fn menu_model(s: &TraySnapshot) -> Vec<MenuEntry> {
+    let any = !s.profiles.is_empty();
+    let all_paused = any && s.profiles.iter().all(|p| p.paused);
+    let any_paused = s.profiles.iter().any(|p| p.paused);
+    let mut m = vec![item("sync_now", "Sync now", any), MenuEntry::Separator];
+    if !all_paused {
+        m.push(item("pause_1h", "Pause for 1 hour", any));
+        m.push(item("pause", "Pause until resumed", any));
+    }
+    if any_paused {
+        m.push(item("resume", "Resume", true));
+    }
+    m.push(MenuEntry::Separator);
+    if s.profiles.is_empty() {
+        m.push(item("open", "No account yet: add one…", true));
+    }
+    for p in &s.profiles {
+        m.push(item(
+            &format!("profile:{}", p.id),
+            format!("{}: {}", p.name, p.text),
+            true,
+        ));
+    }
+    let n = s.conflicts();
+    if n > 0 {
+        m.push(item("conflicts", format!("Conflicts ({n})…"), true));
+    }
+    m.push(MenuEntry::Separator);
+    m.push(item("open", "Open Odoo365 Sync", true));
+    m.push(item("quit", "Quit", true));
+    m
+}
+
+fn build_menu<R: Runtime>(handle: &AppHandle<R>, model: &[MenuEntry]) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(handle)?;
+    for entry in model {
+        match entry {
+            MenuEntry::Item { id, label, enabled } => {
+                menu.append(&MenuItem::with_id(
+                    handle,
+                    id.as_str(),
+                    label,
+                    *enabled,
+                    None::<&str>,
+                )?)?;
+            }
+            MenuEntry::Separator => menu.append(&PredefinedMenuItem::separator(handle)?)?,
+        }
+    }
+    Ok(menu)
+}
+
+/// Creates the tray icon with the menu for `snapshot`. (On Linux, tray hosts deliver only
+/// menu events, so "Open" is in the menu rather than on a left click alone.)
+pub fn install<R: Runtime>(handle: &AppHandle<R>, snapshot: &TraySnapshot) -> tauri::Result<()> {
+    let menu = build_menu(handle, &menu_model(snapshot))?;
+    let state = snapshot.state();
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(state.icon_png())?)
-        .tooltip(state.tooltip())
+        .tooltip(snapshot.tooltip())
         .menu(&menu)
         .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            "open" => {
-                if let Err(e) = crate::show_main_window(app) {
-                    tracing::error!(error = %e, "cannot open the main window");
-                }
-            }
-            "quit" => app.exit(0),
-            _ => {}
-        })
+        .on_menu_event(|app, event| crate::on_tray_menu(app, event.id().as_ref()))
         .on_tray_icon_event(|tray, event| {
             if let tauri::tray::TrayIconEvent::Click {
                 button: tauri::tray::MouseButton::Left,
@@ -84,11 +236,18 @@ pub fn install<R: Runtime>(handle: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Shows `state` on the tray icon.
-pub fn set_state<R: Runtime>(handle: &AppHandle<R>, state: TrayState) -> tauri::Result<()> {
+/// Shows `snapshot` on the tray: icon, tooltip, and the menu when `rebuild_menu`.
+pub fn show<R: Runtime>(
+    handle: &AppHandle<R>,
+    snapshot: &TraySnapshot,
+    rebuild_menu: bool,
+) -> tauri::Result<()> {
     if let Some(tray) = handle.tray_by_id(TRAY_ID) {
-        tray.set_icon(Some(Image::from_bytes(state.icon_png())?))?;
-        tray.set_tooltip(Some(state.tooltip()))?;
+        tray.set_icon(Some(Image::from_bytes(snapshot.state().icon_png())?))?;
+        tray.set_tooltip(Some(snapshot.tooltip()))?;
+        if rebuild_menu {
+            tray.set_menu(Some(build_menu(handle, &menu_model(snapshot))?))?;
+        }
     }
     Ok(())
 }
@@ -107,5 +266,87 @@ mod tests {
             let img = Image::from_bytes(s.icon_png()).unwrap();
             assert_eq!((img.width(), img.height()), (32, 32), "{s:?}");
         }
+    }
+
+    fn line(id: &str, state: TrayState, conflicts: usize, paused: bool) -> ProfileLine {
+        ProfileLine {
+            id: id.into(),
+            name: id.into(),
+            state,
+            text: format!("{state:?}"),
+            open_conflicts: conflicts,
+            paused,
+        }
+    }
+
+    fn ids(model: &[MenuEntry]) -> Vec<String> {
+        model
+            .iter()
+            .filter_map(|e| match e {
+                MenuEntry::Item { id, .. } => Some(id.clone()),
+                MenuEntry::Separator => None,
+            })
+            .collect()
+    }
+
+    fn label_of(model: &[MenuEntry], wanted: &str) -> Option<String> {
+        model.iter().find_map(|e| match e {
+            MenuEntry::Item { id, label, .. } if id == wanted => Some(label.clone()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_tray_menu_follows_pauses_conflicts_and_profile_states() {
+        use TrayState::*;
+        let mut s = TraySnapshot {
+            profiles: vec![line("work", Idle, 0, false), line("home", Idle, 0, false)],
+            last_sync: Some("14:02".into()),
+        };
+        let m = menu_model(&s);
+        assert_eq!(
+            ids(&m),
+            [
+                "sync_now",
+                "pause_1h",
+                "pause",
+                "profile:work",
+                "profile:home",
+                "open",
+                "quit"
+            ]
+        );
+        assert_eq!(label_of(&m, "profile:work").unwrap(), "work: Idle");
+        assert!(s.tooltip().contains("Last sync: 14:02"));
+
+        // A conflict appears: the item shows the count and the icon asks for attention.
+        s.profiles[1] = line("home", Attention, 2, false);
+        let m = menu_model(&s);
+        assert_eq!(label_of(&m, "conflicts").unwrap(), "Conflicts (2)…");
+        assert_eq!(label_of(&m, "profile:home").unwrap(), "home: Attention");
+        assert_eq!(s.state(), Attention);
+        assert_eq!(s.first_conflict_profile(), Some("home"));
+
+        // One profile paused: both Pause and Resume; all paused: only Resume.
+        s.profiles[0] = line("work", Paused, 0, true);
+        let m = ids(&menu_model(&s));
+        assert!(m.contains(&"pause".to_string()) && m.contains(&"resume".to_string()));
+        s.profiles[1] = line("home", Paused, 0, true);
+        let m = ids(&menu_model(&s));
+        assert!(!m.contains(&"pause".to_string()) && m.contains(&"resume".to_string()));
+        assert!(!m.contains(&"conflicts".to_string()));
+        assert_eq!(s.state(), Paused);
+
+        // No profile: nothing to sync or pause, and a way to add one.
+        let empty = menu_model(&TraySnapshot::default());
+        assert_eq!(
+            empty[0],
+            MenuEntry::Item {
+                id: "sync_now".into(),
+                label: "Sync now".into(),
+                enabled: false
+            }
+        );
+        assert!(TraySnapshot::default().tooltip().contains("Not synced yet"));
     }
 }

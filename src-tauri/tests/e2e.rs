@@ -57,3 +57,44 @@ async fn the_main_window_invites_a_new_user_to_add_an_account() {
     assert_eq!(client.title().await.unwrap(), "Odoo365 Sync");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_main_window_shows_a_profile_with_its_status() {
+    let Some(url) = webdriver_url() else { return };
+    let data_dir = tempfile::tempdir().unwrap();
+    // The profile exists before the app starts, as one the CLI created would.
+    odoo365_app::App::open(data_dir.path())
+        .unwrap()
+        .add_profile(odoo365_app::ProfileDraft {
+            name: "work".into(),
+            tenant: "organizations".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            odoo_url: "https://acme.odoo.com".into(),
+            odoo_database: "acme".into(),
+            odoo_login: "alice@acme.example".into(),
+            graph_url: None,
+            identity_url: None,
+        })
+        .unwrap();
+    let client = launch(&url, data_dir.path()).await;
+    let card = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=profile]"))
+        .await
+        .expect("the profile's card appears");
+    // The status arrives after the card: wait for its facts.
+    let mode = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=profile] [data-testid=mode]"))
+        .await
+        .expect("the profile's status appears");
+    assert!(mode.text().await.unwrap().contains("polling"));
+    let text = card.text().await.unwrap();
+    assert!(text.contains("work"), "{text}");
+    assert!(text.contains("alice@acme.example"), "{text}");
+    // Never signed in: the card says what sync waits for.
+    assert!(text.contains("Microsoft sign-in needed"), "{text}");
+    client.close().await.unwrap();
+}
