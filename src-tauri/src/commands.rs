@@ -204,8 +204,12 @@ pub async fn status(shell: State<'_, Shell>, profile: String) -> Result<ProfileS
     );
     blocking(move || {
         let id = app.profile(&profile)?.id;
-        let status = app.status(&id)?;
+        let mut status = app.status(&id)?;
         let worker = scheduler.view(&id);
+        // The worker knows its next cycle; the app only knows the CLI daemon's.
+        if worker.next_at.is_some() || worker.pause.is_some() {
+            status.next_sync_at = worker.next_at;
+        }
         // Webhooks are not in the engine yet: every profile polls, and says why when a
         // webhook URL was given.
         let mode_reason = files.sync_settings(&id)?.webhook_url.map(|_| {

@@ -222,6 +222,21 @@ fn after_cycle<R: Runtime>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .after_cycle(&name, result, &prefs, chrono::Utc::now());
+    // A new conflict brings its popup up (once per cycle that opened any).
+    if let Ok(r) = result {
+        if r.report.conflicts_opened > 0 {
+            let handle = handle.clone();
+            let profile = profile_id.to_string();
+            let shown = handle.clone().run_on_main_thread(move || {
+                if let Err(e) = open_conflict_window(&handle, &profile, None) {
+                    tracing::warn!(error = %e, "cannot open the conflict popup");
+                }
+            });
+            if let Err(e) = shown {
+                tracing::warn!(error = %e, "cannot open the conflict popup");
+            }
+        }
+    }
     if let Some(n) = notice {
         use tauri_plugin_notification::NotificationExt;
         if let Err(e) = handle
@@ -694,6 +709,51 @@ pub(crate) mod tests {
         assert_eq!(resolved["open"], false);
         let open = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
         assert_eq!(open, serde_json::json!([]));
+    }
+
+    #[test]
+    fn the_tray_menu_reflects_the_app_s_status_as_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _w) = shell_with_profile(dir.path());
+        let shell = app.state::<Shell>();
+        let snapshot = tray_snapshot(&shell).unwrap();
+        // Never signed in: the tray says so.
+        assert_eq!(snapshot.state(), tray::TrayState::Error);
+        assert_eq!(snapshot.profiles[0].text, "sign-in needed");
+        assert!(!tray::menu_model(&snapshot)
+            .iter()
+            .any(|e| matches!(e, tray::MenuEntry::Item { id, .. } if id == "conflicts")));
+
+        // A sync opens a conflict: the menu offers it with its count.
+        make_a_conflict(dir.path());
+        let snapshot = tray_snapshot(&shell).unwrap();
+        assert_eq!(snapshot.conflicts(), 1);
+        assert!(snapshot.last_sync.is_some());
+        let id = snapshot.profiles[0].id.clone();
+        assert_eq!(snapshot.first_conflict_profile(), Some(id.as_str()));
+        assert!(
+            tray::menu_model(&snapshot).contains(&tray::MenuEntry::Item {
+                id: "conflicts".into(),
+                label: "Conflicts (1)…".into(),
+                enabled: true,
+            })
+        );
+
+        // Paused: the line says so and the menu offers Resume instead of Pause.
+        shell.scheduler.pause(None, None);
+        shell
+            .scheduler
+            .pause(Some(&id), Some(scheduler::Pause::UntilResumed));
+        let snapshot = tray_snapshot(&shell).unwrap();
+        assert!(snapshot.profiles[0].paused);
+        let ids: Vec<_> = tray::menu_model(&snapshot)
+            .into_iter()
+            .filter_map(|e| match e {
+                tray::MenuEntry::Item { id, .. } => Some(id),
+                tray::MenuEntry::Separator => None,
+            })
+            .collect();
+        assert!(ids.contains(&"resume".to_string()) && !ids.contains(&"pause".to_string()));
     }
 
     #[test]

@@ -41,6 +41,9 @@ impl Pause {
 pub struct WorkerView {
     pub syncing: bool,
     pub pause: Option<Pause>,
+    /// When the next cycle starts on its own (`None` before the first one, and while
+    /// paused until resumed).
+    pub next_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -213,9 +216,15 @@ impl Scheduler {
         if s.pause.is_some_and(|p| p.is_over(Utc::now())) {
             s.pause = None;
         }
+        let next_at = match s.pause {
+            None => s.due,
+            Some(Pause::Until(t)) => s.due.map(|d| d.max(t)),
+            Some(Pause::UntilResumed) => None,
+        };
         WorkerView {
             syncing: s.syncing,
             pause: s.pause,
+            next_at: next_at.filter(|_| s.started),
         }
     }
 

@@ -104,8 +104,10 @@ pub fn profile_line(
     let local = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&chrono::Local).format("%H:%M").to_string()
     };
-    let (state, text) = if status.sign_in_needed || !status.odoo_api_key_saved {
+    let (state, text) = if status.sign_in_needed {
         (TrayState::Error, "sign-in needed".to_string())
+    } else if !status.odoo_api_key_saved {
+        (TrayState::Error, "Odoo API key needed".to_string())
     } else if let Some(e) = &status.last_error {
         (TrayState::Error, format!("error: {}", e.code))
     } else if status.open_conflicts > 0 {
