@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! UI tests that drive the real app binary through WebDriver (tauri-driver in front of
 //! WebKitWebDriver), inside `scripts/desktop-session.sh` with `WITH_TAURI_DRIVER=1`.
 //! Outside the harness they skip; under `CI=true` or `make test` a missing harness fails.
@@ -58,12 +59,9 @@ async fn the_main_window_invites_a_new_user_to_add_an_account() {
     client.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn the_main_window_shows_a_profile_with_its_status() {
-    let Some(url) = webdriver_url() else { return };
-    let data_dir = tempfile::tempdir().unwrap();
-    // The profile exists before the app starts, as one the CLI created would.
-    odoo365_app::App::open(data_dir.path())
+/// Adds the profile "work" to `dir`, as the CLI would, before the app starts.
+fn add_work_profile(dir: &std::path::Path) -> odoo365_app::Profile {
+    odoo365_app::App::open(dir)
         .unwrap()
         .add_profile(odoo365_app::ProfileDraft {
             name: "work".into(),
@@ -75,7 +73,116 @@ async fn the_main_window_shows_a_profile_with_its_status() {
             graph_url: None,
             identity_url: None,
         })
+        .unwrap()
+}
+
+/// Syncs "work" over the engine's fake calendars until a location conflict is open.
+async fn make_a_conflict(dir: &std::path::Path) -> i64 {
+    use chrono::TimeZone;
+    use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+    use std::sync::Arc;
+    const ME: &str = "me@example.com";
+    let clock = odoo365_engine::ManualClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+            .unwrap(),
+    );
+    let app = odoo365_app::App::open_with(
+        dir,
+        Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    let profile = app.profile("work").unwrap();
+    let (graph, odoo) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+    let start = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
         .unwrap();
+    let oid = odoo.user_create(
+        &odoo365_sync_core::Event::timed("Board", start, start + chrono::Duration::hours(1))
+            .normalized(),
+    );
+    for (confirm, edit) in [(false, false), (true, false), (false, true)] {
+        if edit {
+            let gid = graph.titled("Board")[0]["id"].as_str().unwrap().to_string();
+            odoo.user_write(oid, &serde_json::json!({"location": "Paris"}));
+            graph.user_edit(&gid, |v| {
+                v["location"] = serde_json::json!({"displayName": "Berlin"})
+            });
+        }
+        clock.advance(chrono::Duration::seconds(10));
+        let engine = app
+            .engine_with(
+                &profile,
+                ME,
+                Arc::new(graph.clone()),
+                Arc::new(odoo.clone()),
+            )
+            .unwrap();
+        app.sync_with(&profile, engine, false, confirm)
+            .await
+            .unwrap();
+    }
+    let open = app.conflicts("work").unwrap();
+    assert_eq!(open.len(), 1);
+    open[0].id
+}
+
+#[tokio::test]
+async fn a_conflict_is_resolved_in_the_popup_and_the_app_records_the_decision() {
+    let Some(url) = webdriver_url() else { return };
+    let data_dir = tempfile::tempdir().unwrap();
+    add_work_profile(data_dir.path());
+    let id = make_a_conflict(data_dir.path()).await;
+    let client = launch(&url, data_dir.path()).await;
+    let wait = || client.wait().at_most(Duration::from_secs(20));
+    // The card links to the conflict; the popup view shows the field side by side.
+    wait()
+        .for_element(Locator::Css("[data-testid=profile] .attention a"))
+        .await
+        .expect("the card shows the open conflict")
+        .click()
+        .await
+        .unwrap();
+    let row = wait()
+        .for_element(Locator::Css("[data-testid=field-row]"))
+        .await
+        .expect("the conflict's fields appear");
+    let text = row.text().await.unwrap();
+    assert!(text.contains("Paris") && text.contains("Berlin"), "{text}");
+    client
+        .find(Locator::Css("input[name=whole]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[normalize-space()='Apply']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait()
+        .for_element(Locator::Css("[data-testid=resolved]"))
+        .await
+        .expect("the popup confirms the decision");
+    client.close().await.unwrap();
+    // The decision reached the store through the real command.
+    let app = odoo365_app::App::open(data_dir.path()).unwrap();
+    assert!(app.conflicts("work").unwrap().is_empty());
+    let decided = app.conflict("work", id).unwrap();
+    // Stored in the engine's words: keep one whole side, Odoo's.
+    let resolution = decided.resolution.unwrap();
+    assert_eq!(resolution["side"], "odoo", "{resolution}");
+}
+
+#[tokio::test]
+async fn the_main_window_shows_a_profile_with_its_status() {
+    let Some(url) = webdriver_url() else { return };
+    let data_dir = tempfile::tempdir().unwrap();
+    add_work_profile(data_dir.path());
     let client = launch(&url, data_dir.path()).await;
     let card = client
         .wait()
