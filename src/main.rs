@@ -20,7 +20,7 @@ use odoo365_app::{
     about = "Two-way sync of Odoo and Microsoft 365",
     after_help = "Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found, 4 sign-in needed, \
                   5 conflicts pending, 6 guard tripped (confirm with --yes), 7 network, \
-                  8 Odoo API key refused"
+                  8 Odoo API key refused, 9 the profile is syncing elsewhere"
 )]
 struct Cli {
     /// Where the sync database lives [default: the XDG data dir]
@@ -42,7 +42,7 @@ struct Json {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Add, list, show, check or remove profiles (a Microsoft account paired with an Odoo)
+    /// Add, list, show, check, re-key or remove profiles (a Microsoft account paired with an Odoo)
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Sign in to Microsoft (in the browser, or with a code on another device)
@@ -169,12 +169,14 @@ enum ConflictsCommand {
     List(Json),
     /// One conflict, both sides and the base
     Show {
+        /// The conflict's number, from `conflicts list`
         id: i64,
         #[command(flatten)]
         json: Json,
     },
     /// Resolve a conflict: keep one side, or choose per field; the next sync applies it
     Resolve {
+        /// The conflict's number, from `conflicts list`
         id: i64,
         /// Keep this side's whole version: odoo or microsoft
         #[arg(long, value_name = "SIDE", conflicts_with = "field")]
@@ -187,6 +189,14 @@ enum ConflictsCommand {
     },
 }
 
+/// `println!` that does not panic when stdout is gone (`odoo365 activity | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit codes, distinct per outcome so scripts can branch.
 fn exit_code(code: ErrorCode) -> u8 {
     match code {
@@ -197,6 +207,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::GuardTripped => 6,
         ErrorCode::Network => 7,
         ErrorCode::OdooKeyRefused => 8,
+        ErrorCode::Busy => 9,
         ErrorCode::Storage | ErrorCode::Keychain | ErrorCode::Internal => 1,
     }
 }
@@ -206,20 +217,22 @@ fn invalid(message: impl Into<String>) -> AppError {
 }
 
 fn print_profile(p: &Profile) {
-    println!("{}  ({})", p.name, p.id);
-    println!("  Microsoft: tenant {}, client {}", p.tenant, p.client_id);
-    println!(
+    say!("{}  ({})", p.name, p.id);
+    say!("  Microsoft: tenant {}, client {}", p.tenant, p.client_id);
+    say!(
         "  Odoo:      {} database {} as {}",
-        p.odoo_url, p.odoo_database, p.odoo_login
+        p.odoo_url,
+        p.odoo_database,
+        p.odoo_login
     );
-    println!("  Graph:     {}", p.graph_url);
-    println!("  Sign-in:   {}", p.identity_url);
+    say!("  Graph:     {}", p.graph_url);
+    say!("  Sign-in:   {}", p.identity_url);
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<(), AppError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 
@@ -306,9 +319,9 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 json(&serde_json::json!({"profile": p, "odoo": check}))?;
             } else {
                 if let Some(c) = &check {
-                    println!("{}.", c.summary());
+                    say!("{}.", c.summary());
                 }
-                println!(
+                say!(
                     "Added profile {}; the API key is in the system keychain. Next: `odoo365 login`.",
                     p.name
                 );
@@ -319,7 +332,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&all)?;
             } else if all.is_empty() {
-                println!("No profiles yet. Add one with `odoo365 profile add`.");
+                say!("No profiles yet. Add one with `odoo365 profile add`.");
             } else {
                 all.iter().for_each(print_profile);
             }
@@ -343,7 +356,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&check)?;
             } else {
-                println!("{}.", check.summary());
+                say!("{}.", check.summary());
             }
         }
         Command::Profile(ProfileCommand::SetKey {
@@ -353,14 +366,14 @@ fn run(cli: Cli) -> Result<(), AppError> {
             let p = app.profile(&profile)?;
             let key = read_api_key(api_key_stdin)?;
             app.set_odoo_api_key(&p.id, &key)?;
-            println!(
+            say!(
                 "Saved the new Odoo API key of {} in the system keychain.",
                 p.name
             );
         }
         Command::Profile(ProfileCommand::Remove { profile }) => {
             let p = app.remove_profile(&profile)?;
-            println!(
+            say!(
                 "Removed profile {}, its sync state and its keychain entries.",
                 p.name
             );
@@ -370,10 +383,11 @@ fn run(cli: Cli) -> Result<(), AppError> {
             let how = if device_code {
                 SignIn::DeviceCode(Box::new(|prompt: &odoo365_app::DeviceCodePrompt| {
                     match &prompt.message {
-                        Some(m) => println!("{m}"),
-                        None => println!(
+                        Some(m) => say!("{m}"),
+                        None => say!(
                             "To sign in, open {} and enter the code {}",
-                            prompt.verification_uri, prompt.user_code
+                            prompt.verification_uri,
+                            prompt.user_code
                         ),
                     }
                     let _ = std::io::stdout().flush();
@@ -386,7 +400,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 SignIn::Browser(&SystemBrowser)
             };
             let done = runtime()?.block_on(app.login(&p.id, how))?;
-            println!("Signed in; profile {} can sync now.", done.profile);
+            say!("Signed in; profile {} can sync now.", done.profile);
         }
         Command::Status(Json { json: as_json }) => {
             let p = app.resolve_profile(chosen)?;
@@ -398,8 +412,8 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
                         .unwrap_or_else(|| "never".into())
                 };
-                println!("Profile {}", s.profile);
-                println!(
+                say!("Profile {}", s.profile);
+                say!(
                     "  Last sync:  {}{}",
                     time(s.last_sync_at),
                     s.last_outcome
@@ -408,9 +422,9 @@ fn run(cli: Cli) -> Result<(), AppError> {
                         .unwrap_or_default()
                 );
                 if let Some(n) = s.next_sync_at {
-                    println!("  Next sync:  {}", n.format("%Y-%m-%d %H:%M:%SZ"));
+                    say!("  Next sync:  {}", n.format("%Y-%m-%d %H:%M:%SZ"));
                 }
-                println!(
+                say!(
                     "  Linked events: {}, pending changes: {}, failed: {}, open conflicts: {}",
                     s.linked_events,
                     s.pending_jobs,
@@ -418,10 +432,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     s.open_conflicts
                 );
                 if let Some(e) = &s.last_error {
-                    println!("  Last error: {}", e.message);
+                    say!("  Last error: {}", e.message);
                 }
                 for line in s.attention() {
-                    println!("  ! {line}");
+                    say!("  ! {line}");
                 }
             }
         }
@@ -431,10 +445,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&all)?;
             } else if all.is_empty() {
-                println!("No open conflicts.");
+                say!("No open conflicts.");
             } else {
                 for c in &all {
-                    println!(
+                    say!(
                         "{}  {}  {}  fields: {}",
                         c.id,
                         c.kind,
@@ -480,7 +494,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&c)?;
             } else {
-                println!("Conflict {id} resolved; the next sync applies it.");
+                say!("Conflict {id} resolved; the next sync applies it.");
             }
         }
         Command::Sync {
@@ -494,12 +508,12 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&r)?;
             } else {
-                println!("{}: {}", r.profile, r.summary);
+                say!("{}: {}", r.profile, r.summary);
                 for (item, mail) in &r.report.mails {
-                    println!("  mail: {item}: {mail:?}");
+                    say!("  mail: {item}: {mail:?}");
                 }
                 for f in r.report.failed.iter().chain(&r.report.item_errors) {
-                    println!("  ! {}: {}", f.item, f.message);
+                    say!("  ! {}: {}", f.item, f.message);
                 }
             }
             if let Some(e) = r.needs_person() {
@@ -517,7 +531,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     let _ = tokio::signal::ctrl_c().await;
                 },
                 |r| match r {
-                    Ok(r) => println!("{}: {}", r.profile, r.summary),
+                    Ok(r) => say!("{}: {}", r.profile, r.summary),
                     Err(e) => eprintln!("odoo365: {e}"),
                 },
             ))?;
@@ -540,7 +554,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 let mut answer = String::new();
                 let _ = std::io::stdin().lock().read_line(&mut answer);
                 if !answer.trim().eq_ignore_ascii_case("y") {
-                    println!("Nothing was changed.");
+                    say!("Nothing was changed.");
                     return Ok(());
                 }
             }
@@ -548,7 +562,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&r)?;
             } else {
-                println!(
+                say!(
                     "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next                      sync pairs the events again (no duplicates) and shows its plan first.",
                     r.links_forgotten, r.jobs_cancelled, r.conflicts_closed
                 );
@@ -563,10 +577,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&lines)?;
             } else if lines.is_empty() {
-                println!("Sync has not overwritten or deleted anything yet.");
+                say!("Sync has not overwritten or deleted anything yet.");
             } else {
                 for l in &lines {
-                    println!(
+                    say!(
                         "{}  {}  {} on {}  {}{}",
                         l.entry,
                         l.at.format("%Y-%m-%d %H:%M:%SZ"),
@@ -587,9 +601,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&r)?;
             } else {
-                println!(
+                say!(
                     "Restored {:?} on {}; the next sync carries it to the other side.",
-                    r.title, r.side
+                    r.title,
+                    r.side
                 );
             }
         }
@@ -602,10 +617,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             if as_json {
                 json(&a)?;
             } else if a.lines.is_empty() {
-                println!("Nothing happened yet.");
+                say!("Nothing happened yet.");
             } else {
                 for l in &a.lines {
-                    println!("{}", l.line());
+                    say!("{}", l.line());
                 }
             }
         }
@@ -614,14 +629,14 @@ fn run(cli: Cli) -> Result<(), AppError> {
 }
 
 fn print_conflict(c: &odoo365_app::ConflictView) {
-    println!(
+    say!(
         "Conflict {} ({}){}",
         c.id,
         c.kind,
         if c.open { "" } else { ", resolved" }
     );
     if let Some(t) = &c.title {
-        println!("  Event: {t}");
+        say!("  Event: {t}");
     }
     let value = |side: &Option<serde_json::Value>, f: &str| {
         side.as_ref()
@@ -630,26 +645,26 @@ fn print_conflict(c: &odoo365_app::ConflictView) {
             .unwrap_or_else(|| "-".into())
     };
     if c.fields.is_empty() {
-        println!(
+        say!(
             "  Odoo:      {}",
             c.odoo.as_ref().map(|_| "edited").unwrap_or("deleted")
         );
-        println!(
+        say!(
             "  Microsoft: {}",
             c.microsoft.as_ref().map(|_| "edited").unwrap_or("deleted")
         );
-        println!(
+        say!(
             "  Resolve with: odoo365 conflicts resolve {} --keep odoo|microsoft",
             c.id
         );
     } else {
         for f in &c.fields {
-            println!("  {f}:");
-            println!("    base:      {}", value(&c.base, f));
-            println!("    odoo:      {}", value(&c.odoo, f));
-            println!("    microsoft: {}", value(&c.microsoft, f));
+            say!("  {f}:");
+            say!("    base:      {}", value(&c.base, f));
+            say!("    odoo:      {}", value(&c.odoo, f));
+            say!("    microsoft: {}", value(&c.microsoft, f));
         }
-        println!(
+        say!(
             "  Resolve with: odoo365 conflicts resolve {} --keep odoo|microsoft, or --field NAME=odoo|microsoft per field",
             c.id
         );

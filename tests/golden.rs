@@ -20,7 +20,7 @@
 //! outlook edit "Review" subject="Review v2" location="Berlin"
 //! outlook delete "Review"
 //! outlook expire-delta                  # the next delta answers 410
-//! outlook fault expired-token N         # the next N Graph calls answer 401
+//! outlook fault expired-token N         # the next N writes to Outlook answer 401
 //! wait 1.5s                             # a pause
 //! sync [--yes]                          # the CLI; its exit code and summary are recorded
 //! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
@@ -353,8 +353,10 @@ impl Run {
                     .unwrap();
             }
             ["outlook", "fault", "expired-token", n] => {
+                // Mid-sync: the first write to Outlook, after the cycle has read both sides.
                 self.graph.emulator.faults().add(FaultRule {
-                    path_contains: Some("/v1.0/".into()),
+                    path_contains: Some("/events".into()),
+                    writes_only: true,
                     remaining: Some(n.parse().unwrap()),
                     ..FaultRule::always(Fault::ExpiredToken)
                 });
@@ -435,18 +437,47 @@ impl Run {
             .odoo(
                 "calendar.event",
                 "search_read",
-                json!({"domain": [], "fields": ["name", "start", "stop", "location", "videocall_location", "active"],
+                json!({"domain": [], "fields": ["name", "start", "stop", "location", "videocall_location", "active", "partner_ids"],
                        "context": {"active_test": false}}),
             )
             .await;
+        let partners = self
+            .odoo(
+                "res.partner",
+                "search_read",
+                json!({"domain": [], "fields": ["email"], "context": {"active_test": false}}),
+            )
+            .await;
+        let email_of: BTreeMap<i64, String> = partners
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| Some((p["id"].as_i64()?, p["email"].as_str()?.to_string())))
+            .collect();
+        // Guests only: the user's own attendance is not news.
+        let guests = |emails: Vec<String>| -> String {
+            let mut g: Vec<String> = emails.into_iter().filter(|m| m != ALICE).collect();
+            g.sort();
+            if g.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", g.join(", "))
+            }
+        };
         let mut rows: Vec<String> = odoo
             .as_array()
             .unwrap()
             .iter()
             .map(|e| {
                 let video = e["videocall_location"].as_str().unwrap_or_default();
+                let emails = e["partner_ids"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| email_of.get(&id.as_i64()?).cloned())
+                    .collect();
                 format!(
-                    "odoo: {:?} {} - {}{}{}{}",
+                    "odoo: {:?} {} - {}{}{}{}{}",
                     e["name"].as_str().unwrap_or_default(),
                     e["start"].as_str().unwrap_or_default(),
                     e["stop"].as_str().unwrap_or_default(),
@@ -462,6 +493,7 @@ impl Run {
                     } else {
                         " [videocall]"
                     },
+                    guests(emails),
                     if e["active"] == false {
                         " (archived)"
                     } else {
@@ -479,7 +511,7 @@ impl Run {
             .iter()
             .map(|e| {
                 format!(
-                    "outlook: {:?} {} - {}{}{}",
+                    "outlook: {:?} {} - {}{}{}{}",
                     e["subject"].as_str().unwrap_or_default(),
                     e["start"]["dateTime"]
                         .as_str()
@@ -503,11 +535,46 @@ impl Run {
                     } else {
                         ""
                     },
+                    guests(
+                        e["attendees"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|a| a["emailAddress"]["address"].as_str())
+                            .map(str::to_lowercase)
+                            .collect()
+                    ),
                 )
             })
             .collect();
         rows.sort();
         lines.extend(rows);
+        let faults: Vec<String> = self
+            .graph
+            .emulator
+            .request_log()
+            .snapshot()
+            .into_iter()
+            .filter_map(|r| {
+                r.fault.map(|f| {
+                    format!(
+                        "{f} on {} {}",
+                        r.method,
+                        r.path
+                            .split('?')
+                            .next()
+                            .unwrap_or_default()
+                            .split('/')
+                            .take(4)
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    )
+                })
+            })
+            .collect();
+        if !faults.is_empty() {
+            lines.push(format!("outlook faults: {}", faults.join("; ")));
+        }
         lines.push(format!(
             "mails: outlook {}, odoo {}",
             self.graph.emulator.outbox().len(),
@@ -710,3 +777,58 @@ golden!(
     recurring_series_are_left_alone,
     token_expiry_mid_sync,
 );
+
+/// The daemon syncs at once, then waits its interval; Ctrl-C stops it cleanly and `status`
+/// shows the last sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_then_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    if !keychain_available() {
+        return;
+    }
+    let mut run = Run::start().await;
+    run.setup().await;
+    run.step("odoo create \"Standup\" 2026-11-25T09:00Z 30m")
+        .await;
+    run.step("sync --yes").await;
+    run.step("outlook create \"Review\" 2026-11-25T13:00Z 60m")
+        .await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odoo365"))
+        .arg("--data-dir")
+        .arg(run.data_dir())
+        .args(["daemon", "--interval", "3600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (first, reader) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(stdout);
+        reader.read_line(&mut line).unwrap();
+        (line, reader)
+    })
+    .await
+    .unwrap();
+    assert!(first.contains("synced: 1 change(s) applied"), "{first}");
+    let status = run.cli(&["status", "--json"], "").await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["next_sync_at"].is_string(), "{status}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || {
+        drop(reader);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let status = run.cli(&["status", "--json"], "").await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["next_sync_at"].is_null(), "{status}");
+    assert!(status["last_sync_at"].is_string(), "{status}");
+    assert_eq!(status["linked_events"], 2);
+    run.assert_no_secret_leaked();
+    run.finish().await;
+}

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     GuardTripped,
     /// A service could not be reached, or asked us to slow down; trying later helps.
     Network,
+    /// Another sync of the same profile is running (the daemon, or another window).
+    Busy,
     Storage,
     Keychain,
     Internal,

@@ -34,6 +34,13 @@ const ENGINE_CURSORS: [&str; 5] = [
     "calendar.paused_plan",
 ];
 
+/// An exclusive hold on a profile's sync state, across processes (the daemon, the CLI, the
+/// desktop app): released when dropped, or by the OS when the process dies.
+#[derive(Debug)]
+pub struct ProfileLock {
+    _file: std::fs::File,
+}
+
 /// Test hook: `ODOO365_CRASH_AFTER=N` stops a sync right after its N-th persisted step or
 /// service write, as a crash would (the golden scenarios restart from there).
 pub const CRASH_AFTER_ENV: &str = "ODOO365_CRASH_AFTER";
@@ -345,6 +352,7 @@ impl App {
         confirm: bool,
     ) -> Result<SyncResult, AppError> {
         let profile = self.profile(profile)?;
+        let _lock = self.lock_profile(&profile)?;
         let engine = match self.engine_for(&profile).await {
             Ok(e) => e,
             Err(e) => {
@@ -353,6 +361,44 @@ impl App {
             }
         };
         self.sync_with(&profile, engine, dry_run, confirm).await
+    }
+
+    /// Takes the profile's lock, or says who has it.
+    pub fn lock_profile(&self, profile: &Profile) -> Result<ProfileLock, AppError> {
+        let dir = self.data_dir.join("locks");
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            AppError::new(
+                ErrorCode::Storage,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
+        let path = dir.join(format!("{}.lock", profile.id));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::Storage,
+                    format!("cannot open {}: {e}", path.display()),
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(ProfileLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(AppError::new(
+                ErrorCode::Busy,
+                format!(
+                    "profile {:?} is syncing right now (the daemon, the desktop app or another \
+                     odoo365); nothing was done here, try again when it has finished",
+                    profile.name
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(AppError::new(
+                ErrorCode::Storage,
+                format!("cannot lock {}: {e}", path.display()),
+            )),
+        }
     }
 
     /// The plan preview: what a sync would do now, written nowhere (a dry run).
@@ -483,6 +529,8 @@ impl App {
             },
         };
         let profile = self.profile(profile)?;
+        // Opening an engine recovers the profile's interrupted jobs: never under a running sync.
+        let _lock = self.lock_profile(&profile)?;
         let mut engine = self.engine_with(&profile, "", Arc::new(Offline), Arc::new(Offline))?;
         engine.resolve_conflict(id, choice).map_err(engine_error)?;
         self.conflict(&profile.id, id)
@@ -494,6 +542,7 @@ impl App {
     /// shows its plan before writing if pairing leaves anything to write.
     pub fn reset_sync_state(&self, profile: &str) -> Result<ResetReport, AppError> {
         let profile = self.profile(profile)?;
+        let _lock = self.lock_profile(&profile)?;
         let id = profile.id.as_str();
         let now = self.now();
         let resolution = serde_json::json!({"reset": true});
@@ -587,6 +636,26 @@ mod tests {
             next_wait(&Err(AppError::new(ErrorCode::SignInNeeded, "x")), interval),
             interval
         );
+    }
+
+    #[test]
+    fn one_sync_per_profile_at_a_time_and_the_lock_goes_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _) = crate::tests::app(dir.path());
+        let work = app.add_profile(crate::tests::draft("work")).unwrap();
+        let home = app.add_profile(crate::tests::draft("home")).unwrap();
+        let held = app.lock_profile(&work).unwrap();
+        let e = app.lock_profile(&work).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Busy);
+        assert!(e.message.contains("try again"), "{}", e.message);
+        assert_eq!(
+            app.reset_sync_state("work").unwrap_err().code,
+            ErrorCode::Busy
+        );
+        app.lock_profile(&home).unwrap();
+        drop(held);
+        app.lock_profile(&work).unwrap();
+        app.reset_sync_state("work").unwrap();
     }
 
     #[test]
