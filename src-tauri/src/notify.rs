@@ -45,6 +45,10 @@ impl NoticeGate {
         prefs: &NotificationPrefs,
         now: DateTime<Utc>,
     ) -> Option<Notice> {
+        // Another process syncing the profile (the CLI's daemon) is no failure.
+        if matches!(result, Err(e) if e.code == ErrorCode::Busy) {
+            return None;
+        }
         let failed_before = self
             .failed_before
             .insert(profile.to_string(), result.is_err())
@@ -129,6 +133,8 @@ mod tests {
         let prefs = NotificationPrefs::default();
         let network = failed(ErrorCode::Network);
         assert_eq!(gate.after_cycle("work", &network, &prefs, at(0)), None);
+        let busy = failed(ErrorCode::Busy);
+        assert_eq!(gate.after_cycle("work", &busy, &prefs, at(0)), None);
         let n = gate.after_cycle("work", &network, &prefs, at(1)).unwrap();
         assert_eq!(n.kind, NoticeKind::ErrorPersists);
         let quiet = NotificationPrefs {
