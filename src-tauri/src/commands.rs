@@ -8,7 +8,7 @@ use odoo365_app::{
     Resolution, Restored, SignIn, SignedIn, Status, SyncResult, SystemBrowser,
 };
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::scheduler::{block_on, Pause};
 use crate::settings::{Settings, SyncSettings};
@@ -442,13 +442,29 @@ pub async fn get_settings(shell: State<'_, Shell>) -> Result<Settings, AppError>
     blocking(move || files.settings()).await
 }
 
+/// Saves the settings; "start at login" is applied first (the autostart plugin, when the
+/// app runs with it), so a refused registration saves nothing.
 #[tauri::command]
-pub async fn set_settings(
+pub async fn set_settings<R: Runtime>(
+    handle: AppHandle<R>,
     shell: State<'_, Shell>,
     settings: Settings,
 ) -> Result<Settings, AppError> {
     let files = shell.files.clone();
     blocking(move || {
+        if let Some(autostart) = handle.try_state::<tauri_plugin_autostart::AutoLaunchManager>() {
+            let applied = if settings.start_at_login {
+                autostart.enable()
+            } else {
+                autostart.disable()
+            };
+            applied.map_err(|e| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("cannot change start at login: {e}; the settings were not saved"),
+                )
+            })?;
+        }
         files.set_settings(&settings)?;
         files.settings()
     })

@@ -334,7 +334,11 @@ pub fn run() {
                 tracing::error!(error = %e, "cannot show the main window for a second launch");
             }
         }))
-        .plugin(tauri_plugin_notification::init());
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ));
     let built = with_shell(builder, app)
         .setup(|app| {
             let handle = app.handle().clone();
