@@ -451,7 +451,8 @@ pub async fn set_settings<R: Runtime>(
     settings: Settings,
 ) -> Result<Settings, AppError> {
     let files = shell.files.clone();
-    blocking(move || {
+    let tray = handle.clone();
+    let saved = blocking(move || {
         if let Some(autostart) = handle.try_state::<tauri_plugin_autostart::AutoLaunchManager>() {
             let applied = if settings.start_at_login {
                 autostart.enable()
@@ -468,5 +469,8 @@ pub async fn set_settings<R: Runtime>(
         files.set_settings(&settings)?;
         files.settings()
     })
-    .await
+    .await?;
+    // The tray speaks the chosen language.
+    changed(&tray);
+    Ok(saved)
 }

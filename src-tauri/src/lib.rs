@@ -78,7 +78,11 @@ pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Bu
 
 /// Gathers what the tray shows from the app's status and the workers.
 fn tray_snapshot(shell: &Shell) -> Result<tray::TraySnapshot, AppError> {
-    let mut snapshot = tray::TraySnapshot::default();
+    let mut snapshot = tray::TraySnapshot {
+        language: shell.files.settings().unwrap_or_default().language,
+        ..tray::TraySnapshot::default()
+    };
+    let words = tray::words(snapshot.language);
     let mut last = None;
     for p in shell.app.profiles()? {
         let status = shell.app.status(&p.id)?;
@@ -89,6 +93,7 @@ fn tray_snapshot(shell: &Shell) -> Result<tray::TraySnapshot, AppError> {
             &status,
             worker.syncing,
             worker.pause,
+            words,
         ));
     }
     snapshot.last_sync = last.map(|t| {
@@ -216,12 +221,18 @@ fn after_cycle<R: Runtime>(
         .profile(profile_id)
         .map(|p| p.name)
         .unwrap_or_else(|_| profile_id.to_string());
-    let prefs = shell.files.settings().unwrap_or_default().notifications;
+    let settings = shell.files.settings().unwrap_or_default();
     let notice = shell
         .notices
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .after_cycle(&name, result, &prefs, chrono::Utc::now());
+        .after_cycle(
+            &name,
+            result,
+            &settings.notifications,
+            settings.language,
+            chrono::Utc::now(),
+        );
     // A new conflict brings its popup up (once per cycle that opened any).
     if let Ok(r) = result {
         if r.report.conflicts_opened > 0 {

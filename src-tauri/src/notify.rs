@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use odoo365_app::{AppError, ErrorCode, SyncResult};
 
-use crate::settings::NotificationPrefs;
+use crate::settings::{Language, NotificationPrefs};
 
 /// How long a kind of notification stays quiet for a profile after it was shown.
 pub const QUIET_FOR: chrono::Duration = chrono::Duration::minutes(10);
@@ -43,8 +43,11 @@ impl NoticeGate {
         profile: &str,
         result: &Result<SyncResult, AppError>,
         prefs: &NotificationPrefs,
+        language: Language,
         now: DateTime<Utc>,
     ) -> Option<Notice> {
+        let de = language == Language::De;
+        let pick = |en: &str, german: &str| if de { german } else { en }.to_string();
         // Another process syncing the profile (the CLI's daemon) is no failure.
         if matches!(result, Err(e) if e.code == ErrorCode::Busy) {
             return None;
@@ -57,23 +60,28 @@ impl NoticeGate {
             Ok(r) if r.outcome == "paused" => (
                 NoticeKind::GuardPaused,
                 prefs.guard_paused,
-                "Sync paused: please review".to_string(),
+                pick("Sync paused: please review", "Synchronisierung pausiert: bitte prüfen"),
                 format!("{profile}: {}", r.summary),
             ),
             Ok(r) if r.open_conflicts > 0 => (
                 NoticeKind::ConflictNeedsDecision,
                 prefs.conflicts,
-                "A conflict needs your decision".to_string(),
-                format!(
-                    "{profile}: {} conflict(s) wait; those items stay as they are until you decide",
-                    r.open_conflicts
+                pick(
+                    "A conflict needs your decision",
+                    "Ein Konflikt braucht Ihre Entscheidung",
                 ),
+                pick(
+                    "{profile}: {n} conflict(s) wait; those items stay as they are until you decide",
+                    "{profile}: {n} Konflikt(e) warten; diese Einträge bleiben bis zu Ihrer Entscheidung unverändert",
+                )
+                .replace("{profile}", profile)
+                .replace("{n}", &r.open_conflicts.to_string()),
             ),
             Ok(_) => return None,
             Err(e) if e.code == ErrorCode::SignInNeeded => (
                 NoticeKind::SignInNeeded,
                 prefs.sign_in,
-                "Sign-in needed".to_string(),
+                pick("Sign-in needed", "Anmeldung nötig"),
                 format!("{profile}: {}", e.message),
             ),
             // One failed cycle is often a passing network hiccup; the second in a row is
@@ -81,7 +89,7 @@ impl NoticeGate {
             Err(e) if failed_before => (
                 NoticeKind::ErrorPersists,
                 prefs.errors,
-                "Sync keeps failing".to_string(),
+                pick("Sync keeps failing", "Synchronisierung schlägt weiter fehl"),
                 format!("{profile}: {}", e.message),
             ),
             Err(_) => return None,
@@ -118,13 +126,25 @@ mod tests {
         let mut gate = NoticeGate::default();
         let prefs = NotificationPrefs::default();
         let sign_in = failed(ErrorCode::SignInNeeded);
-        let n = gate.after_cycle("work", &sign_in, &prefs, at(0)).unwrap();
+        let n = gate
+            .after_cycle("work", &sign_in, &prefs, Language::En, at(0))
+            .unwrap();
         assert_eq!(n.kind, NoticeKind::SignInNeeded);
-        assert_eq!(gate.after_cycle("work", &sign_in, &prefs, at(5)), None);
-        assert_eq!(gate.after_cycle("work", &sign_in, &prefs, at(9)), None);
+        assert_eq!(
+            gate.after_cycle("work", &sign_in, &prefs, Language::En, at(5)),
+            None
+        );
+        assert_eq!(
+            gate.after_cycle("work", &sign_in, &prefs, Language::En, at(9)),
+            None
+        );
         // Another profile is not held back by the first one.
-        assert!(gate.after_cycle("home", &sign_in, &prefs, at(9)).is_some());
-        assert!(gate.after_cycle("work", &sign_in, &prefs, at(10)).is_some());
+        assert!(gate
+            .after_cycle("home", &sign_in, &prefs, Language::En, at(9))
+            .is_some());
+        assert!(gate
+            .after_cycle("work", &sign_in, &prefs, Language::En, at(10))
+            .is_some());
     }
 
     #[test]
@@ -132,17 +152,28 @@ mod tests {
         let mut gate = NoticeGate::default();
         let prefs = NotificationPrefs::default();
         let network = failed(ErrorCode::Network);
-        assert_eq!(gate.after_cycle("work", &network, &prefs, at(0)), None);
+        assert_eq!(
+            gate.after_cycle("work", &network, &prefs, Language::En, at(0)),
+            None
+        );
         let busy = failed(ErrorCode::Busy);
-        assert_eq!(gate.after_cycle("work", &busy, &prefs, at(0)), None);
-        let n = gate.after_cycle("work", &network, &prefs, at(1)).unwrap();
+        assert_eq!(
+            gate.after_cycle("work", &busy, &prefs, Language::En, at(0)),
+            None
+        );
+        let n = gate
+            .after_cycle("work", &network, &prefs, Language::En, at(1))
+            .unwrap();
         assert_eq!(n.kind, NoticeKind::ErrorPersists);
         let quiet = NotificationPrefs {
             sign_in: false,
             ..NotificationPrefs::default()
         };
         let sign_in = failed(ErrorCode::SignInNeeded);
-        assert_eq!(gate.after_cycle("home", &sign_in, &quiet, at(0)), None);
+        assert_eq!(
+            gate.after_cycle("home", &sign_in, &quiet, Language::En, at(0)),
+            None
+        );
     }
 
     #[test]
@@ -160,15 +191,22 @@ mod tests {
         let mut gate = NoticeGate::default();
         let prefs = NotificationPrefs::default();
         let n = gate
-            .after_cycle("work", &Ok(paused), &prefs, at(0))
+            .after_cycle("work", &Ok(paused), &prefs, Language::En, at(0))
             .unwrap();
         assert_eq!(n.kind, NoticeKind::GuardPaused);
         let conflicted = Ok(conflicted);
         let n = gate
-            .after_cycle("work", &conflicted, &prefs, at(1))
+            .after_cycle("work", &conflicted, &prefs, Language::En, at(1))
             .unwrap();
         assert_eq!(n.kind, NoticeKind::ConflictNeedsDecision);
         assert!(n.body.contains("1 conflict"), "{}", n.body);
-        assert_eq!(gate.after_cycle("work", &conflicted, &prefs, at(2)), None);
+        assert_eq!(
+            gate.after_cycle("work", &conflicted, &prefs, Language::En, at(2)),
+            None
+        );
+        let german = gate
+            .after_cycle("home", &conflicted, &prefs, Language::De, at(2))
+            .unwrap();
+        assert_eq!(german.title, "Ein Konflikt braucht Ihre Entscheidung");
     }
 }

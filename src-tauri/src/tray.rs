@@ -5,6 +5,101 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Runtime};
 
+use crate::settings::Language;
+
+/// The tray's words in one language (placeholders: `{n}`, `{t}`, `{code}`).
+#[derive(Debug)]
+pub struct Words {
+    pub idle: &'static str,
+    pub syncing: &'static str,
+    pub paused: &'static str,
+    pub attention: &'static str,
+    pub error: &'static str,
+    pub last_sync: &'static str,
+    pub not_synced: &'static str,
+    pub sign_in_needed: &'static str,
+    pub key_needed: &'static str,
+    pub error_code: &'static str,
+    pub conflicts_to_decide: &'static str,
+    pub plan_waits: &'static str,
+    pub line_syncing: &'static str,
+    pub paused_until: &'static str,
+    pub line_paused: &'static str,
+    pub synced_at: &'static str,
+    pub line_not_synced: &'static str,
+    pub sync_now: &'static str,
+    pub pause_hour: &'static str,
+    pub pause_forever: &'static str,
+    pub resume: &'static str,
+    pub no_account: &'static str,
+    pub conflicts: &'static str,
+    pub open: &'static str,
+    pub quit: &'static str,
+}
+
+pub const EN: Words = Words {
+    idle: "Odoo365 Sync: up to date",
+    syncing: "Odoo365 Sync: syncing…",
+    paused: "Odoo365 Sync: paused",
+    attention: "Odoo365 Sync: a decision is waiting for you",
+    error: "Odoo365 Sync: needs attention (error or sign-in)",
+    last_sync: "Last sync: {t}",
+    not_synced: "Not synced yet",
+    sign_in_needed: "sign-in needed",
+    key_needed: "Odoo API key needed",
+    error_code: "error: {code}",
+    conflicts_to_decide: "{n} conflict(s) to decide",
+    plan_waits: "a plan waits for you",
+    line_syncing: "syncing…",
+    paused_until: "paused until {t}",
+    line_paused: "paused",
+    synced_at: "synced {t}",
+    line_not_synced: "not synced yet",
+    sync_now: "Sync now",
+    pause_hour: "Pause for 1 hour",
+    pause_forever: "Pause until resumed",
+    resume: "Resume",
+    no_account: "No account yet: add one…",
+    conflicts: "Conflicts ({n})…",
+    open: "Open Odoo365 Sync",
+    quit: "Quit",
+};
+
+pub const DE: Words = Words {
+    idle: "Odoo365 Sync: auf dem neuesten Stand",
+    syncing: "Odoo365 Sync: synchronisiert…",
+    paused: "Odoo365 Sync: pausiert",
+    attention: "Odoo365 Sync: eine Entscheidung wartet auf Sie",
+    error: "Odoo365 Sync: braucht Aufmerksamkeit (Fehler oder Anmeldung)",
+    last_sync: "Letzte Synchronisierung: {t}",
+    not_synced: "Noch nicht synchronisiert",
+    sign_in_needed: "Anmeldung nötig",
+    key_needed: "Odoo-API-Schlüssel nötig",
+    error_code: "Fehler: {code}",
+    conflicts_to_decide: "{n} Konflikt(e) zu entscheiden",
+    plan_waits: "ein Plan wartet auf Sie",
+    line_syncing: "synchronisiert…",
+    paused_until: "pausiert bis {t}",
+    line_paused: "pausiert",
+    synced_at: "synchronisiert {t}",
+    line_not_synced: "noch nicht synchronisiert",
+    sync_now: "Jetzt synchronisieren",
+    pause_hour: "1 Stunde pausieren",
+    pause_forever: "Pausieren bis fortgesetzt",
+    resume: "Fortsetzen",
+    no_account: "Noch kein Konto: eines hinzufügen…",
+    conflicts: "Konflikte ({n})…",
+    open: "Odoo365 Sync öffnen",
+    quit: "Beenden",
+};
+
+pub fn words(language: Language) -> &'static Words {
+    match language {
+        Language::En => &EN,
+        Language::De => &DE,
+    }
+}
+
 /// The tray's id, to find it again when the state changes.
 pub const TRAY_ID: &str = "main";
 
@@ -32,13 +127,13 @@ impl TrayState {
         }
     }
 
-    pub fn tooltip(self) -> &'static str {
+    pub fn tooltip(self, w: &Words) -> &'static str {
         match self {
-            TrayState::Idle => "Odoo365 Sync: up to date",
-            TrayState::Syncing => "Odoo365 Sync: syncing…",
-            TrayState::Paused => "Odoo365 Sync: paused",
-            TrayState::Attention => "Odoo365 Sync: a decision is waiting for you",
-            TrayState::Error => "Odoo365 Sync: needs attention (error or sign-in)",
+            TrayState::Idle => w.idle,
+            TrayState::Syncing => w.syncing,
+            TrayState::Paused => w.paused,
+            TrayState::Attention => w.attention,
+            TrayState::Error => w.error,
         }
     }
 
@@ -66,6 +161,7 @@ pub struct TraySnapshot {
     pub profiles: Vec<ProfileLine>,
     /// The most recent successful sync of any profile, already formatted.
     pub last_sync: Option<String>,
+    pub language: Language,
 }
 
 impl TraySnapshot {
@@ -74,9 +170,11 @@ impl TraySnapshot {
     }
 
     pub fn tooltip(&self) -> String {
+        let w = words(self.language);
+        let head = self.state().tooltip(w);
         match &self.last_sync {
-            Some(t) => format!("{}\nLast sync: {t}", self.state().tooltip()),
-            None => format!("{}\nNot synced yet", self.state().tooltip()),
+            Some(t) => format!("{head}\n{}", w.last_sync.replace("{t}", t)),
+            None => format!("{head}\n{}", w.not_synced),
         }
     }
 
@@ -99,36 +197,38 @@ pub fn profile_line(
     status: &odoo365_app::Status,
     syncing: bool,
     pause: Option<crate::scheduler::Pause>,
+    w: &Words,
 ) -> ProfileLine {
     use crate::scheduler::Pause;
     let local = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&chrono::Local).format("%H:%M").to_string()
     };
     let (state, text) = if status.sign_in_needed {
-        (TrayState::Error, "sign-in needed".to_string())
+        (TrayState::Error, w.sign_in_needed.to_string())
     } else if !status.odoo_api_key_saved {
-        (TrayState::Error, "Odoo API key needed".to_string())
+        (TrayState::Error, w.key_needed.to_string())
     } else if let Some(e) = &status.last_error {
-        (TrayState::Error, format!("error: {}", e.code))
+        (TrayState::Error, w.error_code.replace("{code}", &e.code))
     } else if status.open_conflicts > 0 {
         (
             TrayState::Attention,
-            format!("{} conflict(s) to decide", status.open_conflicts),
+            w.conflicts_to_decide
+                .replace("{n}", &status.open_conflicts.to_string()),
         )
     } else if status.plan_waiting_for_confirmation {
-        (TrayState::Attention, "a plan waits for you".to_string())
+        (TrayState::Attention, w.plan_waits.to_string())
     } else if syncing {
-        (TrayState::Syncing, "syncing…".to_string())
+        (TrayState::Syncing, w.line_syncing.to_string())
     } else if let Some(p) = pause {
         let text = match p {
-            Pause::Until(t) => format!("paused until {}", local(t)),
-            Pause::UntilResumed => "paused".to_string(),
+            Pause::Until(t) => w.paused_until.replace("{t}", &local(t)),
+            Pause::UntilResumed => w.line_paused.to_string(),
         };
         (TrayState::Paused, text)
     } else if let Some(t) = status.last_sync_at {
-        (TrayState::Idle, format!("synced {}", local(t)))
+        (TrayState::Idle, w.synced_at.replace("{t}", &local(t)))
     } else {
-        (TrayState::Idle, "not synced yet".to_string())
+        (TrayState::Idle, w.line_not_synced.to_string())
     };
     ProfileLine {
         id: id.to_string(),
@@ -165,17 +265,18 @@ pub fn menu_model(s: &TraySnapshot) -> Vec<MenuEntry> {
     let any = !s.profiles.is_empty();
     let all_paused = any && s.profiles.iter().all(|p| p.paused);
     let any_paused = s.profiles.iter().any(|p| p.paused);
-    let mut m = vec![item("sync_now", "Sync now", any), MenuEntry::Separator];
+    let w = words(s.language);
+    let mut m = vec![item("sync_now", w.sync_now, any), MenuEntry::Separator];
     if !all_paused {
-        m.push(item("pause_1h", "Pause for 1 hour", any));
-        m.push(item("pause", "Pause until resumed", any));
+        m.push(item("pause_1h", w.pause_hour, any));
+        m.push(item("pause", w.pause_forever, any));
     }
     if any_paused {
-        m.push(item("resume", "Resume", true));
+        m.push(item("resume", w.resume, true));
     }
     m.push(MenuEntry::Separator);
     if s.profiles.is_empty() {
-        m.push(item("open", "No account yet: add one…", true));
+        m.push(item("open", w.no_account, true));
     }
     for p in &s.profiles {
         m.push(item(
@@ -186,11 +287,15 @@ pub fn menu_model(s: &TraySnapshot) -> Vec<MenuEntry> {
     }
     let n = s.conflicts();
     if n > 0 {
-        m.push(item("conflicts", format!("Conflicts ({n})…"), true));
+        m.push(item(
+            "conflicts",
+            w.conflicts.replace("{n}", &n.to_string()),
+            true,
+        ));
     }
     m.push(MenuEntry::Separator);
-    m.push(item("open", "Open Odoo365 Sync", true));
-    m.push(item("quit", "Quit", true));
+    m.push(item("open", w.open, true));
+    m.push(item("quit", w.quit, true));
     m
 }
 
@@ -304,6 +409,7 @@ mod tests {
         let mut s = TraySnapshot {
             profiles: vec![line("work", Idle, 0, false), line("home", Idle, 0, false)],
             last_sync: Some("14:02".into()),
+            language: Language::En,
         };
         let m = menu_model(&s);
         assert_eq!(
@@ -350,5 +456,17 @@ mod tests {
             }
         );
         assert!(TraySnapshot::default().tooltip().contains("Not synced yet"));
+
+        // In German, every item and the tooltip switch language.
+        s.language = Language::De;
+        let m = menu_model(&s);
+        assert_eq!(label_of(&m, "sync_now").unwrap(), "Jetzt synchronisieren");
+        assert_eq!(label_of(&m, "resume").unwrap(), "Fortsetzen");
+        assert_eq!(label_of(&m, "quit").unwrap(), "Beenden");
+        assert!(
+            s.tooltip().contains("Letzte Synchronisierung: 14:02"),
+            "{}",
+            s.tooltip()
+        );
     }
 }
