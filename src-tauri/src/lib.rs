@@ -772,6 +772,59 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(odoo365_app::ProfileDraft {
+            graph_url: Some(graph.graph_url.clone()),
+            identity_url: Some(graph.identity_url.clone()),
+            ..draft("work")
+        })
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let work = serde_json::json!({"profile": "work"});
+        assert_eq!(
+            error_code(&w, "finish_device_code", work.clone()),
+            "invalid_input"
+        );
+
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        let code = prompt["user_code"].as_str().unwrap();
+        assert!(prompt["verification_uri"].is_string(), "{prompt}");
+        assert!(prompt["expires_in"].as_u64().unwrap() > 0, "{prompt}");
+        graph
+            .emulator
+            .approve_device_code(code, "alice@contoso.com")
+            .unwrap();
+        let done = invoke(&w, "finish_device_code", work.clone());
+        assert_eq!(done["profile"], "work");
+        let status = invoke(&w, "status", work);
+        assert_eq!(status["signed_in"], true);
+        assert_eq!(status["sign_in_needed"], false);
+    }
+
+    #[test]
     fn the_conflict_popup_opens_at_the_conflict_s_route() {
         assert_eq!(
             conflict_route("work", Some(3)),
