@@ -824,6 +824,128 @@ pub(crate) mod tests {
         assert_eq!(status["sign_in_needed"], false);
     }
 
+    /// The wizard's path and Sync now against both emulators, all through the commands.
+    #[test]
+    fn add_check_sign_in_sync_now_and_apply_through_the_commands_against_the_emulators() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
+        const ALICE: &str = "alice@contoso.com";
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user(ALICE, "Alice", DriveType::Business);
+        let odoo = rt
+            .block_on(OdooEmulator::start(OdooConfig {
+                version: "19.0".into(),
+                ..Default::default()
+            }))
+            .unwrap();
+        let user = odoo
+            .emulator
+            .create_user(NewUser {
+                email: Some(ALICE.into()),
+                name: Some("Alice".into()),
+                ..NewUser::internal(ALICE)
+            })
+            .unwrap();
+        let key = odoo
+            .emulator
+            .create_api_key(user.uid, NewApiKey::default())
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let mut d = draft_json("work");
+        d["odoo_url"] = odoo.url.clone().into();
+        d["odoo_database"] = "odoo".into();
+        d["odoo_login"] = ALICE.into();
+        d["graph_url"] = graph.graph_url.clone().into();
+        d["identity_url"] = graph.identity_url.clone().into();
+
+        let check = invoke(
+            &w,
+            "check_odoo",
+            serde_json::json!({"draft": d, "key": key}),
+        );
+        assert_eq!(check["version"], "19.0", "{check}");
+        assert_eq!(check["user_name"], "Alice", "{check}");
+        let refused = serde_json::json!({"draft": d, "key": "not-the-key"});
+        assert_eq!(error_code(&w, "check_odoo", refused), "odoo_key_refused");
+
+        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        invoke(
+            &w,
+            "add_profile",
+            serde_json::json!({"draft": d, "key": key, "options": options}),
+        );
+        let work = serde_json::json!({"profile": "work"});
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        graph
+            .emulator
+            .approve_device_code(prompt["user_code"].as_str().unwrap(), ALICE)
+            .unwrap();
+        invoke(&w, "finish_device_code", work.clone());
+
+        // An event in Odoo before the first sync.
+        let start = chrono::Utc::now() + chrono::Duration::days(2);
+        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+        let created: serde_json::Value = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/jsonrpc", odoo.url))
+                .json(
+                    &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
+                    "params": {"service": "object", "method": "execute_kw",
+                    "args": ["odoo", user.uid, key, "calendar.event", "create",
+                        [[{"name": "Standup", "start": fmt(start),
+                           "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        assert!(created.get("error").is_none(), "{created}");
+
+        // The first sync waits for a look at its plan; applying it syncs.
+        let first = invoke(&w, "sync_now", work.clone());
+        assert_eq!(first["outcome"], "paused", "{first}");
+        let status = invoke(&w, "status", work.clone());
+        assert_eq!(status["plan_waiting_for_confirmation"], true, "{status}");
+        assert_eq!(status["syncing"], false);
+        let preview = invoke(&w, "preview_plan", work.clone());
+        assert_eq!(preview["outcome"], "dry_run", "{preview}");
+        let applied = invoke(&w, "apply_plan", work.clone());
+        assert_eq!(applied["outcome"], "synced", "{applied}");
+        assert_eq!(
+            applied["report"]["plan"]["counts"]["microsoft"]["creates"], 1,
+            "{applied}"
+        );
+        let again = invoke(&w, "sync_now", work.clone());
+        assert_eq!(again["outcome"], "synced", "{again}");
+        let status = invoke(&w, "status", work);
+        assert!(status["last_sync_at"].is_string(), "{status}");
+        assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
+    }
+
     #[test]
     fn the_conflict_popup_opens_at_the_conflict_s_route() {
         assert_eq!(
