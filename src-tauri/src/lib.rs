@@ -946,6 +946,66 @@ pub(crate) mod tests {
         assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
     }
 
+    /// The system browser is `$BROWSER` (each nextest test is its own process, so setting
+    /// it is safe): a script that plays the person on the emulator's sign-in page.
+    #[test]
+    fn browser_sign_in_opens_the_system_browser_and_resolves_when_the_redirect_arrives() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig::default()))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let browser = dir.path().join("browser.py");
+        std::fs::write(
+            &browser,
+            r#"#!/usr/bin/env python3
+import sys, urllib.parse, urllib.request, urllib.error
+url = urllib.parse.urlsplit(sys.argv[1])
+form = urllib.parse.parse_qsl(url.query) + [("login", "alice@contoso.com")]
+action = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path, "", ""))
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k): return None
+try:
+    urllib.request.build_opener(NoRedirect).open(action, urllib.parse.urlencode(form).encode())
+    sys.exit("no redirect")
+except urllib.error.HTTPError as e:
+    urllib.request.urlopen(e.headers["Location"]).read()
+"#,
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // nextest runs this test alone in its process, before any thread reads it.
+        std::env::set_var("BROWSER", &browser);
+
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(odoo365_app::ProfileDraft {
+            graph_url: Some(graph.graph_url.clone()),
+            identity_url: Some(graph.identity_url.clone()),
+            ..draft("work")
+        })
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let work = serde_json::json!({"profile": "work"});
+        let done = invoke(&w, "start_sign_in", work.clone());
+        assert_eq!(done["profile"], "work");
+        assert_eq!(invoke(&w, "status", work)["signed_in"], true);
+    }
+
     #[test]
     fn the_conflict_popup_opens_at_the_conflict_s_route() {
         assert_eq!(
