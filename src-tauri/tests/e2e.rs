@@ -205,3 +205,136 @@ async fn the_main_window_shows_a_profile_with_its_status() {
     assert!(text.contains("Microsoft sign-in needed"), "{text}");
     client.close().await.unwrap();
 }
+
+/// Against both emulators: a signed-in profile, an event made in Odoo, Sync now clicked in
+/// the main window; the result is shown and the event is in Outlook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outlook() {
+    use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+    use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
+    const ALICE: &str = "alice@contoso.com";
+    let Some(url) = webdriver_url() else { return };
+    let graph = GraphEmulator::start(GraphConfig {
+        device_code_interval_s: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    graph
+        .emulator
+        .create_user(ALICE, "Alice", DriveType::Business);
+    let odoo = OdooEmulator::start(OdooConfig {
+        version: "19.0".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let user = odoo
+        .emulator
+        .create_user(NewUser {
+            email: Some(ALICE.into()),
+            name: Some("Alice".into()),
+            ..NewUser::internal(ALICE)
+        })
+        .unwrap();
+    let key = odoo
+        .emulator
+        .create_api_key(user.uid, NewApiKey::default())
+        .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = odoo365_app::App::open(data_dir.path()).unwrap();
+    app.add_profile_with_api_key(
+        odoo365_app::ProfileDraft {
+            name: "work".into(),
+            tenant: "organizations".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            odoo_url: odoo.url.clone(),
+            odoo_database: "odoo".into(),
+            odoo_login: ALICE.into(),
+            graph_url: Some(graph.graph_url.clone()),
+            identity_url: Some(graph.identity_url.clone()),
+        },
+        &odoo365_app::auth::Secret::new(key.clone()),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let approve = {
+        let emulator = graph.emulator.clone();
+        std::thread::spawn(move || {
+            let code: String = rx.recv().unwrap();
+            emulator.approve_device_code(&code, ALICE).unwrap();
+        })
+    };
+    app.login(
+        "work",
+        odoo365_app::SignIn::DeviceCode(Box::new(move |p| {
+            tx.send(p.user_code.clone()).unwrap();
+        })),
+    )
+    .await
+    .unwrap();
+    approve.join().unwrap();
+    // The first sync's plan is confirmed before the app starts, as a person would have.
+    app.sync("work", false, true).await.unwrap();
+
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/jsonrpc", odoo.url))
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
+            "params": {"service": "object", "method": "execute_kw",
+            "args": ["odoo", user.uid, key, "calendar.event", "create",
+                [[{"name": "Review", "start": fmt(start),
+                   "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created.get("error").is_none(), "{created}");
+
+    let client = launch(&url, data_dir.path()).await;
+    let wait = || client.wait().at_most(Duration::from_secs(30));
+    wait()
+        .for_element(Locator::Css("[data-testid=profile] [data-testid=mode]"))
+        .await
+        .expect("the profile's status appears");
+    wait()
+        .for_element(Locator::XPath(
+            "//button[normalize-space()='Sync now' and not(@disabled)]",
+        ))
+        .await
+        .expect("Sync now can be clicked")
+        .click()
+        .await
+        .unwrap();
+    let notice = wait()
+        .for_element(Locator::Css("p[role=status]"))
+        .await
+        .expect("the result of Sync now is shown");
+    let text = notice.text().await.unwrap();
+    assert!(text.starts_with("work: synced"), "{text}");
+    client.close().await.unwrap();
+
+    // The event made in Odoo is in Outlook now.
+    let token = graph.emulator.mint_token(ALICE).unwrap();
+    let events: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/me/events", graph.graph_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<_> = events["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["subject"].as_str())
+        .collect();
+    assert!(titles.contains(&"Review"), "{events}");
+}
