@@ -1006,6 +1006,86 @@ except urllib.error.HTTPError as e:
         assert_eq!(invoke(&w, "status", work)["signed_in"], true);
     }
 
+    /// Microsoft asks to be left alone for an hour: the worker's next cycle waits that hour,
+    /// not its 15-minute interval.
+    #[test]
+    fn the_worker_waits_out_a_long_retry_after() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::{Fault, FaultRule};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile_with_api_key(
+            odoo365_app::ProfileDraft {
+                graph_url: Some(graph.graph_url.clone()),
+                identity_url: Some(graph.identity_url.clone()),
+                ..draft("work")
+            },
+            &odoo365_app::auth::Secret::new("k-123"),
+        )
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let work = serde_json::json!({"profile": "work"});
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        graph
+            .emulator
+            .approve_device_code(prompt["user_code"].as_str().unwrap(), "alice@contoso.com")
+            .unwrap();
+        invoke(&w, "finish_device_code", work.clone());
+        graph.emulator.faults().add(
+            FaultRule::always(Fault::Throttle {
+                retry_after_s: 3600,
+            })
+            .on_path("/me"),
+        );
+
+        let shell = tauri_app.state::<Shell>();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        shell.scheduler.set_hooks(
+            Arc::new(move |_, r| {
+                let _ = tx.lock().unwrap().send(r.clone().err());
+            }),
+            Arc::new(|| {}),
+        );
+        let id = shell.app.profile("work").unwrap().id;
+        let before = chrono::Utc::now();
+        shell.scheduler.start(&id);
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap()
+            .expect("the throttled cycle fails");
+        assert_eq!(e.retry_after_s, Some(3600), "{e:?}");
+        let next = shell.scheduler.view(&id).next_at.unwrap();
+        assert!(next >= before + chrono::Duration::minutes(59), "{next}");
+        let status = invoke(&w, "status", work);
+        assert_eq!(
+            status["next_sync_at"],
+            serde_json::to_value(next).unwrap(),
+            "{status}"
+        );
+        shell.scheduler.stop(&id);
+    }
+
     #[test]
     fn the_conflict_popup_opens_at_the_conflict_s_route() {
         assert_eq!(
