@@ -360,6 +360,11 @@ pub fn run() {
                 Arc::new(move |profile, result| after_cycle(&on_cycle, profile, result)),
                 Arc::new(move || refresh_tray(&on_change)),
             );
+            let looking = handle.clone();
+            shell.scheduler.set_window_open(Arc::new(move || {
+                looking.get_webview_window(MAIN_WINDOW).is_some()
+                    || looking.get_webview_window(CONFLICT_WINDOW).is_some()
+            }));
             if let Err(e) = shell.scheduler.start_all() {
                 tracing::error!(error = %e, "cannot start background sync");
             }

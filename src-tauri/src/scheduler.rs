@@ -54,6 +54,8 @@ struct WorkerState {
     stop: bool,
     started: bool,
     due: Option<DateTime<Utc>>,
+    /// When a cycle last changed anything (or the worker first ran).
+    last_change: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -74,11 +76,47 @@ impl Worker {
 pub type OnCycle = Arc<dyn Fn(&str, &Result<SyncResult, AppError>) + Send + Sync>;
 /// Called when anything the tray shows may have changed.
 pub type OnChange = Arc<dyn Fn() + Send + Sync>;
+/// Whether the person looks at the app (a window is open): sync sooner then.
+pub type WindowOpen = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What the wait before the next cycle depends on besides the profile's interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub window_open: bool,
+    /// Local edits wait to be written.
+    pub pending_jobs: usize,
+    /// How long no cycle changed anything.
+    pub quiet_for: Duration,
+}
+
+/// The shortest wait between cycles, whatever the pace.
+pub const INTERVAL_MIN: Duration = Duration::from_secs(60);
+/// The longest wait an idle profile stretches to.
+pub const IDLE_INTERVAL_MAX: Duration = Duration::from_secs(3600);
+/// After this long without a change, a profile is idle and polls half as often.
+pub const IDLE_AFTER: Duration = Duration::from_secs(2 * 3600);
+
+/// Adaptive polling: at once-a-minute while local edits wait, twice as often while a window
+/// is open, half as often after two idle hours (at most hourly), else the interval. A longer
+/// `Retry-After` still wins afterwards (`next_wait`).
+pub fn adaptive_interval(base: Duration, pace: &Pace) -> Duration {
+    if pace.pending_jobs > 0 {
+        return base.min(INTERVAL_MIN);
+    }
+    if pace.window_open {
+        return (base / 2).max(INTERVAL_MIN).min(base);
+    }
+    if pace.quiet_for >= IDLE_AFTER {
+        return (base * 2).min(IDLE_INTERVAL_MAX).max(base);
+    }
+    base
+}
 
 #[derive(Clone, Default)]
 struct Hooks {
     on_cycle: Option<OnCycle>,
     on_change: Option<OnChange>,
+    window_open: Option<WindowOpen>,
 }
 
 impl Hooks {
@@ -138,6 +176,13 @@ impl Scheduler {
         let mut h = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
         h.on_cycle = Some(on_cycle);
         h.on_change = Some(on_change);
+    }
+
+    pub fn set_window_open(&self, window_open: WindowOpen) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .window_open = Some(window_open);
     }
 
     fn hooks(&self) -> Hooks {
@@ -294,11 +339,27 @@ fn run_cycle(
     worker.state().syncing = true;
     hooks.changed();
     let result = block_on(app.sync(profile_id, false, false)).and_then(|r| r);
-    let wait = odoo365_app::sync::next_wait(&result, interval_of(files, profile_id));
+    let now = Utc::now();
+    let changed =
+        matches!(&result, Ok(r) if r.report.jobs_done > 0 || !r.report.plan.entries.is_empty());
+    let last_change = {
+        let mut s = worker.state();
+        if changed || s.last_change.is_none() {
+            s.last_change = Some(now);
+        }
+        s.last_change.unwrap_or(now)
+    };
+    let pace = Pace {
+        window_open: hooks.window_open.as_ref().is_some_and(|f| f()),
+        pending_jobs: app.status(profile_id).map(|s| s.pending_jobs).unwrap_or(0),
+        quiet_for: (now - last_change).to_std().unwrap_or_default(),
+    };
+    let interval = adaptive_interval(interval_of(files, profile_id), &pace);
+    let wait = odoo365_app::sync::next_wait(&result, interval);
     {
         let mut s = worker.state();
         s.syncing = false;
-        s.due = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+        s.due = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
     }
     result
 }
@@ -394,6 +455,37 @@ fn run_worker(
 mod tests {
     use super::*;
     use std::sync::mpsc;
+
+    #[test]
+    fn polling_is_sooner_while_edits_wait_or_a_window_is_open_and_slower_when_idle() {
+        let min = |m: u64| Duration::from_secs(m * 60);
+        let calm = Pace {
+            window_open: false,
+            pending_jobs: 0,
+            quiet_for: min(30),
+        };
+        assert_eq!(adaptive_interval(min(15), &calm), min(15));
+        let edits = Pace {
+            pending_jobs: 2,
+            window_open: true,
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &edits), min(1));
+        let open = Pace {
+            window_open: true,
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &open), Duration::from_secs(450));
+        assert_eq!(adaptive_interval(min(1), &open), min(1));
+        let idle = Pace {
+            quiet_for: min(121),
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &idle), min(30));
+        assert_eq!(adaptive_interval(min(45), &idle), min(60));
+        // An interval above the idle cap is never shortened by idleness.
+        assert_eq!(adaptive_interval(min(120), &idle), min(120));
+    }
 
     fn app_with_profile(dir: &std::path::Path) -> (Arc<App>, String) {
         let app = App::open_with(
