@@ -111,6 +111,7 @@ pub fn refresh_tray<R: Runtime>(handle: &AppHandle<R>) {
         let Some(shell) = handle.try_state::<Shell>() else {
             return;
         };
+        shell.scheduler.start_new();
         let snapshot = match tray_snapshot(&shell) {
             Ok(s) => s,
             Err(e) => {
@@ -1089,6 +1090,39 @@ except urllib.error.HTTPError as e:
             "{status}"
         );
         shell.scheduler.stop(&id);
+    }
+
+    #[test]
+    fn the_tray_menu_items_pause_resume_and_open_the_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _w) = shell_with_profile(dir.path());
+        let handle = app.handle().clone();
+        let shell = app.state::<Shell>();
+        let id = shell.app.profile("work").unwrap().id;
+        on_tray_menu(&handle, "pause_1h");
+        assert!(matches!(
+            shell.scheduler.view(&id).pause,
+            Some(scheduler::Pause::Until(t)) if t > chrono::Utc::now() + chrono::Duration::minutes(59)
+        ));
+        on_tray_menu(&handle, "pause");
+        assert_eq!(
+            shell.scheduler.view(&id).pause,
+            Some(scheduler::Pause::UntilResumed)
+        );
+        on_tray_menu(&handle, "resume");
+        assert_eq!(shell.scheduler.view(&id).pause, None);
+
+        // Conflicts (n) opens the popup at the profile's first open conflict.
+        make_a_conflict(dir.path());
+        on_tray_menu(&handle, "conflicts");
+        let popup = handle
+            .get_webview_window(CONFLICT_WINDOW)
+            .expect("the popup opened");
+        assert!(
+            popup.url().unwrap().fragment() == Some(&format!("/conflict/{id}")),
+            "{}",
+            popup.url().unwrap()
+        );
     }
 
     #[test]

@@ -198,13 +198,23 @@ impl Scheduler {
             .clone()
     }
 
-    fn all(&self) -> Vec<Arc<Worker>> {
-        self.workers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+    /// The named profile's worker, or with `None` every profile's (also of profiles that
+    /// have no running worker, so a pause holds when one starts).
+    fn targets(&self, profile_id: Option<&str>) -> Vec<Arc<Worker>> {
+        match profile_id {
+            Some(id) => vec![self.worker(id)],
+            None => {
+                for p in self.app.profiles().unwrap_or_default() {
+                    self.worker(&p.id);
+                }
+                self.workers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .cloned()
+                    .collect()
+            }
+        }
     }
 
     /// Starts a worker for every profile.
@@ -215,6 +225,15 @@ impl Scheduler {
             self.start(&p.id);
         }
         Ok(())
+    }
+
+    /// Starts workers for profiles created elsewhere (the CLI) once `start_all` ran.
+    pub fn start_new(&self) {
+        if self.running.load(std::sync::atomic::Ordering::SeqCst) {
+            for p in self.app.profiles().unwrap_or_default() {
+                self.start(&p.id);
+            }
+        }
     }
 
     /// Starts a worker for a new profile once `start_all` ran (not in command tests).
@@ -285,10 +304,7 @@ impl Scheduler {
     /// Wakes the profile's worker (all with `None`) for a cycle at once, paused or not: it
     /// is the person's explicit wish.
     pub fn wake(&self, profile_id: Option<&str>) {
-        let workers = match profile_id {
-            Some(id) => vec![self.worker(id)],
-            None => self.all(),
-        };
+        let workers = self.targets(profile_id);
         for w in workers {
             w.state().wake = true;
             w.cond.notify_all();
@@ -297,10 +313,7 @@ impl Scheduler {
 
     /// Pauses one profile (all with `None`): the running cycle finishes, no new one starts.
     pub fn pause(&self, profile_id: Option<&str>, pause: Option<Pause>) {
-        let workers = match profile_id {
-            Some(id) => vec![self.worker(id)],
-            None => self.all(),
-        };
+        let workers = self.targets(profile_id);
         for w in workers {
             w.state().pause = pause;
             w.cond.notify_all();
@@ -444,6 +457,15 @@ fn run_worker(
         }
         let h = hooks();
         let result = run_cycle(app, files, profile_id, worker, &h);
+        // The profile was removed elsewhere (the CLI): this worker has nothing left to do.
+        if app
+            .profile(profile_id)
+            .is_err_and(|e| e.code == ErrorCode::NotFound)
+        {
+            worker.state().stop = true;
+            h.changed();
+            return;
+        }
         if let Some(f) = &h.on_cycle {
             f(profile_id, &result);
         }
