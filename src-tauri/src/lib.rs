@@ -32,6 +32,9 @@ pub struct Shell {
 
 /// The label of the main window.
 pub const MAIN_WINDOW: &str = "main";
+/// How often the tray looks at the profiles without being told of a change.
+const TRAY_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The label of the conflict popup.
 pub const CONFLICT_WINDOW: &str = "conflict";
 
@@ -369,6 +372,15 @@ pub fn run() {
             if let Err(e) = shell.scheduler.start_all() {
                 tracing::error!(error = %e, "cannot start background sync");
             }
+            // A look every minute: profiles the CLI added or removed, pauses that ended,
+            // and the tooltip's times.
+            let ticking = handle.clone();
+            std::thread::Builder::new()
+                .name("tray-refresh".into())
+                .spawn(move || loop {
+                    std::thread::sleep(TRAY_REFRESH);
+                    refresh_tray(&ticking);
+                })?;
             Ok(())
         })
         .build(tauri::generate_context!());
