@@ -7,5 +7,10 @@ export default defineConfig({
   clearScreen: false,
   build: { outDir: "dist", emptyOutDir: true, target: "safari15", sourcemap: false },
   resolve: process.env.VITEST ? { conditions: ["browser"] } : undefined,
-  test: { environment: "jsdom", include: ["src/**/*.test.ts"], restoreMocks: true },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.ts"],
+    setupFiles: ["src/test/setup.ts"],
+    restoreMocks: true,
+  },
 });

@@ -1,21 +1,476 @@
-//! The commands the front end calls. Each is a few lines over the app API; errors go to the
-//! front end as `{ code, message }`.
+//! The commands the front end calls (`ui/src/lib/api.ts` is the contract). Each is a few
+//! lines over the app API; errors go to the front end as `{ code, message }`. Work that
+//! may touch the network or the keychain runs on a blocking thread, never on the main one.
 
-use odoo365_app::{AppError, ErrorCode, Profile};
-use tauri::State;
+use odoo365_app::auth::Secret;
+use odoo365_app::{
+    Activity, AppError, ConflictView, ErrorCode, JournalLine, OdooCheck, Profile, ProfileDraft,
+    Resolution, Restored, SignIn, SignedIn, Status, SyncResult, SystemBrowser,
+};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::scheduler::{block_on, Pause};
+use crate::settings::{Settings, SyncSettings};
 use crate::Shell;
 
-fn lock(shell: &Shell) -> Result<std::sync::MutexGuard<'_, odoo365_app::App>, AppError> {
-    shell.app.lock().map_err(|_| {
-        AppError::new(
-            ErrorCode::Internal,
-            "the app state is unusable after a crash; restart the app",
-        )
-    })
+/// How many journal lines the Activity view lists.
+const JOURNAL_LINES: usize = 200;
+
+/// Runs `f` on a blocking thread and hands its result back.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("the task failed: {e}")))?
+}
+
+/// Tells the tray that something it shows may have changed.
+fn changed<R: Runtime>(handle: &AppHandle<R>) {
+    crate::refresh_tray(handle);
 }
 
 #[tauri::command]
-pub fn list_profiles(shell: State<'_, Shell>) -> Result<Vec<Profile>, AppError> {
-    lock(&shell)?.profiles()
+pub async fn list_profiles(shell: State<'_, Shell>) -> Result<Vec<Profile>, AppError> {
+    let app = shell.app.clone();
+    blocking(move || app.profiles()).await
+}
+
+#[tauri::command]
+pub async fn add_profile<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    draft: ProfileDraft,
+    key: String,
+    options: SyncSettings,
+) -> Result<Profile, AppError> {
+    options.validate()?;
+    let (app, files, scheduler) = (
+        shell.app.clone(),
+        shell.files.clone(),
+        shell.scheduler.clone(),
+    );
+    let profile = blocking(move || {
+        let profile = app.add_profile_with_api_key(draft, &Secret::new(key))?;
+        files.set_sync_settings(&profile.id, Some(&options))?;
+        scheduler.start_if_running(&profile.id);
+        Ok(profile)
+    })
+    .await?;
+    changed(&handle);
+    Ok(profile)
+}
+
+#[tauri::command]
+pub async fn check_odoo(draft: ProfileDraft, key: String) -> Result<OdooCheck, AppError> {
+    blocking(move || block_on(odoo365_app::App::check_odoo_draft(draft, &Secret::new(key)))?).await
+}
+
+#[tauri::command]
+pub async fn start_sign_in<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SignedIn, AppError> {
+    let app = shell.app.clone();
+    let done =
+        blocking(move || block_on(app.login(&profile, SignIn::Browser(&SystemBrowser)))?).await?;
+    changed(&handle);
+    Ok(done)
+}
+
+/// `DeviceCodePrompt` with `expires_in` in seconds.
+#[derive(Debug, Serialize)]
+pub struct DeviceCode {
+    verification_uri: String,
+    user_code: String,
+    expires_in: u64,
+    message: Option<String>,
+}
+
+#[tauri::command]
+pub async fn start_device_code(
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<DeviceCode, AppError> {
+    let app = shell.app.clone();
+    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let id = app.profile(&profile)?.id;
+    let who = profile.clone();
+    std::thread::spawn(move || {
+        let show = Box::new(move |p: &odoo365_app::DeviceCodePrompt| {
+            let _ = prompt_tx.send(DeviceCode {
+                verification_uri: p.verification_uri.clone(),
+                user_code: p.user_code.clone(),
+                expires_in: p.expires_in.as_secs(),
+                message: p.message.clone(),
+            });
+        });
+        let result = block_on(app.login(&who, SignIn::DeviceCode(show))).and_then(|r| r);
+        let _ = done_tx.send(result);
+    });
+    shell
+        .device_codes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), done_rx);
+    match blocking(move || Ok(prompt_rx.recv().ok())).await? {
+        Some(prompt) => Ok(prompt),
+        // The sign-in ended before it showed a code: its error says why.
+        None => finish(&shell, &id).await.and_then(|_| {
+            Err(AppError::new(
+                ErrorCode::Internal,
+                "the device-code sign-in ended without a code",
+            ))
+        }),
+    }
+}
+
+async fn finish(shell: &Shell, profile_id: &str) -> Result<SignedIn, AppError> {
+    let pending = shell
+        .device_codes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(profile_id);
+    match pending {
+        Some(rx) => rx.await.map_err(|_| {
+            AppError::new(ErrorCode::SignInNeeded, "the device-code sign-in stopped")
+        })?,
+        None => Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "no device-code sign-in is running for this profile; start one first",
+        )),
+    }
+}
+
+#[tauri::command]
+pub async fn finish_device_code<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SignedIn, AppError> {
+    let id = {
+        let app = shell.app.clone();
+        blocking(move || Ok(app.profile(&profile)?.id)).await?
+    };
+    let done = finish(&shell, &id).await?;
+    changed(&handle);
+    Ok(done)
+}
+
+#[tauri::command]
+pub async fn remove_profile<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<Profile, AppError> {
+    let (app, files, scheduler) = (
+        shell.app.clone(),
+        shell.files.clone(),
+        shell.scheduler.clone(),
+    );
+    let removed = blocking(move || {
+        let removed = app.remove_profile(&profile)?;
+        scheduler.stop(&removed.id);
+        files.set_sync_settings(&removed.id, None)?;
+        Ok(removed)
+    })
+    .await?;
+    changed(&handle);
+    Ok(removed)
+}
+
+/// `Status` with what the desktop knows about the profile's worker.
+#[derive(Debug, Serialize)]
+pub struct ProfileStatus {
+    #[serde(flatten)]
+    status: Status,
+    id: String,
+    mode: &'static str,
+    mode_reason: Option<String>,
+    syncing: bool,
+    paused: bool,
+    paused_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[tauri::command]
+pub async fn status(shell: State<'_, Shell>, profile: String) -> Result<ProfileStatus, AppError> {
+    let (app, files, scheduler) = (
+        shell.app.clone(),
+        shell.files.clone(),
+        shell.scheduler.clone(),
+    );
+    blocking(move || {
+        let id = app.profile(&profile)?.id;
+        let mut status = app.status(&id)?;
+        let worker = scheduler.view(&id);
+        // The worker knows its next cycle; the app only knows the CLI daemon's.
+        if worker.next_at.is_some() || worker.pause.is_some() {
+            status.next_sync_at = worker.next_at;
+        }
+        // Webhooks are not in the engine yet: every profile polls, and says why when a
+        // webhook URL was given.
+        let mode_reason = files.sync_settings(&id)?.webhook_url.map(|_| {
+            "push notifications are not available in this version yet; the profile polls"
+                .to_string()
+        });
+        Ok(ProfileStatus {
+            status,
+            id,
+            mode: "polling",
+            mode_reason,
+            syncing: worker.syncing,
+            paused: worker.pause.is_some(),
+            paused_until: match worker.pause {
+                Some(Pause::Until(t)) => Some(t),
+                _ => None,
+            },
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_now<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SyncResult, AppError> {
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let result = blocking(move || {
+        let id = app.profile(&profile)?.id;
+        scheduler.sync_now(&id)
+    })
+    .await;
+    changed(&handle);
+    result
+}
+
+#[tauri::command]
+pub async fn pause<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: Option<String>,
+    minutes: Option<u32>,
+) -> Result<(), AppError> {
+    let pause = match minutes {
+        Some(0) => {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "a pause lasts at least one minute",
+            ))
+        }
+        Some(m) => Pause::Until(chrono::Utc::now() + chrono::Duration::minutes(i64::from(m))),
+        None => Pause::UntilResumed,
+    };
+    set_pause(&shell, profile, Some(pause)).await?;
+    changed(&handle);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn resume<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: Option<String>,
+) -> Result<(), AppError> {
+    set_pause(&shell, profile, None).await?;
+    changed(&handle);
+    Ok(())
+}
+
+async fn set_pause(
+    shell: &Shell,
+    profile: Option<String>,
+    pause: Option<Pause>,
+) -> Result<(), AppError> {
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    blocking(move || {
+        match profile {
+            Some(p) => scheduler.pause(Some(&app.profile(&p)?.id), pause),
+            None => {
+                for p in app.profiles()? {
+                    scheduler.pause(Some(&p.id), pause);
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn preview_plan(
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SyncResult, AppError> {
+    let app = shell.app.clone();
+    blocking(move || block_on(app.preview(&profile))?).await
+}
+
+#[tauri::command]
+pub async fn apply_plan<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SyncResult, AppError> {
+    let app = shell.app.clone();
+    let result = blocking(move || block_on(app.sync(&profile, false, true))?).await;
+    changed(&handle);
+    result
+}
+
+#[tauri::command]
+pub async fn cancel_plan(shell: State<'_, Shell>, profile: String) -> Result<(), AppError> {
+    let app = shell.app.clone();
+    blocking(move || {
+        app.profile(&profile)?;
+        // `crates/app` has no call that drops a paused plan yet.
+        Err(AppError::new(
+            ErrorCode::Internal,
+            "dropping a paused plan is not available yet; the plan stays paused and nothing \
+             is written until you apply it",
+        ))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn activity(
+    shell: State<'_, Shell>,
+    profile: String,
+    why: Option<String>,
+) -> Result<Activity, AppError> {
+    let app = shell.app.clone();
+    blocking(move || app.activity(&profile, why.as_deref())).await
+}
+
+#[tauri::command]
+pub async fn journal(
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<Vec<JournalLine>, AppError> {
+    let app = shell.app.clone();
+    blocking(move || app.journal(&profile, JOURNAL_LINES)).await
+}
+
+/// A failed job is retried by the next cycle: this checks the job and runs that cycle now.
+#[tauri::command]
+pub async fn retry_job(shell: State<'_, Shell>, profile: String, job: i64) -> Result<(), AppError> {
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    blocking(move || {
+        let id = app.profile(&profile)?.id;
+        if !app.status(&id)?.failed_jobs.iter().any(|j| j.id == job) {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                format!("change {job} is not waiting for a retry"),
+            ));
+        }
+        scheduler.wake(Some(&id));
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn restore(
+    shell: State<'_, Shell>,
+    profile: String,
+    entry: i64,
+) -> Result<Restored, AppError> {
+    let app = shell.app.clone();
+    blocking(move || block_on(app.restore(&profile, entry))?).await
+}
+
+#[tauri::command]
+pub async fn conflicts(
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<Vec<ConflictView>, AppError> {
+    let app = shell.app.clone();
+    blocking(move || app.conflicts(&profile)).await
+}
+
+#[tauri::command]
+pub async fn conflict(
+    shell: State<'_, Shell>,
+    profile: String,
+    id: i64,
+) -> Result<ConflictView, AppError> {
+    let app = shell.app.clone();
+    blocking(move || app.conflict(&profile, id)).await
+}
+
+/// Records the decision and wakes the profile, so its writes run at once.
+#[tauri::command]
+pub async fn resolve_conflict<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+    id: i64,
+    resolution: serde_json::Value,
+) -> Result<ConflictView, AppError> {
+    if resolution == "keep_both" {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "keeping both versions applies to files, and file sync is not available yet",
+        ));
+    }
+    let resolution: Resolution = serde_json::from_value(resolution).map_err(|e| {
+        AppError::new(
+            ErrorCode::InvalidInput,
+            format!("not a resolution: {e}; send {{\"keep\":\"odoo\"}} or {{\"fields\":{{…}}}}"),
+        )
+    })?;
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let view = blocking(move || {
+        let pid = app.profile(&profile)?.id;
+        let view = app.resolve_conflict(&pid, id, &resolution)?;
+        scheduler.wake(Some(&pid));
+        Ok(view)
+    })
+    .await?;
+    changed(&handle);
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn get_settings(shell: State<'_, Shell>) -> Result<Settings, AppError> {
+    let files = shell.files.clone();
+    blocking(move || files.settings()).await
+}
+
+/// Saves the settings; "start at login" is applied first (the autostart plugin, when the
+/// app runs with it), so a refused registration saves nothing.
+#[tauri::command]
+pub async fn set_settings<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    settings: Settings,
+) -> Result<Settings, AppError> {
+    let files = shell.files.clone();
+    let tray = handle.clone();
+    let saved = blocking(move || {
+        if let Some(autostart) = handle.try_state::<tauri_plugin_autostart::AutoLaunchManager>() {
+            let applied = if settings.start_at_login {
+                autostart.enable()
+            } else {
+                autostart.disable()
+            };
+            applied.map_err(|e| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("cannot change start at login: {e}; the settings were not saved"),
+                )
+            })?;
+        }
+        files.set_settings(&settings)?;
+        files.settings()
+    })
+    .await?;
+    // The tray speaks the chosen language.
+    changed(&tray);
+    Ok(saved)
 }

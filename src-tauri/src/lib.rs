@@ -3,28 +3,267 @@
 //! the app API. No sync logic lives here.
 
 mod commands;
+pub mod notify;
+pub mod scheduler;
+pub mod settings;
 pub mod tray;
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use odoo365_app::App;
-use tauri::{Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+use odoo365_app::{App, AppError, SignedIn};
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+use scheduler::{Pause, Scheduler};
+use settings::DesktopFiles;
 
 /// What the shell keeps between commands.
 pub struct Shell {
-    pub app: Mutex<App>,
+    pub app: Arc<App>,
+    pub files: DesktopFiles,
+    pub scheduler: Arc<Scheduler>,
+    /// Device-code sign-ins waiting for the person, by profile id.
+    device_codes:
+        Mutex<HashMap<String, tokio::sync::oneshot::Receiver<Result<SignedIn, AppError>>>>,
+    /// The last menu shown in the tray, to rebuild it only when it changes.
+    tray_menu: Mutex<Option<Vec<tray::MenuEntry>>>,
+    notices: Mutex<notify::NoticeGate>,
 }
 
 /// The label of the main window.
 pub const MAIN_WINDOW: &str = "main";
+/// How often the tray looks at the profiles without being told of a change.
+const TRAY_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The label of the conflict popup.
+pub const CONFLICT_WINDOW: &str = "conflict";
 
 /// Registers state and commands on a builder; shared by the real app and the tests.
 pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Builder<R> {
+    let app = Arc::new(app);
+    let files = DesktopFiles::new(app.data_dir());
+    let scheduler = Arc::new(Scheduler::new(app.clone(), files.clone()));
     builder
         .manage(Shell {
-            app: Mutex::new(app),
+            app,
+            files,
+            scheduler,
+            device_codes: Mutex::new(HashMap::new()),
+            tray_menu: Mutex::new(None),
+            notices: Mutex::new(notify::NoticeGate::default()),
         })
-        .invoke_handler(tauri::generate_handler![commands::list_profiles])
+        .invoke_handler(tauri::generate_handler![
+            commands::list_profiles,
+            commands::add_profile,
+            commands::check_odoo,
+            commands::start_sign_in,
+            commands::start_device_code,
+            commands::finish_device_code,
+            commands::remove_profile,
+            commands::status,
+            commands::sync_now,
+            commands::pause,
+            commands::resume,
+            commands::preview_plan,
+            commands::apply_plan,
+            commands::cancel_plan,
+            commands::activity,
+            commands::journal,
+            commands::retry_job,
+            commands::restore,
+            commands::conflicts,
+            commands::conflict,
+            commands::resolve_conflict,
+            commands::get_settings,
+            commands::set_settings,
+        ])
+}
+
+/// Gathers what the tray shows from the app's status and the workers.
+fn tray_snapshot(shell: &Shell) -> Result<tray::TraySnapshot, AppError> {
+    let mut snapshot = tray::TraySnapshot {
+        language: shell.files.settings().unwrap_or_default().language,
+        ..tray::TraySnapshot::default()
+    };
+    let words = tray::words(snapshot.language);
+    let mut last = None;
+    for p in shell.app.profiles()? {
+        let status = shell.app.status(&p.id)?;
+        let worker = shell.scheduler.view(&p.id);
+        last = last.max(status.last_sync_at);
+        snapshot.profiles.push(tray::profile_line(
+            &p.id,
+            &status,
+            worker.syncing,
+            worker.pause,
+            words,
+        ));
+    }
+    snapshot.last_sync = last.map(|t| {
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    });
+    Ok(snapshot)
+}
+
+/// Brings the tray up to date, off the calling thread (status reads the keychain).
+pub fn refresh_tray<R: Runtime>(handle: &AppHandle<R>) {
+    let handle = handle.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let Some(shell) = handle.try_state::<Shell>() else {
+            return;
+        };
+        shell.scheduler.start_new();
+        let snapshot = match tray_snapshot(&shell) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the status for the tray");
+                return;
+            }
+        };
+        let model = tray::menu_model(&snapshot);
+        let rebuild = {
+            let mut last = shell.tray_menu.lock().unwrap_or_else(|p| p.into_inner());
+            let rebuild = last.as_ref() != Some(&model);
+            *last = Some(model);
+            rebuild
+        };
+        if let Err(e) = tray::show(&handle, &snapshot, rebuild) {
+            tracing::warn!(error = %e, "cannot update the tray");
+        }
+    });
+}
+
+/// What the tray menu's items do.
+pub(crate) fn on_tray_menu<R: Runtime>(handle: &AppHandle<R>, id: &str) {
+    let shell = handle.state::<Shell>();
+    let hour = chrono::Utc::now() + chrono::Duration::hours(1);
+    let result = match id {
+        "sync_now" => {
+            shell.scheduler.wake(None);
+            Ok(())
+        }
+        "pause_1h" => {
+            shell.scheduler.pause(None, Some(Pause::Until(hour)));
+            Ok(())
+        }
+        "pause" => {
+            shell.scheduler.pause(None, Some(Pause::UntilResumed));
+            Ok(())
+        }
+        "resume" => {
+            shell.scheduler.pause(None, None);
+            Ok(())
+        }
+        "conflicts" => {
+            let first = tray_snapshot(&shell)
+                .ok()
+                .and_then(|s| s.first_conflict_profile().map(str::to_string));
+            match first {
+                Some(p) => open_conflict_window(handle, &p, None).map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+        }
+        "open" => show_main_window(handle).map_err(|e| e.to_string()),
+        "quit" => {
+            handle.exit(0);
+            Ok(())
+        }
+        other if other.starts_with("profile:") => {
+            show_main_window(handle).map_err(|e| e.to_string())
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, item = id, "the tray menu item failed");
+    }
+    refresh_tray(handle);
+}
+
+/// The address of the conflict popup for a profile's conflict (its first open one
+/// without `id`).
+pub fn conflict_route(profile: &str, id: Option<i64>) -> String {
+    match id {
+        Some(id) => format!("index.html#/conflict/{profile}/{id}"),
+        None => format!("index.html#/conflict/{profile}"),
+    }
+}
+
+/// Opens the conflict popup (a native window), or shows the open one at this conflict.
+pub fn open_conflict_window<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile: &str,
+    id: Option<i64>,
+) -> tauri::Result<()> {
+    let route = conflict_route(profile, id);
+    if let Some(w) = handle.get_webview_window(CONFLICT_WINDOW) {
+        let hash = route.trim_start_matches("index.html");
+        w.eval(format!("window.location.hash = {hash:?}"))?;
+        w.show()?;
+        w.set_focus()?;
+        return Ok(());
+    }
+    let window = WebviewWindowBuilder::new(handle, CONFLICT_WINDOW, WebviewUrl::App(route.into()))
+        .title("Odoo365 Sync: conflict")
+        .inner_size(720.0, 560.0)
+        .min_inner_size(480.0, 360.0)
+        .build()?;
+    window.set_focus()?;
+    Ok(())
+}
+
+/// After a background cycle: a notification when the gate lets one through.
+fn after_cycle<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile_id: &str,
+    result: &Result<odoo365_app::SyncResult, AppError>,
+) {
+    let shell = handle.state::<Shell>();
+    let name = shell
+        .app
+        .profile(profile_id)
+        .map(|p| p.name)
+        .unwrap_or_else(|_| profile_id.to_string());
+    let settings = shell.files.settings().unwrap_or_default();
+    let notice = shell
+        .notices
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .after_cycle(
+            &name,
+            result,
+            &settings.notifications,
+            settings.language,
+            chrono::Utc::now(),
+        );
+    // A new conflict brings its popup up (once per cycle that opened any).
+    if let Ok(r) = result {
+        if r.report.conflicts_opened > 0 {
+            let handle = handle.clone();
+            let profile = profile_id.to_string();
+            let shown = handle.clone().run_on_main_thread(move || {
+                if let Err(e) = open_conflict_window(&handle, &profile, None) {
+                    tracing::warn!(error = %e, "cannot open the conflict popup");
+                }
+            });
+            if let Err(e) = shown {
+                tracing::warn!(error = %e, "cannot open the conflict popup");
+            }
+        }
+    }
+    if let Some(n) = notice {
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = handle
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
+        }
+    }
 }
 
 /// Shows the main window, creating it if it was closed (a closed window is destroyed to
@@ -104,15 +343,44 @@ pub fn run() {
         }
     };
     // A second launch hands over to the first (which shows its window) and exits.
-    let builder =
-        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             if let Err(e) = show_main_window(app) {
                 tracing::error!(error = %e, "cannot show the main window for a second launch");
             }
-        }));
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ));
     let built = with_shell(builder, app)
         .setup(|app| {
-            tray::install(app.handle())?;
+            let handle = app.handle().clone();
+            let shell = handle.state::<Shell>();
+            tray::install(&handle, &tray_snapshot(&shell).unwrap_or_default())?;
+            let (on_cycle, on_change) = (handle.clone(), handle.clone());
+            shell.scheduler.set_hooks(
+                Arc::new(move |profile, result| after_cycle(&on_cycle, profile, result)),
+                Arc::new(move || refresh_tray(&on_change)),
+            );
+            let looking = handle.clone();
+            shell.scheduler.set_window_open(Arc::new(move || {
+                looking.get_webview_window(MAIN_WINDOW).is_some()
+                    || looking.get_webview_window(CONFLICT_WINDOW).is_some()
+            }));
+            if let Err(e) = shell.scheduler.start_all() {
+                tracing::error!(error = %e, "cannot start background sync");
+            }
+            // A look every minute: profiles the CLI added or removed, pauses that ended,
+            // and the tooltip's times.
+            let ticking = handle.clone();
+            std::thread::Builder::new()
+                .name("tray-refresh".into())
+                .spawn(move || loop {
+                    std::thread::sleep(TRAY_REFRESH);
+                    refresh_tray(&ticking);
+                })?;
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -135,13 +403,42 @@ pub fn run() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::sync::Arc;
     use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
     use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindow;
 
-    fn invoke(w: &tauri::WebviewWindow<tauri::test::MockRuntime>, cmd: &str) -> serde_json::Value {
+    pub(crate) fn draft(name: &str) -> odoo365_app::ProfileDraft {
+        odoo365_app::ProfileDraft {
+            name: name.into(),
+            tenant: "organizations".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            odoo_url: "https://acme.odoo.com".into(),
+            odoo_database: "acme".into(),
+            odoo_login: "alice@acme.example".into(),
+            graph_url: None,
+            identity_url: None,
+        }
+    }
+
+    fn draft_json(name: &str) -> serde_json::Value {
+        let d = draft(name);
+        serde_json::json!({
+            "name": d.name, "tenant": d.tenant, "client_id": d.client_id,
+            "odoo_url": d.odoo_url, "odoo_database": d.odoo_database,
+            "odoo_login": d.odoo_login, "graph_url": null, "identity_url": null,
+        })
+    }
+
+    /// The command's result, or the `AppError` it failed with as JSON.
+    fn call(
+        w: &WebviewWindow<MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         get_ipc_response(
             w,
             InvokeRequest {
@@ -149,13 +446,48 @@ mod tests {
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
                 url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(serde_json::json!({})),
+                body: InvokeBody::Json(args),
                 headers: Default::default(),
                 invoke_key: INVOKE_KEY.to_string(),
             },
         )
         .map(|b| b.deserialize::<serde_json::Value>().unwrap())
-        .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    fn invoke(
+        w: &WebviewWindow<MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> serde_json::Value {
+        call(w, cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    fn error_code(w: &WebviewWindow<MockRuntime>, cmd: &str, args: serde_json::Value) -> String {
+        let e = call(w, cmd, args).expect_err(cmd);
+        e["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{cmd}: {e}"))
+            .to_string()
+    }
+
+    /// The shell over an installation with an in-memory keychain, and its main window.
+    fn shell_with_profile(
+        dir: &std::path::Path,
+    ) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+        let app = App::open_with(
+            dir,
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(draft("work")).unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let window = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        (tauri_app, window)
     }
 
     #[test]
@@ -169,28 +501,648 @@ mod tests {
     }
 
     #[test]
-    fn the_front_end_lists_profiles_through_the_app_api() {
+    fn the_front_end_lists_profiles_and_reads_their_status_through_the_app_api() {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(dir.path()).unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let listed = invoke(&w, "list_profiles", serde_json::json!({}));
+        assert_eq!(listed[0]["name"], "work");
+        assert_eq!(listed[0]["odoo_login"], "alice@acme.example");
+        let id = listed[0]["id"].as_str().unwrap().to_string();
+
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["id"], id.as_str());
+        assert_eq!(status["profile"], "work");
+        assert_eq!(status["sign_in_needed"], true);
+        assert_eq!(status["mode"], "polling");
+        assert_eq!(status["mode_reason"], serde_json::Value::Null);
+        assert_eq!(
+            (&status["syncing"], &status["paused"]),
+            (&false.into(), &false.into())
+        );
+        assert_eq!(
+            error_code(&w, "status", serde_json::json!({"profile": "nope"})),
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn a_pause_shows_in_the_status_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        invoke(
+            &w,
+            "pause",
+            serde_json::json!({"profile": "work", "minutes": 60}),
+        );
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["paused"], true);
+        assert!(status["paused_until"].is_string(), "{status}");
+        invoke(
+            &w,
+            "pause",
+            serde_json::json!({"profile": null, "minutes": null}),
+        );
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(
+            (&status["paused"], &status["paused_until"]),
+            (&true.into(), &serde_json::Value::Null)
+        );
+        invoke(&w, "resume", serde_json::json!({"profile": null}));
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["paused"], false);
+        assert_eq!(
+            error_code(
+                &w,
+                "pause",
+                serde_json::json!({"profile": "work", "minutes": 0})
+            ),
+            "invalid_input"
+        );
+    }
+
+    #[test]
+    fn activity_conflicts_and_resolve_answer_with_the_app_s_shapes_and_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let activity = invoke(
+            &w,
+            "activity",
+            serde_json::json!({"profile": "work", "why": null}),
+        );
+        assert_eq!(activity["profile"], "work");
+        assert!(activity["lines"].as_array().unwrap().is_empty());
+        let journal = invoke(&w, "journal", serde_json::json!({"profile": "work"}));
+        assert!(journal.as_array().unwrap().is_empty());
+        let conflicts = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(conflicts, serde_json::json!([]));
+        assert_eq!(
+            error_code(
+                &w,
+                "conflict",
+                serde_json::json!({"profile": "work", "id": 7})
+            ),
+            "not_found"
+        );
+        let keep = serde_json::json!({"profile": "work", "id": 7, "resolution": {"keep": "odoo"}});
+        assert_eq!(error_code(&w, "resolve_conflict", keep), "not_found");
+        let both = serde_json::json!({"profile": "work", "id": 7, "resolution": "keep_both"});
+        assert_eq!(error_code(&w, "resolve_conflict", both), "invalid_input");
+        let junk = serde_json::json!({"profile": "work", "id": 7, "resolution": {"keep": "both"}});
+        assert_eq!(error_code(&w, "resolve_conflict", junk), "invalid_input");
+        assert_eq!(
+            error_code(
+                &w,
+                "retry_job",
+                serde_json::json!({"profile": "work", "job": 3})
+            ),
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn add_profile_refuses_invalid_input_and_saves_a_valid_one_with_its_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        let mut bad = draft_json("");
+        bad["odoo_url"] = "not a url".into();
+        let args = serde_json::json!({"draft": bad, "key": "k-123", "options": options});
+        assert_eq!(error_code(&w, "add_profile", args), "invalid_input");
+        let blank_key =
+            serde_json::json!({"draft": draft_json("home"), "key": " ", "options": options});
+        assert_eq!(error_code(&w, "add_profile", blank_key), "invalid_input");
+        let mut slow = options.clone();
+        slow["poll_interval_minutes"] = 0.into();
+        let no_interval =
+            serde_json::json!({"draft": draft_json("home"), "key": "k-123", "options": slow});
+        assert_eq!(error_code(&w, "add_profile", no_interval), "invalid_input");
+        assert_eq!(
+            invoke(&w, "list_profiles", serde_json::json!({}))
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let mut five = options.clone();
+        five["poll_interval_minutes"] = 5.into();
+        five["webhook_url"] = "https://hooks.example/odoo365".into();
+        let ok = serde_json::json!({"draft": draft_json("home"), "key": "k-123", "options": five});
+        let home = invoke(&w, "add_profile", ok);
+        assert_eq!(home["name"], "home");
+        let id = home["id"].as_str().unwrap();
+        let files = DesktopFiles::new(dir.path());
+        assert_eq!(files.sync_settings(id).unwrap().poll_interval_minutes, 5);
+        let status = invoke(&w, "status", serde_json::json!({"profile": "home"}));
+        assert_eq!(status["odoo_api_key_saved"], true);
+        assert!(status["mode_reason"].is_string());
+
+        let removed = invoke(&w, "remove_profile", serde_json::json!({"profile": "home"}));
+        assert_eq!(removed["id"], id);
+        assert_eq!(
+            files.sync_settings(id).unwrap(),
+            settings::SyncSettings::default()
+        );
+    }
+
+    #[test]
+    fn settings_are_kept_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        let mut s = invoke(&w, "get_settings", serde_json::json!({}));
+        assert_eq!(s["language"], "en");
+        s["language"] = "de".into();
+        s["notifications"]["errors"] = false.into();
+        let saved = invoke(&w, "set_settings", serde_json::json!({"settings": s}));
+        assert_eq!(saved, s);
+        assert_eq!(invoke(&w, "get_settings", serde_json::json!({})), s);
+    }
+
+    /// Syncs the profile "work" in `dir` over the engine's fake calendars until one conflict
+    /// is open; returns the paused first cycle and the cycle that opened the conflict.
+    pub(crate) fn make_a_conflict(
+        dir: &std::path::Path,
+    ) -> (odoo365_app::SyncResult, odoo365_app::SyncResult) {
+        use chrono::TimeZone;
+        use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+        const ME: &str = "me@example.com";
+        let clock = odoo365_engine::ManualClock::new(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+                .unwrap(),
+        );
+        let app = App::open_with(
+            dir,
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let profile = app.profile("work").unwrap();
+        let (graph, odoo) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+        let sync = |confirm| {
+            clock.advance(chrono::Duration::seconds(10));
+            let engine = app
+                .engine_with(
+                    &profile,
+                    ME,
+                    Arc::new(graph.clone()),
+                    Arc::new(odoo.clone()),
+                )
+                .unwrap();
+            scheduler::block_on(app.sync_with(&profile, engine, false, confirm))
+                .unwrap()
+                .unwrap()
+        };
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+            .unwrap();
+        let event =
+            odoo365_sync_core::Event::timed("Board", start, start + chrono::Duration::hours(1))
+                .normalized();
+        let oid = odoo.user_create(&event);
+        let first = sync(false);
+        assert_eq!(first.outcome, "paused");
+        sync(true);
+        let gid = graph.titled("Board")[0]["id"].as_str().unwrap().to_string();
+        odoo.user_write(oid, &serde_json::json!({"location": "Paris"}));
+        graph.user_edit(&gid, |v| {
+            v["location"] = serde_json::json!({"displayName": "Berlin"})
+        });
+        let conflicted = sync(false);
+        assert_eq!(conflicted.open_conflicts, 1, "{}", conflicted.summary);
+        (first, conflicted)
+    }
+
+    #[test]
+    fn the_popup_reads_a_conflict_and_resolving_it_closes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        make_a_conflict(dir.path());
+        let open = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+        let id = open[0]["id"].as_i64().unwrap();
+        assert_eq!(open[0]["fields"], serde_json::json!(["location"]));
+        let one = invoke(
+            &w,
+            "conflict",
+            serde_json::json!({"profile": "work", "id": id}),
+        );
+        assert_eq!(one["open"], true);
+        assert_eq!(one["title"], "Board");
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(status["open_conflicts"], 1);
+
+        // A per-field choice must name every conflicting field.
+        let partial =
+            serde_json::json!({"profile": "work", "id": id, "resolution": {"fields": {}}});
+        assert_eq!(error_code(&w, "resolve_conflict", partial), "invalid_input");
+        let keep = serde_json::json!({"profile": "work", "id": id,
+            "resolution": {"fields": {"location": "microsoft"}}});
+        let resolved = invoke(&w, "resolve_conflict", keep);
+        assert_eq!(resolved["open"], false);
+        let open = invoke(&w, "conflicts", serde_json::json!({"profile": "work"}));
+        assert_eq!(open, serde_json::json!([]));
+    }
+
+    #[test]
+    fn the_tray_menu_reflects_the_app_s_status_as_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _w) = shell_with_profile(dir.path());
+        let shell = app.state::<Shell>();
+        let snapshot = tray_snapshot(&shell).unwrap();
+        // Never signed in: the tray says so.
+        assert_eq!(snapshot.state(), tray::TrayState::Error);
+        assert_eq!(snapshot.profiles[0].text, "sign-in needed");
+        assert!(!tray::menu_model(&snapshot)
+            .iter()
+            .any(|e| matches!(e, tray::MenuEntry::Item { id, .. } if id == "conflicts")));
+
+        // A sync opens a conflict: the menu offers it with its count.
+        make_a_conflict(dir.path());
+        let snapshot = tray_snapshot(&shell).unwrap();
+        assert_eq!(snapshot.conflicts(), 1);
+        assert!(snapshot.last_sync.is_some());
+        let id = snapshot.profiles[0].id.clone();
+        assert_eq!(snapshot.first_conflict_profile(), Some(id.as_str()));
+        assert!(
+            tray::menu_model(&snapshot).contains(&tray::MenuEntry::Item {
+                id: "conflicts".into(),
+                label: "Conflicts (1)…".into(),
+                enabled: true,
+            })
+        );
+
+        // Paused: the line says so and the menu offers Resume instead of Pause.
+        shell.scheduler.pause(None, None);
+        shell
+            .scheduler
+            .pause(Some(&id), Some(scheduler::Pause::UntilResumed));
+        let snapshot = tray_snapshot(&shell).unwrap();
+        assert!(snapshot.profiles[0].paused);
+        let ids: Vec<_> = tray::menu_model(&snapshot)
+            .into_iter()
+            .filter_map(|e| match e {
+                tray::MenuEntry::Item { id, .. } => Some(id),
+                tray::MenuEntry::Separator => None,
+            })
+            .collect();
+        assert!(ids.contains(&"resume".to_string()) && !ids.contains(&"pause".to_string()));
+    }
+
+    #[test]
+    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
         app.add_profile(odoo365_app::ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: "https://acme.odoo.com".into(),
-            odoo_database: "acme".into(),
-            odoo_login: "alice@acme.example".into(),
-            graph_url: None,
-            identity_url: None,
+            graph_url: Some(graph.graph_url.clone()),
+            identity_url: Some(graph.identity_url.clone()),
+            ..draft("work")
         })
         .unwrap();
         let tauri_app = with_shell(mock_builder(), app)
             .build(tauri::generate_context!())
             .unwrap();
-        let window = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
             .build()
             .unwrap();
-        let listed = invoke(&window, "list_profiles");
-        assert_eq!(listed[0]["name"], "work");
-        assert_eq!(listed[0]["odoo_login"], "alice@acme.example");
+        let work = serde_json::json!({"profile": "work"});
+        assert_eq!(
+            error_code(&w, "finish_device_code", work.clone()),
+            "invalid_input"
+        );
+
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        let code = prompt["user_code"].as_str().unwrap();
+        assert!(prompt["verification_uri"].is_string(), "{prompt}");
+        assert!(prompt["expires_in"].as_u64().unwrap() > 0, "{prompt}");
+        graph
+            .emulator
+            .approve_device_code(code, "alice@contoso.com")
+            .unwrap();
+        let done = invoke(&w, "finish_device_code", work.clone());
+        assert_eq!(done["profile"], "work");
+        let status = invoke(&w, "status", work);
+        assert_eq!(status["signed_in"], true);
+        assert_eq!(status["sign_in_needed"], false);
+    }
+
+    /// The wizard's path and Sync now against both emulators, all through the commands.
+    #[test]
+    fn add_check_sign_in_sync_now_and_apply_through_the_commands_against_the_emulators() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
+        const ALICE: &str = "alice@contoso.com";
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user(ALICE, "Alice", DriveType::Business);
+        let odoo = rt
+            .block_on(OdooEmulator::start(OdooConfig {
+                version: "19.0".into(),
+                ..Default::default()
+            }))
+            .unwrap();
+        let user = odoo
+            .emulator
+            .create_user(NewUser {
+                email: Some(ALICE.into()),
+                name: Some("Alice".into()),
+                ..NewUser::internal(ALICE)
+            })
+            .unwrap();
+        let key = odoo
+            .emulator
+            .create_api_key(user.uid, NewApiKey::default())
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let mut d = draft_json("work");
+        d["odoo_url"] = odoo.url.clone().into();
+        d["odoo_database"] = "odoo".into();
+        d["odoo_login"] = ALICE.into();
+        d["graph_url"] = graph.graph_url.clone().into();
+        d["identity_url"] = graph.identity_url.clone().into();
+
+        let check = invoke(
+            &w,
+            "check_odoo",
+            serde_json::json!({"draft": d, "key": key}),
+        );
+        assert_eq!(check["version"], "19.0", "{check}");
+        assert_eq!(check["user_name"], "Alice", "{check}");
+        let refused = serde_json::json!({"draft": d, "key": "not-the-key"});
+        assert_eq!(error_code(&w, "check_odoo", refused), "odoo_key_refused");
+
+        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        invoke(
+            &w,
+            "add_profile",
+            serde_json::json!({"draft": d, "key": key, "options": options}),
+        );
+        let work = serde_json::json!({"profile": "work"});
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        graph
+            .emulator
+            .approve_device_code(prompt["user_code"].as_str().unwrap(), ALICE)
+            .unwrap();
+        invoke(&w, "finish_device_code", work.clone());
+
+        // An event in Odoo before the first sync.
+        let start = chrono::Utc::now() + chrono::Duration::days(2);
+        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+        let created: serde_json::Value = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/jsonrpc", odoo.url))
+                .json(
+                    &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
+                    "params": {"service": "object", "method": "execute_kw",
+                    "args": ["odoo", user.uid, key, "calendar.event", "create",
+                        [[{"name": "Standup", "start": fmt(start),
+                           "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        assert!(created.get("error").is_none(), "{created}");
+
+        // The first sync waits for a look at its plan; applying it syncs.
+        let first = invoke(&w, "sync_now", work.clone());
+        assert_eq!(first["outcome"], "paused", "{first}");
+        let status = invoke(&w, "status", work.clone());
+        assert_eq!(status["plan_waiting_for_confirmation"], true, "{status}");
+        assert_eq!(status["syncing"], false);
+        let preview = invoke(&w, "preview_plan", work.clone());
+        assert_eq!(preview["outcome"], "dry_run", "{preview}");
+        let applied = invoke(&w, "apply_plan", work.clone());
+        assert_eq!(applied["outcome"], "synced", "{applied}");
+        assert_eq!(
+            applied["report"]["plan"]["counts"]["microsoft"]["creates"], 1,
+            "{applied}"
+        );
+        let again = invoke(&w, "sync_now", work.clone());
+        assert_eq!(again["outcome"], "synced", "{again}");
+        let status = invoke(&w, "status", work);
+        assert!(status["last_sync_at"].is_string(), "{status}");
+        assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
+    }
+
+    /// The system browser is `$BROWSER` (each nextest test is its own process, so setting
+    /// it is safe): a script that plays the person on the emulator's sign-in page.
+    #[test]
+    fn browser_sign_in_opens_the_system_browser_and_resolves_when_the_redirect_arrives() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig::default()))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let browser = dir.path().join("browser.py");
+        std::fs::write(
+            &browser,
+            r#"#!/usr/bin/env python3
+import sys, urllib.parse, urllib.request, urllib.error
+url = urllib.parse.urlsplit(sys.argv[1])
+form = urllib.parse.parse_qsl(url.query) + [("login", "alice@contoso.com")]
+action = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path, "", ""))
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k): return None
+try:
+    urllib.request.build_opener(NoRedirect).open(action, urllib.parse.urlencode(form).encode())
+    sys.exit("no redirect")
+except urllib.error.HTTPError as e:
+    urllib.request.urlopen(e.headers["Location"]).read()
+"#,
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // nextest runs this test alone in its process, before any thread reads it.
+        std::env::set_var("BROWSER", &browser);
+
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(odoo365_app::ProfileDraft {
+            graph_url: Some(graph.graph_url.clone()),
+            identity_url: Some(graph.identity_url.clone()),
+            ..draft("work")
+        })
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let work = serde_json::json!({"profile": "work"});
+        let done = invoke(&w, "start_sign_in", work.clone());
+        assert_eq!(done["profile"], "work");
+        assert_eq!(invoke(&w, "status", work)["signed_in"], true);
+    }
+
+    /// Microsoft asks to be left alone for an hour: the worker's next cycle waits that hour,
+    /// not its 15-minute interval.
+    #[test]
+    fn the_worker_waits_out_a_long_retry_after() {
+        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::{Fault, FaultRule};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let graph = rt
+            .block_on(GraphEmulator::start(GraphConfig {
+                device_code_interval_s: 1,
+                ..Default::default()
+            }))
+            .unwrap();
+        graph
+            .emulator
+            .create_user("alice@contoso.com", "Alice", DriveType::Business);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile_with_api_key(
+            odoo365_app::ProfileDraft {
+                graph_url: Some(graph.graph_url.clone()),
+                identity_url: Some(graph.identity_url.clone()),
+                ..draft("work")
+            },
+            &odoo365_app::auth::Secret::new("k-123"),
+        )
+        .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let work = serde_json::json!({"profile": "work"});
+        let prompt = invoke(&w, "start_device_code", work.clone());
+        graph
+            .emulator
+            .approve_device_code(prompt["user_code"].as_str().unwrap(), "alice@contoso.com")
+            .unwrap();
+        invoke(&w, "finish_device_code", work.clone());
+        graph.emulator.faults().add(
+            FaultRule::always(Fault::Throttle {
+                retry_after_s: 3600,
+            })
+            .on_path("/me"),
+        );
+
+        let shell = tauri_app.state::<Shell>();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        shell.scheduler.set_hooks(
+            Arc::new(move |_, r| {
+                let _ = tx.lock().unwrap().send(r.clone().err());
+            }),
+            Arc::new(|| {}),
+        );
+        let id = shell.app.profile("work").unwrap().id;
+        let before = chrono::Utc::now();
+        shell.scheduler.start(&id);
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap()
+            .expect("the throttled cycle fails");
+        assert_eq!(e.retry_after_s, Some(3600), "{e:?}");
+        let next = shell.scheduler.view(&id).next_at.unwrap();
+        assert!(next >= before + chrono::Duration::minutes(59), "{next}");
+        let status = invoke(&w, "status", work);
+        assert_eq!(
+            status["next_sync_at"],
+            serde_json::to_value(next).unwrap(),
+            "{status}"
+        );
+        shell.scheduler.stop(&id);
+    }
+
+    #[test]
+    fn the_tray_menu_items_pause_resume_and_open_the_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _w) = shell_with_profile(dir.path());
+        let handle = app.handle().clone();
+        let shell = app.state::<Shell>();
+        let id = shell.app.profile("work").unwrap().id;
+        on_tray_menu(&handle, "pause_1h");
+        assert!(matches!(
+            shell.scheduler.view(&id).pause,
+            Some(scheduler::Pause::Until(t)) if t > chrono::Utc::now() + chrono::Duration::minutes(59)
+        ));
+        on_tray_menu(&handle, "pause");
+        assert_eq!(
+            shell.scheduler.view(&id).pause,
+            Some(scheduler::Pause::UntilResumed)
+        );
+        on_tray_menu(&handle, "resume");
+        assert_eq!(shell.scheduler.view(&id).pause, None);
+
+        // Conflicts (n) opens the popup at the profile's first open conflict.
+        make_a_conflict(dir.path());
+        on_tray_menu(&handle, "conflicts");
+        let popup = handle
+            .get_webview_window(CONFLICT_WINDOW)
+            .expect("the popup opened");
+        assert!(
+            popup.url().unwrap().fragment() == Some(&format!("/conflict/{id}")),
+            "{}",
+            popup.url().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_conflict_popup_opens_at_the_conflict_s_route() {
+        assert_eq!(
+            conflict_route("work", Some(3)),
+            "index.html#/conflict/work/3"
+        );
+        assert_eq!(conflict_route("work", None), "index.html#/conflict/work");
     }
 }

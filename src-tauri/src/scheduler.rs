@@ -1,0 +1,594 @@
+//! Background work: one supervised thread per profile that runs the app's sync on the
+//! profile's polling interval (a longer `Retry-After` wins, through `odoo365_app`'s
+//! `next_wait`). "Sync now" wakes it at once; a pause stops it between cycles, never in the
+//! middle of one; removing the profile stops it.
+//!
+//! Each worker is a plain thread with its own current-thread tokio runtime: the app's sync
+//! future need not be `Send`, and a panic in a cycle cannot take the tray down — the
+//! supervisor logs it and starts the worker again after a short wait.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use odoo365_app::{App, AppError, ErrorCode, SyncResult};
+
+use crate::settings::DesktopFiles;
+
+/// How long a paused-until-resumed worker sleeps between looks at its state (a resume
+/// wakes it sooner).
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
+/// How long the supervisor waits before starting a worker that panicked again.
+pub const RESTART_WAIT: Duration = Duration::from_secs(30);
+
+/// A pause set by the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    Until(DateTime<Utc>),
+    UntilResumed,
+}
+
+impl Pause {
+    fn is_over(&self, now: DateTime<Utc>) -> bool {
+        matches!(self, Pause::Until(t) if now >= *t)
+    }
+}
+
+/// What the shell shows about a profile's worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WorkerView {
+    pub syncing: bool,
+    pub pause: Option<Pause>,
+    /// When the next cycle starts on its own (`None` before the first one, and while
+    /// paused until resumed).
+    pub next_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+struct WorkerState {
+    syncing: bool,
+    pause: Option<Pause>,
+    wake: bool,
+    stop: bool,
+    started: bool,
+    due: Option<DateTime<Utc>>,
+    /// When a cycle last changed anything (or the worker first ran).
+    last_change: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+struct Worker {
+    state: Mutex<WorkerState>,
+    cond: Condvar,
+    /// Held for the length of a cycle, so a worker cycle and a "Sync now" never overlap.
+    cycle: Mutex<()>,
+}
+
+impl Worker {
+    fn state(&self) -> MutexGuard<'_, WorkerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Called after each background cycle with the profile id and the result.
+pub type OnCycle = Arc<dyn Fn(&str, &Result<SyncResult, AppError>) + Send + Sync>;
+/// Called when anything the tray shows may have changed.
+pub type OnChange = Arc<dyn Fn() + Send + Sync>;
+/// Whether the person looks at the app (a window is open): sync sooner then.
+pub type WindowOpen = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What the wait before the next cycle depends on besides the profile's interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub window_open: bool,
+    /// Local edits wait to be written.
+    pub pending_jobs: usize,
+    /// How long no cycle changed anything.
+    pub quiet_for: Duration,
+}
+
+/// The shortest wait between cycles, whatever the pace.
+pub const INTERVAL_MIN: Duration = Duration::from_secs(60);
+/// The longest wait an idle profile stretches to.
+pub const IDLE_INTERVAL_MAX: Duration = Duration::from_secs(3600);
+/// After this long without a change, a profile is idle and polls half as often.
+pub const IDLE_AFTER: Duration = Duration::from_secs(2 * 3600);
+
+/// Adaptive polling: at once-a-minute while local edits wait, twice as often while a window
+/// is open, half as often after two idle hours (at most hourly), else the interval. A longer
+/// `Retry-After` still wins afterwards (`next_wait`).
+pub fn adaptive_interval(base: Duration, pace: &Pace) -> Duration {
+    if pace.pending_jobs > 0 {
+        return base.min(INTERVAL_MIN);
+    }
+    if pace.window_open {
+        return (base / 2).max(INTERVAL_MIN).min(base);
+    }
+    if pace.quiet_for >= IDLE_AFTER {
+        return (base * 2).min(IDLE_INTERVAL_MAX).max(base);
+    }
+    base
+}
+
+#[derive(Clone, Default)]
+struct Hooks {
+    on_cycle: Option<OnCycle>,
+    on_change: Option<OnChange>,
+    window_open: Option<WindowOpen>,
+}
+
+impl Hooks {
+    fn changed(&self) {
+        if let Some(f) = &self.on_change {
+            f();
+        }
+    }
+}
+
+/// The workers of all profiles.
+pub struct Scheduler {
+    app: Arc<App>,
+    files: DesktopFiles,
+    workers: Mutex<HashMap<String, Arc<Worker>>>,
+    hooks: Arc<Mutex<Hooks>>,
+    /// Set by `start_all`: new profiles get a worker too.
+    running: std::sync::atomic::AtomicBool,
+    restart_wait: Duration,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").finish_non_exhaustive()
+    }
+}
+
+/// Runs a future to its end on a fresh current-thread runtime (the calling thread must not
+/// be inside an async runtime: workers and `spawn_blocking` closures qualify).
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, AppError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot start a runtime: {e}")))?;
+    Ok(rt.block_on(f))
+}
+
+impl Scheduler {
+    pub fn new(app: Arc<App>, files: DesktopFiles) -> Self {
+        Scheduler {
+            app,
+            files,
+            workers: Mutex::new(HashMap::new()),
+            hooks: Arc::new(Mutex::new(Hooks::default())),
+            running: std::sync::atomic::AtomicBool::new(false),
+            restart_wait: RESTART_WAIT,
+        }
+    }
+
+    /// Another wait before a failed worker starts again (tests).
+    pub fn with_restart_wait(mut self, wait: Duration) -> Self {
+        self.restart_wait = wait;
+        self
+    }
+
+    pub fn set_hooks(&self, on_cycle: OnCycle, on_change: OnChange) {
+        let mut h = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+        h.on_cycle = Some(on_cycle);
+        h.on_change = Some(on_change);
+    }
+
+    pub fn set_window_open(&self, window_open: WindowOpen) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .window_open = Some(window_open);
+    }
+
+    fn hooks(&self) -> Hooks {
+        self.hooks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn worker(&self, profile_id: &str) -> Arc<Worker> {
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(profile_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The named profile's worker, or with `None` every profile's (also of profiles that
+    /// have no running worker, so a pause holds when one starts).
+    fn targets(&self, profile_id: Option<&str>) -> Vec<Arc<Worker>> {
+        match profile_id {
+            Some(id) => vec![self.worker(id)],
+            None => {
+                for p in self.app.profiles().unwrap_or_default() {
+                    self.worker(&p.id);
+                }
+                self.workers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .cloned()
+                    .collect()
+            }
+        }
+    }
+
+    /// Starts a worker for every profile.
+    pub fn start_all(&self) -> Result<(), AppError> {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for p in self.app.profiles()? {
+            self.start(&p.id);
+        }
+        Ok(())
+    }
+
+    /// Starts workers for profiles created elsewhere (the CLI) once `start_all` ran.
+    pub fn start_new(&self) {
+        if self.running.load(std::sync::atomic::Ordering::SeqCst) {
+            for p in self.app.profiles().unwrap_or_default() {
+                self.start(&p.id);
+            }
+        }
+    }
+
+    /// Starts a worker for a new profile once `start_all` ran (not in command tests).
+    pub fn start_if_running(&self, profile_id: &str) {
+        if self.running.load(std::sync::atomic::Ordering::SeqCst) {
+            self.start(profile_id);
+        }
+    }
+
+    /// Starts the profile's supervised worker (once).
+    pub fn start(&self, profile_id: &str) {
+        let worker = self.worker(profile_id);
+        {
+            let mut s = worker.state();
+            if s.started {
+                return;
+            }
+            s.started = true;
+            s.stop = false;
+        }
+        let (app, files, hooks, id, wait) = (
+            self.app.clone(),
+            self.files.clone(),
+            self.hooks.clone(),
+            profile_id.to_string(),
+            self.restart_wait,
+        );
+        let spawned = std::thread::Builder::new()
+            .name(format!("sync-{id}"))
+            .spawn(move || supervise(&app, &files, &id, &worker, &hooks, wait));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, profile = %profile_id, "cannot start the sync worker");
+        }
+    }
+
+    /// Stops the profile's worker after its current cycle and forgets it.
+    pub fn stop(&self, profile_id: &str) {
+        let removed = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(profile_id);
+        if let Some(w) = removed {
+            w.state().stop = true;
+            w.cond.notify_all();
+        }
+        self.hooks().changed();
+    }
+
+    pub fn view(&self, profile_id: &str) -> WorkerView {
+        let w = self.worker(profile_id);
+        let mut s = w.state();
+        if s.pause.is_some_and(|p| p.is_over(Utc::now())) {
+            s.pause = None;
+        }
+        let next_at = match s.pause {
+            None => s.due,
+            Some(Pause::Until(t)) => s.due.map(|d| d.max(t)),
+            Some(Pause::UntilResumed) => None,
+        };
+        WorkerView {
+            syncing: s.syncing,
+            pause: s.pause,
+            next_at: next_at.filter(|_| s.started),
+        }
+    }
+
+    /// Wakes the profile's worker (all with `None`) for a cycle at once, paused or not: it
+    /// is the person's explicit wish.
+    pub fn wake(&self, profile_id: Option<&str>) {
+        let workers = self.targets(profile_id);
+        for w in workers {
+            w.state().wake = true;
+            w.cond.notify_all();
+        }
+    }
+
+    /// Pauses one profile (all with `None`): the running cycle finishes, no new one starts.
+    pub fn pause(&self, profile_id: Option<&str>, pause: Option<Pause>) {
+        let workers = self.targets(profile_id);
+        for w in workers {
+            w.state().pause = pause;
+            w.cond.notify_all();
+        }
+        self.hooks().changed();
+    }
+
+    /// One cycle now, on the calling (blocking) thread, after any cycle that runs already.
+    pub fn sync_now(&self, profile_id: &str) -> Result<SyncResult, AppError> {
+        let worker = self.worker(profile_id);
+        let hooks = self.hooks();
+        let result = run_cycle(&self.app, &self.files, profile_id, &worker, &hooks);
+        hooks.changed();
+        result
+    }
+}
+
+fn interval_of(files: &DesktopFiles, profile_id: &str) -> Duration {
+    let minutes = files
+        .sync_settings(profile_id)
+        .map(|s| s.poll_interval_minutes)
+        .unwrap_or(15)
+        .max(1);
+    Duration::from_secs(u64::from(minutes) * 60)
+}
+
+/// Runs one cycle with the cycle lock held and `syncing` set, and schedules the next one.
+fn run_cycle(
+    app: &App,
+    files: &DesktopFiles,
+    profile_id: &str,
+    worker: &Worker,
+    hooks: &Hooks,
+) -> Result<SyncResult, AppError> {
+    let _cycle = worker.cycle.lock().unwrap_or_else(|p| p.into_inner());
+    worker.state().syncing = true;
+    hooks.changed();
+    let result = block_on(app.sync(profile_id, false, false)).and_then(|r| r);
+    let now = Utc::now();
+    let changed =
+        matches!(&result, Ok(r) if r.report.jobs_done > 0 || !r.report.plan.entries.is_empty());
+    let last_change = {
+        let mut s = worker.state();
+        if changed || s.last_change.is_none() {
+            s.last_change = Some(now);
+        }
+        s.last_change.unwrap_or(now)
+    };
+    let pace = Pace {
+        window_open: hooks.window_open.as_ref().is_some_and(|f| f()),
+        pending_jobs: app.status(profile_id).map(|s| s.pending_jobs).unwrap_or(0),
+        quiet_for: (now - last_change).to_std().unwrap_or_default(),
+    };
+    let interval = adaptive_interval(interval_of(files, profile_id), &pace);
+    let wait = odoo365_app::sync::next_wait(&result, interval);
+    {
+        let mut s = worker.state();
+        s.syncing = false;
+        s.due = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+    }
+    result
+}
+
+/// Runs the worker and starts it again when it panics, until it is stopped.
+fn supervise(
+    app: &App,
+    files: &DesktopFiles,
+    profile_id: &str,
+    worker: &Worker,
+    hooks: &Mutex<Hooks>,
+    restart_wait: Duration,
+) {
+    loop {
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            run_worker(app, files, profile_id, worker, hooks)
+        }));
+        if run.is_ok() {
+            return;
+        }
+        tracing::error!(profile = %profile_id, "the sync worker failed; it starts again shortly");
+        let mut s = worker.state();
+        s.syncing = false;
+        if s.stop {
+            return;
+        }
+        let (s, _) = worker
+            .cond
+            .wait_timeout(s, restart_wait)
+            .unwrap_or_else(|p| p.into_inner());
+        if s.stop {
+            return;
+        }
+    }
+}
+
+/// The worker's loop: wait until due (or woken) and not paused, run a cycle, repeat.
+fn run_worker(
+    app: &App,
+    files: &DesktopFiles,
+    profile_id: &str,
+    worker: &Worker,
+    hooks: &Mutex<Hooks>,
+) {
+    let hooks = || hooks.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    loop {
+        let mut pause_ended = false;
+        {
+            let mut s = worker.state();
+            loop {
+                if s.stop {
+                    return;
+                }
+                let now = Utc::now();
+                if s.pause.is_some_and(|p| p.is_over(now)) {
+                    s.pause = None;
+                    pause_ended = true;
+                }
+                let due = s.due.is_none_or(|d| now >= d);
+                if s.wake || (s.pause.is_none() && due) {
+                    s.wake = false;
+                    break;
+                }
+                let until = match s.pause {
+                    Some(Pause::Until(t)) => Some(t),
+                    Some(Pause::UntilResumed) => None,
+                    None => s.due,
+                };
+                let wait = until
+                    .map(|t| (t - now).to_std().unwrap_or_default())
+                    .unwrap_or(IDLE_WAIT)
+                    .min(IDLE_WAIT);
+                s = worker
+                    .cond
+                    .wait_timeout(s, wait)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
+        if pause_ended {
+            hooks().changed();
+        }
+        let h = hooks();
+        let result = run_cycle(app, files, profile_id, worker, &h);
+        // The profile was removed elsewhere (the CLI): this worker has nothing left to do.
+        if app
+            .profile(profile_id)
+            .is_err_and(|e| e.code == ErrorCode::NotFound)
+        {
+            worker.state().stop = true;
+            h.changed();
+            return;
+        }
+        if let Some(f) = &h.on_cycle {
+            f(profile_id, &result);
+        }
+        h.changed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn polling_is_sooner_while_edits_wait_or_a_window_is_open_and_slower_when_idle() {
+        let min = |m: u64| Duration::from_secs(m * 60);
+        let calm = Pace {
+            window_open: false,
+            pending_jobs: 0,
+            quiet_for: min(30),
+        };
+        assert_eq!(adaptive_interval(min(15), &calm), min(15));
+        let edits = Pace {
+            pending_jobs: 2,
+            window_open: true,
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &edits), min(1));
+        let open = Pace {
+            window_open: true,
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &open), Duration::from_secs(450));
+        assert_eq!(adaptive_interval(min(1), &open), min(1));
+        let idle = Pace {
+            quiet_for: min(121),
+            ..calm
+        };
+        assert_eq!(adaptive_interval(min(15), &idle), min(30));
+        assert_eq!(adaptive_interval(min(45), &idle), min(60));
+        // An interval above the idle cap is never shortened by idleness.
+        assert_eq!(adaptive_interval(min(120), &idle), min(120));
+    }
+
+    fn app_with_profile(dir: &std::path::Path) -> (Arc<App>, String) {
+        let app = App::open_with(
+            dir,
+            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        let p = app.add_profile(crate::tests::draft("work")).unwrap();
+        (Arc::new(app), p.id)
+    }
+
+    /// A profile that is not signed in fails its cycle at once, without any network.
+    #[test]
+    fn a_worker_runs_at_once_waits_while_paused_wakes_on_sync_now_and_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, id) = app_with_profile(dir.path());
+        let scheduler = Scheduler::new(app, DesktopFiles::new(dir.path()));
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        scheduler.set_hooks(
+            Arc::new(move |p, r| {
+                let code = r.as_ref().err().map(|e| e.code);
+                let _ = tx.lock().unwrap().send((p.to_string(), code));
+            }),
+            Arc::new(|| {}),
+        );
+        let second = Duration::from_secs(10);
+        scheduler.start(&id);
+        let (p, code) = rx.recv_timeout(second).unwrap();
+        assert_eq!(
+            (p.as_str(), code),
+            (id.as_str(), Some(ErrorCode::SignInNeeded))
+        );
+
+        // The interval is 15 minutes: nothing runs on its own now.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        scheduler.wake(Some(&id));
+        rx.recv_timeout(second).unwrap();
+
+        // Paused, the interval passing starts nothing...
+        scheduler.pause(None, Some(Pause::UntilResumed));
+        assert_eq!(scheduler.view(&id).pause, Some(Pause::UntilResumed));
+        scheduler.worker(&id).state().due = Some(Utc::now());
+        scheduler.worker(&id).cond.notify_all();
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        // ...and a pause that ended lets the next cycle run.
+        scheduler.pause(Some(&id), Some(Pause::Until(Utc::now())));
+        rx.recv_timeout(second).unwrap();
+        assert_eq!(scheduler.view(&id).pause, None);
+
+        scheduler.stop(&id);
+        scheduler.wake(None);
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    #[test]
+    fn a_worker_that_fails_is_started_again_and_runs_its_next_cycle() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, id) = app_with_profile(dir.path());
+        let scheduler = Scheduler::new(app, DesktopFiles::new(dir.path()))
+            .with_restart_wait(Duration::from_millis(50));
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        scheduler.set_hooks(
+            Arc::new(move |_, _| {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tx.lock().unwrap().send(n);
+                // The first cycle's aftermath fails as a bug would.
+                assert!(n > 0, "injected failure");
+            }),
+            Arc::new(|| {}),
+        );
+        scheduler.start(&id);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 0);
+        // Restarted: the worker runs again on its own (its due time was set before the
+        // failure, so it is the wake that lets it run now).
+        scheduler.wake(Some(&id));
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 1);
+        assert!(!scheduler.view(&id).syncing);
+        scheduler.stop(&id);
+    }
+}
