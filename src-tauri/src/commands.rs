@@ -323,18 +323,17 @@ pub async fn apply_plan<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn cancel_plan(shell: State<'_, Shell>, profile: String) -> Result<(), AppError> {
-    let app = shell.app.clone();
-    blocking(move || {
-        app.profile(&profile)?;
-        // `crates/app` has no call that drops a paused plan yet.
-        Err(AppError::new(
-            ErrorCode::Internal,
-            "dropping a paused plan is not available yet; the plan stays paused and nothing \
-             is written until you apply it",
-        ))
-    })
-    .await
+pub async fn cancel_plan<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<(), AppError> {
+    // The plan stays unapplied: nothing is written. The profile's sync pauses until the
+    // person resumes it, so a guard that tripped does not come straight back while they look
+    // at what changed; resuming plans again from both sides as they are then.
+    set_pause(&shell, Some(profile), Some(Pause::UntilResumed)).await?;
+    changed(&handle);
+    Ok(())
 }
 
 #[tauri::command]

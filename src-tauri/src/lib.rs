@@ -561,6 +561,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn cancelling_a_paused_plan_writes_nothing_and_pauses_the_profile_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, w) = shell_with_profile(dir.path());
+        invoke(&w, "cancel_plan", serde_json::json!({"profile": "work"}));
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(
+            (&status["paused"], &status["paused_until"]),
+            (&true.into(), &serde_json::Value::Null)
+        );
+        assert_eq!(
+            error_code(&w, "cancel_plan", serde_json::json!({"profile": "nope"})),
+            "not_found"
+        );
+    }
+
+    #[test]
     fn activity_conflicts_and_resolve_answer_with_the_app_s_shapes_and_codes() {
         let dir = tempfile::tempdir().unwrap();
         let (_app, w) = shell_with_profile(dir.path());

@@ -18,7 +18,7 @@ import { invoke } from "@tauri-apps/api/core";
 
 export type ErrorCode =
   | "invalid_input" | "not_found" | "sign_in_needed" | "odoo_key_refused" | "conflicts_pending"
-  | "guard_tripped" | "network" | "storage" | "keychain" | "internal";
+  | "guard_tripped" | "network" | "busy" | "storage" | "keychain" | "internal";
 
 export interface AppError { code: ErrorCode; message: string; retry_after_s?: number }
 
@@ -320,7 +320,7 @@ export const previewPlan = (profile: string) => invoke<SyncResult>("preview_plan
 /** Runs the shown plan (`sync --yes`). */
 export const applyPlan = (profile: string) => invoke<SyncResult>("apply_plan", { profile });
 
-/** Drops the paused plan; nothing is written, the next cycle plans again. */
+/** Leaves the paused plan unapplied (nothing is written) and pauses the profile until resumed; resuming plans again. */
 export const cancelPlan = (profile: string) => invoke<void>("cancel_plan", { profile });
 
 /** The audit log, newest first; with `why`, only one item's story. */

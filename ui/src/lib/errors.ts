@@ -11,6 +11,7 @@ const NEXT: Record<ErrorCode, Key> = {
   conflicts_pending: "error.conflicts_pending",
   guard_tripped: "error.guard_tripped",
   network: "error.network",
+  busy: "error.busy",
   storage: "error.storage",
   keychain: "error.keychain",
   internal: "error.internal",

@@ -238,6 +238,7 @@ export const de: Record<Key, string> = {
   "error.invalid_input": "Eine Eingabe ist ungültig; bitte korrigieren und erneut versuchen.",
   "error.not_found": "Das gibt es nicht mehr; die Liste wird aktualisiert.",
   "error.sign_in_needed": "Microsoft-Anmeldung erforderlich. Die Synchronisierung dieses Kontos wartet, bis Sie sich erneut anmelden.",
+  "error.busy": "Ein anderer Odoo365-Sync-Prozess synchronisiert dieses Konto gerade. Dieser wartet und versucht es im nächsten Durchlauf erneut.",
   "error.odoo_key_refused": "Odoo hat den API-Schlüssel abgelehnt. Geben Sie einen neuen Schlüssel ein; bis dahin wartet die Synchronisierung.",
   "error.conflicts_pending": "Konflikte warten auf Ihre Entscheidung; diese Einträge bleiben bis dahin unverändert.",
   "error.guard_tripped": "Eine Sicherheitsprüfung hat die Synchronisierung angehalten; es wurde nichts geschrieben. Prüfen Sie den Plan und übernehmen oder verwerfen Sie ihn.",

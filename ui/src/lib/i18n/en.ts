@@ -236,6 +236,7 @@ export const en = {
   "error.invalid_input": "Something entered is not valid; correct it and try again.",
   "error.not_found": "It no longer exists; the list is refreshed.",
   "error.sign_in_needed": "Microsoft sign-in is needed. Sync of this account waits until you sign in again.",
+  "error.busy": "Another Odoo365 Sync process is syncing this account right now. This one waits and tries again with the next cycle.",
   "error.odoo_key_refused": "Odoo refused the API key. Enter a new key; sync waits until then.",
   "error.conflicts_pending": "Conflicts wait for your decision; those items stay as they are until then.",
   "error.guard_tripped": "A safety check paused the sync; nothing was written. Review the plan and apply or cancel it.",
