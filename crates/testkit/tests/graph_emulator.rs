@@ -22,39 +22,33 @@ impl Env {
     fn em(&self) -> &GraphEmulator {
         &self.g.emulator
     }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        let req = match body {
+            Some(body) => req.json(&body),
+            None => req,
+        };
+        req.send().await.unwrap()
+    }
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::GET, path, None).await
     }
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::POST, path, Some(body)).await
     }
     async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .patch(self.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
     async fn delete(&self, path: &str) -> reqwest::Response {
-        self.http
-            .delete(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::DELETE, path, None).await
     }
     async fn get_abs(&self, url: &str) -> reqwest::Response {
         self.http

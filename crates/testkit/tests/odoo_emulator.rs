@@ -177,6 +177,29 @@ impl World {
             .unwrap()
     }
 
+    /// The recurrence of the series `base` belongs to and its rows, earliest first.
+    async fn series_rows(&self, base: i64) -> (i64, Vec<i64>) {
+        let rec = self
+            .read1("calendar.event", base, json!(["recurrence_id"]))
+            .await["recurrence_id"][0]
+            .as_i64()
+            .unwrap();
+        let ids = self
+            .a(
+                "calendar.event",
+                "search",
+                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"}),
+            )
+            .await;
+        let ids = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        (rec, ids)
+    }
+
     async fn read1(&self, model: &str, id: i64, fields: Value) -> Value {
         self.a(
             model,
@@ -1466,26 +1489,7 @@ mod calendar {
         let base = w
             .event(json!({"name": "Weekly", "start": "2026-03-02 09:00:00", "stop": "2026-03-02 10:00:00", "recurrency": true, "rrule_type": "weekly", "mon": true, "interval": 1, "end_type": "count", "count": count, "event_tz": "Europe/Brussels", "partner_ids": [w.alice.partner_id, w.bob.partner_id]}))
             .await;
-        let rec = w
-            .read1("calendar.event", base, json!(["recurrence_id"]))
-            .await["recurrence_id"][0]
-            .as_i64()
-            .unwrap();
-        let ids = w
-            .a(
-                "calendar.event",
-                "search",
-                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"}),
-            )
-            .await;
-        (
-            rec,
-            ids.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_i64().unwrap())
-                .collect(),
-        )
+        w.series_rows(base).await
     }
 
     #[tokio::test]
@@ -2988,26 +2992,7 @@ mod series_helpers {
             .await[0]
             .as_i64()
             .unwrap();
-        let rec = w
-            .read1("calendar.event", base, json!(["recurrence_id"]))
-            .await["recurrence_id"][0]
-            .as_i64()
-            .unwrap();
-        let ids = w
-            .a(
-                "calendar.event",
-                "search",
-                json!({"domain": [["recurrence_id", "=", rec]], "order": "start asc"}),
-            )
-            .await;
-        (
-            rec,
-            ids.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_i64().unwrap())
-                .collect(),
-        )
+        w.series_rows(base).await
     }
 
     #[tokio::test]
