@@ -684,6 +684,9 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     r.title,
                     r.side
                 );
+                if let Some(note) = &r.note {
+                    say!("Note: {note}.");
+                }
             }
         }
         Command::Activity {

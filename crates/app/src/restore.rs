@@ -20,6 +20,9 @@ pub struct Restored {
     /// `odoo` or `microsoft`: where the old version was written back.
     pub side: String,
     pub title: String,
+    /// What the person should know about how it came back, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn port_error(e: PortError) -> AppError {
@@ -136,6 +139,7 @@ impl App {
                         format!("journal entry {entry} cannot be read: {err}"),
                     )
                 })?;
+        let mut note = None;
         match (e.side.as_str(), e.reason.as_str()) {
             ("odoo", reason) => {
                 let id = e
@@ -164,13 +168,15 @@ impl App {
                     .await
                     .map_err(port_error)?;
             }
+            ("microsoft", "deleted") => {
+                note = recreate_in_outlook(microsoft.as_ref(), &profile.id, entry, &event).await?;
+            }
             (side, reason) => {
                 return Err(AppError::new(
                     ErrorCode::InvalidInput,
                     format!(
-                        "restoring a version {reason} on {side} is not supported yet (an \
-                         Outlook event deleted by sync is in Outlook's Deleted Items); nothing \
-                         was changed"
+                        "journal entry {entry} holds a version {reason} on {side}, which this \
+                         version cannot write back; nothing was changed"
                     ),
                 ))
             }
@@ -198,6 +204,59 @@ impl App {
             entry,
             side: e.side,
             title: event.title,
+            note,
         })
     }
+}
+
+/// Brings back an Outlook event that sync deleted by creating it again (Graph cannot
+/// undelete through the calendar API). The create is keyed by the journal entry, so a
+/// retry after a lost answer finds the first one instead of making a second.
+///
+/// Attendees are left off: creating a meeting with attendees sends them invitations, and a
+/// restore must not mail anyone unasked. The next sync carries the event to Odoo like any
+/// event made in Outlook (a new pair; the old link stays closed).
+async fn recreate_in_outlook(
+    microsoft: &dyn MicrosoftCalendar,
+    profile_id: &str,
+    entry: i64,
+    event: &Event,
+) -> Result<Option<String>, AppError> {
+    let mut event = event.clone();
+    let invited = std::mem::take(&mut event.attendees);
+    let body = odoo365_sync_core::graph::to_graph(&event).map_err(map_error)?;
+    let transaction_id = restore_transaction_id(profile_id, entry);
+    match microsoft.create(&body, &transaction_id).await {
+        Ok(_) => {}
+        Err(PortError::MaybeApplied { .. }) => {
+            // The answer was lost: the event may exist. Look before saying it failed.
+            match microsoft.find_by_transaction_id(&transaction_id).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    microsoft
+                        .create(&body, &transaction_id)
+                        .await
+                        .map_err(port_error)?;
+                }
+                Err(e) => return Err(port_error(e)),
+            }
+        }
+        Err(e) => return Err(port_error(e)),
+    }
+    Ok((!invited.is_empty()).then(|| {
+        format!(
+            "the event is back in Outlook without its {} attendee(s), who were not invited \
+             again; invite them from Outlook if they should have it",
+            invited.len()
+        )
+    }))
+}
+
+/// Graph's `transactionId` for re-creating journal entry `entry`: the same on every
+/// attempt, different for every profile and entry.
+fn restore_transaction_id(profile_id: &str, entry: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("odoo365-restore:{profile_id}:{entry}"));
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("restore-{hex}")
 }

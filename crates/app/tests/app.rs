@@ -485,4 +485,69 @@ mod over_the_engine {
         assert_eq!(w.odoo.titled("Board").len(), 1);
         assert_eq!(w.app.status("work").unwrap().linked_events, 1);
     }
+
+    #[tokio::test]
+    async fn an_outlook_event_sync_deleted_comes_back_on_request_without_mailing_its_attendees() {
+        let w = World::new();
+        let mut board = event("Board", 26);
+        board.attendees = vec![odoo365_sync_core::canonical::Attendee {
+            email: "bob@example.com".into(),
+            response: odoo365_sync_core::canonical::Response::NeedsAction,
+        }];
+        let oid = w.odoo.user_create(&board);
+        w.sync(false).await;
+        assert_eq!(w.sync(true).await.outcome, "synced");
+        assert_eq!(w.graph.titled("Board").len(), 1);
+
+        // Archived in Odoo: sync deletes the Outlook copy and journals it.
+        w.odoo.user_archive(oid);
+        let r = w.sync(true).await;
+        assert!(r.needs_person().is_none(), "{}", r.summary);
+        assert!(w.graph.titled("Board").is_empty());
+        let journal = w.app.journal("work", 10).unwrap();
+        let deleted = journal
+            .iter()
+            .find(|j| j.side == "microsoft" && j.reason == "deleted")
+            .unwrap_or_else(|| panic!("{journal:#?}"));
+
+        // The first attempt's answer is lost after the event was made: the retry finds it.
+        w.graph.lose_answer_of_next("create");
+        let mails_before = w.graph.mails().len();
+        let restored = w
+            .app
+            .restore_with(
+                &w.profile,
+                deleted.entry,
+                Arc::new(w.graph.clone()),
+                Arc::new(w.odoo.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(restored.side, "microsoft");
+        let note = restored.note.expect("the attendees are mentioned");
+        assert!(note.contains("1 attendee"), "{note}");
+        let back = w.graph.titled("Board");
+        assert_eq!(back.len(), 1, "one event, not two: {back:#?}");
+        assert_eq!(w.graph.mails().len(), mails_before, "nobody was invited");
+
+        // The next sync carries it to Odoo once, and then all is quiet.
+        let r = w.sync(true).await;
+        assert!(r.needs_person().is_none(), "{}", r.summary);
+        assert_eq!(
+            w.odoo
+                .titled("Board")
+                .iter()
+                .filter(|e| e["active"] != false)
+                .count(),
+            1
+        );
+        let before = (w.odoo.writes(), w.graph.writes());
+        w.sync(false).await;
+        assert_eq!((w.odoo.writes(), w.graph.writes()), before);
+        let why = w.app.activity("work", Some("Board")).unwrap();
+        assert!(
+            why.lines.iter().any(|l| l.op == "restore microsoft"),
+            "{why:#?}"
+        );
+    }
 }
