@@ -601,6 +601,25 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Puts a throttled job back until `not_before` (the service's `Retry-After`) without
+    /// spending an attempt: the claim that ran it is given back. Throttling says nothing
+    /// about the request (the service asked to wait), so it must not use up the budget
+    /// that turns repeated failures into a permanent error.
+    pub fn defer_job(
+        &self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE job SET state = 'pending', not_before = ?2, last_error = ?3,
+                            attempts = MAX(attempts - 1, 0), updated_at = ?4 WHERE id = ?1",
+            params![id, ts(not_before), error, ts(now)],
+        )?;
+        Ok(())
+    }
+
     /// Gives up on a job; it stays visible with its error until the user retries it.
     pub fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_job_state(id, JobState::Failed, Some(error), None, now)

@@ -1607,8 +1607,10 @@ impl Engine {
                     let wait = retry_after
                         .and_then(|d| Duration::from_std(d).ok())
                         .unwrap_or(backoff);
+                    // Not counted against the attempts (seed 2536: a create throttled on
+                    // every try ran out of attempts and was never copied).
                     self.store
-                        .tx(|t| t.retry_job_later(id, now + wait, &e.to_string(), false, now))?;
+                        .tx(|t| t.defer_job(id, now + wait, &e.to_string(), now))?;
                 }
                 PortError::NotSent { .. } | PortError::MaybeApplied { .. }
                     if job.attempts < self.cfg.attempts_max =>

@@ -67,3 +67,45 @@ async fn a_retried_odoo_write_does_not_overwrite_an_edit_made_while_it_waited() 
     let open = e.store().tx(|t| t.open_conflicts("p1")).unwrap();
     assert_eq!(open.len(), 1, "a same-field conflict is open");
 }
+
+/// Seed 2536: a create into Outlook throttled (429 + `Retry-After`) on attempt after
+/// attempt used up the job's 6 attempts; one lost answer after that failed it for good and
+/// the event was never copied. Throttling now waits without spending an attempt.
+#[tokio::test]
+async fn a_create_throttled_on_every_attempt_is_not_given_up() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    let (g, o) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+        .unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+    o.user_create(&Event::timed("Review", start, start + Duration::hours(1)).normalized());
+    for _ in 0..10 {
+        g.fail_next(
+            "create",
+            PortError::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(60)),
+            },
+        );
+    }
+    // And the answer of the one that goes through is lost.
+    g.lose_answer_of_next("create");
+    let mut e = engine(store, &g, &o, &clock);
+    for _ in 0..12 {
+        let r = e.sync(CONFIRM).await.unwrap();
+        assert!(
+            r.failed.is_empty(),
+            "throttling failed the job: {:?}",
+            r.failed
+        );
+        clock.advance(Duration::minutes(2));
+    }
+    assert_eq!(
+        g.titled("Review").len(),
+        1,
+        "copied once, after the throttling"
+    );
+    let r = e.sync(CONFIRM).await.unwrap();
+    assert!(!r.plan.has_writes() && r.jobs_waiting == 0 && r.failed.is_empty());
+}
