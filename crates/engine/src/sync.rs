@@ -1726,6 +1726,7 @@ impl Engine {
                 return Err(StepFail::Port(PortError::PreconditionFailed));
             }
         }
+        let mut source_gone = false;
         if !self.fresh_plan || job.maybe_applied || job.last_error.is_some() {
             // A job planned by an earlier cycle, or retried (not sent, answer lost, cut
             // by a crash), about to update or delete: Odoo
@@ -1743,6 +1744,15 @@ impl Engine {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
                 }
+            }
+            // The same for a create: its source may have been deleted or edited while
+            // the job waited (seed 2770: a create cut by a crash ran after the user had
+            // deleted its Outlook event, and the copy stayed in Odoo for good).
+            if let Step::Op {
+                op: Op::Create { side, .. },
+            } = step
+            {
+                source_gone = self.create_source_moved(job, *side, p).await?;
             }
         }
         let op = match step {
@@ -1773,6 +1783,9 @@ impl Engine {
                 let adopted = found.is_some();
                 let v = match found {
                     Some(v) => v,
+                    None if source_gone => {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
                     None => {
                         let body = graph::to_graph(&event)?;
                         self.microsoft.create(&body, &tx_id).await?
@@ -1843,6 +1856,9 @@ impl Engine {
                 }
                 let id = match found {
                     Some((id, _)) => id,
+                    None if source_gone => {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
                     None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
                 };
                 p.odoo_id = Some(id);
@@ -2130,6 +2146,58 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Checks the source of a create that waited (planned by an earlier cycle, retried, or
+    /// cut by a crash). Still as planned: go on (`Ok(false)`). Moved (edited, deleted or
+    /// archived) and the create surely not sent: drop the job; the source is read again
+    /// and planned afresh. Moved and the create *maybe applied*: the source is read again
+    /// next cycle, so a copy the lookup adopts gets the edit, or is deleted (journaled)
+    /// like any linked item whose other side went; `Ok(true)` when the source is gone,
+    /// and the create is then not sent again if the lookup finds nothing.
+    async fn create_source_moved(
+        &mut self,
+        job: &Job,
+        target: Side,
+        p: &EntryJob,
+    ) -> Result<bool, StepFail> {
+        let (present, same) = match target {
+            // Created in Outlook from an Odoo record.
+            Side::Microsoft => {
+                let Some(id) = p.odoo_id else {
+                    return Ok(false);
+                };
+                match self.odoo.read(&[id]).await?.first() {
+                    Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
+                        (true, odoo::version(v) == p.odoo_version)
+                    }
+                    _ => (false, false),
+                }
+            }
+            Side::Odoo => {
+                let Some(id) = &p.graph_id else {
+                    return Ok(false);
+                };
+                match self.microsoft.get(id).await {
+                    Ok(v) if !graph::is_cancelled(&v) => {
+                        (true, graph::version(&v) == p.graph_version)
+                    }
+                    Ok(_) | Err(PortError::NotFound) => (false, false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        if present && same {
+            return Ok(false);
+        }
+        if !job.maybe_applied {
+            return Err(StepFail::Port(PortError::PreconditionFailed));
+        }
+        match target {
+            Side::Microsoft => self.recheck_later(p.odoo_id, None)?,
+            Side::Odoo => self.recheck_later(None, p.graph_id.clone())?,
+        }
+        Ok(!present)
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
