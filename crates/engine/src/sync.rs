@@ -479,7 +479,17 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let now = clock.now();
         let profile = cfg.profile_id.clone();
-        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
+        store.tx(|t| {
+            // A job a crash cut may have written without recording it: say so in the
+            // audit log now, as a lost answer does, so every write is accounted for even
+            // if what it made is never found again.
+            for j in t.jobs(&profile, JobState::Running)? {
+                if let Some(a) = uncertain_write(&profile, &j, None, "cut by a crash") {
+                    a.append(t, now)?;
+                }
+            }
+            t.recover_interrupted_jobs_of(&profile, now)
+        })?;
         Ok(Engine {
             store: Db(std::sync::Mutex::new(store)),
             cfg,
@@ -1572,7 +1582,15 @@ impl Engine {
                     }
                     self.checkpoint()?;
                 }
-                Err(f) => return self.step_failed(&job, f).await,
+                Err(f) => {
+                    if let StepFail::Port(PortError::MaybeApplied { .. }) = &f {
+                        let now = self.now();
+                        if let Some(a) = uncertain_write(&profile, &job, Some(&p), "answer lost") {
+                            self.store.tx(|t| a.append(t, now))?;
+                        }
+                    }
+                    return self.step_failed(&job, f).await;
+                }
             }
         }
         let now = self.now();
@@ -2584,6 +2602,93 @@ impl AuditNote {
     fn with(mut self, detail: Value) -> AuditNote {
         self.detail = Some(detail);
         self
+    }
+}
+
+/// The audit line of a write that may have happened without its answer (a lost answer,
+/// or a crash while the job ran): `<side>.<op>_maybe_applied`, with what identifies what
+/// it may have made (Graph `transactionId`, title and start). `p` is the job's progress
+/// when the engine holds a newer one than the stored payload.
+fn uncertain_write(
+    profile: &str,
+    job: &Job,
+    p: Option<&EntryJob>,
+    why: &str,
+) -> Option<UncertainWrite> {
+    if job.kind == "restore" {
+        let side = job.payload.get("side").and_then(Value::as_str)?.to_owned();
+        let mut detail = json!({ "reason": why });
+        if side == "microsoft" {
+            detail["transaction_id"] = json!(transaction_id(profile, &job.key, 0));
+        }
+        return Some(UncertainWrite {
+            profile: profile.to_owned(),
+            link_id: job.payload.get("link_id").and_then(Value::as_i64),
+            item: job.payload.get("item").and_then(Value::as_str)?.to_owned(),
+            op: format!("{side}.restore_maybe_applied"),
+            detail,
+        });
+    }
+    let stored;
+    let p = match p {
+        Some(p) => p,
+        None => {
+            stored = serde_json::from_value::<EntryJob>(job.payload.clone()).ok()?;
+            &stored
+        }
+    };
+    let (side, op, event) = match p.steps.get(p.done)? {
+        Step::TeamsNote { .. } => (Side::Odoo, "message_post", None),
+        Step::Op { op } => match op {
+            Op::Create { side, event } => (*side, "create", Some(event)),
+            Op::Update { side, event, .. } => (*side, "update", Some(event)),
+            Op::Delete { side, .. } => (*side, "delete", None),
+            Op::Respond { side, .. } => (*side, "respond", None),
+            Op::Link { .. } | Op::Forget => return None,
+        },
+    };
+    let mut detail = json!({ "reason": why });
+    if let Some(e) = event {
+        detail["title"] = json!(e.title);
+        detail["start"] = json!(start_of(e));
+    }
+    if side == Side::Microsoft && op == "create" {
+        detail["transaction_id"] = json!(transaction_id(profile, &job.key, p.done));
+    }
+    Some(UncertainWrite {
+        profile: profile.to_owned(),
+        link_id: p.link_id,
+        item: p.item.clone(),
+        op: format!("{}.{op}_maybe_applied", side_name(side)),
+        detail,
+    })
+}
+
+struct UncertainWrite {
+    profile: String,
+    link_id: Option<i64>,
+    item: String,
+    op: String,
+    detail: Value,
+}
+
+impl UncertainWrite {
+    fn append(&self, t: &crate::state::Tx<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        t.append_audit(
+            &NewAudit {
+                profile_id: &self.profile,
+                link_id: self.link_id,
+                item: &self.item,
+                op: &self.op,
+                origin: Origin::Sync,
+                rule: "sent, answer not received: it may have been applied; the retry looks first",
+                before_hash: None,
+                after_hash: None,
+                detail: Some(&self.detail),
+            },
+            now,
+        )?;
+        Ok(())
     }
 }
 
