@@ -1906,7 +1906,9 @@ impl Engine {
                     return Ok(Some(AuditNote::new("microsoft.update_not_attempted", Origin::Sync, None, None)
                         .with(json!({"reason": "the user does not organize this event in Outlook"}))));
                 }
-                let patch = graph::to_graph_patch(&event, &fields)?;
+                let mut patch = graph::to_graph_patch(&event, &fields)?;
+                self.keep_teams_block(&id, &event, &fields, &mut patch)
+                    .await?;
                 let if_match = if job.maybe_applied {
                     None
                 } else {
@@ -2120,6 +2122,36 @@ impl Engine {
         });
         p.steps.push(Step::TeamsNote { url });
         p.steps.extend(rest);
+    }
+
+    /// A new body for an online meeting keeps the Teams join block Outlook appended (the
+    /// canonical description leaves it out, see `sync_core::html::split_teams_block`):
+    /// Graph's "Update event" says a body written without it stops the meeting being
+    /// online. One read, only when the description of a Teams meeting is written.
+    async fn keep_teams_block(
+        &self,
+        id: &str,
+        event: &Event,
+        fields: &[Field],
+        patch: &mut Value,
+    ) -> Result<(), PortError> {
+        if !fields.contains(&Field::Description) || event.online_meeting.is_none() {
+            return Ok(());
+        }
+        let current = self.microsoft.get(id).await?;
+        let body = current
+            .pointer("/body/content")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let (_, Some(block)) =
+            odoo365_sync_core::html::split_teams_block(&odoo365_sync_core::html::normalize(body))
+        {
+            patch["body"] = json!({
+                "contentType": "html",
+                "content": format!("{}{block}", event.description),
+            });
+        }
+        Ok(())
     }
 
     /// Adds items to the list read again next cycle.

@@ -697,6 +697,46 @@ async fn an_odoo_event_asking_for_teams_gets_a_teams_meeting_whose_link_comes_ba
     w.assert_every_write_audited();
 }
 
+/// Graph appends the Teams join block to the body of the meeting it makes; it is Graph's,
+/// not the user's, so it is not copied to Odoo's description (which would be one "edit"
+/// echoed back after every Teams meeting), and a description written later keeps it.
+#[tokio::test]
+async fn the_teams_join_block_is_not_echoed_to_odoo_and_survives_a_description_edit() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Planning", 26, 10));
+    w.odoo.user_write(
+        oid,
+        &json!({"videocall_location": "teams", "description": "<p>Agenda</p>"}),
+    );
+    w.sync().await;
+    let gid = w.graph_id_of("Planning");
+    let body = w.graph.event(&gid).unwrap()["body"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(body.contains("Microsoft Teams meeting"), "{body}");
+    assert_eq!(w.odoo.record(oid).unwrap()["description"], "<p>Agenda</p>");
+    // The cycle after the create writes nothing on either side.
+    w.assert_quiet().await;
+
+    w.odoo
+        .user_write(oid, &json!({"description": "<p>New agenda</p>"}));
+    w.sync().await;
+    let body = w.graph.event(&gid).unwrap()["body"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(body.starts_with("<p>New agenda</p>"), "{body}");
+    assert!(body.contains("teams.microsoft.com/l/meetup-join"), "{body}");
+    assert_eq!(
+        w.odoo.record(oid).unwrap()["description"],
+        "<p>New agenda</p>"
+    );
+    w.assert_quiet().await;
+    w.assert_every_write_audited();
+}
+
 #[tokio::test]
 async fn odoo_is_never_asked_to_mail_attendees() {
     // The fake records the context-free port; what matters is that the engine never
