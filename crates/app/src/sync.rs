@@ -205,6 +205,9 @@ impl OdooCalendar for Offline {
     async fn message_post(&self, _: i64, _: &str) -> PortResult<()> {
         offline()
     }
+    async fn has_note(&self, _: i64, _: &str) -> PortResult<bool> {
+        offline()
+    }
     async fn find(&self, _: &str, _: chrono::DateTime<chrono::Utc>) -> PortResult<Vec<Value>> {
         offline()
     }

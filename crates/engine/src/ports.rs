@@ -185,6 +185,12 @@ pub trait OdooCalendar: Send + Sync {
     /// Teams link. No mail to followers (`message_type: comment`, internal subtype).
     async fn message_post(&self, id: i64, body_html: &str) -> PortResult<()>;
 
+    /// Whether the event's chatter holds a message whose body contains `needle` (Odoo:
+    /// `search_count` on `mail.message` by model, `res_id` and `body ilike`). Before a
+    /// `message_post` is sent again after a crash or a lost answer: Odoo has no
+    /// idempotency key, so the engine looks for the note it may have posted.
+    async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool>;
+
     /// After a *maybe applied* create: the user's events named `title` starting at
     /// `start` (archived excluded), to find one the lost answer created. For an all-day
     /// event `start` is midnight UTC of its first day: match it against `start_date`

@@ -1758,7 +1758,9 @@ impl Engine {
             } = step
             {
                 if let Some(side) = op.side() {
-                    if !self.still_as_planned(side, p).await? {
+                    if !self.still_as_planned(side, p).await?
+                        && !(job.maybe_applied && self.update_landed(op, p).await?)
+                    {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
                 }
@@ -1776,6 +1778,14 @@ impl Engine {
         let op = match step {
             Step::TeamsNote { url } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
+                // Odoo has no idempotency key: after a crash or a lost answer, look for
+                // the note before posting it again (the join URL is in no other note).
+                if job.maybe_applied && self.odoo.has_note(id, url).await? {
+                    return Ok(Some(
+                        AuditNote::new("odoo.message_post", Origin::Sync, None, None)
+                            .with(json!({"found": "posted before a crash or a lost answer"})),
+                    ));
+                }
                 let body =
                     format!("<p>Teams meeting created in Outlook: <a href=\"{url}\">{url}</a></p>");
                 self.odoo.message_post(id, &body).await?;
@@ -2248,6 +2258,43 @@ impl Engine {
             Side::Odoo => self.recheck_later(None, p.graph_id.clone())?,
         }
         Ok(!present)
+    }
+
+    /// After a crash or a lost answer: did this update already land (the item holds the
+    /// values it writes, so its version moved because of it)? Then the job goes on (the
+    /// write is repeated as is) instead of being dropped with the steps after it, such
+    /// as the Teams note after the join URL is written to Odoo.
+    async fn update_landed(&self, op: &Op, p: &EntryJob) -> Result<bool, StepFail> {
+        let Op::Update {
+            side,
+            fields,
+            event,
+        } = op
+        else {
+            return Ok(false);
+        };
+        let current = match side {
+            Side::Odoo => {
+                let Some(id) = p.odoo_id else {
+                    return Ok(false);
+                };
+                match self.odoo.read(&[id]).await?.first() {
+                    Some(v) => self.odoo_snapshot(v)?.event,
+                    None => return Ok(false),
+                }
+            }
+            Side::Microsoft => {
+                let Some(id) = &p.graph_id else {
+                    return Ok(false);
+                };
+                match self.microsoft.get(id).await {
+                    Ok(v) => self.graph_snapshot(&v)?.event,
+                    Err(PortError::NotFound) => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        Ok(fields.iter().all(|f| current.field(*f) == event.field(*f)))
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {

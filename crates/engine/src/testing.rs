@@ -832,6 +832,14 @@ impl OdooCalendar for FakeOdoo {
         fault.map_or(Ok(()), |f| Err(f.error))
     }
 
+    async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool> {
+        let (s, fault) = self.begin("has_note");
+        if let Some(f) = fault {
+            return Err(f.error);
+        }
+        Ok(s.notes.iter().any(|(i, b)| *i == id && b.contains(needle)))
+    }
+
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {
         let (s, fault) = self.begin("find");
         if let Some(f) = fault {
