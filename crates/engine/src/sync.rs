@@ -56,6 +56,8 @@ const CUR_ODOO: &str = "calendar.odoo_write_date";
 const CUR_ID_CHECK: &str = "calendar.odoo_id_check";
 const CUR_RECHECK: &str = "calendar.recheck";
 const CUR_PAUSED: &str = "calendar.paused_plan";
+/// The job kind of a per-item error (an event a mapper cannot read).
+const ITEM_ERROR: &str = "item_error";
 const ODOO_DT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The guard thresholds.
@@ -578,6 +580,10 @@ impl Engine {
             let mut in_flight = InFlight::default();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(&profile, state)? {
+                    if j.kind == ITEM_ERROR {
+                        // Not a write: the item is read and planned as soon as it maps.
+                        continue;
+                    }
                     if j.maybe_applied || state == JobState::Running {
                         in_flight.note(&profile, &j);
                     }
@@ -1051,6 +1057,16 @@ impl Engine {
         })?;
         report.conflicts_opened = conflicts_opened;
         self.checkpoint()?;
+        let mut read: BTreeSet<String> = BTreeSet::new();
+        for e in &report.plan.entries {
+            // A pair read fine is its two unlinked items read fine.
+            if let Some((o, g)) = e.key.strip_prefix("pair:").and_then(|k| k.split_once(':')) {
+                read.insert(format!("odoo:{o}"));
+                read.insert(format!("ms:{g}"));
+            }
+            read.insert(e.key.clone());
+        }
+        self.record_item_errors(&mut report.item_errors, &read)?;
 
         self.fresh_plan = true;
         let drained = self.drain().await;
@@ -1073,6 +1089,9 @@ impl Engine {
             }
             let mut failed = Vec::new();
             for j in t.jobs(&profile, JobState::Failed)? {
+                if j.kind == ITEM_ERROR {
+                    continue; // in `item_errors`
+                }
                 add_recheck(&mut recheck, &j.payload);
                 failed.push(ItemError {
                     item: j
@@ -1442,6 +1461,9 @@ impl Engine {
         let profile = self.cfg.profile_id.clone();
         if job.kind == "restore" {
             return self.run_restore(job).await;
+        }
+        if job.kind == ITEM_ERROR {
+            return self.retry_item_error(job);
         }
         // A resolution becomes an item job once it has read both sides (and stays one if
         // a crash interrupts it after that).
@@ -2132,6 +2154,96 @@ impl Engine {
         });
         p.steps.push(Step::TeamsNote { url });
         p.steps.extend(rest);
+    }
+
+    /// Stores this cycle's mapping errors as per-item errors: a failed job of kind
+    /// `item_error` (listed by [`Engine::failed`] and the app's status, with Retry) and an
+    /// audit line, once per item while it stays unreadable; an item that reads again closes
+    /// its error. Sets each error's `job_id`.
+    fn record_item_errors(
+        &mut self,
+        errors: &mut [ItemError],
+        read: &BTreeSet<String>,
+    ) -> Result<(), StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        let stamp = crate::state::ts(now);
+        let item_of = |j: &Job| {
+            j.payload
+                .get("item")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.store.tx(|t| {
+            let mut open = Vec::new();
+            for state in [JobState::Pending, JobState::Failed] {
+                open.extend(
+                    t.jobs(&profile, state)?
+                        .into_iter()
+                        .filter(|j| j.kind == ITEM_ERROR),
+                );
+            }
+            for e in errors.iter_mut() {
+                if let Some(j) = open.iter().find(|j| item_of(j) == e.item) {
+                    e.job_id = Some(j.id);
+                    continue;
+                }
+                let payload = json!({ "item": e.item, "message": e.message });
+                let key = format!("{ITEM_ERROR}:{}@{stamp}", e.item);
+                let (id, _) = t.enqueue(&profile, &key, ITEM_ERROR, &payload, now)?;
+                t.fail_job(id, &e.message, now)?;
+                t.append_audit(
+                    &NewAudit {
+                        profile_id: &profile,
+                        link_id: e.item.strip_prefix("link:").and_then(|l| l.parse().ok()),
+                        item: &e.item,
+                        op: ITEM_ERROR,
+                        origin: Origin::Sync,
+                        rule: "could not be read: left untouched on both sides until it reads \
+                               again or is retried",
+                        before_hash: None,
+                        after_hash: None,
+                        detail: Some(&json!({ "error": e.message })),
+                    },
+                    now,
+                )?;
+                e.job_id = Some(id);
+            }
+            for j in open {
+                if read.contains(&item_of(&j)) {
+                    t.complete_job(j.id, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The user's Retry on a per-item error: the item is read again next cycle.
+    fn retry_item_error(&mut self, job: Job) -> Result<bool, EngineError> {
+        let item = job
+            .payload
+            .get("item")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let (odoo, graph) = if let Some(id) = item.strip_prefix("odoo:") {
+            (id.parse().ok(), None)
+        } else if let Some(id) = item.strip_prefix("ms:") {
+            (None, Some(id.to_owned()))
+        } else if let Some(l) = item.strip_prefix("link:").and_then(|l| l.parse().ok()) {
+            match self.store.tx(|t| t.link(l))? {
+                Some(link) => (link.odoo_id, link.graph_id),
+                None => (None, None),
+            }
+        } else {
+            (None, None)
+        };
+        self.recheck_later(odoo, graph)?;
+        let now = self.now();
+        self.store.tx(|t| t.complete_job(job.id, now))?;
+        self.checkpoint()?;
+        Ok(false)
     }
 
     /// A new body for an online meeting keeps the Teams join block Outlook appended (the

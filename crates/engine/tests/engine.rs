@@ -737,6 +737,47 @@ async fn the_teams_join_block_is_not_echoed_to_odoo_and_survives_a_description_e
     w.assert_every_write_audited();
 }
 
+/// An event a mapper cannot read is a per-item error: stored (listed by `failed()` with a
+/// job to retry, once however many cycles see it, with an audit line), never blocking the
+/// others, and closed once the item reads again.
+#[tokio::test]
+async fn an_unreadable_event_is_a_stored_item_error_with_retry_until_it_reads() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let bad = w.odoo.user_create(&event("Broken", 25, 9));
+    w.odoo.user_write(bad, &json!({"start": "not a date"}));
+    w.odoo.user_create(&event("Fine", 25, 11));
+    let r = w.sync().await;
+    assert_eq!(r.item_errors.len(), 1, "{:?}", r.item_errors);
+    let job = r.item_errors[0].job_id.expect("stored with a job to retry");
+    assert_eq!(r.item_errors[0].item, format!("odoo:{bad}"));
+    assert!(r.failed.is_empty(), "not listed twice: {:?}", r.failed);
+    assert_eq!(w.graph_titled("Fine").len(), 1, "the others sync");
+    let failed = w.engine().failed().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].job_id, Some(job));
+    let audit = w.engine().store().tx(|t| t.audit("p1", None, 100)).unwrap();
+    assert_eq!(audit.iter().filter(|a| a.op == "item_error").count(), 1);
+
+    // Retry: read again next cycle; still unreadable, it stays one error.
+    assert!(w.engine().retry(job).unwrap());
+    w.odoo.user_write(bad, &json!({"location": "still broken"}));
+    let r = w.sync().await;
+    assert_eq!(r.item_errors.len(), 1);
+    assert_eq!(w.engine().failed().unwrap().len(), 1);
+
+    // Fixed in Odoo: it syncs, and the error is closed.
+    w.odoo.user_write(
+        bad,
+        &json!({"start": "2026-11-25 09:00:00", "stop": "2026-11-25 10:00:00"}),
+    );
+    let r = w.sync().await;
+    assert!(r.item_errors.is_empty(), "{:?}", r.item_errors);
+    assert_eq!(w.graph_titled("Broken").len(), 1);
+    assert!(w.engine().failed().unwrap().is_empty());
+    w.assert_quiet().await;
+}
+
 #[tokio::test]
 async fn odoo_is_never_asked_to_mail_attendees() {
     // The fake records the context-free port; what matters is that the engine never
