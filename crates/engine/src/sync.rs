@@ -1780,9 +1780,9 @@ impl Engine {
             } = step
             {
                 if let Some(side) = op.side() {
-                    if !self.still_as_planned(side, p).await?
-                        && !(job.maybe_applied && self.update_landed(op, p).await?)
-                    {
+                    let go_on = self.still_as_planned(side, p).await?
+                        || (job.maybe_applied && self.update_landed(op, p).await?);
+                    if !go_on {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
                 }
