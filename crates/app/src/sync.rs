@@ -552,12 +552,40 @@ impl App {
         let report = self.store().tx(|t| {
             let links = t.links(id, LinkKind::Event)?;
             let mut jobs = 0;
-            for state in [JobState::Pending, JobState::Running] {
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(id, state)? {
-                    // Closed as done, not failed: failed jobs keep their items frozen until
-                    // retried, and these items' links are gone.
-                    t.complete_job(j.id, now)?;
-                    jobs += 1;
+                    // Cancelled, not done (they did not run to their end) nor left failed
+                    // (a failed job keeps its items frozen, and a Retry would run it on
+                    // links that are gone); each one's line in the activity says so.
+                    if t.cancel_job(j.id, "cancelled by a reset of the sync state", now)? {
+                        t.append_audit(
+                            &odoo365_engine::NewAudit {
+                                profile_id: id,
+                                link_id: None,
+                                item: j
+                                    .payload
+                                    .get("item")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(&j.key),
+                                op: "job_cancelled",
+                                origin: odoo365_engine::Origin::Sync,
+                                rule: "reset by the user: the queued work was not run",
+                                before_hash: None,
+                                after_hash: None,
+                                detail: Some(&serde_json::json!({
+                                    "job": j.key,
+                                    "was": match state {
+                                        JobState::Running => "running",
+                                        JobState::Failed => "failed",
+                                        _ => "pending",
+                                    },
+                                    "last_error": j.last_error,
+                                })),
+                            },
+                            now,
+                        )?;
+                        jobs += 1;
+                    }
                 }
             }
             let conflicts = t.open_conflicts(id)?;
