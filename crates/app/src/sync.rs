@@ -42,8 +42,21 @@ pub struct ProfileLock {
 }
 
 /// Test hook: `ODOO365_CRASH_AFTER=N` stops a sync right after its N-th persisted step or
-/// service write, as a crash would (the golden scenarios restart from there).
+/// service write, as a crash would (the golden scenarios restart from there). Read only
+/// when the crate is built with the `crash-hooks` feature (the root package's tests turn
+/// it on): a shipped build never stops because of an environment variable.
 pub const CRASH_AFTER_ENV: &str = "ODOO365_CRASH_AFTER";
+
+/// The crash point the hook asks for, from the variable's value.
+#[cfg(feature = "crash-hooks")]
+fn crash_hook(value: Option<String>) -> Option<usize> {
+    value.and_then(|n| n.parse().ok())
+}
+
+#[cfg(not(feature = "crash-hooks"))]
+fn crash_hook(_value: Option<String>) -> Option<usize> {
+    None
+}
 
 /// What `sync` returns: the engine's report and what it means for the person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -419,10 +432,7 @@ impl App {
     ) -> Result<SyncResult, AppError> {
         let span = tracing::info_span!("sync", profile = %profile.name, dry_run, confirm);
         let _enter = span.enter();
-        if let Some(n) = std::env::var(CRASH_AFTER_ENV)
-            .ok()
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(n) = crash_hook(std::env::var(CRASH_AFTER_ENV).ok()) {
             // The golden scenarios' crash points: the process stops as if killed.
             engine.crash_after(Some(n));
         }
@@ -648,6 +658,19 @@ pub struct ResetReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(not(feature = "crash-hooks"))]
+    fn without_the_crash_hooks_feature_the_crash_variable_is_ignored() {
+        assert_eq!(crash_hook(Some("3".into())), None);
+    }
+
+    #[test]
+    #[cfg(feature = "crash-hooks")]
+    fn with_the_crash_hooks_feature_the_crash_variable_sets_the_crash_point() {
+        assert_eq!(crash_hook(Some("3".into())), Some(3));
+        assert_eq!(crash_hook(Some("x".into())), None);
+    }
 
     #[test]
     fn the_daemon_waits_out_a_longer_retry_after_and_otherwise_keeps_its_interval() {
