@@ -138,7 +138,11 @@ pub trait MicrosoftCalendar: Send + Sync {
     /// organize (`sendResponse: true`). `NeedsAction` is never sent.
     async fn respond(&self, id: &str, response: Response) -> PortResult<()>;
 
-    /// After a *maybe applied* create: the event created with this `transactionId`, if any.
+    /// The event created with this `transactionId`, if any, without creating anything.
+    /// A *maybe applied* create is normally just sent again with the same `transactionId`
+    /// (Graph answers a resend with the first event); this lookup is for the one that must
+    /// not be sent again because its source is gone (the adapter scans the events created
+    /// in the last hours: `transactionId` cannot be filtered on).
     async fn find_by_transaction_id(&self, transaction_id: &str) -> PortResult<Option<Value>>;
 
     /// The event with this `iCalUId` in the user's calendar, if any.

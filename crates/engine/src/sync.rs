@@ -1826,11 +1826,19 @@ impl Engine {
                 event,
             } => {
                 let tx_id = self.transaction_id(job, p.done);
-                let mut found = None;
-                if job.maybe_applied {
-                    found = self.microsoft.find_by_transaction_id(&tx_id).await?;
-                }
-                let adopted = found.is_some();
+                // After a lost answer or a crash the create is sent again with the same
+                // `transactionId`: Graph answers a resend with the event the first POST
+                // made ("avoid redundant POST operations in case of client retries",
+                // graph.md §2.4 [EVC]), so nothing is duplicated and no lookup is needed.
+                // Only a create whose source is gone must not be sent again: it looks
+                // (what the first POST made is linked, then deleted like its source).
+                let found = if source_gone {
+                    self.microsoft.find_by_transaction_id(&tx_id).await?
+                } else {
+                    None
+                };
+                // The answer may be the first POST's event, perhaps edited since.
+                let adopted = job.maybe_applied;
                 let v = match found {
                     Some(v) => v,
                     None if source_gone => {
@@ -2536,15 +2544,10 @@ impl Engine {
                         self.microsoft.update(&id, &body, None).await?;
                     }
                     _ => {
+                        // A resend after a lost answer has the same transactionId: Graph
+                        // answers it with the first POST's event (see the create step).
                         let tx_id = self.transaction_id(&job, 0);
-                        let found = if job.maybe_applied {
-                            self.microsoft.find_by_transaction_id(&tx_id).await?
-                        } else {
-                            None
-                        };
-                        if found.is_none() {
-                            self.microsoft.create(&body, &tx_id).await?;
-                        }
+                        self.microsoft.create(&body, &tx_id).await?;
                     }
                 }
             }

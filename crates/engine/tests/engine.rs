@@ -461,7 +461,7 @@ async fn an_expired_delta_link_resyncs_against_the_baselines_without_duplicates(
 }
 
 #[tokio::test]
-async fn a_create_whose_answer_was_lost_is_found_by_its_transaction_id_not_repeated() {
+async fn a_create_whose_answer_was_lost_is_resent_with_its_transaction_id_not_repeated() {
     let mut w = World::new();
     w.first_sync().await;
     w.odoo.user_create(&event("Once", 25, 10));
@@ -473,8 +473,17 @@ async fn a_create_whose_answer_was_lost_is_found_by_its_transaction_id_not_repea
         1,
         "the lost create did happen"
     );
+    // The retry sends the same transactionId again (Graph answers with the first event)
+    // instead of scanning the mailbox: a lookup would fail here.
+    w.graph.fail_next(
+        "find",
+        PortError::Rejected {
+            message: "no lookup expected".into(),
+        },
+    );
     w.clock.advance(Duration::minutes(5));
-    w.sync().await;
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(w.graph_titled("Once").len(), 1, "and is not repeated");
     assert_eq!(w.graph.writes_of("create"), 1);
     w.assert_quiet().await;
