@@ -392,9 +392,21 @@ impl MicrosoftCalendar for FakeGraph {
             let url = format!("https://teams.microsoft.com/l/meetup-join/fake-{id}");
             attach_teams(&mut next, &url);
         }
-        let mails = ["start", "end", "attendees"]
-            .iter()
-            .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k));
+        // As Graph (and the emulator in crates/testkit): a PATCH of what attendees see mails
+        // them an update.
+        let mails = [
+            "subject",
+            "body",
+            "start",
+            "end",
+            "isAllDay",
+            "location",
+            "recurrence",
+            "isOnlineMeeting",
+            "attendees",
+        ]
+        .iter()
+        .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k));
         s.events.insert(id.to_owned(), next);
         Self::stamp(&mut s, id);
         Self::wrote(&mut s, "update");

@@ -787,6 +787,46 @@ async fn an_unreadable_event_is_a_stored_item_error_with_retry_until_it_reads() 
     w.assert_quiet().await;
 }
 
+/// Outlook mails the attendees of a meeting the user organizes on every PATCH of what they
+/// see (subject, location, body, time): each such copy is a listed mail, and the listed
+/// mails are the ones sent. The user's own fields (categories) and the Odoo side mail
+/// nobody.
+#[tokio::test]
+async fn edits_copied_to_an_outlook_meeting_list_the_update_mails_outlook_sends() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Board", 25, 9);
+    e.attendees = vec![Attendee {
+        email: "guest@example.org".into(),
+        response: Response::NeedsAction,
+    }];
+    let oid = w.odoo.user_create(&e.normalized());
+    let r = w.sync().await;
+    assert_eq!(r.mails.len(), 1, "the invitation: {:?}", r.mails);
+    for (i, values) in [
+        json!({"name": "Board (moved)"}),
+        json!({"location": "Room 5"}),
+        json!({"description": "<p>Agenda</p>"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.odoo.user_write(oid, &values);
+        let r = w.sync().await;
+        assert_eq!(r.mails.len(), 1, "{values}: {:?}", r.mails);
+        assert_eq!(r.mails[0].1.kind, odoo365_sync_core::MailKind::Update);
+        assert_eq!(
+            w.graph.mails().len(),
+            2 + i,
+            "{values}: the mail Outlook sent"
+        );
+    }
+    w.odoo.user_write(oid, &json!({"categ_ids": ["Blue"]}));
+    let r = w.sync().await;
+    assert!(r.mails.is_empty(), "categories mail nobody: {:?}", r.mails);
+    w.assert_quiet().await;
+}
+
 #[tokio::test]
 async fn odoo_is_never_asked_to_mail_attendees() {
     // The fake records the context-free port; what matters is that the engine never
