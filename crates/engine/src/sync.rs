@@ -2875,7 +2875,8 @@ impl UncertainWrite {
                 item: &self.item,
                 op: &self.op,
                 origin: Origin::Sync,
-                rule: "sent, answer not received: it may have been applied; the retry looks first",
+                rule: "may have been applied without its answer (lost, or cut by a crash); \
+                       the retry makes sure it is not applied twice",
                 before_hash: None,
                 after_hash: None,
                 detail: Some(&self.detail),
