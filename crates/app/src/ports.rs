@@ -797,6 +797,22 @@ impl OdooCalendar for OdooEvents {
             .map_err(odoo_port_error)
     }
 
+    async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool> {
+        self.client
+            .search_count(
+                "mail.message",
+                json!([
+                    ["model", "=", "calendar.event"],
+                    ["res_id", "=", id],
+                    ["body", "ilike", needle]
+                ]),
+                None,
+            )
+            .await
+            .map(|n| n > 0)
+            .map_err(odoo_port_error)
+    }
+
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {
         let fields = self.fields();
         let rows: Vec<Value> = self

@@ -42,8 +42,21 @@ pub struct ProfileLock {
 }
 
 /// Test hook: `ODOO365_CRASH_AFTER=N` stops a sync right after its N-th persisted step or
-/// service write, as a crash would (the golden scenarios restart from there).
+/// service write, as a crash would (the golden scenarios restart from there). Read only
+/// when the crate is built with the `crash-hooks` feature (the root package's tests turn
+/// it on): a shipped build never stops because of an environment variable.
 pub const CRASH_AFTER_ENV: &str = "ODOO365_CRASH_AFTER";
+
+/// The crash point the hook asks for, from the variable's value.
+#[cfg(feature = "crash-hooks")]
+fn crash_hook(value: Option<String>) -> Option<usize> {
+    value.and_then(|n| n.parse().ok())
+}
+
+#[cfg(not(feature = "crash-hooks"))]
+fn crash_hook(_value: Option<String>) -> Option<usize> {
+    None
+}
 
 /// What `sync` returns: the engine's report and what it means for the person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,6 +216,9 @@ impl OdooCalendar for Offline {
         offline()
     }
     async fn message_post(&self, _: i64, _: &str) -> PortResult<()> {
+        offline()
+    }
+    async fn has_note(&self, _: i64, _: &str) -> PortResult<bool> {
         offline()
     }
     async fn find(&self, _: &str, _: chrono::DateTime<chrono::Utc>) -> PortResult<Vec<Value>> {
@@ -416,10 +432,7 @@ impl App {
     ) -> Result<SyncResult, AppError> {
         let span = tracing::info_span!("sync", profile = %profile.name, dry_run, confirm);
         let _enter = span.enter();
-        if let Some(n) = std::env::var(CRASH_AFTER_ENV)
-            .ok()
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(n) = crash_hook(std::env::var(CRASH_AFTER_ENV).ok()) {
             // The golden scenarios' crash points: the process stops as if killed.
             engine.crash_after(Some(n));
         }
@@ -549,12 +562,40 @@ impl App {
         let report = self.store().tx(|t| {
             let links = t.links(id, LinkKind::Event)?;
             let mut jobs = 0;
-            for state in [JobState::Pending, JobState::Running] {
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(id, state)? {
-                    // Closed as done, not failed: failed jobs keep their items frozen until
-                    // retried, and these items' links are gone.
-                    t.complete_job(j.id, now)?;
-                    jobs += 1;
+                    // Cancelled, not done (they did not run to their end) nor left failed
+                    // (a failed job keeps its items frozen, and a Retry would run it on
+                    // links that are gone); each one's line in the activity says so.
+                    if t.cancel_job(j.id, "cancelled by a reset of the sync state", now)? {
+                        t.append_audit(
+                            &odoo365_engine::NewAudit {
+                                profile_id: id,
+                                link_id: None,
+                                item: j
+                                    .payload
+                                    .get("item")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(&j.key),
+                                op: "job_cancelled",
+                                origin: odoo365_engine::Origin::Sync,
+                                rule: "reset by the user: the queued work was not run",
+                                before_hash: None,
+                                after_hash: None,
+                                detail: Some(&serde_json::json!({
+                                    "job": j.key,
+                                    "was": match state {
+                                        JobState::Running => "running",
+                                        JobState::Failed => "failed",
+                                        _ => "pending",
+                                    },
+                                    "last_error": j.last_error,
+                                })),
+                            },
+                            now,
+                        )?;
+                        jobs += 1;
+                    }
                 }
             }
             let conflicts = t.open_conflicts(id)?;
@@ -617,6 +658,19 @@ pub struct ResetReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(not(feature = "crash-hooks"))]
+    fn without_the_crash_hooks_feature_the_crash_variable_is_ignored() {
+        assert_eq!(crash_hook(Some("3".into())), None);
+    }
+
+    #[test]
+    #[cfg(feature = "crash-hooks")]
+    fn with_the_crash_hooks_feature_the_crash_variable_sets_the_crash_point() {
+        assert_eq!(crash_hook(Some("3".into())), Some(3));
+        assert_eq!(crash_hook(Some("x".into())), None);
+    }
 
     #[test]
     fn the_daemon_waits_out_a_longer_retry_after_and_otherwise_keeps_its_interval() {

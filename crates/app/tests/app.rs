@@ -376,6 +376,44 @@ mod over_the_engine {
         .normalized()
     }
 
+    /// A reset abandons queued work as *cancelled* (not done, not failed), with a line per
+    /// job in the activity, and none of it runs afterwards.
+    #[tokio::test]
+    async fn a_reset_cancels_queued_jobs_visibly_and_they_never_run() {
+        let w = World::new();
+        w.sync(true).await;
+        w.odoo.user_create(&event("Waiting", 25));
+        w.graph.fail_next(
+            "create",
+            odoo365_engine::PortError::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(3600)),
+            },
+        );
+        w.sync(true).await;
+        assert_eq!(w.app.status("work").unwrap().pending_jobs, 1);
+
+        let reset = w.app.reset_sync_state("work").unwrap();
+        assert_eq!(reset.jobs_cancelled, 1);
+        let status = w.app.status("work").unwrap();
+        assert_eq!(status.pending_jobs, 0);
+        assert!(status.failed_jobs.is_empty());
+        let activity = w.app.activity("work", None).unwrap();
+        let line = activity
+            .lines
+            .iter()
+            .find(|l| l.op == "job_cancelled")
+            .expect("the cancelled job is in the activity");
+        assert_eq!(line.item, "odoo:1");
+        assert!(line.rule.contains("reset"), "{}", line.rule);
+
+        // Past its retry time the cancelled create does not run; the next (first) sync
+        // plans the event afresh and pauses to show it.
+        w.clock.advance(Duration::hours(2));
+        let r = w.sync(false).await;
+        assert_eq!(r.outcome, "paused", "{}", r.summary);
+        assert!(w.graph.titled("Waiting").is_empty());
+    }
+
     #[tokio::test]
     async fn a_conflict_resolved_through_the_app_reaches_both_sides_and_why_tells_the_story() {
         let w = World::new();

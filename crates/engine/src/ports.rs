@@ -138,7 +138,11 @@ pub trait MicrosoftCalendar: Send + Sync {
     /// organize (`sendResponse: true`). `NeedsAction` is never sent.
     async fn respond(&self, id: &str, response: Response) -> PortResult<()>;
 
-    /// After a *maybe applied* create: the event created with this `transactionId`, if any.
+    /// The event created with this `transactionId`, if any, without creating anything.
+    /// A *maybe applied* create is normally just sent again with the same `transactionId`
+    /// (Graph answers a resend with the first event); this lookup is for the one that must
+    /// not be sent again because its source is gone (the adapter scans the events created
+    /// in the last hours: `transactionId` cannot be filtered on).
     async fn find_by_transaction_id(&self, transaction_id: &str) -> PortResult<Option<Value>>;
 
     /// The event with this `iCalUId` in the user's calendar, if any.
@@ -184,6 +188,12 @@ pub trait OdooCalendar: Send + Sync {
     /// Posts an internal note in the event's chatter (`message_post`, HTML body), e.g. the
     /// Teams link. No mail to followers (`message_type: comment`, internal subtype).
     async fn message_post(&self, id: i64, body_html: &str) -> PortResult<()>;
+
+    /// Whether the event's chatter holds a message whose body contains `needle` (Odoo:
+    /// `search_count` on `mail.message` by model, `res_id` and `body ilike`). Before a
+    /// `message_post` is sent again after a crash or a lost answer: Odoo has no
+    /// idempotency key, so the engine looks for the note it may have posted.
+    async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool>;
 
     /// After a *maybe applied* create: the user's events named `title` starting at
     /// `start` (archived excluded), to find one the lost answer created. For an all-day

@@ -152,6 +152,9 @@ pub enum JobState {
     Done,
     /// Gave up: shown to the user with its error and a Retry.
     Failed,
+    /// Abandoned without running to its end (the user reset the sync state): not done,
+    /// not failed, never run again.
+    Cancelled,
 }
 
 impl JobState {
@@ -161,6 +164,7 @@ impl JobState {
             JobState::Running => "running",
             JobState::Done => "done",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
     }
 
@@ -170,6 +174,7 @@ impl JobState {
             "running" => Ok(JobState::Running),
             "done" => Ok(JobState::Done),
             "failed" => Ok(JobState::Failed),
+            "cancelled" => Ok(JobState::Cancelled),
             other => Err(StoreError::Corrupt(format!("job state {other:?}"))),
         }
     }
@@ -601,6 +606,40 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Puts a throttled job back until `not_before` (the service's `Retry-After`) without
+    /// spending an attempt: the claim that ran it is given back. Throttling says nothing
+    /// about the request (the service asked to wait), so it must not use up the budget
+    /// that turns repeated failures into a permanent error.
+    pub fn defer_job(
+        &self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE job SET state = 'pending', not_before = ?2, last_error = ?3,
+                            attempts = MAX(attempts - 1, 0), updated_at = ?4 WHERE id = ?1",
+            params![id, ts(not_before), error, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Abandons a job that has not finished (pending, running or failed): it is kept as
+    /// `cancelled` with `reason`, and never runs again. Returns whether it was open.
+    pub fn cancel_job(
+        &self,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE job SET state = 'cancelled', last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND state IN ('pending', 'running', 'failed')",
+            params![id, reason, ts(now)],
+        )? == 1)
+    }
+
     /// Gives up on a job; it stays visible with its error until the user retries it.
     pub fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_job_state(id, JobState::Failed, Some(error), None, now)
@@ -664,7 +703,7 @@ impl Tx<'_> {
     /// Removes finished jobs older than `before` (their story stays in the audit log).
     pub fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
-            "DELETE FROM job WHERE state = 'done' AND updated_at < ?1",
+            "DELETE FROM job WHERE state IN ('done', 'cancelled') AND updated_at < ?1",
             [ts(before)],
         )?)
     }

@@ -56,6 +56,8 @@ const CUR_ODOO: &str = "calendar.odoo_write_date";
 const CUR_ID_CHECK: &str = "calendar.odoo_id_check";
 const CUR_RECHECK: &str = "calendar.recheck";
 const CUR_PAUSED: &str = "calendar.paused_plan";
+/// The job kind of a per-item error (an event a mapper cannot read).
+const ITEM_ERROR: &str = "item_error";
 const ODOO_DT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The guard thresholds.
@@ -479,7 +481,17 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let now = clock.now();
         let profile = cfg.profile_id.clone();
-        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
+        store.tx(|t| {
+            // A job a crash cut may have written without recording it: say so in the
+            // audit log now, as a lost answer does, so every write is accounted for even
+            // if what it made is never found again.
+            for j in t.jobs(&profile, JobState::Running)? {
+                if let Some(a) = uncertain_write(&profile, &j, None, "cut by a crash") {
+                    a.append(t, now)?;
+                }
+            }
+            t.recover_interrupted_jobs_of(&profile, now)
+        })?;
         Ok(Engine {
             store: Db(std::sync::Mutex::new(store)),
             cfg,
@@ -568,6 +580,10 @@ impl Engine {
             let mut in_flight = InFlight::default();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t.jobs(&profile, state)? {
+                    if j.kind == ITEM_ERROR {
+                        // Not a write: the item is read and planned as soon as it maps.
+                        continue;
+                    }
                     if j.maybe_applied || state == JobState::Running {
                         in_flight.note(&profile, &j);
                     }
@@ -1041,6 +1057,16 @@ impl Engine {
         })?;
         report.conflicts_opened = conflicts_opened;
         self.checkpoint()?;
+        let mut read: BTreeSet<String> = BTreeSet::new();
+        for e in &report.plan.entries {
+            // A pair read fine is its two unlinked items read fine.
+            if let Some((o, g)) = e.key.strip_prefix("pair:").and_then(|k| k.split_once(':')) {
+                read.insert(format!("odoo:{o}"));
+                read.insert(format!("ms:{g}"));
+            }
+            read.insert(e.key.clone());
+        }
+        self.record_item_errors(&mut report.item_errors, &read)?;
 
         self.fresh_plan = true;
         let drained = self.drain().await;
@@ -1063,6 +1089,9 @@ impl Engine {
             }
             let mut failed = Vec::new();
             for j in t.jobs(&profile, JobState::Failed)? {
+                if j.kind == ITEM_ERROR {
+                    continue; // in `item_errors`
+                }
                 add_recheck(&mut recheck, &j.payload);
                 failed.push(ItemError {
                     item: j
@@ -1433,6 +1462,9 @@ impl Engine {
         if job.kind == "restore" {
             return self.run_restore(job).await;
         }
+        if job.kind == ITEM_ERROR {
+            return self.retry_item_error(job);
+        }
         // A resolution becomes an item job once it has read both sides (and stays one if
         // a crash interrupts it after that).
         let unplanned_resolution = job.kind == "resolve" && job.payload.get("steps").is_none();
@@ -1572,7 +1604,15 @@ impl Engine {
                     }
                     self.checkpoint()?;
                 }
-                Err(f) => return self.step_failed(&job, f).await,
+                Err(f) => {
+                    if let StepFail::Port(PortError::MaybeApplied { .. }) = &f {
+                        let now = self.now();
+                        if let Some(a) = uncertain_write(&profile, &job, Some(&p), "answer lost") {
+                            self.store.tx(|t| a.append(t, now))?;
+                        }
+                    }
+                    return self.step_failed(&job, f).await;
+                }
             }
         }
         let now = self.now();
@@ -1607,8 +1647,10 @@ impl Engine {
                     let wait = retry_after
                         .and_then(|d| Duration::from_std(d).ok())
                         .unwrap_or(backoff);
+                    // Not counted against the attempts (seed 2536: a create throttled on
+                    // every try ran out of attempts and was never copied).
                     self.store
-                        .tx(|t| t.retry_job_later(id, now + wait, &e.to_string(), false, now))?;
+                        .tx(|t| t.defer_job(id, now + wait, &e.to_string(), now))?;
                 }
                 PortError::NotSent { .. } | PortError::MaybeApplied { .. }
                     if job.attempts < self.cfg.attempts_max =>
@@ -1724,6 +1766,7 @@ impl Engine {
                 return Err(StepFail::Port(PortError::PreconditionFailed));
             }
         }
+        let mut source_gone = false;
         if !self.fresh_plan || job.maybe_applied || job.last_error.is_some() {
             // A job planned by an earlier cycle, or retried (not sent, answer lost, cut
             // by a crash), about to update or delete: Odoo
@@ -1737,15 +1780,34 @@ impl Engine {
             } = step
             {
                 if let Some(side) = op.side() {
-                    if !self.still_as_planned(side, p).await? {
+                    let go_on = self.still_as_planned(side, p).await?
+                        || (job.maybe_applied && self.update_landed(op, p).await?);
+                    if !go_on {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
                 }
+            }
+            // The same for a create: its source may have been deleted or edited while
+            // the job waited (seed 2770: a create cut by a crash ran after the user had
+            // deleted its Outlook event, and the copy stayed in Odoo for good).
+            if let Step::Op {
+                op: Op::Create { side, .. },
+            } = step
+            {
+                source_gone = self.create_source_moved(job, *side, p).await?;
             }
         }
         let op = match step {
             Step::TeamsNote { url } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
+                // Odoo has no idempotency key: after a crash or a lost answer, look for
+                // the note before posting it again (the join URL is in no other note).
+                if job.maybe_applied && self.odoo.has_note(id, url).await? {
+                    return Ok(Some(
+                        AuditNote::new("odoo.message_post", Origin::Sync, None, None)
+                            .with(json!({"found": "posted before a crash or a lost answer"})),
+                    ));
+                }
                 let body =
                     format!("<p>Teams meeting created in Outlook: <a href=\"{url}\">{url}</a></p>");
                 self.odoo.message_post(id, &body).await?;
@@ -1764,13 +1826,24 @@ impl Engine {
                 event,
             } => {
                 let tx_id = self.transaction_id(job, p.done);
-                let mut found = None;
-                if job.maybe_applied {
-                    found = self.microsoft.find_by_transaction_id(&tx_id).await?;
-                }
-                let adopted = found.is_some();
+                // After a lost answer or a crash the create is sent again with the same
+                // `transactionId`: Graph answers a resend with the event the first POST
+                // made ("avoid redundant POST operations in case of client retries",
+                // graph.md §2.4 [EVC]), so nothing is duplicated and no lookup is needed.
+                // Only a create whose source is gone must not be sent again: it looks
+                // (what the first POST made is linked, then deleted like its source).
+                let found = if source_gone {
+                    self.microsoft.find_by_transaction_id(&tx_id).await?
+                } else {
+                    None
+                };
+                // The answer may be the first POST's event, perhaps edited since.
+                let adopted = job.maybe_applied;
                 let v = match found {
                     Some(v) => v,
+                    None if source_gone => {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
                     None => {
                         let body = graph::to_graph(&event)?;
                         self.microsoft.create(&body, &tx_id).await?
@@ -1841,6 +1914,9 @@ impl Engine {
                 }
                 let id = match found {
                     Some((id, _)) => id,
+                    None if source_gone => {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
                     None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
                 };
                 p.odoo_id = Some(id);
@@ -1870,7 +1946,9 @@ impl Engine {
                     return Ok(Some(AuditNote::new("microsoft.update_not_attempted", Origin::Sync, None, None)
                         .with(json!({"reason": "the user does not organize this event in Outlook"}))));
                 }
-                let patch = graph::to_graph_patch(&event, &fields)?;
+                let mut patch = graph::to_graph_patch(&event, &fields)?;
+                self.keep_teams_block(&id, &event, &fields, &mut patch)
+                    .await?;
                 let if_match = if job.maybe_applied {
                     None
                 } else {
@@ -2086,6 +2164,126 @@ impl Engine {
         p.steps.extend(rest);
     }
 
+    /// Stores this cycle's mapping errors as per-item errors: a failed job of kind
+    /// `item_error` (listed by [`Engine::failed`] and the app's status, with Retry) and an
+    /// audit line, once per item while it stays unreadable; an item that reads again closes
+    /// its error. Sets each error's `job_id`.
+    fn record_item_errors(
+        &mut self,
+        errors: &mut [ItemError],
+        read: &BTreeSet<String>,
+    ) -> Result<(), StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        let stamp = crate::state::ts(now);
+        let item_of = |j: &Job| {
+            j.payload
+                .get("item")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.store.tx(|t| {
+            let mut open = Vec::new();
+            for state in [JobState::Pending, JobState::Failed] {
+                open.extend(
+                    t.jobs(&profile, state)?
+                        .into_iter()
+                        .filter(|j| j.kind == ITEM_ERROR),
+                );
+            }
+            for e in errors.iter_mut() {
+                if let Some(j) = open.iter().find(|j| item_of(j) == e.item) {
+                    e.job_id = Some(j.id);
+                    continue;
+                }
+                let payload = json!({ "item": e.item, "message": e.message });
+                let key = format!("{ITEM_ERROR}:{}@{stamp}", e.item);
+                let (id, _) = t.enqueue(&profile, &key, ITEM_ERROR, &payload, now)?;
+                t.fail_job(id, &e.message, now)?;
+                t.append_audit(
+                    &NewAudit {
+                        profile_id: &profile,
+                        link_id: e.item.strip_prefix("link:").and_then(|l| l.parse().ok()),
+                        item: &e.item,
+                        op: ITEM_ERROR,
+                        origin: Origin::Sync,
+                        rule: "could not be read: left untouched on both sides until it reads \
+                               again or is retried",
+                        before_hash: None,
+                        after_hash: None,
+                        detail: Some(&json!({ "error": e.message })),
+                    },
+                    now,
+                )?;
+                e.job_id = Some(id);
+            }
+            for j in open {
+                if read.contains(&item_of(&j)) {
+                    t.complete_job(j.id, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The user's Retry on a per-item error: the item is read again next cycle.
+    fn retry_item_error(&mut self, job: Job) -> Result<bool, EngineError> {
+        let item = job
+            .payload
+            .get("item")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let (odoo, graph) = if let Some(id) = item.strip_prefix("odoo:") {
+            (id.parse().ok(), None)
+        } else if let Some(id) = item.strip_prefix("ms:") {
+            (None, Some(id.to_owned()))
+        } else if let Some(l) = item.strip_prefix("link:").and_then(|l| l.parse().ok()) {
+            match self.store.tx(|t| t.link(l))? {
+                Some(link) => (link.odoo_id, link.graph_id),
+                None => (None, None),
+            }
+        } else {
+            (None, None)
+        };
+        self.recheck_later(odoo, graph)?;
+        let now = self.now();
+        self.store.tx(|t| t.complete_job(job.id, now))?;
+        self.checkpoint()?;
+        Ok(false)
+    }
+
+    /// A new body for an online meeting keeps the Teams join block Outlook appended (the
+    /// canonical description leaves it out, see `sync_core::html::split_teams_block`):
+    /// Graph's "Update event" says a body written without it stops the meeting being
+    /// online. One read, only when the description of a Teams meeting is written.
+    async fn keep_teams_block(
+        &self,
+        id: &str,
+        event: &Event,
+        fields: &[Field],
+        patch: &mut Value,
+    ) -> Result<(), PortError> {
+        if !fields.contains(&Field::Description) || event.online_meeting.is_none() {
+            return Ok(());
+        }
+        let current = self.microsoft.get(id).await?;
+        let body = current
+            .pointer("/body/content")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let (_, Some(block)) =
+            odoo365_sync_core::html::split_teams_block(&odoo365_sync_core::html::normalize(body))
+        {
+            patch["body"] = json!({
+                "contentType": "html",
+                "content": format!("{}{block}", event.description),
+            });
+        }
+        Ok(())
+    }
+
     /// Adds items to the list read again next cycle.
     fn recheck_later(
         &mut self,
@@ -2128,6 +2326,95 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Checks the source of a create that waited (planned by an earlier cycle, retried, or
+    /// cut by a crash). Still as planned: go on (`Ok(false)`). Moved (edited, deleted or
+    /// archived) and the create surely not sent: drop the job; the source is read again
+    /// and planned afresh. Moved and the create *maybe applied*: the source is read again
+    /// next cycle, so a copy the lookup adopts gets the edit, or is deleted (journaled)
+    /// like any linked item whose other side went; `Ok(true)` when the source is gone,
+    /// and the create is then not sent again if the lookup finds nothing.
+    async fn create_source_moved(
+        &mut self,
+        job: &Job,
+        target: Side,
+        p: &EntryJob,
+    ) -> Result<bool, StepFail> {
+        let (present, same) = match target {
+            // Created in Outlook from an Odoo record.
+            Side::Microsoft => {
+                let Some(id) = p.odoo_id else {
+                    return Ok(false);
+                };
+                match self.odoo.read(&[id]).await?.first() {
+                    Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
+                        (true, odoo::version(v) == p.odoo_version)
+                    }
+                    _ => (false, false),
+                }
+            }
+            Side::Odoo => {
+                let Some(id) = &p.graph_id else {
+                    return Ok(false);
+                };
+                match self.microsoft.get(id).await {
+                    Ok(v) if !graph::is_cancelled(&v) => {
+                        (true, graph::version(&v) == p.graph_version)
+                    }
+                    Ok(_) | Err(PortError::NotFound) => (false, false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        if present && same {
+            return Ok(false);
+        }
+        if !job.maybe_applied {
+            return Err(StepFail::Port(PortError::PreconditionFailed));
+        }
+        match target {
+            Side::Microsoft => self.recheck_later(p.odoo_id, None)?,
+            Side::Odoo => self.recheck_later(None, p.graph_id.clone())?,
+        }
+        Ok(!present)
+    }
+
+    /// After a crash or a lost answer: did this update already land (the item holds the
+    /// values it writes, so its version moved because of it)? Then the job goes on (the
+    /// write is repeated as is) instead of being dropped with the steps after it, such
+    /// as the Teams note after the join URL is written to Odoo.
+    async fn update_landed(&self, op: &Op, p: &EntryJob) -> Result<bool, StepFail> {
+        let Op::Update {
+            side,
+            fields,
+            event,
+        } = op
+        else {
+            return Ok(false);
+        };
+        let current = match side {
+            Side::Odoo => {
+                let Some(id) = p.odoo_id else {
+                    return Ok(false);
+                };
+                match self.odoo.read(&[id]).await?.first() {
+                    Some(v) => self.odoo_snapshot(v)?.event,
+                    None => return Ok(false),
+                }
+            }
+            Side::Microsoft => {
+                let Some(id) = &p.graph_id else {
+                    return Ok(false);
+                };
+                match self.microsoft.get(id).await {
+                    Ok(v) => self.graph_snapshot(&v)?.event,
+                    Err(PortError::NotFound) => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        Ok(fields.iter().all(|f| current.field(*f) == event.field(*f)))
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
@@ -2257,15 +2544,10 @@ impl Engine {
                         self.microsoft.update(&id, &body, None).await?;
                     }
                     _ => {
+                        // A resend after a lost answer has the same transactionId: Graph
+                        // answers it with the first POST's event (see the create step).
                         let tx_id = self.transaction_id(&job, 0);
-                        let found = if job.maybe_applied {
-                            self.microsoft.find_by_transaction_id(&tx_id).await?
-                        } else {
-                            None
-                        };
-                        if found.is_none() {
-                            self.microsoft.create(&body, &tx_id).await?;
-                        }
+                        self.microsoft.create(&body, &tx_id).await?;
                     }
                 }
             }
@@ -2514,6 +2796,94 @@ impl AuditNote {
     fn with(mut self, detail: Value) -> AuditNote {
         self.detail = Some(detail);
         self
+    }
+}
+
+/// The audit line of a write that may have happened without its answer (a lost answer,
+/// or a crash while the job ran): `<side>.<op>_maybe_applied`, with what identifies what
+/// it may have made (Graph `transactionId`, title and start). `p` is the job's progress
+/// when the engine holds a newer one than the stored payload.
+fn uncertain_write(
+    profile: &str,
+    job: &Job,
+    p: Option<&EntryJob>,
+    why: &str,
+) -> Option<UncertainWrite> {
+    if job.kind == "restore" {
+        let side = job.payload.get("side").and_then(Value::as_str)?.to_owned();
+        let mut detail = json!({ "reason": why });
+        if side == "microsoft" {
+            detail["transaction_id"] = json!(transaction_id(profile, &job.key, 0));
+        }
+        return Some(UncertainWrite {
+            profile: profile.to_owned(),
+            link_id: job.payload.get("link_id").and_then(Value::as_i64),
+            item: job.payload.get("item").and_then(Value::as_str)?.to_owned(),
+            op: format!("{side}.restore_maybe_applied"),
+            detail,
+        });
+    }
+    let stored;
+    let p = match p {
+        Some(p) => p,
+        None => {
+            stored = serde_json::from_value::<EntryJob>(job.payload.clone()).ok()?;
+            &stored
+        }
+    };
+    let (side, op, event) = match p.steps.get(p.done)? {
+        Step::TeamsNote { .. } => (Side::Odoo, "message_post", None),
+        Step::Op { op } => match op {
+            Op::Create { side, event } => (*side, "create", Some(event)),
+            Op::Update { side, event, .. } => (*side, "update", Some(event)),
+            Op::Delete { side, .. } => (*side, "delete", None),
+            Op::Respond { side, .. } => (*side, "respond", None),
+            Op::Link { .. } | Op::Forget => return None,
+        },
+    };
+    let mut detail = json!({ "reason": why });
+    if let Some(e) = event {
+        detail["title"] = json!(e.title);
+        detail["start"] = json!(start_of(e));
+    }
+    if side == Side::Microsoft && op == "create" {
+        detail["transaction_id"] = json!(transaction_id(profile, &job.key, p.done));
+    }
+    Some(UncertainWrite {
+        profile: profile.to_owned(),
+        link_id: p.link_id,
+        item: p.item.clone(),
+        op: format!("{}.{op}_maybe_applied", side_name(side)),
+        detail,
+    })
+}
+
+struct UncertainWrite {
+    profile: String,
+    link_id: Option<i64>,
+    item: String,
+    op: String,
+    detail: Value,
+}
+
+impl UncertainWrite {
+    fn append(&self, t: &crate::state::Tx<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        t.append_audit(
+            &NewAudit {
+                profile_id: &self.profile,
+                link_id: self.link_id,
+                item: &self.item,
+                op: &self.op,
+                origin: Origin::Sync,
+                rule: "may have been applied without its answer (lost, or cut by a crash); \
+                       the retry makes sure it is not applied twice",
+                before_hash: None,
+                after_hash: None,
+                detail: Some(&self.detail),
+            },
+            now,
+        )?;
+        Ok(())
     }
 }
 

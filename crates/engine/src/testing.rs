@@ -36,6 +36,24 @@ fn take_fault(faults: &mut VecDeque<Fault>, method: &str) -> Option<Fault> {
     faults.remove(i)
 }
 
+/// Graph makes the Teams meeting and, like Outlook, appends its join block to the body
+/// (as the emulator in `crates/testkit` does; `../shared/specs/graph.md` §2.4).
+fn attach_teams(v: &mut Value, url: &str) {
+    v["onlineMeeting"] = json!({ "joinUrl": url });
+    let body = v
+        .pointer("/body/content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    v["body"] = json!({
+        "contentType": "html",
+        "content": format!(
+            "{body}<div>________________________________________________________________________________</div>\
+             <div><b>Microsoft Teams meeting</b></div><div><a href=\"{url}\">Join the meeting now</a></div>"
+        ),
+    });
+}
+
 /// A mail a fake service sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMail {
@@ -110,9 +128,8 @@ impl FakeGraph {
         v["isOrganizer"] = json!(is_organizer);
         v["organizer"] = json!({ "emailAddress": { "address": organizer } });
         if v.get("isOnlineMeeting").and_then(Value::as_bool) == Some(true) {
-            v["onlineMeeting"] = json!({
-                "joinUrl": format!("https://teams.microsoft.com/l/meetup-join/fake-{}", s.next)
-            });
+            let url = format!("https://teams.microsoft.com/l/meetup-join/fake-{}", s.next);
+            attach_teams(&mut v, &url);
         }
         s.events.insert(id.clone(), v);
         Self::stamp(s, &id);
@@ -372,13 +389,24 @@ impl MicrosoftCalendar for FakeGraph {
         if next.get("isOnlineMeeting").and_then(Value::as_bool) == Some(true)
             && next.pointer("/onlineMeeting/joinUrl").is_none()
         {
-            next["onlineMeeting"] = json!({
-                "joinUrl": format!("https://teams.microsoft.com/l/meetup-join/fake-{id}")
-            });
+            let url = format!("https://teams.microsoft.com/l/meetup-join/fake-{id}");
+            attach_teams(&mut next, &url);
         }
-        let mails = ["start", "end", "attendees"]
-            .iter()
-            .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k));
+        // As Graph (and the emulator in crates/testkit): a PATCH of what attendees see mails
+        // them an update.
+        let mails = [
+            "subject",
+            "body",
+            "start",
+            "end",
+            "isAllDay",
+            "location",
+            "recurrence",
+            "isOnlineMeeting",
+            "attendees",
+        ]
+        .iter()
+        .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k));
         s.events.insert(id.to_owned(), next);
         Self::stamp(&mut s, id);
         Self::wrote(&mut s, "update");
@@ -814,6 +842,14 @@ impl OdooCalendar for FakeOdoo {
         s.notes.push((id, body_html.to_owned()));
         Self::wrote(&mut s, "message_post");
         fault.map_or(Ok(()), |f| Err(f.error))
+    }
+
+    async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool> {
+        let (s, fault) = self.begin("has_note");
+        if let Some(f) = fault {
+            return Err(f.error);
+        }
+        Ok(s.notes.iter().any(|(i, b)| *i == id && b.contains(needle)))
     }
 
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {

@@ -345,3 +345,51 @@ async fn a_crash_while_restoring_from_the_journal_restores_exactly_once() {
     }
     assert!(points >= 3, "only {points} crash points were exercised");
 }
+
+/// The Teams chatter note is a step of its job like the writes: a crash anywhere in the
+/// cycle that makes a Teams meeting, including right between posting the note and
+/// recording it, leaves exactly one note (the retry looks for it before posting).
+#[tokio::test]
+async fn a_crash_anywhere_around_the_teams_note_leaves_exactly_one_note() {
+    let mut crashed_after_post = false;
+    for n in 1..40 {
+        let w = World::new();
+        let mut e = w.engine();
+        e.sync(CONFIRM).await.unwrap();
+        drop(e);
+        let id = w.odoo.user_create(&event("Teams call", 26, 10));
+        w.odoo
+            .user_write(id, &json!({"videocall_location": "teams"}));
+        w.clock.advance(Duration::minutes(1));
+        let mut e = w.engine();
+        e.crash_after(Some(n));
+        let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+        drop(e);
+        // The crash point right after the post, before its step was recorded.
+        crashed_after_post |= crashed && w.odoo.notes().len() == 1 && {
+            let mut store = Store::open(&w.dir.path().join("sync.db")).unwrap();
+            store
+                .tx(|t| t.audit("p1", None, 100))
+                .unwrap()
+                .iter()
+                .all(|a| a.op != "odoo.message_post")
+        };
+        w.converge().await;
+        let notes = w.odoo.notes();
+        assert_eq!(notes.len(), 1, "crash after step {n}: {notes:?}");
+        assert_eq!(
+            w.odoo.record(id).unwrap()["videocall_location"]
+                .as_str()
+                .map(|u| notes[0].1.contains(u)),
+            Some(true)
+        );
+        assert_no_duplicates(&w);
+        if !crashed {
+            break;
+        }
+    }
+    assert!(
+        crashed_after_post,
+        "the crash between post and record was reached"
+    );
+}

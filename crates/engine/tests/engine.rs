@@ -461,7 +461,7 @@ async fn an_expired_delta_link_resyncs_against_the_baselines_without_duplicates(
 }
 
 #[tokio::test]
-async fn a_create_whose_answer_was_lost_is_found_by_its_transaction_id_not_repeated() {
+async fn a_create_whose_answer_was_lost_is_resent_with_its_transaction_id_not_repeated() {
     let mut w = World::new();
     w.first_sync().await;
     w.odoo.user_create(&event("Once", 25, 10));
@@ -473,8 +473,17 @@ async fn a_create_whose_answer_was_lost_is_found_by_its_transaction_id_not_repea
         1,
         "the lost create did happen"
     );
+    // The retry sends the same transactionId again (Graph answers with the first event)
+    // instead of scanning the mailbox: a lookup would fail here.
+    w.graph.fail_next(
+        "find",
+        PortError::Rejected {
+            message: "no lookup expected".into(),
+        },
+    );
     w.clock.advance(Duration::minutes(5));
-    w.sync().await;
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(w.graph_titled("Once").len(), 1, "and is not repeated");
     assert_eq!(w.graph.writes_of("create"), 1);
     w.assert_quiet().await;
@@ -695,6 +704,127 @@ async fn an_odoo_event_asking_for_teams_gets_a_teams_meeting_whose_link_comes_ba
     assert!(notes[0].1.contains(&url));
     w.assert_quiet().await;
     w.assert_every_write_audited();
+}
+
+/// Graph appends the Teams join block to the body of the meeting it makes; it is Graph's,
+/// not the user's, so it is not copied to Odoo's description (which would be one "edit"
+/// echoed back after every Teams meeting), and a description written later keeps it.
+#[tokio::test]
+async fn the_teams_join_block_is_not_echoed_to_odoo_and_survives_a_description_edit() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let oid = w.odoo.user_create(&event("Planning", 26, 10));
+    w.odoo.user_write(
+        oid,
+        &json!({"videocall_location": "teams", "description": "<p>Agenda</p>"}),
+    );
+    w.sync().await;
+    let gid = w.graph_id_of("Planning");
+    let body = w.graph.event(&gid).unwrap()["body"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(body.contains("Microsoft Teams meeting"), "{body}");
+    assert_eq!(w.odoo.record(oid).unwrap()["description"], "<p>Agenda</p>");
+    // The cycle after the create writes nothing on either side.
+    w.assert_quiet().await;
+
+    w.odoo
+        .user_write(oid, &json!({"description": "<p>New agenda</p>"}));
+    w.sync().await;
+    let body = w.graph.event(&gid).unwrap()["body"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(body.starts_with("<p>New agenda</p>"), "{body}");
+    assert!(body.contains("teams.microsoft.com/l/meetup-join"), "{body}");
+    assert_eq!(
+        w.odoo.record(oid).unwrap()["description"],
+        "<p>New agenda</p>"
+    );
+    w.assert_quiet().await;
+    w.assert_every_write_audited();
+}
+
+/// An event a mapper cannot read is a per-item error: stored (listed by `failed()` with a
+/// job to retry, once however many cycles see it, with an audit line), never blocking the
+/// others, and closed once the item reads again.
+#[tokio::test]
+async fn an_unreadable_event_is_a_stored_item_error_with_retry_until_it_reads() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let bad = w.odoo.user_create(&event("Broken", 25, 9));
+    w.odoo.user_write(bad, &json!({"start": "not a date"}));
+    w.odoo.user_create(&event("Fine", 25, 11));
+    let r = w.sync().await;
+    assert_eq!(r.item_errors.len(), 1, "{:?}", r.item_errors);
+    let job = r.item_errors[0].job_id.expect("stored with a job to retry");
+    assert_eq!(r.item_errors[0].item, format!("odoo:{bad}"));
+    assert!(r.failed.is_empty(), "not listed twice: {:?}", r.failed);
+    assert_eq!(w.graph_titled("Fine").len(), 1, "the others sync");
+    let failed = w.engine().failed().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].job_id, Some(job));
+    let audit = w.engine().store().tx(|t| t.audit("p1", None, 100)).unwrap();
+    assert_eq!(audit.iter().filter(|a| a.op == "item_error").count(), 1);
+
+    // Retry: read again next cycle; still unreadable, it stays one error.
+    assert!(w.engine().retry(job).unwrap());
+    w.odoo.user_write(bad, &json!({"location": "still broken"}));
+    let r = w.sync().await;
+    assert_eq!(r.item_errors.len(), 1);
+    assert_eq!(w.engine().failed().unwrap().len(), 1);
+
+    // Fixed in Odoo: it syncs, and the error is closed.
+    w.odoo.user_write(
+        bad,
+        &json!({"start": "2026-11-25 09:00:00", "stop": "2026-11-25 10:00:00"}),
+    );
+    let r = w.sync().await;
+    assert!(r.item_errors.is_empty(), "{:?}", r.item_errors);
+    assert_eq!(w.graph_titled("Broken").len(), 1);
+    assert!(w.engine().failed().unwrap().is_empty());
+    w.assert_quiet().await;
+}
+
+/// Outlook mails the attendees of a meeting the user organizes on every PATCH of what they
+/// see (subject, location, body, time): each such copy is a listed mail, and the listed
+/// mails are the ones sent. The user's own fields (categories) and the Odoo side mail
+/// nobody.
+#[tokio::test]
+async fn edits_copied_to_an_outlook_meeting_list_the_update_mails_outlook_sends() {
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Board", 25, 9);
+    e.attendees = vec![Attendee {
+        email: "guest@example.org".into(),
+        response: Response::NeedsAction,
+    }];
+    let oid = w.odoo.user_create(&e.normalized());
+    let r = w.sync().await;
+    assert_eq!(r.mails.len(), 1, "the invitation: {:?}", r.mails);
+    for (i, values) in [
+        json!({"name": "Board (moved)"}),
+        json!({"location": "Room 5"}),
+        json!({"description": "<p>Agenda</p>"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.odoo.user_write(oid, &values);
+        let r = w.sync().await;
+        assert_eq!(r.mails.len(), 1, "{values}: {:?}", r.mails);
+        assert_eq!(r.mails[0].1.kind, odoo365_sync_core::MailKind::Update);
+        assert_eq!(
+            w.graph.mails().len(),
+            2 + i,
+            "{values}: the mail Outlook sent"
+        );
+    }
+    w.odoo.user_write(oid, &json!({"categ_ids": ["Blue"]}));
+    let r = w.sync().await;
+    assert!(r.mails.is_empty(), "categories mail nobody: {:?}", r.mails);
+    w.assert_quiet().await;
 }
 
 #[tokio::test]

@@ -695,6 +695,22 @@ async fn message_post_lands(h: H) {
         ),
         before + 1
     );
+    // How the app's `has_note` looks for a note before posting it again (crates/app): the
+    // user counts the record's messages by a piece of their body.
+    let found = h
+        .client
+        .search_count(
+            "mail.message",
+            json!([
+                ["model", "=", "calendar.event"],
+                ["res_id", "=", id],
+                ["body", "ilike", "<b>changed</b>"]
+            ]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found, 1);
 }
 on_both!(
     message_post_adds_one_html_message_to_the_record,

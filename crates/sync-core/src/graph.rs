@@ -74,6 +74,9 @@ fn read(v: &Value) -> Result<Event, MapError> {
         (_, Some(content)) => crate::html::normalize(content),
         _ => String::new(),
     };
+    // Outlook's Teams join block is Graph's, not the user's text (see `split_teams_block`;
+    // `to_graph_patch` callers put it back when they write the body of an online meeting).
+    let description = crate::html::split_teams_block(&description).0;
     let all_day = v
         .pointer("/isAllDay")
         .and_then(Value::as_bool)

@@ -95,6 +95,53 @@ pub fn to_text(html: &str) -> String {
     out.trim().to_owned()
 }
 
+/// Splits canonical HTML into the user's description and the Teams join block Outlook
+/// appends to the body of an online meeting (a line of underscores, "Microsoft Teams
+/// meeting", the join link and dial-in details, in newer versions closed by a second
+/// line of underscores). Graph adds the block on its own, so it is not part of what the
+/// user wrote: left in, it would be copied to Odoo's description as an "edit" right
+/// after every Teams meeting the sync creates. The block is recognised by an
+/// underscore-only text (20 or more) followed by text naming "Microsoft Teams" or a
+/// `teams.microsoft.com` link. Returns `(description, Some(block))`, both canonical, or
+/// the input and `None`.
+pub fn split_teams_block(html: &str) -> (String, Option<String>) {
+    let tokens = tokenize(html);
+    let rule = |t: &Token| match t {
+        Token::Text(s) => {
+            let s = s.trim();
+            s.len() >= 20 && s.chars().all(|c| c == '_')
+        }
+        _ => false,
+    };
+    let teams_after = |from: usize| {
+        tokens[from..].iter().any(|t| match t {
+            Token::Text(s) => s.to_lowercase().contains("microsoft teams"),
+            Token::Open(_, attrs) => attrs
+                .iter()
+                .any(|(k, v)| k == "href" && v.to_lowercase().contains("teams.microsoft.com")),
+            Token::Close(_) => false,
+        })
+    };
+    let Some(first) = (0..tokens.len()).find(|&i| rule(&tokens[i]) && teams_after(i + 1)) else {
+        return (html.to_owned(), None);
+    };
+    // Take the block's opening tags along, and up to a closing rule with its closing tags.
+    let mut start = first;
+    while start > 0 && matches!(tokens[start - 1], Token::Open(..)) {
+        start -= 1;
+    }
+    let mut end = match (first + 1..tokens.len()).find(|&i| rule(&tokens[i])) {
+        Some(j) => j + 1,
+        None => tokens.len(),
+    };
+    while end < tokens.len() && matches!(tokens[end], Token::Close(_)) {
+        end += 1;
+    }
+    let mut tokens = tokens;
+    let block: Vec<Token> = tokens.drain(start..end).collect();
+    (render(tokens), Some(render(block)))
+}
+
 fn tokenize(input: &str) -> Vec<Token> {
     // ASCII lower-casing keeps byte offsets, so searches on `lower` index `input`.
     let lower = input.to_ascii_lowercase();
@@ -429,6 +476,37 @@ fn decode_entity(name: &str) -> Option<char> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_teams_block_outlook_appends_is_split_from_the_users_text() {
+        // As Outlook writes it (styles trimmed), closed by a second rule.
+        let outlook = "<html><body><div>Agenda: budget</div>\
+            <div style=\"width:100%\"><span style=\"white-space:nowrap;color:#5F5F5F\">\
+            ________________________________________________________________________________</span></div>\
+            <div class=\"me-email-text\"><span style=\"font-size:24px\">Microsoft Teams meeting</span>\
+            <div><a href=\"https://teams.microsoft.com/l/meetup-join/19%3a1\">Join the meeting now</a></div>\
+            <div>Meeting ID: 123 456 789</div></div>\
+            <div>________________________________________________________________________________</div>\
+            <p>Notes after the block</p></body></html>";
+        let (text, block) = split_teams_block(&normalize(outlook));
+        assert_eq!(text, "<p>Agenda: budget</p><p>Notes after the block</p>");
+        let block = block.unwrap();
+        assert!(
+            block.contains("teams.microsoft.com/l/meetup-join"),
+            "{block}"
+        );
+        assert_eq!(normalize(&text), text, "canonical");
+        // As the emulator writes it: no closing rule, the block runs to the end.
+        let emulator = "<p>Hi</p><div>____________________________________________</div>\
+            <div><b>Microsoft Teams meeting</b></div><div><a href=\"https://teams.microsoft.com/l/x\">Join</a></div>";
+        assert_eq!(split_teams_block(&normalize(emulator)).0, "<p>Hi</p>");
+        // Only a body with nothing but the block leaves an empty description.
+        let only = "<div>____________________________________________</div><div>Microsoft Teams meeting</div>";
+        assert_eq!(split_teams_block(&normalize(only)).0, "");
+        // A rule the user typed, with no Teams block after it, stays.
+        let mine = "<p>Part one</p><p>______________________________</p><p>Part two</p>";
+        assert_eq!(split_teams_block(&normalize(mine)), (normalize(mine), None));
+    }
 
     #[test]
     fn an_outlook_body_and_the_odoo_sanitised_body_normalise_to_the_same_text() {

@@ -257,8 +257,8 @@ impl Conflict {
 }
 
 /// A mail a service will send to people because of an op (the engine's attendee-impact
-/// guard lists these and asks above a threshold). An upper bound: Odoo sends none when
-/// written with `no_mail_to_attendees`, and the engine drops those.
+/// guard lists these and asks above a threshold). Outlook's only: Odoo is written with
+/// `no_mail_to_attendees` and sends none (see `mails`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
     pub side: Side,
@@ -272,7 +272,8 @@ pub struct Mail {
 pub enum MailKind {
     /// A create of an event with attendees.
     Invitation,
-    /// A change of time, zone, recurrence or attendees on an event with attendees.
+    /// A change attendees see (subject, time, zone, location, body, recurrence,
+    /// attendees, online meeting) on a meeting with attendees that the user organizes.
     Update,
     /// A delete, by the organizer, of an event with attendees.
     Cancellation,
@@ -455,11 +456,18 @@ pub fn reconcile(
 }
 
 /// The mails `ops` make the services send, given each side's copy before the ops.
+///
+/// Only Outlook mails: the engine writes Odoo with `no_mail_to_attendees` (its port
+/// contract), so Odoo sends none. Outlook mails attendees when the organizer creates a
+/// meeting (invitations), deletes it (cancellations), answers one (to its organizer), and
+/// on every PATCH of a meeting with other attendees that changes what they see: subject,
+/// time, zone, location, body, recurrence, attendees, online meeting (Graph "Update
+/// event": an update of `attendees` alone goes to the changed attendees only; any other
+/// update to all of them). The organizer's own fields (categories, reminder, show-as,
+/// sensitivity) mail nobody. A non-organizer copy is never updated (the engine answers
+/// instead), so it lists no update.
 fn mails(ops: &[Op], odoo: Option<&Snapshot>, microsoft: Option<&Snapshot>) -> Vec<Mail> {
-    let copy = |side: Side| match side {
-        Side::Odoo => odoo,
-        Side::Microsoft => microsoft,
-    };
+    let _ = odoo;
     let emails = |events: &[&Event]| -> Vec<String> {
         let mut all: Vec<String> = events
             .iter()
@@ -469,43 +477,62 @@ fn mails(ops: &[Op], odoo: Option<&Snapshot>, microsoft: Option<&Snapshot>) -> V
         all.dedup();
         all
     };
+    let organizer = microsoft.is_none_or(|c| c.access == Access::Full);
     let mut out = Vec::new();
     for op in ops {
         let mail = match op {
-            Op::Create { side, event } => Some((*side, MailKind::Invitation, emails(&[event]))),
+            Op::Create {
+                side: Side::Microsoft,
+                event,
+            } => Some((MailKind::Invitation, emails(&[event]))),
             Op::Update {
-                side,
+                side: Side::Microsoft,
                 fields,
                 event,
-            } if fields.iter().any(|f| {
-                matches!(
-                    f,
-                    Field::When | Field::TimeZone | Field::Recurrence | Field::Attendees
-                )
-            }) =>
-            {
-                let mut events = vec![event];
-                if let Some(before) = copy(*side) {
-                    events.push(&before.event);
-                }
-                Some((*side, MailKind::Update, emails(&events)))
+            } if organizer && fields.iter().any(|f| mails_attendees(*f)) => {
+                let before = microsoft.map(|c| &c.event);
+                let attendees_only = fields
+                    .iter()
+                    .all(|f| *f == Field::Attendees || !mails_attendees(*f));
+                let recipients = match before {
+                    Some(b) if attendees_only => {
+                        let now = emails(&[event]);
+                        let was = emails(&[b]);
+                        let mut changed: Vec<String> = now
+                            .iter()
+                            .filter(|e| !was.contains(e))
+                            .chain(was.iter().filter(|e| !now.contains(e)))
+                            .cloned()
+                            .collect();
+                        changed.sort();
+                        changed
+                    }
+                    Some(b) => emails(&[event, b]),
+                    None => emails(&[event]),
+                };
+                Some((MailKind::Update, recipients))
             }
-            Op::Delete { side, .. } => copy(*side)
+            Op::Delete {
+                side: Side::Microsoft,
+                ..
+            } => microsoft
                 .filter(|c| c.access == Access::Full)
-                .map(|c| (*side, MailKind::Cancellation, emails(&[&c.event]))),
-            Op::Respond { side, .. } => copy(*side).map(|c| {
+                .map(|c| (MailKind::Cancellation, emails(&[&c.event]))),
+            Op::Respond {
+                side: Side::Microsoft,
+                ..
+            } => microsoft.map(|c| {
                 (
-                    *side,
                     MailKind::Answer,
                     c.event.organizer.iter().cloned().collect(),
                 )
             }),
             _ => None,
         };
-        if let Some((side, kind, recipients)) = mail {
+        if let Some((kind, recipients)) = mail {
             if kind == MailKind::Answer || !recipients.is_empty() {
                 out.push(Mail {
-                    side,
+                    side: Side::Microsoft,
                     kind,
                     recipients,
                 });
@@ -513,6 +540,21 @@ fn mails(ops: &[Op], odoo: Option<&Snapshot>, microsoft: Option<&Snapshot>) -> V
         }
     }
     out
+}
+
+/// Fields whose change Outlook mails to a meeting's attendees.
+fn mails_attendees(f: Field) -> bool {
+    matches!(
+        f,
+        Field::Title
+            | Field::When
+            | Field::TimeZone
+            | Field::Location
+            | Field::Description
+            | Field::Attendees
+            | Field::Recurrence
+            | Field::OnlineMeeting
+    )
 }
 
 fn winner_of(policy: Policy, o: &Snapshot, m: &Snapshot) -> Option<Side> {
@@ -1440,7 +1482,7 @@ mod tests {
     }
 
     #[test]
-    fn moving_a_meeting_with_attendees_lists_the_update_mail_and_a_retitle_lists_none() {
+    fn outlook_update_mails_are_listed_for_what_attendees_see_and_odoo_never_mails() {
         let meeting = with(base_event(), |e| {
             e.attendees = vec![Attendee {
                 email: "amy@x.org".into(),
@@ -1465,12 +1507,60 @@ mod tests {
                 recipients: vec!["amy@x.org".into()]
             }]
         );
+        // Outlook mails an update for a PATCH of the subject, location or body of a meeting
+        // the user organizes, not for the organizer's own fields.
+        for edit in [
+            |e: &mut Event| e.title = "New name".into(),
+            |e: &mut Event| e.location = "Room 2".into(),
+            |e: &mut Event| e.description = "<p>agenda</p>".into(),
+        ] {
+            let edited = with(meeting.clone(), edit).normalized();
+            let d = reconcile(Some(&b), seen(edited), seen(meeting.clone()), Policy::Ask);
+            assert_eq!(d.mails.len(), 1, "{:?}", d.ops);
+            assert_eq!(d.mails[0].kind, MailKind::Update);
+            assert_eq!(d.mails[0].recipients, vec!["amy@x.org".to_owned()]);
+        }
+        let tagged = with(meeting.clone(), |e| e.categories = vec!["Blue".into()]);
+        let d = reconcile(Some(&b), seen(tagged), seen(meeting.clone()), Policy::Ask);
+        assert_eq!(d.ops.len(), 2, "an update and the link");
+        assert!(d.mails.is_empty(), "categories mail nobody");
+        // An attendee added: only the changed attendee hears of it.
+        let invited = with(meeting.clone(), |e| {
+            e.attendees.push(Attendee {
+                email: "bob@x.org".into(),
+                response: Response::NeedsAction,
+            })
+        })
+        .normalized();
+        let d = reconcile(Some(&b), seen(invited), seen(meeting.clone()), Policy::Ask);
+        assert_eq!(d.mails[0].recipients, vec!["bob@x.org".to_owned()]);
+        // A copy the user does not organize is never updated: no mail either.
         let retitled = with(meeting.clone(), |e| e.title = "New name".into());
-        let d = reconcile(Some(&b), seen(retitled), seen(meeting.clone()), Policy::Ask);
-        assert!(d.mails.is_empty());
+        let guest = Snapshot {
+            event: meeting.clone(),
+            version: None,
+            modified: None,
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+        };
+        let d = reconcile(
+            Some(&b),
+            seen(retitled),
+            Observed::present(guest),
+            Policy::Ask,
+        );
+        assert!(d.mails.is_empty(), "{:?}", d.mails);
+        // Odoo is written with no_mail_to_attendees: deleting there mails nobody.
         let d = reconcile(Some(&b), seen(meeting.clone()), Observed::Gone, Policy::Ask);
-        assert_eq!(d.mails[0].kind, MailKind::Cancellation);
-        assert_eq!(d.mails[0].side, Side::Odoo);
+        assert!(matches!(
+            d.ops[0],
+            Op::Delete {
+                side: Side::Odoo,
+                ..
+            }
+        ));
+        assert!(d.mails.is_empty());
         let d = reconcile(None, seen(meeting), Observed::Gone, Policy::Ask);
         assert_eq!(d.mails[0].kind, MailKind::Invitation);
         // An event without attendees mails nobody.
