@@ -47,6 +47,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
+
+#[path = "series.rs"]
+mod series;
+pub use series::odoo_series_record;
 use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
 use crate::{Clock, Store, StoreError};
 
@@ -890,7 +894,14 @@ impl Engine {
             guards.push(Guard::FirstSync);
         }
         let g = self.cfg.guards;
-        let changes = the_plan.counts.destructive();
+        let deleted: Vec<&Event> = the_plan
+            .entries
+            .iter()
+            .filter(|e| e.decision.ops.iter().any(|o| matches!(o, Op::Delete { .. })))
+            .filter_map(|e| meta.get(&e.key).and_then(|j| j.base.as_ref()))
+            .collect();
+        let changes = the_plan.counts.destructive()
+            + series::extra_delete_weight(&deleted, self.window());
         let linked = links.len();
         let emptied = {
             let odoo_linked: Vec<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
@@ -1229,21 +1240,27 @@ impl Engine {
             .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l.id)))
             .collect();
         let mut verify: BTreeSet<String> = BTreeSet::new();
+        // Series are read whole (see `series`): instances only name their master.
+        let mut masters: BTreeSet<String> = BTreeSet::new();
+        let mut recurrences: BTreeSet<i64> = BTreeSet::new();
+        let mut unknown_removed = false;
         for v in round.events {
             let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
+            match series::graph_kind(&v) {
+                series::GraphKind::Instance { master } => {
+                    masters.insert(master);
+                    continue;
+                }
+                series::GraphKind::Master => {
+                    masters.insert(id);
+                    continue;
+                }
+                series::GraphKind::Single => {}
+            }
             if graph::is_cancelled(&v) {
                 seen.graph_gone.insert(id);
-            } else if matches!(
-                v.get("type").and_then(Value::as_str),
-                Some("occurrence" | "exception" | "seriesMaster")
-            ) || v.get("seriesMasterId").and_then(Value::as_str).is_some()
-            {
-                // Recurring series are not synced yet (see the README): left untouched on
-                // both sides rather than copied as loose single events.
-                seen.skipped_recurring += 1;
-                continue;
             } else {
                 seen.graph.insert(id, v);
             }
@@ -1253,6 +1270,8 @@ impl Engine {
             if linked_graph.contains_key(id.as_str()) {
                 verify.insert(id);
             } else {
+                // Maybe a cancelled occurrence of a linked series.
+                unknown_removed |= !full;
                 seen.graph_gone.insert(id);
             }
         }
@@ -1327,6 +1346,10 @@ impl Engine {
                     max_wd = Some(w.clone());
                 }
             }
+            if let Some(rid) = series::odoo_recurrence_id(&r) {
+                recurrences.insert(rid);
+                continue;
+            }
             if r.get("active").and_then(Value::as_bool) == Some(false) {
                 seen.odoo_gone.insert(id);
                 continue;
@@ -1334,6 +1357,7 @@ impl Engine {
             if r.get("recurrency").and_then(Value::as_bool) == Some(true)
                 && !linked_odoo.contains_key(&id)
             {
+                // Recurrent without a recurrence record: nothing to read a rule from.
                 seen.skipped_recurring += 1;
                 continue;
             }
@@ -1383,7 +1407,9 @@ impl Engine {
                     continue;
                 };
                 present.insert(id);
-                if r.get("active").and_then(Value::as_bool) == Some(false) {
+                if let Some(rid) = series::odoo_recurrence_id(&r) {
+                    recurrences.insert(rid);
+                } else if r.get("active").and_then(Value::as_bool) == Some(false) {
                     seen.odoo_gone.insert(id);
                 } else {
                     seen.odoo.insert(id, r);
@@ -1395,6 +1421,8 @@ impl Engine {
                 }
             }
         }
+        self.observe_series(&mut seen, links, masters, recurrences, unknown_removed)
+            .await?;
         Ok(seen)
     }
 
@@ -1792,6 +1820,11 @@ impl Engine {
                 }
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
+                if let Some(gid) = p.graph_id.clone() {
+                    if let Some(ck) = self.graph_apply_exdates(&gid, &event).await? {
+                        p.graph_version = Some(ck);
+                    }
+                }
                 let back = graph::from_graph_for_user(&v, &me)?;
                 if adopted && back.hash() != event.hash() {
                     // Edited since the lost create: keep the edit, read it again next cycle.
@@ -1841,9 +1874,16 @@ impl Engine {
                 }
                 let id = match found {
                     Some((id, _)) => id,
-                    None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
+                    None => {
+                        let mut values = odoo::to_odoo(&event)?;
+                        if let Some(o) = values.as_object_mut() {
+                            o.remove("cancelled_occurrences");
+                        }
+                        self.odoo.create(&values).await?
+                    }
                 };
                 p.odoo_id = Some(id);
+                self.odoo_apply_exdates(id, &event).await?;
                 p.odoo_version = self.odoo_version_of(id).await?;
                 if let Some((_, false)) = found {
                     // Edited since the lost create: keep the edit, read it again next cycle.
@@ -1870,17 +1910,27 @@ impl Engine {
                     return Ok(Some(AuditNote::new("microsoft.update_not_attempted", Origin::Sync, None, None)
                         .with(json!({"reason": "the user does not organize this event in Outlook"}))));
                 }
-                let patch = graph::to_graph_patch(&event, &fields)?;
-                let if_match = if job.maybe_applied {
-                    None
+                let (written, exdates) =
+                    series::series_fields(p.graph_before.as_ref(), &event, &fields);
+                let v = if written.is_empty() {
+                    self.microsoft.series_master(&id).await?
                 } else {
-                    p.graph_version.clone()
+                    let patch = graph::to_graph_patch(&event, &written)?;
+                    let if_match = if job.maybe_applied {
+                        None
+                    } else {
+                        p.graph_version.clone()
+                    };
+                    self.microsoft
+                        .update(&id, &patch, if_match.as_deref())
+                        .await?
                 };
-                let v = self
-                    .microsoft
-                    .update(&id, &patch, if_match.as_deref())
-                    .await?;
                 p.graph_version = graph::version(&v);
+                if exdates {
+                    if let Some(ck) = self.graph_apply_exdates(&id, &event).await? {
+                        p.graph_version = Some(ck);
+                    }
+                }
                 let back = graph::from_graph_for_user(&v, &me)?;
                 self.teams_follow_up(p, &event, &back);
                 let before = p.graph_before.as_ref().map(|e| e.hash().to_hex());
@@ -1909,8 +1959,24 @@ impl Engine {
                         ),
                     ));
                 }
-                let values = odoo::to_odoo_fields(&event, &fields)?;
-                self.odoo.write(id, &values).await?;
+                let (written, exdates) =
+                    series::series_fields(p.odoo_before.as_ref(), &event, &fields);
+                if !written.is_empty() {
+                    let mut values = odoo::to_odoo_fields(&event, &written)?;
+                    let recurring = event.recurrence.is_some()
+                        || p.odoo_before.as_ref().is_some_and(|b| b.recurrence.is_some());
+                    if let Some(o) = values.as_object_mut() {
+                        o.remove("cancelled_occurrences");
+                        if recurring {
+                            // The whole series; Odoo's default would make an exception.
+                            o.insert("recurrence_update".into(), json!("all_events"));
+                        }
+                    }
+                    self.odoo.write(id, &values).await?;
+                }
+                if exdates {
+                    self.odoo_apply_exdates(id, &event).await?;
+                }
                 p.odoo_version = self.odoo_version_of(id).await?;
                 let before = p.odoo_before.as_ref().map(|e| e.hash().to_hex());
                 Ok(Some(
@@ -1960,7 +2026,17 @@ impl Engine {
                 side: Side::Odoo, ..
             } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
-                match self.odoo.archive(id).await {
+                let series = p
+                    .odoo_before
+                    .as_ref()
+                    .or(p.base.as_ref())
+                    .is_some_and(|e| e.recurrence.is_some());
+                let r = if series {
+                    self.odoo.archive_series(id).await
+                } else {
+                    self.odoo.archive(id).await
+                };
+                match r {
                     Ok(()) | Err(PortError::NotFound) => {}
                     Err(e) => return Err(e.into()),
                 }
