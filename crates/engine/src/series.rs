@@ -468,9 +468,10 @@ impl Engine {
                 if !is_active(r) || !follows(r) {
                     continue;
                 }
-                let (Some(id), Some(date)) =
-                    (r.get("id").and_then(Value::as_i64), odoo_local_date(r, zone))
-                else {
+                let (Some(id), Some(date)) = (
+                    r.get("id").and_then(Value::as_i64),
+                    odoo_local_date(r, zone),
+                ) else {
                     continue;
                 };
                 if rec.exdates.contains(&date) {

@@ -50,9 +50,9 @@ use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
 
 #[path = "series.rs"]
 mod series;
-pub use series::odoo_series_record;
 use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
 use crate::{Clock, Store, StoreError};
+pub use series::odoo_series_record;
 
 const ODOO_MODEL: &str = "calendar.event";
 const CUR_DELTA: &str = "calendar.graph_delta";
@@ -897,11 +897,16 @@ impl Engine {
         let deleted: Vec<&Event> = the_plan
             .entries
             .iter()
-            .filter(|e| e.decision.ops.iter().any(|o| matches!(o, Op::Delete { .. })))
+            .filter(|e| {
+                e.decision
+                    .ops
+                    .iter()
+                    .any(|o| matches!(o, Op::Delete { .. }))
+            })
             .filter_map(|e| meta.get(&e.key).and_then(|j| j.base.as_ref()))
             .collect();
-        let changes = the_plan.counts.destructive()
-            + series::extra_delete_weight(&deleted, self.window());
+        let changes =
+            the_plan.counts.destructive() + series::extra_delete_weight(&deleted, self.window());
         let linked = links.len();
         let emptied = {
             let odoo_linked: Vec<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
@@ -1964,7 +1969,9 @@ impl Engine {
                 if !written.is_empty() {
                     let mut values = odoo::to_odoo_fields(&event, &written)?;
                     let recurring = event.recurrence.is_some()
-                        || p.odoo_before.as_ref().is_some_and(|b| b.recurrence.is_some());
+                        || p.odoo_before
+                            .as_ref()
+                            .is_some_and(|b| b.recurrence.is_some());
                     if let Some(o) = values.as_object_mut() {
                         o.remove("cancelled_occurrences");
                         if recurring {

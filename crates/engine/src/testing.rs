@@ -620,7 +620,9 @@ fn occurrence_on(master: &Value, date: chrono::NaiveDate) -> Option<Value> {
     let list = odoo365_sync_core::expand::occurrences(&e, from, to).ok()?;
     list.into_iter()
         .map(|o| render_occurrence(master, &e, zone, o))
-        .find(|v| split_occurrence_id(v["id"].as_str().unwrap_or_default()).map(|x| x.1) == Some(date))
+        .find(|v| {
+            split_occurrence_id(v["id"].as_str().unwrap_or_default()).map(|x| x.1) == Some(date)
+        })
 }
 
 impl FakeGraph {
@@ -637,13 +639,17 @@ impl FakeGraph {
         s.next += 1;
         let n = s.next;
         if let Some(m) = s.events.get_mut(master) {
-            match m.get_mut("cancelledOccurrences").and_then(Value::as_array_mut) {
+            match m
+                .get_mut("cancelledOccurrences")
+                .and_then(Value::as_array_mut)
+            {
                 Some(list) => list.push(entry),
                 None => m["cancelledOccurrences"] = json!([entry]),
             }
             m["changeKey"] = json!(format!("ck-{n}"));
         }
-        s.log.push(format!("{master}{OCC_MARK}{}", date.format("%Y%m%d")));
+        s.log
+            .push(format!("{master}{OCC_MARK}{}", date.format("%Y%m%d")));
         true
     }
 
@@ -889,15 +895,23 @@ impl FakeOdoo {
             .iter()
             .any(|k| SERIES_RULE_FIELDS.contains(&k.as_str()) || k == "recurrency");
         let touches_time = keys.iter().any(|k| {
-            ["start", "stop", "start_date", "stop_date", "allday", "event_tz"].contains(&k.as_str())
+            [
+                "start",
+                "stop",
+                "start_date",
+                "stop_date",
+                "allday",
+                "event_tz",
+            ]
+            .contains(&k.as_str())
         });
         let Some(rid) = rid_of(&row) else {
             if let Some(r) = s.records.get_mut(&id) {
                 merge(r, &values);
             }
             Self::touch(s, id);
-            let now_recurrent = s.records.get(&id).and_then(|r| r.get("recurrency"))
-                == Some(&json!(true));
+            let now_recurrent =
+                s.records.get(&id).and_then(|r| r.get("recurrency")) == Some(&json!(true));
             if now_recurrent && touches_rule {
                 Self::create_recurrence(s, id, None);
             }
@@ -937,7 +951,9 @@ impl FakeOdoo {
                 let old = s.recurrences.get(&rid).cloned().unwrap_or_default();
                 let following: Vec<i64> = Self::rows_of(s, rid)
                     .iter()
-                    .filter(|r| str_of(r, "start") >= start && r.get("active") != Some(&json!(false)))
+                    .filter(|r| {
+                        str_of(r, "start") >= start && r.get("active") != Some(&json!(false))
+                    })
                     .filter_map(|r| r.get("id").and_then(Value::as_i64))
                     .collect();
                 Self::set_rule(
@@ -1132,7 +1148,10 @@ fn rid_of(r: &Value) -> Option<i64> {
 }
 
 fn str_of(r: &Value, k: &str) -> String {
-    r.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
+    r.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn set_times(row: &mut Value, when: odoo365_sync_core::When) {
@@ -1328,8 +1347,7 @@ impl OdooCalendar for FakeOdoo {
             .filter(|r| {
                 // Only a series' base event stands for it.
                 rid_of(r).is_none_or(|rid| {
-                    s.recurrences.get(&rid).and_then(|x| x.get("base_event_id"))
-                        == r.get("id")
+                    s.recurrences.get(&rid).and_then(|x| x.get("base_event_id")) == r.get("id")
                 })
             })
             .filter(|r| {

@@ -195,8 +195,15 @@ async fn a_series_made_in_outlook_becomes_one_odoo_recurrence_and_the_next_cycle
     let rec = &rows[0];
     assert_eq!(rec["rrule_type"], "weekly");
     assert_eq!(rec["event_tz"], "Europe/Berlin");
-    assert_eq!((rec["mon"].clone(), rec["wed"].clone()), (json!(true), json!(true)));
-    assert_eq!(w.odoo.writes_of("create"), 1, "one create for the whole series");
+    assert_eq!(
+        (rec["mon"].clone(), rec["wed"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        w.odoo.writes_of("create"),
+        1,
+        "one create for the whole series"
+    );
     w.assert_quiet().await;
     w.assert_quiet().await;
 }
@@ -223,8 +230,7 @@ async fn a_series_made_in_odoo_becomes_one_outlook_series_master() {
 }
 
 #[tokio::test]
-async fn a_rule_edit_in_outlook_rebuilds_the_odoo_recurrence_and_one_in_odoo_patches_the_master(
-) {
+async fn a_rule_edit_in_outlook_rebuilds_the_odoo_recurrence_and_one_in_odoo_patches_the_master() {
     let mut w = World::new();
     let weekly = series("Review", 24, 9, "FREQ=WEEKLY;BYDAY=TU;COUNT=4");
     let master = w.graph.user_create(&weekly, None);
@@ -304,7 +310,10 @@ async fn deleting_a_series_on_either_side_deletes_it_on_the_other() {
         r.outcome
     );
     w.confirm().await;
-    assert!(w.odoo.titled("Alpha").is_empty(), "every Alpha row archived");
+    assert!(
+        w.odoo.titled("Alpha").is_empty(),
+        "every Alpha row archived"
+    );
     assert!(w.masters().is_empty(), "Beta deleted in Outlook");
     w.assert_quiet().await;
 }
@@ -399,7 +408,10 @@ async fn this_and_following_in_odoo_ends_the_outlook_series_and_starts_a_second_
         ["2026-11-26", "2026-11-27", "2026-11-28"]
     );
     let inst = w.graph.instances_of(second_id, w.window());
-    assert!(inst[0]["start"]["dateTime"].as_str().unwrap().contains("T16:00"));
+    assert!(inst[0]["start"]["dateTime"]
+        .as_str()
+        .unwrap()
+        .contains("T16:00"));
     w.assert_quiet().await;
 }
 
@@ -474,7 +486,10 @@ async fn the_first_sync_links_an_existing_series_instead_of_copying_it() {
     w.graph.user_create(&e, None);
     w.odoo.user_create(&e);
     let r = w.sync().await;
-    assert!(matches!(r.outcome, Outcome::Synced | Outcome::Paused { .. }));
+    assert!(matches!(
+        r.outcome,
+        Outcome::Synced | Outcome::Paused { .. }
+    ));
     w.confirm().await;
     assert_eq!(w.masters().len(), 1);
     assert_eq!(w.odoo_series("Board").len(), 1);
@@ -504,7 +519,11 @@ async fn a_series_delete_counts_as_its_occurrences_for_the_mass_change_guard() {
         ),
         other => panic!("expected a pause, got {other:?}"),
     }
-    assert_eq!(w.odoo_series("S1").len(), 1, "nothing archived before confirming");
+    assert_eq!(
+        w.odoo_series("S1").len(),
+        1,
+        "nothing archived before confirming"
+    );
     w.confirm().await;
     assert!(w.odoo_series("S1").is_empty());
 }
