@@ -43,8 +43,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, NaiveDate};
-use odoo365_sync_core::{expand, graph, odoo, Event, Field, When};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use odoo365_sync_core::{
+    expand, graph, odoo, Access, Baseline, Event, Field, Item, Observed, When,
+};
 use serde_json::{json, Value};
 
 use super::{timed_start, Engine, EngineError, Seen, ODOO_DT};
@@ -227,7 +229,8 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
     let cancelled: BTreeSet<String> = s
         .events
         .iter()
-        .filter(|r| !is_active(r) && follows(r))
+        // An archived exception counts too (on its own date: Odoo keeps no original one).
+        .filter(|r| !is_active(r))
         .filter_map(|r| odoo_local_date(r, zone))
         .filter(|d| expected.contains(d) && !active.contains(d))
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -278,6 +281,7 @@ impl Engine {
         mut masters: BTreeSet<String>,
         mut recurrences: BTreeSet<i64>,
         unknown_removed: bool,
+        graph_exceptions: BTreeMap<String, Value>,
     ) -> Result<(), EngineError> {
         let ms_err = |error: PortError| EngineError::Observe {
             side: odoo365_sync_core::Side::Microsoft,
@@ -373,6 +377,7 @@ impl Engine {
             }
         }
 
+        let mut rows_of_base: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         if !recurrences.is_empty() {
             let ids: Vec<i64> = recurrences.into_iter().collect();
             let all = self
@@ -384,6 +389,7 @@ impl Engine {
                 let Some((base, record)) = odoo_series_record(&s) else {
                     continue;
                 };
+                rows_of_base.insert(base, s.events.clone());
                 if record.get("active").and_then(Value::as_bool) == Some(true) {
                     seen.odoo_gone.remove(&base);
                     seen.odoo.insert(base, record);
@@ -393,7 +399,321 @@ impl Engine {
                 }
             }
         }
+        self.observe_exceptions(seen, links, &series_links, graph_exceptions, rows_of_base)
+            .await
+            .map_err(|e| match e {
+                PortError::SignInNeeded { .. } => EngineError::SignInNeeded {
+                    side: odoo365_sync_core::Side::Microsoft,
+                    error: e,
+                },
+                e => ms_err(e),
+            })
+    }
+
+    /// Modified occurrences: linked ones are put in the observation like single events;
+    /// unlinked ones are paired across sides by series + original start (Odoo keeps no
+    /// original start: it is the rule's slot no row follows any more). When a series'
+    /// rule or slot changed on either side, both sides rebuild it without its exceptions,
+    /// so the exceptions' links are let go.
+    async fn observe_exceptions(
+        &self,
+        seen: &mut Seen,
+        links: &[Link],
+        series_links: &BTreeMap<i64, (Option<i64>, Option<String>)>,
+        graph_exceptions: BTreeMap<String, Value>,
+        mut rows_of_base: BTreeMap<i64, Vec<Value>>,
+    ) -> Result<(), PortError> {
+        if series_links.is_empty() {
+            return Ok(());
+        }
+        let by_graph: BTreeMap<&str, &Link> = links
+            .iter()
+            .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l)))
+            .collect();
+        let by_odoo: BTreeMap<i64, &Link> = links
+            .iter()
+            .filter_map(|l| l.odoo_id.map(|o| (o, l)))
+            .collect();
+        let baselines: BTreeMap<i64, Event> = {
+            let ids: Vec<i64> = series_links.keys().copied().collect();
+            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            store
+                .tx(|t| {
+                    let mut out = BTreeMap::new();
+                    for id in &ids {
+                        if let Some(b) = t.baseline(*id)? {
+                            if let Ok(e) = serde_json::from_value::<Event>(b.canonical) {
+                                out.insert(*id, e);
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+                .unwrap_or_default()
+        };
+        // Series rebuilt on either side: their exceptions' links go.
+        let mut rebuilt = BTreeSet::new();
+        for (sid, (o, g)) in series_links {
+            let Some(base) = baselines.get(sid) else {
+                continue;
+            };
+            let same = |e: &Event| {
+                e.when == base.when
+                    && e.time_zone == base.time_zone
+                    && e.recurrence.as_ref().map(|r| &r.rule)
+                        == base.recurrence.as_ref().map(|r| &r.rule)
+            };
+            let g_changed = g
+                .as_ref()
+                .and_then(|g| seen.graph.get(g))
+                .and_then(|v| graph::from_graph_for_user(v, &self.cfg.me).ok())
+                .is_some_and(|e| !same(&e));
+            let o_changed = o
+                .and_then(|o| seen.odoo.get(&o))
+                .and_then(|v| odoo::from_odoo(v).ok())
+                .is_some_and(|e| !same(&e));
+            if g_changed || o_changed {
+                rebuilt.insert(*sid);
+            }
+        }
+        for l in links {
+            if l.series_link_id.is_some_and(|s| rebuilt.contains(&s)) {
+                if let Some(o) = l.odoo_id {
+                    seen.odoo.remove(&o);
+                    seen.odoo_gone.insert(o);
+                }
+                if let Some(g) = &l.graph_id {
+                    seen.graph.remove(g);
+                    seen.graph_gone.insert(g.clone());
+                }
+            }
+        }
+
+        // Candidates per series link: (graph exceptions, odoo exception rows).
+        let series_by_graph: BTreeMap<&str, i64> = series_links
+            .iter()
+            .filter_map(|(id, (_, g))| g.as_deref().map(|g| (g, *id)))
+            .collect();
+        let series_by_odoo: BTreeMap<i64, i64> = series_links
+            .iter()
+            .filter_map(|(id, (o, _))| o.map(|o| (o, *id)))
+            .collect();
+        let mut graph_cands: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for (id, v) in graph_exceptions {
+            if by_graph.contains_key(id.as_str()) {
+                seen.graph_gone.remove(&id);
+                seen.graph.insert(id, v);
+                continue;
+            }
+            let master = v
+                .get("seriesMasterId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(sid) = series_by_graph.get(master) {
+                if !rebuilt.contains(sid) {
+                    graph_cands.entry(*sid).or_default().push(v);
+                }
+            }
+        }
+        let mut odoo_cands: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for (base, rows) in &rows_of_base {
+            let Some(sid) = series_by_odoo.get(base) else {
+                continue;
+            };
+            for r in rows {
+                let Some(id) = r.get("id").and_then(Value::as_i64) else {
+                    continue;
+                };
+                if id == *base {
+                    continue;
+                }
+                if by_odoo.get(&id).is_some_and(|l| l.series_link_id.is_some()) {
+                    if rebuilt.contains(sid) {
+                        continue;
+                    }
+                    if is_active(r) {
+                        seen.odoo_gone.remove(&id);
+                        seen.odoo.insert(id, as_single(r));
+                    } else {
+                        seen.odoo.remove(&id);
+                        seen.odoo_gone.insert(id);
+                    }
+                } else if is_active(r) && !follows(r) && !rebuilt.contains(sid) {
+                    odoo_cands.entry(*sid).or_default().push(r.clone());
+                }
+            }
+        }
+
+        let sids: BTreeSet<i64> = graph_cands
+            .keys()
+            .chain(odoo_cands.keys())
+            .copied()
+            .collect();
+        for sid in sids {
+            let Some(series) = baselines.get(&sid) else {
+                continue;
+            };
+            let Some((Some(base), Some(master))) = series_links.get(&sid).cloned() else {
+                continue;
+            };
+            let rows = match rows_of_base.remove(&base) {
+                Some(r) => r,
+                None => {
+                    let Some(rid) = self
+                        .odoo
+                        .read(&[base])
+                        .await?
+                        .first()
+                        .and_then(odoo_recurrence_id)
+                    else {
+                        continue;
+                    };
+                    self.odoo
+                        .series(&[rid])
+                        .await?
+                        .into_iter()
+                        .flat_map(|s| s.events)
+                        .collect()
+                }
+            };
+            let slots = occurrence_slots(series);
+            // Odoo exceptions by the slot no following row holds any more.
+            let followed: BTreeSet<String> = rows
+                .iter()
+                .filter(|r| follows(r))
+                .filter_map(|r| r.get("start").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            let mut free: Vec<DateTime<Utc>> = slots
+                .iter()
+                .copied()
+                .filter(|t| !followed.contains(&odoo_start_text(series, *t)))
+                .collect();
+            let mut odoo_at: BTreeMap<DateTime<Utc>, Value> = BTreeMap::new();
+            let mut odoo_exc: Vec<Value> = odoo_cands.remove(&sid).unwrap_or_default();
+            odoo_exc.sort_by_key(|r| r.get("start").and_then(Value::as_str).map(str::to_owned));
+            for r in odoo_exc {
+                let Some(start) = odoo_start(&r) else {
+                    continue;
+                };
+                let Some((i, _)) = free
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, t)| (**t - start).num_seconds().abs())
+                else {
+                    continue;
+                };
+                odoo_at.insert(free.remove(i), r);
+            }
+            let mut graph_at: BTreeMap<DateTime<Utc>, Value> = BTreeMap::new();
+            for g in graph_cands.remove(&sid).unwrap_or_default() {
+                if let Some(x) = graph::original_start(&g) {
+                    graph_at.insert(x, g);
+                }
+            }
+            let xs: BTreeSet<DateTime<Utc>> =
+                odoo_at.keys().chain(graph_at.keys()).copied().collect();
+            for x in xs {
+                let g = match graph_at.remove(&x) {
+                    Some(g) => Some(g),
+                    None => {
+                        let w = Window {
+                            start: x - Duration::hours(1),
+                            end: x + Duration::hours(1),
+                        };
+                        self.microsoft
+                            .instances(&master, w)
+                            .await?
+                            .into_iter()
+                            .find(|i| graph::original_start(i) == Some(x))
+                    }
+                };
+                let o = match odoo_at.remove(&x) {
+                    Some(o) => Some(o),
+                    None => {
+                        let text = odoo_start_text(series, x);
+                        rows.iter()
+                            .find(|r| {
+                                is_active(r)
+                                    && follows(r)
+                                    && r.get("start").and_then(Value::as_str) == Some(text.as_str())
+                            })
+                            .cloned()
+                    }
+                };
+                let (Some(g), Some(o)) = (g, o) else { continue };
+                let (Some(gid), Some(oid)) = (
+                    g.get("id").and_then(Value::as_str).map(str::to_owned),
+                    o.get("id").and_then(Value::as_i64),
+                ) else {
+                    continue;
+                };
+                if by_graph.contains_key(gid.as_str()) || by_odoo.contains_key(&oid) {
+                    continue;
+                }
+                seen.exceptions.push(ExceptionPair {
+                    series_link: sid,
+                    original_start: x,
+                    graph_id: gid,
+                    graph: g,
+                    odoo_id: oid,
+                    odoo: as_single(&o),
+                    base: occurrence_of(series, x),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// Items for the unlinked exceptions: the baseline is the unmodified occurrence, so
+    /// the side that modified it wins field by field (both: a merge or a conflict).
+    pub(super) fn exception_items(
+        &self,
+        seen: &Seen,
+        busy: &BTreeSet<String>,
+        items: &mut Vec<Item>,
+        meta: &mut BTreeMap<String, super::EntryJob>,
+        report: &mut super::CycleReport,
+    ) {
+        for x in &seen.exceptions {
+            let key = format!("exc:{}:{}", x.series_link, x.original_start.timestamp());
+            if busy.contains(&key)
+                || busy.contains(&format!("odoo:{}", x.odoo_id))
+                || busy.contains(&format!("ms:{}", x.graph_id))
+            {
+                continue;
+            }
+            let (o, g) = match (self.odoo_snapshot(&x.odoo), self.graph_snapshot(&x.graph)) {
+                (Ok(o), Ok(g)) => (o, g),
+                (Err(e), _) | (_, Err(e)) => {
+                    report.item_errors.push(super::ItemError {
+                        item: key,
+                        message: e.to_string(),
+                        job_id: None,
+                    });
+                    continue;
+                }
+            };
+            let mut job = self.entry(&key);
+            job.odoo_id = Some(x.odoo_id);
+            job.graph_id = Some(x.graph_id.clone());
+            job.ical_uid = graph::ical_uid(&x.graph).map(str::to_owned);
+            job.series_link_id = Some(x.series_link);
+            job.original_start = Some(x.original_start.to_rfc3339());
+            job.odoo_version = o.version.clone();
+            job.graph_version = g.version.clone();
+            job.base = Some(x.base.clone());
+            job.odoo_before = Some(o.event.clone());
+            job.graph_before = Some(g.event.clone());
+            job.odoo_full = o.access == Access::Full;
+            job.graph_full = g.access == Access::Full;
+            items.push(Item {
+                key: key.clone(),
+                baseline: Some(Baseline::new(x.base.clone(), None, None)),
+                odoo: Observed::present(o),
+                microsoft: Observed::present(g),
+            });
+            meta.insert(key, job);
+        }
     }
 
     /// After a series was written to Graph: deletes the instances on its cancelled
@@ -484,6 +804,88 @@ impl Engine {
         }
         Ok(archived)
     }
+}
+
+/// An unlinked modified occurrence with both sides found.
+#[derive(Debug, Clone)]
+pub(super) struct ExceptionPair {
+    series_link: i64,
+    original_start: DateTime<Utc>,
+    graph_id: String,
+    graph: Value,
+    odoo_id: i64,
+    odoo: Value,
+    /// The occurrence as the series gives it (the three-way merge's base).
+    base: Event,
+}
+
+/// An occurrence row read as a single event (its rule fields are the series').
+fn as_single(r: &Value) -> Value {
+    let mut v = r.clone();
+    v["recurrency"] = json!(false);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("cancelled_occurrences");
+    }
+    v
+}
+
+fn odoo_start(r: &Value) -> Option<DateTime<Utc>> {
+    if r.get("allday").and_then(Value::as_bool) == Some(true) {
+        let d = r.get("start_date").and_then(Value::as_str)?;
+        return NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d")
+            .ok()
+            .map(expand::day_start);
+    }
+    let s = r.get("start").and_then(Value::as_str)?;
+    chrono::NaiveDateTime::parse_from_str(s, ODOO_DT)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// How Odoo writes the start of the occurrence at `t` (all-day: the date).
+fn odoo_start_text(series: &Event, t: DateTime<Utc>) -> String {
+    match series.when {
+        When::AllDay { .. } => t.format("%Y-%m-%d").to_string(),
+        When::Timed { .. } => t.format(ODOO_DT).to_string(),
+    }
+}
+
+/// Every slot of the series' rule (cancellations included).
+fn occurrence_slots(series: &Event) -> Vec<DateTime<Utc>> {
+    let mut e = series.clone();
+    if let Some(r) = &mut e.recurrence {
+        r.exdates.clear();
+    }
+    let Some(first) = timed_start(&e) else {
+        return Vec::new();
+    };
+    expand::occurrences(
+        &e,
+        first - Duration::days(1),
+        first + Duration::days(366 * 200),
+    )
+    .map(|l| l.into_iter().map(|o| o.original_start).collect())
+    .unwrap_or_default()
+}
+
+/// The occurrence of `series` at `x` as a single event.
+fn occurrence_of(series: &Event, x: DateTime<Utc>) -> Event {
+    let mut e = series.clone();
+    e.recurrence = None;
+    e.when = match series.when {
+        When::Timed { start, end } => When::Timed {
+            start: x,
+            end: x + (end - start),
+        },
+        When::AllDay { start, end } => {
+            let d = x.date_naive();
+            When::AllDay {
+                start: d,
+                end: d + (end - start),
+            }
+        }
+    };
+    e.normalized()
 }
 
 /// Extra weight of series deletions for the mass-change guard: a series delete counts

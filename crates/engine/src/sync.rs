@@ -268,6 +268,11 @@ struct EntryJob {
     graph_full: bool,
     steps: Vec<Step>,
     done: usize,
+    /// A modified occurrence: its series' link and original start (RFC 3339, UTC).
+    #[serde(default)]
+    series_link_id: Option<i64>,
+    #[serde(default)]
+    original_start: Option<String>,
 }
 
 /// The payload of a queued conflict resolution: turned into an [`EntryJob`] by reading
@@ -292,6 +297,8 @@ struct Seen {
     odoo_gone: BTreeSet<i64>,
     odoo_cursor: Option<String>,
     id_checked: bool,
+    /// Modified occurrences not linked yet, paired by series + original start.
+    exceptions: Vec<series::ExceptionPair>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -881,6 +888,7 @@ impl Engine {
             meta.insert(key, job);
         }
 
+        self.exception_items(&seen, &busy, &mut items, &mut meta, &mut report);
         let the_plan = plan(items, self.cfg.policy);
         report.mails = the_plan
             .attendee_mails()
@@ -987,8 +995,8 @@ impl Engine {
                             odoo_id: job.odoo_id,
                             graph_id: job.graph_id.as_deref(),
                             ical_uid: job.ical_uid.as_deref(),
-                            series_link_id: None,
-                            original_start: None,
+                            series_link_id: job.series_link_id,
+                            original_start: job.original_start.as_deref(),
                         },
                         now,
                     )?;
@@ -1121,6 +1129,8 @@ impl Engine {
             graph_full: true,
             steps: Vec::new(),
             done: 0,
+            series_link_id: None,
+            original_start: None,
         }
     }
 
@@ -1249,6 +1259,7 @@ impl Engine {
         let mut masters: BTreeSet<String> = BTreeSet::new();
         let mut recurrences: BTreeSet<i64> = BTreeSet::new();
         let mut unknown_removed = false;
+        let mut graph_exceptions: BTreeMap<String, Value> = BTreeMap::new();
         for v in round.events {
             let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
@@ -1256,6 +1267,9 @@ impl Engine {
             match series::graph_kind(&v) {
                 series::GraphKind::Instance { master } => {
                     masters.insert(master);
+                    if v.get("type").and_then(Value::as_str) == Some("exception") {
+                        graph_exceptions.insert(id, v);
+                    }
                     continue;
                 }
                 series::GraphKind::Master => {
@@ -1426,8 +1440,15 @@ impl Engine {
                 }
             }
         }
-        self.observe_series(&mut seen, links, masters, recurrences, unknown_removed)
-            .await?;
+        self.observe_series(
+            &mut seen,
+            links,
+            masters,
+            recurrences,
+            unknown_removed,
+            graph_exceptions,
+        )
+        .await?;
         Ok(seen)
     }
 
@@ -1555,8 +1576,8 @@ impl Engine {
                                     odoo_id: pp.odoo_id,
                                     graph_id: pp.graph_id.as_deref(),
                                     ical_uid: pp.ical_uid.as_deref(),
-                                    series_link_id: None,
-                                    original_start: None,
+                                    series_link_id: pp.series_link_id,
+                                    original_start: pp.original_start.as_deref(),
                                 },
                                 now,
                             )?;
@@ -2102,8 +2123,8 @@ impl Engine {
                                     odoo_id: pp.odoo_id,
                                     graph_id: pp.graph_id.as_deref(),
                                     ical_uid: pp.ical_uid.as_deref(),
-                                    series_link_id: None,
-                                    original_start: None,
+                                    series_link_id: pp.series_link_id,
+                                    original_start: pp.original_start.as_deref(),
                                 },
                                 now,
                             )?

@@ -59,6 +59,8 @@ struct GraphState {
     writes: BTreeMap<&'static str, usize>,
     mails: Vec<SentMail>,
     calls: usize,
+    /// Modified occurrences (Graph exceptions) by occurrence id.
+    exceptions: BTreeMap<String, Value>,
 }
 
 /// A fake Microsoft calendar (see the module docs). Clones share the mailbox.
@@ -268,7 +270,10 @@ impl MicrosoftCalendar for FakeGraph {
         // calendarView lists a series' instances, never its master.
         let expand_one = |e: &Value| -> Vec<Value> {
             if e.get("type").and_then(Value::as_str) == Some("seriesMaster") {
-                series_instances(e, window).into_iter().map(strip).collect()
+                series_instances(e, &s.exceptions, window)
+                    .into_iter()
+                    .map(strip)
+                    .collect()
             } else {
                 vec![strip(e.clone())]
             }
@@ -302,6 +307,18 @@ impl MicrosoftCalendar for FakeGraph {
                         round.removed.push(id.clone());
                         continue;
                     }
+                    if let Some((master, date)) = split_occurrence_id(id) {
+                        // One occurrence changed (an exception) or was cancelled.
+                        match s
+                            .events
+                            .get(&master)
+                            .and_then(|m| occurrence_on(m, &s.exceptions, date))
+                        {
+                            Some(v) => round.events.push(strip(v)),
+                            None => round.removed.push(id.clone()),
+                        }
+                        continue;
+                    }
                     match s.events.get(id) {
                         Some(e) => round.events.extend(expand_one(e)),
                         None => round.removed.push(id.clone()),
@@ -319,7 +336,7 @@ impl MicrosoftCalendar for FakeGraph {
         }
         if let Some((master, date)) = split_occurrence_id(id) {
             let m = s.events.get(&master).ok_or(PortError::NotFound)?;
-            return occurrence_on(m, date).ok_or(PortError::NotFound);
+            return occurrence_on(m, &s.exceptions, date).ok_or(PortError::NotFound);
         }
         let mut v = s.events.get(id).cloned().ok_or(PortError::NotFound)?;
         if let Some(o) = v.as_object_mut() {
@@ -374,9 +391,33 @@ impl MicrosoftCalendar for FakeGraph {
                 return Err(f.error.clone());
             }
         }
+        if let Some((master, date)) = split_occurrence_id(id) {
+            let patch = patch.clone();
+            let v = Self::edit_occurrence(&mut s, &master, date, |v| {
+                if let (Some(n), Some(p)) = (v.as_object_mut(), patch.as_object()) {
+                    for (k, x) in p {
+                        n.insert(k.clone(), x.clone());
+                    }
+                }
+            })
+            .ok_or(PortError::NotFound)?;
+            Self::wrote(&mut s, "update");
+            return match fault {
+                Some(f) => Err(f.error),
+                None => Ok(v),
+            };
+        }
         let Some(current) = s.events.get(id).cloned() else {
             return Err(PortError::NotFound);
         };
+        if ["recurrence", "start", "end"]
+            .iter()
+            .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k))
+        {
+            // A new series time or rule drops the exceptions, as Outlook does.
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
+        }
         if let Some(tag) = if_match {
             if current.get("changeKey").and_then(Value::as_str) != Some(tag) {
                 return Err(PortError::PreconditionFailed);
@@ -539,7 +580,7 @@ impl MicrosoftCalendar for FakeGraph {
             return Err(f.error);
         }
         let m = s.events.get(master_id).ok_or(PortError::NotFound)?;
-        Ok(series_instances(m, window))
+        Ok(series_instances(m, &s.exceptions, window))
     }
 }
 
@@ -563,7 +604,11 @@ fn series_zone(e: &Event) -> chrono_tz::Tz {
 
 /// A master's occurrences starting in `window` (cancelled ones left out), as
 /// `calendarView` and `/instances` render them.
-fn series_instances(master: &Value, window: Window) -> Vec<Value> {
+fn series_instances(
+    master: &Value,
+    exceptions: &BTreeMap<String, Value>,
+    window: Window,
+) -> Vec<Value> {
     let Ok(e) = odoo365_sync_core::graph::from_graph(master) else {
         return Vec::new();
     };
@@ -573,6 +618,10 @@ fn series_instances(master: &Value, window: Window) -> Vec<Value> {
     };
     list.into_iter()
         .map(|o| render_occurrence(master, &e, zone, o))
+        .map(|v| {
+            let id = v["id"].as_str().unwrap_or_default();
+            exceptions.get(id).cloned().unwrap_or(v)
+        })
         .collect()
 }
 
@@ -612,7 +661,11 @@ fn render_occurrence(
 }
 
 /// The occurrence of `master` on local date `date`, if the rule has one there.
-fn occurrence_on(master: &Value, date: chrono::NaiveDate) -> Option<Value> {
+fn occurrence_on(
+    master: &Value,
+    exceptions: &BTreeMap<String, Value>,
+    date: chrono::NaiveDate,
+) -> Option<Value> {
     let e = odoo365_sync_core::graph::from_graph(master).ok()?;
     let zone = series_zone(&e);
     let from = odoo365_sync_core::expand::day_start(date) - Duration::days(2);
@@ -623,6 +676,10 @@ fn occurrence_on(master: &Value, date: chrono::NaiveDate) -> Option<Value> {
         .find(|v| {
             split_occurrence_id(v["id"].as_str().unwrap_or_default()).map(|x| x.1) == Some(date)
         })
+        .map(|v| {
+            let id = v["id"].as_str().unwrap_or_default();
+            exceptions.get(id).cloned().unwrap_or(v)
+        })
 }
 
 impl FakeGraph {
@@ -632,9 +689,11 @@ impl FakeGraph {
         let Some(m) = s.events.get(master) else {
             return false;
         };
-        if occurrence_on(m, date).is_none() {
+        if occurrence_on(m, &s.exceptions, date).is_none() {
             return false;
         }
+        s.exceptions
+            .remove(&format!("{master}{OCC_MARK}{}", date.format("%Y%m%d")));
         let entry = json!(format!("OID.{master}.{date}"));
         s.next += 1;
         let n = s.next;
@@ -664,11 +723,40 @@ impl FakeGraph {
 
     /// The instances of a series in `window` (what Outlook shows).
     pub fn instances_of(&self, master: &str, window: Window) -> Vec<Value> {
-        self.lock()
-            .events
+        let s = self.lock();
+        s.events
             .get(master)
-            .map(|m| series_instances(m, window))
+            .map(|m| series_instances(m, &s.exceptions, window))
             .unwrap_or_default()
+    }
+
+    /// The user edits one occurrence (on its original local date): it becomes an exception.
+    pub fn user_edit_occurrence(
+        &self,
+        master: &str,
+        date: chrono::NaiveDate,
+        edit: impl FnOnce(&mut Value),
+    ) {
+        let mut s = self.lock();
+        Self::edit_occurrence(&mut s, master, date, edit).expect("an occurrence on that date");
+    }
+
+    fn edit_occurrence(
+        s: &mut GraphState,
+        master: &str,
+        date: chrono::NaiveDate,
+        edit: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
+        let m = s.events.get(master)?;
+        let mut v = occurrence_on(m, &s.exceptions, date)?;
+        edit(&mut v);
+        v["type"] = json!("exception");
+        s.next += 1;
+        v["changeKey"] = json!(format!("ck-{}", s.next));
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        s.exceptions.insert(id.clone(), v.clone());
+        s.log.push(id);
+        Some(v)
     }
 }
 

@@ -563,3 +563,87 @@ async fn a_crash_after_any_step_of_a_series_create_converges_without_a_duplicate
         }
     }
 }
+
+#[tokio::test]
+async fn an_occurrence_moved_in_outlook_moves_that_odoo_row_only() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Coffee", 23, 9, "FREQ=DAILY;COUNT=4"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Coffee")[0];
+    // The 24th at 13:00 instead of 09:00 (UTC), with another place.
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 24), |v| {
+        v["start"] = json!({"dateTime": "2026-11-24T13:00:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-24T14:00:00", "timeZone": "UTC"});
+        v["location"] = json!({"displayName": "Kitchen"});
+    });
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let rows = w.active_rows(rid);
+    assert_eq!(rows.len(), 4, "same recurrence, no row added or lost");
+    let moved: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["start"] == "2026-11-24 13:00:00")
+        .collect();
+    assert_eq!(moved.len(), 1, "{rows:#?}");
+    assert_eq!(moved[0]["follow_recurrence"], false, "an Odoo exception");
+    assert_eq!(moved[0]["location"], "Kitchen");
+    assert!(rows.iter().all(|r| r["start"] != "2026-11-24 09:00:00"));
+    w.assert_quiet().await;
+
+    // A second edit of the same exception travels as an edit of the linked pair.
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 24), |v| {
+        v["subject"] = json!("Coffee (late)");
+    });
+    w.sync().await;
+    assert_eq!(w.odoo.titled("Coffee (late)").len(), 1);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_occurrence_moved_in_odoo_becomes_an_outlook_exception() {
+    let mut w = World::new();
+    let base = w
+        .odoo
+        .user_create(&series("Tea", 23, 15, "FREQ=DAILY;COUNT=4"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let third = w.active_rows(rid)[2]["id"].as_i64().unwrap();
+    // "This event only": 16:00 instead of 15:00 on the 25th.
+    w.odoo.user_write(
+        third,
+        &json!({"start": "2026-11-25 16:00:00", "stop": "2026-11-25 17:00:00"}),
+    );
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let m = w.master("Tea");
+    let inst = w.graph.instances_of(m["id"].as_str().unwrap(), w.window());
+    assert_eq!(inst.len(), 4);
+    let exc: Vec<&Value> = inst.iter().filter(|i| i["type"] == "exception").collect();
+    assert_eq!(exc.len(), 1, "{inst:#?}");
+    assert!(exc[0]["originalStart"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-11-25T15:00:00"));
+    let moved = odoo365_sync_core::graph::from_graph(exc[0]).unwrap();
+    assert!(
+        matches!(moved.when, When::Timed { start, .. } if start == at(25, 16)),
+        "{:?}",
+        moved.when
+    );
+    w.assert_quiet().await;
+
+    // A rule change on the series rebuilds it on both sides without the exception,
+    // and nothing is deleted for it.
+    w.odoo.user_write(
+        base,
+        &json!({"count": 3, "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    let m = w.master("Tea");
+    assert_eq!(w.outlook_dates(m["id"].as_str().unwrap()).len(), 3);
+    w.assert_quiet().await;
+}
