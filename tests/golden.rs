@@ -23,6 +23,8 @@
 //! odoo edit-series "Standup" name="Daily" # write with recurrence_update=all_events
 //! odoo cancel "Standup" 2026-12-01       # archives the series' row on that day
 //! odoo split "Standup" 2026-12-08 15:00  # "this and following" from that day, at 15:00 UTC
+//! odoo move "Standup" 2026-12-01 15:00   # that day's row only (self_only), at 15:00 UTC
+//! outlook move "Review" 2026-12-02 16:00 # that day's occurrence only, at 16:00 UTC
 //! outlook expire-delta                  # the next delta answers 410
 //! outlook fault expired-token N         # the next N writes to Outlook answer 401
 //! wait 1.5s                             # a pause
@@ -383,6 +385,76 @@ impl Run {
                     json!({"ids": [id], "vals": {"start": fmt(new_start),
                         "stop": fmt(new_start + (stop - start)),
                         "recurrence_update": "future_events"}}),
+                )
+                .await;
+            }
+            ["odoo", "move", title, day, time] => {
+                let id = self.odoo_row_on(title, day).await;
+                let row = self
+                    .odoo(
+                        "calendar.event",
+                        "read",
+                        json!({"ids": [id], "fields": ["start", "stop"]}),
+                    )
+                    .await;
+                let parse = |k: &str| {
+                    chrono::NaiveDateTime::parse_from_str(
+                        row[0][k].as_str().unwrap(),
+                        "%Y-%m-%d %H:%M:%S",
+                    )
+                    .unwrap()
+                };
+                let (start, stop) = (parse("start"), parse("stop"));
+                let new_start = chrono::NaiveDateTime::parse_from_str(
+                    &format!("{day} {time}:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .unwrap();
+                let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": {"start": fmt(new_start),
+                        "stop": fmt(new_start + (stop - start)),
+                        "recurrence_update": "self_only"}}),
+                )
+                .await;
+            }
+            ["outlook", "move", title, day, time] => {
+                let id = self.outlook_id(title).await;
+                let from = format!("{day}T00:00:00Z");
+                let to = format!("{day}T23:59:59Z");
+                let inst = self
+                    .outlook(
+                        reqwest::Method::GET,
+                        &format!("events/{id}/instances?startDateTime={from}&endDateTime={to}"),
+                        None,
+                    )
+                    .await;
+                let occ = &inst["value"][0];
+                let parse = |k: &str| {
+                    let text: String = occ[k]["dateTime"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no occurrence of {title:?} on {day}"))
+                        .chars()
+                        .take(19)
+                        .collect();
+                    chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S").unwrap()
+                };
+                let (start, end) = (parse("start"), parse("end"));
+                let new_start = chrono::NaiveDateTime::parse_from_str(
+                    &format!("{day} {time}:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .unwrap();
+                let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+                let occ_id = occ["id"].as_str().unwrap().to_string();
+                self.outlook(
+                    reqwest::Method::PATCH,
+                    &format!("events/{occ_id}"),
+                    Some(json!({
+                        "start": {"dateTime": fmt(new_start), "timeZone": "UTC"},
+                        "end": {"dateTime": fmt(new_start + (end - start)), "timeZone": "UTC"}})),
                 )
                 .await;
             }
@@ -818,7 +890,9 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 fn normalise(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
-    let prefixes = ["ms:", "odoo:", "link:", "conflict "];
+    // `exc:<series link>:<original start as a timestamp>`: the timestamp moves with the
+    // scenario's dates.
+    let prefixes = ["ms:", "odoo:", "link:", "conflict ", "exc:"];
     'outer: while !rest.is_empty() {
         for p in prefixes {
             if let Some(tail) = rest.strip_prefix(p) {
@@ -827,7 +901,8 @@ fn normalise(s: &str) -> String {
                     .unwrap_or(tail.len());
                 let id = &tail[..end];
                 let numeric_only = p != "ms:";
-                if !id.is_empty() && (!numeric_only || id.chars().all(|c| c.is_ascii_digit())) {
+                let digits = |c: char| c.is_ascii_digit() || (p == "exc:" && c == ':');
+                if !id.is_empty() && (!numeric_only || id.chars().all(digits)) {
                     out.push_str(p);
                     out.push_str("ID");
                     rest = &tail[end..];
@@ -997,6 +1072,7 @@ golden!(
     crash_between_steps_then_restart,
     recurring_series_both_ways,
     recurring_series_split_and_delete,
+    recurring_series_exceptions,
     token_expiry_mid_sync,
 );
 

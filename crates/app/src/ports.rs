@@ -936,6 +936,28 @@ impl OdooCalendar for OdooEvents {
             .collect())
     }
 
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()> {
+        let state = match response {
+            Response::Accepted => "accepted",
+            Response::Tentative => "tentative",
+            Response::Declined => "declined",
+            Response::NeedsAction => return Ok(()),
+        };
+        let call = Call::write(
+            "calendar.event",
+            "change_attendee_status",
+            WriteOrigin::Microsoft,
+        )
+        .ids(&[id])
+        .arg("status", state)
+        .arg("recurrence_update_setting", "all_events");
+        self.client
+            .call(&call)
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
     async fn archive_series(&self, base_id: i64) -> PortResult<()> {
         let call = Call::write(
             "calendar.event",

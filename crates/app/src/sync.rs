@@ -220,6 +220,9 @@ impl OdooCalendar for Offline {
     async fn archive_series(&self, _: i64) -> PortResult<()> {
         offline()
     }
+    async fn respond_series(&self, _: i64, _: Response) -> PortResult<()> {
+        offline()
+    }
 }
 
 fn summary(report: &CycleReport, open_conflicts: usize) -> String {

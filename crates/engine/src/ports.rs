@@ -216,6 +216,10 @@ pub trait OdooCalendar: Send + Sync {
     /// (Odoo keeps an 08:00 placeholder in `start` there).
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>>;
 
+    /// The user's answer for every occurrence of the series whose base event is `id`
+    /// (`change_attendee_status(status, 'all_events')`).
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()>;
+
     /// Reads recurrences with all their rows; ids that no longer exist are absent.
     async fn series(&self, recurrence_ids: &[i64]) -> PortResult<Vec<OdooSeries>>;
 

@@ -2097,7 +2097,16 @@ impl Engine {
                 let id = p
                     .odoo_id
                     .ok_or_else(|| StepFail::Map("no Odoo id to answer".into()))?;
-                self.odoo.respond(id, response).await?;
+                let series = p
+                    .odoo_before
+                    .as_ref()
+                    .or(p.base.as_ref())
+                    .is_some_and(|e| e.recurrence.is_some());
+                if series {
+                    self.odoo.respond_series(id, response).await?;
+                } else {
+                    self.odoo.respond(id, response).await?;
+                }
                 p.odoo_version = self.odoo_version_of(id).await?;
                 Ok(Some(
                     AuditNote::new("odoo.respond", from_other(Side::Odoo), None, None)

@@ -1464,6 +1464,24 @@ impl OdooCalendar for FakeOdoo {
             .collect())
     }
 
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()> {
+        let rows: Vec<i64> = {
+            let s = self.lock();
+            match s.records.get(&id).and_then(rid_of) {
+                Some(rid) => Self::rows_of(&s, rid)
+                    .iter()
+                    .filter(|r| r.get("active") != Some(&json!(false)))
+                    .filter_map(|r| r.get("id").and_then(Value::as_i64))
+                    .collect(),
+                None => vec![id],
+            }
+        };
+        for r in rows {
+            self.respond(r, response).await?;
+        }
+        Ok(())
+    }
+
     async fn archive_series(&self, base_id: i64) -> PortResult<()> {
         let (mut s, fault) = self.begin("archive");
         if let Some(f) = &fault {

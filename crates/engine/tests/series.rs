@@ -647,3 +647,37 @@ async fn an_occurrence_moved_in_odoo_becomes_an_outlook_exception() {
     assert_eq!(w.outlook_dates(m["id"].as_str().unwrap()).len(), 3);
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_series_someone_else_organizes_gets_my_answer_only() {
+    let mut w = World::new();
+    let mut e = series("Their series", 23, 9, "FREQ=DAILY;COUNT=3");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: ME.into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    let master = w
+        .graph
+        .user_create(&e.normalized(), Some("boss@example.com"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Their series")[0];
+    // Accepted in Outlook: every Odoo row carries the answer; nothing else is written.
+    w.graph.user_edit(&master, |m| {
+        m["responseStatus"] = json!({"response": "accepted"});
+    });
+    let before = w.graph.writes();
+    w.sync().await;
+    for r in w.active_rows(rid) {
+        let mine = r["attendee_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["email"] == ME)
+            .unwrap()
+            .clone();
+        assert_eq!(mine["state"], "accepted", "{r:#?}");
+    }
+    assert_eq!(w.graph.writes(), before, "Outlook is not written");
+    w.assert_quiet().await;
+}
