@@ -681,3 +681,101 @@ async fn a_series_someone_else_organizes_gets_my_answer_only() {
     assert_eq!(w.graph.writes(), before, "Outlook is not written");
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_moved_occurrence_deleted_later_is_cancelled_on_the_other_side() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Walk", 23, 12, "FREQ=DAILY;COUNT=4"), None);
+    w.confirm().await;
+    let rid = w.odoo_series("Walk")[0];
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 25), |v| {
+        v["start"] = json!({"dateTime": "2026-11-25T13:00:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-25T14:00:00", "timeZone": "UTC"});
+    });
+    w.sync().await;
+    w.assert_quiet().await;
+    // The moved occurrence is archived in Odoo: Outlook loses that occurrence.
+    let moved = w
+        .active_rows(rid)
+        .into_iter()
+        .find(|r| r["start"] == "2026-11-25 13:00:00")
+        .unwrap();
+    w.odoo.user_archive(moved["id"].as_i64().unwrap());
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26"]
+    );
+    w.sync().await;
+    w.assert_quiet().await;
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_series_edits_converges_to_the_same_calendars() {
+    let mut last: Option<(Vec<String>, Vec<String>)> = None;
+    for n in 1..60 {
+        let mut w = World::new();
+        let master = w
+            .graph
+            .user_create(&series("Edited", 23, 9, "FREQ=DAILY;COUNT=5"), None);
+        let base = w
+            .odoo
+            .user_create(&series("Other side", 23, 15, "FREQ=DAILY;COUNT=5"));
+        w.confirm().await;
+        w.assert_quiet().await;
+        let rid = w.odoo.recurrence_of(base).unwrap();
+        // A rule edit in Outlook, a cancellation and a moved occurrence in Odoo.
+        w.graph.user_edit(&master, |m| {
+            m["recurrence"]["range"]["numberOfOccurrences"] = json!(4);
+        });
+        let rows = w.active_rows(rid);
+        w.odoo.user_archive(rows[1]["id"].as_i64().unwrap());
+        w.odoo.user_write(
+            rows[3]["id"].as_i64().unwrap(),
+            &json!({"start": "2026-11-26 17:00:00", "stop": "2026-11-26 18:00:00"}),
+        );
+        w.engine().crash_after(Some(n));
+        w.clock.advance(Duration::seconds(10));
+        let crashed = matches!(
+            w.engine().sync(SyncOptions::default()).await,
+            Err(EngineError::Crashed)
+        );
+        w.reopen();
+        for _ in 0..3 {
+            w.confirm().await;
+        }
+        w.assert_quiet().await;
+        let edited = w.master("Edited");
+        let other = w.master("Other side");
+        let state = (
+            w.outlook_dates(edited["id"].as_str().unwrap()),
+            w.graph
+                .instances_of(other["id"].as_str().unwrap(), w.window())
+                .iter()
+                .map(|i| {
+                    let e = odoo365_sync_core::graph::from_graph(i).unwrap();
+                    format!("{:?}", e.when)
+                })
+                .collect::<Vec<String>>(),
+        );
+        assert_eq!(w.masters().len(), 2, "crash at {n}");
+        assert_eq!(state.0.len(), 4, "crash at {n}");
+        assert_eq!(state.1.len(), 4, "crash at {n}: {:?}", state.1);
+        assert!(
+            state.1.iter().any(|s| s.contains("2026-11-26T17:00:00Z")),
+            "crash at {n}: {:?}",
+            state.1
+        );
+        if let Some(l) = &last {
+            assert_eq!(&state, l, "crash at {n}");
+        }
+        last = Some(state);
+        if !crashed {
+            break;
+        }
+    }
+}
