@@ -985,10 +985,23 @@ impl OdooCalendar for OdooEvents {
                     ["user_id", "=", self.client.me().uid]
                 ]),
                 &fields,
-                &SearchOptions::default(),
+                &SearchOptions {
+                    active_test: Some(false),
+                    ..Default::default()
+                },
             )
             .await
             .map_err(odoo_port_error)?;
+        // Archived rows only when they belong to a series (a base event off its own rule
+        // is archived at once); an archived single event is the user's delete.
+        let rows = rows
+            .into_iter()
+            .filter(|r| {
+                r.get("active").and_then(Value::as_bool) != Some(false)
+                    || r.get("recurrence_id")
+                        .is_some_and(|v| v.as_bool() != Some(false) && !v.is_null())
+            })
+            .collect();
         self.resolve(rows).await
     }
 }

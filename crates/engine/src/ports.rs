@@ -211,7 +211,8 @@ pub trait OdooCalendar: Send + Sync {
     async fn message_post(&self, id: i64, body_html: &str) -> PortResult<()>;
 
     /// After a *maybe applied* create: the user's events named `title` starting at
-    /// `start` (archived excluded), to find one the lost answer created. For an all-day
+    /// `start` (archived excluded, except a series' base event: Odoo archives it at once
+    /// when the series' start is not on its rule), to find one the lost answer created. For an all-day
     /// event `start` is midnight UTC of its first day: match it against `start_date`
     /// (Odoo keeps an 08:00 placeholder in `start` there).
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>>;

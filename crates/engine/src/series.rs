@@ -53,6 +53,10 @@ use super::{timed_start, Engine, EngineError, Seen, ODOO_DT};
 use crate::ports::{OdooSeries, PortError, Window};
 use crate::state::Link;
 
+/// The series links whose instances were searched for exceptions once (exceptions made
+/// before a series was linked are not in any later delta round).
+pub(super) const CUR_SCANNED: &str = "calendar.series_scanned";
+
 /// What a Graph event is, for routing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum GraphKind {
@@ -253,10 +257,16 @@ pub(super) fn series_fields(
     if !recurring || !fields.iter().any(|f| RULE.contains(f)) {
         return (fields.to_vec(), false);
     }
+    // An occurrence cannot be brought back one by one (Graph has no undelete): a
+    // cancellation undone is a rewrite of the series.
     let rule_same = before.is_some_and(|b| {
         b.when == event.when
             && b.time_zone == event.time_zone
             && b.recurrence.as_ref().map(|r| &r.rule) == event.recurrence.as_ref().map(|r| &r.rule)
+            && match (&b.recurrence, &event.recurrence) {
+                (Some(b), Some(e)) => b.exdates.is_subset(&e.exdates),
+                _ => true,
+            }
     });
     let mut out: Vec<Field> = fields
         .iter()
@@ -298,6 +308,24 @@ impl Engine {
                 odoo365_sync_core::Side::Odoo => odoo_err(e),
             },
         };
+        // Instances read by id (re-checks) are routed like the delta's: never single events.
+        let mut graph_exceptions = graph_exceptions;
+        let instances: Vec<String> = seen
+            .graph
+            .iter()
+            .filter(|(_, v)| matches!(graph_kind(v), GraphKind::Instance { .. }))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in instances {
+            if let Some(v) = seen.graph.remove(&id) {
+                if let GraphKind::Instance { master } = graph_kind(&v) {
+                    masters.insert(master);
+                }
+                if v.get("type").and_then(Value::as_str) == Some("exception") {
+                    graph_exceptions.insert(id, v);
+                }
+            }
+        }
         // Masters read by a plain GET (a full round's look-ups) lack cancellations.
         let plain: Vec<String> = seen
             .graph
@@ -426,6 +454,58 @@ impl Engine {
         if series_links.is_empty() {
             return Ok(());
         }
+        // Series never searched for exceptions: read their instances and rows once.
+        let mut graph_exceptions = graph_exceptions;
+        let scanned: BTreeSet<i64> = {
+            let profile = self.cfg.profile_id.clone();
+            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            store
+                .tx(|t| t.cursor(&profile, CUR_SCANNED))
+                .ok()
+                .flatten()
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default()
+        };
+        for (sid, (o, g)) in series_links {
+            if scanned.contains(sid) {
+                continue;
+            }
+            if let Some(g) = g {
+                let found = match self.microsoft.instances(g, self.window()).await {
+                    Err(PortError::NotFound) => Vec::new(),
+                    r => r?,
+                };
+                for i in found {
+                    if i.get("type").and_then(Value::as_str) == Some("exception") {
+                        if let Some(id) = i.get("id").and_then(Value::as_str) {
+                            graph_exceptions.entry(id.to_owned()).or_insert(i);
+                        }
+                    }
+                }
+            }
+            if let Some(o) = o {
+                if !rows_of_base.contains_key(o) {
+                    if let Some(rid) = self
+                        .odoo
+                        .read(&[*o])
+                        .await?
+                        .first()
+                        .and_then(odoo_recurrence_id)
+                    {
+                        let rows: Vec<Value> = self
+                            .odoo
+                            .series(&[rid])
+                            .await?
+                            .into_iter()
+                            .flat_map(|s| s.events)
+                            .collect();
+                        rows_of_base.insert(*o, rows);
+                    }
+                }
+            }
+        }
+        let all: BTreeSet<i64> = series_links.keys().copied().collect();
+        seen.series_scanned = serde_json::to_string(&all).ok();
         let by_graph: BTreeMap<&str, &Link> = links
             .iter()
             .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l)))
@@ -620,11 +700,12 @@ impl Engine {
                             start: x - Duration::hours(1),
                             end: x + Duration::hours(1),
                         };
-                        self.microsoft
-                            .instances(&master, w)
-                            .await?
-                            .into_iter()
-                            .find(|i| graph::original_start(i) == Some(x))
+                        match self.microsoft.instances(&master, w).await {
+                            Err(PortError::NotFound) => Vec::new(),
+                            r => r?,
+                        }
+                        .into_iter()
+                        .find(|i| graph::original_start(i) == Some(x))
                     }
                 };
                 let o = match odoo_at.remove(&x) {

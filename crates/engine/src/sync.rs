@@ -299,6 +299,8 @@ struct Seen {
     id_checked: bool,
     /// Modified occurrences not linked yet, paired by series + original start.
     exceptions: Vec<series::ExceptionPair>,
+    /// The series whose instances have been searched for exceptions (saved with the plan).
+    series_scanned: Option<String>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -1055,6 +1057,9 @@ impl Engine {
             }
             if seen.id_checked {
                 t.set_cursor(&profile, CUR_ID_CHECK, &stamp, now)?;
+            }
+            if let Some(s) = &seen.series_scanned {
+                t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the

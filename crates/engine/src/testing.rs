@@ -146,12 +146,22 @@ impl FakeGraph {
         }
     }
 
-    /// The user edits an event (any JSON change).
+    /// The user edits an event (any JSON change). A new series time or pattern drops
+    /// the series' exceptions, as Outlook does.
     pub fn user_edit(&self, id: &str, edit: impl FnOnce(&mut Value)) {
         let mut s = self.lock();
         Self::stamp(&mut s, id);
+        let mut rebuilt = false;
         if let Some(e) = s.events.get_mut(id) {
+            let before = e.clone();
             edit(e);
+            rebuilt = ["recurrence", "start", "end"]
+                .iter()
+                .any(|k| e.get(*k) != before.get(*k));
+        }
+        if rebuilt {
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
         }
     }
 
@@ -418,6 +428,7 @@ impl MicrosoftCalendar for FakeGraph {
             let prefix = format!("{id}{OCC_MARK}");
             s.exceptions.retain(|k, _| !k.starts_with(&prefix));
         }
+        let new_pattern = patch.get("recurrence").is_some_and(Value::is_object);
         if let Some(tag) = if_match {
             if current.get("changeKey").and_then(Value::as_str) != Some(tag) {
                 return Err(PortError::PreconditionFailed);
@@ -432,6 +443,19 @@ impl MicrosoftCalendar for FakeGraph {
         if let (Some(n), Some(p)) = (next.as_object_mut(), patch.as_object()) {
             for (k, v) in p {
                 n.insert(k.clone(), v.clone());
+            }
+        }
+        if new_pattern {
+            // A PATCH of `recurrence` makes a fresh series: no exceptions, no
+            // cancellations (as the emulator's PATCH does).
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
+            next["cancelledOccurrences"] = json!([]);
+            next["type"] = json!("seriesMaster");
+        } else if patch.get("recurrence") == Some(&Value::Null) {
+            next["type"] = json!("singleInstance");
+            if let Some(o) = next.as_object_mut() {
+                o.remove("cancelledOccurrences");
             }
         }
         if next.get("isOnlineMeeting").and_then(Value::as_bool) == Some(true)
@@ -929,6 +953,13 @@ impl FakeOdoo {
             first + Duration::days(366 * 100),
         )
         .unwrap_or_default();
+        if !list.iter().any(|o| o.when == event.when) {
+            // `_apply_recurrence` archives the rows off the rule, the base included.
+            if let Some(r) = s.records.get_mut(&base) {
+                r["active"] = json!(false);
+            }
+            Self::touch(s, base);
+        }
         for o in list {
             if o.when == event.when {
                 continue;
@@ -1430,7 +1461,9 @@ impl OdooCalendar for FakeOdoo {
         let midnight = start.ends_with(" 00:00:00");
         Ok(s.records
             .values()
-            .filter(|r| r.get("active").and_then(Value::as_bool) != Some(false))
+            .filter(|r| {
+                r.get("active").and_then(Value::as_bool) != Some(false) || rid_of(r).is_some()
+            })
             .filter(|r| r.get("name").and_then(Value::as_str) == Some(title))
             .filter(|r| {
                 // Only a series' base event stands for it.
