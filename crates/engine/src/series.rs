@@ -504,8 +504,7 @@ impl Engine {
                 }
             }
         }
-        let all: BTreeSet<i64> = series_links.keys().copied().collect();
-        seen.series_scanned = serde_json::to_string(&all).ok();
+        let mut rescan: BTreeSet<i64> = BTreeSet::new();
         let by_graph: BTreeMap<&str, &Link> = links
             .iter()
             .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l)))
@@ -556,7 +555,28 @@ impl Engine {
                 rebuilt.insert(*sid);
             }
         }
+        // A series going away takes its exceptions' links with it (the store cascades):
+        // they are not planned on their own meanwhile.
+        let leaving: BTreeSet<i64> = series_links
+            .iter()
+            .filter(|(_, (o, g))| {
+                o.is_some_and(|o| seen.odoo_gone.contains(&o))
+                    || g.as_ref().is_some_and(|g| seen.graph_gone.contains(g))
+            })
+            .map(|(id, _)| *id)
+            .collect();
         for l in links {
+            if l.series_link_id.is_some_and(|s| leaving.contains(&s)) {
+                if let Some(o) = l.odoo_id {
+                    seen.odoo.remove(&o);
+                    seen.odoo_gone.remove(&o);
+                }
+                if let Some(g) = &l.graph_id {
+                    seen.graph.remove(g);
+                    seen.graph_gone.remove(g);
+                }
+                continue;
+            }
             if l.series_link_id.is_some_and(|s| rebuilt.contains(&s)) {
                 if let Some(o) = l.odoo_id {
                     seen.odoo.remove(&o);
@@ -596,6 +616,8 @@ impl Engine {
             }
         }
         let mut odoo_cands: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        // Linked exception rows archived while still in their recurrence: cancellations.
+        let mut cancelled_in_series: BTreeSet<i64> = BTreeSet::new();
         for (base, rows) in &rows_of_base {
             let Some(sid) = series_by_odoo.get(base) else {
                 continue;
@@ -617,6 +639,7 @@ impl Engine {
                     } else {
                         seen.odoo.remove(&id);
                         seen.odoo_gone.insert(id);
+                        cancelled_in_series.insert(id);
                     }
                 } else if is_active(r) && !follows(r) && !rebuilt.contains(sid) {
                     odoo_cands.entry(*sid).or_default().push(r.clone());
@@ -624,6 +647,75 @@ impl Engine {
             }
         }
 
+        // An exception whose Odoo row left its recurrence (Odoo rebuilt the series: it
+        // archives and detaches every row) was not cancelled by anyone, and one whose
+        // pairing never finished has nothing to delete: both let their link go (the
+        // occurrence is paired afresh if it is still modified somewhere).
+        let unfinished: BTreeSet<i64> = {
+            let ids: Vec<i64> = links
+                .iter()
+                .filter(|l| l.series_link_id.is_some())
+                .map(|l| l.id)
+                .collect();
+            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            store
+                .tx(|t| {
+                    let mut out = BTreeSet::new();
+                    for id in &ids {
+                        if t.baseline(*id)?.is_none() {
+                            out.insert(*id);
+                        }
+                    }
+                    Ok(out)
+                })
+                .unwrap_or_default()
+        };
+        for l in links {
+            let Some(sid) = l.series_link_id else {
+                continue;
+            };
+            if leaving.contains(&sid) || rebuilt.contains(&sid) {
+                continue;
+            }
+            let odoo_gone = l.odoo_id.is_some_and(|o| seen.odoo_gone.contains(&o));
+            let graph_gone = l
+                .graph_id
+                .as_ref()
+                .is_some_and(|g| seen.graph_gone.contains(g));
+            let detached = l
+                .odoo_id
+                .is_some_and(|o| odoo_gone && !cancelled_in_series.contains(&o));
+            if unfinished.contains(&l.id) && (detached || odoo_gone || graph_gone) {
+                // Nothing was agreed on it: let the link go, and look at the series again.
+                seen.drop_links.push(l.id);
+                rescan.insert(sid);
+                if let Some(id) = l.odoo_id {
+                    seen.odoo.remove(&id);
+                    seen.odoo_gone.remove(&id);
+                }
+                if let Some(g) = &l.graph_id {
+                    seen.graph.remove(g);
+                    seen.graph_gone.remove(g);
+                }
+                continue;
+            }
+            if detached {
+                if let Some(o) = l.odoo_id {
+                    seen.odoo.remove(&o);
+                    seen.odoo_gone.insert(o);
+                }
+                if let Some(g) = &l.graph_id {
+                    seen.graph.remove(g);
+                    seen.graph_gone.insert(g.clone());
+                }
+            }
+        }
+        let all: BTreeSet<i64> = series_links
+            .keys()
+            .copied()
+            .filter(|s| !rescan.contains(s))
+            .collect();
+        seen.series_scanned = serde_json::to_string(&all).ok();
         let sids: BTreeSet<i64> = graph_cands
             .keys()
             .chain(odoo_cands.keys())
@@ -733,6 +825,8 @@ impl Engine {
                 }
                 seen.exceptions.push(ExceptionPair {
                     series_link: sid,
+                    series_base: base,
+                    series_master: master.clone(),
                     original_start: x,
                     graph_id: gid,
                     graph: g,
@@ -757,7 +851,10 @@ impl Engine {
     ) {
         for x in &seen.exceptions {
             let key = format!("exc:{}:{}", x.series_link, x.original_start.timestamp());
-            if busy.contains(&key)
+            if seen.odoo_gone.contains(&x.series_base)
+                || seen.graph_gone.contains(&x.series_master)
+                || busy.contains(&format!("link:{}", x.series_link))
+                || busy.contains(&key)
                 || busy.contains(&format!("odoo:{}", x.odoo_id))
                 || busy.contains(&format!("ms:{}", x.graph_id))
             {
@@ -887,10 +984,31 @@ impl Engine {
     }
 }
 
+/// Whether a job on a series exception lost its series (deleted links cascade to the
+/// exceptions' links, which a later step could not write to).
+pub(super) fn obsolete(store: &mut super::Db, p: &super::EntryJob) -> Result<bool, EngineError> {
+    if p.series_link_id.is_none() && p.link_id.is_none() {
+        return Ok(false);
+    }
+    let (series, link) = (p.series_link_id, p.link_id);
+    Ok(store.tx(|t| {
+        let gone = |id: Option<i64>| -> Result<bool, crate::StoreError> {
+            Ok(match id {
+                Some(id) => t.link(id)?.is_none(),
+                None => false,
+            })
+        };
+        Ok(gone(series)? || gone(link)?)
+    })?)
+}
+
 /// An unlinked modified occurrence with both sides found.
 #[derive(Debug, Clone)]
 pub(super) struct ExceptionPair {
     series_link: i64,
+    /// The series' Odoo base and Graph master (an exception waits while its series goes).
+    series_base: i64,
+    series_master: String,
     original_start: DateTime<Utc>,
     graph_id: String,
     graph: Value,

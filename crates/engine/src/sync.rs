@@ -301,6 +301,9 @@ struct Seen {
     exceptions: Vec<series::ExceptionPair>,
     /// The series whose instances have been searched for exceptions (saved with the plan).
     series_scanned: Option<String>,
+    /// Exception links whose pairing never finished and whose occurrence changed since:
+    /// dropped with the plan (nothing was agreed on them), their series searched again.
+    drop_links: Vec<i64>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -640,6 +643,8 @@ impl Engine {
             let baseline = self.baseline(link.id)?;
             let mut job = self.entry(&key);
             job.link_id = Some(link.id);
+            job.series_link_id = link.series_link_id;
+            job.original_start = link.original_start.clone();
             job.odoo_id = link.odoo_id;
             job.graph_id = link.graph_id.clone();
             job.ical_uid = link.ical_uid.clone();
@@ -1060,6 +1065,9 @@ impl Engine {
             }
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
+            }
+            for l in &seen.drop_links {
+                t.delete_link(*l)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the
@@ -1527,6 +1535,13 @@ impl Engine {
             }
         };
         while p.done < p.steps.len() {
+            if series::obsolete(&mut self.store, &p)? {
+                // Its series went away (and took the exception's link with it).
+                let now = self.now();
+                self.store.tx(|t| t.complete_job(job.id, now))?;
+                self.checkpoint()?;
+                return Ok(false);
+            }
             let step = p.steps[p.done].clone();
             // Keep the version about to be replaced, before replacing it.
             if let Step::Op {
@@ -2436,9 +2451,11 @@ impl Engine {
                 return Ok(Err(EngineError::NoSuchConflict(id)));
             };
             let Some(link_id) = c.link_id else {
-                return Ok(Err(EngineError::Invalid(format!(
-                    "conflict {id} has no link"
-                ))));
+                // Its item is gone (a series exception dropped with its series): nothing
+                // is left to write; the choice just closes it.
+                let resolution = serde_json::to_value(&choice).map_err(store_err)?;
+                t.resolve_conflict(id, &resolution, now)?;
+                return Ok(Ok(()));
             };
             let conflict: Conflict = serde_json::from_value(c.fields.clone()).map_err(store_err)?;
             let resolution = serde_json::to_value(&choice).map_err(store_err)?;
