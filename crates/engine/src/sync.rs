@@ -192,7 +192,7 @@ pub struct CycleReport {
     pub mails: Vec<(String, Mail)>,
     /// The delta link was refused and a full round reconciled against the baselines.
     pub resynced: bool,
-    /// Events of recurring series seen and left alone (not synced yet).
+    /// Odoo rows marked recurrent without a recurrence to read a rule from: left alone.
     pub skipped_recurring: usize,
     /// Jobs finished in this cycle.
     pub jobs_done: usize,
