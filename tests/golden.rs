@@ -18,7 +18,13 @@
 //! outlook create "Review" 2026-11-25T13:00Z 60m [location=...] [attendees=a@x,b@y] [weekly=N]
 //!                                       # (odoo create takes weekly=N too: a series of N)
 //! outlook edit "Review" subject="Review v2" location="Berlin"
-//! outlook delete "Review"
+//! outlook delete "Review"                # a series: the whole series
+//! outlook cancel "Review" 2026-12-02     # deletes the series' occurrence on that day
+//! odoo edit-series "Standup" name="Daily" # write with recurrence_update=all_events
+//! odoo cancel "Standup" 2026-12-01       # archives the series' row on that day
+//! odoo split "Standup" 2026-12-08 15:00  # "this and following" from that day, at 15:00 UTC
+//! odoo move "Standup" 2026-12-01 15:00   # that day's row only (self_only), at 15:00 UTC
+//! outlook move "Review" 2026-12-02 16:00 # that day's occurrence only, at 16:00 UTC
 //! outlook expire-delta                  # the next delta answers 410
 //! outlook fault expired-token N         # the next N writes to Outlook answer 401
 //! wait 1.5s                             # a pause
@@ -237,6 +243,45 @@ impl Run {
             .unwrap_or_else(|| panic!("no Odoo event {title:?}"))
     }
 
+    /// The base event of the series titled `title` (its first row).
+    async fn odoo_base_id(&self, title: &str) -> i64 {
+        let rows = self
+            .odoo(
+                "calendar.event",
+                "search_read",
+                json!({"domain": [["name", "=", title], ["recurrence_id", "!=", false]],
+                       "fields": ["recurrence_id"], "order": "start"}),
+            )
+            .await;
+        let rid = rows[0]["recurrence_id"][0]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no Odoo series {title:?}"));
+        let rec = self
+            .odoo(
+                "calendar.recurrence",
+                "read",
+                json!({"ids": [rid], "fields": ["base_event_id"]}),
+            )
+            .await;
+        rec[0]["base_event_id"][0].as_i64().unwrap()
+    }
+
+    /// The active row titled `title` that starts on `day`.
+    async fn odoo_row_on(&self, title: &str, day: &str) -> i64 {
+        let rows = self
+            .odoo(
+                "calendar.event",
+                "search_read",
+                json!({"domain": [["name", "=", title], ["start", ">=", format!("{day} 00:00:00")],
+                                  ["start", "<=", format!("{day} 23:59:59")]],
+                       "fields": ["id"]}),
+            )
+            .await;
+        rows[0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no Odoo event {title:?} on {day}"))
+    }
+
     async fn outlook_id(&self, title: &str) -> String {
         let all = self.outlook(reqwest::Method::GET, "events", None).await;
         all["value"]
@@ -289,6 +334,147 @@ impl Run {
                     json!({"ids": [id], "vals": vals}),
                 )
                 .await;
+            }
+            ["odoo", "edit-series", title, ..] => {
+                let id = self.odoo_base_id(title).await;
+                let mut vals: serde_json::Map<String, Value> =
+                    fields(3).into_iter().map(|(k, v)| (k, json!(v))).collect();
+                vals.insert("recurrence_update".into(), json!("all_events"));
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": vals}),
+                )
+                .await;
+            }
+            ["odoo", "cancel", title, day] => {
+                let id = self.odoo_row_on(title, day).await;
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": {"active": false}}),
+                )
+                .await;
+            }
+            ["odoo", "split", title, day, time] => {
+                let id = self.odoo_row_on(title, day).await;
+                let row = self
+                    .odoo(
+                        "calendar.event",
+                        "read",
+                        json!({"ids": [id], "fields": ["start", "stop"]}),
+                    )
+                    .await;
+                let parse = |k: &str| {
+                    chrono::NaiveDateTime::parse_from_str(
+                        row[0][k].as_str().unwrap(),
+                        "%Y-%m-%d %H:%M:%S",
+                    )
+                    .unwrap()
+                };
+                let (start, stop) = (parse("start"), parse("stop"));
+                let new_start = chrono::NaiveDateTime::parse_from_str(
+                    &format!("{day} {time}:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .unwrap();
+                let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": {"start": fmt(new_start),
+                        "stop": fmt(new_start + (stop - start)),
+                        "recurrence_update": "future_events"}}),
+                )
+                .await;
+            }
+            ["odoo", "move", title, day, time] => {
+                let id = self.odoo_row_on(title, day).await;
+                let row = self
+                    .odoo(
+                        "calendar.event",
+                        "read",
+                        json!({"ids": [id], "fields": ["start", "stop"]}),
+                    )
+                    .await;
+                let parse = |k: &str| {
+                    chrono::NaiveDateTime::parse_from_str(
+                        row[0][k].as_str().unwrap(),
+                        "%Y-%m-%d %H:%M:%S",
+                    )
+                    .unwrap()
+                };
+                let (start, stop) = (parse("start"), parse("stop"));
+                let new_start = chrono::NaiveDateTime::parse_from_str(
+                    &format!("{day} {time}:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .unwrap();
+                let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                self.odoo(
+                    "calendar.event",
+                    "write",
+                    json!({"ids": [id], "vals": {"start": fmt(new_start),
+                        "stop": fmt(new_start + (stop - start)),
+                        "recurrence_update": "self_only"}}),
+                )
+                .await;
+            }
+            ["outlook", "move", title, day, time] => {
+                let id = self.outlook_id(title).await;
+                let from = format!("{day}T00:00:00Z");
+                let to = format!("{day}T23:59:59Z");
+                let inst = self
+                    .outlook(
+                        reqwest::Method::GET,
+                        &format!("events/{id}/instances?startDateTime={from}&endDateTime={to}"),
+                        None,
+                    )
+                    .await;
+                let occ = &inst["value"][0];
+                let parse = |k: &str| {
+                    let text: String = occ[k]["dateTime"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no occurrence of {title:?} on {day}"))
+                        .chars()
+                        .take(19)
+                        .collect();
+                    chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S").unwrap()
+                };
+                let (start, end) = (parse("start"), parse("end"));
+                let new_start = chrono::NaiveDateTime::parse_from_str(
+                    &format!("{day} {time}:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .unwrap();
+                let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+                let occ_id = occ["id"].as_str().unwrap().to_string();
+                self.outlook(
+                    reqwest::Method::PATCH,
+                    &format!("events/{occ_id}"),
+                    Some(json!({
+                        "start": {"dateTime": fmt(new_start), "timeZone": "UTC"},
+                        "end": {"dateTime": fmt(new_start + (end - start)), "timeZone": "UTC"}})),
+                )
+                .await;
+            }
+            ["outlook", "cancel", title, day] => {
+                let id = self.outlook_id(title).await;
+                let from = format!("{day}T00:00:00Z");
+                let to = format!("{day}T23:59:59Z");
+                let inst = self
+                    .outlook(
+                        reqwest::Method::GET,
+                        &format!("events/{id}/instances?startDateTime={from}&endDateTime={to}"),
+                        None,
+                    )
+                    .await;
+                let occ = inst["value"][0]["id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no occurrence of {title:?} on {day}"))
+                    .to_string();
+                self.outlook(reqwest::Method::DELETE, &format!("events/{occ}"), None)
+                    .await;
             }
             ["odoo", "delete", title] => {
                 let id = self.odoo_id(title).await;
@@ -549,6 +735,46 @@ impl Run {
             .collect();
         rows.sort();
         lines.extend(rows);
+        // A series master stands for its instances: list them (what Outlook shows).
+        let mut series: Vec<String> = Vec::new();
+        for e in outlook["value"].as_array().unwrap() {
+            if e["type"] != "seriesMaster" {
+                continue;
+            }
+            let id = e["id"].as_str().unwrap_or_default();
+            let inst = self
+                .outlook(
+                    reqwest::Method::GET,
+                    &format!(
+                        "events/{id}/instances?startDateTime=2000-01-01T00:00:00Z&endDateTime=2100-01-01T00:00:00Z"
+                    ),
+                    None,
+                )
+                .await;
+            let starts: Vec<String> = inst["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    i["start"]["dateTime"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(16)
+                        .collect::<String>()
+                })
+                .collect();
+            series.push(format!(
+                "outlook series: {:?} {} ({})",
+                e["subject"].as_str().unwrap_or_default(),
+                e["recurrence"]["pattern"]["type"]
+                    .as_str()
+                    .unwrap_or_default(),
+                starts.join(", ")
+            ));
+        }
+        series.sort();
+        lines.extend(series);
         let faults: Vec<String> = self
             .graph
             .emulator
@@ -664,7 +890,9 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 fn normalise(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
-    let prefixes = ["ms:", "odoo:", "link:", "conflict "];
+    // `exc:<series link>:<original start as a timestamp>`: the timestamp moves with the
+    // scenario's dates.
+    let prefixes = ["ms:", "odoo:", "link:", "conflict ", "exc:"];
     'outer: while !rest.is_empty() {
         for p in prefixes {
             if let Some(tail) = rest.strip_prefix(p) {
@@ -673,7 +901,8 @@ fn normalise(s: &str) -> String {
                     .unwrap_or(tail.len());
                 let id = &tail[..end];
                 let numeric_only = p != "ms:";
-                if !id.is_empty() && (!numeric_only || id.chars().all(|c| c.is_ascii_digit())) {
+                let digits = |c: char| c.is_ascii_digit() || (p == "exc:" && c == ':');
+                if !id.is_empty() && (!numeric_only || id.chars().all(digits)) {
                     out.push_str(p);
                     out.push_str("ID");
                     rest = &tail[end..];
@@ -841,7 +1070,9 @@ golden!(
     resync_after_410,
     meeting_with_attendees,
     crash_between_steps_then_restart,
-    recurring_series_are_left_alone,
+    recurring_series_both_ways,
+    recurring_series_split_and_delete,
+    recurring_series_exceptions,
     token_expiry_mid_sync,
 );
 

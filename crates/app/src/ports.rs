@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use odoo365_engine::ports::{
-    DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window,
+    DeltaRound, MicrosoftCalendar, OdooCalendar, OdooSeries, PortError, PortResult, Window,
 };
 use odoo365_graph::requests::PREFER_OUTLOOK;
 use odoo365_graph::{GraphClient, GraphError, GraphRequest};
@@ -278,7 +278,81 @@ impl MicrosoftCalendar for GraphCalendar {
         self.find_one(format!("iCalUId eq {}", odata_quote(ical_uid)))
             .await
     }
+
+    async fn series_master(&self, id: &str) -> PortResult<Value> {
+        // `cancelledOccurrences` only comes back when `$select`ed, and `$select` limits the
+        // answer to what it names: name everything the mapper reads.
+        let mut url = self.events_url(&["events", id]);
+        url.query_pairs_mut().append_pair("$select", MASTER_SELECT);
+        self.send_json(GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK))
+            .await
+    }
+
+    async fn instances(&self, master_id: &str, window: Window) -> PortResult<Vec<Value>> {
+        let mut url = self.events_url(&["events", master_id, "instances"]);
+        let bound = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        url.query_pairs_mut()
+            .append_pair("startDateTime", &bound(window.start))
+            .append_pair("endDateTime", &bound(window.end));
+        let mut req = GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+        let mut out = Vec::new();
+        for _ in 0..DELTA_PAGES_MAX {
+            let page = self.send_json(req).await?;
+            out.extend(
+                page.get("value")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            match page.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) => {
+                    let url = next
+                        .parse()
+                        .map_err(|e| decode_error("an instances page's nextLink", e))?;
+                    req =
+                        GraphRequest::new(http::Method::GET, url).header("Prefer", PREFER_OUTLOOK);
+                }
+                None => return Ok(out),
+            }
+        }
+        Err(PortError::Rejected {
+            message: format!("a series' instances ran past {DELTA_PAGES_MAX} pages"),
+        })
+    }
 }
+
+/// What a series master is read with (`GET …?$select=`): every property the mapper and
+/// the engine read, plus `cancelledOccurrences`.
+const MASTER_SELECT: &str = "id,type,subject,body,start,end,isAllDay,location,attendees,organizer,\
+isOrganizer,responseStatus,showAs,sensitivity,categories,isReminderOn,reminderMinutesBeforeStart,\
+recurrence,cancelledOccurrences,isOnlineMeeting,onlineMeetingProvider,onlineMeeting,\
+originalStartTimeZone,originalEndTimeZone,changeKey,iCalUId,isCancelled,lastModifiedDateTime,\
+transactionId";
+
+/// The `calendar.recurrence` fields the engine reads.
+const RECURRENCE_FIELDS: &[&str] = &[
+    "id",
+    "base_event_id",
+    "rrule",
+    "rrule_type",
+    "interval",
+    "end_type",
+    "count",
+    "until",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "month_by",
+    "day",
+    "byday",
+    "weekday",
+    "event_tz",
+];
 
 /// The fields of `calendar.event` the Odoo mapper reads, besides the relational ones the
 /// adapter resolves. Only those the server has are asked for.
@@ -813,6 +887,108 @@ impl OdooCalendar for OdooEvents {
             .map_err(odoo_port_error)
     }
 
+    async fn series(&self, recurrence_ids: &[i64]) -> PortResult<Vec<OdooSeries>> {
+        if recurrence_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let have: Vec<&str> = RECURRENCE_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| {
+                *f == "id"
+                    || self.client.has_field("calendar.recurrence", f)
+                    || !self.client.has_field("calendar.recurrence", "id")
+            })
+            .collect();
+        let recs: Vec<Value> = self
+            .client
+            .search_read(
+                "calendar.recurrence",
+                json!([["id", "in", recurrence_ids]]),
+                &have,
+                &SearchOptions::default(),
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        if recs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields = self.fields();
+        let rows: Vec<Value> = self
+            .client
+            .search_read(
+                "calendar.event",
+                json!([["recurrence_id", "in", recurrence_ids]]),
+                &fields,
+                &SearchOptions {
+                    active_test: Some(false),
+                    order: Some("start, id".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        let rows = self.resolve(rows).await?;
+        let mut by_rec: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for r in rows {
+            let rid = match r.get("recurrence_id") {
+                Some(Value::Array(a)) => a.first().and_then(Value::as_i64),
+                Some(v) => v.as_i64(),
+                None => None,
+            };
+            if let Some(rid) = rid {
+                by_rec.entry(rid).or_default().push(r);
+            }
+        }
+        Ok(recs
+            .into_iter()
+            .filter_map(|rec| {
+                let id = rec.get("id").and_then(Value::as_i64)?;
+                Some(OdooSeries {
+                    events: by_rec.remove(&id).unwrap_or_default(),
+                    recurrence: rec,
+                })
+            })
+            .collect())
+    }
+
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()> {
+        let state = match response {
+            Response::Accepted => "accepted",
+            Response::Tentative => "tentative",
+            Response::Declined => "declined",
+            Response::NeedsAction => return Ok(()),
+        };
+        let call = Call::write(
+            "calendar.event",
+            "change_attendee_status",
+            WriteOrigin::Microsoft,
+        )
+        .ids(&[id])
+        .arg("status", state)
+        .arg("recurrence_update_setting", "all_events");
+        self.client
+            .call(&call)
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
+    async fn archive_series(&self, base_id: i64) -> PortResult<()> {
+        let call = Call::write(
+            "calendar.event",
+            "action_mass_archive",
+            WriteOrigin::Microsoft,
+        )
+        .ids(&[base_id])
+        .arg("recurrence_update_setting", "all_events");
+        self.client
+            .call(&call)
+            .await
+            .map(drop)
+            .map_err(odoo_port_error)
+    }
+
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {
         let fields = self.fields();
         let rows: Vec<Value> = self
@@ -825,10 +1001,23 @@ impl OdooCalendar for OdooEvents {
                     ["user_id", "=", self.client.me().uid]
                 ]),
                 &fields,
-                &SearchOptions::default(),
+                &SearchOptions {
+                    active_test: Some(false),
+                    ..Default::default()
+                },
             )
             .await
             .map_err(odoo_port_error)?;
+        // Archived rows only when they belong to a series (a base event off its own rule
+        // is archived at once); an archived single event is the user's delete.
+        let rows = rows
+            .into_iter()
+            .filter(|r| {
+                r.get("active").and_then(Value::as_bool) != Some(false)
+                    || r.get("recurrence_id")
+                        .is_some_and(|v| v.as_bool() != Some(false) && !v.is_null())
+            })
+            .collect();
         self.resolve(rows).await
     }
 }

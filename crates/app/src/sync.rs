@@ -185,6 +185,12 @@ impl MicrosoftCalendar for Offline {
     async fn find_by_ical_uid(&self, _: &str) -> PortResult<Option<Value>> {
         offline()
     }
+    async fn series_master(&self, _: &str) -> PortResult<Value> {
+        offline()
+    }
+    async fn instances(&self, _: &str, _: Window) -> PortResult<Vec<Value>> {
+        offline()
+    }
 }
 
 #[async_trait::async_trait]
@@ -222,6 +228,15 @@ impl OdooCalendar for Offline {
         offline()
     }
     async fn find(&self, _: &str, _: chrono::DateTime<chrono::Utc>) -> PortResult<Vec<Value>> {
+        offline()
+    }
+    async fn series(&self, _: &[i64]) -> PortResult<Vec<odoo365_engine::OdooSeries>> {
+        offline()
+    }
+    async fn archive_series(&self, _: i64) -> PortResult<()> {
+        offline()
+    }
+    async fn respond_series(&self, _: i64, _: Response) -> PortResult<()> {
         offline()
     }
 }
@@ -268,7 +283,7 @@ fn summary(report: &CycleReport, open_conflicts: usize) -> String {
             }
             if report.skipped_recurring > 0 {
                 s.push_str(&format!(
-                    ", {} recurring event(s) left as they are (series are not synced yet)",
+                    ", {} recurring event(s) without a readable rule left as they are",
                     report.skipped_recurring
                 ));
             }

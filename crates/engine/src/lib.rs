@@ -23,7 +23,9 @@ pub mod sync;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
+pub use ports::{
+    DeltaRound, MicrosoftCalendar, OdooCalendar, OdooSeries, PortError, PortResult, Window,
+};
 pub use state::{
     AuditEntry, ConflictRecord, Job, JobState, JournalEntry, Link, LinkKind, NewAudit, NewLink,
     Origin, StoredBaseline, Tx,

@@ -17,6 +17,10 @@
 //! Every method returns a [`PortError`] classified by what the engine does next, so the
 //! adapters map the clients' typed errors once (see the table on [`PortError`]).
 //!
+//! Series: a `write` whose values hold `"recurrence_update"` (`all_events`, `self_only`)
+//! passes it to Odoo as is (the odoo crate's `write_events`); values of a series may hold
+//! `cancelled_occurrences`, which the adapter drops (the engine archives those rows itself).
+//!
 //! Writes into Odoo made by the engine are always on behalf of Microsoft
 //! (`WriteOrigin::Microsoft` in the odoo crate), so the adapter must pass
 //! `no_mail_to_attendees`: the engine never makes Odoo mail attendees.
@@ -147,6 +151,27 @@ pub trait MicrosoftCalendar: Send + Sync {
 
     /// The event with this `iCalUId` in the user's calendar, if any.
     async fn find_by_ical_uid(&self, ical_uid: &str) -> PortResult<Option<Value>>;
+
+    /// `GET` a series master **with `cancelledOccurrences`** (Graph only returns them when
+    /// `$select`ed): the recurring counterpart of [`MicrosoftCalendar::get`]; `calendarView`
+    /// delta never lists masters, so the engine reads them by `seriesMasterId`.
+    async fn series_master(&self, id: &str) -> PortResult<Value>;
+
+    /// `GET /me/events/{id}/instances` over `window`: the occurrences and exceptions of a
+    /// series (each with `type`, `seriesMasterId`, `originalStart`), every page followed.
+    async fn instances(&self, master_id: &str, window: Window) -> PortResult<Vec<Value>>;
+}
+
+/// One Odoo recurrence as [`OdooCalendar::series`] reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OdooSeries {
+    /// The raw `calendar.recurrence` record: `id`, `base_event_id` (an id, or Odoo's
+    /// `[id, name]`), the rule fields (`rrule_type`, `interval`, `end_type`, `count`,
+    /// `until`, `mon`…`sun`, `month_by`, `day`, `weekday`, `byday`, `rrule`) and `event_tz`.
+    pub recurrence: Value,
+    /// Every `calendar.event` row of the recurrence, **archived included**, resolved as
+    /// [`OdooCalendar::read`] returns them, with `recurrence_id` and `follow_recurrence`.
+    pub events: Vec<Value>,
 }
 
 /// The Odoo calendar of the signed-in user (`calendar.event`), records resolved as the
@@ -196,10 +221,22 @@ pub trait OdooCalendar: Send + Sync {
     async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool>;
 
     /// After a *maybe applied* create: the user's events named `title` starting at
-    /// `start` (archived excluded), to find one the lost answer created. For an all-day
+    /// `start` (archived excluded, except a series' base event: Odoo archives it at once
+    /// when the series' start is not on its rule), to find one the lost answer created. For an all-day
     /// event `start` is midnight UTC of its first day: match it against `start_date`
     /// (Odoo keeps an 08:00 placeholder in `start` there).
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>>;
+
+    /// The user's answer for every occurrence of the series whose base event is `id`
+    /// (`change_attendee_status(status, 'all_events')`).
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()>;
+
+    /// Reads recurrences with all their rows; ids that no longer exist are absent.
+    async fn series(&self, recurrence_ids: &[i64]) -> PortResult<Vec<OdooSeries>>;
+
+    /// Archives every occurrence of the series whose base event is `base_id`
+    /// (`action_mass_archive('all_events')`): how the engine deletes a series in Odoo.
+    async fn archive_series(&self, base_id: i64) -> PortResult<()>;
 }
 
 #[cfg(test)]

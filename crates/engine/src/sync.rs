@@ -47,8 +47,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
+
+#[path = "series.rs"]
+mod series;
 use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
 use crate::{Clock, Store, StoreError};
+pub use series::odoo_series_record;
 
 const ODOO_MODEL: &str = "calendar.event";
 const CUR_DELTA: &str = "calendar.graph_delta";
@@ -190,7 +194,7 @@ pub struct CycleReport {
     pub mails: Vec<(String, Mail)>,
     /// The delta link was refused and a full round reconciled against the baselines.
     pub resynced: bool,
-    /// Events of recurring series seen and left alone (not synced yet).
+    /// Odoo rows marked recurrent without a recurrence to read a rule from: left alone.
     pub skipped_recurring: usize,
     /// Jobs finished in this cycle.
     pub jobs_done: usize,
@@ -266,6 +270,11 @@ struct EntryJob {
     graph_full: bool,
     steps: Vec<Step>,
     done: usize,
+    /// A modified occurrence: its series' link and original start (RFC 3339, UTC).
+    #[serde(default)]
+    series_link_id: Option<i64>,
+    #[serde(default)]
+    original_start: Option<String>,
 }
 
 /// The payload of a queued conflict resolution: turned into an [`EntryJob`] by reading
@@ -290,6 +299,13 @@ struct Seen {
     odoo_gone: BTreeSet<i64>,
     odoo_cursor: Option<String>,
     id_checked: bool,
+    /// Modified occurrences not linked yet, paired by series + original start.
+    exceptions: Vec<series::ExceptionPair>,
+    /// The series whose instances have been searched for exceptions (saved with the plan).
+    series_scanned: Option<String>,
+    /// Exception links whose pairing never finished and whose occurrence changed since:
+    /// dropped with the plan (nothing was agreed on them), their series searched again.
+    drop_links: Vec<i64>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -643,6 +659,8 @@ impl Engine {
             let baseline = self.baseline(link.id)?;
             let mut job = self.entry(&key);
             job.link_id = Some(link.id);
+            job.series_link_id = link.series_link_id;
+            job.original_start = link.original_start.clone();
             job.odoo_id = link.odoo_id;
             job.graph_id = link.graph_id.clone();
             job.ical_uid = link.ical_uid.clone();
@@ -893,6 +911,7 @@ impl Engine {
             meta.insert(key, job);
         }
 
+        self.exception_items(&seen, &busy, &mut items, &mut meta, &mut report);
         let the_plan = plan(items, self.cfg.policy);
         report.mails = the_plan
             .attendee_mails()
@@ -906,7 +925,19 @@ impl Engine {
             guards.push(Guard::FirstSync);
         }
         let g = self.cfg.guards;
-        let changes = the_plan.counts.destructive();
+        let deleted: Vec<&Event> = the_plan
+            .entries
+            .iter()
+            .filter(|e| {
+                e.decision
+                    .ops
+                    .iter()
+                    .any(|o| matches!(o, Op::Delete { .. }))
+            })
+            .filter_map(|e| meta.get(&e.key).and_then(|j| j.base.as_ref()))
+            .collect();
+        let changes =
+            the_plan.counts.destructive() + series::extra_delete_weight(&deleted, self.window());
         let linked = links.len();
         let emptied = {
             let odoo_linked: Vec<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
@@ -987,8 +1018,8 @@ impl Engine {
                             odoo_id: job.odoo_id,
                             graph_id: job.graph_id.as_deref(),
                             ical_uid: job.ical_uid.as_deref(),
-                            series_link_id: None,
-                            original_start: None,
+                            series_link_id: job.series_link_id,
+                            original_start: job.original_start.as_deref(),
                         },
                         now,
                     )?;
@@ -1047,6 +1078,12 @@ impl Engine {
             }
             if seen.id_checked {
                 t.set_cursor(&profile, CUR_ID_CHECK, &stamp, now)?;
+            }
+            if let Some(s) = &seen.series_scanned {
+                t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
+            }
+            for l in &seen.drop_links {
+                t.delete_link(*l)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the
@@ -1134,6 +1171,8 @@ impl Engine {
             graph_full: true,
             steps: Vec::new(),
             done: 0,
+            series_link_id: None,
+            original_start: None,
         }
     }
 
@@ -1258,21 +1297,31 @@ impl Engine {
             .filter_map(|l| l.graph_id.as_deref().map(|g| (g, l.id)))
             .collect();
         let mut verify: BTreeSet<String> = BTreeSet::new();
+        // Series are read whole (see `series`): instances only name their master.
+        let mut masters: BTreeSet<String> = BTreeSet::new();
+        let mut recurrences: BTreeSet<i64> = BTreeSet::new();
+        let mut unknown_removed = false;
+        let mut graph_exceptions: BTreeMap<String, Value> = BTreeMap::new();
         for v in round.events {
             let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
+            match series::graph_kind(&v) {
+                series::GraphKind::Instance { master } => {
+                    masters.insert(master);
+                    if v.get("type").and_then(Value::as_str) == Some("exception") {
+                        graph_exceptions.insert(id, v);
+                    }
+                    continue;
+                }
+                series::GraphKind::Master => {
+                    masters.insert(id);
+                    continue;
+                }
+                series::GraphKind::Single => {}
+            }
             if graph::is_cancelled(&v) {
                 seen.graph_gone.insert(id);
-            } else if matches!(
-                v.get("type").and_then(Value::as_str),
-                Some("occurrence" | "exception" | "seriesMaster")
-            ) || v.get("seriesMasterId").and_then(Value::as_str).is_some()
-            {
-                // Recurring series are not synced yet (see the README): left untouched on
-                // both sides rather than copied as loose single events.
-                seen.skipped_recurring += 1;
-                continue;
             } else {
                 seen.graph.insert(id, v);
             }
@@ -1282,6 +1331,8 @@ impl Engine {
             if linked_graph.contains_key(id.as_str()) {
                 verify.insert(id);
             } else {
+                // Maybe a cancelled occurrence of a linked series.
+                unknown_removed |= !full;
                 seen.graph_gone.insert(id);
             }
         }
@@ -1356,6 +1407,10 @@ impl Engine {
                     max_wd = Some(w.clone());
                 }
             }
+            if let Some(rid) = series::odoo_recurrence_id(&r) {
+                recurrences.insert(rid);
+                continue;
+            }
             if r.get("active").and_then(Value::as_bool) == Some(false) {
                 seen.odoo_gone.insert(id);
                 continue;
@@ -1363,6 +1418,7 @@ impl Engine {
             if r.get("recurrency").and_then(Value::as_bool) == Some(true)
                 && !linked_odoo.contains_key(&id)
             {
+                // Recurrent without a recurrence record: nothing to read a rule from.
                 seen.skipped_recurring += 1;
                 continue;
             }
@@ -1412,7 +1468,9 @@ impl Engine {
                     continue;
                 };
                 present.insert(id);
-                if r.get("active").and_then(Value::as_bool) == Some(false) {
+                if let Some(rid) = series::odoo_recurrence_id(&r) {
+                    recurrences.insert(rid);
+                } else if r.get("active").and_then(Value::as_bool) == Some(false) {
                     seen.odoo_gone.insert(id);
                 } else {
                     seen.odoo.insert(id, r);
@@ -1424,6 +1482,15 @@ impl Engine {
                 }
             }
         }
+        self.observe_series(
+            &mut seen,
+            links,
+            masters,
+            recurrences,
+            unknown_removed,
+            graph_exceptions,
+        )
+        .await?;
         Ok(seen)
     }
 
@@ -1500,6 +1567,13 @@ impl Engine {
             }
         };
         while p.done < p.steps.len() {
+            if series::obsolete(&mut self.store, &p)? {
+                // Its series went away (and took the exception's link with it).
+                let now = self.now();
+                self.store.tx(|t| t.complete_job(job.id, now))?;
+                self.checkpoint()?;
+                return Ok(false);
+            }
             let step = p.steps[p.done].clone();
             // Keep the version about to be replaced, before replacing it.
             if let Step::Op {
@@ -1554,8 +1628,8 @@ impl Engine {
                                     odoo_id: pp.odoo_id,
                                     graph_id: pp.graph_id.as_deref(),
                                     ical_uid: pp.ical_uid.as_deref(),
-                                    series_link_id: None,
-                                    original_start: None,
+                                    series_link_id: pp.series_link_id,
+                                    original_start: pp.original_start.as_deref(),
                                 },
                                 now,
                             )?;
@@ -1865,6 +1939,11 @@ impl Engine {
                 }
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
+                if let Some(gid) = p.graph_id.clone() {
+                    if let Some(ck) = self.graph_apply_exdates(&gid, &event).await? {
+                        p.graph_version = Some(ck);
+                    }
+                }
                 let back = graph::from_graph_for_user(&v, &me)?;
                 if adopted && back.hash() != event.hash() {
                     // Edited since the lost create: keep the edit, read it again next cycle.
@@ -1917,9 +1996,16 @@ impl Engine {
                     None if source_gone => {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
-                    None => self.odoo.create(&odoo::to_odoo(&event)?).await?,
+                    None => {
+                        let mut values = odoo::to_odoo(&event)?;
+                        if let Some(o) = values.as_object_mut() {
+                            o.remove("cancelled_occurrences");
+                        }
+                        self.odoo.create(&values).await?
+                    }
                 };
                 p.odoo_id = Some(id);
+                self.odoo_apply_exdates(id, &event).await?;
                 p.odoo_version = self.odoo_version_of(id).await?;
                 if let Some((_, false)) = found {
                     // Edited since the lost create: keep the edit, read it again next cycle.
@@ -1946,19 +2032,29 @@ impl Engine {
                     return Ok(Some(AuditNote::new("microsoft.update_not_attempted", Origin::Sync, None, None)
                         .with(json!({"reason": "the user does not organize this event in Outlook"}))));
                 }
-                let mut patch = graph::to_graph_patch(&event, &fields)?;
-                self.keep_teams_block(&id, &event, &fields, &mut patch)
-                    .await?;
-                let if_match = if job.maybe_applied {
-                    None
+                let (written, exdates) =
+                    series::series_fields(p.graph_before.as_ref(), &event, &fields);
+                let v = if written.is_empty() {
+                    self.microsoft.series_master(&id).await?
                 } else {
-                    p.graph_version.clone()
+                    let mut patch = graph::to_graph_patch(&event, &written)?;
+                    self.keep_teams_block(&id, &event, &written, &mut patch)
+                        .await?;
+                    let if_match = if job.maybe_applied {
+                        None
+                    } else {
+                        p.graph_version.clone()
+                    };
+                    self.microsoft
+                        .update(&id, &patch, if_match.as_deref())
+                        .await?
                 };
-                let v = self
-                    .microsoft
-                    .update(&id, &patch, if_match.as_deref())
-                    .await?;
                 p.graph_version = graph::version(&v);
+                if exdates {
+                    if let Some(ck) = self.graph_apply_exdates(&id, &event).await? {
+                        p.graph_version = Some(ck);
+                    }
+                }
                 let back = graph::from_graph_for_user(&v, &me)?;
                 self.teams_follow_up(p, &event, &back);
                 let before = p.graph_before.as_ref().map(|e| e.hash().to_hex());
@@ -1987,8 +2083,26 @@ impl Engine {
                         ),
                     ));
                 }
-                let values = odoo::to_odoo_fields(&event, &fields)?;
-                self.odoo.write(id, &values).await?;
+                let (written, exdates) =
+                    series::series_fields(p.odoo_before.as_ref(), &event, &fields);
+                if !written.is_empty() {
+                    let mut values = odoo::to_odoo_fields(&event, &written)?;
+                    let recurring = event.recurrence.is_some()
+                        || p.odoo_before
+                            .as_ref()
+                            .is_some_and(|b| b.recurrence.is_some());
+                    if let Some(o) = values.as_object_mut() {
+                        o.remove("cancelled_occurrences");
+                        if recurring {
+                            // The whole series; Odoo's default would make an exception.
+                            o.insert("recurrence_update".into(), json!("all_events"));
+                        }
+                    }
+                    self.odoo.write(id, &values).await?;
+                }
+                if exdates {
+                    self.odoo_apply_exdates(id, &event).await?;
+                }
                 p.odoo_version = self.odoo_version_of(id).await?;
                 let before = p.odoo_before.as_ref().map(|e| e.hash().to_hex());
                 Ok(Some(
@@ -2038,7 +2152,17 @@ impl Engine {
                 side: Side::Odoo, ..
             } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
-                match self.odoo.archive(id).await {
+                let series = p
+                    .odoo_before
+                    .as_ref()
+                    .or(p.base.as_ref())
+                    .is_some_and(|e| e.recurrence.is_some());
+                let r = if series {
+                    self.odoo.archive_series(id).await
+                } else {
+                    self.odoo.archive(id).await
+                };
+                match r {
                     Ok(()) | Err(PortError::NotFound) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -2071,7 +2195,16 @@ impl Engine {
                 let id = p
                     .odoo_id
                     .ok_or_else(|| StepFail::Map("no Odoo id to answer".into()))?;
-                self.odoo.respond(id, response).await?;
+                let series = p
+                    .odoo_before
+                    .as_ref()
+                    .or(p.base.as_ref())
+                    .is_some_and(|e| e.recurrence.is_some());
+                if series {
+                    self.odoo.respond_series(id, response).await?;
+                } else {
+                    self.odoo.respond(id, response).await?;
+                }
                 p.odoo_version = self.odoo_version_of(id).await?;
                 Ok(Some(
                     AuditNote::new("odoo.respond", from_other(Side::Odoo), None, None)
@@ -2097,8 +2230,8 @@ impl Engine {
                                     odoo_id: pp.odoo_id,
                                     graph_id: pp.graph_id.as_deref(),
                                     ical_uid: pp.ical_uid.as_deref(),
-                                    series_link_id: None,
-                                    original_start: None,
+                                    series_link_id: pp.series_link_id,
+                                    original_start: pp.original_start.as_deref(),
                                 },
                                 now,
                             )?
@@ -2600,9 +2733,11 @@ impl Engine {
                 return Ok(Err(EngineError::NoSuchConflict(id)));
             };
             let Some(link_id) = c.link_id else {
-                return Ok(Err(EngineError::Invalid(format!(
-                    "conflict {id} has no link"
-                ))));
+                // Its item is gone (a series exception dropped with its series): nothing
+                // is left to write; the choice just closes it.
+                let resolution = serde_json::to_value(&choice).map_err(store_err)?;
+                t.resolve_conflict(id, &resolution, now)?;
+                return Ok(Ok(()));
             };
             let conflict: Conflict = serde_json::from_value(c.fields.clone()).map_err(store_err)?;
             let resolution = serde_json::to_value(&choice).map_err(store_err)?;

@@ -20,7 +20,9 @@ use odoo365_sync_core::canonical::Response;
 use odoo365_sync_core::Event;
 use serde_json::{json, Value};
 
-use crate::ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
+use crate::ports::{
+    DeltaRound, MicrosoftCalendar, OdooCalendar, OdooSeries, PortError, PortResult, Window,
+};
 
 /// An injected fault: the next call of `method` fails with `error`; when `applied`, the
 /// call takes effect first (a lost answer).
@@ -75,6 +77,8 @@ struct GraphState {
     writes: BTreeMap<&'static str, usize>,
     mails: Vec<SentMail>,
     calls: usize,
+    /// Modified occurrences (Graph exceptions) by occurrence id.
+    exceptions: BTreeMap<String, Value>,
 }
 
 /// A fake Microsoft calendar (see the module docs). Clones share the mailbox.
@@ -127,6 +131,12 @@ impl FakeGraph {
         }
         v["isOrganizer"] = json!(is_organizer);
         v["organizer"] = json!({ "emailAddress": { "address": organizer } });
+        if v.get("recurrence").is_some_and(Value::is_object) {
+            v["type"] = json!("seriesMaster");
+            v["cancelledOccurrences"] = json!([]);
+        } else {
+            v["type"] = json!("singleInstance");
+        }
         if v.get("isOnlineMeeting").and_then(Value::as_bool) == Some(true) {
             let url = format!("https://teams.microsoft.com/l/meetup-join/fake-{}", s.next);
             attach_teams(&mut v, &url);
@@ -153,12 +163,22 @@ impl FakeGraph {
         }
     }
 
-    /// The user edits an event (any JSON change).
+    /// The user edits an event (any JSON change). A new series time or pattern drops
+    /// the series' exceptions, as Outlook does.
     pub fn user_edit(&self, id: &str, edit: impl FnOnce(&mut Value)) {
         let mut s = self.lock();
         Self::stamp(&mut s, id);
+        let mut rebuilt = false;
         if let Some(e) = s.events.get_mut(id) {
+            let before = e.clone();
             edit(e);
+            rebuilt = ["recurrence", "start", "end"]
+                .iter()
+                .any(|k| e.get(*k) != before.get(*k));
+        }
+        if rebuilt {
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
         }
     }
 
@@ -257,7 +277,7 @@ impl FakeGraph {
 
 #[async_trait]
 impl MicrosoftCalendar for FakeGraph {
-    async fn delta(&self, _window: Window, delta_link: Option<&str>) -> PortResult<DeltaRound> {
+    async fn delta(&self, window: Window, delta_link: Option<&str>) -> PortResult<DeltaRound> {
         let (mut s, fault) = self.begin("delta");
         if let Some(f) = fault {
             return Err(f.error);
@@ -274,9 +294,20 @@ impl MicrosoftCalendar for FakeGraph {
         };
         let end = s.log.len();
         let link = |from: usize| format!("fake-delta:{}:{from}", s.epoch);
+        // calendarView lists a series' instances, never its master.
+        let expand_one = |e: &Value| -> Vec<Value> {
+            if e.get("type").and_then(Value::as_str) == Some("seriesMaster") {
+                series_instances(e, &s.exceptions, window)
+                    .into_iter()
+                    .map(strip)
+                    .collect()
+            } else {
+                vec![strip(e.clone())]
+            }
+        };
         match delta_link {
             None => Ok(DeltaRound {
-                events: s.events.values().cloned().map(strip).collect(),
+                events: s.events.values().flat_map(expand_one).collect(),
                 removed: Vec::new(),
                 delta_link: link(end),
                 full: true,
@@ -303,8 +334,20 @@ impl MicrosoftCalendar for FakeGraph {
                         round.removed.push(id.clone());
                         continue;
                     }
+                    if let Some((master, date)) = split_occurrence_id(id) {
+                        // One occurrence changed (an exception) or was cancelled.
+                        match s
+                            .events
+                            .get(&master)
+                            .and_then(|m| occurrence_on(m, &s.exceptions, date))
+                        {
+                            Some(v) => round.events.push(strip(v)),
+                            None => round.removed.push(id.clone()),
+                        }
+                        continue;
+                    }
                     match s.events.get(id) {
-                        Some(e) => round.events.push(strip(e.clone())),
+                        Some(e) => round.events.extend(expand_one(e)),
                         None => round.removed.push(id.clone()),
                     }
                 }
@@ -318,7 +361,15 @@ impl MicrosoftCalendar for FakeGraph {
         if let Some(f) = fault {
             return Err(f.error);
         }
-        s.events.get(id).cloned().ok_or(PortError::NotFound)
+        if let Some((master, date)) = split_occurrence_id(id) {
+            let m = s.events.get(&master).ok_or(PortError::NotFound)?;
+            return occurrence_on(m, &s.exceptions, date).ok_or(PortError::NotFound);
+        }
+        let mut v = s.events.get(id).cloned().ok_or(PortError::NotFound)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("cancelledOccurrences");
+        }
+        Ok(v)
     }
 
     async fn create(&self, body: &Value, transaction_id: &str) -> PortResult<Value> {
@@ -367,9 +418,34 @@ impl MicrosoftCalendar for FakeGraph {
                 return Err(f.error.clone());
             }
         }
+        if let Some((master, date)) = split_occurrence_id(id) {
+            let patch = patch.clone();
+            let v = Self::edit_occurrence(&mut s, &master, date, |v| {
+                if let (Some(n), Some(p)) = (v.as_object_mut(), patch.as_object()) {
+                    for (k, x) in p {
+                        n.insert(k.clone(), x.clone());
+                    }
+                }
+            })
+            .ok_or(PortError::NotFound)?;
+            Self::wrote(&mut s, "update");
+            return match fault {
+                Some(f) => Err(f.error),
+                None => Ok(v),
+            };
+        }
         let Some(current) = s.events.get(id).cloned() else {
             return Err(PortError::NotFound);
         };
+        if ["recurrence", "start", "end"]
+            .iter()
+            .any(|k| patch.get(*k).is_some() && patch.get(*k) != current.get(*k))
+        {
+            // A new series time or rule drops the exceptions, as Outlook does.
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
+        }
+        let new_pattern = patch.get("recurrence").is_some_and(Value::is_object);
         if let Some(tag) = if_match {
             if current.get("changeKey").and_then(Value::as_str) != Some(tag) {
                 return Err(PortError::PreconditionFailed);
@@ -384,6 +460,19 @@ impl MicrosoftCalendar for FakeGraph {
         if let (Some(n), Some(p)) = (next.as_object_mut(), patch.as_object()) {
             for (k, v) in p {
                 n.insert(k.clone(), v.clone());
+            }
+        }
+        if new_pattern {
+            // A PATCH of `recurrence` makes a fresh series: no exceptions, no
+            // cancellations (as the emulator's PATCH does).
+            let prefix = format!("{id}{OCC_MARK}");
+            s.exceptions.retain(|k, _| !k.starts_with(&prefix));
+            next["cancelledOccurrences"] = json!([]);
+            next["type"] = json!("seriesMaster");
+        } else if patch.get("recurrence") == Some(&Value::Null) {
+            next["type"] = json!("singleInstance");
+            if let Some(o) = next.as_object_mut() {
+                o.remove("cancelledOccurrences");
             }
         }
         if next.get("isOnlineMeeting").and_then(Value::as_bool) == Some(true)
@@ -431,6 +520,13 @@ impl MicrosoftCalendar for FakeGraph {
             if !f.applied {
                 return Err(f.error.clone());
             }
+        }
+        if let Some((master, date)) = split_occurrence_id(id) {
+            if !Self::cancel_occurrence(&mut s, &master, date) {
+                return Err(PortError::NotFound);
+            }
+            Self::wrote(&mut s, "delete");
+            return fault.map_or(Ok(()), |f| Err(f.error));
         }
         if s.events.remove(id).is_none() {
             return Err(PortError::NotFound);
@@ -521,6 +617,199 @@ impl MicrosoftCalendar for FakeGraph {
             .find(|e| e.get("iCalUId").and_then(Value::as_str) == Some(ical_uid))
             .cloned())
     }
+
+    async fn series_master(&self, id: &str) -> PortResult<Value> {
+        let (s, fault) = self.begin("get");
+        if let Some(f) = fault {
+            return Err(f.error);
+        }
+        s.events.get(id).cloned().ok_or(PortError::NotFound)
+    }
+
+    async fn instances(&self, master_id: &str, window: Window) -> PortResult<Vec<Value>> {
+        let (s, fault) = self.begin("instances");
+        if let Some(f) = fault {
+            return Err(f.error);
+        }
+        let m = s.events.get(master_id).ok_or(PortError::NotFound)?;
+        Ok(series_instances(m, &s.exceptions, window))
+    }
+}
+
+// ------------------------------------------------------------------ Graph series
+
+/// Occurrence ids are `<master>=OC<yyyymmdd>`, as the emulator writes them.
+const OCC_MARK: &str = "=OC";
+
+fn split_occurrence_id(id: &str) -> Option<(String, chrono::NaiveDate)> {
+    let (master, date) = id.rsplit_once(OCC_MARK)?;
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
+    Some((master.to_owned(), d))
+}
+
+fn series_zone(e: &Event) -> chrono_tz::Tz {
+    e.time_zone
+        .as_deref()
+        .and_then(odoo365_sync_core::tz::parse)
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// A master's occurrences starting in `window` (cancelled ones left out), as
+/// `calendarView` and `/instances` render them.
+fn series_instances(
+    master: &Value,
+    exceptions: &BTreeMap<String, Value>,
+    window: Window,
+) -> Vec<Value> {
+    let Ok(e) = odoo365_sync_core::graph::from_graph(master) else {
+        return Vec::new();
+    };
+    let zone = series_zone(&e);
+    let Ok(list) = odoo365_sync_core::expand::occurrences(&e, window.start, window.end) else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .map(|o| render_occurrence(master, &e, zone, o))
+        .map(|v| {
+            let id = v["id"].as_str().unwrap_or_default();
+            exceptions.get(id).cloned().unwrap_or(v)
+        })
+        .collect()
+}
+
+fn render_occurrence(
+    master: &Value,
+    e: &Event,
+    zone: chrono_tz::Tz,
+    o: odoo365_sync_core::expand::Occurrence,
+) -> Value {
+    let mid = master.get("id").and_then(Value::as_str).unwrap_or_default();
+    let date = match o.when {
+        odoo365_sync_core::When::AllDay { start, .. } => start,
+        odoo365_sync_core::When::Timed { start, .. } => start.with_timezone(&zone).date_naive(),
+    };
+    let mut one = e.clone();
+    one.recurrence = None;
+    one.when = o.when;
+    let times = odoo365_sync_core::graph::to_graph_patch(&one, &[odoo365_sync_core::Field::When])
+        .unwrap_or_default();
+    let mut v = master.clone();
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("recurrence");
+        obj.remove("cancelledOccurrences");
+        obj.remove("transactionId");
+    }
+    v["id"] = json!(format!("{mid}{OCC_MARK}{}", date.format("%Y%m%d")));
+    v["type"] = json!("occurrence");
+    v["seriesMasterId"] = json!(mid);
+    v["originalStart"] = json!(o.original_start.to_rfc3339());
+    v["iCalUId"] = json!(format!("{mid}-{date}"));
+    for k in ["start", "end", "isAllDay"] {
+        if let Some(t) = times.get(k) {
+            v[k] = t.clone();
+        }
+    }
+    v
+}
+
+/// The occurrence of `master` on local date `date`, if the rule has one there.
+fn occurrence_on(
+    master: &Value,
+    exceptions: &BTreeMap<String, Value>,
+    date: chrono::NaiveDate,
+) -> Option<Value> {
+    let e = odoo365_sync_core::graph::from_graph(master).ok()?;
+    let zone = series_zone(&e);
+    let from = odoo365_sync_core::expand::day_start(date) - Duration::days(2);
+    let to = from + Duration::days(4);
+    let list = odoo365_sync_core::expand::occurrences(&e, from, to).ok()?;
+    list.into_iter()
+        .map(|o| render_occurrence(master, &e, zone, o))
+        .find(|v| {
+            split_occurrence_id(v["id"].as_str().unwrap_or_default()).map(|x| x.1) == Some(date)
+        })
+        .map(|v| {
+            let id = v["id"].as_str().unwrap_or_default();
+            exceptions.get(id).cloned().unwrap_or(v)
+        })
+}
+
+impl FakeGraph {
+    /// Adds `date` to the master's cancelled occurrences (Graph deletes the instance):
+    /// delta reports the occurrence id `@removed`, not the master.
+    fn cancel_occurrence(s: &mut GraphState, master: &str, date: chrono::NaiveDate) -> bool {
+        let Some(m) = s.events.get(master) else {
+            return false;
+        };
+        if occurrence_on(m, &s.exceptions, date).is_none() {
+            return false;
+        }
+        s.exceptions
+            .remove(&format!("{master}{OCC_MARK}{}", date.format("%Y%m%d")));
+        let entry = json!(format!("OID.{master}.{date}"));
+        s.next += 1;
+        let n = s.next;
+        if let Some(m) = s.events.get_mut(master) {
+            match m
+                .get_mut("cancelledOccurrences")
+                .and_then(Value::as_array_mut)
+            {
+                Some(list) => list.push(entry),
+                None => m["cancelledOccurrences"] = json!([entry]),
+            }
+            m["changeKey"] = json!(format!("ck-{n}"));
+        }
+        s.log
+            .push(format!("{master}{OCC_MARK}{}", date.format("%Y%m%d")));
+        true
+    }
+
+    /// The user deletes one occurrence of a series (by its local date).
+    pub fn user_cancel_occurrence(&self, master: &str, date: chrono::NaiveDate) {
+        let mut s = self.lock();
+        assert!(
+            Self::cancel_occurrence(&mut s, master, date),
+            "no occurrence of {master} on {date}"
+        );
+    }
+
+    /// The instances of a series in `window` (what Outlook shows).
+    pub fn instances_of(&self, master: &str, window: Window) -> Vec<Value> {
+        let s = self.lock();
+        s.events
+            .get(master)
+            .map(|m| series_instances(m, &s.exceptions, window))
+            .unwrap_or_default()
+    }
+
+    /// The user edits one occurrence (on its original local date): it becomes an exception.
+    pub fn user_edit_occurrence(
+        &self,
+        master: &str,
+        date: chrono::NaiveDate,
+        edit: impl FnOnce(&mut Value),
+    ) {
+        let mut s = self.lock();
+        Self::edit_occurrence(&mut s, master, date, edit).expect("an occurrence on that date");
+    }
+
+    fn edit_occurrence(
+        s: &mut GraphState,
+        master: &str,
+        date: chrono::NaiveDate,
+        edit: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
+        let m = s.events.get(master)?;
+        let mut v = occurrence_on(m, &s.exceptions, date)?;
+        edit(&mut v);
+        v["type"] = json!("exception");
+        s.next += 1;
+        v["changeKey"] = json!(format!("ck-{}", s.next));
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        s.exceptions.insert(id.clone(), v.clone());
+        s.log.push(id);
+        Some(v)
+    }
 }
 
 // ---------------------------------------------------------------------------- Odoo
@@ -534,6 +823,9 @@ struct OdooState {
     writes: BTreeMap<&'static str, usize>,
     notes: Vec<(i64, String)>,
     calls: usize,
+    /// `calendar.recurrence` records by id.
+    recurrences: BTreeMap<i64, Value>,
+    next_rid: i64,
 }
 
 /// A fake Odoo `calendar.event` model (see the module docs). Clones share the database.
@@ -575,12 +867,21 @@ impl FakeOdoo {
         s.next_id += 1;
         let id = s.next_id;
         let mut r = json!({ "id": id, "active": true });
-        merge(&mut r, values);
+        let mut values = values.clone();
+        if let Some(o) = values.as_object_mut() {
+            o.remove("recurrence_update");
+            o.remove("cancelled_occurrences");
+        }
+        merge(&mut r, &values);
         if r.get("user_id").is_none() {
             r["user_id"] = json!({ "email": self.me });
         }
+        let recurrent = r.get("recurrency").and_then(Value::as_bool) == Some(true);
         s.records.insert(id, r);
         Self::touch(s, id);
+        if recurrent {
+            Self::create_recurrence(s, id, None);
+        }
         id
     }
 
@@ -591,13 +892,302 @@ impl FakeOdoo {
         self.insert(&mut s, &values)
     }
 
-    /// The user writes `values` (Odoo field names, resolved shapes).
+    /// The user writes `values` (Odoo field names, resolved shapes), with Odoo's
+    /// `recurrence_update` semantics when `values` names one (default `self_only`).
     pub fn user_write(&self, id: i64, values: &Value) {
         let mut s = self.lock();
-        if let Some(r) = s.records.get_mut(&id) {
-            merge(r, values);
+        Self::apply_write(&mut s, id, values).expect("a write Odoo accepts");
+    }
+
+    /// The rows of the recurrence `rid` (archived included), by start.
+    pub fn series_rows(&self, rid: i64) -> Vec<Value> {
+        let s = self.lock();
+        let mut rows = Self::rows_of(&s, rid);
+        rows.sort_by_key(|r| str_of(r, "start"));
+        rows
+    }
+
+    /// The recurrence id of an event row.
+    pub fn recurrence_of(&self, id: i64) -> Option<i64> {
+        self.lock().records.get(&id).and_then(rid_of)
+    }
+
+    /// Every recurrence id.
+    pub fn recurrence_ids(&self) -> Vec<i64> {
+        self.lock().recurrences.keys().copied().collect()
+    }
+
+    fn rows_of(s: &OdooState, rid: i64) -> Vec<Value> {
+        s.records
+            .values()
+            .filter(|r| rid_of(r) == Some(rid))
+            .cloned()
+            .collect()
+    }
+
+    /// Odoo's `calendar.recurrence` create + `_apply_recurrence`: the base row gets the
+    /// recurrence, and one row per further occurrence of the rule is created (720 at most,
+    /// local time kept across DST in `event_tz`).
+    fn create_recurrence(s: &mut OdooState, base: i64, rule_from: Option<&Value>) -> i64 {
+        s.next_rid += 1;
+        let rid = s.next_rid;
+        let Some(base_row) = s.records.get(&base).cloned() else {
+            return rid;
+        };
+        let mut rec = json!({ "id": rid, "base_event_id": base });
+        for k in SERIES_RULE_FIELDS {
+            if let Some(v) = rule_from.and_then(|r| r.get(k)).or_else(|| base_row.get(k)) {
+                rec[k] = v.clone();
+            }
         }
-        Self::touch(&mut s, id);
+        for k in SERIES_RULE_FIELDS {
+            if let Some(v) = base_row.get(k) {
+                rec[k] = v.clone();
+            }
+        }
+        if let Some(n) = rec.get("count").and_then(Value::as_i64) {
+            rec["count"] = json!(n.min(i64::from(odoo365_sync_core::rrule::COUNT_MAX)));
+        }
+        s.recurrences.insert(rid, rec.clone());
+        let mut base_row = base_row;
+        base_row["recurrence_id"] = json!(rid);
+        base_row["recurrency"] = json!(true);
+        base_row["follow_recurrence"] = json!(true);
+        for k in SERIES_RULE_FIELDS {
+            if let Some(v) = rec.get(k) {
+                base_row[k] = v.clone();
+            }
+        }
+        s.records.insert(base, base_row.clone());
+        Self::touch(s, base);
+        let mut readable = base_row.clone();
+        if let Some(o) = readable.as_object_mut() {
+            o.remove("recurrence_id");
+        }
+        let Ok(event) = odoo365_sync_core::odoo::from_odoo(&readable) else {
+            return rid;
+        };
+        let Some(first) = (match event.when {
+            odoo365_sync_core::When::Timed { start, .. } => Some(start),
+            odoo365_sync_core::When::AllDay { start, .. } => {
+                Some(odoo365_sync_core::expand::day_start(start))
+            }
+        }) else {
+            return rid;
+        };
+        let list = odoo365_sync_core::expand::occurrences(
+            &event,
+            first - Duration::days(1),
+            first + Duration::days(366 * 100),
+        )
+        .unwrap_or_default();
+        if !list.iter().any(|o| o.when == event.when) {
+            // `_apply_recurrence` archives the rows off the rule, the base included.
+            if let Some(r) = s.records.get_mut(&base) {
+                r["active"] = json!(false);
+            }
+            Self::touch(s, base);
+        }
+        for o in list {
+            if o.when == event.when {
+                continue;
+            }
+            s.next_id += 1;
+            let id = s.next_id;
+            let mut row = base_row.clone();
+            row["id"] = json!(id);
+            row["active"] = json!(true);
+            set_times(&mut row, o.when);
+            s.records.insert(id, row);
+            Self::touch(s, id);
+        }
+        rid
+    }
+
+    fn set_rule(s: &mut OdooState, rid: i64, changes: &Value) {
+        if let Some(rec) = s.recurrences.get_mut(&rid) {
+            merge(rec, changes);
+        }
+        let ids: Vec<i64> = Self::rows_of(s, rid)
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64))
+            .collect();
+        for id in ids {
+            if let Some(r) = s.records.get_mut(&id) {
+                merge(r, changes);
+            }
+        }
+    }
+
+    /// `calendar.event.write` with `recurrence_update` (`../shared/specs/odoo.md` §2.4).
+    fn apply_write(s: &mut OdooState, id: i64, values: &Value) -> PortResult<()> {
+        let mut values = values.clone();
+        let mode = values
+            .get("recurrence_update")
+            .and_then(Value::as_str)
+            .unwrap_or("self_only")
+            .to_owned();
+        if let Some(o) = values.as_object_mut() {
+            o.remove("recurrence_update");
+            o.remove("cancelled_occurrences");
+        }
+        let Some(row) = s.records.get(&id).cloned() else {
+            return Err(PortError::NotFound);
+        };
+        let keys: Vec<String> = values
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let touches_rule = keys
+            .iter()
+            .any(|k| SERIES_RULE_FIELDS.contains(&k.as_str()) || k == "recurrency");
+        let touches_time = keys.iter().any(|k| {
+            [
+                "start",
+                "stop",
+                "start_date",
+                "stop_date",
+                "allday",
+                "event_tz",
+            ]
+            .contains(&k.as_str())
+        });
+        let Some(rid) = rid_of(&row) else {
+            if let Some(r) = s.records.get_mut(&id) {
+                merge(r, &values);
+            }
+            Self::touch(s, id);
+            let now_recurrent =
+                s.records.get(&id).and_then(|r| r.get("recurrency")) == Some(&json!(true));
+            if now_recurrent && touches_rule {
+                Self::create_recurrence(s, id, None);
+            }
+            return Ok(());
+        };
+        let base = s
+            .recurrences
+            .get(&rid)
+            .and_then(|r| r.get("base_event_id"))
+            .and_then(Value::as_i64)
+            .unwrap_or(id);
+        let breaking = values.get("recurrency") == Some(&json!(false));
+        match mode.as_str() {
+            "all_events" | "future_events" if breaking => {
+                // `_break_recurrence` (both modes treated as "all" here).
+                for r in Self::rows_of(s, rid) {
+                    let rid_ = r.get("id").and_then(Value::as_i64).unwrap_or_default();
+                    if rid_ != id {
+                        s.records.remove(&rid_);
+                    }
+                }
+                s.recurrences.remove(&rid);
+                if let Some(r) = s.records.get_mut(&id) {
+                    merge(r, &values);
+                    r["recurrence_id"] = json!(false);
+                    r["recurrency"] = json!(false);
+                    r["follow_recurrence"] = json!(false);
+                }
+                Self::touch(s, id);
+            }
+            "future_events" if id != base => {
+                let start = str_of(&row, "start");
+                let day_before = start
+                    .get(..10)
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .map(|d| (d - Duration::days(1)).format("%Y-%m-%d").to_string());
+                let old = s.recurrences.get(&rid).cloned().unwrap_or_default();
+                let following: Vec<i64> = Self::rows_of(s, rid)
+                    .iter()
+                    .filter(|r| {
+                        str_of(r, "start") >= start && r.get("active") != Some(&json!(false))
+                    })
+                    .filter_map(|r| r.get("id").and_then(Value::as_i64))
+                    .collect();
+                Self::set_rule(
+                    s,
+                    rid,
+                    &json!({"end_type": "end_date", "until": day_before, "count": false}),
+                );
+                for f in &following {
+                    if let Some(r) = s.records.get_mut(f) {
+                        r["recurrence_id"] = json!(false);
+                        if *f != id {
+                            r["active"] = json!(false);
+                        }
+                    }
+                    Self::touch(s, *f);
+                }
+                let mut rule = old.clone();
+                if old.get("end_type").and_then(Value::as_str) == Some("count") {
+                    rule["count"] = json!(following.len().max(1));
+                }
+                merge(&mut rule, &values);
+                if let Some(r) = s.records.get_mut(&id) {
+                    merge(r, &values);
+                    for k in SERIES_RULE_FIELDS {
+                        if let Some(v) = rule.get(k) {
+                            r[k] = v.clone();
+                        }
+                    }
+                    r["recurrency"] = json!(true);
+                }
+                Self::create_recurrence(s, id, Some(&rule));
+            }
+            "all_events" | "future_events" if touches_rule || touches_time => {
+                // `_rewrite_recurrence`: every row archived and detached but the base, which
+                // takes the values; a new recurrence rebuilds the rows with new ids.
+                let old = s.recurrences.remove(&rid).unwrap_or_default();
+                for r in Self::rows_of(s, rid) {
+                    let rid_ = r.get("id").and_then(Value::as_i64).unwrap_or_default();
+                    if let Some(x) = s.records.get_mut(&rid_) {
+                        x["recurrence_id"] = json!(false);
+                        if rid_ != base {
+                            x["active"] = json!(false);
+                        }
+                    }
+                    Self::touch(s, rid_);
+                }
+                let mut rule = old.clone();
+                merge(&mut rule, &values);
+                if let Some(r) = s.records.get_mut(&base) {
+                    merge(r, &values);
+                    r["active"] = json!(true);
+                    for k in SERIES_RULE_FIELDS {
+                        if let Some(v) = rule.get(k) {
+                            r[k] = v.clone();
+                        }
+                    }
+                }
+                Self::create_recurrence(s, base, Some(&rule));
+            }
+            "all_events" | "future_events" => {
+                for r in Self::rows_of(s, rid) {
+                    if r.get("active") == Some(&json!(false)) {
+                        continue;
+                    }
+                    let rid_ = r.get("id").and_then(Value::as_i64).unwrap_or_default();
+                    if let Some(x) = s.records.get_mut(&rid_) {
+                        merge(x, &values);
+                    }
+                    Self::touch(s, rid_);
+                }
+            }
+            _ => {
+                if touches_rule {
+                    return Err(PortError::Rejected {
+                        message: "Unable to save the recurrence with \"This Event\"".into(),
+                    });
+                }
+                if let Some(r) = s.records.get_mut(&id) {
+                    merge(r, &values);
+                    if touches_time {
+                        r["follow_recurrence"] = json!(false);
+                    }
+                }
+                Self::touch(s, id);
+            }
+        }
+        Ok(())
     }
 
     /// The user archives (deletes from the calendar view) an event.
@@ -675,6 +1265,55 @@ impl FakeOdoo {
 
     fn wrote(s: &mut OdooState, method: &'static str) {
         *s.writes.entry(method).or_default() += 1;
+    }
+}
+
+/// The recurrence fields an event row carries (pseudo-related in Odoo).
+const SERIES_RULE_FIELDS: [&str; 18] = [
+    "rrule_type",
+    "interval",
+    "end_type",
+    "count",
+    "until",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "month_by",
+    "day",
+    "weekday",
+    "byday",
+    "rrule",
+    "event_tz",
+];
+
+fn rid_of(r: &Value) -> Option<i64> {
+    r.get("recurrence_id").and_then(Value::as_i64)
+}
+
+fn str_of(r: &Value, k: &str) -> String {
+    r.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn set_times(row: &mut Value, when: odoo365_sync_core::When) {
+    match when {
+        odoo365_sync_core::When::Timed { start, end } => {
+            row["start"] = json!(start.format(ODOO_DT).to_string());
+            row["stop"] = json!(end.format(ODOO_DT).to_string());
+        }
+        odoo365_sync_core::When::AllDay { start, end } => {
+            let stop = (end - Duration::days(1)).max(start);
+            row["start_date"] = json!(start.format("%Y-%m-%d").to_string());
+            row["stop_date"] = json!(stop.format("%Y-%m-%d").to_string());
+            row["start"] = json!(start.format("%Y-%m-%d").to_string());
+            row["stop"] = json!(stop.format("%Y-%m-%d").to_string());
+        }
     }
 }
 
@@ -775,11 +1414,7 @@ impl OdooCalendar for FakeOdoo {
                 return Err(f.error.clone());
             }
         }
-        let Some(r) = s.records.get_mut(&id) else {
-            return Err(PortError::NotFound);
-        };
-        merge(r, values);
-        Self::touch(&mut s, id);
+        Self::apply_write(&mut s, id, values)?;
         Self::wrote(&mut s, "write");
         fault.map_or(Ok(()), |f| Err(f.error))
     }
@@ -862,8 +1497,16 @@ impl OdooCalendar for FakeOdoo {
         let midnight = start.ends_with(" 00:00:00");
         Ok(s.records
             .values()
-            .filter(|r| r.get("active").and_then(Value::as_bool) != Some(false))
+            .filter(|r| {
+                r.get("active").and_then(Value::as_bool) != Some(false) || rid_of(r).is_some()
+            })
             .filter(|r| r.get("name").and_then(Value::as_str) == Some(title))
+            .filter(|r| {
+                // Only a series' base event stands for it.
+                rid_of(r).is_none_or(|rid| {
+                    s.recurrences.get(&rid).and_then(|x| x.get("base_event_id")) == r.get("id")
+                })
+            })
             .filter(|r| {
                 r.get("start").and_then(Value::as_str) == Some(start.as_str())
                     || (midnight
@@ -872,5 +1515,66 @@ impl OdooCalendar for FakeOdoo {
             })
             .cloned()
             .collect())
+    }
+
+    async fn series(&self, recurrence_ids: &[i64]) -> PortResult<Vec<OdooSeries>> {
+        let (s, fault) = self.begin("series");
+        if let Some(f) = fault {
+            return Err(f.error);
+        }
+        Ok(recurrence_ids
+            .iter()
+            .filter_map(|rid| {
+                s.recurrences.get(rid).map(|rec| OdooSeries {
+                    recurrence: rec.clone(),
+                    events: Self::rows_of(&s, *rid),
+                })
+            })
+            .collect())
+    }
+
+    async fn respond_series(&self, id: i64, response: Response) -> PortResult<()> {
+        let rows: Vec<i64> = {
+            let s = self.lock();
+            match s.records.get(&id).and_then(rid_of) {
+                Some(rid) => Self::rows_of(&s, rid)
+                    .iter()
+                    .filter(|r| r.get("active") != Some(&json!(false)))
+                    .filter_map(|r| r.get("id").and_then(Value::as_i64))
+                    .collect(),
+                None => vec![id],
+            }
+        };
+        for r in rows {
+            self.respond(r, response).await?;
+        }
+        Ok(())
+    }
+
+    async fn archive_series(&self, base_id: i64) -> PortResult<()> {
+        let (mut s, fault) = self.begin("archive");
+        if let Some(f) = &fault {
+            if !f.applied {
+                return Err(f.error.clone());
+            }
+        }
+        let Some(row) = s.records.get(&base_id).cloned() else {
+            return Err(PortError::NotFound);
+        };
+        let ids: Vec<i64> = match rid_of(&row) {
+            Some(rid) => Self::rows_of(&s, rid)
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_i64))
+                .collect(),
+            None => vec![base_id],
+        };
+        for id in ids {
+            if let Some(r) = s.records.get_mut(&id) {
+                r["active"] = json!(false);
+            }
+            Self::touch(&mut s, id);
+        }
+        Self::wrote(&mut s, "archive");
+        fault.map_or(Ok(()), |f| Err(f.error))
     }
 }

@@ -49,7 +49,15 @@
 //!   another day than the start's, several weekdays in a relative monthly rule, counts
 //!   above 720;
 //! * the original start of a modified occurrence (Odoo exceptions are rows with
-//!   `follow_recurrence = false`; the engine links them by series + original start).
+//!   `follow_recurrence = false`), nor the original slot of a moved **base** event: the
+//!   series start is read from the base row as it is;
+//! * one series continuing another: a "this and following" edit ends the first
+//!   recurrence (`until`) and makes a second, unrelated one, and Outlook gets two series.
+//!
+//! **Not in the canonical series** (either side): modified occurrences (Graph exceptions,
+//! Odoo detached rows). A series is compared by its first slot, fields, rule and cancelled
+//! dates only, so the instances each side expands or regenerates never look like edits;
+//! the engine does not sync exceptions yet (see `crates/engine/README.md`).
 //!
 //! **Graph cannot hold**:
 //! * attendees without an e-mail address (Odoo partners without one): not synced;

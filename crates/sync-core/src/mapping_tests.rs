@@ -826,3 +826,90 @@ fn an_unknown_time_zone_is_an_error_not_utc() {
     );
     assert!(matches!(from_graph(&g), Err(MapError::UnknownZone(_))));
 }
+
+/// Every Graph pattern type × every range type, timed in Berlin and all-day: Graph →
+/// canonical → Graph reads back the same; → Odoo (when Odoo can hold it) reads back the
+/// same; what Odoo cannot hold is refused with a reason.
+#[test]
+fn every_pattern_and_range_round_trips_through_both_sides_or_is_refused_with_a_reason() {
+    let patterns = [
+        json!({"type": "daily", "interval": 1}),
+        json!({"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday", "thursday"], "firstDayOfWeek": "sunday"}),
+        json!({"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 17}),
+        json!({"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["tuesday"], "index": "third"}),
+        json!({"type": "absoluteYearly", "interval": 1, "dayOfMonth": 17, "month": 3}),
+        json!({"type": "relativeYearly", "interval": 1, "daysOfWeek": ["tuesday"], "month": 3, "index": "third"}),
+    ];
+    let ranges = [
+        json!({"type": "numbered", "numberOfOccurrences": 7}),
+        json!({"type": "endDate", "endDate": "2027-12-31"}),
+        json!({"type": "noEnd"}),
+    ];
+    let mut odoo_held = 0;
+    for all_day in [false, true] {
+        for p in &patterns {
+            for r in &ranges {
+                let mut range = r.clone();
+                range["startDate"] = json!("2026-03-17");
+                let mut g = graph_event(json!({"recurrence": {"pattern": p, "range": range}}));
+                if all_day {
+                    g["isAllDay"] = json!(true);
+                    g["start"] = json!({"dateTime": "2026-03-17T00:00:00", "timeZone": "UTC"});
+                    g["end"] = json!({"dateTime": "2026-03-18T00:00:00", "timeZone": "UTC"});
+                } else {
+                    g["recurrence"]["range"]["recurrenceTimeZone"] =
+                        json!("W. Europe Standard Time");
+                }
+                let e = from_graph(&g).unwrap();
+                let back = from_graph(&graph_event(to_graph(&e).unwrap())).unwrap();
+                assert_eq!(back.diff(&e), vec![], "{p} {r} all-day {all_day}");
+                assert_eq!(back.hash(), e.hash());
+                match to_odoo(&e) {
+                    Ok(mut o) => {
+                        odoo_held += 1;
+                        o["user_id"] = json!({"email": "me@example.com"});
+                        let read = from_odoo(&o).unwrap();
+                        assert_eq!(read.diff(&e), vec![], "{p} {r} all-day {all_day}: {o:#}");
+                        // And Odoo's rrule text alone says the same rule.
+                        let mut text_only = o.clone();
+                        text_only["rrule_type"] = json!(false);
+                        assert_eq!(
+                            from_odoo(&text_only).unwrap().recurrence,
+                            e.recurrence,
+                            "{p} {r}"
+                        );
+                    }
+                    Err(MapError::Unrepresentable { side, what }) => {
+                        assert_eq!(side, "Odoo");
+                        assert_eq!(p["type"], "relativeYearly", "{what}");
+                    }
+                    Err(other) => panic!("{p} {r}: {other}"),
+                }
+            }
+        }
+    }
+    assert_eq!(odoo_held, 2 * 5 * 3);
+}
+
+#[test]
+fn an_all_day_weekly_series_is_the_same_series_on_both_sides() {
+    let g = graph_event(json!({
+        "isAllDay": true,
+        "start": {"dateTime": "2026-03-17T00:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-03-18T00:00:00", "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"], "firstDayOfWeek": "sunday"},
+            "range": {"type": "numbered", "startDate": "2026-03-17", "numberOfOccurrences": 4}
+        }
+    }));
+    let o = odoo_record(json!({
+        "allday": true, "start": "2026-03-17 08:00:00", "stop": "2026-03-17 18:00:00",
+        "start_date": "2026-03-17", "stop_date": "2026-03-17",
+        "recurrency": true, "rrule_type": "weekly", "interval": 1, "end_type": "count", "count": 4,
+        "tue": true, "event_tz": "Europe/Berlin",
+    }));
+    let (eg, eo) = (from_graph(&g).unwrap(), from_odoo(&o).unwrap());
+    assert_eq!(eg.diff(&eo), vec![]);
+    // An all-day series has no zone: Odoo's event_tz does not make it differ.
+    assert_eq!(eo.time_zone, None);
+}

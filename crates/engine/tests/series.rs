@@ -1,0 +1,781 @@
+#![allow(clippy::unwrap_used)]
+//! Recurring series against the fake calendars: a series is one linked item (Graph series
+//! master ↔ Odoo recurrence), created, edited, cancelled and deleted on either side, and
+//! a second cycle never writes (Graph expands instances, Odoo regenerates rows).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+use odoo365_engine::{
+    CycleReport, Engine, EngineConfig, EngineError, Guard, ManualClock, Outcome, Store,
+    SyncOptions, Window,
+};
+use odoo365_sync_core::canonical::Recurrence;
+use odoo365_sync_core::rrule::Rule;
+use odoo365_sync_core::{Event, When};
+use serde_json::{json, Value};
+
+const ME: &str = "me@example.com";
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// A series in Berlin time starting on 2026-11-`day` at `hour` UTC.
+fn series(title: &str, day: u32, hour: u32, rule: &str) -> Event {
+    let mut e = Event::timed(title, at(day, hour), at(day, hour + 1));
+    e.time_zone = Some("Europe/Berlin".into());
+    e.recurrence = Some(Recurrence {
+        rule: Rule::parse(rule).unwrap(),
+        exdates: BTreeSet::new(),
+    });
+    e.normalized()
+}
+
+struct World {
+    graph: FakeGraph,
+    odoo: FakeOdoo,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+    cfg: EngineConfig,
+    engine: Option<Engine>,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sync.db")).unwrap();
+        store
+            .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+        drop(store);
+        let mut w = World {
+            graph: FakeGraph::new(ME),
+            odoo: FakeOdoo::new(ME),
+            clock: ManualClock::new(at(22, 12)),
+            dir,
+            cfg: EngineConfig::new("p1", ME),
+            engine: None,
+        };
+        w.reopen();
+        w
+    }
+
+    fn reopen(&mut self) {
+        self.engine = None;
+        let store = Store::open(&self.dir.path().join("sync.db")).unwrap();
+        self.engine = Some(
+            Engine::new(
+                store,
+                self.cfg.clone(),
+                Arc::new(self.graph.clone()),
+                Arc::new(self.odoo.clone()),
+                Arc::new(self.clock.clone()),
+            )
+            .unwrap(),
+        );
+    }
+
+    fn engine(&mut self) -> &mut Engine {
+        self.engine.as_mut().unwrap()
+    }
+
+    async fn sync(&mut self) -> CycleReport {
+        self.clock.advance(Duration::seconds(10));
+        self.engine().sync(SyncOptions::default()).await.unwrap()
+    }
+
+    async fn confirm(&mut self) -> CycleReport {
+        self.clock.advance(Duration::seconds(10));
+        self.engine()
+            .sync(SyncOptions {
+                dry_run: false,
+                confirm: true,
+            })
+            .await
+            .unwrap()
+    }
+
+    fn writes(&self) -> (usize, usize) {
+        (self.odoo.writes(), self.graph.writes())
+    }
+
+    async fn assert_quiet(&mut self) {
+        let before = self.writes();
+        let r = self.sync().await;
+        assert_eq!(
+            self.writes(),
+            before,
+            "a cycle without user changes wrote: {}",
+            r.plan.summary()
+        );
+        assert!(!r.plan.has_writes(), "{}", r.plan.summary());
+        assert!(r.item_errors.is_empty(), "{:?}", r.item_errors);
+    }
+
+    fn masters(&self) -> Vec<Value> {
+        self.graph
+            .events()
+            .into_iter()
+            .filter(|e| e["type"] == "seriesMaster")
+            .collect()
+    }
+
+    fn master(&self, title: &str) -> Value {
+        let m: Vec<Value> = self
+            .masters()
+            .into_iter()
+            .filter(|e| e["subject"] == title)
+            .collect();
+        assert_eq!(m.len(), 1, "one Outlook series titled {title}: {m:#?}");
+        m[0].clone()
+    }
+
+    /// The active Odoo series (recurrence ids) whose base is titled `title`.
+    fn odoo_series(&self, title: &str) -> Vec<i64> {
+        let mut out: Vec<i64> = self
+            .odoo
+            .titled(title)
+            .iter()
+            .filter_map(|r| r["recurrence_id"].as_i64())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn active_rows(&self, rid: i64) -> Vec<Value> {
+        self.odoo
+            .series_rows(rid)
+            .into_iter()
+            .filter(|r| r["active"] != json!(false))
+            .collect()
+    }
+
+    fn window(&self) -> Window {
+        Window {
+            start: at(1, 0) - Duration::days(60),
+            end: at(1, 0) + Duration::days(400),
+        }
+    }
+
+    fn outlook_dates(&self, master: &str) -> Vec<String> {
+        self.graph
+            .instances_of(master, self.window())
+            .iter()
+            .map(|i| i["originalStart"].as_str().unwrap()[..10].to_owned())
+            .collect()
+    }
+}
+
+fn odoo_dates(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r["start"].as_str().unwrap()[..10].to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_series_made_in_outlook_becomes_one_odoo_recurrence_and_the_next_cycle_is_quiet() {
+    let mut w = World::new();
+    let weekly = series("Standup", 23, 8, "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6");
+    let master = w.graph.user_create(&weekly, None);
+    let r = w.confirm().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let rids = w.odoo_series("Standup");
+    assert_eq!(rids.len(), 1, "one Odoo recurrence");
+    let rows = w.active_rows(rids[0]);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(odoo_dates(&rows), w.outlook_dates(&master));
+    let rec = &rows[0];
+    assert_eq!(rec["rrule_type"], "weekly");
+    assert_eq!(rec["event_tz"], "Europe/Berlin");
+    assert_eq!(
+        (rec["mon"].clone(), rec["wed"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        w.odoo.writes_of("create"),
+        1,
+        "one create for the whole series"
+    );
+    w.assert_quiet().await;
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_series_made_in_odoo_becomes_one_outlook_series_master() {
+    let mut w = World::new();
+    let daily = series("Gym", 23, 17, "FREQ=DAILY;INTERVAL=2;COUNT=5");
+    let base = w.odoo.user_create(&daily);
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    assert_eq!(w.active_rows(rid).len(), 5);
+    w.confirm().await;
+    let m = w.master("Gym");
+    assert_eq!(m["recurrence"]["pattern"]["type"], "daily");
+    assert_eq!(m["recurrence"]["pattern"]["interval"], 2);
+    assert_eq!(m["recurrence"]["range"]["numberOfOccurrences"], 5);
+    assert_eq!(w.graph.writes_of("create"), 1);
+    assert_eq!(
+        w.outlook_dates(m["id"].as_str().unwrap()),
+        odoo_dates(&w.active_rows(rid))
+    );
+    assert_eq!(w.masters().len(), 1, "no loose occurrences in Outlook");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_rule_edit_in_outlook_rebuilds_the_odoo_recurrence_and_one_in_odoo_patches_the_master() {
+    let mut w = World::new();
+    let weekly = series("Review", 24, 9, "FREQ=WEEKLY;BYDAY=TU;COUNT=4");
+    let master = w.graph.user_create(&weekly, None);
+    w.confirm().await;
+    w.assert_quiet().await;
+
+    // Outlook: every Tuesday and Thursday, 6 times.
+    w.graph.user_edit(&master, |m| {
+        m["recurrence"]["pattern"]["daysOfWeek"] = json!(["tuesday", "thursday"]);
+        m["recurrence"]["range"]["numberOfOccurrences"] = json!(6);
+    });
+    w.sync().await;
+    let rids = w.odoo_series("Review");
+    assert_eq!(rids.len(), 1);
+    let rows = w.active_rows(rids[0]);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(odoo_dates(&rows), w.outlook_dates(&master));
+    w.assert_quiet().await;
+
+    // Odoo: the whole series, "all events", to 3 occurrences and a new title.
+    let base = rows[0]["id"].as_i64().unwrap();
+    w.odoo.user_write(
+        base,
+        &json!({"count": 3, "name": "Weekly review", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    let m = w.master("Weekly review");
+    assert_eq!(m["recurrence"]["range"]["numberOfOccurrences"], 3);
+    assert_eq!(w.outlook_dates(&master).len(), 3);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_title_edit_of_the_whole_series_in_odoo_is_one_patch_of_the_master() {
+    let mut w = World::new();
+    let base = w
+        .odoo
+        .user_create(&series("Sync", 23, 10, "FREQ=WEEKLY;BYDAY=MO;COUNT=3"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let updates = w.graph.writes_of("update");
+    w.odoo.user_write(
+        base,
+        &json!({"name": "Team sync", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    assert_eq!(w.graph.writes_of("update"), updates + 1);
+    let m = w.master("Team sync");
+    assert!(m["recurrence"].is_object());
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn deleting_a_series_on_either_side_deletes_it_on_the_other() {
+    let mut w = World::new();
+    let a = w
+        .graph
+        .user_create(&series("Alpha", 23, 8, "FREQ=DAILY;COUNT=3"), None);
+    let b = w
+        .odoo
+        .user_create(&series("Beta", 23, 12, "FREQ=DAILY;COUNT=3"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    assert_eq!(w.odoo_series("Alpha").len(), 1);
+    assert_eq!(w.master("Beta")["type"], "seriesMaster");
+
+    w.graph.user_delete(&a);
+    let rid_b = w.odoo.recurrence_of(b).unwrap();
+    for r in w.active_rows(rid_b) {
+        w.odoo.user_archive(r["id"].as_i64().unwrap());
+    }
+    // Two series of three: six occurrences go, which the mass-change guard asks about.
+    let r = w.sync().await;
+    assert!(
+        matches!(&r.outcome, Outcome::Paused { guards } if guards.iter().any(|g| matches!(g, Guard::MassChange { changes: 6, .. }))),
+        "{:?}",
+        r.outcome
+    );
+    w.confirm().await;
+    assert!(
+        w.odoo.titled("Alpha").is_empty(),
+        "every Alpha row archived"
+    );
+    assert!(w.masters().is_empty(), "Beta deleted in Outlook");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_occurrence_travels_both_ways() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Lunch", 23, 11, "FREQ=DAILY;COUNT=5"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Lunch")[0];
+
+    // Outlook: the 25th is cancelled → that Odoo row is archived, the rest stay.
+    w.graph.user_cancel_occurrence(&master, d(2026, 11, 25));
+    w.sync().await;
+    let dates = odoo_dates(&w.active_rows(rid));
+    assert_eq!(
+        dates,
+        ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"],
+        "the Odoo recurrence is not rebuilt: same recurrence, one row archived"
+    );
+    w.assert_quiet().await;
+
+    // Odoo: the 27th archived → that Outlook occurrence deleted.
+    let row = w
+        .active_rows(rid)
+        .into_iter()
+        .find(|r| r["start"].as_str().unwrap().starts_with("2026-11-27"))
+        .unwrap();
+    w.odoo.user_archive(row["id"].as_i64().unwrap());
+    w.sync().await;
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26"]
+    );
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn cancelling_the_first_occurrence_in_odoo_keeps_the_series() {
+    let mut w = World::new();
+    let base = w
+        .odoo
+        .user_create(&series("Early", 23, 7, "FREQ=DAILY;COUNT=3"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    // The base event is the first occurrence: archiving it cancels one day, not the series.
+    w.odoo.user_archive(base);
+    w.sync().await;
+    let m = w.master("Early");
+    assert_eq!(
+        w.outlook_dates(m["id"].as_str().unwrap()),
+        ["2026-11-24", "2026-11-25"]
+    );
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn this_and_following_in_odoo_ends_the_outlook_series_and_starts_a_second_one() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Class", 23, 14, "FREQ=DAILY;COUNT=6"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Class")[0];
+    let fourth = w.active_rows(rid)[3]["id"].as_i64().unwrap();
+    // From the 26th on, one hour later.
+    w.odoo.user_write(
+        fourth,
+        &json!({"start": "2026-11-26 15:00:00", "stop": "2026-11-26 16:00:00",
+                "recurrence_update": "future_events"}),
+    );
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let first = w.graph.event(&master).unwrap();
+    assert_eq!(first["recurrence"]["range"]["type"], "endDate");
+    assert_eq!(first["recurrence"]["range"]["endDate"], "2026-11-25");
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-25"]
+    );
+    let masters = w.masters();
+    assert_eq!(masters.len(), 2, "a second Outlook series");
+    let second = masters.iter().find(|m| m["id"] != json!(master)).unwrap();
+    let second_id = second["id"].as_str().unwrap();
+    assert_eq!(
+        w.outlook_dates(second_id),
+        ["2026-11-26", "2026-11-27", "2026-11-28"]
+    );
+    let inst = w.graph.instances_of(second_id, w.window());
+    assert!(inst[0]["start"]["dateTime"]
+        .as_str()
+        .unwrap()
+        .contains("T16:00"));
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_series_across_the_dst_change_keeps_its_local_time_on_both_sides() {
+    let mut w = World::new();
+    // 09:00 Berlin (08:00 UTC in winter), weekly from 2027-03-22 over the 28 March change.
+    let mut e = Event::timed(
+        "Planning",
+        Utc.with_ymd_and_hms(2027, 3, 22, 8, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2027, 3, 22, 9, 0, 0).unwrap(),
+    );
+    e.time_zone = Some("Europe/Berlin".into());
+    e.recurrence = Some(Recurrence {
+        rule: Rule::parse("FREQ=WEEKLY;BYDAY=MO;COUNT=3").unwrap(),
+        exdates: BTreeSet::new(),
+    });
+    let base = w.odoo.user_create(&e.normalized());
+    w.confirm().await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let starts: Vec<String> = w
+        .active_rows(rid)
+        .iter()
+        .map(|r| r["start"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2027-03-22 08:00:00",
+            "2027-03-29 07:00:00",
+            "2027-04-05 07:00:00"
+        ]
+    );
+    let m = w.master("Planning");
+    assert_eq!(m["start"]["timeZone"], "W. Europe Standard Time");
+    let inst = w.graph.instances_of(m["id"].as_str().unwrap(), w.window());
+    let utc: Vec<&str> = inst
+        .iter()
+        .map(|i| i["originalStart"].as_str().unwrap())
+        .collect();
+    assert_eq!(utc.len(), 3);
+    assert!(utc[1].starts_with("2027-03-29T07:00:00"), "{utc:?}");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_all_day_yearly_series_syncs_both_ways() {
+    let mut w = World::new();
+    let mut e = Event::timed("Anniversary", at(1, 0), at(1, 1));
+    e.when = When::AllDay {
+        start: d(2026, 12, 3),
+        end: d(2026, 12, 4),
+    };
+    e.recurrence = Some(Recurrence {
+        rule: Rule::parse("FREQ=YEARLY;COUNT=3").unwrap(),
+        exdates: BTreeSet::new(),
+    });
+    w.graph.user_create(&e.normalized(), None);
+    w.confirm().await;
+    let rid = w.odoo_series("Anniversary")[0];
+    let rows = w.active_rows(rid);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["allday"], true);
+    assert_eq!(rows[2]["start_date"], "2028-12-03");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn the_first_sync_links_an_existing_series_instead_of_copying_it() {
+    let mut w = World::new();
+    let e = series("Board", 25, 9, "FREQ=WEEKLY;BYDAY=WE;COUNT=4");
+    w.graph.user_create(&e, None);
+    w.odoo.user_create(&e);
+    let r = w.sync().await;
+    assert!(matches!(
+        r.outcome,
+        Outcome::Synced | Outcome::Paused { .. }
+    ));
+    w.confirm().await;
+    assert_eq!(w.masters().len(), 1);
+    assert_eq!(w.odoo_series("Board").len(), 1);
+    assert_eq!(w.writes(), (0, 0), "linked, nothing written");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_series_delete_counts_as_its_occurrences_for_the_mass_change_guard() {
+    let mut w = World::new();
+    let mut masters = Vec::new();
+    for (i, t) in ["S1", "S2", "S3", "S4", "S5"].iter().enumerate() {
+        let e = series(t, 23, 8 + i as u32, "FREQ=DAILY;COUNT=30");
+        masters.push(w.graph.user_create(&e, None));
+    }
+    w.confirm().await;
+    w.assert_quiet().await;
+    // One series of 30 occurrences deleted: one item, but 30 events gone.
+    w.graph.user_delete(&masters[0]);
+    let r = w.sync().await;
+    match r.outcome {
+        Outcome::Paused { guards } => assert!(
+            guards
+                .iter()
+                .any(|g| matches!(g, Guard::MassChange { changes, .. } if *changes >= 30)),
+            "{guards:?}"
+        ),
+        other => panic!("expected a pause, got {other:?}"),
+    }
+    assert_eq!(
+        w.odoo_series("S1").len(),
+        1,
+        "nothing archived before confirming"
+    );
+    w.confirm().await;
+    assert!(w.odoo_series("S1").is_empty());
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_a_series_create_converges_without_a_duplicate() {
+    for n in 1..40 {
+        let mut w = World::new();
+        let base = w
+            .odoo
+            .user_create(&series("Crashy", 23, 9, "FREQ=DAILY;COUNT=4"));
+        let rid = w.odoo.recurrence_of(base).unwrap();
+        w.graph
+            .user_create(&series("Other", 24, 9, "FREQ=DAILY;COUNT=2"), None);
+        w.engine().crash_after(Some(n));
+        w.clock.advance(Duration::seconds(10));
+        let crashed = matches!(
+            w.engine()
+                .sync(SyncOptions {
+                    dry_run: false,
+                    confirm: true
+                })
+                .await,
+            Err(EngineError::Crashed)
+        );
+        w.reopen();
+        for _ in 0..3 {
+            w.confirm().await;
+        }
+        assert_eq!(w.masters().len(), 2, "crash at {n}");
+        assert_eq!(w.master("Crashy")["type"], "seriesMaster");
+        assert_eq!(w.odoo_series("Other").len(), 1, "crash at {n}");
+        assert_eq!(w.active_rows(rid).len(), 4, "crash at {n}");
+        w.assert_quiet().await;
+        if !crashed {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_occurrence_moved_in_outlook_moves_that_odoo_row_only() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Coffee", 23, 9, "FREQ=DAILY;COUNT=4"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Coffee")[0];
+    // The 24th at 13:00 instead of 09:00 (UTC), with another place.
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 24), |v| {
+        v["start"] = json!({"dateTime": "2026-11-24T13:00:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-24T14:00:00", "timeZone": "UTC"});
+        v["location"] = json!({"displayName": "Kitchen"});
+    });
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let rows = w.active_rows(rid);
+    assert_eq!(rows.len(), 4, "same recurrence, no row added or lost");
+    let moved: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["start"] == "2026-11-24 13:00:00")
+        .collect();
+    assert_eq!(moved.len(), 1, "{rows:#?}");
+    assert_eq!(moved[0]["follow_recurrence"], false, "an Odoo exception");
+    assert_eq!(moved[0]["location"], "Kitchen");
+    assert!(rows.iter().all(|r| r["start"] != "2026-11-24 09:00:00"));
+    w.assert_quiet().await;
+
+    // A second edit of the same exception travels as an edit of the linked pair.
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 24), |v| {
+        v["subject"] = json!("Coffee (late)");
+    });
+    w.sync().await;
+    assert_eq!(w.odoo.titled("Coffee (late)").len(), 1);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_occurrence_moved_in_odoo_becomes_an_outlook_exception() {
+    let mut w = World::new();
+    let base = w
+        .odoo
+        .user_create(&series("Tea", 23, 15, "FREQ=DAILY;COUNT=4"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let third = w.active_rows(rid)[2]["id"].as_i64().unwrap();
+    // "This event only": 16:00 instead of 15:00 on the 25th.
+    w.odoo.user_write(
+        third,
+        &json!({"start": "2026-11-25 16:00:00", "stop": "2026-11-25 17:00:00"}),
+    );
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let m = w.master("Tea");
+    let inst = w.graph.instances_of(m["id"].as_str().unwrap(), w.window());
+    assert_eq!(inst.len(), 4);
+    let exc: Vec<&Value> = inst.iter().filter(|i| i["type"] == "exception").collect();
+    assert_eq!(exc.len(), 1, "{inst:#?}");
+    assert!(exc[0]["originalStart"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-11-25T15:00:00"));
+    let moved = odoo365_sync_core::graph::from_graph(exc[0]).unwrap();
+    assert!(
+        matches!(moved.when, When::Timed { start, .. } if start == at(25, 16)),
+        "{:?}",
+        moved.when
+    );
+    w.assert_quiet().await;
+
+    // A rule change on the series rebuilds it on both sides without the exception,
+    // and nothing is deleted for it.
+    w.odoo.user_write(
+        base,
+        &json!({"count": 3, "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    let m = w.master("Tea");
+    assert_eq!(w.outlook_dates(m["id"].as_str().unwrap()).len(), 3);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_series_someone_else_organizes_gets_my_answer_only() {
+    let mut w = World::new();
+    let mut e = series("Their series", 23, 9, "FREQ=DAILY;COUNT=3");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: ME.into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    let master = w
+        .graph
+        .user_create(&e.normalized(), Some("boss@example.com"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Their series")[0];
+    // Accepted in Outlook: every Odoo row carries the answer; nothing else is written.
+    w.graph.user_edit(&master, |m| {
+        m["responseStatus"] = json!({"response": "accepted"});
+    });
+    let before = w.graph.writes();
+    w.sync().await;
+    for r in w.active_rows(rid) {
+        let mine = r["attendee_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["email"] == ME)
+            .unwrap()
+            .clone();
+        assert_eq!(mine["state"], "accepted", "{r:#?}");
+    }
+    assert_eq!(w.graph.writes(), before, "Outlook is not written");
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_moved_occurrence_deleted_later_is_cancelled_on_the_other_side() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Walk", 23, 12, "FREQ=DAILY;COUNT=4"), None);
+    w.confirm().await;
+    let rid = w.odoo_series("Walk")[0];
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 25), |v| {
+        v["start"] = json!({"dateTime": "2026-11-25T13:00:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-25T14:00:00", "timeZone": "UTC"});
+    });
+    w.sync().await;
+    w.assert_quiet().await;
+    // The moved occurrence is archived in Odoo: Outlook loses that occurrence.
+    let moved = w
+        .active_rows(rid)
+        .into_iter()
+        .find(|r| r["start"] == "2026-11-25 13:00:00")
+        .unwrap();
+    w.odoo.user_archive(moved["id"].as_i64().unwrap());
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26"]
+    );
+    w.sync().await;
+    w.assert_quiet().await;
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_series_edits_converges_to_the_same_calendars() {
+    let mut last: Option<(Vec<String>, Vec<String>)> = None;
+    for n in 1..60 {
+        let mut w = World::new();
+        let master = w
+            .graph
+            .user_create(&series("Edited", 23, 9, "FREQ=DAILY;COUNT=5"), None);
+        let base = w
+            .odoo
+            .user_create(&series("Other side", 23, 15, "FREQ=DAILY;COUNT=5"));
+        w.confirm().await;
+        w.assert_quiet().await;
+        let rid = w.odoo.recurrence_of(base).unwrap();
+        // A rule edit in Outlook, a cancellation and a moved occurrence in Odoo.
+        w.graph.user_edit(&master, |m| {
+            m["recurrence"]["range"]["numberOfOccurrences"] = json!(4);
+        });
+        let rows = w.active_rows(rid);
+        w.odoo.user_archive(rows[1]["id"].as_i64().unwrap());
+        w.odoo.user_write(
+            rows[3]["id"].as_i64().unwrap(),
+            &json!({"start": "2026-11-26 17:00:00", "stop": "2026-11-26 18:00:00"}),
+        );
+        w.engine().crash_after(Some(n));
+        w.clock.advance(Duration::seconds(10));
+        let crashed = matches!(
+            w.engine().sync(SyncOptions::default()).await,
+            Err(EngineError::Crashed)
+        );
+        w.reopen();
+        for _ in 0..3 {
+            w.confirm().await;
+        }
+        w.assert_quiet().await;
+        let edited = w.master("Edited");
+        let other = w.master("Other side");
+        let state = (
+            w.outlook_dates(edited["id"].as_str().unwrap()),
+            w.graph
+                .instances_of(other["id"].as_str().unwrap(), w.window())
+                .iter()
+                .map(|i| {
+                    let e = odoo365_sync_core::graph::from_graph(i).unwrap();
+                    format!("{:?}", e.when)
+                })
+                .collect::<Vec<String>>(),
+        );
+        assert_eq!(w.masters().len(), 2, "crash at {n}");
+        assert_eq!(state.0.len(), 4, "crash at {n}");
+        assert_eq!(state.1.len(), 4, "crash at {n}: {:?}", state.1);
+        assert!(
+            state.1.iter().any(|s| s.contains("2026-11-26T17:00:00Z")),
+            "crash at {n}: {:?}",
+            state.1
+        );
+        if let Some(l) = &last {
+            assert_eq!(&state, l, "crash at {n}");
+        }
+        last = Some(state);
+        if !crashed {
+            break;
+        }
+    }
+}

