@@ -4,6 +4,7 @@
 //! * [`ports`]: the [`Drive`] and [`OdooAttachments`] ports the app implements.
 
 pub mod ports;
+pub mod store;
 
 use std::io::Read;
 use std::path::Path;
