@@ -168,6 +168,22 @@ struct StoredFile {
     item: FileItem,
     drive_parent: Option<String>,
     etag: Option<String>,
+    /// Each side as last observed, when a one-way direction left some of it out of the
+    /// baseline: what an unreported side still shows.
+    #[serde(default)]
+    seen_odoo: Option<OdooState>,
+    #[serde(default)]
+    seen_drive: Option<DriveState>,
+}
+
+impl StoredFile {
+    fn last_odoo(&self) -> Option<OdooState> {
+        self.seen_odoo.clone().or_else(|| self.item.odoo.clone())
+    }
+
+    fn last_drive(&self) -> Option<DriveState> {
+        self.seen_drive.clone().or_else(|| self.item.drive.clone())
+    }
 }
 
 /// A step of a file job (the decision's ops, with keep-both spelled out).
@@ -930,7 +946,7 @@ impl FileSync {
                 Some(a) if seen.odoo_gone.contains(&a) => None,
                 Some(a) => match seen.odoo.get(&a) {
                     Some(att) => Some(odoo_state(att)),
-                    None => base.item.odoo.clone(),
+                    None => base.last_odoo(),
                 },
                 None => None,
             };
@@ -947,7 +963,7 @@ impl FileSync {
                     None if seen.full => (None, None, None, None),
                     None => {
                         // Not reported: unchanged, but its folder may have moved.
-                        match (&base.item.drive, &base.drive_parent) {
+                        match (&base.last_drive(), &base.drive_parent) {
                             (Some(bd), Some(p)) if seen.folders.contains_key(p) => {
                                 let mut d = bd.clone();
                                 if d.record.is_some() {
@@ -961,7 +977,7 @@ impl FileSync {
                     }
                 },
             };
-            if !mentioned && o == base.item.odoo && d == base.item.drive {
+            if !mentioned && o == base.last_odoo() && d == base.last_drive() {
                 continue;
             }
             let decision = reconcile(Some(&base.item), o.as_ref(), d.as_ref(), &s);
@@ -1202,7 +1218,7 @@ impl FileSync {
                             p.etag.clone(),
                             p.mtime,
                         );
-                        if next.item != base.item && !p.decision.unplaced {
+                        if next != *base && !p.decision.unplaced {
                             set_base(t, link_id, &next, now)?;
                         }
                     }
@@ -1736,7 +1752,15 @@ impl FileSync {
                     // Everything arrived but the answer was lost: the file is there.
                     return self.find_uploaded(&target, &tr.content).await;
                 }
-                Err(PortError::NotFound) => None,
+                Err(PortError::NotFound) => {
+                    // Expired, or finished and gone with its answer: a file with this
+                    // content where it was going is the upload.
+                    match self.find_uploaded(&target, &tr.content).await {
+                        Ok(f) => return Ok(f),
+                        Err(StepFail::Port(PortError::NotFound)) => None,
+                        Err(e) => return Err(e),
+                    }
+                }
                 Err(e) => return Err(e.into()),
             },
             None => None,
@@ -2091,6 +2115,7 @@ impl FileSync {
                         },
                         drive_parent: src_parent.clone(),
                         etag: src_etag.clone(),
+                        ..StoredFile::default()
                     };
                     self.store.tx(|t| {
                         let l = t.create_link(
@@ -2282,6 +2307,7 @@ fn next_base(
     etag: Option<String>,
     mtime: Option<DateTime<Utc>>,
 ) -> StoredFile {
+    let (seen_o, seen_d) = (o.cloned(), d.cloned());
     let mut o = o.cloned();
     let mut d = d.cloned();
     for (side, f) in ignored {
@@ -2312,6 +2338,8 @@ fn next_base(
             }
         }
     }
+    let seen_odoo = (seen_o != o).then_some(seen_o).flatten();
+    let seen_drive = (seen_d != d).then_some(seen_d).flatten();
     StoredFile {
         item: FileItem {
             odoo: o,
@@ -2320,6 +2348,8 @@ fn next_base(
         },
         drive_parent,
         etag,
+        seen_odoo,
+        seen_drive,
     }
 }
 
