@@ -491,9 +491,12 @@ impl FileSync {
         odoo: Arc<dyn OdooAttachments>,
         clock: Arc<dyn Clock>,
     ) -> Result<FileSync, EngineError> {
-        if cfg.fragment_size == 0 || cfg.fragment_size % (320 * 1024) != 0 {
+        if cfg.fragment_size == 0
+            || !cfg.fragment_size.is_multiple_of(320 * 1024)
+            || cfg.fragment_size >= 60 * 1024 * 1024
+        {
             return Err(EngineError::Invalid(
-                "the upload fragment size must be a multiple of 320 KiB".into(),
+                "the upload fragment size must be a multiple of 320 KiB under 60 MiB".into(),
             ));
         }
         let now = clock.now();
@@ -605,7 +608,6 @@ impl FileSync {
         self.checkpoint()?;
         report.jobs_done += self.drain().await?;
         let profile = self.profile();
-        let now = self.now();
         let (waiting, failed) = self.store.tx(|t| {
             let waiting = t
                 .jobs(&profile, JobState::Pending)?
@@ -629,7 +631,6 @@ impl FileSync {
                 .collect::<Vec<_>>();
             Ok((waiting, failed))
         })?;
-        let _ = now;
         report.jobs_waiting = waiting;
         report.failed = failed;
         Ok(report)
@@ -1264,14 +1265,13 @@ impl FileSync {
                 let key = format!("file:{}:{}", p.key_item, crate::state::ts(now));
                 t.enqueue(&profile, &key, JOB_KIND, &payload, now)?;
                 if p.decision.conflict == Some(FileConflictKind::Content) {
-                    let side = |o: Option<Value>| o;
                     t.open_conflict(
                         &profile,
                         p.link_id,
                         "content",
-                        side(p.base.as_ref().map(|b| json!(b.item))).as_ref(),
-                        side(p.odoo.as_ref().map(|o| json!(o))).as_ref(),
-                        side(p.drive.as_ref().map(|d| json!(d))).as_ref(),
+                        p.base.as_ref().map(|b| json!(b.item)).as_ref(),
+                        p.odoo.as_ref().map(|o| json!(o)).as_ref(),
+                        p.drive.as_ref().map(|d| json!(d)).as_ref(),
                         &json!(["content"]),
                         now,
                     )?;
@@ -1417,7 +1417,6 @@ impl FileSync {
         }
         // All steps done: record what both sides show now as the baseline.
         let now = self.now();
-        let profile = self.profile();
         let unlinked = p.steps.iter().any(|s| matches!(s, Step::Unlink));
         self.store.tx(|t| {
             if let Some(link_id) = p.link_id {
@@ -1436,7 +1435,6 @@ impl FileSync {
                 }
             }
             t.complete_job(job.id, now)?;
-            let _ = &profile;
             Ok(())
         })?;
         self.remove_spool(job.id);
