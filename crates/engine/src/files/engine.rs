@@ -608,12 +608,35 @@ impl FileSync {
         self.checkpoint()?;
         report.jobs_done += self.drain().await?;
         let profile = self.profile();
+        let now = self.now();
         let (waiting, failed) = self.store.tx(|t| {
-            let waiting = t
-                .jobs(&profile, JobState::Pending)?
-                .into_iter()
-                .filter(|j| j.kind == JOB_KIND)
-                .count();
+            // Items whose job is still waiting were skipped by this cycle's plan while the
+            // cursors moved past them: the next cycle reads them again explicitly.
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            let mut waiting = 0;
+            for state in [JobState::Pending, JobState::Failed] {
+                for j in t
+                    .jobs(&profile, state)?
+                    .into_iter()
+                    .filter(|j| j.kind == JOB_KIND)
+                {
+                    if state == JobState::Pending {
+                        waiting += 1;
+                    }
+                    if let Ok(p) = serde_json::from_value::<FileJob>(j.payload.clone()) {
+                        recheck.odoo.extend(p.attachment_id);
+                        recheck.drive.extend(p.item_id);
+                        recheck.drive.extend(p.split_item);
+                    }
+                }
+            }
+            if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
+                let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+                t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            }
             let failed = t
                 .jobs(&profile, JobState::Failed)?
                 .into_iter()

@@ -131,6 +131,22 @@ impl DriveState {
         id
     }
 
+    fn bin(&mut self, id: &str) {
+        let children: Vec<String> = self
+            .items
+            .iter()
+            .filter(|(_, i)| !i.in_bin && i.parent.as_deref() == Some(id))
+            .map(|(c, _)| c.clone())
+            .collect();
+        for c in children {
+            self.bin(&c);
+        }
+        if let Some(i) = self.items.get_mut(id) {
+            i.in_bin = true;
+        }
+        self.touch(id);
+    }
+
     fn live(&self, id: &str) -> Option<&Item> {
         self.items.get(id).filter(|i| !i.in_bin)
     }
@@ -322,12 +338,10 @@ impl FakeDrive {
         s.touch(id);
     }
 
+    /// Into the recycle bin; a folder takes its contents with it (each reported deleted).
     pub fn user_delete(&self, id: &str) {
         let mut s = self.lock();
-        if let Some(i) = s.items.get_mut(id) {
-            i.in_bin = true;
-        }
-        s.touch(id);
+        s.bin(id);
     }
 
     /// OneDrive reports no hash for the item until it is written again (co-authoring).
@@ -729,10 +743,7 @@ impl Drive for FakeDrive {
             return Err(f.error.clone());
         }
         s.check_etag(item_id, if_match)?;
-        if let Some(i) = s.items.get_mut(item_id) {
-            i.in_bin = true;
-        }
-        s.touch(item_id);
+        s.bin(item_id);
         s.wrote("delete");
         fault.map_or(Ok(()), |f| Err(f.error))
     }
