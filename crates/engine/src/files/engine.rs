@@ -1716,6 +1716,19 @@ impl FileSync {
         let info = super::content_info(&path).map_err(io_fail)?;
         if let Some(c) = expect {
             if !c.eq_ignore_ascii_case(&info.sha1) {
+                // Changed since it was planned (not a bad transfer): plan it again.
+                let now = self.odoo.read(&[attachment]).await?;
+                match now.first() {
+                    None => return Err(StepFail::Port(PortError::NotFound)),
+                    Some(a)
+                        if a.checksum
+                            .as_deref()
+                            .is_some_and(|x| !x.eq_ignore_ascii_case(c)) =>
+                    {
+                        return Err(StepFail::Port(PortError::PreconditionFailed))
+                    }
+                    Some(_) => {}
+                }
                 return Err(StepFail::Hash(format!(
                     "the attachment's content does not match its checksum ({c} expected, {} read)",
                     info.sha1
@@ -1738,6 +1751,11 @@ impl FileSync {
         let info = super::content_info(&path).map_err(io_fail)?;
         if let Some(q) = expect {
             if q != info.quick_xor {
+                // Changed since it was planned (not a bad transfer): plan it again.
+                let now = self.drive.get(item).await?;
+                if now.quick_xor.as_deref().is_some_and(|x| x != q) {
+                    return Err(StepFail::Port(PortError::PreconditionFailed));
+                }
                 return Err(StepFail::Hash(format!(
                     "the OneDrive file's content does not match its QuickXorHash ({q} expected, {} read)",
                     info.quick_xor
@@ -1849,15 +1867,63 @@ impl FileSync {
         }
     }
 
-    fn take_drive(&self, p: &mut FileJob, f: &DriveFile, record: Option<RecordKey>) {
-        p.drive = Some(DriveState {
+    /// Odoo has no If-Match: before overwriting or deleting an attachment, check that its
+    /// content is still the one planned with (a user edit since is planned again instead of
+    /// being lost). After a lost answer our own write may be what changed it: no check.
+    async fn odoo_unchanged(
+        &self,
+        attachment: i64,
+        planned: Option<&OdooState>,
+        maybe: bool,
+    ) -> Result<(), StepFail> {
+        let Some(planned) = planned else {
+            return Ok(());
+        };
+        if maybe {
+            return Ok(());
+        }
+        match self.odoo.read(&[attachment]).await?.first() {
+            None => Err(StepFail::Port(PortError::NotFound)),
+            Some(a) if a.checksum != planned.sha1 => {
+                Err(StepFail::Port(PortError::PreconditionFailed))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Takes what a OneDrive write answered into the job: all of it for a new file, else
+    /// only the fields the step wrote, so a concurrent user change of another field stays
+    /// "changed since the baseline" and is planned next cycle instead of being absorbed.
+    fn take_drive(
+        &self,
+        p: &mut FileJob,
+        f: &DriveFile,
+        record: Option<RecordKey>,
+        only: Option<FileField>,
+    ) {
+        let new = DriveState {
             record,
             name: f.name.clone(),
             quick_xor: f.quick_xor.clone(),
             size: f.size,
-        });
+        };
+        match (only, p.drive.as_mut()) {
+            (Some(FileField::Content), Some(d)) => {
+                d.quick_xor = new.quick_xor;
+                d.size = new.size;
+            }
+            (Some(FileField::Name), Some(d)) => d.name = new.name,
+            (Some(FileField::Record), Some(d)) => {
+                d.record = new.record;
+                d.name = new.name;
+                p.drive_parent = f.parent_id.clone();
+            }
+            _ => {
+                p.drive = Some(new);
+                p.drive_parent = f.parent_id.clone();
+            }
+        }
         p.item_id = Some(f.id.clone());
-        p.drive_parent = f.parent_id.clone();
         p.etag = f.etag.clone();
         p.mtime = f.modified;
     }
@@ -1948,7 +2014,7 @@ impl FileSync {
                         .id),
                 })?;
                 p.link_id = Some(new_link);
-                self.take_drive(p, &f, Some(record.clone()));
+                self.take_drive(p, &f, Some(record.clone()), None);
                 self.remove_spool(job.id);
             }
             Step::DriveReplace => {
@@ -1994,7 +2060,7 @@ impl FileSync {
                 let f = self.upload(job, p).await?;
                 self.check_uploaded(&f, &tr.content)?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
-                self.take_drive(p, &f, record);
+                self.take_drive(p, &f, record, Some(FileField::Content));
                 self.remove_spool(job.id);
             }
             Step::DriveRename { name } => {
@@ -2020,7 +2086,7 @@ impl FileSync {
                     .update(&item, None, Some(&chosen), etag.as_deref())
                     .await?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
-                self.take_drive(p, &f, record);
+                self.take_drive(p, &f, record, Some(FileField::Name));
             }
             Step::DriveMove { record } => {
                 let Some(item) = p.item_id.clone() else {
@@ -2039,7 +2105,7 @@ impl FileSync {
                         etag.as_deref(),
                     )
                     .await?;
-                self.take_drive(p, &f, Some(record.clone()));
+                self.take_drive(p, &f, Some(record.clone()), Some(FileField::Record));
             }
             Step::DriveDelete => {
                 let Some(item) = p.item_id.clone() else {
@@ -2194,16 +2260,18 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "overwritten", &journal, now)
                         .map(drop)
                 })?;
+                self.odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
+                    .await?;
                 let att = self.odoo.replace_content(attachment, &spool).await?;
                 self.remove_spool(job.id);
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Content);
             }
             Step::OdooRename { name } => {
                 let Some(attachment) = p.attachment_id else {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
                 let att = self.odoo.rename(attachment, name).await?;
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Name);
             }
             Step::OdooMove { record } => {
                 let Some(attachment) = p.attachment_id else {
@@ -2213,7 +2281,7 @@ impl FileSync {
                     .odoo
                     .move_to(attachment, &record.model, record.res_id)
                     .await?;
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Record);
             }
             Step::OdooDelete => {
                 let Some(attachment) = p.attachment_id else {
@@ -2229,6 +2297,13 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "deleted", &journal, now)
                         .map(drop)
                 })?;
+                match self
+                    .odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
+                    .await
+                {
+                    Ok(()) | Err(StepFail::Port(PortError::NotFound)) => {}
+                    Err(e) => return Err(e),
+                }
                 match self.odoo.delete(attachment).await {
                     Ok(()) | Err(PortError::NotFound) => {}
                     Err(e) => return Err(e.into()),
@@ -2307,6 +2382,22 @@ impl FileSync {
             t.set_job_payload(job_id, &payload, now)?;
             t.retry_failed_job(job_id, now)
         })?)
+    }
+}
+
+/// Takes the field an Odoo write changed into the job (see `take_drive`).
+fn take_odoo(p: &mut FileJob, a: &OdooAttachment, field: FileField) {
+    let new = odoo_state(a);
+    match p.odoo.as_mut() {
+        Some(o) => match field {
+            FileField::Content => {
+                o.sha1 = new.sha1;
+                o.size = new.size;
+            }
+            FileField::Name => o.name = new.name,
+            FileField::Record => o.record = new.record,
+        },
+        None => p.odoo = Some(new),
     }
 }
 
