@@ -258,8 +258,7 @@ impl Sim {
         }
         match f {
             0 => self.drive.fail_next(
-                *self
-                    .rng
+                self.rng
                     .pick(&[
                         "upload_small",
                         "update",
@@ -267,12 +266,12 @@ impl Sim {
                         "download",
                         "upload_fragment",
                     ])
+                    .copied()
                     .unwrap(),
                 transient(),
             ),
             1 => self.odoo.fail_next(
-                *self
-                    .rng
+                self.rng
                     .pick(&[
                         "create",
                         "replace_content",
@@ -281,6 +280,7 @@ impl Sim {
                         "delete",
                         "download",
                     ])
+                    .copied()
                     .unwrap(),
                 transient(),
             ),
