@@ -644,3 +644,86 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
+
+#[tokio::test]
+async fn a_content_conflict_is_resolved_by_the_users_choice() {
+    use odoo365_engine::files::FileConflictChoice;
+    for choice in [
+        FileConflictChoice::KeepBoth,
+        FileConflictChoice::KeepOdoo,
+        FileConflictChoice::KeepOneDrive,
+    ] {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+        w.sync().await;
+        let id = w.path("sale.order/1/plan.xlsx").unwrap();
+        w.odoo.user_edit(a, b"odoo edit");
+        w.drive.user_edit(&id, b"onedrive edit");
+        w.sync().await;
+        let conflict = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()[0]
+            .id;
+        let mut e = w.engine();
+        e.resolve_conflict(conflict, choice).unwrap();
+        assert!(matches!(
+            e.resolve_conflict(conflict, choice),
+            Err(EngineError::NoSuchConflict(_))
+        ));
+        drop(e);
+        w.sync().await;
+        let odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+        let drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
+        match choice {
+            FileConflictChoice::KeepBoth => {
+                assert_eq!((odoo.len(), drive.len()), (2, 2));
+            }
+            FileConflictChoice::KeepOdoo => {
+                assert_eq!(odoo, vec![b"odoo edit".to_vec()]);
+                assert_eq!(w.file("sale.order/1/plan.xlsx").unwrap(), b"odoo edit");
+                assert_eq!(drive.len(), 1);
+            }
+            FileConflictChoice::KeepOneDrive => {
+                assert_eq!(odoo, vec![b"onedrive edit".to_vec()]);
+                assert_eq!(w.file("sale.order/1/plan.xlsx").unwrap(), b"onedrive edit");
+                assert_eq!(drive.len(), 1);
+            }
+        }
+        assert!(Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()
+            .is_empty());
+        w.quiet().await;
+    }
+}
+
+#[tokio::test]
+async fn one_refused_file_does_not_hold_up_the_others() {
+    let w = World::new();
+    w.odoo.add_record(SO, 1);
+    let folder = w.drive.user_mkdirs("Odoo Sync/sale.order/1");
+    w.drive.user_upload(&folder, "a.txt", b"a");
+    w.drive.user_upload(&folder, "b.txt", b"b");
+    w.odoo.user_attach(SO, 1, "c.txt", b"c");
+    w.odoo.fail_next(
+        "create",
+        odoo365_engine::PortError::Rejected {
+            message: "access denied".into(),
+        },
+    );
+    let r = w.sync().await;
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(
+        w.odoo.on_record(SO, 1).len(),
+        2,
+        "the other file and c.txt went on"
+    );
+    assert!(w.file("sale.order/1/c.txt").is_some());
+    let job = r.failed[0].job_id.unwrap();
+    assert!(w.engine().retry(job).unwrap());
+    w.sync().await;
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 3);
+    w.quiet().await;
+}

@@ -133,6 +133,18 @@ impl FileConfig {
     }
 }
 
+/// How the user settles a both-changed file conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileConflictChoice {
+    /// Keep both versions (as they are now: two files, two attachments).
+    KeepBoth,
+    /// Keep Odoo's version under the original name; the OneDrive version is deleted.
+    KeepOdoo,
+    /// Keep OneDrive's version; Odoo's version is deleted.
+    KeepOneDrive,
+}
+
 /// One planned file operation, as a dry run or a paused cycle shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedFile {
@@ -1295,7 +1307,11 @@ impl FileSync {
                         p.base.as_ref().map(|b| json!(b.item)).as_ref(),
                         p.odoo.as_ref().map(|o| json!(o)).as_ref(),
                         p.drive.as_ref().map(|d| json!(d)).as_ref(),
-                        &json!(["content"]),
+                        &json!({
+                            "fields": ["content"],
+                            "attachment_id": p.attachment_id,
+                            "item_id": p.item_id,
+                        }),
                         now,
                     )?;
                     opened += 1;
@@ -2343,6 +2359,104 @@ impl FileSync {
                 p.item_id = None;
             }
         }
+        Ok(())
+    }
+
+    /// Settles a both-changed conflict. Both versions were kept and linked when it was
+    /// opened (Odoo's as the `(Odoo conflict …)` copy in OneDrive, OneDrive's as a second
+    /// attachment); `KeepBoth` just closes it, `KeepOdoo` deletes the OneDrive version on
+    /// both sides and gives the copy its name back, `KeepOneDrive` deletes Odoo's version
+    /// on both sides. Deletes go to the recycle bin and the journal, as always; the jobs
+    /// run in the next `sync` or `drain`.
+    pub fn resolve_conflict(
+        &mut self,
+        id: i64,
+        choice: FileConflictChoice,
+    ) -> Result<(), EngineError> {
+        let profile = self.profile();
+        let now = self.now();
+        let c = self
+            .store
+            .tx(|t| t.conflict(id))?
+            .filter(|c| c.open && c.profile_id == profile && c.kind == "content")
+            .filter(|c| c.fields.get("item_id").is_some())
+            .ok_or(EngineError::NoSuchConflict(id))?;
+        self.store.tx(|t| {
+            let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
+            let drive_link = match c.fields.get("item_id").and_then(Value::as_str) {
+                Some(item) => t.link_by_graph(&profile, LinkKind::File, item)?,
+                None => None,
+            };
+            let mut jobs: Vec<(i64, Vec<Step>)> = Vec::new();
+            match choice {
+                FileConflictChoice::KeepBoth => {}
+                FileConflictChoice::KeepOdoo => {
+                    if let Some(l) = &drive_link {
+                        jobs.push((
+                            l.id,
+                            vec![Step::DriveDelete, Step::OdooDelete, Step::Unlink],
+                        ));
+                    }
+                    if let Some(l) = &odoo_link {
+                        let base = t
+                            .baseline(l.id)?
+                            .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok());
+                        if let Some(name) = base.and_then(|b| b.item.odoo).map(|o| o.name) {
+                            jobs.push((l.id, vec![Step::DriveRename { name }]));
+                        }
+                    }
+                }
+                FileConflictChoice::KeepOneDrive => {
+                    if let Some(l) = &odoo_link {
+                        jobs.push((
+                            l.id,
+                            vec![Step::DriveDelete, Step::OdooDelete, Step::Unlink],
+                        ));
+                    }
+                }
+            }
+            for (n, (link_id, steps)) in jobs.into_iter().enumerate() {
+                let Some(l) = t.link(link_id)? else { continue };
+                let base = t
+                    .baseline(link_id)?
+                    .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok())
+                    .unwrap_or_default();
+                let item = base
+                    .item
+                    .odoo
+                    .as_ref()
+                    .map(|o| format!("{}/{}", o.record, o.name))
+                    .unwrap_or_default();
+                let job = FileJob {
+                    item,
+                    key_item: format!("l:{link_id}"),
+                    rule: format!("conflict {id} resolved: {choice:?}"),
+                    conflict: None,
+                    ignored: Vec::new(),
+                    steps,
+                    done: 0,
+                    link_id: Some(link_id),
+                    attachment_id: l.odoo_id,
+                    item_id: l.graph_id.clone(),
+                    split_item: None,
+                    odoo: base.item.odoo.clone(),
+                    drive: base.item.drive.clone(),
+                    drive_parent: base.drive_parent.clone(),
+                    etag: base.etag.clone(),
+                    mtime: base.item.mtime,
+                    base: Some(base),
+                    size: 0,
+                    large: false,
+                    transfer: None,
+                    hash_failures: 0,
+                };
+                let payload = serde_json::to_value(&job).map_err(corrupt)?;
+                let key = format!("file:resolve:{id}:{n}");
+                t.enqueue(&profile, &key, JOB_KIND, &payload, now)?;
+            }
+            t.resolve_conflict(id, &json!({ "keep": choice }), now)?;
+            Ok(())
+        })?;
         Ok(())
     }
 
