@@ -727,3 +727,86 @@ async fn one_refused_file_does_not_hold_up_the_others() {
     assert_eq!(w.odoo.on_record(SO, 1).len(), 3);
     w.quiet().await;
 }
+
+/// The mixed cycle of the crash test: one change of every kind, on both sides.
+fn mixed_changes(w: &World) {
+    let on = |r: i64, n: &str| {
+        w.odoo
+            .on_record(SO, r)
+            .into_iter()
+            .find(|x| x.1 == n)
+            .unwrap()
+            .0
+    };
+    w.odoo.user_edit(on(1, "edit-in-odoo.txt"), b"odoo v2");
+    let id = w.path("sale.order/1/edit-in-onedrive.txt").unwrap();
+    w.drive.user_edit(&id, b"onedrive v2");
+    w.odoo.user_rename(on(1, "rename.txt"), "renamed.txt");
+    w.odoo.user_move(on(1, "move.txt"), SO, 2);
+    w.odoo.user_delete(on(1, "delete-in-odoo.txt"));
+    let id = w.path("sale.order/1/delete-in-onedrive.txt").unwrap();
+    w.drive.user_delete(&id);
+    let both = on(2, "both.txt");
+    w.odoo.user_edit(both, b"both odoo");
+    let id = w.path("sale.order/2/both.txt").unwrap();
+    w.drive.user_edit(&id, b"both onedrive");
+    w.odoo.user_attach(SO, 2, "new in odoo.txt", b"new o");
+    let f = w.path("sale.order/2").unwrap();
+    w.drive.user_upload(&f, "new in onedrive.txt", b"new d");
+    w.odoo
+        .user_attach(SO, 2, "big.bin", &big(2 * 320 * 1024 + 5));
+}
+
+fn mixed_world() -> World {
+    let w = World::with(small_uploads);
+    for n in [
+        "edit-in-odoo.txt",
+        "edit-in-onedrive.txt",
+        "rename.txt",
+        "move.txt",
+        "delete-in-odoo.txt",
+        "delete-in-onedrive.txt",
+    ] {
+        w.odoo.user_attach(SO, 1, n, n.as_bytes());
+    }
+    w.odoo.user_attach(SO, 2, "both.txt", b"both");
+    w
+}
+
+type EndState = (Vec<(String, String, Vec<u8>)>, Vec<(String, Vec<u8>)>);
+
+async fn settle(w: &World) -> EndState {
+    for _ in 0..4 {
+        w.sync().await;
+    }
+    w.quiet().await;
+    (w.odoo.documents(), w.drive.files())
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_of_a_mixed_cycle_converges_to_the_same_end() {
+    let reference = {
+        let w = mixed_world();
+        w.sync().await;
+        mixed_changes(&w);
+        settle(&w).await
+    };
+    assert_eq!(reference.0.len(), reference.1.len());
+    let mut crashes = 0;
+    for n in 1..200 {
+        let w = mixed_world();
+        w.sync().await;
+        mixed_changes(&w);
+        let mut e = w.engine();
+        e.crash_after(Some(n));
+        w.clock.advance(chrono::Duration::minutes(5));
+        match e.sync(CONFIRM).await {
+            Err(EngineError::Crashed) => crashes += 1,
+            Ok(_) => break,
+            Err(other) => panic!("{other}"),
+        }
+        drop(e);
+        assert_eq!(settle(&w).await, reference, "crash after step {n}");
+    }
+    assert!(crashes > 20, "only {crashes} crash points");
+}
