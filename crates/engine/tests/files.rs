@@ -810,3 +810,26 @@ async fn a_crash_at_any_step_of_a_mixed_cycle_converges_to_the_same_end() {
     }
     assert!(crashes > 20, "only {crashes} crash points");
 }
+
+#[tokio::test]
+async fn a_thousand_files_cost_a_few_requests_each_and_a_no_op_cycle_three() {
+    let w = World::with(|c| c.guards.mass_count = usize::MAX);
+    for i in 0..1000i64 {
+        let size = [0usize, 10, 1000, 5000][(i % 4) as usize];
+        w.odoo
+            .user_attach(SO, 1 + i % 50, &format!("f{i}.txt"), &vec![b'x'; size]);
+    }
+    let (dc, oc) = (w.drive.calls(), w.odoo.calls());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_done, 1000);
+    let per_file = (w.drive.calls() - dc + w.odoo.calls() - oc) as f64 / 1000.0;
+    // Per file: the Odoo download, a name check, the upload; plus a folder and a chatter
+    // note per record, and the cycle's reads.
+    assert!(per_file < 3.3, "{per_file} requests per file");
+    let (dc, oc) = (w.drive.calls(), w.odoo.calls());
+    w.quiet().await;
+    let noop = w.drive.calls() - dc + w.odoo.calls() - oc;
+    // One delta round, one Odoo poll, one id-set check.
+    assert_eq!(noop, 3, "a no-op cycle made {noop} requests");
+    eprintln!("requests per file: {per_file:.2}; no-op cycle: {noop} requests, 0 writes");
+}

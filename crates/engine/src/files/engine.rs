@@ -934,14 +934,30 @@ impl FileSync {
             .filter_map(|(l, _)| l.graph_id.clone())
             .collect();
 
-        // Readable records for files that name a record nobody linked them to yet.
+        // Readable records for files in a record folder they were not linked in (new files,
+        // moved files); a linked file still where it was needs no question.
+        let linked_in: BTreeMap<&str, Option<&RecordKey>> = links
+            .iter()
+            .filter_map(|(l, b)| {
+                let g = l.graph_id.as_deref()?;
+                Some((
+                    g,
+                    b.as_ref()
+                        .and_then(|b| b.item.drive.as_ref()?.record.as_ref()),
+                ))
+            })
+            .collect();
         let mut ask: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        let mut readable: BTreeSet<RecordKey> = BTreeSet::new();
         for f in seen.files.values() {
             if let Some(r) = self.file_record(seen, f.parent_id.as_deref(), &f.name) {
-                ask.entry(r.model.clone()).or_default().insert(r.res_id);
+                if linked_in.get(f.id.as_str()) == Some(&Some(&r)) {
+                    readable.insert(r);
+                } else {
+                    ask.entry(r.model.clone()).or_default().insert(r.res_id);
+                }
             }
         }
-        let mut readable: BTreeSet<RecordKey> = BTreeSet::new();
         for (model, ids) in ask {
             let ids: Vec<i64> = ids.into_iter().collect();
             let ok = self
