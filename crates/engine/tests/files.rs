@@ -833,3 +833,28 @@ async fn a_thousand_files_cost_a_few_requests_each_and_a_no_op_cycle_three() {
     assert_eq!(noop, 3, "a no-op cycle made {noop} requests");
     eprintln!("requests per file: {per_file:.2}; no-op cycle: {noop} requests, 0 writes");
 }
+
+#[tokio::test]
+async fn a_deleted_sync_root_is_made_again_and_the_guard_asks_before_deleting() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.sync().await;
+    let root = w.drive.find_path("Odoo Sync").unwrap();
+    w.drive.user_delete(&root);
+    assert!(matches!(
+        w.engine().sync(CONFIRM).await,
+        Err(EngineError::Observe { .. })
+    ));
+    let r = w.engine().sync(SyncOptions::default()).await.unwrap();
+    assert!(
+        matches!(&r.outcome, Outcome::Paused { guards } if guards.iter().any(|g| matches!(g, Guard::MassChange { emptied: Some(_), .. }))),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(
+        w.odoo.on_record(SO, 1).len(),
+        2,
+        "nothing deleted while paused"
+    );
+}

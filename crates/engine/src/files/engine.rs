@@ -717,8 +717,20 @@ impl FileSync {
                     self.drive.delta(root_id, None).await
                 }
                 r => r,
-            }
-            .map_err(|e| Self::observe_err(Side::Microsoft, e))?;
+            };
+            let round = match round {
+                Err(PortError::NotFound) if !dry_run => {
+                    // The sync root itself is gone (deleted by the user): forget it, so the
+                    // next cycle makes a new one and enumerates it in full; every linked
+                    // file then looks deleted and the mass-change guard asks first.
+                    self.store.tx(|t| {
+                        t.clear_cursor(&profile, CUR_ROOT)?;
+                        t.clear_cursor(&profile, CUR_DELTA)
+                    })?;
+                    return Err(Self::observe_err(Side::Microsoft, PortError::NotFound));
+                }
+                r => r.map_err(|e| Self::observe_err(Side::Microsoft, e))?,
+            };
             seen.full = round.full;
             if !round.full {
                 seen.folders = folders
