@@ -506,9 +506,12 @@ impl FileSync {
         if cfg.fragment_size == 0
             || !cfg.fragment_size.is_multiple_of(320 * 1024)
             || cfg.fragment_size >= 60 * 1024 * 1024
+            || cfg.simple_upload_max > 250 * 1024 * 1024
         {
             return Err(EngineError::Invalid(
-                "the upload fragment size must be a multiple of 320 KiB under 60 MiB".into(),
+                "the upload fragment size must be a multiple of 320 KiB under 60 MiB, and simple \
+                 uploads at most 250 MiB (graph.md §3.5, §3.6)"
+                    .into(),
             ));
         }
         let now = clock.now();
@@ -1408,7 +1411,11 @@ impl FileSync {
         })?;
         ready.sort();
         let mut done = 0;
-        for (_, id) in ready {
+        for (large, id) in ready {
+            if large && self.large_sent >= self.cfg.large_bytes_per_drain {
+                // The large lane used its turn; this one waits for the next drain.
+                continue;
+            }
             let now = self.now();
             let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
                 continue;
@@ -1630,6 +1637,7 @@ impl FileSync {
                         t.set_job_payload(id, &payload, now)?;
                         t.fail_job(id, &other.to_string(), now)
                     })?;
+                    self.remove_spool(id);
                 }
             },
         }
