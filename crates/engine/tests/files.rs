@@ -858,3 +858,24 @@ async fn a_deleted_sync_root_is_made_again_and_the_guard_asks_before_deleting() 
         "nothing deleted while paused"
     );
 }
+
+#[tokio::test]
+async fn a_refused_chatter_note_does_not_hold_up_the_file() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.odoo.fail_next(
+        "message_post",
+        odoo365_engine::PortError::Rejected {
+            message: "no chatter".into(),
+        },
+    );
+    let r = w.sync().await;
+    assert!(r.failed.is_empty());
+    assert_eq!(w.file("sale.order/1/a.txt").unwrap(), b"a");
+    assert!(w.odoo.notes().is_empty());
+    // The next file of the record posts it.
+    w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.sync().await;
+    assert_eq!(w.odoo.notes().len(), 1);
+    w.quiet().await;
+}

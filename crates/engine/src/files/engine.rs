@@ -1012,6 +1012,8 @@ impl FileSync {
             let o = match l.odoo_id {
                 Some(a) if seen.odoo_gone.contains(&a) => None,
                 Some(a) => match seen.odoo.get(&a) {
+                    // Moved to a record of a model not synced: out of scope, as if gone.
+                    Some(att) if !self.cfg.models.contains(&att.res_model) => None,
                     Some(att) => Some(odoo_state(att)),
                     None => base.last_odoo(),
                 },
@@ -1078,6 +1080,7 @@ impl FileSync {
             .odoo
             .values()
             .filter(|a| !linked_odoo.contains(&a.id) && !busy.contains(&format!("a:{}", a.id)))
+            .filter(|a| self.cfg.models.contains(&a.res_model))
             .filter(|a| {
                 !creating_odoo.contains(&(RecordKey::new(&a.res_model, a.res_id), a.name.clone()))
             })
@@ -1714,13 +1717,25 @@ impl FileSync {
                      <a href=\"{}\">open the folder</a> (each file's version history is there).</p>",
                     html_escape(&url)
                 );
-                self.odoo
+                // The note is a courtesy: a record whose chatter refuses it (or a failing
+                // call) does not hold up its files; it is tried again with the next file.
+                match self
+                    .odoo
                     .message_post(&record.model, record.res_id, &body)
-                    .await?;
-                let now = self.now();
-                self.store
-                    .tx(|t| t.set_record_note(&profile, &record.model, record.res_id, &url, now))?;
-                self.checkpoint()?;
+                    .await
+                {
+                    Ok(()) => {
+                        let now = self.now();
+                        self.store.tx(|t| {
+                            t.set_record_note(&profile, &record.model, record.res_id, &url, now)
+                        })?;
+                        self.checkpoint()?;
+                    }
+                    Err(e @ PortError::SignInNeeded { .. }) => return Err(e.into()),
+                    Err(e) => {
+                        tracing::warn!(record = %record, error = %e, "chatter note not posted");
+                    }
+                }
             }
         }
         let path = layout::record_folder_path(&self.cfg.root_path, record);
