@@ -879,3 +879,26 @@ async fn a_refused_chatter_note_does_not_hold_up_the_file() {
     assert_eq!(w.odoo.notes().len(), 1);
     w.quiet().await;
 }
+
+#[tokio::test]
+async fn a_keep_both_cut_short_after_its_first_step_still_ends_with_both_versions_once() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+    w.sync().await;
+    let id = w.path("sale.order/1/plan.xlsx").unwrap();
+    w.odoo.user_edit(a, b"odoo edit");
+    w.drive.user_edit(&id, b"onedrive edit");
+    // The OneDrive version "vanishes" right after Odoo's copy was uploaded.
+    w.drive
+        .fail_next("get", odoo365_engine::PortError::NotFound);
+    w.sync().await;
+    for _ in 0..2 {
+        w.sync().await;
+    }
+    let mut odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+    odoo.sort();
+    assert_eq!(odoo, vec![b"odoo edit".to_vec(), b"onedrive edit".to_vec()]);
+    assert_eq!(w.drive.files().len(), 2, "{:?}", w.drive.files());
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}

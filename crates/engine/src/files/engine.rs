@@ -1606,7 +1606,33 @@ impl FileSync {
                     let profile = self.profile();
                     let (item, link_id) = (p.item.clone(), p.link_id);
                     let (a, d) = (p.attachment_id, p.item_id.clone());
+                    let split = p.split_item.clone();
+                    // Steps already done changed the link: its baseline records them, and
+                    // keeps the old value of every field a step not done was to carry, so
+                    // that change is still seen (and planned) next cycle.
+                    let partial = (p.done > 0
+                        && !p.steps[..p.done].iter().any(|s| matches!(s, Step::Unlink)))
+                    .then(|| {
+                        let mut ignored = p.ignored.clone();
+                        for s in &p.steps[p.done..] {
+                            ignored.extend(carried(s));
+                        }
+                        next_base(
+                            &p.base.clone().unwrap_or_default(),
+                            p.odoo.as_ref(),
+                            p.drive.as_ref(),
+                            &ignored,
+                            p.drive_parent.clone(),
+                            p.etag.clone(),
+                            p.mtime,
+                        )
+                    });
                     self.store.tx(|t| {
+                        if let (Some(b), Some(l)) = (&partial, link_id) {
+                            if t.link(l)?.is_some() {
+                                set_base(t, l, b, now)?;
+                            }
+                        }
                         t.complete_job(id, now)?;
                         t.append_audit(
                             &NewAudit {
@@ -1630,6 +1656,7 @@ impl FileSync {
                             .unwrap_or_default();
                         r.odoo.extend(a);
                         r.drive.extend(d);
+                        r.drive.extend(split);
                         let text = serde_json::to_string(&r).map_err(corrupt)?;
                         t.set_cursor(&profile, CUR_RECHECK, &text, now)
                     })?;
@@ -2547,6 +2574,19 @@ impl FileSync {
             t.set_job_payload(job_id, &payload, now)?;
             t.retry_failed_job(job_id, now)
         })?)
+    }
+}
+
+/// The field a step copies, and the side it reads it from.
+fn carried(s: &Step) -> Vec<(Side, FileField)> {
+    match s {
+        Step::DriveReplace => vec![(Side::Odoo, FileField::Content)],
+        Step::DriveRename { .. } => vec![(Side::Odoo, FileField::Name)],
+        Step::DriveMove { .. } => vec![(Side::Odoo, FileField::Record)],
+        Step::OdooReplace => vec![(Side::Microsoft, FileField::Content)],
+        Step::OdooRename { .. } => vec![(Side::Microsoft, FileField::Name)],
+        Step::OdooMove { .. } => vec![(Side::Microsoft, FileField::Record)],
+        _ => Vec::new(),
     }
 }
 
