@@ -2035,9 +2035,7 @@ impl FileSync {
                     StepFail::Engine(EngineError::Invalid("upload without an attachment".into()))
                 })?;
                 let (folder, folder_path) = self.record_folder(record).await?;
-                let resumable = p.transfer.as_ref().is_some_and(|t| {
-                    super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
-                });
+                let resumable = p.transfer.as_ref().is_some_and(|t| spool_intact(t, maybe));
                 if !resumable {
                     let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
                     let (spool, content) = self
@@ -2116,9 +2114,7 @@ impl FileSync {
                 let (Some(attachment), Some(item)) = (attachment, item) else {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
-                let resumable = p.transfer.as_ref().is_some_and(|t| {
-                    super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
-                });
+                let resumable = p.transfer.as_ref().is_some_and(|t| spool_intact(t, maybe));
                 if !resumable {
                     let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
                     let (spool, content) = self
@@ -2574,6 +2570,17 @@ impl FileSync {
             t.set_job_payload(job_id, &payload, now)?;
             t.retry_failed_job(job_id, now)
         })?)
+    }
+}
+
+/// Whether a transfer's spool file still holds its content. After a crash it is hashed
+/// again; after a yield (same process, the file untouched since) its length suffices, so
+/// a large upload is not re-hashed at every turn of its lane.
+fn spool_intact(t: &Transfer, after_crash: bool) -> bool {
+    if after_crash {
+        super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
+    } else {
+        std::fs::metadata(&t.spool).is_ok_and(|m| m.len() == t.content.size)
     }
 }
 
