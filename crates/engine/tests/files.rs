@@ -902,3 +902,43 @@ async fn a_keep_both_cut_short_after_its_first_step_still_ends_with_both_version
     assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
+
+#[tokio::test]
+async fn the_calendar_engine_leaves_file_jobs_alone() {
+    use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+    use odoo365_engine::{Engine, EngineConfig, JobState};
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.drive.fail_next(
+        "upload_small",
+        odoo365_engine::PortError::NotSent {
+            message: "offline".into(),
+        },
+    );
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1);
+    let mut cal = Engine::new(
+        Store::open(&w.db()).unwrap(),
+        EngineConfig::new("p1", "me@example.com"),
+        Arc::new(FakeGraph::new("me@example.com")),
+        Arc::new(FakeOdoo::new("me@example.com")),
+        Arc::new(w.clock.clone()),
+    )
+    .unwrap();
+    w.clock.advance(chrono::Duration::hours(1));
+    cal.sync(CONFIRM).await.unwrap();
+    let pending = cal.store().tx(|t| t.jobs("p1", JobState::Pending)).unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "the file job is still waiting for FileSync"
+    );
+    assert!(cal
+        .store()
+        .tx(|t| t.jobs("p1", JobState::Failed))
+        .unwrap()
+        .is_empty());
+    drop(cal);
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/a.txt").unwrap(), b"a");
+}
