@@ -1578,3 +1578,7 @@ impl OdooCalendar for FakeOdoo {
         fault.map_or(Ok(()), |f| Err(f.error))
     }
 }
+
+// Documents sync: fakes of the `files` ports.
+mod files;
+pub use files::{FakeDrive, FakeOdooAttachments};
