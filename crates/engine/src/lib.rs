@@ -15,6 +15,7 @@
 //! to the store (secrets live in the keychain).
 
 pub mod clock;
+pub mod files;
 pub mod ports;
 pub mod state;
 pub mod store;
