@@ -14,6 +14,7 @@ pub mod activity;
 pub mod conflicts;
 pub mod connect;
 pub mod error;
+pub mod file_ports;
 pub mod logging;
 pub mod ports;
 pub mod profile;
