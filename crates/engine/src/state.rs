@@ -314,6 +314,12 @@ pub struct JournalEntry {
 }
 
 impl Tx<'_> {
+    /// The transaction's connection, for the modules that keep their own tables
+    /// (documents sync: `files::store`).
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn
+    }
+
     // ------------------------------------------------------------------ links
 
     /// Records a link and returns it. A second link for an id already linked on either side

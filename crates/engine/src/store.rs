@@ -137,6 +137,28 @@ const MIGRATIONS: &[&str] = &[
         restored_at  TEXT
     ) STRICT;
     CREATE INDEX journal_profile ON journal(profile_id, id);",
+    // 3: documents sync. File links use `link` (kind 'file', odoo_model 'ir.attachment',
+    // attachment id <-> driveItem id) and `baseline`; these cache the OneDrive folders
+    // below the sync root (by item id, so a lookup never goes by path) and remember the
+    // records whose chatter already has the note with their folder's link.
+    "CREATE TABLE drive_folder (
+        profile_id TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        item_id    TEXT NOT NULL,
+        parent_id  TEXT,
+        name       TEXT NOT NULL,
+        web_url    TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (profile_id, item_id)
+    ) STRICT;
+    CREATE INDEX drive_folder_child ON drive_folder(profile_id, parent_id, name);
+    CREATE TABLE file_record_note (
+        profile_id TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        model      TEXT NOT NULL,
+        res_id     INTEGER NOT NULL,
+        web_url    TEXT NOT NULL,
+        noted_at   TEXT NOT NULL,
+        PRIMARY KEY (profile_id, model, res_id)
+    ) STRICT;",
 ];
 
 /// Handle to the store. One connection; the engine serialises access to it.

@@ -1412,6 +1412,8 @@ impl Engine {
             Ok(t.jobs(&profile, JobState::Pending)?
                 .into_iter()
                 .filter(|j| j.not_before <= now)
+                // Documents jobs belong to `files::FileSync`.
+                .filter(|j| j.kind != crate::files::JOB_KIND)
                 .map(|j| j.id)
                 .collect())
         })?;

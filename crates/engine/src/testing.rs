@@ -838,3 +838,7 @@ impl OdooCalendar for FakeOdoo {
             .collect())
     }
 }
+
+// Documents sync: fakes of the `files` ports.
+mod files;
+pub use files::{FakeDrive, FakeOdooAttachments};

@@ -7,6 +7,8 @@
 //! * [`graph`] / [`odoo`]: mapping to and from Graph event JSON and Odoo `calendar.event`
 //!   records; [`html`], [`tz`] and [`rrule`] are the normalisers they share;
 //!   [`expand`] lists a series' occurrences for matching them across sides.
+//! * [`files`]: documents sync (attachments ⇄ OneDrive files): the canonical file item,
+//!   OneDrive-safe names, the folder layout and the per-file decision table.
 //! * [`reconcile`](mod@reconcile): [`reconcile()`] for one item (an exhaustive table over the states of
 //!   both sides and the baseline, with a per-field three-way merge), [`plan()`] for a batch,
 //!   and the [`Plan`] value the engine shows, guards and executes.
@@ -23,6 +25,7 @@
 pub mod canonical;
 pub mod error;
 pub mod expand;
+pub mod files;
 pub mod graph;
 pub mod hash;
 pub mod html;

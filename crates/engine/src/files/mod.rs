@@ -2,8 +2,13 @@
 //! two-way, on the calendar's store, job queue, guards, conflicts, audit log and journal.
 //!
 //! * [`ports`]: the [`Drive`] and [`OdooAttachments`] ports the app implements.
+//! * [`engine`]: [`FileSync`], the cycle (observe, plan, guard, queue, execute).
+//! * [`store`]: the folder cache and chatter-note tables, and the queue/link helpers
+//!   files need, on the shared store.
 
+pub mod engine;
 pub mod ports;
+pub mod store;
 
 use std::io::Read;
 use std::path::Path;
@@ -11,6 +16,7 @@ use std::path::Path;
 use base64::Engine as _;
 use sha1::Digest as _;
 
+pub use engine::{FileConfig, FileReport, FileSync, PlannedFile, ATTACHMENT_MODEL, JOB_KIND};
 pub use ports::{
     ContentInfo, Drive, DriveDelta, DriveFile, OdooAttachment, OdooAttachments, UploadProgress,
     UploadSession, UploadTarget,

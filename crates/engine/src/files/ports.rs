@@ -67,8 +67,10 @@ pub struct DriveFile {
 pub struct DriveDelta {
     /// Items added, changed or deleted, in the order Graph sent them, **the last one of
     /// each id wins** (the feed may repeat an item). Only the sync root and items below
-    /// it are reported, the root folder included; deleted items may lack a parent, so
-    /// deletes outside the root may be reported too (the engine ignores unknown ids).
+    /// it are reported, the root folder included (a full round lists every live item
+    /// below the root). An item deleted, or moved out of the root, is reported with
+    /// `deleted: true` (only its `id` is reliable); deletes outside the root may be
+    /// reported too (the engine ignores unknown ids).
     pub items: Vec<DriveFile>,
     /// The `@odata.deltaLink` ending the round, persisted by the engine only after the
     /// round was applied.

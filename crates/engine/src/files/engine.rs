@@ -1,0 +1,2394 @@
+//! The documents sync engine: [`FileSync`], one cycle of one profile's files.
+//!
+//! It is a separate entry point beside the calendar's [`crate::Engine`], on the **same
+//! store** (links of kind `file`, baselines, cursors named `files.*`, the job queue with
+//! jobs of kind [`JOB_KIND`], conflicts, audit log, journal). The app opens it on its own
+//! connection to the profile's database and runs it after the calendar cycle (not at the
+//! same time for one profile: both recover the profile's interrupted jobs when opened).
+//! The calendar engine leaves file jobs alone.
+//!
+//! [`FileSync::sync`] runs a cycle:
+//!
+//! 1. **Observe** OneDrive with one delta round scoped to the sync root (persisted delta
+//!    link; a 410 runs a full round reconciled against the links, so nothing is
+//!    duplicated) and keeps the folders below the root in the store (by id); Odoo by
+//!    `write_date`/`create_date` cursor minus an overlap, plus an id-set check (every
+//!    `id_check_every`, and on every full round) that turns hard deletes into deletions.
+//!    Items left unfinished by an earlier cycle are re-read explicitly.
+//! 2. **Plan**: one item per link either side mentioned, one per unlinked attachment or
+//!    file. Unlinked pairs on the same record with the same content (checked by hash, the
+//!    attachment downloaded once) are **linked, never duplicated**: this is how a lost store
+//!    or a first sync over existing files re-links by path and hash. Files in folders that
+//!    name no readable record are reported. Items with an unfinished job wait for it.
+//!    `sync_core::files::reconcile` decides.
+//! 3. **Guards**: the first file sync and a mass change (deletes + overwrites, the
+//!    calendar's [`Guards`] thresholds; or one side's linked files all gone) pause the
+//!    cycle; a dry run stops here with the plan. Nothing is written in either case.
+//! 4. **Enqueue** one durable job per item, open conflict records, move the cursors, in
+//!    one transaction.
+//! 5. **Execute** in two lanes: metadata and small files first, then large files (above
+//!    the simple-upload threshold), which yield after `large_bytes_per_drain` bytes with
+//!    their upload session saved so small files queued meanwhile go first. Every step
+//!    persists its result before the next; an upload session's URL and next offset are
+//!    persisted after each fragment, so a crash resumes the upload where it stopped.
+//!    Content is checked by hash at every hop (the attachment's SHA-1 on download, the
+//!    OneDrive file's QuickXorHash on download, the QuickXorHash OneDrive reports after an
+//!    upload); a mismatch is retried `hash_attempts` times, then reported, and nothing
+//!    that failed the check is ever written to Odoo. A failing file never blocks others.
+//!
+//! Loop safety: each side of a link is compared with its own half of the baseline, which
+//! holds what that side showed *after* sync wrote it (Odoo's checksum is re-read after an
+//! upload, since Odoo may resize images), so sync's own writes never look like changes.
+//!
+//! Nothing is lost: OneDrive deletes go to the recycle bin and overwritten OneDrive
+//! content stays in the file's version history; an attachment is overwritten or deleted
+//! only with content that OneDrive holds (its previous version, or the recycle bin), and
+//! both are journaled with where the content can be found.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use odoo365_sync_core::files::layout::{self, Place};
+use odoo365_sync_core::files::names;
+use odoo365_sync_core::files::{
+    reconcile, DriveState, FileConflictKind, FileDecision, FileField, FileItem, FileOp,
+    FileSettings, OdooState, RecordKey,
+};
+use odoo365_sync_core::Side;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::ports::{
+    ContentInfo, Drive, DriveFile, OdooAttachment, OdooAttachments, UploadProgress, UploadSession,
+    UploadTarget,
+};
+use super::store::FolderRow;
+use crate::ports::PortError;
+use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
+use crate::sync::{EngineError, Guard, Guards, ItemError, Outcome, SyncOptions};
+use crate::{Clock, Store, StoreError};
+
+/// The job kind of file jobs in the shared queue.
+pub const JOB_KIND: &str = "file";
+/// The `odoo_model` of file links (their `odoo_id` is the attachment id).
+pub const ATTACHMENT_MODEL: &str = "ir.attachment";
+
+const CUR_ROOT: &str = "files.root_id";
+const CUR_DELTA: &str = "files.drive_delta";
+const CUR_ODOO: &str = "files.odoo_cursor";
+const CUR_ID_CHECK: &str = "files.odoo_id_check";
+const CUR_RECHECK: &str = "files.recheck";
+
+/// A profile's documents settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileConfig {
+    pub profile_id: String,
+    /// The sync root, relative to the drive root (`Odoo Sync`).
+    pub root_path: String,
+    /// The models whose records' attachments are synced.
+    pub models: Vec<String>,
+    pub settings: FileSettings,
+    pub odoo_overlap: Duration,
+    pub id_check_every: Duration,
+    pub guards: Guards,
+    pub attempts_max: i64,
+    pub retry_base: Duration,
+    /// Files up to this size go in one `PUT`; larger ones through an upload session and
+    /// the large lane.
+    pub simple_upload_max: u64,
+    /// Upload fragment size: a multiple of 320 KiB under 60 MiB (graph.md §3.6).
+    pub fragment_size: u64,
+    /// Bytes a large upload sends per drain before it yields to the small lane.
+    pub large_bytes_per_drain: u64,
+    /// Transfers whose content fails its hash check are retried this many times in all.
+    pub hash_attempts: i64,
+    /// Where content is spooled between the services (one file per running transfer).
+    pub spool_dir: PathBuf,
+}
+
+impl FileConfig {
+    /// The defaults: `Odoo Sync`, the four default models, two-way, 4 MiB simple uploads,
+    /// 10 MiB fragments, 64 MiB per large-lane turn, 3 hash attempts.
+    pub fn new(profile_id: &str, spool_dir: PathBuf) -> FileConfig {
+        FileConfig {
+            profile_id: profile_id.to_owned(),
+            root_path: "Odoo Sync".to_owned(),
+            models: ["sale.order", "account.move", "project.task", "crm.lead"]
+                .map(str::to_owned)
+                .to_vec(),
+            settings: FileSettings::default(),
+            odoo_overlap: Duration::minutes(2),
+            id_check_every: Duration::hours(1),
+            guards: Guards::default(),
+            attempts_max: 6,
+            retry_base: Duration::seconds(30),
+            simple_upload_max: 4 * 1024 * 1024,
+            fragment_size: 32 * 320 * 1024,
+            large_bytes_per_drain: 64 * 1024 * 1024,
+            hash_attempts: 3,
+            spool_dir,
+        }
+    }
+}
+
+/// One planned file operation, as a dry run or a paused cycle shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedFile {
+    pub item: String,
+    pub rule: String,
+    pub ops: Vec<FileOp>,
+    pub conflict: Option<FileConflictKind>,
+    pub size: u64,
+}
+
+/// What a file cycle did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub outcome: Outcome,
+    pub planned: Vec<PlannedFile>,
+    /// The delta link was refused and a full round reconciled against the links.
+    pub resynced: bool,
+    /// Unlinked pairs linked by record, name and hash (a lost store, a first sync).
+    pub relinked: usize,
+    pub jobs_done: usize,
+    pub jobs_waiting: usize,
+    pub failed: Vec<ItemError>,
+    /// Files in folders that match no readable record: left alone.
+    pub unplaced: Vec<String>,
+    /// What the user is told: an edit that won over a delete, a rename that lost.
+    pub notices: Vec<String>,
+    pub conflicts_opened: usize,
+}
+
+/// The baseline of a file link as stored (`baseline.canonical_json`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct StoredFile {
+    item: FileItem,
+    drive_parent: Option<String>,
+    etag: Option<String>,
+    /// Each side as last observed, when a one-way direction left some of it out of the
+    /// baseline: what an unreported side still shows.
+    #[serde(default)]
+    seen_odoo: Option<OdooState>,
+    #[serde(default)]
+    seen_drive: Option<DriveState>,
+}
+
+impl StoredFile {
+    fn last_odoo(&self) -> Option<OdooState> {
+        self.seen_odoo.clone().or_else(|| self.item.odoo.clone())
+    }
+
+    fn last_drive(&self) -> Option<DriveState> {
+        self.seen_drive.clone().or_else(|| self.item.drive.clone())
+    }
+}
+
+/// A step of a file job (the decision's ops, with keep-both spelled out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    DriveCreate {
+        record: RecordKey,
+        name: String,
+        #[serde(default)]
+        conflict_copy: bool,
+    },
+    DriveReplace,
+    DriveRename {
+        name: String,
+    },
+    DriveMove {
+        record: RecordKey,
+    },
+    DriveDelete,
+    OdooCreate {
+        record: RecordKey,
+        name: String,
+        /// Keep-both: the OneDrive file leaves this link for a new one.
+        #[serde(default)]
+        split: bool,
+    },
+    OdooReplace,
+    OdooRename {
+        name: String,
+    },
+    OdooMove {
+        record: RecordKey,
+    },
+    OdooDelete,
+    Link,
+    Unlink,
+    Detach,
+}
+
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::DriveCreate { .. } => "upload",
+            Step::DriveReplace => "upload_content",
+            Step::DriveRename { .. } => "rename_file",
+            Step::DriveMove { .. } => "move_file",
+            Step::DriveDelete => "delete_file",
+            Step::OdooCreate { .. } => "create_attachment",
+            Step::OdooReplace => "update_attachment",
+            Step::OdooRename { .. } => "rename_attachment",
+            Step::OdooMove { .. } => "move_attachment",
+            Step::OdooDelete => "delete_attachment",
+            Step::Link => "link",
+            Step::Unlink => "unlink",
+            Step::Detach => "detach",
+        }
+    }
+
+    /// Whose change the step carries (the audit's origin).
+    fn origin(&self) -> Origin {
+        match self {
+            Step::DriveCreate { .. }
+            | Step::DriveReplace
+            | Step::DriveRename { .. }
+            | Step::DriveMove { .. }
+            | Step::DriveDelete => Origin::Odoo,
+            Step::OdooCreate { .. }
+            | Step::OdooReplace
+            | Step::OdooRename { .. }
+            | Step::OdooMove { .. }
+            | Step::OdooDelete => Origin::Microsoft,
+            Step::Link | Step::Unlink | Step::Detach => Origin::Sync,
+        }
+    }
+
+    fn side(&self) -> Side {
+        match self.origin() {
+            Origin::Odoo => Side::Microsoft,
+            _ => Side::Odoo,
+        }
+    }
+}
+
+fn steps_of(ops: &[FileOp], o: Option<&OdooState>, d: Option<&DriveState>) -> Vec<Step> {
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            FileOp::DriveCreate { record, name } => out.push(Step::DriveCreate {
+                record: record.clone(),
+                name: name.clone(),
+                conflict_copy: false,
+            }),
+            FileOp::DriveReplace => out.push(Step::DriveReplace),
+            FileOp::DriveRename { name } => out.push(Step::DriveRename { name: name.clone() }),
+            FileOp::DriveMove { record } => out.push(Step::DriveMove {
+                record: record.clone(),
+            }),
+            FileOp::DriveDelete => out.push(Step::DriveDelete),
+            FileOp::OdooCreate { record, name } => out.push(Step::OdooCreate {
+                record: record.clone(),
+                name: name.clone(),
+                split: false,
+            }),
+            FileOp::OdooReplace => out.push(Step::OdooReplace),
+            FileOp::OdooRename { name } => out.push(Step::OdooRename { name: name.clone() }),
+            FileOp::OdooMove { record } => out.push(Step::OdooMove {
+                record: record.clone(),
+            }),
+            FileOp::OdooDelete => out.push(Step::OdooDelete),
+            FileOp::KeepBoth { to_drive, to_odoo } => {
+                if let (true, Some(o)) = (to_drive, o) {
+                    out.push(Step::DriveCreate {
+                        record: o.record.clone(),
+                        name: o.name.clone(),
+                        conflict_copy: true,
+                    });
+                }
+                if let (true, Some(d)) = (to_odoo, d) {
+                    if let Some(r) = &d.record {
+                        out.push(Step::OdooCreate {
+                            record: r.clone(),
+                            name: names::from_drive(&d.name),
+                            split: *to_drive,
+                        });
+                    }
+                }
+            }
+            FileOp::Link => out.push(Step::Link),
+            FileOp::Unlink => out.push(Step::Unlink),
+            FileOp::Detach => out.push(Step::Detach),
+        }
+    }
+    out
+}
+
+/// An upload or download in flight, persisted so a crash resumes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Transfer {
+    spool: PathBuf,
+    /// What the spool file holds, checked against the source's hash.
+    content: ContentInfo,
+    target: Option<UploadTarget>,
+    session: Option<UploadSession>,
+    offset: u64,
+}
+
+/// The payload of a file job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FileJob {
+    item: String,
+    /// `l:<link id>`, `a:<attachment id>` or `d:<driveItem id>`: what the job is about.
+    key_item: String,
+    rule: String,
+    conflict: Option<FileConflictKind>,
+    ignored: Vec<(Side, FileField)>,
+    steps: Vec<Step>,
+    done: usize,
+    link_id: Option<i64>,
+    attachment_id: Option<i64>,
+    item_id: Option<String>,
+    /// Keep-both: the OneDrive file that becomes a new attachment.
+    split_item: Option<String>,
+    base: Option<StoredFile>,
+    odoo: Option<OdooState>,
+    drive: Option<DriveState>,
+    drive_parent: Option<String>,
+    etag: Option<String>,
+    mtime: Option<DateTime<Utc>>,
+    size: u64,
+    large: bool,
+    transfer: Option<Transfer>,
+    #[serde(default)]
+    hash_failures: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Recheck {
+    odoo: BTreeSet<i64>,
+    drive: BTreeSet<String>,
+}
+
+/// What the cycle saw.
+#[derive(Debug, Default)]
+struct Seen {
+    root_id: Option<String>,
+    folders: BTreeMap<String, FolderRow>,
+    files: BTreeMap<String, DriveFile>,
+    drive_gone: BTreeSet<String>,
+    full: bool,
+    delta_link: Option<String>,
+    resynced: bool,
+    odoo: BTreeMap<i64, OdooAttachment>,
+    odoo_gone: BTreeSet<i64>,
+    odoo_cursor: Option<DateTime<Utc>>,
+    id_checked: bool,
+}
+
+/// One file the cycle plans for.
+#[derive(Debug)]
+struct Planned {
+    key_item: String,
+    item: String,
+    link_id: Option<i64>,
+    attachment_id: Option<i64>,
+    item_id: Option<String>,
+    base: Option<StoredFile>,
+    odoo: Option<OdooState>,
+    drive: Option<DriveState>,
+    drive_parent: Option<String>,
+    etag: Option<String>,
+    mtime: Option<DateTime<Utc>>,
+    decision: FileDecision,
+}
+
+enum StepFail {
+    Port(PortError),
+    Hash(String),
+    Engine(EngineError),
+    /// A large transfer used its turn; it continues in the next drain.
+    Yield,
+}
+
+impl From<EngineError> for StepFail {
+    fn from(e: EngineError) -> Self {
+        StepFail::Engine(e)
+    }
+}
+
+impl From<StoreError> for StepFail {
+    fn from(e: StoreError) -> Self {
+        StepFail::Engine(EngineError::Store(e))
+    }
+}
+
+impl From<PortError> for StepFail {
+    fn from(e: PortError) -> Self {
+        StepFail::Port(e)
+    }
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("file job payload: {e}"))
+}
+
+fn io_fail(e: std::io::Error) -> StepFail {
+    StepFail::Port(PortError::NotSent {
+        message: format!("spool file: {e}"),
+    })
+}
+
+fn odoo_state(a: &OdooAttachment) -> OdooState {
+    OdooState {
+        record: RecordKey::new(&a.res_model, a.res_id),
+        name: a.name.clone(),
+        sha1: a.checksum.clone(),
+        size: a.size,
+    }
+}
+
+/// The store, behind a mutex only so that the engine is `Sync` (as in the calendar).
+struct Db(std::sync::Mutex<Store>);
+
+impl Db {
+    fn get(&mut self) -> &mut Store {
+        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.get().tx(f)
+    }
+}
+
+/// The documents sync engine of one profile (see the module docs).
+pub struct FileSync {
+    store: Db,
+    cfg: FileConfig,
+    drive: Arc<dyn Drive>,
+    odoo: Arc<dyn OdooAttachments>,
+    clock: Arc<dyn Clock>,
+    crash_after: Option<usize>,
+    steps: usize,
+    /// Bytes the large lane sent in the current drain.
+    large_sent: u64,
+}
+
+impl std::fmt::Debug for FileSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSync")
+            .field("profile", &self.cfg.profile_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileSync {
+    /// Opens the engine on a store. File jobs a crash left running are marked *maybe
+    /// applied* and resume (uploads from their saved offset) in the next cycle.
+    pub fn new(
+        mut store: Store,
+        cfg: FileConfig,
+        drive: Arc<dyn Drive>,
+        odoo: Arc<dyn OdooAttachments>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<FileSync, EngineError> {
+        if cfg.fragment_size == 0
+            || !cfg.fragment_size.is_multiple_of(320 * 1024)
+            || cfg.fragment_size >= 60 * 1024 * 1024
+        {
+            return Err(EngineError::Invalid(
+                "the upload fragment size must be a multiple of 320 KiB under 60 MiB".into(),
+            ));
+        }
+        let now = clock.now();
+        let profile = cfg.profile_id.clone();
+        store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
+        Ok(FileSync {
+            store: Db(std::sync::Mutex::new(store)),
+            cfg,
+            drive,
+            odoo,
+            clock,
+            crash_after: None,
+            steps: 0,
+            large_sent: 0,
+        })
+    }
+
+    pub fn config(&self) -> &FileConfig {
+        &self.cfg
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        self.store.get()
+    }
+
+    pub fn into_store(self) -> Store {
+        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Test harness: the engine stops (as if the process died) right after its `n`-th
+    /// persisted step or service write from now on.
+    pub fn crash_after(&mut self, n: Option<usize>) {
+        self.crash_after = n;
+        self.steps = 0;
+    }
+
+    fn checkpoint(&mut self) -> Result<(), EngineError> {
+        self.steps += 1;
+        match self.crash_after {
+            Some(n) if self.steps >= n => Err(EngineError::Crashed),
+            _ => Ok(()),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn profile(&self) -> String {
+        self.cfg.profile_id.clone()
+    }
+
+    fn observe_err(side: Side, error: PortError) -> EngineError {
+        match error {
+            PortError::SignInNeeded { .. } => EngineError::SignInNeeded { side, error },
+            error => EngineError::Observe { side, error },
+        }
+    }
+
+    // ------------------------------------------------------------------ the cycle
+
+    /// Runs one cycle (see the module docs).
+    pub async fn sync(&mut self, opts: SyncOptions) -> Result<FileReport, EngineError> {
+        let mut report = FileReport {
+            outcome: Outcome::Synced,
+            planned: Vec::new(),
+            resynced: false,
+            relinked: 0,
+            jobs_done: 0,
+            jobs_waiting: 0,
+            failed: Vec::new(),
+            unplaced: Vec::new(),
+            notices: Vec::new(),
+            conflicts_opened: 0,
+        };
+        if !opts.dry_run {
+            // Jobs left by a crash or waiting for a retry run first, so what is observed
+            // next already includes them.
+            report.jobs_done += self.drain().await?;
+        }
+        let seen = self.observe(opts.dry_run).await?;
+        report.resynced = seen.resynced;
+        let planned = self.plan(&seen, &mut report).await?;
+        report.planned = planned
+            .iter()
+            .filter(|p| !p.decision.is_noop())
+            .map(|p| PlannedFile {
+                item: p.item.clone(),
+                rule: p.decision.rule.clone(),
+                ops: p.decision.ops.clone(),
+                conflict: p.decision.conflict,
+                size: p
+                    .odoo
+                    .as_ref()
+                    .map_or(0, |o| o.size)
+                    .max(p.drive.as_ref().map_or(0, |d| d.size)),
+            })
+            .collect();
+        let guards = self.guards(&planned, &seen)?;
+        if opts.dry_run {
+            report.outcome = Outcome::DryRun;
+            return Ok(report);
+        }
+        if !guards.is_empty() && !opts.confirm {
+            report.outcome = Outcome::Paused { guards };
+            return Ok(report);
+        }
+        self.enqueue(&seen, &planned, &mut report)?;
+        self.checkpoint()?;
+        report.jobs_done += self.drain().await?;
+        let profile = self.profile();
+        let now = self.now();
+        let (waiting, failed) = self.store.tx(|t| {
+            // Items whose job is still waiting were skipped by this cycle's plan while the
+            // cursors moved past them: the next cycle reads them again explicitly.
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            let mut waiting = 0;
+            for state in [JobState::Pending, JobState::Failed] {
+                for j in t
+                    .jobs(&profile, state)?
+                    .into_iter()
+                    .filter(|j| j.kind == JOB_KIND)
+                {
+                    if state == JobState::Pending {
+                        waiting += 1;
+                    }
+                    if let Ok(p) = serde_json::from_value::<FileJob>(j.payload.clone()) {
+                        recheck.odoo.extend(p.attachment_id);
+                        recheck.drive.extend(p.item_id);
+                        recheck.drive.extend(p.split_item);
+                    }
+                }
+            }
+            if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
+                let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+                t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            }
+            let failed = t
+                .jobs(&profile, JobState::Failed)?
+                .into_iter()
+                .filter(|j| j.kind == JOB_KIND)
+                .map(|j| ItemError {
+                    item: j
+                        .payload
+                        .get("item")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&j.key)
+                        .to_owned(),
+                    message: j.last_error.clone().unwrap_or_default(),
+                    job_id: Some(j.id),
+                })
+                .collect::<Vec<_>>();
+            Ok((waiting, failed))
+        })?;
+        report.jobs_waiting = waiting;
+        report.failed = failed;
+        Ok(report)
+    }
+
+    async fn observe(&mut self, dry_run: bool) -> Result<Seen, EngineError> {
+        let profile = self.profile();
+        let now = self.now();
+        let (root, delta, cursor, id_check, recheck, folders) = self.store.tx(|t| {
+            Ok((
+                t.cursor(&profile, CUR_ROOT)?,
+                t.cursor(&profile, CUR_DELTA)?,
+                t.cursor(&profile, CUR_ODOO)?,
+                t.cursor(&profile, CUR_ID_CHECK)?,
+                t.cursor(&profile, CUR_RECHECK)?,
+                t.drive_folders(&profile)?,
+            ))
+        })?;
+        let mut seen = Seen::default();
+        // The root: cached by id; a dry run does not create it.
+        let root_id = match root {
+            Some(id) => Some(id),
+            None if dry_run => None,
+            None => {
+                let r = self
+                    .drive
+                    .ensure_root(&self.cfg.root_path)
+                    .await
+                    .map_err(|e| Self::observe_err(Side::Microsoft, e))?;
+                let row = FolderRow {
+                    item_id: r.id.clone(),
+                    parent_id: None,
+                    name: r.name.clone(),
+                    web_url: r.web_url.clone(),
+                };
+                let id = r.id.clone();
+                self.store.tx(|t| {
+                    t.set_cursor(&profile, CUR_ROOT, &id, now)?;
+                    t.put_drive_folder(&profile, &row, now)
+                })?;
+                Some(r.id)
+            }
+        };
+        seen.root_id = root_id.clone();
+        if let Some(root_id) = &root_id {
+            let round = match self.drive.delta(root_id, delta.as_deref()).await {
+                Err(PortError::ResyncRequired) if delta.is_some() => {
+                    seen.resynced = true;
+                    self.drive.delta(root_id, None).await
+                }
+                r => r,
+            }
+            .map_err(|e| Self::observe_err(Side::Microsoft, e))?;
+            seen.full = round.full;
+            if !round.full {
+                seen.folders = folders
+                    .into_iter()
+                    .map(|f| (f.item_id.clone(), f))
+                    .collect();
+            }
+            // The feed may repeat an item: the last one wins.
+            let mut last: BTreeMap<String, DriveFile> = BTreeMap::new();
+            for it in round.items {
+                last.insert(it.id.clone(), it);
+            }
+            for (id, it) in last {
+                if it.deleted {
+                    seen.folders.remove(&id);
+                    seen.files.remove(&id);
+                    seen.drive_gone.insert(id);
+                } else if it.folder {
+                    seen.folders.insert(
+                        id.clone(),
+                        FolderRow {
+                            item_id: id,
+                            parent_id: if it.id == *root_id {
+                                None
+                            } else {
+                                it.parent_id.clone()
+                            },
+                            name: it.name.clone(),
+                            web_url: it.web_url.clone(),
+                        },
+                    );
+                } else {
+                    seen.files.insert(id, it);
+                }
+            }
+            seen.delta_link = Some(round.delta_link);
+        }
+        // Odoo: the cursor with its overlap.
+        let since = cursor
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let changed = self
+            .odoo
+            .changed_since(&self.cfg.models, since, self.cfg.odoo_overlap)
+            .await
+            .map_err(|e| Self::observe_err(Side::Odoo, e))?;
+        let mut max = since;
+        for a in changed {
+            for t in [a.write_date, a.create_date].into_iter().flatten() {
+                max = Some(max.map_or(t, |m: DateTime<Utc>| m.max(t)));
+            }
+            seen.odoo.insert(a.id, a);
+        }
+        seen.odoo_cursor = max;
+        // Items an earlier cycle left unfinished, read again.
+        let recheck: Recheck = recheck
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        if !recheck.odoo.is_empty() {
+            let ids: Vec<i64> = recheck.odoo.iter().copied().collect();
+            let got = self
+                .odoo
+                .read(&ids)
+                .await
+                .map_err(|e| Self::observe_err(Side::Odoo, e))?;
+            for a in got {
+                seen.odoo.insert(a.id, a);
+            }
+        }
+        for id in &recheck.drive {
+            if seen.files.contains_key(id) || seen.drive_gone.contains(id) {
+                continue;
+            }
+            match self.drive.get(id).await {
+                Ok(f) => {
+                    seen.files.insert(id.clone(), f);
+                }
+                Err(PortError::NotFound) => {
+                    seen.drive_gone.insert(id.clone());
+                }
+                Err(e) => return Err(Self::observe_err(Side::Microsoft, e)),
+            }
+        }
+        // The id-set check: hard deletes are invisible to the cursor.
+        let due = id_check
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .is_none_or(|t| now - t.with_timezone(&Utc) >= self.cfg.id_check_every);
+        if due || seen.full {
+            let linked: Vec<i64> = self.store.tx(|t| {
+                Ok(t.links(&profile, LinkKind::File)?
+                    .into_iter()
+                    .filter_map(|l| l.odoo_id)
+                    .collect())
+            })?;
+            let ask: Vec<i64> = linked
+                .iter()
+                .copied()
+                .filter(|id| !seen.odoo.contains_key(id))
+                .collect();
+            if !ask.is_empty() {
+                let exist: BTreeSet<i64> = self
+                    .odoo
+                    .existing_ids(&ask)
+                    .await
+                    .map_err(|e| Self::observe_err(Side::Odoo, e))?
+                    .into_iter()
+                    .collect();
+                seen.odoo_gone = ask.into_iter().filter(|id| !exist.contains(id)).collect();
+            }
+            seen.id_checked = true;
+        }
+        Ok(seen)
+    }
+
+    /// The names below the root of a folder, `None` when it is not below the root.
+    fn folder_segments(seen: &Seen, folder_id: &str) -> Option<Vec<String>> {
+        let root = seen.root_id.as_deref()?;
+        let mut segs = Vec::new();
+        let mut cur = folder_id.to_owned();
+        for _ in 0..64 {
+            if cur == root {
+                segs.reverse();
+                return Some(segs);
+            }
+            let f = seen.folders.get(&cur)?;
+            segs.push(f.name.clone());
+            cur = f.parent_id.clone()?;
+        }
+        None
+    }
+
+    /// Where a file sits: its record, when its folder is a record's folder.
+    fn file_record(&self, seen: &Seen, parent: Option<&str>, name: &str) -> Option<RecordKey> {
+        let mut segs = Self::folder_segments(seen, parent?)?;
+        segs.push(name.to_owned());
+        let refs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match layout::place(&refs, false, &self.cfg.models) {
+            Place::File(r, _) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn item_path(record: Option<&RecordKey>, name: &str) -> String {
+        match record {
+            Some(r) => format!("{r}/{name}"),
+            None => name.to_owned(),
+        }
+    }
+
+    async fn plan(
+        &mut self,
+        seen: &Seen,
+        report: &mut FileReport,
+    ) -> Result<Vec<Planned>, EngineError> {
+        let profile = self.profile();
+        // Links and their baselines; jobs not finished yet (their items wait for them).
+        let (links, open_jobs) = self.store.tx(|t| {
+            let mut links = Vec::new();
+            for l in t.links(&profile, LinkKind::File)? {
+                let base = t
+                    .baseline(l.id)?
+                    .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok());
+                links.push((l, base));
+            }
+            let mut jobs = Vec::new();
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+                jobs.extend(
+                    t.jobs(&profile, state)?
+                        .into_iter()
+                        .filter(|j| j.kind == JOB_KIND),
+                );
+            }
+            Ok((links, jobs))
+        })?;
+        let mut busy: BTreeSet<String> = BTreeSet::new();
+        // Creates in flight: what they make must not look new.
+        let mut creating_odoo: BTreeSet<(RecordKey, String)> = BTreeSet::new();
+        let mut creating_drive: BTreeSet<(String, String)> = BTreeSet::new();
+        for j in &open_jobs {
+            let Ok(p) = serde_json::from_value::<FileJob>(j.payload.clone()) else {
+                continue;
+            };
+            busy.insert(p.key_item.clone());
+            if let Some(a) = p.attachment_id {
+                busy.insert(format!("a:{a}"));
+            }
+            if let Some(d) = &p.item_id {
+                busy.insert(format!("d:{d}"));
+            }
+            for s in p.steps.iter().skip(p.done) {
+                match s {
+                    Step::OdooCreate { record, name, .. } => {
+                        creating_odoo.insert((record.clone(), name.clone()));
+                    }
+                    Step::DriveCreate { .. } => {
+                        if let Some(Transfer {
+                            target: Some(UploadTarget::New { parent_id, name }),
+                            ..
+                        }) = &p.transfer
+                        {
+                            creating_drive.insert((parent_id.clone(), name.to_lowercase()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let linked_odoo: BTreeSet<i64> = links.iter().filter_map(|(l, _)| l.odoo_id).collect();
+        let linked_drive: BTreeSet<String> = links
+            .iter()
+            .filter_map(|(l, _)| l.graph_id.clone())
+            .collect();
+
+        // Readable records for files that name a record nobody linked them to yet.
+        let mut ask: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        for f in seen.files.values() {
+            if let Some(r) = self.file_record(seen, f.parent_id.as_deref(), &f.name) {
+                ask.entry(r.model.clone()).or_default().insert(r.res_id);
+            }
+        }
+        let mut readable: BTreeSet<RecordKey> = BTreeSet::new();
+        for (model, ids) in ask {
+            let ids: Vec<i64> = ids.into_iter().collect();
+            let ok = self
+                .odoo
+                .readable_records(&model, &ids)
+                .await
+                .map_err(|e| Self::observe_err(Side::Odoo, e))?;
+            readable.extend(ok.into_iter().map(|id| RecordKey::new(&model, id)));
+        }
+        let drive_state = |this: &Self, f: &DriveFile| -> DriveState {
+            let record = this
+                .file_record(seen, f.parent_id.as_deref(), &f.name)
+                .filter(|r| readable.contains(r));
+            DriveState {
+                record,
+                name: f.name.clone(),
+                quick_xor: f.quick_xor.clone(),
+                size: f.size,
+            }
+        };
+
+        let mut out = Vec::new();
+        let s = self.cfg.settings;
+        for (l, base) in &links {
+            let key_item = format!("l:{}", l.id);
+            let mentioned = l
+                .odoo_id
+                .is_some_and(|a| seen.odoo.contains_key(&a) || seen.odoo_gone.contains(&a))
+                || l.graph_id
+                    .as_ref()
+                    .is_some_and(|g| seen.files.contains_key(g) || seen.drive_gone.contains(g))
+                || seen.full;
+            let base = base.clone().unwrap_or_default();
+            if busy.contains(&key_item) {
+                continue;
+            }
+            let o = match l.odoo_id {
+                Some(a) if seen.odoo_gone.contains(&a) => None,
+                Some(a) => match seen.odoo.get(&a) {
+                    Some(att) => Some(odoo_state(att)),
+                    None => base.last_odoo(),
+                },
+                None => None,
+            };
+            let (d, parent, etag, mtime) = match &l.graph_id {
+                None => (None, None, None, None),
+                Some(g) if seen.drive_gone.contains(g) => (None, None, None, None),
+                Some(g) => match seen.files.get(g) {
+                    Some(f) => (
+                        Some(drive_state(self, f)),
+                        f.parent_id.clone(),
+                        f.etag.clone(),
+                        f.modified,
+                    ),
+                    None if seen.full => (None, None, None, None),
+                    None => {
+                        // Not reported: unchanged, but its folder may have moved.
+                        match (&base.last_drive(), &base.drive_parent) {
+                            (Some(bd), Some(p)) if seen.folders.contains_key(p) => {
+                                let mut d = bd.clone();
+                                if d.record.is_some() {
+                                    d.record = self.file_record(seen, Some(p), &d.name);
+                                }
+                                (Some(d), Some(p.clone()), base.etag.clone(), base.item.mtime)
+                            }
+                            (Some(_), _) => (None, None, None, None),
+                            (None, _) => (None, None, None, None),
+                        }
+                    }
+                },
+            };
+            if !mentioned && o == base.last_odoo() && d == base.last_drive() {
+                continue;
+            }
+            let decision = reconcile(Some(&base.item), o.as_ref(), d.as_ref(), &s);
+            let name = o
+                .as_ref()
+                .map(|o| o.name.clone())
+                .or_else(|| d.as_ref().map(|d| d.name.clone()))
+                .unwrap_or_default();
+            let record = o
+                .as_ref()
+                .map(|o| o.record.clone())
+                .or_else(|| d.as_ref().and_then(|d| d.record.clone()));
+            out.push(Planned {
+                key_item,
+                item: Self::item_path(record.as_ref(), &name),
+                link_id: Some(l.id),
+                attachment_id: l.odoo_id,
+                item_id: l.graph_id.clone(),
+                base: Some(base),
+                odoo: o,
+                drive: d,
+                drive_parent: parent,
+                etag,
+                mtime,
+                decision,
+            });
+        }
+
+        // Unlinked attachments and files.
+        let new_odoo: Vec<&OdooAttachment> = seen
+            .odoo
+            .values()
+            .filter(|a| !linked_odoo.contains(&a.id) && !busy.contains(&format!("a:{}", a.id)))
+            .filter(|a| {
+                !creating_odoo.contains(&(RecordKey::new(&a.res_model, a.res_id), a.name.clone()))
+            })
+            .collect();
+        let new_drive: Vec<&DriveFile> = seen
+            .files
+            .values()
+            .filter(|f| !linked_drive.contains(&f.id) && !busy.contains(&format!("d:{}", f.id)))
+            .filter(|f| {
+                !f.parent_id
+                    .as_ref()
+                    .is_some_and(|p| creating_drive.contains(&(p.clone(), f.name.to_lowercase())))
+            })
+            .collect();
+        // Pair unlinked files with unlinked attachments of the same record and content.
+        let mut paired_odoo: BTreeSet<i64> = BTreeSet::new();
+        let mut paired_drive: BTreeSet<String> = BTreeSet::new();
+        let mut hashed: BTreeMap<i64, Option<ContentInfo>> = BTreeMap::new();
+        for f in &new_drive {
+            let ds = drive_state(self, f);
+            let (Some(record), Some(qx)) = (&ds.record, &ds.quick_xor) else {
+                continue;
+            };
+            let mut candidates: Vec<&&OdooAttachment> = new_odoo
+                .iter()
+                .filter(|a| {
+                    !paired_odoo.contains(&a.id)
+                        && a.size == f.size
+                        && RecordKey::new(&a.res_model, a.res_id) == *record
+                })
+                .collect();
+            // Same name first.
+            candidates.sort_by_key(|a| (names::to_drive(&a.name) != f.name, a.id));
+            for a in candidates {
+                let info = match hashed.get(&a.id) {
+                    Some(i) => i.clone(),
+                    None => {
+                        let info = self.hash_attachment(a).await;
+                        hashed.insert(a.id, info.clone());
+                        info
+                    }
+                };
+                if info.is_some_and(|i| &i.quick_xor == qx) {
+                    paired_odoo.insert(a.id);
+                    paired_drive.insert(f.id.clone());
+                    report.relinked += 1;
+                    out.push(Planned {
+                        key_item: format!("a:{}", a.id),
+                        item: Self::item_path(Some(record), &a.name),
+                        link_id: None,
+                        attachment_id: Some(a.id),
+                        item_id: Some(f.id.clone()),
+                        base: None,
+                        odoo: Some(odoo_state(a)),
+                        drive: Some(ds.clone()),
+                        drive_parent: f.parent_id.clone(),
+                        etag: f.etag.clone(),
+                        mtime: f.modified,
+                        decision: reconcile(None, Some(&odoo_state(a)), Some(&ds), &s),
+                    });
+                    break;
+                }
+            }
+        }
+        for a in new_odoo.iter().filter(|a| !paired_odoo.contains(&a.id)) {
+            let o = odoo_state(a);
+            out.push(Planned {
+                key_item: format!("a:{}", a.id),
+                item: Self::item_path(Some(&o.record), &a.name),
+                link_id: None,
+                attachment_id: Some(a.id),
+                item_id: None,
+                base: None,
+                decision: reconcile(None, Some(&o), None, &s),
+                odoo: Some(o),
+                drive: None,
+                drive_parent: None,
+                etag: None,
+                mtime: None,
+            });
+        }
+        for f in new_drive.iter().filter(|f| !paired_drive.contains(&f.id)) {
+            let d = drive_state(self, f);
+            let path = Self::folder_segments(seen, f.parent_id.as_deref().unwrap_or(""))
+                .map(|mut s| {
+                    s.push(f.name.clone());
+                    s.join("/")
+                })
+                .unwrap_or_else(|| f.name.clone());
+            out.push(Planned {
+                key_item: format!("d:{}", f.id),
+                item: path,
+                link_id: None,
+                attachment_id: None,
+                item_id: Some(f.id.clone()),
+                base: None,
+                decision: reconcile(None, None, Some(&d), &s),
+                odoo: None,
+                drive: Some(d),
+                drive_parent: f.parent_id.clone(),
+                etag: f.etag.clone(),
+                mtime: f.modified,
+            });
+        }
+        for p in &out {
+            if p.decision.unplaced {
+                report.unplaced.push(p.item.clone());
+            }
+            match p.decision.conflict {
+                Some(FileConflictKind::EditVsDelete) => report.notices.push(format!(
+                    "{}: changed on one side and deleted on the other; the changed version was kept",
+                    p.item
+                )),
+                Some(FileConflictKind::Metadata) => report.notices.push(format!(
+                    "{}: renamed or moved differently on both sides; Odoo's name and record were kept",
+                    p.item
+                )),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hashes an attachment by downloading it to a spool file (pairing after a lost store).
+    async fn hash_attachment(&self, a: &OdooAttachment) -> Option<ContentInfo> {
+        let path = self
+            .cfg
+            .spool_dir
+            .join(format!("{}-pair-{}.part", self.cfg.profile_id, a.id));
+        std::fs::create_dir_all(&self.cfg.spool_dir).ok()?;
+        let got = self.odoo.download(a.id, &path).await.ok();
+        let info = super::content_info(&path).ok();
+        let _ = std::fs::remove_file(&path);
+        match (got, info) {
+            (Some(_), Some(i)) if a.checksum.as_deref().is_none_or(|c| c == i.sha1) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn guards(&mut self, planned: &[Planned], seen: &Seen) -> Result<Vec<Guard>, EngineError> {
+        let profile = self.profile();
+        let (cursor, linked) = self.store.tx(|t| {
+            Ok((
+                t.cursor(&profile, CUR_ODOO)?,
+                t.links(&profile, LinkKind::File)?.len(),
+            ))
+        })?;
+        let mut guards = Vec::new();
+        let writes = planned.iter().any(|p| !p.decision.is_noop());
+        if cursor.is_none() && linked == 0 && writes {
+            guards.push(Guard::FirstSync);
+        }
+        let changes: usize = planned
+            .iter()
+            .map(|p| p.decision.ops.iter().filter(|o| o.is_destructive()).count())
+            .sum();
+        let g = &self.cfg.guards;
+        let fraction =
+            linked > g.mass_fraction_floor && (changes as f64) > g.mass_fraction * linked as f64;
+        // One side's linked files all gone.
+        let linked_plans: Vec<&Planned> = planned.iter().filter(|p| p.link_id.is_some()).collect();
+        let emptied = if linked >= 2 && linked_plans.len() == linked {
+            if linked_plans.iter().all(|p| p.odoo.is_none()) {
+                Some(Side::Odoo)
+            } else if linked_plans.iter().all(|p| p.drive.is_none()) && seen.root_id.is_some() {
+                Some(Side::Microsoft)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if changes > 0 && (changes > g.mass_count || fraction || emptied.is_some()) {
+            guards.push(Guard::MassChange {
+                changes,
+                linked,
+                emptied,
+            });
+        }
+        Ok(guards)
+    }
+
+    fn enqueue(
+        &mut self,
+        seen: &Seen,
+        planned: &[Planned],
+        report: &mut FileReport,
+    ) -> Result<(), EngineError> {
+        let profile = self.profile();
+        let now = self.now();
+        let simple = self.cfg.simple_upload_max;
+        let mut opened = 0;
+        self.store.tx(|t| {
+            for p in planned {
+                if p.decision.is_noop() {
+                    // Nothing to write; the baseline follows sides that agree again (both
+                    // renamed alike, a metadata touch) so they are not planned again.
+                    if let (Some(link_id), Some(base)) = (p.link_id, &p.base) {
+                        let next = next_base(
+                            base,
+                            p.odoo.as_ref(),
+                            p.drive.as_ref(),
+                            &p.decision.ignored,
+                            p.drive_parent.clone(),
+                            p.etag.clone(),
+                            p.mtime,
+                        );
+                        if next != *base && !p.decision.unplaced {
+                            set_base(t, link_id, &next, now)?;
+                        }
+                    }
+                    continue;
+                }
+                let steps = steps_of(&p.decision.ops, p.odoo.as_ref(), p.drive.as_ref());
+                let size = p
+                    .odoo
+                    .as_ref()
+                    .map_or(0, |o| o.size)
+                    .max(p.drive.as_ref().map_or(0, |d| d.size));
+                let large = size > simple && p.decision.ops.iter().any(FileOp::moves_content);
+                let job = FileJob {
+                    item: p.item.clone(),
+                    key_item: p.key_item.clone(),
+                    rule: p.decision.rule.clone(),
+                    conflict: p.decision.conflict,
+                    ignored: p.decision.ignored.clone(),
+                    split_item: steps
+                        .iter()
+                        .any(|s| matches!(s, Step::OdooCreate { split: true, .. }))
+                        .then(|| p.item_id.clone())
+                        .flatten(),
+                    steps,
+                    done: 0,
+                    link_id: p.link_id,
+                    attachment_id: p.attachment_id,
+                    item_id: p.item_id.clone(),
+                    base: p.base.clone(),
+                    odoo: p.odoo.clone(),
+                    drive: p.drive.clone(),
+                    drive_parent: p.drive_parent.clone(),
+                    etag: p.etag.clone(),
+                    mtime: p.mtime,
+                    size,
+                    large,
+                    transfer: None,
+                    hash_failures: 0,
+                };
+                let payload = serde_json::to_value(&job).map_err(corrupt)?;
+                // Unique per planning: an item with an unfinished job is never planned again,
+                // so a re-plan after a crash finds the job instead of adding one.
+                let key = format!("file:{}:{}", p.key_item, crate::state::ts(now));
+                t.enqueue(&profile, &key, JOB_KIND, &payload, now)?;
+                if p.decision.conflict == Some(FileConflictKind::Content) {
+                    t.open_conflict(
+                        &profile,
+                        p.link_id,
+                        "content",
+                        p.base.as_ref().map(|b| json!(b.item)).as_ref(),
+                        p.odoo.as_ref().map(|o| json!(o)).as_ref(),
+                        p.drive.as_ref().map(|d| json!(d)).as_ref(),
+                        &json!(["content"]),
+                        now,
+                    )?;
+                    opened += 1;
+                }
+            }
+            if let Some(root) = &seen.root_id {
+                if seen.full {
+                    t.clear_drive_folders(&profile)?;
+                    // The root itself is kept whatever the round said about it.
+                    t.put_drive_folder(
+                        &profile,
+                        &FolderRow {
+                            item_id: root.clone(),
+                            parent_id: None,
+                            name: self.cfg.root_path.clone(),
+                            web_url: None,
+                        },
+                        now,
+                    )?;
+                }
+                for f in seen.folders.values() {
+                    t.put_drive_folder(&profile, f, now)?;
+                }
+                for g in &seen.drive_gone {
+                    t.delete_drive_folder(&profile, g)?;
+                }
+            }
+            if let Some(link) = &seen.delta_link {
+                t.set_cursor(&profile, CUR_DELTA, link, now)?;
+            }
+            if let Some(c) = seen.odoo_cursor {
+                t.set_cursor(&profile, CUR_ODOO, &crate::state::ts(c), now)?;
+            }
+            if seen.id_checked {
+                t.set_cursor(&profile, CUR_ID_CHECK, &crate::state::ts(now), now)?;
+            }
+            t.clear_cursor(&profile, CUR_RECHECK)?;
+            Ok(())
+        })?;
+        report.conflicts_opened += opened;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ execution
+
+    /// Runs the ready file jobs once each: the small lane (metadata, small files) first,
+    /// then the large lane. Returns how many finished.
+    pub async fn drain(&mut self) -> Result<usize, EngineError> {
+        let profile = self.profile();
+        let now = self.now();
+        self.large_sent = 0;
+        let mut ready: Vec<(bool, i64)> = self.store.tx(|t| {
+            Ok(t.jobs(&profile, JobState::Pending)?
+                .into_iter()
+                .filter(|j| j.kind == JOB_KIND && j.not_before <= now)
+                .map(|j| {
+                    (
+                        j.payload
+                            .get("large")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                        j.id,
+                    )
+                })
+                .collect())
+        })?;
+        ready.sort();
+        let mut done = 0;
+        for (_, id) in ready {
+            let now = self.now();
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
+            };
+            self.checkpoint()?;
+            if self.run_job(job).await? {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn run_job(&mut self, job: Job) -> Result<bool, EngineError> {
+        let mut p: FileJob = match serde_json::from_value(job.payload.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                let now = self.now();
+                self.store
+                    .tx(|t| t.fail_job(job.id, &format!("unreadable job: {e}"), now))?;
+                return Ok(false);
+            }
+        };
+        while p.done < p.steps.len() {
+            let step = p.steps[p.done].clone();
+            match self.exec_step(&job, &mut p, &step).await {
+                Ok(()) => {
+                    p.done += 1;
+                    p.transfer = None;
+                    let now = self.now();
+                    let payload = serde_json::to_value(&p).map_err(corrupt)?;
+                    let profile = self.profile();
+                    let audit_item = p.item.clone();
+                    let rule = p.rule.clone();
+                    let (before, after) = match step.side() {
+                        Side::Microsoft => (
+                            p.base
+                                .as_ref()
+                                .and_then(|b| b.item.drive.as_ref())
+                                .and_then(|d| d.quick_xor.clone()),
+                            p.drive.as_ref().and_then(|d| d.quick_xor.clone()),
+                        ),
+                        Side::Odoo => (
+                            p.base
+                                .as_ref()
+                                .and_then(|b| b.item.odoo.as_ref())
+                                .and_then(|o| o.sha1.clone()),
+                            p.odoo.as_ref().and_then(|o| o.sha1.clone()),
+                        ),
+                    };
+                    let link_id = p.link_id;
+                    self.store.tx(|t| {
+                        t.set_job_payload(job.id, &payload, now)?;
+                        t.append_audit(
+                            &NewAudit {
+                                profile_id: &profile,
+                                link_id,
+                                item: &audit_item,
+                                op: step.name(),
+                                origin: step.origin(),
+                                rule: &rule,
+                                before_hash: before.as_deref(),
+                                after_hash: after.as_deref(),
+                                detail: None,
+                            },
+                            now,
+                        )?;
+                        Ok(())
+                    })?;
+                    self.checkpoint()?;
+                }
+                Err(f) => return self.step_failed(&job, &mut p, f).await,
+            }
+        }
+        // All steps done: record what both sides show now as the baseline.
+        let now = self.now();
+        let unlinked = p.steps.iter().any(|s| matches!(s, Step::Unlink));
+        self.store.tx(|t| {
+            if let Some(link_id) = p.link_id {
+                if !unlinked && t.link(link_id)?.is_some() {
+                    let base = p.base.clone().unwrap_or_default();
+                    let next = next_base(
+                        &base,
+                        p.odoo.as_ref(),
+                        p.drive.as_ref(),
+                        &p.ignored,
+                        p.drive_parent.clone(),
+                        p.etag.clone(),
+                        p.mtime,
+                    );
+                    set_base(t, link_id, &next, now)?;
+                }
+            }
+            t.complete_job(job.id, now)?;
+            Ok(())
+        })?;
+        self.remove_spool(job.id);
+        self.checkpoint()?;
+        Ok(true)
+    }
+
+    fn spool_path(&self, job_id: i64) -> PathBuf {
+        self.cfg
+            .spool_dir
+            .join(format!("{}-job{job_id}.part", self.cfg.profile_id))
+    }
+
+    fn remove_spool(&self, job_id: i64) {
+        let _ = std::fs::remove_file(self.spool_path(job_id));
+    }
+
+    async fn save(&mut self, job: &Job, p: &FileJob) -> Result<(), EngineError> {
+        let now = self.now();
+        let payload = serde_json::to_value(p).map_err(corrupt)?;
+        self.store
+            .tx(|t| t.set_job_payload(job.id, &payload, now))?;
+        self.checkpoint()
+    }
+
+    async fn step_failed(
+        &mut self,
+        job: &Job,
+        p: &mut FileJob,
+        f: StepFail,
+    ) -> Result<bool, EngineError> {
+        let now = self.now();
+        let id = job.id;
+        let backoff = self.cfg.retry_base * 2i32.pow((job.attempts.clamp(1, 8) - 1) as u32);
+        let backoff = backoff.min(Duration::hours(1));
+        let payload = serde_json::to_value(&*p).map_err(corrupt)?;
+        match f {
+            StepFail::Engine(e) => return Err(e),
+            StepFail::Yield => {
+                self.store.tx(|t| t.yield_job(id, &payload, now))?;
+                return Ok(false);
+            }
+            StepFail::Hash(m) => {
+                p.hash_failures += 1;
+                p.transfer = None;
+                self.remove_spool(id);
+                let payload = serde_json::to_value(&*p).map_err(corrupt)?;
+                let give_up = p.hash_failures >= self.cfg.hash_attempts;
+                self.store.tx(|t| {
+                    t.set_job_payload(id, &payload, now)?;
+                    if give_up {
+                        t.fail_job(
+                            id,
+                            &format!("content check failed {} times: {m}", p.hash_failures),
+                            now,
+                        )
+                    } else {
+                        t.retry_job_later(id, now, &m, false, now)
+                    }
+                })?;
+            }
+            StepFail::Port(e) => match e {
+                PortError::SignInNeeded { .. } => {
+                    self.store
+                        .tx(|t| t.retry_job_later(id, now, &e.to_string(), false, now))?;
+                    self.checkpoint()?;
+                    let side = p.steps.get(p.done).map_or(Side::Microsoft, Step::side);
+                    return Err(EngineError::SignInNeeded { side, error: e });
+                }
+                PortError::Throttled { retry_after } => {
+                    let wait = retry_after
+                        .and_then(|d| Duration::from_std(d).ok())
+                        .unwrap_or(backoff);
+                    self.store.tx(|t| {
+                        t.set_job_payload(id, &payload, now)?;
+                        t.retry_job_later(id, now + wait, &e.to_string(), false, now)
+                    })?;
+                }
+                PortError::NotSent { .. } | PortError::MaybeApplied { .. }
+                    if job.attempts < self.cfg.attempts_max =>
+                {
+                    let maybe = matches!(e, PortError::MaybeApplied { .. });
+                    let at = if maybe { now } else { now + backoff };
+                    self.store.tx(|t| {
+                        t.set_job_payload(id, &payload, now)?;
+                        t.retry_job_later(id, at, &e.to_string(), maybe, now)
+                    })?;
+                }
+                PortError::PreconditionFailed | PortError::NotFound => {
+                    // The item changed or vanished since it was read: drop the rest; both
+                    // sides are read again next cycle and planned afresh.
+                    let profile = self.profile();
+                    let (item, link_id) = (p.item.clone(), p.link_id);
+                    let (a, d) = (p.attachment_id, p.item_id.clone());
+                    self.store.tx(|t| {
+                        t.complete_job(id, now)?;
+                        t.append_audit(
+                            &NewAudit {
+                                profile_id: &profile,
+                                link_id,
+                                item: &item,
+                                op: "replan",
+                                origin: Origin::Sync,
+                                rule: &format!(
+                                    "changed during the sync ({e}): read again next cycle"
+                                ),
+                                before_hash: None,
+                                after_hash: None,
+                                detail: None,
+                            },
+                            now,
+                        )?;
+                        let mut r: Recheck = t
+                            .cursor(&profile, CUR_RECHECK)?
+                            .and_then(|s| serde_json::from_str(&s).ok())
+                            .unwrap_or_default();
+                        r.odoo.extend(a);
+                        r.drive.extend(d);
+                        let text = serde_json::to_string(&r).map_err(corrupt)?;
+                        t.set_cursor(&profile, CUR_RECHECK, &text, now)
+                    })?;
+                    self.remove_spool(id);
+                }
+                other => {
+                    self.store.tx(|t| {
+                        t.set_job_payload(id, &payload, now)?;
+                        t.fail_job(id, &other.to_string(), now)
+                    })?;
+                }
+            },
+        }
+        self.checkpoint()?;
+        Ok(false)
+    }
+
+    /// The folder of a record (model folder, then record folder), from the cache or made
+    /// now; the record's chatter gets its one note with the folder's link.
+    async fn record_folder(&mut self, record: &RecordKey) -> Result<(String, String), StepFail> {
+        let profile = self.profile();
+        let (root, folders) = self
+            .store
+            .tx(|t| Ok((t.cursor(&profile, CUR_ROOT)?, t.drive_folders(&profile)?)))?;
+        let root = match root {
+            Some(r) => r,
+            None => {
+                let r = self.drive.ensure_root(&self.cfg.root_path).await?;
+                let now = self.now();
+                let id = r.id.clone();
+                self.store
+                    .tx(|t| t.set_cursor(&profile, CUR_ROOT, &id, now))?;
+                r.id
+            }
+        };
+        let child = |parent: &str, name: &str| {
+            folders
+                .iter()
+                .find(|f| {
+                    f.parent_id.as_deref() == Some(parent) && f.name.eq_ignore_ascii_case(name)
+                })
+                .cloned()
+        };
+        let model = match child(&root, &record.model) {
+            Some(f) => f,
+            None => {
+                let f = self.drive.ensure_folder(&root, &record.model).await?;
+                let row = FolderRow {
+                    item_id: f.id,
+                    parent_id: Some(root.clone()),
+                    name: f.name,
+                    web_url: f.web_url,
+                };
+                let now = self.now();
+                self.store.tx(|t| t.put_drive_folder(&profile, &row, now))?;
+                self.checkpoint()?;
+                row
+            }
+        };
+        let rec_name = layout::record_folder_name(record.res_id);
+        let folder = match child(&model.item_id, &rec_name) {
+            Some(f) => f,
+            None => {
+                let f = self.drive.ensure_folder(&model.item_id, &rec_name).await?;
+                let row = FolderRow {
+                    item_id: f.id,
+                    parent_id: Some(model.item_id.clone()),
+                    name: f.name,
+                    web_url: f.web_url,
+                };
+                let now = self.now();
+                self.store.tx(|t| t.put_drive_folder(&profile, &row, now))?;
+                self.checkpoint()?;
+                row
+            }
+        };
+        let noted = self
+            .store
+            .tx(|t| t.record_note(&profile, &record.model, record.res_id))?;
+        if noted.is_none() {
+            if let Some(url) = folder.web_url.clone() {
+                let body = format!(
+                    "<p>The documents of this record are synced with OneDrive: \
+                     <a href=\"{}\">open the folder</a> (each file's version history is there).</p>",
+                    html_escape(&url)
+                );
+                self.odoo
+                    .message_post(&record.model, record.res_id, &body)
+                    .await?;
+                let now = self.now();
+                self.store
+                    .tx(|t| t.set_record_note(&profile, &record.model, record.res_id, &url, now))?;
+                self.checkpoint()?;
+            }
+        }
+        let path = layout::record_folder_path(&self.cfg.root_path, record);
+        Ok((folder.item_id, path))
+    }
+
+    /// A OneDrive name for `wanted` free in `folder` (the item itself may hold it).
+    async fn free_name(
+        &self,
+        folder: &str,
+        folder_path: &str,
+        wanted: &str,
+        itself: Option<&str>,
+    ) -> Result<String, StepFail> {
+        let budget = names::name_budget(folder_path);
+        let (stem, ext) = names::split_ext(wanted);
+        for n in 1u32..10_000 {
+            let candidate = if n == 1 {
+                names::fit(wanted, wanted, budget)
+            } else {
+                names::fit(&format!("{stem} ({n}){ext}"), wanted, budget)
+            };
+            match self.drive.find_child(folder, &candidate).await? {
+                None => return Ok(candidate),
+                Some(f) if Some(f.id.as_str()) == itself => return Ok(candidate),
+                Some(_) => continue,
+            }
+        }
+        Err(StepFail::Port(PortError::Rejected {
+            message: format!("no free name for {wanted} in {folder_path}"),
+        }))
+    }
+
+    /// Downloads the attachment into the job's spool file and checks it against its
+    /// checksum.
+    async fn spool_from_odoo(
+        &mut self,
+        job: &Job,
+        attachment: i64,
+        expect: Option<&str>,
+    ) -> Result<(PathBuf, ContentInfo), StepFail> {
+        let path = self.spool_path(job.id);
+        std::fs::create_dir_all(&self.cfg.spool_dir).map_err(io_fail)?;
+        self.odoo.download(attachment, &path).await?;
+        let info = super::content_info(&path).map_err(io_fail)?;
+        if let Some(c) = expect {
+            if !c.eq_ignore_ascii_case(&info.sha1) {
+                return Err(StepFail::Hash(format!(
+                    "the attachment's content does not match its checksum ({c} expected, {} read)",
+                    info.sha1
+                )));
+            }
+        }
+        Ok((path, info))
+    }
+
+    /// Downloads the OneDrive file into the job's spool file and checks its QuickXorHash.
+    async fn spool_from_drive(
+        &mut self,
+        job: &Job,
+        item: &str,
+        expect: Option<&str>,
+    ) -> Result<(PathBuf, ContentInfo), StepFail> {
+        let path = self.spool_path(job.id);
+        std::fs::create_dir_all(&self.cfg.spool_dir).map_err(io_fail)?;
+        self.drive.download(item, &path).await?;
+        let info = super::content_info(&path).map_err(io_fail)?;
+        if let Some(q) = expect {
+            if q != info.quick_xor {
+                return Err(StepFail::Hash(format!(
+                    "the OneDrive file's content does not match its QuickXorHash ({q} expected, {} read)",
+                    info.quick_xor
+                )));
+            }
+        }
+        Ok((path, info))
+    }
+
+    /// Uploads the job's transfer: one `PUT` when small, else through a session whose URL
+    /// and offset are saved after every fragment (a crash resumes from there).
+    async fn upload(&mut self, job: &Job, p: &mut FileJob) -> Result<DriveFile, StepFail> {
+        let Some(tr) = p.transfer.clone() else {
+            return Err(StepFail::Engine(EngineError::Invalid(
+                "upload without a transfer".into(),
+            )));
+        };
+        let target = tr.target.clone().ok_or_else(|| {
+            StepFail::Engine(EngineError::Invalid("upload without a target".into()))
+        })?;
+        let size = tr.content.size;
+        if size <= self.cfg.simple_upload_max {
+            return Ok(self.drive.upload_small(&target, &tr.spool).await?);
+        }
+        let mut offset = tr.offset;
+        let session = match tr.session.clone() {
+            Some(s) => match self.drive.upload_session_offset(&s).await {
+                Ok(Some(o)) => {
+                    offset = o;
+                    Some(s)
+                }
+                Ok(None) => {
+                    // Everything arrived but the answer was lost: the file is there.
+                    return self.find_uploaded(&target, &tr.content).await;
+                }
+                Err(PortError::NotFound) => {
+                    // Expired, or finished and gone with its answer: a file with this
+                    // content where it was going is the upload.
+                    match self.find_uploaded(&target, &tr.content).await {
+                        Ok(f) => return Ok(f),
+                        Err(StepFail::Port(PortError::NotFound)) => None,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let session = match session {
+            Some(s) => s,
+            None => {
+                let s = self.drive.create_upload_session(&target, size).await?;
+                offset = 0;
+                if let Some(t) = p.transfer.as_mut() {
+                    t.session = Some(s.clone());
+                    t.offset = 0;
+                }
+                self.save(job, p).await?;
+                s
+            }
+        };
+        loop {
+            if p.large && self.large_sent >= self.cfg.large_bytes_per_drain {
+                return Err(StepFail::Yield);
+            }
+            let len = self.cfg.fragment_size.min(size - offset);
+            match self
+                .drive
+                .upload_fragment(&session, &tr.spool, offset, len)
+                .await?
+            {
+                UploadProgress::Next { offset: next } => {
+                    if next > offset {
+                        self.large_sent += next - offset;
+                    }
+                    offset = next;
+                    if let Some(t) = p.transfer.as_mut() {
+                        t.offset = offset;
+                    }
+                    self.save(job, p).await?;
+                }
+                UploadProgress::Done { item } => return Ok(item),
+            }
+        }
+    }
+
+    async fn find_uploaded(
+        &self,
+        target: &UploadTarget,
+        content: &ContentInfo,
+    ) -> Result<DriveFile, StepFail> {
+        let found = match target {
+            UploadTarget::New { parent_id, name } => self.drive.find_child(parent_id, name).await?,
+            UploadTarget::Replace { item_id, .. } => Some(self.drive.get(item_id).await?),
+        };
+        match found {
+            Some(f) if f.quick_xor.as_deref() == Some(content.quick_xor.as_str()) => Ok(f),
+            _ => Err(StepFail::Port(PortError::NotFound)),
+        }
+    }
+
+    fn check_uploaded(&self, f: &DriveFile, content: &ContentInfo) -> Result<(), StepFail> {
+        match &f.quick_xor {
+            Some(q) if *q != content.quick_xor => Err(StepFail::Hash(format!(
+                "OneDrive reports QuickXorHash {q} for the upload of {} ({} sent)",
+                f.name, content.quick_xor
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn take_drive(&self, p: &mut FileJob, f: &DriveFile, record: Option<RecordKey>) {
+        p.drive = Some(DriveState {
+            record,
+            name: f.name.clone(),
+            quick_xor: f.quick_xor.clone(),
+            size: f.size,
+        });
+        p.item_id = Some(f.id.clone());
+        p.drive_parent = f.parent_id.clone();
+        p.etag = f.etag.clone();
+        p.mtime = f.modified;
+    }
+
+    async fn exec_step(&mut self, job: &Job, p: &mut FileJob, step: &Step) -> Result<(), StepFail> {
+        let profile = self.profile();
+        let maybe = job.maybe_applied;
+        match step {
+            Step::DriveCreate {
+                record,
+                name,
+                conflict_copy,
+            } => {
+                let attachment = p.attachment_id.ok_or_else(|| {
+                    StepFail::Engine(EngineError::Invalid("upload without an attachment".into()))
+                })?;
+                let (folder, folder_path) = self.record_folder(record).await?;
+                let resumable = p.transfer.as_ref().is_some_and(|t| {
+                    super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
+                });
+                if !resumable {
+                    let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
+                    let (spool, content) = self
+                        .spool_from_odoo(job, attachment, expect.as_deref())
+                        .await?;
+                    let mut wanted = names::to_drive(name);
+                    if *conflict_copy {
+                        wanted = names::conflict_name(&wanted, self.now().date_naive());
+                    }
+                    let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
+                    p.transfer = Some(Transfer {
+                        spool,
+                        content,
+                        target: Some(UploadTarget::New {
+                            parent_id: folder.clone(),
+                            name: chosen,
+                        }),
+                        session: None,
+                        offset: 0,
+                    });
+                    self.save(job, p).await?;
+                }
+                let tr = p.transfer.clone().ok_or_else(|| {
+                    StepFail::Engine(EngineError::Invalid("lost transfer".into()))
+                })?;
+                let found = if maybe && tr.session.is_none() {
+                    // A lost answer: the file may be there already.
+                    match tr.target.as_ref() {
+                        Some(UploadTarget::New { parent_id, name }) => {
+                            self.drive.find_child(parent_id, name).await?.filter(|f| {
+                                f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str())
+                            })
+                        }
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
+                let f = match found {
+                    Some(f) => f,
+                    None => self.upload(job, p).await?,
+                };
+                if let Err(e) = self.check_uploaded(&f, &tr.content) {
+                    // What OneDrive stored is not what was sent: it goes to the recycle bin.
+                    let _ = self.drive.delete(&f.id, None).await;
+                    return Err(e);
+                }
+                self.checkpoint()?;
+                let now = self.now();
+                let link_id = p.link_id;
+                let new_link = self.store.tx(|t| match link_id {
+                    Some(l) => {
+                        t.relink(l, None, Some(&f.id))?;
+                        Ok(l)
+                    }
+                    None => Ok(t
+                        .create_link(
+                            &profile,
+                            LinkKind::File,
+                            &NewLink {
+                                odoo_model: ATTACHMENT_MODEL,
+                                odoo_id: Some(attachment),
+                                graph_id: Some(&f.id),
+                                ..NewLink::default()
+                            },
+                            now,
+                        )?
+                        .id),
+                })?;
+                p.link_id = Some(new_link);
+                self.take_drive(p, &f, Some(record.clone()));
+                self.remove_spool(job.id);
+            }
+            Step::DriveReplace => {
+                let (attachment, item) = (p.attachment_id, p.item_id.clone());
+                let (Some(attachment), Some(item)) = (attachment, item) else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let resumable = p.transfer.as_ref().is_some_and(|t| {
+                    super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
+                });
+                if !resumable {
+                    let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
+                    let (spool, content) = self
+                        .spool_from_odoo(job, attachment, expect.as_deref())
+                        .await?;
+                    let now = self.now();
+                    let link_id = p.link_id;
+                    let journal = json!({
+                        "item_id": item, "name": p.base.as_ref().and_then(|b| b.item.drive.as_ref()).map(|d| d.name.clone()),
+                        "quick_xor": p.drive.as_ref().and_then(|d| d.quick_xor.clone()),
+                        "restore_from": "the file's OneDrive version history",
+                    });
+                    self.store.tx(|t| {
+                        t.journal(&profile, link_id, "microsoft", "overwritten", &journal, now)
+                            .map(drop)
+                    })?;
+                    p.transfer = Some(Transfer {
+                        spool,
+                        content,
+                        // After a lost answer the eTag may be our own write's: no If-Match.
+                        target: Some(UploadTarget::Replace {
+                            item_id: item.clone(),
+                            if_match: if maybe { None } else { p.etag.clone() },
+                        }),
+                        session: None,
+                        offset: 0,
+                    });
+                    self.save(job, p).await?;
+                }
+                let tr = p.transfer.clone().ok_or_else(|| {
+                    StepFail::Engine(EngineError::Invalid("lost transfer".into()))
+                })?;
+                let f = self.upload(job, p).await?;
+                self.check_uploaded(&f, &tr.content)?;
+                let record = p.drive.as_ref().and_then(|d| d.record.clone());
+                self.take_drive(p, &f, record);
+                self.remove_spool(job.id);
+            }
+            Step::DriveRename { name } => {
+                let Some(item) = p.item_id.clone() else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let parent = p.drive_parent.clone().unwrap_or_default();
+                let path = p
+                    .drive
+                    .as_ref()
+                    .and_then(|d| d.record.clone())
+                    .map(|r| layout::record_folder_path(&self.cfg.root_path, &r))
+                    .unwrap_or_default();
+                let chosen = self
+                    .free_name(&parent, &path, &names::to_drive(name), Some(&item))
+                    .await?;
+                if p.drive.as_ref().is_some_and(|d| d.name == chosen) {
+                    return Ok(());
+                }
+                let etag = if maybe { None } else { p.etag.clone() };
+                let f = self
+                    .drive
+                    .update(&item, None, Some(&chosen), etag.as_deref())
+                    .await?;
+                let record = p.drive.as_ref().and_then(|d| d.record.clone());
+                self.take_drive(p, &f, record);
+            }
+            Step::DriveMove { record } => {
+                let Some(item) = p.item_id.clone() else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let (folder, path) = self.record_folder(record).await?;
+                let cur = p.drive.as_ref().map(|d| d.name.clone()).unwrap_or_default();
+                let chosen = self.free_name(&folder, &path, &cur, Some(&item)).await?;
+                let etag = if maybe { None } else { p.etag.clone() };
+                let f = self
+                    .drive
+                    .update(
+                        &item,
+                        Some(&folder),
+                        (chosen != cur).then_some(chosen.as_str()),
+                        etag.as_deref(),
+                    )
+                    .await?;
+                self.take_drive(p, &f, Some(record.clone()));
+            }
+            Step::DriveDelete => {
+                let Some(item) = p.item_id.clone() else {
+                    return Ok(());
+                };
+                let now = self.now();
+                let link_id = p.link_id;
+                let journal = json!({
+                    "item_id": item, "drive": p.drive, "restore_from": "the OneDrive recycle bin",
+                });
+                self.store.tx(|t| {
+                    t.journal(&profile, link_id, "microsoft", "deleted", &journal, now)
+                        .map(drop)
+                })?;
+                let etag = if maybe { None } else { p.etag.clone() };
+                match self.drive.delete(&item, etag.as_deref()).await {
+                    Ok(()) | Err(PortError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                p.drive = None;
+            }
+            Step::OdooCreate {
+                record,
+                name,
+                split,
+            } => {
+                let item = if *split {
+                    p.split_item.clone()
+                } else {
+                    p.item_id.clone()
+                };
+                let Some(item) = item else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                // The drive state of the file this attachment comes from.
+                let (src_state, src_parent, src_etag, src_mtime) = if *split {
+                    let f = self.drive.get(&item).await?;
+                    (
+                        DriveState {
+                            record: Some(record.clone()),
+                            name: f.name.clone(),
+                            quick_xor: f.quick_xor.clone(),
+                            size: f.size,
+                        },
+                        f.parent_id.clone(),
+                        f.etag.clone(),
+                        f.modified,
+                    )
+                } else {
+                    (
+                        p.drive.clone().ok_or(StepFail::Port(PortError::NotFound))?,
+                        p.drive_parent.clone(),
+                        p.etag.clone(),
+                        p.mtime,
+                    )
+                };
+                let (spool, info) = self
+                    .spool_from_drive(job, &item, src_state.quick_xor.as_deref())
+                    .await?;
+                let mut att = None;
+                if maybe {
+                    // A lost answer: an attachment with this name and content, linked to
+                    // nothing, is the one it created.
+                    for a in self.odoo.find(&record.model, record.res_id, name).await? {
+                        let linked = self.store.tx(|t| {
+                            t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id)
+                        })?;
+                        if linked.is_none() && a.checksum.as_deref().is_some_and(|c| c == info.sha1)
+                        {
+                            att = Some(a);
+                            break;
+                        }
+                    }
+                }
+                let att = match att {
+                    Some(a) => a,
+                    None => {
+                        self.odoo
+                            .create(&record.model, record.res_id, name, &spool)
+                            .await?
+                    }
+                };
+                self.checkpoint()?;
+                self.remove_spool(job.id);
+                let now = self.now();
+                let link_id = p.link_id;
+                let st = odoo_state(&att);
+                if *split {
+                    let base = StoredFile {
+                        item: FileItem {
+                            odoo: Some(st.clone()),
+                            drive: Some(src_state.clone()),
+                            mtime: src_mtime,
+                        },
+                        drive_parent: src_parent.clone(),
+                        etag: src_etag.clone(),
+                        ..StoredFile::default()
+                    };
+                    self.store.tx(|t| {
+                        let l = t.create_link(
+                            &profile,
+                            LinkKind::File,
+                            &NewLink {
+                                odoo_model: ATTACHMENT_MODEL,
+                                odoo_id: Some(att.id),
+                                graph_id: Some(&item),
+                                ..NewLink::default()
+                            },
+                            now,
+                        )?;
+                        set_base(t, l.id, &base, now)
+                    })?;
+                } else {
+                    let new_link = self.store.tx(|t| match link_id {
+                        Some(l) => {
+                            t.relink(l, Some(att.id), None)?;
+                            Ok(l)
+                        }
+                        None => Ok(t
+                            .create_link(
+                                &profile,
+                                LinkKind::File,
+                                &NewLink {
+                                    odoo_model: ATTACHMENT_MODEL,
+                                    odoo_id: Some(att.id),
+                                    graph_id: Some(&item),
+                                    ..NewLink::default()
+                                },
+                                now,
+                            )?
+                            .id),
+                    })?;
+                    p.link_id = Some(new_link);
+                    p.attachment_id = Some(att.id);
+                    p.odoo = Some(st);
+                    p.drive = Some(src_state);
+                }
+            }
+            Step::OdooReplace => {
+                let (Some(attachment), Some(item)) = (p.attachment_id, p.item_id.clone()) else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let expect = p.drive.as_ref().and_then(|d| d.quick_xor.clone());
+                let (spool, _info) = self.spool_from_drive(job, &item, expect.as_deref()).await?;
+                let now = self.now();
+                let link_id = p.link_id;
+                let journal = json!({
+                    "attachment_id": attachment, "odoo": p.odoo,
+                    "restore_from": "the OneDrive file's version history holds this content",
+                });
+                self.store.tx(|t| {
+                    t.journal(&profile, link_id, "odoo", "overwritten", &journal, now)
+                        .map(drop)
+                })?;
+                let att = self.odoo.replace_content(attachment, &spool).await?;
+                self.remove_spool(job.id);
+                p.odoo = Some(odoo_state(&att));
+            }
+            Step::OdooRename { name } => {
+                let Some(attachment) = p.attachment_id else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let att = self.odoo.rename(attachment, name).await?;
+                p.odoo = Some(odoo_state(&att));
+            }
+            Step::OdooMove { record } => {
+                let Some(attachment) = p.attachment_id else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let att = self
+                    .odoo
+                    .move_to(attachment, &record.model, record.res_id)
+                    .await?;
+                p.odoo = Some(odoo_state(&att));
+            }
+            Step::OdooDelete => {
+                let Some(attachment) = p.attachment_id else {
+                    return Ok(());
+                };
+                let now = self.now();
+                let link_id = p.link_id;
+                let journal = json!({
+                    "attachment_id": attachment, "odoo": p.odoo, "drive_item": p.item_id,
+                    "restore_from": "the OneDrive recycle bin holds this content",
+                });
+                self.store.tx(|t| {
+                    t.journal(&profile, link_id, "odoo", "deleted", &journal, now)
+                        .map(drop)
+                })?;
+                match self.odoo.delete(attachment).await {
+                    Ok(()) | Err(PortError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                p.odoo = None;
+            }
+            Step::Link => {
+                let (Some(a), Some(d)) = (p.attachment_id, p.item_id.clone()) else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let now = self.now();
+                let l = self.store.tx(|t| {
+                    t.create_link(
+                        &profile,
+                        LinkKind::File,
+                        &NewLink {
+                            odoo_model: ATTACHMENT_MODEL,
+                            odoo_id: Some(a),
+                            graph_id: Some(&d),
+                            ..NewLink::default()
+                        },
+                        now,
+                    )
+                })?;
+                p.link_id = Some(l.id);
+            }
+            Step::Unlink => {
+                if let Some(l) = p.link_id {
+                    self.store.tx(|t| t.delete_link(l))?;
+                }
+            }
+            Step::Detach => {
+                if let Some(l) = p.link_id {
+                    self.store.tx(|t| t.detach_graph(l))?;
+                }
+                p.drive = None;
+                p.item_id = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// The file jobs that gave up, with their error (shown with a Retry).
+    pub fn failed(&mut self) -> Result<Vec<ItemError>, EngineError> {
+        let profile = self.profile();
+        let jobs = self.store.tx(|t| t.jobs(&profile, JobState::Failed))?;
+        Ok(jobs
+            .into_iter()
+            .filter(|j| j.kind == JOB_KIND)
+            .map(|j| ItemError {
+                item: j
+                    .payload
+                    .get("item")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&j.key)
+                    .to_owned(),
+                message: j.last_error.unwrap_or_default(),
+                job_id: Some(j.id),
+            })
+            .collect())
+    }
+
+    /// The user's Retry on a failed file job: it runs in the next drain, with its hash
+    /// attempts counted afresh.
+    pub fn retry(&mut self, job_id: i64) -> Result<bool, EngineError> {
+        let now = self.now();
+        Ok(self.store.tx(|t| {
+            let Some(j) = t.job(job_id)? else {
+                return Ok(false);
+            };
+            if j.kind != JOB_KIND {
+                return Ok(false);
+            }
+            let mut payload = j.payload.clone();
+            payload["hash_failures"] = json!(0);
+            t.set_job_payload(job_id, &payload, now)?;
+            t.retry_failed_job(job_id, now)
+        })?)
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The baseline after a job: each side as it stands now, except the target-side fields a
+/// one-way direction ignored, which keep their old value (so they stay "changed").
+fn next_base(
+    old: &StoredFile,
+    o: Option<&OdooState>,
+    d: Option<&DriveState>,
+    ignored: &[(Side, FileField)],
+    drive_parent: Option<String>,
+    etag: Option<String>,
+    mtime: Option<DateTime<Utc>>,
+) -> StoredFile {
+    let (seen_o, seen_d) = (o.cloned(), d.cloned());
+    let mut o = o.cloned();
+    let mut d = d.cloned();
+    for (side, f) in ignored {
+        match side {
+            Side::Odoo => {
+                if let (Some(o), Some(b)) = (o.as_mut(), old.item.odoo.as_ref()) {
+                    match f {
+                        FileField::Content => {
+                            o.sha1 = b.sha1.clone();
+                            o.size = b.size;
+                        }
+                        FileField::Name => o.name = b.name.clone(),
+                        FileField::Record => o.record = b.record.clone(),
+                    }
+                }
+            }
+            Side::Microsoft => {
+                if let (Some(d), Some(b)) = (d.as_mut(), old.item.drive.as_ref()) {
+                    match f {
+                        FileField::Content => {
+                            d.quick_xor = b.quick_xor.clone();
+                            d.size = b.size;
+                        }
+                        FileField::Name => d.name = b.name.clone(),
+                        FileField::Record => d.record = b.record.clone(),
+                    }
+                }
+            }
+        }
+    }
+    let seen_odoo = (seen_o != o).then_some(seen_o).flatten();
+    let seen_drive = (seen_d != d).then_some(seen_d).flatten();
+    StoredFile {
+        item: FileItem {
+            odoo: o,
+            drive: d,
+            mtime,
+        },
+        drive_parent,
+        etag,
+        seen_odoo,
+        seen_drive,
+    }
+}
+
+fn set_base(
+    t: &crate::state::Tx<'_>,
+    link_id: i64,
+    b: &StoredFile,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let canonical = serde_json::to_value(b).map_err(corrupt)?;
+    let sha1 = b.item.odoo.as_ref().and_then(|o| o.sha1.clone());
+    let qx = b.item.drive.as_ref().and_then(|d| d.quick_xor.clone());
+    t.set_baseline(
+        link_id,
+        &canonical,
+        sha1.as_deref().unwrap_or(""),
+        sha1.as_deref(),
+        qx.as_deref(),
+        now,
+    )
+}

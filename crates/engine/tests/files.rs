@@ -1,0 +1,646 @@
+#![allow(clippy::unwrap_used)]
+//! Documents sync against the fakes: every golden case of issue 7 (upload, edits both
+//! ways, rename, move between records, deletes both ways, both-changed conflict, forbidden
+//! names, 0-byte file, duplicate names, crash mid-upload, hash mismatch, 410 resync, lost
+//! store), each ending with a quiescent cycle that writes nothing.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use odoo365_engine::files::{FileConfig, FileReport, FileSync};
+use odoo365_engine::testing::{FakeDrive, FakeOdooAttachments};
+use odoo365_engine::{EngineError, Guard, LinkKind, ManualClock, Outcome, Store, SyncOptions};
+use odoo365_sync_core::files::{DeletePolicy, Direction, FileOp};
+
+const CONFIRM: SyncOptions = SyncOptions {
+    dry_run: false,
+    confirm: true,
+};
+const DRY: SyncOptions = SyncOptions {
+    dry_run: true,
+    confirm: false,
+};
+const SO: &str = "sale.order";
+
+struct World {
+    drive: FakeDrive,
+    odoo: FakeOdooAttachments,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+    tweak: fn(&mut FileConfig),
+}
+
+fn no_tweak(_: &mut FileConfig) {}
+
+impl World {
+    fn new() -> World {
+        Self::with(no_tweak)
+    }
+
+    fn with(tweak: fn(&mut FileConfig)) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World {
+            drive: FakeDrive::new(),
+            odoo: FakeOdooAttachments::new(),
+            clock: ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()),
+            dir,
+            tweak,
+        };
+        w.fresh_store();
+        w
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("sync.db")
+    }
+
+    fn fresh_store(&self) {
+        let _ = std::fs::remove_file(self.db());
+        let _ = std::fs::remove_file(self.dir.path().join("sync.db-wal"));
+        let _ = std::fs::remove_file(self.dir.path().join("sync.db-shm"));
+        let s = Store::open(&self.db()).unwrap();
+        s.put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+    }
+
+    fn cfg(&self) -> FileConfig {
+        let mut c = FileConfig::new("p1", self.dir.path().join("spool"));
+        c.id_check_every = chrono::Duration::zero();
+        (self.tweak)(&mut c);
+        c
+    }
+
+    fn engine(&self) -> FileSync {
+        FileSync::new(
+            Store::open(&self.db()).unwrap(),
+            self.cfg(),
+            Arc::new(self.drive.clone()),
+            Arc::new(self.odoo.clone()),
+            Arc::new(self.clock.clone()),
+        )
+        .unwrap()
+    }
+
+    async fn sync(&self) -> FileReport {
+        self.clock.advance(chrono::Duration::minutes(5));
+        self.engine().sync(CONFIRM).await.unwrap()
+    }
+
+    /// A cycle that must write nothing anywhere.
+    async fn quiet(&self) {
+        let (d, o) = (self.drive.writes(), self.odoo.writes());
+        let r = self.sync().await;
+        assert!(r.planned.is_empty(), "planned: {:?}", r.planned);
+        assert_eq!(
+            (self.drive.writes() - d, self.odoo.writes() - o),
+            (0, 0),
+            "a quiescent cycle wrote"
+        );
+    }
+
+    fn path(&self, p: &str) -> Option<String> {
+        self.drive.find_path(&format!("Odoo Sync/{p}"))
+    }
+
+    fn file(&self, p: &str) -> Option<Vec<u8>> {
+        self.path(p).and_then(|id| self.drive.content(&id))
+    }
+
+    fn file_links(&self) -> usize {
+        Store::open(&self.db())
+            .unwrap()
+            .tx(|t| t.links("p1", LinkKind::File))
+            .unwrap()
+            .len()
+    }
+}
+
+#[tokio::test]
+async fn an_attachment_is_uploaded_into_its_record_folder_with_one_chatter_note() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 42, "quote.pdf", b"%PDF quote");
+    let _other = w.odoo.user_attach("res.partner", 1, "not synced.pdf", b"x");
+    w.odoo.user_attach_other(SO, 42, "image_1920", false);
+    w.odoo
+        .user_attach_other(SO, 42, "https://example.com", true);
+    // The first sync pauses with its plan until confirmed.
+    let r = w.engine().sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(
+        r.outcome,
+        Outcome::Paused {
+            guards: vec![Guard::FirstSync]
+        }
+    );
+    assert_eq!(w.odoo.writes() + w.drive.writes_of("upload_small"), 0);
+    let r = w.sync().await;
+    assert_eq!(r.outcome, Outcome::Synced);
+    assert_eq!(r.jobs_done, 1, "{r:?}");
+    assert_eq!(w.file("sale.order/42/quote.pdf").unwrap(), b"%PDF quote");
+    assert_eq!(
+        w.drive.files().len(),
+        1,
+        "field, URL and other-model attachments stay"
+    );
+    let notes = w.odoo.notes();
+    assert_eq!(notes.len(), 1);
+    assert_eq!((notes[0].0.as_str(), notes[0].1), (SO, 42));
+    assert!(
+        notes[0].2.contains("Odoo%20Sync/sale.order/42"),
+        "{}",
+        notes[0].2
+    );
+    // The audit log says who caused it.
+    let audit = Store::open(&w.db())
+        .unwrap()
+        .tx(|t| t.audit("p1", None, 10))
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.op == "upload" && e.origin == "odoo" && e.rule == "new_in_odoo"));
+    w.quiet().await;
+    // A second attachment on the same record: no second note, no new folder.
+    w.odoo.user_attach(SO, 42, "spec.docx", b"spec");
+    w.sync().await;
+    assert_eq!(w.odoo.notes().len(), 1);
+    assert_eq!(w.drive.writes_of("ensure_folder"), 3, "root, model, record");
+    assert!(w.odoo.attachment(a).is_some());
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn content_edits_flow_both_ways_and_a_resized_image_is_not_an_edit() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "notes.txt", b"v1");
+    w.sync().await;
+    let id = w.path("sale.order/1/notes.txt").unwrap();
+    w.odoo.user_edit(a, b"v2 from odoo");
+    w.sync().await;
+    assert_eq!(w.drive.content(&id).unwrap(), b"v2 from odoo");
+    w.quiet().await;
+    w.drive.user_edit(&id, b"v3 from onedrive");
+    w.sync().await;
+    assert_eq!(w.odoo.content(a).unwrap(), b"v3 from onedrive");
+    w.quiet().await;
+
+    // Odoo stores a smaller image than it was given: its checksum is re-read and the
+    // image is not uploaded back.
+    w.odoo.resize_images(true);
+    let folder = w.path("sale.order/1").unwrap();
+    let img = w.drive.user_upload(&folder, "photo.png", &[7u8; 100]);
+    w.sync().await;
+    let (att, _, content) = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|(_, n, _)| n == "photo.png")
+        .unwrap();
+    assert_eq!(content.len(), 50);
+    assert_eq!(w.drive.content(&img).unwrap().len(), 100);
+    w.quiet().await;
+    assert!(w.odoo.attachment(att).is_some());
+}
+
+#[tokio::test]
+async fn renames_and_moves_between_records_follow_both_ways() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "a.pdf", b"a");
+    let b = w.odoo.user_attach(SO, 1, "b.pdf", b"b");
+    w.odoo.add_record(SO, 2);
+    w.odoo.add_record(SO, 3);
+    w.sync().await;
+    let bid = w.path("sale.order/1/b.pdf").unwrap();
+
+    w.odoo.user_rename(a, "a renamed.pdf");
+    w.drive.user_rename(&bid, "b renamed.pdf");
+    let uploads = w.drive.writes_of("upload_small");
+    w.sync().await;
+    assert!(w.path("sale.order/1/a renamed.pdf").is_some());
+    assert_eq!(w.odoo.attachment(b).unwrap().name, "b renamed.pdf");
+    assert_eq!(
+        w.drive.writes_of("upload_small"),
+        uploads,
+        "a rename moves no content"
+    );
+    w.quiet().await;
+
+    w.odoo.user_move(a, SO, 2);
+    let folder3 = w.drive.user_mkdirs("Odoo Sync/sale.order/3");
+    w.drive.user_move(&bid, &folder3);
+    w.sync().await;
+    assert_eq!(w.file("sale.order/2/a renamed.pdf").unwrap(), b"a");
+    assert_eq!(w.odoo.attachment(b).unwrap().res_id, 3);
+    assert_eq!(w.drive.writes_of("upload_small"), uploads);
+    w.quiet().await;
+
+    // A folder that names no readable record: reported, nothing guessed.
+    w.odoo.make_unreadable(SO, 9);
+    let nine = w.drive.user_mkdirs("Odoo Sync/sale.order/9");
+    w.drive.user_upload(&nine, "secret.pdf", b"s");
+    let odd = w.drive.user_mkdirs("Odoo Sync/sale.order/not-a-number");
+    w.drive.user_upload(&odd, "odd.pdf", b"o");
+    let r = w.sync().await;
+    assert_eq!(r.unplaced.len(), 2, "{r:?}");
+    assert!(w
+        .odoo
+        .documents()
+        .iter()
+        .all(|(_, n, _)| n != "secret.pdf" && n != "odd.pdf"));
+}
+
+#[tokio::test]
+async fn deletes_follow_both_ways_into_the_recycle_bin_or_per_policy() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "a.pdf", b"a");
+    let b = w.odoo.user_attach(SO, 1, "b.pdf", b"b");
+    w.sync().await;
+    let aid = w.path("sale.order/1/a.pdf").unwrap();
+    let bid = w.path("sale.order/1/b.pdf").unwrap();
+    w.odoo.user_delete(a);
+    w.drive.user_delete(&bid);
+    w.sync().await;
+    assert!(w.drive.in_recycle_bin(&aid));
+    assert!(w.odoo.attachment(b).is_none());
+    assert_eq!(w.file_links(), 0);
+    let journal = Store::open(&w.db())
+        .unwrap()
+        .tx(|t| t.journal_entry(1))
+        .unwrap();
+    assert!(journal.is_some(), "deletes are journaled");
+    w.quiet().await;
+
+    // Policy keep: the attachment stays and is not uploaded again.
+    let w = World::with(|c| c.settings.on_drive_delete = DeletePolicy::Keep);
+    let a = w.odoo.user_attach(SO, 1, "a.pdf", b"a");
+    w.sync().await;
+    let aid = w.path("sale.order/1/a.pdf").unwrap();
+    w.drive.user_delete(&aid);
+    w.sync().await;
+    assert!(w.odoo.attachment(a).is_some());
+    assert!(w.path("sale.order/1/a.pdf").is_none());
+    w.quiet().await;
+    // Edited later in Odoo, it goes back.
+    w.odoo.user_edit(a, b"a2");
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/a.pdf").unwrap(), b"a2");
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn both_changed_keeps_both_versions_and_opens_a_conflict() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+    w.sync().await;
+    let id = w.path("sale.order/1/plan.xlsx").unwrap();
+    w.odoo.user_edit(a, b"odoo edit");
+    w.drive.user_edit(&id, b"onedrive edit");
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1);
+    // OneDrive keeps its edit in place; Odoo's version is a dated copy next to it.
+    assert_eq!(w.drive.content(&id).unwrap(), b"onedrive edit");
+    assert_eq!(
+        w.file("sale.order/1/plan (Odoo conflict 2026-11-23).xlsx")
+            .unwrap(),
+        b"odoo edit"
+    );
+    // Odoo has both versions too.
+    let mut contents: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+    contents.sort();
+    assert_eq!(
+        contents,
+        vec![b"odoo edit".to_vec(), b"onedrive edit".to_vec()]
+    );
+    assert_eq!(w.file_links(), 2);
+    let open = Store::open(&w.db())
+        .unwrap()
+        .tx(|t| t.open_conflicts("p1"))
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "content");
+    w.quiet().await;
+
+    // Edit against delete: the edit wins and the user is told.
+    let id2 = w.path("sale.order/1/plan.xlsx").unwrap();
+    w.drive.user_edit(&id2, b"edited again");
+    let linked = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.2 == b"onedrive edit")
+        .unwrap()
+        .0;
+    w.odoo.user_delete(linked);
+    let r = w.sync().await;
+    assert_eq!(r.notices.len(), 1, "{r:?}");
+    assert!(w
+        .odoo
+        .on_record(SO, 1)
+        .iter()
+        .any(|x| x.2 == b"edited again"));
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn forbidden_names_zero_bytes_and_duplicates_all_survive() {
+    let w = World::new();
+    let names = [
+        "a\"b*c:d<e>f?g/h\\i|j.txt",
+        "CON.txt",
+        " lead.pdf",
+        "trail.",
+        "~$lock.docx",
+        "my_vti_file.txt",
+        ".lock",
+        "desktop.ini",
+    ];
+    for n in names {
+        w.odoo.user_attach(SO, 5, n, n.as_bytes());
+    }
+    let empty = w.odoo.user_attach(SO, 5, "empty.bin", b"");
+    w.odoo.user_attach(SO, 5, "dup.pdf", b"first");
+    w.odoo.user_attach(SO, 5, "dup.pdf", b"second");
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let folder = w.path("sale.order/5").unwrap();
+    let listed = w.drive.children(&folder);
+    assert_eq!(listed.len(), names.len() + 3, "{listed:?}");
+    for n in &listed {
+        assert!(odoo365_sync_core::files::names::is_safe(n), "{n:?}");
+    }
+    assert!(listed.contains(&"dup.pdf".to_owned()) && listed.contains(&"dup (2).pdf".to_owned()));
+    assert_eq!(w.file("sale.order/5/empty.bin").unwrap(), b"");
+    // Odoo keeps the original names.
+    let odoo_names: Vec<String> = w.odoo.on_record(SO, 5).into_iter().map(|x| x.1).collect();
+    for n in names {
+        assert!(odoo_names.contains(&n.to_owned()));
+    }
+    assert!(w.odoo.attachment(empty).is_some());
+    w.quiet().await;
+
+    // A file dropped in OneDrive under a mapped name comes back with the original name.
+    w.drive.user_upload(&folder, "q：a.txt", b"q");
+    w.sync().await;
+    assert!(w.odoo.on_record(SO, 5).iter().any(|x| x.1 == "q:a.txt"));
+    w.quiet().await;
+}
+
+fn big(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 253) as u8).collect()
+}
+
+fn small_uploads(c: &mut FileConfig) {
+    c.simple_upload_max = 1024;
+    c.fragment_size = 320 * 1024;
+}
+
+#[tokio::test]
+async fn a_crash_mid_upload_resumes_from_the_saved_offset() {
+    let size = 4 * 320 * 1024 + 1000;
+    let data = big(size);
+    let mut crashed_mid_upload = false;
+    for n in 1..40 {
+        let w = World::with(small_uploads);
+        w.odoo.user_attach(SO, 1, "big.bin", &data);
+        let mut e = w.engine();
+        e.crash_after(Some(n));
+        match e.sync(CONFIRM).await {
+            Err(EngineError::Crashed) => {}
+            Ok(_) => break,
+            Err(other) => panic!("{other}"),
+        }
+        drop(e);
+        let sent = w.drive.bytes_received();
+        if sent > 0 && sent < size as u64 {
+            crashed_mid_upload = true;
+        }
+        // Restart: the upload continues, nothing is sent twice.
+        let r = w.sync().await;
+        assert!(r.failed.is_empty(), "{r:?}");
+        assert_eq!(
+            w.file("sale.order/1/big.bin").unwrap(),
+            data,
+            "crash after {n}"
+        );
+        assert_eq!(
+            w.drive.bytes_received(),
+            size as u64,
+            "crash after {n}: bytes resent"
+        );
+        assert_eq!(w.drive.files().len(), 1);
+        assert_eq!(w.file_links(), 1);
+        w.quiet().await;
+    }
+    assert!(crashed_mid_upload, "no crash point fell inside the upload");
+}
+
+#[tokio::test]
+async fn a_large_file_yields_to_small_ones_between_fragments() {
+    let w = World::with(|c| {
+        small_uploads(c);
+        c.large_bytes_per_drain = 320 * 1024;
+    });
+    let data = big(3 * 320 * 1024);
+    w.odoo.user_attach(SO, 1, "big.bin", &data);
+    w.odoo.user_attach(SO, 1, "small.txt", b"small");
+    let r = w.sync().await;
+    // The small file is done in the first cycle; the large one has sent a fragment or two.
+    assert!(w.file("sale.order/1/small.txt").is_some());
+    assert!(w.file("sale.order/1/big.bin").is_none());
+    assert!(r.jobs_waiting >= 1);
+    let mut cycles = 0;
+    while w.file("sale.order/1/big.bin").is_none() {
+        w.odoo.user_attach(SO, 2, &format!("s{cycles}.txt"), b"s");
+        w.sync().await;
+        assert!(
+            w.file(&format!("sale.order/2/s{cycles}.txt")).is_some(),
+            "small files never wait"
+        );
+        cycles += 1;
+        assert!(cycles < 10);
+    }
+    assert_eq!(w.file("sale.order/1/big.bin").unwrap(), data);
+    assert_eq!(w.drive.bytes_received(), data.len() as u64);
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn a_hash_mismatch_is_retried_then_reported_and_never_written() {
+    let w = World::new();
+    w.odoo.add_record(SO, 1);
+    let folder = w.drive.user_mkdirs("Odoo Sync/sale.order/1");
+    w.drive.user_upload(&folder, "scan.pdf", b"scan");
+    // One bad download: retried in the next cycle, then fine.
+    w.drive.corrupt_next_downloads(1);
+    let r = w.sync().await;
+    assert!(
+        w.odoo.on_record(SO, 1).is_empty(),
+        "nothing half-checked reaches Odoo"
+    );
+    assert_eq!(r.jobs_waiting, 1);
+    w.sync().await;
+    assert_eq!(w.odoo.on_record(SO, 1)[0].2, b"scan");
+    w.quiet().await;
+
+    // Every attempt bad: reported with a Retry, and nothing written.
+    w.drive.user_upload(&folder, "bad.pdf", b"bad");
+    w.drive.corrupt_next_downloads(3);
+    for _ in 0..3 {
+        w.sync().await;
+    }
+    let failed = w.engine().failed().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].message.contains("content check failed"),
+        "{failed:?}"
+    );
+    assert!(w.odoo.on_record(SO, 1).iter().all(|x| x.1 != "bad.pdf"));
+    assert!(w.engine().retry(failed[0].job_id.unwrap()).unwrap());
+    w.sync().await;
+    assert!(w.odoo.on_record(SO, 1).iter().any(|x| x.2 == b"bad"));
+
+    // OneDrive stores other bytes than were sent: the upload is discarded and redone.
+    w.odoo.user_attach(SO, 1, "up.txt", b"up");
+    w.drive.corrupt_next_uploads(1);
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/up.txt").unwrap(), b"up");
+    // An attachment whose download does not match its checksum is not uploaded.
+    w.odoo.user_attach(SO, 1, "o.txt", b"o");
+    w.odoo.corrupt_next_downloads(1);
+    w.sync().await;
+    assert!(w.file("sale.order/1/o.txt").is_none());
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/o.txt").unwrap(), b"o");
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn a_410_resync_reconciles_against_the_links_without_duplicates() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "a.pdf", b"a");
+    w.odoo.user_attach(SO, 1, "b.pdf", b"b");
+    w.sync().await;
+    let bid = w.path("sale.order/1/b.pdf").unwrap();
+    w.drive.expire_delta_links();
+    w.drive.user_edit(&bid, b"b2");
+    w.odoo.user_edit(a, b"a2");
+    let r = w.sync().await;
+    assert!(r.resynced);
+    assert_eq!(w.drive.files().len(), 2);
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 2);
+    assert_eq!(w.file("sale.order/1/a.pdf").unwrap(), b"a2");
+    assert!(w.odoo.on_record(SO, 1).iter().any(|x| x.2 == b"b2"));
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn a_lost_store_is_rebuilt_by_path_and_hash_without_duplicates() {
+    let w = World::new();
+    for (i, n) in ["a.pdf", "b:c.pdf", "dup.pdf", "dup.pdf", "empty"]
+        .iter()
+        .enumerate()
+    {
+        let content = if *n == "empty" {
+            Vec::new()
+        } else {
+            format!("{n}{i}").into_bytes()
+        };
+        w.odoo.user_attach(SO, 1 + (i as i64 % 2), n, &content);
+    }
+    w.sync().await;
+    let (files, docs) = (w.drive.files(), w.odoo.documents());
+    let links = w.file_links();
+    w.fresh_store();
+    let (dw, ow) = (w.drive.writes(), w.odoo.writes());
+    let r = w.sync().await;
+    assert_eq!(r.relinked, links, "{r:?}");
+    assert_eq!(
+        (w.drive.writes() - dw, w.odoo.writes() - ow),
+        (0, 0),
+        "relinking writes nothing"
+    );
+    assert_eq!(w.drive.files(), files);
+    assert_eq!(w.odoo.documents(), docs);
+    assert_eq!(w.file_links(), links);
+    w.quiet().await;
+    // Edits after the rebuild follow as before.
+    let id = w.path("sale.order/1/a.pdf").unwrap();
+    w.drive.user_edit(&id, b"after");
+    w.sync().await;
+    assert!(w.odoo.documents().iter().any(|x| x.2 == b"after"));
+}
+
+#[tokio::test]
+async fn dry_run_lists_file_operations_and_the_mass_change_guard_pauses() {
+    let w = World::new();
+    let ids: Vec<i64> = (0..30)
+        .map(|i| w.odoo.user_attach(SO, 1, &format!("f{i}.txt"), b"x"))
+        .collect();
+    let r = w.engine().sync(DRY).await.unwrap();
+    assert_eq!(r.outcome, Outcome::DryRun);
+    assert_eq!(r.planned.len(), 30);
+    assert!(matches!(r.planned[0].ops[0], FileOp::DriveCreate { .. }));
+    assert_eq!(w.drive.writes() + w.odoo.writes(), 0);
+    assert!(
+        w.drive.find_path("Odoo Sync").is_none(),
+        "a dry run creates nothing"
+    );
+    w.sync().await;
+    assert_eq!(w.drive.files().len(), 30);
+    for id in &ids {
+        w.odoo.user_delete(*id);
+    }
+    let r = w.engine().sync(SyncOptions::default()).await.unwrap();
+    assert!(
+        matches!(r.outcome, Outcome::Paused { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(w.drive.files().len(), 30, "nothing deleted while paused");
+    w.sync().await;
+    assert_eq!(w.drive.files().len(), 0);
+}
+
+#[tokio::test]
+async fn one_way_leaves_the_target_side_edits_alone_and_loses_nothing() {
+    let w = World::with(|c| c.settings.direction = Direction::OdooToDrive);
+    let a = w.odoo.user_attach(SO, 1, "a.txt", b"v1");
+    w.sync().await;
+    let id = w.path("sale.order/1/a.txt").unwrap();
+    w.drive.user_edit(&id, b"onedrive edit");
+    w.sync().await;
+    assert_eq!(
+        w.odoo.content(a).unwrap(),
+        b"v1",
+        "OneDrive edits do not flow back"
+    );
+    w.quiet().await;
+    // A later Odoo edit meets the OneDrive edit: both kept.
+    w.odoo.user_edit(a, b"v2");
+    w.sync().await;
+    assert_eq!(w.drive.content(&id).unwrap(), b"onedrive edit");
+    assert_eq!(
+        w.file("sale.order/1/a (Odoo conflict 2026-11-23).txt")
+            .unwrap(),
+        b"v2"
+    );
+    w.quiet().await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_on_create_does_not_duplicate() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.drive.lose_answer_of_next("upload_small");
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.drive.files().len(), 1);
+    w.quiet().await;
+    let folder = w.path("sale.order/1").unwrap();
+    w.drive.user_upload(&folder, "b.txt", b"b");
+    w.odoo.lose_answer_of_next("create");
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 2);
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}
