@@ -1,0 +1,245 @@
+//! Documents in the app: the file cycle run after the calendar's when a profile's settings
+//! say `documents: true`, the settings mapped to the engine's `FileConfig`, the reachable
+//! SharePoint libraries (for `profile set <p> drive=<id>`), and one line per planned file
+//! operation for dry runs and activity.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use odoo365_auth::SecretKind;
+use odoo365_engine::files::engine::{FileConfig, FileReport, FileSync, PlannedFile};
+use odoo365_engine::files::{Drive, OdooAttachments};
+use odoo365_engine::{Outcome, Store, SyncOptions};
+use odoo365_odoo::OdooClient;
+use odoo365_sync_core::files::{DeletePolicy, Direction as FileDirection, FileOp, FileSettings};
+
+use crate::connect::{graph_client, odoo_api_key, odoo_config, token_source, GraphTokens};
+use crate::file_ports::{GraphDrive, OdooFiles};
+use crate::settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
+use crate::{App, AppError, ErrorCode, Profile};
+
+/// The engine's file configuration from a profile's settings. Spool files live in
+/// `spool_dir` (under the app's data directory, never in memory).
+pub fn file_config(
+    settings: &SyncSettings,
+    profile_id: &str,
+    spool_dir: std::path::PathBuf,
+) -> FileConfig {
+    let mut cfg = FileConfig::new(profile_id, spool_dir);
+    cfg.root_path = settings.root_folder.clone();
+    cfg.models = settings.document_models.clone();
+    cfg.settings = FileSettings {
+        direction: match settings.direction {
+            Direction::Both => FileDirection::Both,
+            Direction::OdooToMicrosoft => FileDirection::OdooToDrive,
+            Direction::MicrosoftToOdoo => FileDirection::DriveToOdoo,
+        },
+        on_drive_delete: match settings.odoo_delete_policy {
+            OdooDeletePolicy::Delete => DeletePolicy::Delete,
+            OdooDeletePolicy::Keep => DeletePolicy::Keep,
+        },
+    };
+    cfg.guards.mass_count = settings.guard_max_changes as usize;
+    cfg.guards.mass_fraction = f64::from(settings.guard_max_percent) / 100.0;
+    cfg
+}
+
+/// One SharePoint document library the signed-in user can reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Library {
+    /// What `profile set <p> drive=<id>` takes.
+    pub drive_id: String,
+    pub site: String,
+    pub name: String,
+    pub web_url: Option<String>,
+}
+
+/// One planned file operation as a line a person reads (dry run, activity).
+pub fn describe(p: &PlannedFile) -> String {
+    let ops: Vec<String> = p.ops.iter().map(op_text).collect();
+    let mut line = format!("{}: {}", p.item, ops.join(", "));
+    if let Some(c) = &p.conflict {
+        line.push_str(&format!(" (conflict: {c:?})"));
+    }
+    line
+}
+
+fn op_text(op: &FileOp) -> String {
+    match op {
+        FileOp::DriveCreate { record, name } => {
+            format!("upload {name:?} to {}/{}", record.model, record.res_id)
+        }
+        FileOp::DriveReplace => "upload new content to OneDrive".into(),
+        FileOp::DriveRename { name } => format!("rename in OneDrive to {name:?}"),
+        FileOp::DriveMove { record } => {
+            format!("move in OneDrive to {}/{}", record.model, record.res_id)
+        }
+        FileOp::DriveDelete => "delete in OneDrive (to the recycle bin)".into(),
+        FileOp::OdooCreate { record, name } => {
+            format!("attach {name:?} to {} {}", record.model, record.res_id)
+        }
+        FileOp::OdooReplace => "update the attachment's content in Odoo".into(),
+        FileOp::OdooRename { name } => format!("rename in Odoo to {name:?}"),
+        FileOp::OdooMove { record } => {
+            format!("move the attachment to {} {}", record.model, record.res_id)
+        }
+        FileOp::OdooDelete => "delete the attachment in Odoo".into(),
+        FileOp::KeepBoth { .. } => "keep both versions".into(),
+        FileOp::Link => "link the matching pair".into(),
+        FileOp::Unlink => "forget the link".into(),
+        FileOp::Detach => "keep the attachment, no longer synced".into(),
+    }
+}
+
+/// One line about a file cycle, for the sync summary.
+pub fn file_summary(r: &FileReport) -> String {
+    match &r.outcome {
+        Outcome::Paused { .. } => format!(
+            "files paused before writing anything ({} operation(s) planned); review with \
+             `odoo365 sync --dry-run`, go ahead with `odoo365 sync --yes`",
+            r.planned.len()
+        ),
+        Outcome::DryRun => format!("files: {} operation(s) planned", r.planned.len()),
+        Outcome::Synced => {
+            let mut s = format!("files: {} change(s) applied", r.jobs_done);
+            if r.jobs_waiting > 0 {
+                s.push_str(&format!(", {} transfer(s) pending", r.jobs_waiting));
+            }
+            if !r.failed.is_empty() {
+                s.push_str(&format!(", {} failed (shown in status)", r.failed.len()));
+            }
+            if r.conflicts_opened > 0 {
+                s.push_str(&format!(", {} conflict(s) opened", r.conflicts_opened));
+            }
+            if !r.unplaced.is_empty() {
+                s.push_str(&format!(
+                    ", {} file(s) in folders that match no record (left alone)",
+                    r.unplaced.len()
+                ));
+            }
+            if r.resynced {
+                s.push_str(
+                    " (OneDrive's change list had expired: reconciled in full, no duplicates)",
+                );
+            }
+            s
+        }
+    }
+}
+
+impl App {
+    /// The documents ports for a profile: its drive (OneDrive or the chosen library) and
+    /// Odoo, with the keychain's credentials.
+    pub(crate) async fn file_ports_for(
+        &self,
+        profile: &Profile,
+    ) -> Result<(Arc<dyn Drive>, Arc<dyn OdooAttachments>), AppError> {
+        if self
+            .keychain
+            .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
+            .is_none()
+        {
+            return Err(AppError::new(
+                ErrorCode::SignInNeeded,
+                format!(
+                    "profile {:?} is not signed in to Microsoft; run `odoo365 login` first",
+                    profile.name
+                ),
+            ));
+        }
+        let key = odoo_api_key(self.keychain.as_ref(), profile)?;
+        let tokens = token_source(profile, self.keychain.clone())?;
+        let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
+        let drive_id = match &profile.settings.drive {
+            DriveTarget::MyOneDrive => None,
+            DriveTarget::Library { drive_id, .. } => Some(drive_id.as_str()),
+        };
+        let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
+        Ok((
+            Arc::new(GraphDrive::new(&graph, drive_id)),
+            Arc::new(OdooFiles::new(Arc::new(odoo))),
+        ))
+    }
+
+    /// The file engine of a profile over any ports (tests plug fakes or emulators in).
+    pub fn file_sync_with(
+        &self,
+        profile: &Profile,
+        drive: Arc<dyn Drive>,
+        odoo: Arc<dyn OdooAttachments>,
+    ) -> Result<FileSync, AppError> {
+        let spool = self.data_dir.join("spool").join(&profile.id);
+        std::fs::create_dir_all(&spool).map_err(|e| {
+            AppError::new(
+                ErrorCode::Storage,
+                format!("cannot create {}: {e}", spool.display()),
+            )
+        })?;
+        let store = Store::open(&self.data_dir.join("sync.db"))?;
+        FileSync::new(
+            store,
+            file_config(&profile.settings, &profile.id, spool),
+            drive,
+            odoo,
+            self.clock.clone(),
+        )
+        .map_err(crate::sync::engine_error)
+    }
+
+    /// One file cycle on a given engine.
+    pub async fn sync_files_with(
+        &self,
+        mut files: FileSync,
+        dry_run: bool,
+        confirm: bool,
+    ) -> Result<FileReport, AppError> {
+        if let Some(n) = std::env::var(crate::sync::CRASH_AFTER_ENV)
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            files.crash_after(Some(n));
+        }
+        files
+            .sync(SyncOptions { dry_run, confirm })
+            .await
+            .map_err(crate::sync::engine_error)
+    }
+
+    /// The SharePoint document libraries the signed-in user can reach: those of the sites
+    /// they follow, plus those of the sites matching `search` when given.
+    pub async fn libraries(
+        &self,
+        profile: &str,
+        search: Option<&str>,
+    ) -> Result<Vec<Library>, AppError> {
+        let profile = self.profile(profile)?;
+        let tokens = token_source(&profile, self.keychain.clone())?;
+        let graph = graph_client(&profile, Arc::new(GraphTokens(tokens)))?;
+        let mut sites = graph.followed_sites().await?;
+        if let Some(q) = search {
+            for s in graph.search_sites(q).await? {
+                if !sites.iter().any(|k| k.id == s.id) {
+                    sites.push(s);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for site in sites {
+            let site_name = site
+                .display_name
+                .clone()
+                .or(site.name.clone())
+                .unwrap_or_else(|| site.id.clone());
+            for d in graph.site_drives(&site.id).await? {
+                out.push(Library {
+                    drive_id: d.id,
+                    site: site_name.clone(),
+                    name: d.name.unwrap_or_default(),
+                    web_url: d.web_url,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
