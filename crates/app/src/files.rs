@@ -92,6 +92,11 @@ fn op_text(op: &FileOp) -> String {
     }
 }
 
+/// A guard stopped the file cycle before it wrote anything.
+pub fn is_paused(r: &FileReport) -> bool {
+    matches!(r.outcome, Outcome::Paused { .. })
+}
+
 /// One line about a file cycle, for the sync summary.
 pub fn file_summary(r: &FileReport) -> String {
     match &r.outcome {
