@@ -42,6 +42,10 @@ pub fn file_config(
     };
     cfg.guards.mass_count = settings.guard_max_changes as usize;
     cfg.guards.mass_fraction = f64::from(settings.guard_max_percent) / 100.0;
+    // A hard delete in Odoo leaves no trace but a missing id, and a person who deletes a
+    // file expects OneDrive to follow at the next sync, not within the hour: the id-set
+    // check runs every cycle (one `search` per few thousand linked attachments).
+    cfg.id_check_every = chrono::Duration::zero();
     cfg
 }
 
@@ -246,5 +250,57 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use odoo365_sync_core::files::RecordKey;
+
+    #[test]
+    fn the_profile_settings_become_the_file_engines_configuration() {
+        let mut s = SyncSettings {
+            root_folder: "Shared/Odoo".into(),
+            document_models: vec!["sale.order".into(), "x_custom.model".into()],
+            direction: Direction::MicrosoftToOdoo,
+            odoo_delete_policy: OdooDeletePolicy::Keep,
+            guard_max_changes: 7,
+            guard_max_percent: 25,
+            ..SyncSettings::default()
+        };
+        let cfg = file_config(&s, "p1", "/tmp/spool".into());
+        assert_eq!(cfg.root_path, "Shared/Odoo");
+        assert_eq!(cfg.models, s.document_models);
+        assert_eq!(cfg.settings.direction, FileDirection::DriveToOdoo);
+        assert_eq!(cfg.settings.on_drive_delete, DeletePolicy::Keep);
+        assert_eq!(cfg.guards.mass_count, 7);
+        assert!((cfg.guards.mass_fraction - 0.25).abs() < 1e-9);
+        s.direction = Direction::OdooToMicrosoft;
+        s.odoo_delete_policy = OdooDeletePolicy::Delete;
+        let cfg = file_config(&s, "p1", "/tmp/spool".into());
+        assert_eq!(cfg.settings.direction, FileDirection::OdooToDrive);
+        assert_eq!(cfg.settings.on_drive_delete, DeletePolicy::Delete);
+    }
+
+    #[test]
+    fn a_planned_file_reads_as_one_line() {
+        let p = PlannedFile {
+            item: "sale.order/7/quote.pdf".into(),
+            rule: "new in Odoo".into(),
+            ops: vec![
+                FileOp::DriveCreate {
+                    record: RecordKey::new("sale.order", 7),
+                    name: "quote.pdf".into(),
+                },
+                FileOp::Link,
+            ],
+            conflict: None,
+            size: 5,
+        };
+        assert_eq!(
+            describe(&p),
+            "sale.order/7/quote.pdf: upload \"quote.pdf\" to sale.order/7, link the matching pair"
+        );
     }
 }
