@@ -10,6 +10,10 @@
 //! [`Engine::resolve_conflict`], failed items retried with [`Engine::retry`], journaled
 //! versions restored with [`Engine::restore`].
 //!
+//! Documents (Odoo attachments ⇄ OneDrive folders) run through [`FileSync`], a second
+//! entry point on the same store with its own ports ([`Drive`], [`OdooAttachments`]); see
+//! [`files`].
+//!
 //! Invariants: every state change is persisted before the step that depends on it, so a
 //! crash at any point re-runs from the store without duplicates; no secret is ever written
 //! to the store (secrets live in the keychain).
@@ -24,6 +28,7 @@ pub mod sync;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use files::{Drive, FileConfig, FileReport, FileSync, OdooAttachments};
 pub use ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
 pub use state::{
     AuditEntry, ConflictRecord, Job, JobState, JournalEntry, Link, LinkKind, NewAudit, NewLink,

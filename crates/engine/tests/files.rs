@@ -644,3 +644,217 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
+
+#[tokio::test]
+async fn a_content_conflict_is_resolved_by_the_users_choice() {
+    use odoo365_engine::files::FileConflictChoice;
+    for choice in [
+        FileConflictChoice::KeepBoth,
+        FileConflictChoice::KeepOdoo,
+        FileConflictChoice::KeepOneDrive,
+    ] {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+        w.sync().await;
+        let id = w.path("sale.order/1/plan.xlsx").unwrap();
+        w.odoo.user_edit(a, b"odoo edit");
+        w.drive.user_edit(&id, b"onedrive edit");
+        w.sync().await;
+        let conflict = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()[0]
+            .id;
+        let mut e = w.engine();
+        e.resolve_conflict(conflict, choice).unwrap();
+        assert!(matches!(
+            e.resolve_conflict(conflict, choice),
+            Err(EngineError::NoSuchConflict(_))
+        ));
+        drop(e);
+        w.sync().await;
+        let odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+        let drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
+        match choice {
+            FileConflictChoice::KeepBoth => {
+                assert_eq!((odoo.len(), drive.len()), (2, 2));
+            }
+            FileConflictChoice::KeepOdoo => {
+                assert_eq!(odoo, vec![b"odoo edit".to_vec()]);
+                assert_eq!(w.file("sale.order/1/plan.xlsx").unwrap(), b"odoo edit");
+                assert_eq!(drive.len(), 1);
+            }
+            FileConflictChoice::KeepOneDrive => {
+                assert_eq!(odoo, vec![b"onedrive edit".to_vec()]);
+                assert_eq!(w.file("sale.order/1/plan.xlsx").unwrap(), b"onedrive edit");
+                assert_eq!(drive.len(), 1);
+            }
+        }
+        assert!(Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()
+            .is_empty());
+        w.quiet().await;
+    }
+}
+
+#[tokio::test]
+async fn one_refused_file_does_not_hold_up_the_others() {
+    let w = World::new();
+    w.odoo.add_record(SO, 1);
+    let folder = w.drive.user_mkdirs("Odoo Sync/sale.order/1");
+    w.drive.user_upload(&folder, "a.txt", b"a");
+    w.drive.user_upload(&folder, "b.txt", b"b");
+    w.odoo.user_attach(SO, 1, "c.txt", b"c");
+    w.odoo.fail_next(
+        "create",
+        odoo365_engine::PortError::Rejected {
+            message: "access denied".into(),
+        },
+    );
+    let r = w.sync().await;
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(
+        w.odoo.on_record(SO, 1).len(),
+        2,
+        "the other file and c.txt went on"
+    );
+    assert!(w.file("sale.order/1/c.txt").is_some());
+    let job = r.failed[0].job_id.unwrap();
+    assert!(w.engine().retry(job).unwrap());
+    w.sync().await;
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 3);
+    w.quiet().await;
+}
+
+/// The mixed cycle of the crash test: one change of every kind, on both sides.
+fn mixed_changes(w: &World) {
+    let on = |r: i64, n: &str| {
+        w.odoo
+            .on_record(SO, r)
+            .into_iter()
+            .find(|x| x.1 == n)
+            .unwrap()
+            .0
+    };
+    w.odoo.user_edit(on(1, "edit-in-odoo.txt"), b"odoo v2");
+    let id = w.path("sale.order/1/edit-in-onedrive.txt").unwrap();
+    w.drive.user_edit(&id, b"onedrive v2");
+    w.odoo.user_rename(on(1, "rename.txt"), "renamed.txt");
+    w.odoo.user_move(on(1, "move.txt"), SO, 2);
+    w.odoo.user_delete(on(1, "delete-in-odoo.txt"));
+    let id = w.path("sale.order/1/delete-in-onedrive.txt").unwrap();
+    w.drive.user_delete(&id);
+    let both = on(2, "both.txt");
+    w.odoo.user_edit(both, b"both odoo");
+    let id = w.path("sale.order/2/both.txt").unwrap();
+    w.drive.user_edit(&id, b"both onedrive");
+    w.odoo.user_attach(SO, 2, "new in odoo.txt", b"new o");
+    let f = w.path("sale.order/2").unwrap();
+    w.drive.user_upload(&f, "new in onedrive.txt", b"new d");
+    w.odoo
+        .user_attach(SO, 2, "big.bin", &big(2 * 320 * 1024 + 5));
+}
+
+fn mixed_world() -> World {
+    let w = World::with(small_uploads);
+    for n in [
+        "edit-in-odoo.txt",
+        "edit-in-onedrive.txt",
+        "rename.txt",
+        "move.txt",
+        "delete-in-odoo.txt",
+        "delete-in-onedrive.txt",
+    ] {
+        w.odoo.user_attach(SO, 1, n, n.as_bytes());
+    }
+    w.odoo.user_attach(SO, 2, "both.txt", b"both");
+    w
+}
+
+type EndState = (Vec<(String, String, Vec<u8>)>, Vec<(String, Vec<u8>)>);
+
+async fn settle(w: &World) -> EndState {
+    for _ in 0..4 {
+        w.sync().await;
+    }
+    w.quiet().await;
+    (w.odoo.documents(), w.drive.files())
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_of_a_mixed_cycle_converges_to_the_same_end() {
+    let reference = {
+        let w = mixed_world();
+        w.sync().await;
+        mixed_changes(&w);
+        settle(&w).await
+    };
+    assert_eq!(reference.0.len(), reference.1.len());
+    let mut crashes = 0;
+    for n in 1..200 {
+        let w = mixed_world();
+        w.sync().await;
+        mixed_changes(&w);
+        let mut e = w.engine();
+        e.crash_after(Some(n));
+        w.clock.advance(chrono::Duration::minutes(5));
+        match e.sync(CONFIRM).await {
+            Err(EngineError::Crashed) => crashes += 1,
+            Ok(_) => break,
+            Err(other) => panic!("{other}"),
+        }
+        drop(e);
+        assert_eq!(settle(&w).await, reference, "crash after step {n}");
+    }
+    assert!(crashes > 20, "only {crashes} crash points");
+}
+
+#[tokio::test]
+async fn a_thousand_files_cost_a_few_requests_each_and_a_no_op_cycle_three() {
+    let w = World::with(|c| c.guards.mass_count = usize::MAX);
+    for i in 0..1000i64 {
+        let size = [0usize, 10, 1000, 5000][(i % 4) as usize];
+        w.odoo
+            .user_attach(SO, 1 + i % 50, &format!("f{i}.txt"), &vec![b'x'; size]);
+    }
+    let (dc, oc) = (w.drive.calls(), w.odoo.calls());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_done, 1000);
+    let per_file = (w.drive.calls() - dc + w.odoo.calls() - oc) as f64 / 1000.0;
+    // Per file: the Odoo download, a name check, the upload; plus a folder and a chatter
+    // note per record, and the cycle's reads.
+    assert!(per_file < 3.3, "{per_file} requests per file");
+    let (dc, oc) = (w.drive.calls(), w.odoo.calls());
+    w.quiet().await;
+    let noop = w.drive.calls() - dc + w.odoo.calls() - oc;
+    // One delta round, one Odoo poll, one id-set check.
+    assert_eq!(noop, 3, "a no-op cycle made {noop} requests");
+    eprintln!("requests per file: {per_file:.2}; no-op cycle: {noop} requests, 0 writes");
+}
+
+#[tokio::test]
+async fn a_deleted_sync_root_is_made_again_and_the_guard_asks_before_deleting() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.sync().await;
+    let root = w.drive.find_path("Odoo Sync").unwrap();
+    w.drive.user_delete(&root);
+    assert!(matches!(
+        w.engine().sync(CONFIRM).await,
+        Err(EngineError::Observe { .. })
+    ));
+    let r = w.engine().sync(SyncOptions::default()).await.unwrap();
+    assert!(
+        matches!(&r.outcome, Outcome::Paused { guards } if guards.iter().any(|g| matches!(g, Guard::MassChange { emptied: Some(_), .. }))),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(
+        w.odoo.on_record(SO, 1).len(),
+        2,
+        "nothing deleted while paused"
+    );
+}

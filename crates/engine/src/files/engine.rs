@@ -133,6 +133,18 @@ impl FileConfig {
     }
 }
 
+/// How the user settles a both-changed file conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileConflictChoice {
+    /// Keep both versions (as they are now: two files, two attachments).
+    KeepBoth,
+    /// Keep Odoo's version under the original name; the OneDrive version is deleted.
+    KeepOdoo,
+    /// Keep OneDrive's version; Odoo's version is deleted.
+    KeepOneDrive,
+}
+
 /// One planned file operation, as a dry run or a paused cycle shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedFile {
@@ -705,8 +717,20 @@ impl FileSync {
                     self.drive.delta(root_id, None).await
                 }
                 r => r,
-            }
-            .map_err(|e| Self::observe_err(Side::Microsoft, e))?;
+            };
+            let round = match round {
+                Err(PortError::NotFound) if !dry_run => {
+                    // The sync root itself is gone (deleted by the user): forget it, so the
+                    // next cycle makes a new one and enumerates it in full; every linked
+                    // file then looks deleted and the mass-change guard asks first.
+                    self.store.tx(|t| {
+                        t.clear_cursor(&profile, CUR_ROOT)?;
+                        t.clear_cursor(&profile, CUR_DELTA)
+                    })?;
+                    return Err(Self::observe_err(Side::Microsoft, PortError::NotFound));
+                }
+                r => r.map_err(|e| Self::observe_err(Side::Microsoft, e))?,
+            };
             seen.full = round.full;
             if !round.full {
                 seen.folders = folders
@@ -922,14 +946,30 @@ impl FileSync {
             .filter_map(|(l, _)| l.graph_id.clone())
             .collect();
 
-        // Readable records for files that name a record nobody linked them to yet.
+        // Readable records for files in a record folder they were not linked in (new files,
+        // moved files); a linked file still where it was needs no question.
+        let linked_in: BTreeMap<&str, Option<&RecordKey>> = links
+            .iter()
+            .filter_map(|(l, b)| {
+                let g = l.graph_id.as_deref()?;
+                Some((
+                    g,
+                    b.as_ref()
+                        .and_then(|b| b.item.drive.as_ref()?.record.as_ref()),
+                ))
+            })
+            .collect();
         let mut ask: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        let mut readable: BTreeSet<RecordKey> = BTreeSet::new();
         for f in seen.files.values() {
             if let Some(r) = self.file_record(seen, f.parent_id.as_deref(), &f.name) {
-                ask.entry(r.model.clone()).or_default().insert(r.res_id);
+                if linked_in.get(f.id.as_str()) == Some(&Some(&r)) {
+                    readable.insert(r);
+                } else {
+                    ask.entry(r.model.clone()).or_default().insert(r.res_id);
+                }
             }
         }
-        let mut readable: BTreeSet<RecordKey> = BTreeSet::new();
         for (model, ids) in ask {
             let ids: Vec<i64> = ids.into_iter().collect();
             let ok = self
@@ -1295,7 +1335,11 @@ impl FileSync {
                         p.base.as_ref().map(|b| json!(b.item)).as_ref(),
                         p.odoo.as_ref().map(|o| json!(o)).as_ref(),
                         p.drive.as_ref().map(|d| json!(d)).as_ref(),
-                        &json!(["content"]),
+                        &json!({
+                            "fields": ["content"],
+                            "attachment_id": p.attachment_id,
+                            "item_id": p.item_id,
+                        }),
                         now,
                     )?;
                     opened += 1;
@@ -1716,6 +1760,19 @@ impl FileSync {
         let info = super::content_info(&path).map_err(io_fail)?;
         if let Some(c) = expect {
             if !c.eq_ignore_ascii_case(&info.sha1) {
+                // Changed since it was planned (not a bad transfer): plan it again.
+                let now = self.odoo.read(&[attachment]).await?;
+                match now.first() {
+                    None => return Err(StepFail::Port(PortError::NotFound)),
+                    Some(a)
+                        if a.checksum
+                            .as_deref()
+                            .is_some_and(|x| !x.eq_ignore_ascii_case(c)) =>
+                    {
+                        return Err(StepFail::Port(PortError::PreconditionFailed))
+                    }
+                    Some(_) => {}
+                }
                 return Err(StepFail::Hash(format!(
                     "the attachment's content does not match its checksum ({c} expected, {} read)",
                     info.sha1
@@ -1738,6 +1795,11 @@ impl FileSync {
         let info = super::content_info(&path).map_err(io_fail)?;
         if let Some(q) = expect {
             if q != info.quick_xor {
+                // Changed since it was planned (not a bad transfer): plan it again.
+                let now = self.drive.get(item).await?;
+                if now.quick_xor.as_deref().is_some_and(|x| x != q) {
+                    return Err(StepFail::Port(PortError::PreconditionFailed));
+                }
                 return Err(StepFail::Hash(format!(
                     "the OneDrive file's content does not match its QuickXorHash ({q} expected, {} read)",
                     info.quick_xor
@@ -1849,15 +1911,63 @@ impl FileSync {
         }
     }
 
-    fn take_drive(&self, p: &mut FileJob, f: &DriveFile, record: Option<RecordKey>) {
-        p.drive = Some(DriveState {
+    /// Odoo has no If-Match: before overwriting or deleting an attachment, check that its
+    /// content is still the one planned with (a user edit since is planned again instead of
+    /// being lost). After a lost answer our own write may be what changed it: no check.
+    async fn odoo_unchanged(
+        &self,
+        attachment: i64,
+        planned: Option<&OdooState>,
+        maybe: bool,
+    ) -> Result<(), StepFail> {
+        let Some(planned) = planned else {
+            return Ok(());
+        };
+        if maybe {
+            return Ok(());
+        }
+        match self.odoo.read(&[attachment]).await?.first() {
+            None => Err(StepFail::Port(PortError::NotFound)),
+            Some(a) if a.checksum != planned.sha1 => {
+                Err(StepFail::Port(PortError::PreconditionFailed))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Takes what a OneDrive write answered into the job: all of it for a new file, else
+    /// only the fields the step wrote, so a concurrent user change of another field stays
+    /// "changed since the baseline" and is planned next cycle instead of being absorbed.
+    fn take_drive(
+        &self,
+        p: &mut FileJob,
+        f: &DriveFile,
+        record: Option<RecordKey>,
+        only: Option<FileField>,
+    ) {
+        let new = DriveState {
             record,
             name: f.name.clone(),
             quick_xor: f.quick_xor.clone(),
             size: f.size,
-        });
+        };
+        match (only, p.drive.as_mut()) {
+            (Some(FileField::Content), Some(d)) => {
+                d.quick_xor = new.quick_xor;
+                d.size = new.size;
+            }
+            (Some(FileField::Name), Some(d)) => d.name = new.name,
+            (Some(FileField::Record), Some(d)) => {
+                d.record = new.record;
+                d.name = new.name;
+                p.drive_parent = f.parent_id.clone();
+            }
+            _ => {
+                p.drive = Some(new);
+                p.drive_parent = f.parent_id.clone();
+            }
+        }
         p.item_id = Some(f.id.clone());
-        p.drive_parent = f.parent_id.clone();
         p.etag = f.etag.clone();
         p.mtime = f.modified;
     }
@@ -1948,7 +2058,7 @@ impl FileSync {
                         .id),
                 })?;
                 p.link_id = Some(new_link);
-                self.take_drive(p, &f, Some(record.clone()));
+                self.take_drive(p, &f, Some(record.clone()), None);
                 self.remove_spool(job.id);
             }
             Step::DriveReplace => {
@@ -1994,7 +2104,7 @@ impl FileSync {
                 let f = self.upload(job, p).await?;
                 self.check_uploaded(&f, &tr.content)?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
-                self.take_drive(p, &f, record);
+                self.take_drive(p, &f, record, Some(FileField::Content));
                 self.remove_spool(job.id);
             }
             Step::DriveRename { name } => {
@@ -2020,7 +2130,7 @@ impl FileSync {
                     .update(&item, None, Some(&chosen), etag.as_deref())
                     .await?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
-                self.take_drive(p, &f, record);
+                self.take_drive(p, &f, record, Some(FileField::Name));
             }
             Step::DriveMove { record } => {
                 let Some(item) = p.item_id.clone() else {
@@ -2039,7 +2149,7 @@ impl FileSync {
                         etag.as_deref(),
                     )
                     .await?;
-                self.take_drive(p, &f, Some(record.clone()));
+                self.take_drive(p, &f, Some(record.clone()), Some(FileField::Record));
             }
             Step::DriveDelete => {
                 let Some(item) = p.item_id.clone() else {
@@ -2194,16 +2304,18 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "overwritten", &journal, now)
                         .map(drop)
                 })?;
+                self.odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
+                    .await?;
                 let att = self.odoo.replace_content(attachment, &spool).await?;
                 self.remove_spool(job.id);
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Content);
             }
             Step::OdooRename { name } => {
                 let Some(attachment) = p.attachment_id else {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
                 let att = self.odoo.rename(attachment, name).await?;
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Name);
             }
             Step::OdooMove { record } => {
                 let Some(attachment) = p.attachment_id else {
@@ -2213,7 +2325,7 @@ impl FileSync {
                     .odoo
                     .move_to(attachment, &record.model, record.res_id)
                     .await?;
-                p.odoo = Some(odoo_state(&att));
+                take_odoo(p, &att, FileField::Record);
             }
             Step::OdooDelete => {
                 let Some(attachment) = p.attachment_id else {
@@ -2229,6 +2341,13 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "deleted", &journal, now)
                         .map(drop)
                 })?;
+                match self
+                    .odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
+                    .await
+                {
+                    Ok(()) | Err(StepFail::Port(PortError::NotFound)) => {}
+                    Err(e) => return Err(e),
+                }
                 match self.odoo.delete(attachment).await {
                     Ok(()) | Err(PortError::NotFound) => {}
                     Err(e) => return Err(e.into()),
@@ -2271,6 +2390,104 @@ impl FileSync {
         Ok(())
     }
 
+    /// Settles a both-changed conflict. Both versions were kept and linked when it was
+    /// opened (Odoo's as the `(Odoo conflict …)` copy in OneDrive, OneDrive's as a second
+    /// attachment); `KeepBoth` just closes it, `KeepOdoo` deletes the OneDrive version on
+    /// both sides and gives the copy its name back, `KeepOneDrive` deletes Odoo's version
+    /// on both sides. Deletes go to the recycle bin and the journal, as always; the jobs
+    /// run in the next `sync` or `drain`.
+    pub fn resolve_conflict(
+        &mut self,
+        id: i64,
+        choice: FileConflictChoice,
+    ) -> Result<(), EngineError> {
+        let profile = self.profile();
+        let now = self.now();
+        let c = self
+            .store
+            .tx(|t| t.conflict(id))?
+            .filter(|c| c.open && c.profile_id == profile && c.kind == "content")
+            .filter(|c| c.fields.get("item_id").is_some())
+            .ok_or(EngineError::NoSuchConflict(id))?;
+        self.store.tx(|t| {
+            let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
+            let drive_link = match c.fields.get("item_id").and_then(Value::as_str) {
+                Some(item) => t.link_by_graph(&profile, LinkKind::File, item)?,
+                None => None,
+            };
+            let mut jobs: Vec<(i64, Vec<Step>)> = Vec::new();
+            match choice {
+                FileConflictChoice::KeepBoth => {}
+                FileConflictChoice::KeepOdoo => {
+                    if let Some(l) = &drive_link {
+                        jobs.push((
+                            l.id,
+                            vec![Step::DriveDelete, Step::OdooDelete, Step::Unlink],
+                        ));
+                    }
+                    if let Some(l) = &odoo_link {
+                        let base = t
+                            .baseline(l.id)?
+                            .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok());
+                        if let Some(name) = base.and_then(|b| b.item.odoo).map(|o| o.name) {
+                            jobs.push((l.id, vec![Step::DriveRename { name }]));
+                        }
+                    }
+                }
+                FileConflictChoice::KeepOneDrive => {
+                    if let Some(l) = &odoo_link {
+                        jobs.push((
+                            l.id,
+                            vec![Step::DriveDelete, Step::OdooDelete, Step::Unlink],
+                        ));
+                    }
+                }
+            }
+            for (n, (link_id, steps)) in jobs.into_iter().enumerate() {
+                let Some(l) = t.link(link_id)? else { continue };
+                let base = t
+                    .baseline(link_id)?
+                    .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok())
+                    .unwrap_or_default();
+                let item = base
+                    .item
+                    .odoo
+                    .as_ref()
+                    .map(|o| format!("{}/{}", o.record, o.name))
+                    .unwrap_or_default();
+                let job = FileJob {
+                    item,
+                    key_item: format!("l:{link_id}"),
+                    rule: format!("conflict {id} resolved: {choice:?}"),
+                    conflict: None,
+                    ignored: Vec::new(),
+                    steps,
+                    done: 0,
+                    link_id: Some(link_id),
+                    attachment_id: l.odoo_id,
+                    item_id: l.graph_id.clone(),
+                    split_item: None,
+                    odoo: base.item.odoo.clone(),
+                    drive: base.item.drive.clone(),
+                    drive_parent: base.drive_parent.clone(),
+                    etag: base.etag.clone(),
+                    mtime: base.item.mtime,
+                    base: Some(base),
+                    size: 0,
+                    large: false,
+                    transfer: None,
+                    hash_failures: 0,
+                };
+                let payload = serde_json::to_value(&job).map_err(corrupt)?;
+                let key = format!("file:resolve:{id}:{n}");
+                t.enqueue(&profile, &key, JOB_KIND, &payload, now)?;
+            }
+            t.resolve_conflict(id, &json!({ "keep": choice }), now)?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// The file jobs that gave up, with their error (shown with a Retry).
     pub fn failed(&mut self) -> Result<Vec<ItemError>, EngineError> {
         let profile = self.profile();
@@ -2307,6 +2524,22 @@ impl FileSync {
             t.set_job_payload(job_id, &payload, now)?;
             t.retry_failed_job(job_id, now)
         })?)
+    }
+}
+
+/// Takes the field an Odoo write changed into the job (see `take_drive`).
+fn take_odoo(p: &mut FileJob, a: &OdooAttachment, field: FileField) {
+    let new = odoo_state(a);
+    match p.odoo.as_mut() {
+        Some(o) => match field {
+            FileField::Content => {
+                o.sha1 = new.sha1;
+                o.size = new.size;
+            }
+            FileField::Name => o.name = new.name,
+            FileField::Record => o.record = new.record,
+        },
+        None => p.odoo = Some(new),
     }
 }
 

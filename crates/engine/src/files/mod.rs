@@ -16,7 +16,9 @@ use std::path::Path;
 use base64::Engine as _;
 use sha1::Digest as _;
 
-pub use engine::{FileConfig, FileReport, FileSync, PlannedFile, ATTACHMENT_MODEL, JOB_KIND};
+pub use engine::{
+    FileConfig, FileConflictChoice, FileReport, FileSync, PlannedFile, ATTACHMENT_MODEL, JOB_KIND,
+};
 pub use ports::{
     ContentInfo, Drive, DriveDelta, DriveFile, OdooAttachment, OdooAttachments, UploadProgress,
     UploadSession, UploadTarget,

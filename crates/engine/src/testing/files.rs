@@ -495,6 +495,9 @@ impl Drive for FakeDrive {
         if let Some(f) = fault {
             return Err(f.error);
         }
+        if root_id != "root" && s.live(root_id).is_none() {
+            return Err(PortError::NotFound);
+        }
         let since = match delta_link {
             None => None,
             Some(l) => {
