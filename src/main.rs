@@ -203,7 +203,7 @@ enum ConflictsCommand {
     Resolve {
         /// The conflict's number, from `conflicts list`
         id: i64,
-        /// Keep this side's whole version: odoo or microsoft
+        /// Keep this side's whole version: odoo or microsoft (for a file also: both)
         #[arg(long, value_name = "SIDE", conflicts_with = "field")]
         keep: Option<String>,
         /// Per field: NAME=odoo or NAME=microsoft (repeat for each field in conflict)
@@ -576,6 +576,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
         }) => {
             let p = app.resolve_profile(chosen)?;
             let resolution = match (keep, field.is_empty()) {
+                (Some(side), _) if side.eq_ignore_ascii_case("both") => Resolution::KeepBoth,
                 (Some(side), _) => Resolution::Keep(side.parse()?),
                 (None, false) => Resolution::Fields(parse_field_choices(&field)?),
                 (None, true) => {

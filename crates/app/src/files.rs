@@ -9,7 +9,13 @@ use serde::Serialize;
 
 use odoo365_auth::SecretKind;
 use odoo365_engine::files::engine::{FileConfig, FileReport, FileSync, PlannedFile};
-use odoo365_engine::files::{Drive, OdooAttachments};
+use std::path::Path;
+
+use odoo365_engine::files::{
+    ContentInfo, Drive, DriveDelta, DriveFile, OdooAttachment, OdooAttachments, UploadProgress,
+    UploadSession, UploadTarget,
+};
+use odoo365_engine::ports::{PortError, PortResult};
 use odoo365_engine::{Outcome, Store, SyncOptions};
 use odoo365_odoo::OdooClient;
 use odoo365_sync_core::files::{DeletePolicy, Direction as FileDirection, FileOp, FileSettings};
@@ -215,6 +221,46 @@ impl App {
             .map_err(crate::sync::engine_error)
     }
 
+    /// Whether conflict `id` is about a file (both contents changed): its record names
+    /// the OneDrive item kept beside the attachment.
+    pub(crate) fn is_file_conflict(&self, id: i64) -> Result<bool, AppError> {
+        Ok(self
+            .store()
+            .tx(|t| t.conflict(id))?
+            .is_some_and(|c| c.kind == "content" && c.fields.get("item_id").is_some()))
+    }
+
+    /// Settles a file conflict: keep Odoo's version (the OneDrive one goes to the recycle
+    /// bin and the journal), keep OneDrive's, or keep both. The writes run in the next sync.
+    pub(crate) fn resolve_file_conflict(
+        &self,
+        profile: &str,
+        id: i64,
+        resolution: &crate::Resolution,
+    ) -> Result<crate::ConflictView, AppError> {
+        use crate::{KeepSide, Resolution};
+        use odoo365_engine::files::engine::FileConflictChoice;
+        let choice = match resolution {
+            Resolution::Keep(KeepSide::Odoo) => FileConflictChoice::KeepOdoo,
+            Resolution::Keep(KeepSide::Microsoft) => FileConflictChoice::KeepOneDrive,
+            Resolution::KeepBoth => FileConflictChoice::KeepBoth,
+            Resolution::Fields(_) => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("conflict {id} is about a file: keep odoo, microsoft or both"),
+                ))
+            }
+        };
+        let profile = self.profile(profile)?;
+        // Opening the engine recovers interrupted jobs: never under a running sync.
+        let _lock = self.lock_profile(&profile)?;
+        let mut files = self.file_sync_with(&profile, Arc::new(Offline), Arc::new(Offline))?;
+        files
+            .resolve_conflict(id, choice)
+            .map_err(crate::sync::engine_error)?;
+        self.conflict(&profile.id, id)
+    }
+
     /// The SharePoint document libraries the signed-in user can reach: those of the sites
     /// they follow, plus those of the sites matching `search` when given.
     pub async fn libraries(
@@ -250,6 +296,116 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// Ports for file-engine work that does no I/O (recording a conflict decision): every
+/// call answers "not sent".
+struct Offline;
+
+fn offline<T>() -> PortResult<T> {
+    Err(PortError::NotSent {
+        message: "offline".into(),
+    })
+}
+
+#[async_trait::async_trait]
+impl Drive for Offline {
+    async fn ensure_root(&self, _: &str) -> PortResult<DriveFile> {
+        offline()
+    }
+    async fn ensure_folder(&self, _: &str, _: &str) -> PortResult<DriveFile> {
+        offline()
+    }
+    async fn delta(&self, _: &str, _: Option<&str>) -> PortResult<DriveDelta> {
+        offline()
+    }
+    async fn get(&self, _: &str) -> PortResult<DriveFile> {
+        offline()
+    }
+    async fn find_child(&self, _: &str, _: &str) -> PortResult<Option<DriveFile>> {
+        offline()
+    }
+    async fn upload_small(&self, _: &UploadTarget, _: &Path) -> PortResult<DriveFile> {
+        offline()
+    }
+    async fn create_upload_session(&self, _: &UploadTarget, _: u64) -> PortResult<UploadSession> {
+        offline()
+    }
+    async fn upload_session_offset(&self, _: &UploadSession) -> PortResult<Option<u64>> {
+        offline()
+    }
+    async fn upload_fragment(
+        &self,
+        _: &UploadSession,
+        _: &Path,
+        _: u64,
+        _: u64,
+    ) -> PortResult<UploadProgress> {
+        offline()
+    }
+    async fn cancel_upload_session(&self, _: &UploadSession) -> PortResult<()> {
+        offline()
+    }
+    async fn download(&self, _: &str, _: &Path) -> PortResult<ContentInfo> {
+        offline()
+    }
+    async fn update(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> PortResult<DriveFile> {
+        offline()
+    }
+    async fn delete(&self, _: &str, _: Option<&str>) -> PortResult<()> {
+        offline()
+    }
+}
+
+#[async_trait::async_trait]
+impl OdooAttachments for Offline {
+    async fn changed_since(
+        &self,
+        _: &[String],
+        _: Option<chrono::DateTime<chrono::Utc>>,
+        _: chrono::Duration,
+    ) -> PortResult<Vec<OdooAttachment>> {
+        offline()
+    }
+    async fn existing_ids(&self, _: &[i64]) -> PortResult<Vec<i64>> {
+        offline()
+    }
+    async fn read(&self, _: &[i64]) -> PortResult<Vec<OdooAttachment>> {
+        offline()
+    }
+    async fn download(&self, _: i64, _: &Path) -> PortResult<ContentInfo> {
+        offline()
+    }
+    async fn create(&self, _: &str, _: i64, _: &str, _: &Path) -> PortResult<OdooAttachment> {
+        offline()
+    }
+    async fn replace_content(&self, _: i64, _: &Path) -> PortResult<OdooAttachment> {
+        offline()
+    }
+    async fn rename(&self, _: i64, _: &str) -> PortResult<OdooAttachment> {
+        offline()
+    }
+    async fn move_to(&self, _: i64, _: &str, _: i64) -> PortResult<OdooAttachment> {
+        offline()
+    }
+    async fn delete(&self, _: i64) -> PortResult<()> {
+        offline()
+    }
+    async fn readable_records(&self, _: &str, _: &[i64]) -> PortResult<Vec<i64>> {
+        offline()
+    }
+    async fn message_post(&self, _: &str, _: i64, _: &str) -> PortResult<()> {
+        offline()
+    }
+    async fn find(&self, _: &str, _: i64, _: &str) -> PortResult<Vec<OdooAttachment>> {
+        offline()
     }
 }
 

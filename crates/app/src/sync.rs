@@ -552,6 +552,9 @@ impl App {
     ) -> Result<crate::ConflictView, AppError> {
         let view = self.conflict(profile, id)?;
         crate::conflicts::check_resolution(&view, resolution)?;
+        if self.is_file_conflict(id)? {
+            return self.resolve_file_conflict(profile, id, resolution);
+        }
         let side = |k: &KeepSide| match k {
             KeepSide::Odoo => Side::Odoo,
             KeepSide::Microsoft => Side::Microsoft,
@@ -573,6 +576,15 @@ impl App {
                     })
                     .collect::<Result<_, _>>()?,
             },
+            Resolution::KeepBoth => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "conflict {id} is about an event: keep odoo or microsoft (keeping both \
+                         is for files)"
+                    ),
+                ))
+            }
         };
         let profile = self.profile(profile)?;
         // Opening an engine recovers the profile's interrupted jobs: never under a running sync.
