@@ -92,6 +92,14 @@ enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// The SharePoint document libraries you can reach (for `profile set NAME drive=ID`)
+    Drives {
+        /// Also search the sites whose name matches (besides the sites you follow)
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
     /// What sync did and why (the audit log)
     Activity {
         /// Only the story of one item: link:N, odoo:N, graph:ID, or a word of its title
@@ -195,7 +203,7 @@ enum ConflictsCommand {
     Resolve {
         /// The conflict's number, from `conflicts list`
         id: i64,
-        /// Keep this side's whole version: odoo or microsoft
+        /// Keep this side's whole version: odoo or microsoft (for a file also: both)
         #[arg(long, value_name = "SIDE", conflicts_with = "field")]
         keep: Option<String>,
         /// Per field: NAME=odoo or NAME=microsoft (repeat for each field in conflict)
@@ -509,6 +517,14 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     s.failed_jobs.len(),
                     s.open_conflicts
                 );
+                if p.settings.documents || s.linked_files > 0 || s.pending_transfers > 0 {
+                    say!(
+                        "  Linked files: {}, pending transfers: {}, file errors: {}",
+                        s.linked_files,
+                        s.pending_transfers,
+                        s.file_errors
+                    );
+                }
                 if let Some(e) = &s.last_error {
                     say!("  Last error: {}", e.message);
                 }
@@ -560,6 +576,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
         }) => {
             let p = app.resolve_profile(chosen)?;
             let resolution = match (keep, field.is_empty()) {
+                (Some(side), _) if side.eq_ignore_ascii_case("both") => Resolution::KeepBoth,
                 (Some(side), _) => Resolution::Keep(side.parse()?),
                 (None, false) => Resolution::Fields(parse_field_choices(&field)?),
                 (None, true) => {
@@ -592,6 +609,22 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 }
                 for f in r.report.failed.iter().chain(&r.report.item_errors) {
                     say!("  ! {}: {}", f.item, f.message);
+                }
+                if let Some(files) = &r.files {
+                    if dry_run || odoo365_app::files::is_paused(files) {
+                        for planned in &files.planned {
+                            say!("  file: {}", odoo365_app::files::describe(planned));
+                        }
+                    }
+                    for n in &files.notices {
+                        say!("  note: {n}");
+                    }
+                    for u in &files.unplaced {
+                        say!("  left alone (its folder matches no record you can read): {u}");
+                    }
+                    for f in &files.failed {
+                        say!("  ! {}: {}", f.item, f.message);
+                    }
                 }
             }
             if let Some(e) = r.needs_person() {
@@ -687,6 +720,23 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 if let Some(note) = &r.note {
                     say!("Note: {note}.");
                 }
+            }
+        }
+        Command::Drives {
+            search,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            let libs = runtime()?.block_on(app.libraries(&p.id, search.as_deref()))?;
+            if as_json {
+                json(&libs)?;
+            } else if libs.is_empty() {
+                say!("No SharePoint library found (follow a site, or try --search NAME); documents go to your OneDrive.");
+            } else {
+                for l in &libs {
+                    say!("{}  {} / {}", l.drive_id, l.site, l.name);
+                }
+                say!("Pick one with `odoo365 profile set {} drive=ID`.", p.name);
             }
         }
         Command::Activity {

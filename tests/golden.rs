@@ -31,6 +31,20 @@
 //! sync [--yes]                          # the CLI; its exit code and summary are recorded
 //! crash-sync N [--yes]                  # a sync that dies after its N-th persisted step
 //! resolve first --keep odoo|microsoft | resolve first --field NAME=SIDE
+//!
+//! # documents (the end state then also lists attachments, the OneDrive tree and the
+//! # upload-session fragments)
+//! set documents=true                    # `odoo365 profile set work KEY=VALUE...`
+//! odoo record sale.order S1             # a record, named S1 in the scenario
+//! odoo attach S1 "quote.pdf" 5000       # an attachment of 5000 bytes (content from name+size)
+//! odoo attach S1 "a.txt" text="hello"   # ...or of this text
+//! odoo edit-attachment "quote.pdf" 6000 | odoo rename-attachment "quote.pdf" "new.pdf"
+//! odoo move-attachment "quote.pdf" S2 | odoo delete-attachment "quote.pdf"
+//! onedrive put S1/notes.txt 1000        # a file in S1's folder (text= works too)
+//! onedrive edit S1/notes.txt 2000 | onedrive rename S1/notes.txt new.txt
+//! onedrive move S1/notes.txt S2 | onedrive delete S1/notes.txt
+//! onedrive expire-delta                 # the next drive delta answers 410
+//! onedrive corrupt downloads=1 uploads=1  # the next transfers flip a byte
 //! ```
 
 use std::collections::BTreeMap;
@@ -66,6 +80,10 @@ struct Run {
     log: String,
     out: Vec<String>,
     syncs: usize,
+    /// Records named in the scenario: label → (model, id).
+    records: BTreeMap<String, (String, i64)>,
+    /// The scenario syncs documents: the end state lists them.
+    files: bool,
 }
 
 /// Plays the person on the emulator's sign-in page: `$BROWSER URL` posts the form with
@@ -121,6 +139,8 @@ impl Run {
             log: String::new(),
             out: Vec::new(),
             syncs: 0,
+            records: BTreeMap::new(),
+            files: false,
         }
     }
 
@@ -228,6 +248,167 @@ impl Run {
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{status}: {body}");
         body
+    }
+
+    async fn outlook_bytes(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Value {
+        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let resp = reqwest::Client::new()
+            .request(method, format!("{}/me/{path}", self.graph.graph_url))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn attachment_id(&self, name: &str) -> i64 {
+        self.odoo(
+            "ir.attachment",
+            "search",
+            json!({"domain": [["name", "=", name], ["res_model", "!=", false]]}),
+        )
+        .await[0]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no attachment {name:?}"))
+    }
+
+    /// `S1/notes.txt` → (`Odoo%20Sync/sale.order/7` encoded, `notes.txt`).
+    fn drive_path<'a>(&self, path: &'a str) -> (String, &'a str) {
+        let (label, name) = path.split_once('/').unwrap();
+        let (model, id) = &self.records[label];
+        (format!("Odoo%20Sync/{model}/{id}"), name)
+    }
+
+    /// Creates the record's folder as a person would (it exists once a file synced).
+    async fn ensure_record_folder(&self, path: &str) {
+        let label = path.split('/').next().unwrap();
+        let (model, id) = &self.records[label];
+        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let url = format!(
+            "{}/me/drive/root:/Odoo%20Sync/{model}:/children",
+            self.graph.graph_url
+        );
+        let resp = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({"name": id.to_string(), "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success() || resp.status() == 409,
+            "{resp:?}"
+        );
+    }
+
+    async fn drive_item_id(&self, path: &str) -> String {
+        let (folder, name) = self.drive_path(path);
+        let url = if name.is_empty() {
+            format!("drive/root:/{folder}")
+        } else {
+            format!("drive/root:/{folder}/{}", enc(name))
+        };
+        self.outlook(reqwest::Method::GET, &url, None).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The documents' end state: Odoo's attachments, the OneDrive tree below the sync
+    /// root, the chatter notes, and every upload-session fragment's answer.
+    async fn files_state(&self) -> Vec<String> {
+        let label_of = |model: &str, id: i64| -> String {
+            self.records
+                .iter()
+                .find(|(_, (m, i))| m == model && *i == id)
+                .map(|(l, _)| l.clone())
+                .unwrap_or_else(|| format!("{model}/{id}"))
+        };
+        let mut lines = Vec::new();
+        let atts = self
+            .odoo(
+                "ir.attachment",
+                "search_read",
+                json!({"domain": [["res_model", "in", ["sale.order", "account.move", "project.task", "crm.lead"]]],
+                       "fields": ["name", "res_model", "res_id", "file_size", "checksum"]}),
+            )
+            .await;
+        let mut rows: Vec<String> = atts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "odoo file: {}/{:?} {} bytes sha1 {}",
+                    label_of(
+                        a["res_model"].as_str().unwrap(),
+                        a["res_id"].as_i64().unwrap()
+                    ),
+                    a["name"].as_str().unwrap_or_default(),
+                    a["file_size"],
+                    &a["checksum"].as_str().unwrap_or_default()
+                        [..8.min(a["checksum"].as_str().unwrap_or_default().len())]
+                )
+            })
+            .collect();
+        rows.sort();
+        lines.extend(rows);
+        let mut rows = Vec::new();
+        let mut stack = vec![(
+            "Odoo Sync".to_string(),
+            "drive/root:/Odoo%20Sync:/children".to_string(),
+        )];
+        while let Some((path, url)) = stack.pop() {
+            let token = self.graph.emulator.mint_token(ALICE).unwrap();
+            let resp = reqwest::Client::new()
+                .get(format!("{}/me/{url}", self.graph.graph_url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            if !resp.status().is_success() {
+                continue;
+            }
+            let v: Value = resp.json().await.unwrap();
+            for i in v["value"].as_array().into_iter().flatten() {
+                let name = i["name"].as_str().unwrap_or_default();
+                let mut shown = format!("{path}/{}", conflict_date(name));
+                for (label, (m, id)) in &self.records {
+                    shown = shown.replace(&format!("/{m}/{id}/"), &format!("/{m}/{label}/"));
+                    if shown.ends_with(&format!("/{m}/{id}")) {
+                        shown = format!("{}/{label}", shown.trim_end_matches(&format!("/{id}")));
+                    }
+                }
+                if i.get("folder").is_some() {
+                    stack.push((
+                        format!("{path}/{name}"),
+                        format!("drive/items/{}/children", i["id"].as_str().unwrap()),
+                    ));
+                } else {
+                    let qx = i["file"]["hashes"]["quickXorHash"]
+                        .as_str()
+                        .unwrap_or_default();
+                    rows.push(format!(
+                        "onedrive file: {shown} {} bytes qxh {}",
+                        i["size"],
+                        &qx[..8.min(qx.len())]
+                    ));
+                }
+            }
+        }
+        rows.sort();
+        lines.extend(rows);
+        let notes = self
+            .odoo(
+                "mail.message",
+                "search_count",
+                json!({"domain": [["model", "in", ["sale.order", "account.move", "project.task", "crm.lead"]], ["body", "ilike", "OneDrive"]]}),
+            )
+            .await;
+        lines.push(format!("chatter notes linking OneDrive: {notes}"));
+        lines
     }
 
     async fn odoo_id(&self, title: &str) -> i64 {
@@ -556,6 +737,13 @@ impl Run {
                 };
                 let mut args = vec!["sync", "--json"];
                 args.extend(rest);
+                let before = self
+                    .graph
+                    .emulator
+                    .request_log()
+                    .snapshot()
+                    .last()
+                    .map_or(0, |r| r.seq);
                 let out = self.cli_env(&args, "", crash).await;
                 let code = out.status.code().unwrap_or(-1);
                 let summary = serde_json::from_slice::<Value>(&out.stdout)
@@ -573,6 +761,23 @@ impl Run {
                     self.syncs,
                     normalise(&summary)
                 ));
+                // Each upload-session fragment this sync sent, by its answer: a resumed
+                // upload shows only the fragments that were missing.
+                let fragments: Vec<String> = self
+                    .graph
+                    .emulator
+                    .request_log()
+                    .since(before)
+                    .iter()
+                    .filter(|r| r.method == "PUT" && r.path.contains("/_upload/"))
+                    .map(|r| r.status.to_string())
+                    .collect();
+                if !fragments.is_empty() {
+                    self.out.push(format!(
+                        "  upload-session fragments: {}",
+                        fragments.join(" ")
+                    ));
+                }
                 if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
                     for (item, mail) in v["report"]["mails"]
                         .as_array()
@@ -611,6 +816,139 @@ impl Run {
                     rest.join(" "),
                     out.status.code().unwrap_or(-1)
                 ));
+            }
+            ["set", kvs @ ..] => {
+                let mut args = vec!["profile", "set", "work"];
+                args.extend(kvs);
+                let out = self.cli(&args, "").await;
+                assert!(out.status.success(), "{out:?}");
+                if kvs.contains(&"documents=true") {
+                    self.files = true;
+                }
+            }
+            ["odoo", "record", model, label] => {
+                let partner = self
+                    .odoo(
+                        "res.partner",
+                        "create",
+                        json!({"vals_list": [{"name": format!("Customer {label}")}]}),
+                    )
+                    .await[0]
+                    .as_i64()
+                    .unwrap();
+                let vals = match *model {
+                    "sale.order" | "account.move" => json!({"partner_id": partner}),
+                    _ => json!({"name": label}),
+                };
+                let id = self
+                    .odoo(model, "create", json!({"vals_list": [vals]}))
+                    .await[0]
+                    .as_i64()
+                    .unwrap();
+                self.records
+                    .insert(label.to_string(), (model.to_string(), id));
+            }
+            ["odoo", "attach", label, name, spec] => {
+                let (model, id) = self.records[*label].clone();
+                let datas = b64(&file_content(name, spec));
+                self.odoo(
+                    "ir.attachment",
+                    "create",
+                    json!({"vals_list": [{"name": name, "res_model": model, "res_id": id, "datas": datas}]}),
+                )
+                .await;
+            }
+            ["odoo", "edit-attachment", name, spec] => {
+                let id = self.attachment_id(name).await;
+                let datas = b64(&file_content(&format!("{name}+"), spec));
+                self.odoo(
+                    "ir.attachment",
+                    "write",
+                    json!({"ids": [id], "vals": {"datas": datas}}),
+                )
+                .await;
+            }
+            ["odoo", "rename-attachment", name, to] => {
+                let id = self.attachment_id(name).await;
+                self.odoo(
+                    "ir.attachment",
+                    "write",
+                    json!({"ids": [id], "vals": {"name": to}}),
+                )
+                .await;
+            }
+            ["odoo", "move-attachment", name, label] => {
+                let id = self.attachment_id(name).await;
+                let (model, rid) = self.records[*label].clone();
+                self.odoo(
+                    "ir.attachment",
+                    "write",
+                    json!({"ids": [id], "vals": {"res_model": model, "res_id": rid}}),
+                )
+                .await;
+            }
+            ["odoo", "delete-attachment", name] => {
+                let id = self.attachment_id(name).await;
+                self.odoo("ir.attachment", "unlink", json!({"ids": [id]}))
+                    .await;
+            }
+            ["onedrive", "put", path, spec] => {
+                self.ensure_record_folder(path).await;
+                let (folder, name) = self.drive_path(path);
+                let bytes = file_content(name, spec);
+                let url = format!("drive/root:/{}/{}:/content", folder, enc(name));
+                self.outlook_bytes(reqwest::Method::PUT, &url, bytes).await;
+            }
+            ["onedrive", "edit", path, spec] => {
+                let (folder, name) = self.drive_path(path);
+                let bytes = file_content(&format!("{name}+"), spec);
+                let url = format!("drive/root:/{}/{}:/content", folder, enc(name));
+                self.outlook_bytes(reqwest::Method::PUT, &url, bytes).await;
+            }
+            ["onedrive", "rename", path, to] => {
+                let id = self.drive_item_id(path).await;
+                self.outlook(
+                    reqwest::Method::PATCH,
+                    &format!("drive/items/{id}"),
+                    Some(json!({"name": to})),
+                )
+                .await;
+            }
+            ["onedrive", "move", path, label] => {
+                let id = self.drive_item_id(path).await;
+                self.ensure_record_folder(&format!("{label}/")).await;
+                let target = self.drive_item_id(&format!("{label}/")).await;
+                self.outlook(
+                    reqwest::Method::PATCH,
+                    &format!("drive/items/{id}"),
+                    Some(json!({"parentReference": {"id": target}})),
+                )
+                .await;
+            }
+            ["onedrive", "delete", path] => {
+                let id = self.drive_item_id(path).await;
+                self.outlook(reqwest::Method::DELETE, &format!("drive/items/{id}"), None)
+                    .await;
+            }
+            ["onedrive", "expire-delta"] => {
+                self.graph
+                    .emulator
+                    .expire_drive_delta_tokens(ALICE)
+                    .unwrap();
+            }
+            ["onedrive", "corrupt", kvs @ ..] => {
+                for kv in kvs {
+                    match kv.split_once('=') {
+                        Some(("downloads", n)) => self
+                            .graph
+                            .emulator
+                            .corrupt_next_downloads(n.parse().unwrap()),
+                        Some(("uploads", n)) => {
+                            self.graph.emulator.corrupt_next_uploads(n.parse().unwrap())
+                        }
+                        _ => panic!("onedrive corrupt takes downloads=N uploads=N, not {kv}"),
+                    }
+                }
             }
             _ => panic!("unknown scenario step: {line}"),
         }
@@ -800,6 +1138,9 @@ impl Run {
             .collect();
         if !faults.is_empty() {
             lines.push(format!("outlook faults: {}", faults.join("; ")));
+        }
+        if self.files {
+            lines.extend(self.files_state().await);
         }
         lines.push(format!(
             "mails: outlook {}, odoo {}",
@@ -1015,6 +1356,44 @@ fn times(
     (start, start + chrono::Duration::minutes(minutes))
 }
 
+/// A file's bytes: `text=...` verbatim, or N bytes derived from `seed` (so an edit, seeded
+/// differently, changes the content and keeps the size).
+fn file_content(seed: &str, spec: &str) -> Vec<u8> {
+    if let Some(t) = spec.strip_prefix("text=") {
+        return t.as_bytes().to_vec();
+    }
+    let n: usize = spec
+        .parse()
+        .unwrap_or_else(|_| panic!("a size or text=, not {spec:?}"));
+    let s: u32 = seed.bytes().map(u32::from).sum();
+    (0..n as u32)
+        .map(|i| (i.wrapping_mul(31).wrapping_add(s) % 251) as u8)
+        .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `plan (Odoo conflict 2026-11-23).docx` → `plan (Odoo conflict DATE).docx`: the copy is
+/// named after the real day the conflict was found.
+fn conflict_date(name: &str) -> String {
+    match name.find("conflict 20") {
+        Some(i) if name.len() >= i + 19 => {
+            format!("{}conflict DATE{}", &name[..i], &name[i + 19..])
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// Percent-encodes one path segment for a Graph path address.
+fn enc(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 fn odoo_dt(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
@@ -1074,6 +1453,13 @@ golden!(
     recurring_series_split_and_delete,
     recurring_series_exceptions,
     token_expiry_mid_sync,
+    files_from_odoo,
+    files_from_onedrive,
+    files_conflict_both_changed,
+    files_names_empty_and_duplicates,
+    files_resync_after_410,
+    files_hash_mismatch,
+    files_large_upload_crash_resume,
 );
 
 /// The daemon syncs at once, then waits its interval; Ctrl-C stops it cleanly and `status`

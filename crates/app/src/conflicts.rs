@@ -42,6 +42,8 @@ pub enum Resolution {
     Keep(KeepSide),
     /// Per conflicting field, which side wins; every conflicting field must be named.
     Fields(BTreeMap<String, KeepSide>),
+    /// Documents only: keep both versions as they are (two files, two attachments).
+    KeepBoth,
 }
 
 /// A conflict for a person: the fields in conflict with the base and both sides' values.

@@ -14,6 +14,8 @@ pub mod activity;
 pub mod conflicts;
 pub mod connect;
 pub mod error;
+pub mod file_ports;
+pub mod files;
 pub mod logging;
 pub mod ports;
 pub mod profile;

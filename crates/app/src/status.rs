@@ -55,6 +55,12 @@ pub struct Status {
     pub open_conflicts: usize,
     /// A guard paused the last cycle; `odoo365 sync --yes` lets it go ahead.
     pub plan_waiting_for_confirmation: bool,
+    /// Documents: attachments linked to OneDrive files.
+    pub linked_files: usize,
+    /// Documents: file jobs queued or running (uploads resume from their session).
+    pub pending_transfers: usize,
+    /// Documents: file jobs that gave up (among `failed_jobs`).
+    pub file_errors: usize,
 }
 
 impl Status {
@@ -123,7 +129,8 @@ impl App {
             .get(id, SecretKind::MicrosoftRefreshToken)?
             .is_some();
         let odoo_api_key_saved = self.keychain.get(id, SecretKind::OdooApiKey)?.is_some();
-        let (markers, linked_events, pending, failed, conflicts) = self.store().tx(|t| {
+        let file_job = odoo365_engine::files::JOB_KIND;
+        let (markers, linked_events, pending, failed, conflicts, files) = self.store().tx(|t| {
             let m = |n: &str| t.cursor(id, n);
             let markers = (
                 m(LAST_SYNC_AT)?,
@@ -139,8 +146,18 @@ impl App {
                 t.jobs(id, JobState::Pending)?.len() + t.jobs(id, JobState::Running)?.len(),
                 t.jobs(id, JobState::Failed)?,
                 t.open_conflicts(id)?.len(),
+                (
+                    t.links(id, LinkKind::File)?.len(),
+                    t.jobs(id, JobState::Pending)?
+                        .iter()
+                        .chain(t.jobs(id, JobState::Running)?.iter())
+                        .filter(|j| j.kind == file_job)
+                        .count(),
+                ),
             ))
         })?;
+        let (linked_files, pending_transfers) = files;
+        let file_errors = failed.iter().filter(|j| j.kind == file_job).count();
         let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
             markers;
         Ok(Status {
@@ -164,6 +181,9 @@ impl App {
                 .collect(),
             open_conflicts: conflicts,
             plan_waiting_for_confirmation: paused.is_some(),
+            linked_files,
+            pending_transfers,
+            file_errors,
         })
     }
 }

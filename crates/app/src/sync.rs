@@ -68,6 +68,9 @@ pub struct SyncResult {
     pub summary: String,
     pub open_conflicts: usize,
     pub report: CycleReport,
+    /// The documents cycle, when the profile syncs documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<odoo365_engine::files::FileReport>,
 }
 
 impl SyncResult {
@@ -75,6 +78,9 @@ impl SyncResult {
     /// for a decision. `None` when nothing waits for the person.
     pub fn needs_person(&self) -> Option<AppError> {
         if let Outcome::Paused { .. } = self.report.outcome {
+            return Some(AppError::new(ErrorCode::GuardTripped, self.summary.clone()));
+        }
+        if let Some(Outcome::Paused { .. }) = self.files.as_ref().map(|f| &f.outcome) {
             return Some(AppError::new(ErrorCode::GuardTripped, self.summary.clone()));
         }
         (self.open_conflicts > 0).then(|| {
@@ -90,7 +96,7 @@ impl SyncResult {
     }
 }
 
-fn engine_error(e: EngineError) -> AppError {
+pub(crate) fn engine_error(e: EngineError) -> AppError {
     match e {
         EngineError::Store(s) => s.into(),
         EngineError::SignInNeeded { side, error } => match side {
@@ -391,7 +397,46 @@ impl App {
                 return Err(e);
             }
         };
-        self.sync_with(&profile, engine, dry_run, confirm).await
+        let mut result = self.sync_with(&profile, engine, dry_run, confirm).await?;
+        if profile.settings.documents {
+            // After the calendar, on its own connection to the same store (never both at
+            // once for one profile: the profile lock is held).
+            let files = async {
+                let (drive, odoo) = self.file_ports_for(&profile).await?;
+                let files = self.file_sync_with(&profile, drive, odoo)?;
+                self.sync_files_with(files, dry_run, confirm).await
+            }
+            .await;
+            let files = match files {
+                Ok(f) => f,
+                Err(e) => {
+                    self.record_failure(&profile, &e)?;
+                    return Err(e);
+                }
+            };
+            self.add_files(&profile, &mut result, files, dry_run)?;
+        }
+        Ok(result)
+    }
+
+    /// Adds a file cycle's report to a sync result (and to the recorded outcome).
+    pub fn add_files(
+        &self,
+        profile: &Profile,
+        result: &mut SyncResult,
+        files: odoo365_engine::files::FileReport,
+        dry_run: bool,
+    ) -> Result<(), AppError> {
+        result.summary = format!("{}; {}", result.summary, crate::files::file_summary(&files));
+        result.open_conflicts = self.store().tx(|t| t.open_conflicts(&profile.id))?.len();
+        if matches!(files.outcome, Outcome::Paused { .. }) {
+            result.outcome = "paused".into();
+        }
+        if !dry_run {
+            self.set_marker(&profile.id, LAST_OUTCOME, Some(&result.summary))?;
+        }
+        result.files = Some(files);
+        Ok(())
     }
 
     /// Takes the profile's lock, or says who has it.
@@ -474,6 +519,7 @@ impl App {
             summary: summary(&report, open_conflicts),
             open_conflicts,
             report,
+            files: None,
         };
         if !dry_run {
             let now = self.now().to_rfc3339();
@@ -534,6 +580,9 @@ impl App {
     ) -> Result<crate::ConflictView, AppError> {
         let view = self.conflict(profile, id)?;
         crate::conflicts::check_resolution(&view, resolution)?;
+        if self.is_file_conflict(id)? {
+            return self.resolve_file_conflict(profile, id, resolution);
+        }
         let side = |k: &KeepSide| match k {
             KeepSide::Odoo => Side::Odoo,
             KeepSide::Microsoft => Side::Microsoft,
@@ -555,6 +604,15 @@ impl App {
                     })
                     .collect::<Result<_, _>>()?,
             },
+            Resolution::KeepBoth => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "conflict {id} is about an event: keep odoo or microsoft (keeping both \
+                         is for files)"
+                    ),
+                ))
+            }
         };
         let profile = self.profile(profile)?;
         // Opening an engine recovers the profile's interrupted jobs: never under a running sync.

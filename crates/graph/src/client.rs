@@ -7,9 +7,12 @@ use chrono::{DateTime, Utc};
 use crate::config::GraphConfig;
 use crate::delta::{DeltaLink, DeltaRound};
 use crate::error::{decode, GraphError};
-use crate::models::{DriveItem, Event, Subscription};
+use crate::models::{DriveInfo, DriveItem, Event, SiteInfo, Subscription};
 use crate::requests::Requests;
 use crate::transport::{GraphRequest, GraphResponse, Seams, Transport};
+
+/// Pages read from one collection (sites, libraries) before giving up on a runaway server.
+const COLLECTION_PAGES_MAX: usize = 1_000;
 
 /// A Graph client for one mailbox and drive. Cheap to clone; clones share the transport,
 /// the mailbox budget and the jitter RNG.
@@ -204,6 +207,145 @@ impl GraphClient {
         self.send(&self.requests.delete_item(item_id, if_match))
             .await
             .map(drop)
+    }
+
+    // ---- drive selection, paths, folders ----
+
+    /// The same client (shared transport and budget) aimed at another drive: `Some(id)` →
+    /// `/drives/{id}` (a SharePoint document library), `None` → the user's OneDrive.
+    pub fn with_drive(&self, drive_id: Option<&str>) -> GraphClient {
+        GraphClient {
+            transport: self.transport.clone(),
+            requests: self.requests.for_drive(drive_id),
+        }
+    }
+
+    /// The drive this client targets.
+    pub async fn drive_info(&self) -> Result<DriveInfo, GraphError> {
+        self.send_json(&self.requests.get_drive(), "drive").await
+    }
+
+    /// An item by its path from the drive root (`NotFound` when absent).
+    pub async fn get_item_by_path(&self, path: &str) -> Result<DriveItem, GraphError> {
+        self.send_json(&self.requests.get_by_path(path), "driveItem")
+            .await
+    }
+
+    /// The child `name` of `parent_id`, or `None`.
+    pub async fn get_child(
+        &self,
+        parent_id: &str,
+        name: &str,
+    ) -> Result<Option<DriveItem>, GraphError> {
+        match self
+            .send_json(&self.requests.get_child(parent_id, name), "driveItem")
+            .await
+        {
+            Ok(item) => Ok(Some(item)),
+            Err(GraphError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The folder `name` under `parent_id`, created when missing. Never renames: the
+    /// create says `fail`, and a clash (409 `nameAlreadyExists`) or a lost answer is
+    /// answered by looking the folder up. A *file* of that name is `Rejected`.
+    pub async fn ensure_folder(
+        &self,
+        parent_id: &str,
+        name: &str,
+    ) -> Result<DriveItem, GraphError> {
+        let looked_up = |found: Option<DriveItem>| match found {
+            Some(item) if item.is_folder() => Ok(item),
+            Some(_) => Err(GraphError::Rejected {
+                status: 409,
+                code: "nameAlreadyExists".into(),
+                message: format!("{name:?} exists and is a file, not a folder"),
+                request_id: None,
+            }),
+            None => Err(GraphError::Invalid(format!(
+                "folder {name:?} was reported as existing but cannot be found"
+            ))),
+        };
+        match self
+            .create_folder(parent_id, name, crate::models::ConflictBehavior::Fail)
+            .await
+        {
+            Ok(item) => Ok(item),
+            Err(GraphError::Rejected { status: 409, .. }) => {
+                looked_up(self.get_child(parent_id, name).await?)
+            }
+            Err(GraphError::MaybeApplied { reason }) => {
+                match self.get_child(parent_id, name).await? {
+                    Some(found) => looked_up(Some(found)),
+                    None => Err(GraphError::MaybeApplied { reason }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The folder at `path` (segments separated by `/`) from the drive root, creating
+    /// what is missing; one look-up when it all exists.
+    pub async fn ensure_folder_path(&self, path: &str) -> Result<DriveItem, GraphError> {
+        match self.get_item_by_path(path).await {
+            Ok(item) if item.is_folder() => return Ok(item),
+            Ok(_) => {
+                return Err(GraphError::Rejected {
+                    status: 409,
+                    code: "nameAlreadyExists".into(),
+                    message: format!("{path:?} is a file, not a folder"),
+                    request_id: None,
+                })
+            }
+            Err(GraphError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let mut current = self.get_item_by_path("").await?;
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            current = self.ensure_folder(&current.id, seg).await?;
+        }
+        Ok(current)
+    }
+
+    // ---- sites and libraries ----
+
+    /// Reads every page of a collection (bounded by `COLLECTION_PAGES_MAX`).
+    async fn collect<T: serde::de::DeserializeOwned>(
+        &self,
+        first: GraphRequest,
+        what: &'static str,
+    ) -> Result<Vec<T>, GraphError> {
+        let mut out = Vec::new();
+        let mut req = first;
+        for _ in 0..COLLECTION_PAGES_MAX {
+            let page: crate::models::Page<T> = self.send_json(&req, what).await?;
+            out.extend(page.value);
+            match page.next_link {
+                Some(next) => req = self.requests.follow(&next)?,
+                None => return Ok(out),
+            }
+        }
+        Err(GraphError::Invalid(format!(
+            "{what} ran past {COLLECTION_PAGES_MAX} pages"
+        )))
+    }
+
+    /// Sites the user can reach whose name matches `query` (`/sites?search=`).
+    pub async fn search_sites(&self, query: &str) -> Result<Vec<SiteInfo>, GraphError> {
+        self.collect(self.requests.search_sites(query), "sites")
+            .await
+    }
+
+    /// Sites the user follows (`/me/followedSites`; work or school accounts only).
+    pub async fn followed_sites(&self) -> Result<Vec<SiteInfo>, GraphError> {
+        self.collect(self.requests.followed_sites(), "sites").await
+    }
+
+    /// A site's document libraries (`/sites/{id}/drives`).
+    pub async fn site_drives(&self, site_id: &str) -> Result<Vec<DriveInfo>, GraphError> {
+        self.collect(self.requests.site_drives(site_id), "drives")
+            .await
     }
 
     // ---- subscriptions ----

@@ -21,6 +21,9 @@ pub struct Requests {
     base_url: Url,
     mailbox_path: String,
     page_size_max: u32,
+    /// `None`: the user's OneDrive (`{mailbox}/drive`); `Some(id)`: `drives/{id}` (a
+    /// SharePoint document library, or any drive by id).
+    drive_id: Option<String>,
 }
 
 impl Requests {
@@ -29,6 +32,37 @@ impl Requests {
             base_url: config.base_url.clone(),
             mailbox_path: config.mailbox_path.trim_matches('/').to_string(),
             page_size_max: config.page_size_max,
+            drive_id: None,
+        }
+    }
+
+    /// The same builders aimed at another drive: `Some(id)` → `/drives/{id}`, `None` →
+    /// the user's own `/{mailbox}/drive`.
+    pub fn for_drive(&self, drive_id: Option<&str>) -> Requests {
+        Requests {
+            drive_id: drive_id.map(str::to_string),
+            ..self.clone()
+        }
+    }
+
+    /// The drive this builder targets (`None`: the user's own).
+    pub fn drive_id(&self) -> Option<&str> {
+        self.drive_id.as_deref()
+    }
+
+    /// `{base}/{mailbox}/drive/{segments...}` or `{base}/drives/{id}/{segments...}`.
+    pub fn drive_url(&self, segments: &[&str]) -> Url {
+        match &self.drive_id {
+            None => {
+                let mut all = vec!["drive"];
+                all.extend_from_slice(segments);
+                self.mailbox_url(&all)
+            }
+            Some(id) => {
+                let mut all = vec!["drives", id.as_str()];
+                all.extend_from_slice(segments);
+                self.root_url(&all)
+            }
         }
     }
 
@@ -157,7 +191,7 @@ impl Requests {
 
     /// The first call of a drive delta round; `token` is `None` (everything) or `latest`.
     pub fn drive_delta_first(&self, token: Option<&str>) -> GraphRequest {
-        let mut url = self.mailbox_url(&["drive", "root", "delta"]);
+        let mut url = self.drive_url(&["root", "delta"]);
         if let Some(t) = token {
             url.query_pairs_mut().append_pair("token", t);
         }
@@ -169,7 +203,7 @@ impl Requests {
     }
 
     pub fn get_item(&self, item_id: &str) -> GraphRequest {
-        GraphRequest::new(Method::GET, self.mailbox_url(&["drive", "items", item_id]))
+        GraphRequest::new(Method::GET, self.drive_url(&["items", item_id]))
     }
 
     /// `PUT /drive/items/{parent}:/{name}:/content` with the conflict behaviour in the query.
@@ -180,8 +214,7 @@ impl Requests {
         content: Bytes,
         conflict: ConflictBehavior,
     ) -> GraphRequest {
-        let mut url = self.mailbox_url(&[
-            "drive",
+        let mut url = self.drive_url(&[
             "items",
             &format!("{parent_id}:"),
             &format!("{name}:"),
@@ -202,8 +235,7 @@ impl Requests {
         size: u64,
         conflict: ConflictBehavior,
     ) -> Result<GraphRequest, GraphError> {
-        let url = self.mailbox_url(&[
-            "drive",
+        let url = self.drive_url(&[
             "items",
             &format!("{parent_id}:"),
             &format!("{name}:"),
@@ -236,12 +268,10 @@ impl Requests {
                 conflict,
             } => self.simple_upload(parent_id, name, content, *conflict),
             UploadTarget::Replace { item_id, if_match } => {
-                let req = GraphRequest::new(
-                    Method::PUT,
-                    self.mailbox_url(&["drive", "items", item_id, "content"]),
-                )
-                .header("Content-Type", "application/octet-stream")
-                .bytes(content);
+                let req =
+                    GraphRequest::new(Method::PUT, self.drive_url(&["items", item_id, "content"]))
+                        .header("Content-Type", "application/octet-stream")
+                        .bytes(content);
                 match if_match {
                     Some(tag) => req.header("If-Match", tag.as_str()),
                     None => req,
@@ -266,7 +296,7 @@ impl Requests {
             UploadTarget::Replace { item_id, if_match } => {
                 let req = GraphRequest::new(
                     Method::POST,
-                    self.mailbox_url(&["drive", "items", item_id, "createUploadSession"]),
+                    self.drive_url(&["items", item_id, "createUploadSession"]),
                 )
                 .json(&serde_json::json!({
                     "item": { "@microsoft.graph.conflictBehavior": "replace", "fileSize": size }
@@ -307,10 +337,7 @@ impl Requests {
 
     /// `GET /drive/items/{id}/content`: answered by a 302 to a pre-authenticated URL.
     pub fn download(&self, item_id: &str) -> GraphRequest {
-        GraphRequest::new(
-            Method::GET,
-            self.mailbox_url(&["drive", "items", item_id, "content"]),
-        )
+        GraphRequest::new(Method::GET, self.drive_url(&["items", item_id, "content"]))
     }
 
     /// `POST /drive/items/{parent}/children` creating a folder, conflict behaviour explicit.
@@ -322,7 +349,7 @@ impl Requests {
     ) -> Result<GraphRequest, GraphError> {
         GraphRequest::new(
             Method::POST,
-            self.mailbox_url(&["drive", "items", parent_id, "children"]),
+            self.drive_url(&["items", parent_id, "children"]),
         )
         .json(&serde_json::json!({
             "name": name,
@@ -339,10 +366,7 @@ impl Requests {
         patch: &P,
         if_match: Option<&str>,
     ) -> Result<GraphRequest, GraphError> {
-        let req = GraphRequest::new(
-            Method::PATCH,
-            self.mailbox_url(&["drive", "items", item_id]),
-        );
+        let req = GraphRequest::new(Method::PATCH, self.drive_url(&["items", item_id]));
         match if_match {
             Some(tag) => req.header("If-Match", tag),
             None => req,
@@ -352,14 +376,60 @@ impl Requests {
 
     /// `DELETE /drive/items/{id}` (to the recycle bin), under `If-Match` when given.
     pub fn delete_item(&self, item_id: &str, if_match: Option<&str>) -> GraphRequest {
-        let req = GraphRequest::new(
-            Method::DELETE,
-            self.mailbox_url(&["drive", "items", item_id]),
-        );
+        let req = GraphRequest::new(Method::DELETE, self.drive_url(&["items", item_id]));
         match if_match {
             Some(tag) => req.header("If-Match", tag),
             None => req,
         }
+    }
+
+    /// `GET` the drive resource (`id`, `driveType`, `webUrl`, `quota`).
+    pub fn get_drive(&self) -> GraphRequest {
+        GraphRequest::new(Method::GET, self.drive_url(&[]))
+    }
+
+    /// `GET /drive/root:/{path}:` — an item by its path from the drive root, each segment
+    /// percent-encoded on its own [ADDR]. An empty path is the root itself.
+    pub fn get_by_path(&self, path: &str) -> GraphRequest {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segs.is_empty() {
+            return GraphRequest::new(Method::GET, self.drive_url(&["root"]));
+        }
+        let last = format!("{}:", segs[segs.len() - 1]);
+        let mut all: Vec<&str> = vec!["root:"];
+        all.extend_from_slice(&segs[..segs.len() - 1]);
+        all.push(&last);
+        GraphRequest::new(Method::GET, self.drive_url(&all))
+    }
+
+    /// `GET /drive/items/{parent}:/{name}:` — one child by name.
+    pub fn get_child(&self, parent_id: &str, name: &str) -> GraphRequest {
+        GraphRequest::new(
+            Method::GET,
+            self.drive_url(&["items", &format!("{parent_id}:"), &format!("{name}:")]),
+        )
+    }
+
+    /// `GET /sites?search={query}`: sites the user can reach whose name matches.
+    pub fn search_sites(&self, query: &str) -> GraphRequest {
+        let mut url = self.root_url(&["sites"]);
+        url.query_pairs_mut().append_pair("search", query);
+        GraphRequest::new(Method::GET, url)
+    }
+
+    /// `GET /me/followedSites` (work or school accounts only).
+    pub fn followed_sites(&self) -> GraphRequest {
+        GraphRequest::new(Method::GET, self.mailbox_url(&["followedSites"]))
+    }
+
+    /// `GET /sites/{id}/drives`: the site's document libraries.
+    pub fn site_drives(&self, site_id: &str) -> GraphRequest {
+        GraphRequest::new(Method::GET, self.root_url(&["sites", site_id, "drives"]))
+    }
+
+    /// A collection's `@odata.nextLink`, followed verbatim.
+    pub fn follow(&self, link: &str) -> Result<GraphRequest, GraphError> {
+        Ok(GraphRequest::new(Method::GET, parse_link(link)?))
     }
 
     // ---- subscriptions ----
@@ -559,6 +629,38 @@ mod tests {
         assert_eq!(
             req.header_value("Content-Range"),
             Some("bytes 327680-327779/327780")
+        );
+    }
+
+    #[test]
+    fn a_library_is_addressed_as_drives_by_id_and_paths_are_encoded_per_segment() {
+        let r = requests().for_drive(Some("b!abc"));
+        assert_eq!(
+            r.get_item("I1").url.as_str(),
+            "https://graph.microsoft.com/v1.0/drives/b!abc/items/I1"
+        );
+        assert_eq!(
+            r.drive_delta_first(None).url.path(),
+            "/v1.0/drives/b!abc/root/delta"
+        );
+        assert_eq!(
+            r.get_by_path("Odoo Sync/sale.order/12").url.as_str(),
+            "https://graph.microsoft.com/v1.0/drives/b!abc/root:/Odoo%20Sync/sale.order/12:"
+        );
+        assert_eq!(r.get_by_path("").url.path(), "/v1.0/drives/b!abc/root");
+        let mine = r.for_drive(None);
+        assert_eq!(
+            mine.get_child("P", "a #1.pdf").url.as_str(),
+            "https://graph.microsoft.com/v1.0/me/drive/items/P:/a%20%231.pdf:"
+        );
+        assert_eq!(
+            mine.search_sites("sales team").url.as_str(),
+            "https://graph.microsoft.com/v1.0/sites?search=sales+team"
+        );
+        assert_eq!(mine.followed_sites().url.path(), "/v1.0/me/followedSites");
+        assert_eq!(
+            mine.site_drives("h.sharepoint.com,A,B").url.path(),
+            "/v1.0/sites/h.sharepoint.com,A,B/drives"
         );
     }
 

@@ -1287,3 +1287,159 @@ async fn a_mailbox_window_429_is_waited_out_to_the_next_window() {
     assert_eq!(h.clock.sleeps(), vec![Duration::from_secs(40)]);
     assert_eq!((log[6].at - log[0].at).num_seconds(), 60);
 }
+
+// ---------------------------------------------------------------------------------------
+// Drive selection, paths, folders, sites; injected transfer corruption
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_sharepoint_library_is_found_through_sites_and_used_by_id_like_the_users_drive() {
+    let h = harness().await;
+    h.emu
+        .emulator
+        .create_user("bob@contoso.com", "Bob", DriveType::Business);
+    let site = h.emu.emulator.create_site("Sales Team", &[ALICE]).unwrap();
+    h.emu
+        .emulator
+        .create_site("Bob only", &["bob@contoso.com"])
+        .unwrap();
+    let found = h.client.search_sites("sales").await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].id, site.id);
+    assert!(h.client.search_sites("bob").await.unwrap().is_empty());
+    let followed = h.client.followed_sites().await.unwrap();
+    assert_eq!(
+        followed.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&site.id]
+    );
+    let libraries = h.client.site_drives(&site.id).await.unwrap();
+    assert_eq!(libraries.len(), 1);
+    assert_eq!(libraries[0].drive_type.as_deref(), Some("documentLibrary"));
+    let lib = h.client.with_drive(Some(&libraries[0].id));
+    assert_eq!(lib.drive_info().await.unwrap().id, libraries[0].id);
+    let folder = lib
+        .ensure_folder_path("Odoo Sync/sale.order")
+        .await
+        .unwrap();
+    let up = lib
+        .upload(
+            &UploadTarget::new_file(&folder.id, "quote.pdf", ConflictBehavior::Fail),
+            3,
+            || async { Ok(std::io::Cursor::new(b"pdf".to_vec())) },
+            |_| {},
+        )
+        .await
+        .unwrap();
+    // The file is in the library, not in Alice's OneDrive.
+    assert!(h.client.get_item(&up.item.id).await.is_err());
+    assert_eq!(
+        lib.get_item_by_path("Odoo Sync/sale.order/quote.pdf")
+            .await
+            .unwrap()
+            .id,
+        up.item.id
+    );
+    // Its delta round and the links it hands out stay on the library.
+    let (items, link) = drain_drive(lib.drive_delta()).await;
+    assert!(items.iter().any(|i| i.id == up.item.id));
+    assert!(link.as_str().contains("/drives/"), "{}", link.as_str());
+    let (again, _) = drain_drive(lib.drive_delta_resume(&link)).await;
+    assert!(again.is_empty(), "{again:?}");
+    // A library of a site Alice is not a member of is not found.
+    let bobs = h
+        .emu
+        .emulator
+        .create_site("Bob two", &["bob@contoso.com"])
+        .unwrap();
+    let err = h
+        .client
+        .with_drive(Some(&bobs.drive_ids[0]))
+        .drive_info()
+        .await;
+    assert!(matches!(err, Err(GraphError::NotFound { .. })), "{err:?}");
+}
+
+#[tokio::test]
+async fn ensuring_a_folder_path_creates_what_is_missing_once_and_never_renames() {
+    let h = harness().await;
+    let a = h
+        .client
+        .ensure_folder_path("Odoo Sync/sale.order/12")
+        .await
+        .unwrap();
+    let seq = h.last_seq();
+    let b = h
+        .client
+        .ensure_folder_path("Odoo Sync/sale.order/12")
+        .await
+        .unwrap();
+    assert_eq!(a.id, b.id);
+    // The second call is one look-up by path, no create.
+    let after = h.log_since(seq);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].method, "GET");
+    // A create that clashes looks the folder up instead of making "12 1".
+    let parent = h
+        .client
+        .get_item_by_path("Odoo Sync/sale.order")
+        .await
+        .unwrap();
+    let c = h.client.ensure_folder(&parent.id, "12").await.unwrap();
+    assert_eq!(c.id, a.id);
+    let kids = h
+        .raw_get(&format!("/me/drive/items/{}/children", parent.id))
+        .await;
+    assert_eq!(kids["value"].as_array().unwrap().len(), 1);
+    assert!(h
+        .client
+        .get_child(&parent.id, "13")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(a.web_url.is_some());
+}
+
+#[tokio::test]
+async fn a_download_corrupted_in_transit_is_hash_mismatch() {
+    let h = harness().await;
+    let up = upload_bytes(&h, "c.bin", content(2000)).await;
+    h.emu.emulator.corrupt_next_downloads(1);
+    let mut sink = Vec::new();
+    let got = h.client.download(&up.item.id, None, &mut sink).await;
+    assert!(
+        matches!(got, Err(GraphError::HashMismatch { .. })),
+        "{got:?}"
+    );
+    // The fault was one transfer: the retry gets the right bytes.
+    let mut sink = Vec::new();
+    h.client
+        .download(&up.item.id, None, &mut sink)
+        .await
+        .unwrap();
+    assert_eq!(sink, content(2000));
+}
+
+#[tokio::test]
+async fn an_upload_stored_with_other_bytes_is_hash_mismatch_for_simple_and_session_uploads() {
+    let h = harness_with(|_| {}, session_config).await;
+    h.emu.emulator.corrupt_next_uploads(2);
+    for (name, len) in [("small.bin", 1000usize), ("large.bin", 2 * 327_680 + 10)] {
+        let bytes = content(len);
+        let got = h
+            .client
+            .upload(
+                &UploadTarget::new_file("root", name, ConflictBehavior::Fail),
+                len as u64,
+                || {
+                    let b = bytes.clone();
+                    async move { Ok(std::io::Cursor::new(b)) }
+                },
+                |_| {},
+            )
+            .await;
+        assert!(
+            matches!(got, Err(GraphError::HashMismatch { .. })),
+            "{name}: {got:?}"
+        );
+    }
+}

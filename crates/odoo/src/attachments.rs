@@ -39,6 +39,60 @@ pub struct AttachmentUpload {
     pub content: Bytes,
 }
 
+/// A local file to attach to a record (streamed, never read whole).
+#[derive(Debug, Clone)]
+pub struct AttachmentFile {
+    pub name: String,
+    pub res_model: String,
+    pub res_id: i64,
+    pub mimetype: Option<String>,
+    pub path: std::path::PathBuf,
+}
+
+/// Raw bytes read per step of a streamed upload: a multiple of 3 so every chunk encodes
+/// to base64 without padding in the middle of the text.
+const UPLOAD_CHUNK: usize = 48 * 1024;
+
+/// `head`, the base64 of the file at `path` in chunks, then `tail`.
+pub(crate) fn base64_body(
+    head: Bytes,
+    path: std::path::PathBuf,
+    tail: Bytes,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    enum Step {
+        Head(Bytes, std::path::PathBuf, Bytes),
+        Body(tokio::fs::File, Bytes),
+        Done,
+    }
+    futures::stream::unfold(Step::Head(head, path, tail), |step| async move {
+        match step {
+            Step::Head(head, path, tail) => match tokio::fs::File::open(&path).await {
+                Ok(f) => Some((Ok(head), Step::Body(f, tail))),
+                Err(e) => Some((Err(e), Step::Done)),
+            },
+            Step::Body(mut f, tail) => {
+                use tokio::io::AsyncReadExt as _;
+                let mut buf = vec![0u8; UPLOAD_CHUNK];
+                let mut filled = 0;
+                // Fill the chunk whole (short reads happen) so only the last one pads.
+                while filled < UPLOAD_CHUNK {
+                    match f.read(&mut buf[filled..]).await {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) => return Some((Err(e), Step::Done)),
+                    }
+                }
+                if filled == 0 {
+                    return Some((Ok(tail), Step::Done));
+                }
+                let text = base64::engine::general_purpose::STANDARD.encode(&buf[..filled]);
+                Some((Ok(Bytes::from(text)), Step::Body(f, tail)))
+            }
+            Step::Done => None,
+        }
+    })
+}
+
 /// What a streamed download wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Download {
@@ -113,6 +167,26 @@ impl OdooClient {
     /// Reads one attachment's content through `datas` (base64), checked against its
     /// `checksum`.
     pub async fn attachment_content(&self, id: i64) -> Result<Bytes, OdooError> {
+        let (data, checksum) = self.attachment_content_unchecked(id).await?;
+        if let Some(expected) = checksum {
+            let actual = sha1_hex(&data);
+            if !actual.eq_ignore_ascii_case(&expected) {
+                return Err(OdooError::ChecksumMismatch {
+                    id,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        Ok(data)
+    }
+
+    /// The content through `datas` and the `checksum` Odoo claims for it, unjudged: for a
+    /// caller that compares hashes itself (and retries or reports a mismatch).
+    pub async fn attachment_content_unchecked(
+        &self,
+        id: i64,
+    ) -> Result<(Bytes, Option<String>), OdooError> {
         let rows: Vec<DatasRow> = self
             .read(Attachment::MODEL, &[id], &["datas", "checksum"])
             .await?;
@@ -131,17 +205,88 @@ impl OdooClient {
                     message: format!("not base64: {e}"),
                 })?,
         };
-        if let Some(expected) = row.checksum {
-            let actual = sha1_hex(&data);
-            if !actual.eq_ignore_ascii_case(&expected) {
-                return Err(OdooError::ChecksumMismatch {
-                    id,
-                    expected,
-                    actual,
-                });
-            }
+        Ok((Bytes::from(data), row.checksum))
+    }
+
+    /// Creates an attachment from a local file, streaming its base64 into the request
+    /// body (memory stays at one chunk), then re-reads it like
+    /// [`OdooClient::attachment_upload`]. The file must not change while this runs.
+    pub async fn attachment_upload_file(
+        &self,
+        up: &AttachmentFile,
+        origin: WriteOrigin,
+    ) -> Result<Attachment, OdooError> {
+        let len = self.spool_len(&up.path, &up.name).await?;
+        let mut vals = Map::new();
+        vals.insert("name".into(), json!(up.name));
+        vals.insert("res_model".into(), json!(up.res_model));
+        vals.insert("res_id".into(), json!(up.res_id));
+        vals.insert("type".into(), json!("binary"));
+        if let Some(m) = &up.mimetype {
+            vals.insert("mimetype".into(), json!(m));
         }
-        Ok(Bytes::from(data))
+        vals.insert("datas".into(), json!(wire::SPOOL_MARKER));
+        let mut call = Call::write(Attachment::MODEL, "create", origin)
+            .arg("vals_list", json!([vals]))
+            .rpc_positional(1)
+            .timeout(self.upload_timeout(len));
+        call.spool = Some(up.path.clone());
+        let ids: Vec<i64> = match self.call(&call).await? {
+            v @ Value::Number(_) => vec![decode("ir.attachment.create", v)?],
+            other => decode("ir.attachment.create", other)?,
+        };
+        self.reread_attachment(&ids).await
+    }
+
+    /// Replaces an attachment's content with a local file's (one `write` of `datas`,
+    /// streamed), then re-reads `checksum`, `file_size` and `mimetype`.
+    pub async fn attachment_replace_file(
+        &self,
+        id: i64,
+        path: &std::path::Path,
+        origin: WriteOrigin,
+    ) -> Result<Attachment, OdooError> {
+        let len = self.spool_len(path, &format!("attachment {id}")).await?;
+        let mut call = Call::write(Attachment::MODEL, "write", origin)
+            .ids(&[id])
+            .arg("vals", json!({ "datas": wire::SPOOL_MARKER }))
+            .rpc_positional(1)
+            .timeout(self.upload_timeout(len));
+        call.spool = Some(path.to_path_buf());
+        self.call(&call).await?;
+        self.reread_attachment(&[id]).await
+    }
+
+    async fn spool_len(&self, path: &std::path::Path, what: &str) -> Result<u64, OdooError> {
+        let len = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| OdooError::Invalid(format!("cannot read {}: {e}", path.display())))?
+            .len();
+        let max = self.config().upload_len_max;
+        if len > max {
+            return Err(OdooError::Invalid(format!(
+                "{what:?} is {len} bytes; uploads to Odoo are limited to {max} bytes"
+            )));
+        }
+        Ok(len)
+    }
+
+    /// base64 sends 4/3 of the bytes; a slow uplink must not turn a large upload into a
+    /// timeout (and so a MaybeApplied).
+    fn upload_timeout(&self, len: u64) -> std::time::Duration {
+        let cfg = self.config();
+        let wire_len = len.div_ceil(3) * 4;
+        cfg.timeout
+            + std::time::Duration::from_secs(wire_len / cfg.upload_bytes_per_second_min.max(1))
+    }
+
+    async fn reread_attachment(&self, ids: &[i64]) -> Result<Attachment, OdooError> {
+        let mut rows: Vec<Attachment> = self.read_records(ids).await?;
+        rows.pop().ok_or_else(|| OdooError::Decode {
+            what: "ir.attachment.read after upload".into(),
+            path: "[0]".into(),
+            message: format!("attachment {ids:?} was not returned"),
+        })
     }
 
     /// Streams one attachment's content into `sink` through
@@ -155,6 +300,27 @@ impl OdooClient {
     ) -> Result<Download, OdooError> {
         let meta: Vec<Attachment> = self.read_records(&[id]).await?;
         let expected = meta.first().and_then(|a| a.checksum.clone());
+        let got = self.attachment_stream_unchecked(id, sink).await?;
+        if let Some(expected) = expected {
+            if !got.sha1_hex.eq_ignore_ascii_case(&expected) {
+                return Err(OdooError::ChecksumMismatch {
+                    id,
+                    expected,
+                    actual: got.sha1_hex,
+                });
+            }
+        }
+        Ok(got)
+    }
+
+    /// [`OdooClient::attachment_download`] without the checksum verdict: the caller
+    /// compares `sha1_hex` with the checksum it read. Not retried: `sink` may hold part of
+    /// the file when it fails.
+    pub async fn attachment_stream_unchecked<W: AsyncWrite + Unpin>(
+        &self,
+        id: i64,
+        sink: &mut W,
+    ) -> Result<Download, OdooError> {
         let token_call =
             Call::write(Attachment::MODEL, "generate_access_token", WriteOrigin::App).ids(&[id]);
         let tokens: Vec<String> = decode(
@@ -209,15 +375,6 @@ impl OdooClient {
             .await
             .map_err(|e| OdooError::Invalid(format!("cannot write attachment {id}: {e}")))?;
         let actual = hex::encode(hasher.finalize());
-        if let Some(expected) = expected {
-            if !actual.eq_ignore_ascii_case(&expected) {
-                return Err(OdooError::ChecksumMismatch {
-                    id,
-                    expected,
-                    actual,
-                });
-            }
-        }
         Ok(Download {
             len,
             sha1_hex: actual,

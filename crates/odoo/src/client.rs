@@ -588,7 +588,10 @@ impl OdooClient {
                 reqwest::header::CONTENT_TYPE,
                 "application/json; charset=utf-8",
             )
-            .body(call.json2_body(&self.context).to_string());
+            .body(request_body(
+                call,
+                call.json2_body(&self.context).to_string(),
+            )?);
         if let Some(db) = &self.cfg.database {
             req = req.header("X-Odoo-Database", db);
         }
@@ -613,14 +616,17 @@ impl OdooClient {
 
     async fn post_jsonrpc(&self, call: &Call, body: &Value) -> Result<Value, OdooError> {
         let url = join(&self.cfg.base_url, "jsonrpc")?;
-        let req = self
+        let mut req = self
             .http
             .post(url.clone())
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/json; charset=utf-8",
             )
-            .body(body.to_string());
+            .body(request_body(call, body.to_string())?);
+        if let Some(t) = call.timeout {
+            req = req.timeout(t);
+        }
         let (status, retry_after, bytes) = self.exchange(req, &url, call).await?;
         if status != 200 {
             return Err(wire::http_error(
@@ -1037,4 +1043,24 @@ impl OdooClient {
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
+}
+
+/// The body of a call: its JSON text, or for a call with a spool file the same text with
+/// the file's base64 streamed in place of [`wire::SPOOL_MARKER`] (memory stays at one
+/// chunk whatever the file's size).
+fn request_body(call: &Call, text: String) -> Result<reqwest::Body, OdooError> {
+    let Some(path) = &call.spool else {
+        return Ok(reqwest::Body::from(text));
+    };
+    let marker = format!("\"{}\"", wire::SPOOL_MARKER);
+    let at = text
+        .find(&marker)
+        .ok_or_else(|| OdooError::Invalid("a spooled call without its placeholder".into()))?;
+    let head = bytes::Bytes::from(format!("{}\"", &text[..at]));
+    let tail = bytes::Bytes::from(format!("\"{}", &text[at + marker.len()..]));
+    Ok(reqwest::Body::wrap_stream(crate::attachments::base64_body(
+        head,
+        path.clone(),
+        tail,
+    )))
 }

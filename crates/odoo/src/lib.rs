@@ -47,7 +47,7 @@ pub mod values;
 pub mod version;
 pub mod wire;
 
-pub use attachments::{AttachmentUpload, Download};
+pub use attachments::{AttachmentFile, AttachmentUpload, Download};
 pub use client::{
     ApiKey, MessagePost, OdooClient, OdooConfig, RecurrenceUpdate, SearchOptions, UserContext,
 };

@@ -45,7 +45,13 @@ pub struct Call {
     pub context: Map<String, Value>,
     /// Overrides the configured request timeout (large uploads need longer).
     pub timeout: Option<Duration>,
+    /// A local file whose base64 replaces the argument value [`SPOOL_MARKER`] while the
+    /// body is streamed, so the file is never held in memory (see `attachments.rs`).
+    pub spool: Option<std::path::PathBuf>,
 }
+
+/// The placeholder value a streamed file's base64 replaces in a request body.
+pub const SPOOL_MARKER: &str = "@@odoo365-spooled-content@@";
 
 impl Call {
     /// A read-only call.
@@ -68,6 +74,7 @@ impl Call {
             rpc_positional: 0,
             context: Map::new(),
             timeout: None,
+            spool: None,
         }
     }
 

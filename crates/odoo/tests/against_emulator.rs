@@ -1203,3 +1203,60 @@ async fn every_emulated_version_is_detected_and_answers_through_its_transport() 
         assert_eq!(call.status, 200, "{version}");
     }
 }
+
+async fn streamed_file_upload_and_replace(h: H) {
+    let order = h
+        .client
+        .create_one(
+            "sale.order",
+            vals(json!({"partner_id": h.alice.partner_id})),
+            WriteOrigin::App,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spool");
+    // Not a multiple of the 48 KiB chunk, so the last chunk pads.
+    let content: Vec<u8> = (0..200_003u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &content).unwrap();
+    let sha1 = |b: &[u8]| {
+        use sha1::Digest;
+        hex::encode(sha1::Sha1::digest(b))
+    };
+    let att = h
+        .client
+        .attachment_upload_file(
+            &odoo365_odoo::AttachmentFile {
+                name: "quote.bin".into(),
+                res_model: "sale.order".into(),
+                res_id: order,
+                mimetype: None,
+                path: path.clone(),
+            },
+            WriteOrigin::Microsoft,
+        )
+        .await
+        .unwrap();
+    assert_eq!(att.checksum.as_deref(), Some(sha1(&content).as_str()));
+    assert_eq!(att.file_size, content.len() as u64);
+    assert_eq!(
+        &h.client.attachment_content(att.id).await.unwrap()[..],
+        &content[..]
+    );
+    // Replace with an empty file: a 0-byte attachment keeps a checksum.
+    std::fs::write(&path, b"").unwrap();
+    let replaced = h
+        .client
+        .attachment_replace_file(att.id, &path, WriteOrigin::Microsoft)
+        .await
+        .unwrap();
+    assert_eq!(replaced.file_size, 0);
+    assert_eq!(replaced.checksum.as_deref(), Some(sha1(b"").as_str()));
+    let (bytes, checksum) = h.client.attachment_content_unchecked(att.id).await.unwrap();
+    assert!(bytes.is_empty());
+    assert_eq!(checksum.as_deref(), Some(sha1(b"").as_str()));
+}
+on_both!(
+    an_attachment_is_created_and_replaced_from_a_streamed_file,
+    streamed_file_upload_and_replace
+);

@@ -169,3 +169,32 @@ impl ConflictBehavior {
         }
     }
 }
+
+/// `drive`: a user's OneDrive or a SharePoint document library.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `personal`, `business` or `documentLibrary`.
+    #[serde(default)]
+    pub drive_type: Option<String>,
+    #[serde(default)]
+    pub web_url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `site`: a SharePoint site (its id is `{hostname},{site guid},{web guid}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub web_url: Option<String>,
+}

@@ -58,6 +58,8 @@ pub fn router(em: GraphEmulator) -> Router {
         .route("/devicecodes/decline", post(decline_device_code))
         .route("/subscriptions/{id}/lifecycle", post(lifecycle))
         .route("/delta/expire", post(expire_delta))
+        .route("/sites", post(create_site))
+        .route("/faults/corrupt", post(corrupt))
         .route("/notifications", get(notifications))
         .route("/scenario", post(scenario))
         .with_state(em)
@@ -282,6 +284,38 @@ async fn lifecycle(State(em): State<GraphEmulator>, Path(id): Path<String>, body
     let l: Lifecycle = parse(&body)?;
     em.trigger_lifecycle(&id, &l.event)?;
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSite {
+    display_name: String,
+    members: Vec<String>,
+}
+
+async fn create_site(State(em): State<GraphEmulator>, body: Bytes) -> Reply {
+    let s: NewSite = parse(&body)?;
+    let members: Vec<&str> = s.members.iter().map(String::as_str).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(em.create_site(&s.display_name, &members)?),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct Corrupt {
+    #[serde(default)]
+    downloads: u32,
+    #[serde(default)]
+    uploads: u32,
+}
+
+async fn corrupt(State(em): State<GraphEmulator>, body: Bytes) -> Reply {
+    let c: Corrupt = parse(&body)?;
+    em.corrupt_next_downloads(c.downloads);
+    em.corrupt_next_uploads(c.uploads);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,8 @@ pub struct Drive {
     generation: u64,
     tokens: HashMap<String, DeltaTok>,
     created: DateTime<Utc>,
+    /// Set for a SharePoint document library (its name); `None` for a user's OneDrive.
+    pub library: Option<String>,
 }
 
 fn guid_of(id: &str) -> String {
@@ -114,6 +116,16 @@ impl Drive {
             generation: 0,
             tokens: HashMap::new(),
             created: now,
+            library: None,
+        }
+    }
+
+    /// `driveType` as Graph writes it: a library is `documentLibrary` [CSDL].
+    pub fn type_str(&self) -> &'static str {
+        if self.library.is_some() {
+            "documentLibrary"
+        } else {
+            self.drive_type.as_str()
         }
     }
 
@@ -400,7 +412,7 @@ fn render(d: &Drive, i: &Item, cx: &Ctx<'_>, shape: Shape, download: Option<Stri
     let identity = json!({"user": {"id": d.owner_id, "displayName": d.owner_name}});
     if i.deleted && shape == Shape::Delta {
         let mut v = json!({"id": i.id, "deleted": {}, "eTag": etag(i), "lastModifiedDateTime": offset_string(i.modified),
-            "parentReference": {"driveId": d.id, "driveType": d.drive_type.as_str(), "id": i.parent}});
+            "parentReference": {"driveId": d.id, "driveType": d.type_str(), "id": i.parent}});
         // Deletes omit cTag and name on business, cTag and size on personal [DID].
         if business {
             v["size"] = json!(i.content.len());
@@ -437,10 +449,10 @@ fn render(d: &Drive, i: &Item, cx: &Ctx<'_>, shape: Shape, download: Option<Stri
     match &i.parent {
         None => {
             v["root"] = json!({});
-            v["parentReference"] = json!({"driveId": d.id, "driveType": d.drive_type.as_str()});
+            v["parentReference"] = json!({"driveId": d.id, "driveType": d.type_str()});
         }
         Some(p) => {
-            let mut pr = json!({"driveId": d.id, "driveType": d.drive_type.as_str(), "id": p});
+            let mut pr = json!({"driveId": d.id, "driveType": d.type_str(), "id": p});
             // Delta leaves parentReference.path out [DID].
             if shape == Shape::Full {
                 let pp = d.path_of(p).unwrap_or_default();
@@ -598,7 +610,7 @@ pub fn handle(em: &GraphEmulator, req: &GReq, path: &str) -> GResult {
     let (drive_id, rest) = if let Some(r) = path.strip_prefix("/drives/") {
         let end = r.find('/').unwrap_or(r.len());
         let id = h::percent_decode(&r[..end]);
-        if id != user.drive_id {
+        if !world.can_reach_drive(&user.id, &id) {
             return Err(GraphError::item_not_found());
         }
         (id, r[end..].to_string())
@@ -685,6 +697,13 @@ fn drive_resource(world: &World, drive_id: &str, req: &GReq) -> GResult {
         .drives
         .get(drive_id)
         .ok_or_else(GraphError::item_not_found)?;
+    let mut v = drive_json(d, req);
+    v["@odata.context"] = json!(format!("{}/$metadata#drives/$entity", req.base()));
+    Ok(GResp::ok(v))
+}
+
+/// The `drive` resource (also one entry of `/sites/{id}/drives`).
+pub fn drive_json(d: &Drive, req: &GReq) -> Value {
     let used: usize = d
         .items
         .values()
@@ -698,17 +717,16 @@ fn drive_resource(world: &World, drive_id: &str, req: &GReq) -> GResult {
         .map(|i| i.content.len())
         .sum();
     let total: u64 = QUOTA_BYTES;
-    Ok(GResp::ok(json!({
-        "@odata.context": format!("{}/$metadata#drives/$entity", req.base()),
+    json!({
         "id": d.id,
-        "driveType": d.drive_type.as_str(),
-        "name": "OneDrive",
+        "driveType": d.type_str(),
+        "name": d.library.as_deref().unwrap_or("OneDrive"),
         "createdDateTime": offset_string(d.created),
         "lastModifiedDateTime": offset_string(d.created),
         "webUrl": format!("{}/_web/{}", req.origin, d.id),
         "owner": {"user": {"id": d.owner_id, "displayName": d.owner_name}},
         "quota": {"total": total, "used": used, "remaining": total - used as u64, "deleted": deleted, "state": "normal"},
-    })))
+    })
 }
 
 fn check_if_match(req: &GReq, i: &Item) -> Result<(), GraphError> {
@@ -1081,6 +1099,14 @@ fn write_file(
     behaviour: Conflict,
     now: DateTime<Utc>,
 ) -> Result<(String, bool), GraphError> {
+    // An injected transfer fault: the service stores other bytes than it was sent, so the
+    // file's reported hash differs from the sender's (what a client must catch).
+    let bytes = if world.corrupt_uploads > 0 {
+        world.corrupt_uploads -= 1;
+        corrupted(&bytes)
+    } else {
+        bytes
+    };
     let d = world
         .drives
         .get(drive_id)
@@ -1332,7 +1358,16 @@ fn delta(world: &mut World, drive_id: &str, folder: &str, tail: &str, req: &GReq
         .and_then(|t| t.strip_suffix("')"))
         .map(h::percent_decode)
         .or_else(|| req.query("token").map(str::to_string));
-    let base = format!("{}/me/drive/root/delta", req.base());
+    // Links name the drive the round was asked on: a library's never say `me/drive`.
+    let base = if d.library.is_some() {
+        format!(
+            "{}/drives/{}/root/delta",
+            req.base(),
+            encode_segment(drive_id)
+        )
+    } else {
+        format!("{}/me/drive/root/delta", req.base())
+    };
     let resync = || {
         // 410 with a Location that starts a fresh enumeration [DID][I-1356].
         GraphError::new(StatusCode::GONE, "resyncRequired", "Resync required. Replace any local items with the server's version (including deletes) if you're sure that the service was up to date with your local changes when you last sync'd. Upload any local changes that the server doesn't know about.")
@@ -1703,6 +1738,16 @@ fn commit(world: &mut World, id: &str, now: DateTime<Utc>, origin: &str) -> GRes
     ))
 }
 
+/// The same content with its first byte flipped (an empty file gains one byte).
+fn corrupted(bytes: &Bytes) -> Bytes {
+    let mut v = bytes.to_vec();
+    match v.first_mut() {
+        Some(b) => *b ^= 0xFF,
+        None => v.push(0),
+    }
+    Bytes::from(v)
+}
+
 fn parse_content_range(s: &str) -> Option<(u64, u64, u64)> {
     let rest = s.trim().strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
@@ -1730,8 +1775,8 @@ pub async fn download_entry(
     let ctx = h::Ctx::new(&em, &parts.method, &pq, &parts.headers);
     let now = em.inner.clock.now();
     let found = {
-        let world = em.world();
-        world
+        let mut world = em.world();
+        let found = world
             .downloads
             .get(&t)
             .filter(|tk| tk.expires > now)
@@ -1742,7 +1787,15 @@ pub async fn download_entry(
                     .and_then(|d| d.items.get(&tk.item_id))
             })
             .filter(|i| !i.deleted)
-            .map(|i| (i.content.clone(), i.name.clone()))
+            .map(|i| (i.content.clone(), i.name.clone()));
+        // An injected transfer fault: the bytes served differ from the item's hash.
+        match found {
+            Some((bytes, name)) if world.corrupt_downloads > 0 => {
+                world.corrupt_downloads -= 1;
+                Some((corrupted(&bytes), name))
+            }
+            other => other,
+        }
     };
     let Some((bytes, name)) = found else {
         return finish(&em, &ctx, Err(GraphError::item_not_found()));

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::{
-    batch, calendar, drive, identity, subscriptions, time, GraphEmulator, GraphError, Limits,
+    batch, calendar, drive, identity, sites, subscriptions, time, GraphEmulator, GraphError, Limits,
 };
 use crate::{Fault, RequestRecord};
 
@@ -623,6 +623,7 @@ pub async fn dispatch(em: &GraphEmulator, req: &GReq) -> GResult {
             scoped(em, req, rest, path.get(prefix_len..).unwrap_or(""))
         }
         ["drives", ..] => drive::handle(em, req, path),
+        ["sites", rest @ ..] => sites::handle(em, req, rest),
         [first, ..] => Err(GraphError::unsupported_segment(first)),
         [] => Err(GraphError::bad_request("BadRequest", "Invalid request.")),
     }
@@ -713,6 +714,7 @@ fn scoped(em: &GraphEmulator, req: &GReq, rest: &[&str], me_path: &str) -> GResu
             let drive_path = me_path.strip_prefix("/me").unwrap_or(me_path).to_string();
             drive::handle(em, req, &drive_path)
         }
+        ["followedSites"] => sites::followed(em, req),
         [first, ..] => Err(GraphError::unsupported_segment(first)),
         [] => Err(GraphError::bad_request("BadRequest", "Invalid request.")),
     }

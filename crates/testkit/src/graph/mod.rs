@@ -15,6 +15,7 @@ mod event_query;
 mod http;
 mod identity;
 mod recurrence;
+mod sites;
 mod state;
 mod subscriptions;
 mod time;
@@ -26,6 +27,7 @@ use chrono::Duration;
 use tokio::sync::oneshot;
 
 pub use error::GraphError;
+pub use sites::SiteInfo;
 pub use state::{DriveType, OutboxKind, OutboxMessage, TenantInfo, UserInfo};
 pub use subscriptions::Delivery;
 
@@ -278,6 +280,41 @@ impl GraphEmulator {
         let id = world.resolve_user(user)?;
         world.expire_drive_tokens(&id);
         Ok(())
+    }
+
+    /// Makes every delta token of the drive `drive_id` (a user's or a library) answer 410.
+    pub fn expire_drive_delta_tokens_of(&self, drive_id: &str) -> Result<(), GraphError> {
+        let mut world = self.world();
+        let d = world
+            .drives
+            .get_mut(drive_id)
+            .ok_or_else(GraphError::item_not_found)?;
+        d.expire_tokens();
+        Ok(())
+    }
+
+    /// A SharePoint team site with one document library, "Documents", that `members`
+    /// (ids or mails; the first owns it) can reach and follow.
+    pub fn create_site(
+        &self,
+        display_name: &str,
+        members: &[&str],
+    ) -> Result<SiteInfo, GraphError> {
+        let now = self.inner.clock.now();
+        let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        self.world().create_site(display_name, &members, now)
+    }
+
+    /// The next `n` downloads are served with a flipped byte (their hash no longer matches
+    /// the item's `quickXorHash`).
+    pub fn corrupt_next_downloads(&self, n: u32) {
+        self.world().corrupt_downloads = n;
+    }
+
+    /// The next `n` uploads (simple or session) are stored with a flipped byte, so the item
+    /// Graph answers carries another hash than the bytes sent.
+    pub fn corrupt_next_uploads(&self, n: u32) {
+        self.world().corrupt_uploads = n;
     }
 
     /// Approves (or declines) a pending device code for `user`, as the person would on the

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{calendar, drive, identity, subscriptions, GraphEmulator, GraphError};
 
 /// Scopes a minted test token carries.
-pub const ALL_SCOPES: &str = "openid profile offline_access User.Read Calendars.ReadWrite Files.ReadWrite Files.ReadWrite.All";
+pub const ALL_SCOPES: &str = "openid profile offline_access User.Read Calendars.ReadWrite Files.ReadWrite Files.ReadWrite.All Sites.Read.All";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -100,6 +100,12 @@ pub struct World {
     /// Change notifications owed to attendees whose copies changed: (user, event, change).
     pub pending_notify: Vec<(String, String, &'static str)>,
     pub outbox: Vec<OutboxMessage>,
+    /// SharePoint sites by id (see `sites.rs`).
+    pub sites: BTreeMap<String, super::sites::SiteInfo>,
+    /// Injected faults: how many coming downloads are served, and uploads stored, with a
+    /// flipped byte (so the content no longer matches its hash).
+    pub corrupt_downloads: u32,
+    pub corrupt_uploads: u32,
     #[allow(dead_code)]
     pub started: DateTime<Utc>,
 }
@@ -120,6 +126,9 @@ impl World {
             outgoing: Default::default(),
             pending_notify: Vec::new(),
             outbox: Vec::new(),
+            sites: BTreeMap::new(),
+            corrupt_downloads: 0,
+            corrupt_uploads: 0,
             started: now,
         }
     }
