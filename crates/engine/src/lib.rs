@@ -21,6 +21,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ports::{DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window};
