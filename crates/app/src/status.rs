@@ -55,6 +55,10 @@ pub struct Status {
     pub open_conflicts: usize,
     /// A guard paused the last cycle; `odoo365 sync --yes` lets it go ahead.
     pub plan_waiting_for_confirmation: bool,
+    /// `webhook` or `polling`: how Microsoft-side changes are noticed.
+    pub mode: String,
+    /// Why the profile polls (or what still polls in webhook mode).
+    pub mode_reason: Option<String>,
 }
 
 impl Status {
@@ -143,6 +147,7 @@ impl App {
         })?;
         let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
             markers;
+        let webhook = self.webhook_mode(&profile)?;
         Ok(Status {
             profile: profile.name,
             signed_in,
@@ -164,6 +169,8 @@ impl App {
                 .collect(),
             open_conflicts: conflicts,
             plan_waiting_for_confirmation: paused.is_some(),
+            mode: webhook.mode.as_str().into(),
+            mode_reason: webhook.reason,
         })
     }
 }
