@@ -240,7 +240,10 @@ impl App {
     /// Deletes a profile's subscriptions at Microsoft and forgets them (before removing
     /// the profile or signing out). Works without a running listener.
     pub async fn delete_webhook_subscriptions(&self, profile: &str) -> Result<(), AppError> {
-        let profile = self.profile(profile)?;
+        // An unknown profile has none; its removal reports that.
+        let Ok(profile) = self.profile(profile) else {
+            return Ok(());
+        };
         let has_any = {
             let store = self.store();
             Resource::ALL
@@ -257,6 +260,19 @@ impl App {
         m.remove_all("webhooks are off for this profile")
             .await
             .map_err(manager_error)
+    }
+
+    fn record_webhook_status(
+        &self,
+        profile: &Profile,
+        status: &WebhookStatus,
+    ) -> Result<(), AppError> {
+        let json = serde_json::to_string(status).map_err(AppError::internal)?;
+        self.set_marker(
+            &profile.id,
+            odoo365_engine::webhook::STATUS_CURSOR,
+            Some(&json),
+        )
     }
 
     /// How a profile learns of Microsoft-side changes, and why: for `status`.
@@ -402,14 +418,15 @@ impl Webhooks {
 impl App {
     /// [`App::daemon`] with webhooks: the listener runs beside the loop, a notification
     /// starts the next cycle at once, and polling at `interval` stays as the safety net.
-    /// `on_listen` is told where the listener is and the profile's mode.
+    /// `on_listen` is told where the listener is (none without a public URL or when the
+    /// port is taken) and the profile's mode.
     pub async fn daemon_with_webhooks(
         &self,
         profile: &str,
         interval: Duration,
         listen: Option<SocketAddr>,
         stop: impl std::future::Future<Output = ()>,
-        on_listen: impl FnOnce(SocketAddr, &WebhookStatus),
+        on_listen: impl FnOnce(Option<SocketAddr>, &WebhookStatus),
         mut on_cycle: impl FnMut(&Result<crate::SyncResult, AppError>),
     ) -> Result<(), AppError> {
         let profile = self.profile(profile)?;
@@ -422,18 +439,35 @@ impl App {
                 }
             })
         };
-        let (mut hooks, bound) = self.start_webhooks(listen, wake).await?;
-        let (stop_listener, listener_stopped) = tokio::sync::oneshot::channel::<()>();
-        let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
-        // Serving first: Graph's handshake arrives while the subscription is created.
-        let serving = tokio::spawn(bound.run(async {
-            let _ = listener_stopped.await;
-        }));
-        let status = hooks.activate(self, &profile.id).await?;
-        on_listen(hooks.addr(), &status);
-        let upkeep = tokio::spawn(hooks.run(async {
-            let _ = upkeep_stopped.await;
-        }));
+        // Without a public URL there is nothing to listen for: no port is taken, so
+        // daemons of several profiles can run side by side.
+        let mut running = None;
+        if profile.settings.webhook_url.is_some() || listen.is_some() {
+            match self.start_webhooks(listen, wake).await {
+                Ok((mut hooks, bound)) => {
+                    let (stop_listener, listener_stopped) = tokio::sync::oneshot::channel::<()>();
+                    let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
+                    // Serving first: Graph's handshake arrives while the subscription is
+                    // created.
+                    let serving = tokio::spawn(bound.run(async {
+                        let _ = listener_stopped.await;
+                    }));
+                    let status = hooks.activate(self, &profile.id).await?;
+                    on_listen(Some(hooks.addr()), &status);
+                    let upkeep = tokio::spawn(hooks.run(async {
+                        let _ = upkeep_stopped.await;
+                    }));
+                    running = Some((stop_listener, stop_upkeep, serving, upkeep));
+                }
+                Err(e) => {
+                    let status = WebhookStatus::polling(e.message.clone());
+                    self.record_webhook_status(&profile, &status)?;
+                    on_listen(None, &status);
+                }
+            }
+        } else {
+            on_listen(None, &self.webhook_mode(&profile)?);
+        }
         tokio::pin!(stop);
         loop {
             let result = self.sync(&profile.id, false, false).await;
@@ -452,10 +486,12 @@ impl App {
                 _ = woken.notified() => tracing::info!(profile = %profile.name, "woken by a change notification"),
             }
         }
-        let _ = stop_listener.send(());
-        let _ = stop_upkeep.send(());
-        let _ = serving.await;
-        let _ = upkeep.await;
+        if let Some((stop_listener, stop_upkeep, serving, upkeep)) = running {
+            let _ = stop_listener.send(());
+            let _ = stop_upkeep.send(());
+            let _ = serving.await;
+            let _ = upkeep.await;
+        }
         self.set_marker(&profile.id, crate::status::NEXT_SYNC_AT, None)?;
         Ok(())
     }
