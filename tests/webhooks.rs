@@ -530,3 +530,37 @@ async fn bench_change_to_sync_latency_webhook_vs_polling() {
         poll.as_secs_f64() / push.as_secs_f64()
     );
 }
+
+/// The desktop's host: every profile with a public URL is subscribed and woken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_webhooks_subscribes_every_profile_with_a_url_and_wakes_it() {
+    let w = world().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    w.set_webhook_url(Some(format!("http://{port}")));
+    let id = w.app.profile("work").unwrap().id;
+    let (wake, mut rx) = wake_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let host = tokio::spawn(async move {
+        app.serve_webhooks(Some(port), wake, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let t0 = Instant::now();
+    while w.app.status("work").unwrap().mode != "webhook" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never subscribed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.outlook_event("Desktop pushed").await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some(id.as_str())
+    );
+    let _ = stop.send(());
+    host.await.unwrap().unwrap();
+    assert_eq!(w.app.status("work").unwrap().mode, "polling");
+}

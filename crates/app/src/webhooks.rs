@@ -416,6 +416,108 @@ impl Webhooks {
 }
 
 impl App {
+    /// Webhooks for every profile of the install, for a host with its own scheduler (the
+    /// desktop app): binds the listener once a profile has a public URL, subscribes
+    /// profiles as their URL is set, unsubscribes them when it is cleared or the profile is
+    /// removed (looked at every minute), renews in time and handles lifecycle
+    /// notifications, until `stop`. A listener that cannot start leaves every such profile
+    /// polling with the reason in its status.
+    pub async fn serve_webhooks(
+        &self,
+        listen: Option<SocketAddr>,
+        wake: Wake,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AppError> {
+        const SCAN_EVERY: Duration = Duration::from_secs(60);
+        tokio::pin!(stop);
+        let mut hooks: Option<Webhooks> = None;
+        let mut stop_listener = None;
+        let mut start_failed = false;
+        let mut next_upkeep = self.now();
+        loop {
+            let profiles = self.profiles()?;
+            let wanted: Vec<&Profile> = profiles
+                .iter()
+                .filter(|p| p.settings.webhook_url.is_some())
+                .collect();
+            if hooks.is_none() && !wanted.is_empty() && !start_failed {
+                match self.start_webhooks(listen, wake.clone()).await {
+                    Ok((h, bound)) => {
+                        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                        tokio::spawn(bound.run(async {
+                            let _ = rx.await;
+                        }));
+                        stop_listener = Some(tx);
+                        hooks = Some(h);
+                    }
+                    Err(e) => {
+                        start_failed = true;
+                        for p in &wanted {
+                            self.record_webhook_status(
+                                p,
+                                &WebhookStatus::polling(e.message.clone()),
+                            )?;
+                        }
+                    }
+                }
+            }
+            if let Some(h) = hooks.as_mut() {
+                let stale: Vec<String> = h
+                    .managers
+                    .iter()
+                    .filter(|(id, m)| {
+                        !wanted.iter().any(|p| {
+                            &p.id == *id && p.settings.webhook_url.as_deref() == m.public_url()
+                        })
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in stale {
+                    if let Err(e) = h
+                        .deactivate(&id, "the public webhook URL was removed")
+                        .await
+                    {
+                        tracing::warn!(profile = %id, error = %e.message, "webhooks not turned off");
+                    }
+                }
+                for p in &wanted {
+                    if !h.managers.contains_key(&p.id) {
+                        if let Err(e) = h.activate(self, &p.id).await {
+                            tracing::warn!(profile = %p.name, error = %e.message, "webhooks not turned on");
+                        }
+                    }
+                }
+                if self.now() >= next_upkeep {
+                    h.maintain().await;
+                    next_upkeep = self.now()
+                        + chrono::Duration::from_std(h.sleep_for())
+                            .unwrap_or(chrono::Duration::minutes(15));
+                }
+            }
+            let wait = SCAN_EVERY;
+            match hooks.as_mut() {
+                Some(h) => tokio::select! {
+                    _ = &mut stop => break,
+                    e = h.lifecycle.recv() => if let Some(e) = e { h.handle(&e).await },
+                    _ = tokio::time::sleep(wait) => {}
+                },
+                None => tokio::select! {
+                    _ = &mut stop => break,
+                    _ = tokio::time::sleep(wait) => {}
+                },
+            }
+        }
+        if let Some(mut h) = hooks {
+            for m in h.managers.values_mut() {
+                let _ = m.record_polling("the webhook listener is stopped");
+            }
+        }
+        if let Some(tx) = stop_listener {
+            let _ = tx.send(());
+        }
+        Ok(())
+    }
+
     /// [`App::daemon`] with webhooks: the listener runs beside the loop, a notification
     /// starts the next cycle at once, and polling at `interval` stays as the safety net.
     /// `on_listen` is told where the listener is (none without a public URL or when the

@@ -125,6 +125,11 @@ impl SubscriptionManager {
         &self.profile_id
     }
 
+    /// The public URL the subscriptions point at.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
     fn url(&self, resource: Resource, lifecycle: bool) -> Option<String> {
         self.public_url.as_ref().map(|u| {
             format!(
