@@ -94,6 +94,19 @@ fn describe(resource: Resource, e: &PortError) -> String {
     }
 }
 
+/// The id in Graph's 409 "Subscription Id {id} already exists for the requested
+/// combination" [spec §5.1].
+fn duplicate_of(e: &PortError) -> Option<String> {
+    let PortError::Rejected { message } = e else {
+        return None;
+    };
+    if !message.contains("already exists") {
+        return None;
+    }
+    let rest = message.split("Subscription Id ").nth(1)?;
+    rest.split_whitespace().next().map(str::to_string)
+}
+
 impl SubscriptionManager {
     /// A manager for one profile. `public_url` is the profile's webhook URL (its path is
     /// kept: the routes are appended); `secret` is the profile's webhook secret from the
@@ -247,7 +260,18 @@ impl SubscriptionManager {
             expires: now + r.requested_lifetime(),
             client_state: client_state(&self.secret, &self.profile_id, r),
         };
-        match self.port.create(&new).await {
+        let mut created = self.port.create(&new).await;
+        if let Some(orphan) = created.as_ref().err().and_then(duplicate_of) {
+            // Ours from a run that stopped before saving it (Graph refuses a second one for
+            // the same resource, 409 [spec §5.1]): replace it, since its URL or secret may
+            // be stale.
+            tracing::info!(profile = %self.profile_id, "replacing an unsaved subscription");
+            match self.port.delete(&orphan).await {
+                Ok(()) | Err(PortError::NotFound) => created = self.port.create(&new).await,
+                Err(e) => tracing::warn!(error = %e, "could not delete the unsaved subscription"),
+            }
+        }
+        match created {
             Ok(c) => {
                 let stored = StoredSubscription {
                     resource: r,
@@ -374,6 +398,13 @@ mod tests {
                 });
             }
             let mut subs = self.subs.lock().unwrap();
+            if let Some((id, _)) = subs.iter().find(|(_, s)| s.resource == sub.resource) {
+                return Err(PortError::Rejected {
+                    message: format!(
+                        "rejected by Microsoft Graph: HTTP 409 ExtensionError: Subscription Id {id} already exists for the requested combination"
+                    ),
+                });
+            }
             let mut n = self.created.lock().unwrap();
             *n += 1;
             let id = format!("sub{n}");
@@ -553,6 +584,20 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s, WebhookStatus::polling("signed out"));
+    }
+
+    #[tokio::test]
+    async fn a_subscription_created_but_never_saved_is_replaced_not_duplicated() {
+        let (mut m, g, _, _) = setup(Some("https://h.example.com"));
+        m.ensure().await.unwrap();
+        // The store lost the answer (a crash between Graph's 201 and the save).
+        m.store
+            .delete_webhook_subscription("p1", Resource::Events)
+            .unwrap();
+        calls(&g);
+        assert_eq!(m.ensure().await.unwrap().mode, Mode::Webhook);
+        assert_eq!(calls(&g), ["create events", "delete sub1", "create events"]);
+        assert_eq!(g.subs.lock().unwrap().len(), 2);
     }
 
     #[tokio::test]
