@@ -60,7 +60,7 @@ test-ui: bootstrap
 # as they are. A crash stops the run and leaves its input in fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 60
 FUZZ_RSS_MB ?= 2048
-FUZZ_TARGETS := graph_decode odoo_decode rrule_parse html_normalize sync_core_mapping onedrive_names
+FUZZ_TARGETS := graph_decode odoo_decode rrule_parse html_normalize sync_core_mapping onedrive_names webhook_request
 fuzz: bootstrap
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O
 	@cd fuzz && for t in $(FUZZ_TARGETS); do \
@@ -72,7 +72,7 @@ fuzz: bootstrap
 	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz: $$t FAILED (input in fuzz/artifacts/$$t/)"; exit 1; }; \
 	done
 
-# In `make test`: each target briefly (6 x 10 s).
+# In `make test`: each target briefly (7 x 10 s).
 FUZZ_TEST_SECONDS ?= 10
 test-fuzz:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)

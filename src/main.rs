@@ -75,6 +75,10 @@ enum Command {
         /// Seconds between cycles
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..))]
         interval: u64,
+        /// Loopback address of the webhook listener the profile's public webhook URL
+        /// forwards to (default: a port chosen once for this install)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Forget the pairs and cursors (not settings, secrets or history); the next sync pairs
     /// events again without duplicating them
@@ -458,6 +462,11 @@ fn run(cli: Cli) -> Result<(), AppError> {
             }
         }
         Command::Profile(ProfileCommand::Remove { profile }) => {
+            // Subscriptions first, while the sign-in to delete them is still there; one left
+            // behind expires by itself within days, so a failure does not stop the removal.
+            if let Err(e) = runtime()?.block_on(app.delete_webhook_subscriptions(&profile)) {
+                eprintln!("odoo365: the webhook subscriptions were not deleted ({e}); they expire by themselves");
+            }
             let p = app.remove_profile(&profile)?;
             say!(
                 "Removed profile {}, its sync state and its keychain entries.",
@@ -516,6 +525,14 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     s.pending_jobs,
                     s.failed_jobs.len(),
                     s.open_conflicts
+                );
+                say!(
+                    "  Mode:       {}{}",
+                    s.mode,
+                    s.mode_reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
                 );
                 if p.settings.documents || s.linked_files > 0 || s.pending_transfers > 0 {
                     say!(
@@ -631,15 +648,30 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 return Err(e);
             }
         }
-        Command::Daemon { interval } => {
+        Command::Daemon { interval, listen } => {
             let p = app.resolve_profile(chosen)?;
             let rt = runtime()?;
             eprintln!("Syncing {} every {interval} s; stop with Ctrl-C.", p.name);
-            rt.block_on(app.daemon(
+            rt.block_on(app.daemon_with_webhooks(
                 &p.id,
                 std::time::Duration::from_secs(interval),
+                listen,
                 async {
                     let _ = tokio::signal::ctrl_c().await;
+                },
+                |addr, mode| {
+                    let listening = addr
+                        .map(|a| format!("; the webhook listener is on {a}"))
+                        .unwrap_or_default();
+                    match &mode.reason {
+                        None => eprintln!(
+                            "Webhooks on: Microsoft notifies {} through the public URL{listening}.",
+                            p.name
+                        ),
+                        Some(why) => {
+                            eprintln!("Mode: {} ({why}){listening}.", mode.mode.as_str())
+                        }
+                    }
                 },
                 |r| match r {
                     Ok(r) => say!("{}: {}", r.profile, r.summary),

@@ -191,6 +191,11 @@ pub async fn remove_profile<R: Runtime>(
 ) -> Result<Profile, AppError> {
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let removed = blocking(move || {
+        // Its subscriptions go first, while its sign-in can still delete them; one left
+        // behind expires by itself.
+        if let Err(e) = block_on(app.delete_webhook_subscriptions(&profile)).and_then(|r| r) {
+            tracing::warn!(error = %e, "webhook subscriptions not deleted");
+        }
         let removed = app.remove_profile(&profile)?;
         scheduler.stop(&removed.id);
         Ok(removed)
@@ -206,8 +211,6 @@ pub struct ProfileStatus {
     #[serde(flatten)]
     status: Status,
     id: String,
-    mode: &'static str,
-    mode_reason: Option<String>,
     syncing: bool,
     paused: bool,
     paused_until: Option<chrono::DateTime<chrono::Utc>>,
@@ -225,17 +228,10 @@ pub async fn status(shell: State<'_, Shell>, profile: String) -> Result<ProfileS
         if worker.next_at.is_some() || worker.pause.is_some() {
             status.next_sync_at = worker.next_at;
         }
-        // Webhooks are not in the engine yet: every profile polls, and says why when a
-        // webhook URL was given.
-        let mode_reason = profile.settings.webhook_url.as_ref().map(|_| {
-            "push notifications are not available in this version yet; the profile polls"
-                .to_string()
-        });
+        // `status` carries the mode (webhook or polling) and why.
         Ok(ProfileStatus {
             status,
             id,
-            mode: "polling",
-            mode_reason,
             syncing: worker.syncing,
             paused: worker.pause.is_some(),
             paused_until: match worker.pause {

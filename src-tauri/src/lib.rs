@@ -380,6 +380,21 @@ pub fn run() {
             if let Err(e) = shell.scheduler.start_all() {
                 tracing::error!(error = %e, "cannot start background sync");
             }
+            // Graph change notifications make a profile's next cycle due at once.
+            let (hooked, notified) = (shell.app.clone(), shell.scheduler.clone());
+            std::thread::Builder::new()
+                .name("webhooks".into())
+                .spawn(move || {
+                    let wake: odoo365_app::Wake = Arc::new(move |p: &str| notified.notified(p));
+                    let served = scheduler::block_on(hooked.serve_webhooks(
+                        None,
+                        wake,
+                        std::future::pending(),
+                    ));
+                    if let Err(e) = served.and_then(|r| r) {
+                        tracing::error!(error = %e, "the webhook listener stopped");
+                    }
+                })?;
             // A look every minute: profiles the CLI added or removed, pauses that ended,
             // and the tooltip's times.
             let ticking = handle.clone();
@@ -522,7 +537,10 @@ pub(crate) mod tests {
         assert_eq!(status["profile"], "work");
         assert_eq!(status["sign_in_needed"], true);
         assert_eq!(status["mode"], "polling");
-        assert_eq!(status["mode_reason"], serde_json::Value::Null);
+        assert!(status["mode_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no public webhook URL"));
         assert_eq!(
             (&status["syncing"], &status["paused"]),
             (&false.into(), &false.into())

@@ -306,6 +306,15 @@ impl Scheduler {
         }
     }
 
+    /// A change notification for the profile: its next cycle is due now. Unlike
+    /// [`Scheduler::wake`] a pause still holds (nobody asked for this sync).
+    pub fn notified(&self, profile_id: &str) {
+        for w in self.targets(Some(profile_id)) {
+            w.state().due = Some(Utc::now());
+            w.cond.notify_all();
+        }
+    }
+
     /// Pauses one profile (all with `None`): the running cycle finishes, no new one starts.
     pub fn pause(&self, profile_id: Option<&str>, pause: Option<Pause>) {
         let workers = self.targets(profile_id);

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod signin;
 pub mod status;
 pub mod sync;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,12 +38,14 @@ pub use connect::OdooCheck;
 pub use error::{AppError, ErrorCode};
 pub use odoo365_auth as auth;
 pub use odoo365_auth::{Browser, DeviceCodePrompt, SystemBrowser};
+pub use odoo365_engine::webhook::{Mode as WebhookMode, WebhookStatus};
 pub use profile::{Profile, ProfileDraft};
 pub use restore::{JournalLine, Restored};
 pub use settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
 pub use signin::{SignIn, SignedIn};
 pub use status::Status;
 pub use sync::{ResetReport, SyncResult};
+pub use webhooks::{Wake, Webhooks};
 
 /// Every kind of secret a profile may have, for removal.
 const SECRET_KINDS: [SecretKind; 4] = [

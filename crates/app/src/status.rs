@@ -61,6 +61,10 @@ pub struct Status {
     pub pending_transfers: usize,
     /// Documents: file jobs that gave up (among `failed_jobs`).
     pub file_errors: usize,
+    /// `webhook` or `polling`: how Microsoft-side changes are noticed.
+    pub mode: String,
+    /// Why the profile polls (or what still polls in webhook mode).
+    pub mode_reason: Option<String>,
 }
 
 impl Status {
@@ -160,6 +164,7 @@ impl App {
         let file_errors = failed.iter().filter(|j| j.kind == file_job).count();
         let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
             markers;
+        let webhook = self.webhook_mode(&profile)?;
         Ok(Status {
             profile: profile.name,
             signed_in,
@@ -184,6 +189,8 @@ impl App {
             linked_files,
             pending_transfers,
             file_errors,
+            mode: webhook.mode.as_str().into(),
+            mode_reason: webhook.reason,
         })
     }
 }

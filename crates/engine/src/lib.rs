@@ -26,6 +26,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use files::{Drive, FileConfig, FileReport, FileSync, OdooAttachments};

@@ -159,6 +159,17 @@ const MIGRATIONS: &[&str] = &[
         noted_at   TEXT NOT NULL,
         PRIMARY KEY (profile_id, model, res_id)
     ) STRICT;",
+    // 4: Graph change-notification subscriptions, one per profile and resource. The
+    // clientState is not here: it is derived from a secret in the keychain.
+    "CREATE TABLE webhook_subscription (
+        profile_id       TEXT NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+        resource         TEXT NOT NULL,             -- 'events' | 'drive'
+        subscription_id  TEXT NOT NULL,
+        notification_url TEXT NOT NULL,
+        expires_at       TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        PRIMARY KEY (profile_id, resource)
+    ) STRICT;",
 ];
 
 /// Handle to the store. One connection; the engine serialises access to it.

@@ -1,0 +1,600 @@
+//! Webhooks for the app's long-running hosts (`odoo365 daemon`, the desktop app): the
+//! engine's loopback [`Listener`] on a port chosen once per install, one
+//! [`SubscriptionManager`] per profile with a public URL, the Graph client behind it, and
+//! the profile's webhook secret in the keychain.
+//!
+//! A change notification calls the host's `wake` with the profile id (the host runs the
+//! delta poll); lifecycle notifications are handled here, after the listener has replied.
+//! Polling keeps running at the profile's interval in every mode: notifications can be
+//! lost, delta cannot [spec §13].
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use odoo365_auth::{Secret, SecretKind};
+use odoo365_engine::ports::PortResult;
+use odoo365_engine::webhook::{
+    BoundListener, CreatedSubscription, EventKind, Listener, Mode, NewSubscription, Resource,
+    SubscriptionManager, SubscriptionPort, WebhookEvent, WebhookStatus,
+};
+use odoo365_engine::Store;
+use odoo365_graph::models::Subscription;
+use odoo365_graph::GraphClient;
+
+use crate::connect::{graph_client, token_source, GraphTokens};
+use crate::ports::graph_port_error;
+use crate::{App, AppError, ErrorCode, Profile};
+
+/// Where the install's listener port is kept, in the data directory.
+const LISTEN_FILE: &str = "webhook-listener";
+
+/// How often a profile that fell back to polling tries to subscribe again, and the longest
+/// the maintenance loop sleeps.
+const RETRY_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// Called with a profile id when a notification asks for its delta poll. Must return
+/// quickly (set a flag, notify a task).
+pub type Wake = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Graph's `/subscriptions` through the real client.
+pub struct GraphSubscriptions(pub GraphClient);
+
+#[async_trait]
+impl SubscriptionPort for GraphSubscriptions {
+    async fn create(&self, sub: &NewSubscription) -> PortResult<CreatedSubscription> {
+        let created = self
+            .0
+            .create_subscription(&Subscription {
+                change_type: sub.resource.change_type().into(),
+                notification_url: sub.notification_url.clone(),
+                lifecycle_notification_url: Some(sub.lifecycle_url.clone()),
+                resource: sub.resource.graph_resource().into(),
+                expiration_date_time: sub.expires,
+                client_state: Some(sub.client_state.clone()),
+                ..Default::default()
+            })
+            .await
+            .map_err(graph_port_error)?;
+        Ok(CreatedSubscription {
+            id: created.id,
+            expires: created.expiration_date_time,
+        })
+    }
+
+    async fn renew(&self, id: &str, expires: DateTime<Utc>) -> PortResult<DateTime<Utc>> {
+        let s = self
+            .0
+            .renew_subscription(id, expires)
+            .await
+            .map_err(graph_port_error)?;
+        Ok(s.expiration_date_time)
+    }
+
+    async fn reauthorize(&self, id: &str) -> PortResult<()> {
+        self.0
+            .reauthorize_subscription(id)
+            .await
+            .map_err(graph_port_error)
+    }
+
+    async fn delete(&self, id: &str) -> PortResult<()> {
+        self.0
+            .delete_subscription(id)
+            .await
+            .map_err(graph_port_error)
+    }
+}
+
+/// What a profile subscribes to: its calendar events and, when it syncs documents to
+/// OneDrive, the drive root.
+fn resources(profile: &Profile) -> Vec<Resource> {
+    let mut r = Vec::new();
+    if profile.settings.calendar {
+        r.push(Resource::Events);
+    }
+    if profile.settings.documents {
+        r.push(Resource::Drive);
+    }
+    r
+}
+
+/// The running webhook side of a host: the listener's routes and one manager per
+/// activated profile.
+pub struct Webhooks {
+    addr: SocketAddr,
+    listener: Listener,
+    lifecycle: mpsc::Receiver<WebhookEvent>,
+    wake: Wake,
+    managers: BTreeMap<String, SubscriptionManager>,
+    clock: Arc<dyn odoo365_engine::Clock>,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The listener address saved for this install, if one was chosen.
+    pub fn saved_listen_addr(&self) -> Option<SocketAddr> {
+        std::fs::read_to_string(self.data_dir().join(LISTEN_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Binds the webhook listener: on `listen`, else on the port saved for this install,
+    /// else on a free loopback port that is then saved (the public URL's forwarding points
+    /// at it, so it must not change between runs). Run the returned [`BoundListener`] in a
+    /// task; [`Webhooks::activate`] the profiles.
+    pub async fn start_webhooks(
+        &self,
+        listen: Option<SocketAddr>,
+        wake: Wake,
+    ) -> Result<(Webhooks, BoundListener), AppError> {
+        let (tx, rx) = mpsc::channel::<WebhookEvent>(256);
+        let on_change = wake.clone();
+        let listener = Listener::new(Arc::new(move |e: WebhookEvent| match e.kind {
+            EventKind::Changed => on_change(&e.profile_id),
+            // Lifecycle work calls Graph: queued for the maintenance task. A full queue
+            // means hundreds are waiting; a dropped one is caught by the periodic ensure.
+            _ => {
+                if tx.try_send(e).is_err() {
+                    tracing::warn!("lifecycle notification dropped: queue full");
+                }
+            }
+        }));
+        let saved = self.saved_listen_addr();
+        let addr = listen
+            .or(saved)
+            .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        let bound = listener.bind(addr).await.map_err(|e| {
+            AppError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "{e}; is the desktop app or another `odoo365 daemon` already listening? \
+                     Choose another address with `odoo365 daemon --listen 127.0.0.1:PORT`"
+                ),
+            )
+        })?;
+        if listen.is_none() && saved.is_none() {
+            let path = self.data_dir().join(LISTEN_FILE);
+            std::fs::write(&path, bound.addr.to_string()).map_err(|e| {
+                AppError::new(
+                    ErrorCode::Storage,
+                    format!("cannot save the listener port in {}: {e}", path.display()),
+                )
+            })?;
+        }
+        Ok((
+            Webhooks {
+                addr: bound.addr,
+                listener,
+                lifecycle: rx,
+                wake,
+                managers: BTreeMap::new(),
+                clock: self.clock.clone(),
+            },
+            bound,
+        ))
+    }
+
+    /// The profile's webhook secret, created on first use (never leaves the keychain
+    /// except as the HMAC-derived `clientState`s).
+    fn webhook_secret(&self, profile: &Profile) -> Result<String, AppError> {
+        if let Some(s) = self
+            .keychain
+            .get(&profile.id, SecretKind::WebhookClientState)?
+        {
+            return Ok(s.expose().to_string());
+        }
+        let fresh = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.keychain.set(
+            &profile.id,
+            SecretKind::WebhookClientState,
+            &Secret::new(fresh.clone()),
+        )?;
+        Ok(fresh)
+    }
+
+    fn subscription_manager(
+        &self,
+        profile: &Profile,
+        listener: Listener,
+        port: Option<Arc<dyn SubscriptionPort>>,
+    ) -> Result<SubscriptionManager, AppError> {
+        let port = match port {
+            Some(p) => p,
+            None => {
+                let tokens = token_source(profile, self.keychain.clone())?;
+                Arc::new(GraphSubscriptions(graph_client(
+                    profile,
+                    Arc::new(GraphTokens(tokens)),
+                )?))
+            }
+        };
+        Ok(SubscriptionManager::new(
+            &profile.id,
+            profile.settings.webhook_url.clone(),
+            resources(profile),
+            self.webhook_secret(profile)?,
+            Store::open(&self.data_dir().join("sync.db"))?,
+            port,
+            self.clock.clone(),
+            listener,
+        ))
+    }
+
+    /// Deletes a profile's subscriptions at Microsoft and forgets them (before removing
+    /// the profile or signing out). Works without a running listener.
+    pub async fn delete_webhook_subscriptions(&self, profile: &str) -> Result<(), AppError> {
+        // An unknown profile has none; its removal reports that.
+        let Ok(profile) = self.profile(profile) else {
+            return Ok(());
+        };
+        let has_any = {
+            let store = self.store();
+            Resource::ALL
+                .iter()
+                .map(|r| store.webhook_subscription(&profile.id, *r))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .any(Option::is_some)
+        };
+        if !has_any {
+            return Ok(());
+        }
+        let mut m = self.subscription_manager(&profile, Listener::new(Arc::new(|_| {})), None)?;
+        m.remove_all("webhooks are off for this profile")
+            .await
+            .map_err(manager_error)
+    }
+
+    fn record_webhook_status(
+        &self,
+        profile: &Profile,
+        status: &WebhookStatus,
+    ) -> Result<(), AppError> {
+        let json = serde_json::to_string(status).map_err(AppError::internal)?;
+        self.set_marker(
+            &profile.id,
+            odoo365_engine::webhook::STATUS_CURSOR,
+            Some(&json),
+        )
+    }
+
+    /// How a profile learns of Microsoft-side changes, and why: for `status`.
+    pub(crate) fn webhook_mode(&self, profile: &Profile) -> Result<WebhookStatus, AppError> {
+        if profile.settings.webhook_url.is_none() {
+            return Ok(WebhookStatus::polling(format!(
+                "no public webhook URL is set; the profile polls every {} min",
+                profile.settings.poll_interval_minutes
+            )));
+        }
+        let recorded = SubscriptionManager::recorded_status(&mut self.store(), &profile.id)?;
+        Ok(recorded.unwrap_or_else(|| {
+            WebhookStatus::polling(
+                "the webhook listener has not run yet: it runs in `odoo365 daemon` and the \
+                 desktop app",
+            )
+        }))
+    }
+}
+
+fn manager_error(e: odoo365_engine::webhook::ManagerError) -> AppError {
+    match e {
+        odoo365_engine::webhook::ManagerError::Store(s) => s.into(),
+    }
+}
+
+impl Webhooks {
+    /// The loopback address the listener serves on (the public URL forwards here).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Subscribes a profile (or records why it polls) and returns its mode.
+    pub async fn activate(&mut self, app: &App, profile: &str) -> Result<WebhookStatus, AppError> {
+        self.activate_with(app, profile, None).await
+    }
+
+    /// [`Webhooks::activate`] with another subscription port (tests).
+    pub async fn activate_with(
+        &mut self,
+        app: &App,
+        profile: &str,
+        port: Option<Arc<dyn SubscriptionPort>>,
+    ) -> Result<WebhookStatus, AppError> {
+        let profile = app.profile(profile)?;
+        if profile.settings.webhook_url.is_some()
+            && app
+                .keychain
+                .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
+                .is_none()
+        {
+            let status = WebhookStatus::polling("not signed in to Microsoft yet");
+            let mut m = app.subscription_manager(&profile, self.listener.clone(), port)?;
+            m.record_polling(status.reason.as_deref().unwrap_or_default())
+                .map_err(AppError::from)?;
+            return Ok(status);
+        }
+        let mut m = app.subscription_manager(&profile, self.listener.clone(), port)?;
+        let status = m.ensure().await.map_err(manager_error)?;
+        self.managers.insert(profile.id.clone(), m);
+        Ok(status)
+    }
+
+    /// Deletes a profile's subscriptions and closes its routes.
+    pub async fn deactivate(&mut self, profile_id: &str, reason: &str) -> Result<(), AppError> {
+        if let Some(mut m) = self.managers.remove(profile_id) {
+            m.remove_all(reason).await.map_err(manager_error)?;
+        }
+        Ok(())
+    }
+
+    /// Renews what is due and retries profiles that fell back to polling.
+    pub async fn maintain(&mut self) -> Vec<(String, WebhookStatus)> {
+        let mut out = Vec::new();
+        for (id, m) in self.managers.iter_mut() {
+            match m.ensure().await {
+                Ok(s) => out.push((id.clone(), s)),
+                Err(e) => tracing::warn!(profile = %id, error = %e, "webhook upkeep failed"),
+            }
+        }
+        out
+    }
+
+    /// Acts on one lifecycle notification; wakes the profile when it needs a poll.
+    pub async fn handle(&mut self, event: &WebhookEvent) {
+        let Some(m) = self.managers.get_mut(&event.profile_id) else {
+            return;
+        };
+        match m.on_event(event).await {
+            Ok(true) => (self.wake)(&event.profile_id),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "lifecycle notification not handled"),
+        }
+    }
+
+    /// The next lifecycle notification (for hosts that run their own loop).
+    pub async fn next_lifecycle(&mut self) -> Option<WebhookEvent> {
+        self.lifecycle.recv().await
+    }
+
+    fn sleep_for(&self) -> Duration {
+        let now = self.clock.now();
+        let mut next = RETRY_EVERY;
+        for m in self.managers.values() {
+            if let Ok(Some(at)) = m.next_renewal() {
+                let d = (at - now).to_std().unwrap_or(Duration::ZERO);
+                next = next.min(d.max(Duration::from_secs(1)));
+            }
+        }
+        next
+    }
+
+    /// Handles lifecycle notifications and renews in time until `stop`; then records that
+    /// the profiles poll (notifications no longer reach anything).
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let wait = self.sleep_for();
+            tokio::select! {
+                _ = &mut stop => break,
+                e = self.lifecycle.recv() => match e {
+                    Some(e) => self.handle(&e).await,
+                    None => break,
+                },
+                _ = tokio::time::sleep(wait) => {
+                    let due: Vec<_> = self.maintain().await;
+                    for (id, s) in due {
+                        if s.mode == Mode::Polling {
+                            tracing::info!(profile = %id, reason = ?s.reason, "webhooks unavailable; polling");
+                        }
+                    }
+                }
+            }
+        }
+        for m in self.managers.values_mut() {
+            // Subscriptions stay at Graph (they expire by themselves, and the next start
+            // keeps them); until then the profile relies on polling.
+            let _ = m.record_polling("the webhook listener is stopped");
+        }
+    }
+}
+
+impl App {
+    /// Webhooks for every profile of the install, for a host with its own scheduler (the
+    /// desktop app): binds the listener once a profile has a public URL, subscribes
+    /// profiles as their URL is set, unsubscribes them when it is cleared or the profile is
+    /// removed (looked at every minute), renews in time and handles lifecycle
+    /// notifications, until `stop`. A listener that cannot start leaves every such profile
+    /// polling with the reason in its status.
+    pub async fn serve_webhooks(
+        &self,
+        listen: Option<SocketAddr>,
+        wake: Wake,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AppError> {
+        const SCAN_EVERY: Duration = Duration::from_secs(60);
+        tokio::pin!(stop);
+        let mut hooks: Option<Webhooks> = None;
+        let mut stop_listener = None;
+        let mut start_failed = false;
+        let mut next_upkeep = self.now();
+        loop {
+            let profiles = self.profiles()?;
+            let wanted: Vec<&Profile> = profiles
+                .iter()
+                .filter(|p| p.settings.webhook_url.is_some())
+                .collect();
+            if hooks.is_none() && !wanted.is_empty() && !start_failed {
+                match self.start_webhooks(listen, wake.clone()).await {
+                    Ok((h, bound)) => {
+                        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                        tokio::spawn(bound.run(async {
+                            let _ = rx.await;
+                        }));
+                        stop_listener = Some(tx);
+                        hooks = Some(h);
+                    }
+                    Err(e) => {
+                        start_failed = true;
+                        for p in &wanted {
+                            self.record_webhook_status(
+                                p,
+                                &WebhookStatus::polling(e.message.clone()),
+                            )?;
+                        }
+                    }
+                }
+            }
+            if let Some(h) = hooks.as_mut() {
+                let stale: Vec<String> = h
+                    .managers
+                    .iter()
+                    .filter(|(id, m)| {
+                        !wanted.iter().any(|p| {
+                            &p.id == *id && p.settings.webhook_url.as_deref() == m.public_url()
+                        })
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in stale {
+                    if let Err(e) = h
+                        .deactivate(&id, "the public webhook URL was removed")
+                        .await
+                    {
+                        tracing::warn!(profile = %id, error = %e.message, "webhooks not turned off");
+                    }
+                }
+                for p in &wanted {
+                    if !h.managers.contains_key(&p.id) {
+                        if let Err(e) = h.activate(self, &p.id).await {
+                            tracing::warn!(profile = %p.name, error = %e.message, "webhooks not turned on");
+                        }
+                    }
+                }
+                if self.now() >= next_upkeep {
+                    h.maintain().await;
+                    next_upkeep = self.now()
+                        + chrono::Duration::from_std(h.sleep_for())
+                            .unwrap_or(chrono::Duration::minutes(15));
+                }
+            }
+            let wait = SCAN_EVERY;
+            match hooks.as_mut() {
+                Some(h) => tokio::select! {
+                    _ = &mut stop => break,
+                    e = h.lifecycle.recv() => if let Some(e) = e { h.handle(&e).await },
+                    _ = tokio::time::sleep(wait) => {}
+                },
+                None => tokio::select! {
+                    _ = &mut stop => break,
+                    _ = tokio::time::sleep(wait) => {}
+                },
+            }
+        }
+        if let Some(mut h) = hooks {
+            for m in h.managers.values_mut() {
+                let _ = m.record_polling("the webhook listener is stopped");
+            }
+        }
+        if let Some(tx) = stop_listener {
+            let _ = tx.send(());
+        }
+        Ok(())
+    }
+
+    /// [`App::daemon`] with webhooks: the listener runs beside the loop, a notification
+    /// starts the next cycle at once, and polling at `interval` stays as the safety net.
+    /// `on_listen` is told where the listener is (none without a public URL or when the
+    /// port is taken) and the profile's mode.
+    pub async fn daemon_with_webhooks(
+        &self,
+        profile: &str,
+        interval: Duration,
+        listen: Option<SocketAddr>,
+        stop: impl std::future::Future<Output = ()>,
+        on_listen: impl FnOnce(Option<SocketAddr>, &WebhookStatus),
+        mut on_cycle: impl FnMut(&Result<crate::SyncResult, AppError>),
+    ) -> Result<(), AppError> {
+        let profile = self.profile(profile)?;
+        let woken = Arc::new(tokio::sync::Notify::new());
+        let wake: Wake = {
+            let (woken, id) = (woken.clone(), profile.id.clone());
+            Arc::new(move |p: &str| {
+                if p == id {
+                    woken.notify_one();
+                }
+            })
+        };
+        // Without a public URL there is nothing to listen for: no port is taken, so
+        // daemons of several profiles can run side by side.
+        let mut running = None;
+        if profile.settings.webhook_url.is_some() || listen.is_some() {
+            match self.start_webhooks(listen, wake).await {
+                Ok((mut hooks, bound)) => {
+                    let (stop_listener, listener_stopped) = tokio::sync::oneshot::channel::<()>();
+                    let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
+                    // Serving first: Graph's handshake arrives while the subscription is
+                    // created.
+                    let serving = tokio::spawn(bound.run(async {
+                        let _ = listener_stopped.await;
+                    }));
+                    let status = hooks.activate(self, &profile.id).await?;
+                    on_listen(Some(hooks.addr()), &status);
+                    let upkeep = tokio::spawn(hooks.run(async {
+                        let _ = upkeep_stopped.await;
+                    }));
+                    running = Some((stop_listener, stop_upkeep, serving, upkeep));
+                }
+                Err(e) => {
+                    let status = WebhookStatus::polling(e.message.clone());
+                    self.record_webhook_status(&profile, &status)?;
+                    on_listen(None, &status);
+                }
+            }
+        } else {
+            on_listen(None, &self.webhook_mode(&profile)?);
+        }
+        tokio::pin!(stop);
+        loop {
+            let result = self.sync(&profile.id, false, false).await;
+            on_cycle(&result);
+            let wait = crate::sync::next_wait(&result, interval);
+            let next = self.now()
+                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
+            self.set_marker(
+                &profile.id,
+                crate::status::NEXT_SYNC_AT,
+                Some(&next.to_rfc3339()),
+            )?;
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(wait) => {}
+                _ = woken.notified() => tracing::info!(profile = %profile.name, "woken by a change notification"),
+            }
+        }
+        if let Some((stop_listener, stop_upkeep, serving, upkeep)) = running {
+            let _ = stop_listener.send(());
+            let _ = stop_upkeep.send(());
+            let _ = serving.await;
+            let _ = upkeep.await;
+        }
+        self.set_marker(&profile.id, crate::status::NEXT_SYNC_AT, None)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! Graph change notifications (webhooks): the loopback [`Listener`] that answers Graph's
+//! validation handshake and its notifications, and the per-profile [`SubscriptionManager`]
+//! that creates, renews, reauthorizes and deletes the subscriptions behind it.
+//!
+//! A notification never carries data into the store: it only *wakes* the profile's delta
+//! poll, which reads the changes itself [spec §5.3, §13]. So a forged, replayed or lost
+//! notification can at worst cost or delay one poll, never change what is synced.
+//!
+//! Routes, one pair per profile and resource (the public URL forwards its path as is):
+//! `POST /graph/{profile_id}/{events|drive}` for change notifications and
+//! `POST /graph/{profile_id}/{events|drive}/lifecycle` for lifecycle notifications.
+//!
+//! `clientState` is per subscription: HMAC-SHA256 of the profile's webhook secret (kept in
+//! the keychain by the app, never in the store) over the profile and resource, compared in
+//! constant time.
+
+mod listener;
+mod manager;
+mod store;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+pub use listener::{
+    handle_request, BoundListener, Listener, ListenerError, OnEvent, Reply, MAX_BODY_BYTES,
+};
+pub use manager::{
+    CreatedSubscription, ManagerError, NewSubscription, StoredSubscription, SubscriptionManager,
+    SubscriptionPort,
+};
+
+/// What a profile subscribes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// The mailbox's calendar events (`me/events`).
+    Events,
+    /// The OneDrive root (`me/drive/root`).
+    Drive,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 2] = [Resource::Events, Resource::Drive];
+
+    /// The route segment and the store's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Events => "events",
+            Resource::Drive => "drive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Resource> {
+        match s {
+            "events" => Some(Resource::Events),
+            "drive" => Some(Resource::Drive),
+            _ => None,
+        }
+    }
+
+    /// The Graph resource path, without the base URL [spec §5.1].
+    pub fn graph_resource(self) -> &'static str {
+        match self {
+            Resource::Events => "me/events",
+            Resource::Drive => "me/drive/root",
+        }
+    }
+
+    /// driveItem subscriptions take `updated` only [spec §5.1].
+    pub fn change_type(self) -> &'static str {
+        match self {
+            Resource::Events => "created,updated,deleted",
+            Resource::Drive => "updated",
+        }
+    }
+
+    /// The longest lifetime Graph accepts [spec §5.5]: events 10,080 min, driveItem 42,300.
+    pub fn max_lifetime(self) -> chrono::Duration {
+        chrono::Duration::minutes(match self {
+            Resource::Events => 10_080,
+            Resource::Drive => 42_300,
+        })
+    }
+
+    /// The lifetime asked for: the maximum less an hour, so a clock ahead of Graph's by
+    /// less than that is not refused with 400.
+    pub fn requested_lifetime(self) -> chrono::Duration {
+        self.max_lifetime() - chrono::Duration::hours(1)
+    }
+
+    /// How long before expiry a subscription is renewed: a quarter of its lifetime (42 h
+    /// for events, 7 days for the drive), so a daemon that was down a while still renews
+    /// in time.
+    pub fn renew_margin(self) -> chrono::Duration {
+        self.max_lifetime() / 4
+    }
+}
+
+/// What a notification asks of the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EventKind {
+    /// Something changed: run the delta poll.
+    Changed,
+    /// Renew or reauthorize the subscription [spec §5.5].
+    ReauthorizationRequired,
+    /// Graph removed the subscription: recreate it, then poll.
+    SubscriptionRemoved,
+    /// Notifications were dropped: poll (delta catches up on everything since its cursor).
+    Missed,
+}
+
+/// One accepted notification, after its `clientState` matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookEvent {
+    pub profile_id: String,
+    pub resource: Resource,
+    pub kind: EventKind,
+    pub subscription_id: Option<String>,
+}
+
+/// How a profile learns of Microsoft-side changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Webhook,
+    Polling,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Webhook => "webhook",
+            Mode::Polling => "polling",
+        }
+    }
+}
+
+/// The mode a profile is in and why; kept in the store so that `status` in any process
+/// shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookStatus {
+    pub mode: Mode,
+    /// Why the profile polls (or, in webhook mode, what still polls).
+    pub reason: Option<String>,
+}
+
+impl WebhookStatus {
+    pub fn polling(reason: impl Into<String>) -> Self {
+        WebhookStatus {
+            mode: Mode::Polling,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// The store key of a profile's [`WebhookStatus`].
+pub const STATUS_CURSOR: &str = "webhook.status";
+
+/// The `clientState` of one subscription: HMAC-SHA256(secret, profile | resource), hex
+/// (64 characters; Graph allows 128 [spec §5.1]).
+pub fn client_state(secret: &str, profile_id: &str, resource: Resource) -> String {
+    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    };
+    mac.update(b"odoo365-webhook\0");
+    mac.update(profile_id.as_bytes());
+    mac.update(b"\0");
+    mac.update(resource.as_str().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Equality that takes the same time wherever the inputs differ (the length is not secret:
+/// every `clientState` is 64 characters).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_states_differ_per_profile_resource_and_secret_and_fit_graph_s_limit() {
+        let a = client_state("s1", "p1", Resource::Events);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, client_state("s1", "p1", Resource::Events));
+        assert_ne!(a, client_state("s1", "p1", Resource::Drive));
+        assert_ne!(a, client_state("s1", "p2", Resource::Events));
+        assert_ne!(a, client_state("s2", "p1", Resource::Events));
+        assert!(constant_time_eq(&a, &a.clone()));
+        assert!(!constant_time_eq(&a, &a[1..]));
+        assert!(!constant_time_eq(&a, &a.replace(&a[..1], "z")));
+    }
+}

@@ -1,0 +1,564 @@
+#![allow(clippy::unwrap_used)]
+//! Webhooks end to end against the Graph emulator's real notification delivery: the
+//! subscription's handshake reaches the app's loopback listener, an edit in Outlook posts a
+//! notification that wakes the profile, and its delta poll syncs the edit into Odoo. Also:
+//! a forged `clientState` wakes nothing, renewal before expiry on moved clocks, each
+//! lifecycle event, the fallback to polling when the handshake fails, the mode in status,
+//! and (ignored, for `docs/BENCHMARKS.md`) the change-to-sync latency of both modes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
+use odoo365_app::{App, ProfileDraft, SignIn, Wake, WebhookMode};
+use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+const ALICE: &str = "alice@contoso.com";
+
+/// Plays the person on the emulator's sign-in page.
+struct EmulatorBrowser;
+
+impl Browser for EmulatorBrowser {
+    fn open(&self, url: &str) -> Result<(), AuthError> {
+        let url = url::Url::parse(url).unwrap();
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.push(("login".into(), ALICE.into()));
+        let mut action = url.clone();
+        action.set_query(None);
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let answer = http.post(action).form(&form).send().await.unwrap();
+            let location = answer.headers()["location"].to_str().unwrap().to_string();
+            http.get(location).send().await.unwrap();
+        });
+        Ok(())
+    }
+}
+
+struct World {
+    graph: RunningGraph,
+    odoo: RunningOdoo,
+    uid: i64,
+    key: String,
+    app: Arc<App>,
+    clock: odoo365_engine::ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let graph = GraphEmulator::start(GraphConfig {
+        seed: 7,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    graph
+        .emulator
+        .create_user(ALICE, "Alice", DriveType::Business);
+    let odoo = OdooEmulator::start(OdooConfig {
+        seed: 7,
+        version: "19.0".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let user = odoo
+        .emulator
+        .create_user(NewUser {
+            email: Some(ALICE.into()),
+            name: Some("Alice".into()),
+            ..NewUser::internal(ALICE)
+        })
+        .unwrap();
+    let key = odoo
+        .emulator
+        .create_api_key(user.uid, NewApiKey::default())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let clock = odoo365_engine::ManualClock::new(chrono::Utc::now());
+    let app = Arc::new(
+        App::open_with(
+            dir.path(),
+            Arc::new(MemoryKeychain::new()),
+            Arc::new(clock.clone()),
+        )
+        .unwrap(),
+    );
+    let draft = ProfileDraft {
+        name: "work".into(),
+        tenant: "organizations".into(),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        odoo_url: odoo.url.clone(),
+        odoo_database: "odoo".into(),
+        odoo_login: ALICE.into(),
+        graph_url: Some(graph.graph_url.clone()),
+        identity_url: Some(graph.identity_url.clone()),
+    };
+    app.add_profile_with_api_key(draft, &Secret::new(key.clone()))
+        .unwrap();
+    app.login("work", SignIn::Browser(&EmulatorBrowser))
+        .await
+        .unwrap();
+    World {
+        graph,
+        odoo,
+        uid: user.uid,
+        key,
+        app,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn set_webhook_url(&self, url: Option<String>) {
+        let mut s = self.app.profile("work").unwrap().settings;
+        s.webhook_url = url;
+        self.app.set_sync_settings("work", s).unwrap();
+    }
+
+    async fn graph_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}/{path}", self.graph.graph_url))
+            .bearer_auth(token)
+            .header("Prefer", "outlook.timezone=\"UTC\"");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Alice adds an event in Outlook.
+    async fn outlook_event(&self, subject: &str) {
+        #[allow(clippy::disallowed_methods)]
+        let start = chrono::Utc::now() + chrono::Duration::days(2);
+        let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        self.graph_call(
+            reqwest::Method::POST,
+            "me/events",
+            Some(json!({"subject": subject,
+                "start": {"dateTime": iso(start), "timeZone": "UTC"},
+                "end": {"dateTime": iso(start + chrono::Duration::hours(1)), "timeZone": "UTC"}})),
+        )
+        .await;
+    }
+
+    async fn subscriptions(&self) -> Vec<Value> {
+        self.graph_call(reqwest::Method::GET, "subscriptions", None)
+            .await["value"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    async fn in_odoo(&self, name: &str) -> bool {
+        let resp: Value = reqwest::Client::new()
+            .post(format!("{}/jsonrpc", self.odoo.url))
+            .json(
+                &json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+                "service": "object", "method": "execute_kw",
+                "args": ["odoo", self.uid, self.key, "calendar.event", "search_count",
+                    [[["name", "=", name]]], {}]}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        resp["result"].as_i64().unwrap() > 0
+    }
+
+    /// The first sync asks for confirmation; give it.
+    async fn first_sync(&self) {
+        let first = self.app.sync("work", false, false).await.unwrap();
+        if first.outcome == "paused" {
+            self.app.sync("work", false, true).await.unwrap();
+        }
+    }
+}
+
+fn wake_channel() -> (Wake, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (
+        Arc::new(move |p: &str| {
+            let _ = tx.send(p.to_string());
+        }),
+        rx,
+    )
+}
+
+async fn woken(rx: &mut mpsc::UnboundedReceiver<String>, within: Duration) -> Option<String> {
+    tokio::time::timeout(within, rx.recv()).await.ok().flatten()
+}
+
+fn loopback0() -> Option<SocketAddr> {
+    Some("127.0.0.1:0".parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outlook_edit_is_notified_wakes_the_profile_and_its_delta_poll_syncs_it() {
+    let w = world().await;
+    w.first_sync().await;
+    let (wake, mut rx) = wake_channel();
+    let (mut hooks, bound) = w.app.start_webhooks(loopback0(), wake).await.unwrap();
+    let addr = hooks.addr();
+    tokio::spawn(bound.run(std::future::pending()));
+    let before = w.app.status("work").unwrap();
+    assert_eq!(before.mode, "polling");
+    assert!(
+        before
+            .mode_reason
+            .unwrap()
+            .contains("no public webhook URL"),
+        "polling says why"
+    );
+    w.set_webhook_url(Some(format!("http://{addr}/")));
+    let id = w.app.profile("work").unwrap().id;
+
+    let status = hooks.activate(&w.app, "work").await.unwrap();
+    assert_eq!(status.mode, WebhookMode::Webhook, "{status:?}");
+    let subs = w.subscriptions().await;
+    assert_eq!(subs.len(), 1, "events only: documents are off");
+    assert_eq!(subs[0]["resource"], "me/events");
+    assert_eq!(
+        subs[0]["notificationUrl"],
+        format!("http://{addr}/graph/{id}/events")
+    );
+    let client_state = subs[0]["clientState"].as_str().unwrap().to_string();
+    assert_eq!(client_state.len(), 64);
+    let s = w.app.status("work").unwrap();
+    assert_eq!((s.mode.as_str(), s.mode_reason), ("webhook", None));
+
+    w.outlook_event("Pushed review").await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some(id.as_str())
+    );
+    // The emulator logs the delivery once it has read the reply.
+    let t0 = Instant::now();
+    while !w
+        .graph
+        .emulator
+        .deliveries()
+        .iter()
+        .any(|d| d.status == Some(202))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            w.graph.emulator.deliveries()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!w.in_odoo("Pushed review").await);
+    let r = w.app.sync("work", false, false).await.unwrap();
+    assert_eq!(r.outcome, "synced", "{}", r.summary);
+    assert!(w.in_odoo("Pushed review").await);
+
+    // A stranger who knows the URL but not the clientState wakes nothing.
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/graph/{id}/events");
+    let forged = json!({"value": [{"subscriptionId": subs[0]["id"], "clientState": "guess",
+        "changeType": "updated", "resource": "x"}]});
+    let answer = http.post(&url).json(&forged).send().await.unwrap();
+    assert_eq!(answer.status(), 202);
+    let malformed = http.post(&url).body("{\"value\": 1").send().await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    let huge = http
+        .post(&url)
+        .body(vec![b'x'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(woken(&mut rx, Duration::from_millis(500)).await, None);
+    // The genuine secret does wake it.
+    let genuine =
+        json!({"value": [{"subscriptionId": subs[0]["id"], "clientState": client_state}]});
+    assert_eq!(
+        http.post(&url)
+            .json(&genuine)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(2)).await.as_deref(),
+        Some(id.as_str())
+    );
+
+    // Lifecycle: reauthorize keeps the subscription; missed wakes; removed recreates.
+    let sub_id = subs[0]["id"].as_str().unwrap().to_string();
+    w.graph
+        .emulator
+        .trigger_lifecycle(&sub_id, "reauthorizationRequired")
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), hooks.next_lifecycle())
+        .await
+        .unwrap()
+        .unwrap();
+    hooks.handle(&e).await;
+    assert_eq!(w.subscriptions().await[0]["id"], sub_id.as_str());
+    assert_eq!(woken(&mut rx, Duration::from_millis(200)).await, None);
+    let reauthorized = w.graph.emulator.request_log().snapshot().iter().any(|r| {
+        r.path
+            .ends_with(&format!("/subscriptions/{sub_id}/reauthorize"))
+    });
+    assert!(reauthorized, "the subscription was reauthorized");
+
+    w.graph
+        .emulator
+        .trigger_lifecycle(&sub_id, "missed")
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), hooks.next_lifecycle())
+        .await
+        .unwrap()
+        .unwrap();
+    hooks.handle(&e).await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(1)).await.as_deref(),
+        Some(id.as_str())
+    );
+
+    w.graph
+        .emulator
+        .trigger_lifecycle(&sub_id, "subscriptionRemoved")
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), hooks.next_lifecycle())
+        .await
+        .unwrap()
+        .unwrap();
+    hooks.handle(&e).await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(1)).await.as_deref(),
+        Some(id.as_str())
+    );
+    let again = w.subscriptions().await;
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0]["id"], sub_id.as_str(), "recreated");
+    w.outlook_event("After recreation").await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some(id.as_str())
+    );
+
+    // Removing the profile's webhooks deletes them at Microsoft.
+    hooks.deactivate(&id, "signed out").await.unwrap();
+    assert!(w.subscriptions().await.is_empty());
+    let s = w.app.status("work").unwrap();
+    assert_eq!(
+        (s.mode.as_str(), s.mode_reason.as_deref()),
+        ("polling", Some("signed out"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_renewed_before_they_expire_as_both_clocks_move() {
+    let w = world().await;
+    let (wake, _rx) = wake_channel();
+    let (mut hooks, bound) = w.app.start_webhooks(loopback0(), wake).await.unwrap();
+    tokio::spawn(bound.run(std::future::pending()));
+    w.set_webhook_url(Some(format!("http://{}", hooks.addr())));
+    hooks.activate(&w.app, "work").await.unwrap();
+    let first = w.subscriptions().await[0].clone();
+    let expiry = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v["expirationDateTime"].as_str().unwrap())
+            .unwrap()
+            .to_utc()
+    };
+    // A day later nothing is due.
+    let day = chrono::Duration::days(1);
+    w.clock.advance(day);
+    w.graph.emulator.clock().advance(day);
+    hooks.maintain().await;
+    assert_eq!(expiry(&w.subscriptions().await[0]), expiry(&first));
+    // Five and a half days after creation (under 42 h left of 7 days) it is renewed.
+    let more = chrono::Duration::hours(108);
+    w.clock.advance(more);
+    w.graph.emulator.clock().advance(more);
+    let statuses = hooks.maintain().await;
+    assert_eq!(statuses[0].1.mode, WebhookMode::Webhook, "{statuses:?}");
+    let renewed = w.subscriptions().await;
+    assert_eq!(renewed[0]["id"], first["id"], "renewed, not recreated");
+    assert!(expiry(&renewed[0]) > expiry(&first) + chrono::Duration::days(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_handshake_leaves_the_profile_polling_and_status_says_why() {
+    let w = world().await;
+    let (wake, _rx) = wake_channel();
+    let (mut hooks, bound) = w.app.start_webhooks(loopback0(), wake).await.unwrap();
+    tokio::spawn(bound.run(std::future::pending()));
+    // A public URL that does not reach this listener: nothing answers there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = closed.local_addr().unwrap();
+    drop(closed);
+    w.set_webhook_url(Some(format!("http://{nowhere}")));
+    let s = hooks.activate(&w.app, "work").await.unwrap();
+    assert_eq!(s.mode, WebhookMode::Polling);
+    assert!(w.subscriptions().await.is_empty());
+    let status = w.app.status("work").unwrap();
+    assert_eq!(status.mode, "polling");
+    let reason = status.mode_reason.unwrap();
+    assert!(
+        reason.contains("me/events") && reason.contains("validation"),
+        "{reason}"
+    );
+    // Polling still syncs.
+    w.outlook_event("Polled").await;
+    w.first_sync().await;
+    assert!(w.in_odoo("Polled").await);
+}
+
+/// The daemon: with webhooks, an Outlook edit reaches Odoo long before the hour-long
+/// polling interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_a_notified_change_without_waiting_for_its_interval() {
+    let w = world().await;
+    w.first_sync().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    w.set_webhook_url(Some(format!("http://{port}")));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let (mode_tx, mode_rx) = tokio::sync::oneshot::channel();
+    let daemon = tokio::spawn(async move {
+        app.daemon_with_webhooks(
+            "work",
+            Duration::from_secs(3600),
+            Some(port),
+            async {
+                let _ = stopped.await;
+            },
+            move |_, s| {
+                let _ = mode_tx.send(s.mode);
+            },
+            |_| {},
+        )
+        .await
+    });
+    assert_eq!(mode_rx.await.unwrap(), WebhookMode::Webhook);
+    let latency = latency_of(&w, "Daemon pushed", Duration::from_secs(60)).await;
+    assert!(latency < Duration::from_secs(10), "{latency:?}");
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+    let s = w.app.status("work").unwrap();
+    assert_eq!(s.mode, "polling", "a stopped listener is not shown as push");
+}
+
+/// Seconds from an Outlook edit to the event being in Odoo.
+async fn latency_of(w: &World, name: &str, limit: Duration) -> Duration {
+    // Let the daemon's first cycle finish so it waits.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = Instant::now();
+    w.outlook_event(name).await;
+    loop {
+        if w.in_odoo(name).await {
+            return t0.elapsed();
+        }
+        assert!(t0.elapsed() < limit, "{name} never synced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `docs/BENCHMARKS.md`, section Webhooks: change-to-sync latency of the daemon in webhook
+/// mode and in polling mode (interval `POLL_S`, default 10 s), five edits each, in one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo test --release --test webhooks -- --ignored --nocapture"]
+async fn bench_change_to_sync_latency_webhook_vs_polling() {
+    let poll_s: u64 = std::env::var("POLL_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let mut results = Vec::new();
+    for webhook in [true, false] {
+        let w = world().await;
+        w.first_sync().await;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        w.set_webhook_url(webhook.then(|| format!("http://{port}")));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = w.app.clone();
+        let daemon = tokio::spawn(async move {
+            app.daemon_with_webhooks(
+                "work",
+                Duration::from_secs(poll_s),
+                Some(port),
+                async {
+                    let _ = stopped.await;
+                },
+                |_, _| {},
+                |_| {},
+            )
+            .await
+        });
+        let mut total = Duration::ZERO;
+        let n = 5;
+        for i in 0..n {
+            let limit = Duration::from_secs(3 * poll_s + 60);
+            total += latency_of(&w, &format!("Latency {webhook} {i}"), limit).await;
+        }
+        let _ = stop.send(());
+        daemon.await.unwrap().unwrap();
+        results.push(total / n);
+    }
+    let (push, poll) = (results[0], results[1]);
+    println!(
+        "change-to-sync latency: webhook {:.2} s, polling every {poll_s} s {:.2} s, ratio polling/webhook {:.1}",
+        push.as_secs_f64(),
+        poll.as_secs_f64(),
+        poll.as_secs_f64() / push.as_secs_f64()
+    );
+}
+
+/// The desktop's host: every profile with a public URL is subscribed and woken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_webhooks_subscribes_every_profile_with_a_url_and_wakes_it() {
+    let w = world().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    w.set_webhook_url(Some(format!("http://{port}")));
+    let id = w.app.profile("work").unwrap().id;
+    let (wake, mut rx) = wake_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let host = tokio::spawn(async move {
+        app.serve_webhooks(Some(port), wake, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let t0 = Instant::now();
+    while w.app.status("work").unwrap().mode != "webhook" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never subscribed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.outlook_event("Desktop pushed").await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some(id.as_str())
+    );
+    let _ = stop.send(());
+    host.await.unwrap().unwrap();
+    assert_eq!(w.app.status("work").unwrap().mode, "polling");
+}
