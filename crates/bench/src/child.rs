@@ -124,6 +124,36 @@ async fn open_app(env: &ChildEnv, clock: Arc<dyn odoo365_engine::Clock>) -> anyh
     Ok(app)
 }
 
+/// The app's real clients for a profile, as `App::sync` builds them, except that the
+/// Odoo client's polite pacing (1 request/s, burst 10: odoo.md §7) is lifted, so the figure
+/// is the engine's and the adapters', not a policy's. Each call is one engine cycle.
+async fn unpaced_engine(app: &App) -> anyhow::Result<odoo365_engine::Engine> {
+    let profile = app.profile(PROFILE)?;
+    let keychain = app.keychain();
+    let tokens = odoo365_app::connect::token_source(&profile, keychain.clone())?;
+    let graph = odoo365_app::connect::graph_client(
+        &profile,
+        Arc::new(odoo365_app::connect::GraphTokens(tokens)),
+    )?;
+    let key = odoo365_app::connect::odoo_api_key(keychain.as_ref(), &profile)?;
+    let mut config = odoo365_app::connect::odoo_config(&profile, &key)?;
+    config.requests_per_second = 1e9;
+    config.requests_burst = u32::MAX;
+    let odoo = odoo365_odoo::OdooClient::connect(config).await?;
+    Ok(app.engine_with(
+        &profile,
+        ALICE,
+        Arc::new(odoo365_app::ports::GraphCalendar::new(graph)),
+        Arc::new(odoo365_app::ports::OdooEvents::new(odoo)),
+    )?)
+}
+
+async fn unpaced_sync(app: &App, confirm: bool) -> anyhow::Result<odoo365_app::SyncResult> {
+    let profile = app.profile(PROFILE)?;
+    let engine = unpaced_engine(app).await?;
+    Ok(app.sync_with(&profile, engine, false, confirm).await?)
+}
+
 fn report_json(r: &odoo365_app::SyncResult) -> Value {
     json!({
         "outcome": r.outcome,
@@ -145,12 +175,12 @@ fn memory() -> anyhow::Result<Value> {
 async fn first_sync(env: &ChildEnv) -> anyhow::Result<Value> {
     let app = open_app(env, Arc::new(odoo365_engine::SystemClock)).await?;
     let (cpu0, t0) = (measure::process_cpu_ms()?, Instant::now());
-    let preview = app.sync(PROFILE, false, false).await?;
+    let preview = unpaced_sync(&app, false).await?;
     let mut cycles = vec![report_json(&preview)];
-    let mut last = app.sync(PROFILE, false, true).await?;
+    let mut last = unpaced_sync(&app, true).await?;
     cycles.push(report_json(&last));
     while last.report.jobs_waiting > 0 && cycles.len() < 6 {
-        last = app.sync(PROFILE, false, true).await?;
+        last = unpaced_sync(&app, true).await?;
         cycles.push(report_json(&last));
     }
     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -160,11 +190,28 @@ async fn first_sync(env: &ChildEnv) -> anyhow::Result<Value> {
 }
 
 /// A daemon that wakes with nothing to do: the store and engine of a synced profile, one
-/// cycle. Its peak RSS is the "idle" figure.
-async fn noop(env: &ChildEnv) -> anyhow::Result<Value> {
+/// cycle: the engine's cycle (`noop`, clients connected beforehand), or the whole of
+/// `App::sync` as the daemon runs it (`noop-app`: Odoo connection, `GET /me`, pacing).
+/// Its peak RSS is the "idle" figure.
+async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
     let app = open_app(env, Arc::new(odoo365_engine::SystemClock)).await?;
+    let profile = app.profile(PROFILE)?;
+    let engine = if whole_app {
+        None
+    } else {
+        Some(unpaced_engine(&app).await?)
+    };
+    // The parent counts requests from here.
+    println!("{}", json!({"ready": true}));
+    {
+        use std::io::Write;
+        std::io::stdout().flush()?;
+    }
     let (cpu0, t0) = (measure::threads_cpu_ns()?, Instant::now());
-    let r = app.sync(PROFILE, false, false).await?;
+    let r = match engine {
+        Some(engine) => app.sync_with(&profile, engine, false, false).await?,
+        None => app.sync(PROFILE, false, false).await?,
+    };
     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let cpu_ms = (measure::threads_cpu_ns()? - cpu0) as f64 / 1e6;
     Ok(json!({"phase": "noop", "wall_ms": wall_ms, "cpu_ms": cpu_ms,
@@ -334,7 +381,8 @@ pub fn run(phase: &str) -> anyhow::Result<()> {
     let out = rt.block_on(async {
         match phase {
             "first-sync" => first_sync(&env).await,
-            "noop" => noop(&env).await,
+            "noop" => noop(&env, false).await,
+            "noop-app" => noop(&env, true).await,
             "latency" => latency(&env).await,
             "throttled" => throttled(&env).await,
             other => anyhow::bail!("unknown phase {other:?}"),

@@ -43,6 +43,9 @@ pub struct FirstSync {
     pub odoo_requests: usize,
     pub cpu_ms: f64,
     pub cpu_ms_per_event: f64,
+    /// CPU of the harness process (both emulators) during the phase: what the engine's
+    /// wall time waited on.
+    pub emulators_cpu_ms: f64,
     pub peak_rss_mib: f64,
     pub graph_by_resource: BTreeMap<String, usize>,
     pub odoo_by_resource: BTreeMap<String, usize>,
@@ -50,7 +53,7 @@ pub struct FirstSync {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Noop {
+pub struct NoopCycle {
     pub graph_requests: usize,
     pub odoo_requests: usize,
     pub graph_writes: usize,
@@ -60,7 +63,15 @@ pub struct Noop {
     pub by_resource: BTreeMap<String, usize>,
     pub cpu_ms: f64,
     pub wall_ms: f64,
-    pub idle_peak_rss_mib: f64,
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Noop {
+    /// The engine's cycle, clients connected beforehand.
+    pub engine: NoopCycle,
+    /// `App::sync` as the daemon runs it: clients connected per cycle, Odoo paced.
+    pub app: NoopCycle,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -122,7 +133,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Results> {
         if opts.wants("noop") {
             results.noop = Some(noop(&world).await?);
             if let (Some(f), Some(n)) = (&results.first_sync, &results.noop) {
-                results.idle_to_load_rss = Some(f.peak_rss_mib / n.idle_peak_rss_mib.max(0.001));
+                results.idle_to_load_rss = Some(f.peak_rss_mib / n.app.peak_rss_mib.max(0.001));
             }
         }
         if opts.wants("latency") {
@@ -138,7 +149,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Results> {
 async fn first_sync(world: &World, opts: &Options) -> anyhow::Result<FirstSync> {
     eprintln!("bench: first sync of {} events", opts.events);
     let (g0, o0) = world.mark();
+    let emu0 = crate::measure::process_cpu_ms()?;
     let out = world.run_child("first-sync").await?;
+    let emulators_cpu_ms = (crate::measure::process_cpu_ms()? - emu0) as f64;
     let (graph, odoo) = (world.graph_since(g0), world.odoo_since(o0));
     let cycles = out["cycles"].clone();
     let last = cycles
@@ -162,6 +175,7 @@ async fn first_sync(world: &World, opts: &Options) -> anyhow::Result<FirstSync> 
         odoo_requests: odoo.len(),
         cpu_ms,
         cpu_ms_per_event: cpu_ms / n,
+        emulators_cpu_ms,
         peak_rss_mib: mib(&out["memory"]["hwm_kib"]),
         graph_by_resource: by_resource(&graph),
         odoo_by_resource: by_resource(&odoo),
@@ -169,11 +183,11 @@ async fn first_sync(world: &World, opts: &Options) -> anyhow::Result<FirstSync> 
     })
 }
 
-async fn noop(world: &World) -> anyhow::Result<Noop> {
-    eprintln!("bench: no-op cycle");
-    let (g0, o0) = world.mark();
+/// One no-op cycle in a fresh child: the engine's (`noop`) or the app's whole one
+/// (`noop-app`). Writes anywhere fail the run.
+async fn noop_cycle(world: &World, phase: &str) -> anyhow::Result<NoopCycle> {
     let w0 = odoo_writes(world);
-    let out = world.run_child("noop").await?;
+    let (out, (g0, o0)) = world.run_child_from_ready(phase).await?;
     let (graph, odoo) = (world.graph_since(g0), world.odoo_since(o0));
     let graph_writes = graph.iter().filter(|r| r.is_write()).count();
     let odoo_writes = odoo_writes(world) - w0;
@@ -181,11 +195,11 @@ async fn noop(world: &World) -> anyhow::Result<Noop> {
     // Loop safety: a cycle after a sync, with nothing changed, writes nothing anywhere.
     ensure!(
         graph_writes == 0 && odoo_writes == 0 && jobs_done == 0,
-        "the no-op cycle wrote: {graph_writes} Graph writes, {odoo_writes} Odoo writes, {jobs_done} jobs"
+        "the {phase} cycle wrote: {graph_writes} Graph writes, {odoo_writes} Odoo writes, {jobs_done} jobs"
     );
     let mut by = by_resource(&graph);
     by.extend(by_resource(&odoo));
-    Ok(Noop {
+    Ok(NoopCycle {
         graph_requests: graph.len(),
         odoo_requests: odoo.len(),
         graph_writes,
@@ -195,7 +209,15 @@ async fn noop(world: &World) -> anyhow::Result<Noop> {
         by_resource: by,
         cpu_ms: out["cpu_ms"].as_f64().unwrap_or(0.0),
         wall_ms: out["wall_ms"].as_f64().unwrap_or(0.0),
-        idle_peak_rss_mib: mib(&out["memory"]["hwm_kib"]),
+        peak_rss_mib: mib(&out["memory"]["hwm_kib"]),
+    })
+}
+
+async fn noop(world: &World) -> anyhow::Result<Noop> {
+    eprintln!("bench: no-op cycles");
+    Ok(Noop {
+        engine: noop_cycle(world, "noop").await?,
+        app: noop_cycle(world, "noop-app").await?,
     })
 }
 
@@ -348,14 +370,10 @@ async fn throttled(opts: &Options) -> anyhow::Result<Throttled> {
     );
     world.seed(0..events, true).await?;
     let (g0, _) = world.mark();
-    let child = world.run_child_with(
-        "throttled",
-        &[(
-            "BENCH_RATE",
-            format!("{}/{}", limits.requests_per_window, limits.window_s),
-        )],
-    );
-    let out = child.await?;
+    let rate = format!("{}/{}", limits.requests_per_window, limits.window_s);
+    let out = world
+        .run_child_with("throttled", &[("BENCH_RATE", rate)])
+        .await?;
     let graph = world.graph_since(g0);
     ensure!(!graph.is_empty(), "the throttled run sent nothing to Graph");
     world.check_no_duplicate_no_loss(events).await?;

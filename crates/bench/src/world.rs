@@ -87,7 +87,7 @@ impl World {
         // phase's clock jumps do not expire it.
         let token = graph
             .emulator
-            .mint_token_with_lifetime(ALICE, 86_400)
+            .mint_token_with_lifetime(ALICE, Some(chrono::Duration::days(1)))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(World {
             graph,
@@ -319,6 +319,39 @@ impl World {
             ensure!(out.status.success(), "the {phase} child failed: {:?}\n{text}", out.status);
             let last = text.lines().last().unwrap_or_default();
             serde_json::from_str(last).with_context(|| format!("the {phase} child printed {text:?}"))
+        })
+        .await?
+    }
+}
+
+impl World {
+    /// Runs a child that prints `{"ready": true}` before its measured part; returns its last
+    /// line and the request-log marks taken at "ready".
+    pub async fn run_child_from_ready(&self, phase: &str) -> anyhow::Result<(Value, (u64, u64))> {
+        let mut child = self.spawn_child(phase, false)?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let (glog, olog) = (
+            self.graph.emulator.request_log().clone(),
+            self.odoo.emulator.request_log(),
+        );
+        let phase = phase.to_string();
+        tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut marks = None;
+            let mut last = String::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line?;
+                if marks.is_none() && line.contains("\"ready\"") {
+                    marks = Some((glog.len() as u64, olog.len() as u64));
+                }
+                last = line;
+            }
+            let status = child.wait()?;
+            ensure!(status.success(), "the {phase} child failed: {status:?}\n{last}");
+            let marks = marks.with_context(|| format!("the {phase} child never got ready"))?;
+            let v: Value = serde_json::from_str(&last)
+                .with_context(|| format!("the {phase} child printed {last:?}"))?;
+            Ok((v, marks))
         })
         .await?
     }
