@@ -5,13 +5,14 @@ export CARGO_TERM_COLOR ?= never
 ARTIFACTS ?= $(CURDIR)/target/desktop
 DESKTOP := ARTIFACTS=$(ARTIFACTS) scripts/desktop-session.sh
 
-.PHONY: help bootstrap ui run demo test test-rust test-ui test-fuzz lint bench screenshot bundle clean fuzz soak
+.PHONY: help bootstrap ui run demo test test-rust test-ui test-fuzz lint bench crash-test screenshot bundle clean fuzz soak
 
 help:
 	@echo "make run        build and launch the tray app (under Xvfb when there is no display)"
 	@echo "make test       every check CI runs: fmt, clippy, Rust tests in a headless desktop, UI tests"
 	@echo "make demo       the app wired to the built-in Microsoft 365 and Odoo emulators"
-	@echo "make bench      benchmarks; figures go to docs/BENCHMARKS.md"
+	@echo "make bench      benchmarks; one table, also written to docs/BENCHMARKS.md"
+	@echo "make crash-test kill -9 the CLI 50 times during a first sync of 1,000 events (docs/RELIABILITY.md)"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make soak       the seeded simulation over SEEDS=N seeds (default 20000) on every core"
 	@echo "make screenshot the running app under Xvfb, saved to docs/screenshots/"
@@ -85,8 +86,22 @@ soak:
 	SEEDS=$(SEEDS) SEED_FROM=$(SEED_FROM) cargo test --release -p odoo365-engine --features testing \
 	  --test simulation random_histories -- --nocapture
 
+# The emulators' own figures first (their output joins the table), then the engine
+# scenarios (crates/bench); BENCH_ARGS passes options, e.g. BENCH_ARGS="--events 2000".
+BENCH_ARGS ?=
 bench: bootstrap
-	cargo bench -p odoo365-testkit
+	@mkdir -p target/bench
+	set -o pipefail; cargo bench -p odoo365-testkit 2>&1 | tee target/bench/emulators.txt
+	cargo run --release -p odoo365-bench -- --emulator-figures target/bench/emulators.txt \
+	  --write docs/BENCHMARKS.md --json target/bench/results.json $(BENCH_ARGS)
+
+# The real-binary crash test in full (tests/crash.rs; `make test` runs 10 kills, 200 events).
+CRASH_KILLS ?= 50
+CRASH_EVENTS ?= 1000
+crash-test: bootstrap
+	cargo build --release -p odoo365-testkit --bin odoo365-sim
+	CRASH_KILLS=$(CRASH_KILLS) CRASH_EVENTS=$(CRASH_EVENTS) $(DESKTOP) \
+	  cargo test --release -p odoo365 --test crash -- --nocapture
 
 screenshot: ui
 	cargo build -p odoo365-desktop

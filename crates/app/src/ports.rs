@@ -404,6 +404,13 @@ const EVENT_FIELDS: &[&str] = &[
 #[derive(Debug)]
 pub struct OdooEvents {
     client: OdooClient,
+    /// Users (`email`, `login`) and alarms (`alarm_type`, `duration_minutes`) by id, and
+    /// alarm ids by (type, minutes): read once per adapter, which lives one sync cycle.
+    /// Without them every event read back after a write cost three more requests (the
+    /// benchmark's first sync, docs/BENCHMARKS.md).
+    users: std::sync::Mutex<BTreeMap<i64, Value>>,
+    alarms: std::sync::Mutex<BTreeMap<i64, Value>>,
+    alarm_ids: std::sync::Mutex<BTreeMap<(String, i64), i64>>,
 }
 
 fn ids_of(v: &Value) -> Vec<i64> {
@@ -418,7 +425,34 @@ fn odoo_datetime(t: DateTime<Utc>) -> String {
 
 impl OdooEvents {
     pub fn new(client: OdooClient) -> Self {
-        OdooEvents { client }
+        OdooEvents {
+            client,
+            users: Default::default(),
+            alarms: Default::default(),
+            alarm_ids: Default::default(),
+        }
+    }
+
+    /// `read_model` through a per-adapter cache of records that do not change in a cycle.
+    async fn read_model_cached(
+        &self,
+        cache: &std::sync::Mutex<BTreeMap<i64, Value>>,
+        model: &str,
+        ids: &BTreeSet<i64>,
+        fields: &[&str],
+    ) -> PortResult<BTreeMap<i64, Value>> {
+        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+        let missing: BTreeSet<i64> = {
+            let c = lock();
+            ids.iter().copied().filter(|id| !c.contains_key(id)).collect()
+        };
+        let fetched = self.read_model(model, &missing, fields).await?;
+        let mut c = lock();
+        c.extend(fetched);
+        Ok(ids
+            .iter()
+            .filter_map(|id| c.get(id).map(|v| (*id, v.clone())))
+            .collect())
     }
 
     fn fields(&self) -> Vec<&'static str> {
@@ -477,13 +511,14 @@ impl OdooEvents {
             }
         }
         let users = self
-            .read_model("res.users", &users, &["email", "login"])
+            .read_model_cached(&self.users, "res.users", &users, &["email", "login"])
             .await?;
         let attendees = self
             .read_model("calendar.attendee", &attendees, &["email", "state"])
             .await?;
         let alarms = self
-            .read_model(
+            .read_model_cached(
+                &self.alarms,
                 "calendar.alarm",
                 &alarms,
                 &["alarm_type", "duration_minutes"],
@@ -622,6 +657,17 @@ impl OdooEvents {
                     .get("duration_minutes")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
+                let key = (kind.to_string(), minutes);
+                let known = self
+                    .alarm_ids
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&key)
+                    .copied();
+                if let Some(id) = known {
+                    ids.push(id);
+                    continue;
+                }
                 let found = self
                     .client
                     .search(
@@ -637,11 +683,10 @@ impl OdooEvents {
                     )
                     .await
                     .map_err(odoo_port_error)?;
-                match found.first() {
-                    Some(id) => ids.push(*id),
+                let id = match found.first() {
+                    Some(id) => *id,
                     None => {
-                        let id = self
-                            .client
+                        self.client
                             .create_one(
                                 "calendar.alarm",
                                 json!({"name": format!("{minutes} minutes"), "alarm_type": kind,
@@ -652,10 +697,14 @@ impl OdooEvents {
                                 WriteOrigin::Microsoft,
                             )
                             .await
-                            .map_err(odoo_port_error)?;
-                        ids.push(id);
+                            .map_err(odoo_port_error)?
                     }
-                }
+                };
+                self.alarm_ids
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key, id);
+                ids.push(id);
             }
             vals.insert("alarm_ids".into(), json!([[6, 0, ids]]));
         }
@@ -790,16 +839,31 @@ impl OdooCalendar for OdooEvents {
     }
 
     async fn read(&self, ids: &[i64]) -> PortResult<Vec<Value>> {
-        let existing = self.existing_ids(ids).await?;
-        if existing.is_empty() {
+        // One `search_read` on the ids instead of a search for the ones that still exist
+        // and a `read` of those: a deleted id is simply not returned, archived ones are.
+        // (Every event read back after a write paid both before; docs/BENCHMARKS.md.)
+        let fields = self.fields();
+        let mut rows: Vec<Value> = Vec::new();
+        for chunk in ids.chunks(1000) {
+            rows.extend(
+                self.client
+                    .search_read::<Value>(
+                        "calendar.event",
+                        json!([["id", "in", chunk]]),
+                        &fields,
+                        &SearchOptions {
+                            active_test: Some(false),
+                            order: Some("id asc".into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(odoo_port_error)?,
+            );
+        }
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let fields = self.fields();
-        let rows: Vec<Value> = self
-            .client
-            .read("calendar.event", &existing, &fields)
-            .await
-            .map_err(odoo_port_error)?;
         self.resolve(rows).await
     }
 

@@ -1,0 +1,78 @@
+#![allow(clippy::unwrap_used)]
+//! The harness end to end at a small size, so it cannot rot: 200 events, the no-op
+//! cycles, two latency edits and a throttled run scaled to 100 requests per 60 s. Speed
+//! targets mean something only in release builds and are not asserted here; what must
+//! hold at any speed is.
+
+use std::process::Command;
+
+#[test]
+fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("results.json");
+    let doc = dir.path().join("BENCHMARKS.md");
+    std::fs::write(&doc, "# Benchmarks\n\nHand-written notes.\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odoo365-bench"))
+        .args([
+            "--events",
+            "200",
+            "--latency-edits",
+            "2",
+            "--interval-ms",
+            "1000",
+            "--throttled-limit",
+            "100",
+            "--throttled-windows",
+            "1",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--write")
+        .arg(&doc)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for figure in [
+        "first sync of 200 events: events/s",
+        "Graph requests per event",
+        "Odoo requests per event",
+        "CPU ms per event",
+        "peak RSS under load",
+        "no-op cycle, engine",
+        "no-op cycle, `App::sync`",
+        "peak RSS idle",
+        "under load ÷ idle",
+        "throttled: Graph requests accepted",
+        "429 answers",
+        "latency, polling every 1000 ms",
+        "latency, webhook mode",
+    ] {
+        assert!(stdout.contains(figure), "no row {figure:?} in\n{stdout}");
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let f = &r["first_sync"];
+    assert_eq!(f["events"], 200);
+    assert!(f["graph_requests"].as_u64().unwrap() >= 100, "{f}");
+    assert!(f["cpu_ms_per_event"].as_f64().unwrap() > 0.0, "{f}");
+    assert!(f["peak_rss_mib"].as_f64().unwrap() > 1.0, "{f}");
+    for cycle in ["engine", "app"] {
+        let c = &r["noop"][cycle];
+        assert_eq!(c["graph_writes"], 0, "{c}");
+        assert_eq!(c["odoo_writes"], 0, "{c}");
+        assert_eq!(c["jobs_done"], 0, "{c}");
+    }
+    let t = &r["throttled"];
+    assert!(t["fraction_of_limit"].as_f64().unwrap() >= 0.9, "{t}");
+    assert!(t["throttled_429"].as_u64().unwrap() <= 5, "{t}");
+    assert_eq!(r["latency"]["odoo_to_outlook_ms"].as_array().unwrap().len(), 1);
+    assert_eq!(r["latency"]["outlook_to_odoo_ms"].as_array().unwrap().len(), 1);
+    let written = std::fs::read_to_string(&doc).unwrap();
+    assert!(written.contains("Hand-written notes."), "{written}");
+    assert!(written.contains("<!-- bench:begin"), "{written}");
+    assert!(written.contains("| first sync of 200 events"), "{written}");
+}
