@@ -33,11 +33,9 @@ run: ui
 	  WITH_TRAY_HOST=1 $(DESKTOP) target/debug/odoo365-desktop; \
 	fi
 
-demo:
-	@echo "make demo: not available yet. It will start the Microsoft 365 and Odoo emulators"
-	@echo "(odoo365-sim --scenario demo) and the app with a profile pointing at them; that"
-	@echo "comes with the desktop app work (issue 8). Until then: 'make run' and 'make test'."
-	@exit 2
+# The emulators (odoo365-sim --scenario demo) and the app with a signed-in profile on them.
+demo: ui
+	@bash scripts/demo.sh
 
 # The Rust suite runs last so its summary closes the output.
 test: ui lint test-ui test-fuzz test-rust

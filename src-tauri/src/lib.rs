@@ -3,6 +3,7 @@
 //! the app API. No sync logic lives here.
 
 mod commands;
+pub mod demo;
 pub mod notify;
 pub mod scheduler;
 pub mod settings;
@@ -11,7 +12,7 @@ pub mod tray;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use odoo365_app::{App, AppError, SignedIn};
+use odoo365_app::{App, AppError, Profile, SignedIn};
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 use scheduler::{Pause, Scheduler};
@@ -291,29 +292,55 @@ pub fn show_main_window<R: Runtime>(handle: &tauri::AppHandle<R>) -> tauri::Resu
     Ok(())
 }
 
-/// The one command-line option of the desktop app: `--data-dir DIR` (tests and several
-/// installs side by side). Everything else is configured in the app.
-fn data_dir_from_args(
-    mut args: impl Iterator<Item = String>,
-) -> Result<Option<std::path::PathBuf>, String> {
-    let mut dir = None;
+/// The desktop app's command line: `--data-dir DIR` (tests and several installs side by
+/// side) and `--demo SIM_LINE_FILE` (`make demo`). Everything else is configured in the app.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    data_dir: Option<std::path::PathBuf>,
+    demo: Option<std::path::PathBuf>,
+}
+
+fn options_from_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut opts = Options::default();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data-dir" => match args.next() {
-                Some(d) => dir = Some(d.into()),
-                None => return Err("--data-dir needs a directory".into()),
-            },
-            other => match other.strip_prefix("--data-dir=") {
-                Some(d) => dir = Some(d.into()),
-                None => {
-                    return Err(format!(
-                        "unknown option {other:?}; the only option is --data-dir DIR"
-                    ))
-                }
-            },
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "--data-dir" => &mut opts.data_dir,
+            "--demo" => &mut opts.demo,
+            other => {
+                return Err(format!(
+                    "unknown option {other:?}; the options are --data-dir DIR and --demo FILE"
+                ))
+            }
+        };
+        match inline.or_else(|| args.next()) {
+            Some(v) => *slot = Some(v.into()),
+            None => return Err(format!("{name} needs a value")),
         }
     }
-    Ok(dir)
+    Ok(opts)
+}
+
+/// `--demo FILE`: the sim's line is read and the demo profile made ready before the window
+/// opens, so a failure (no keychain, no sim) is a sentence on stderr, not an empty window.
+fn prepare_demo(app: &App, line_file: &std::path::Path) -> Result<Profile, String> {
+    let line = std::fs::read_to_string(line_file).map_err(|e| {
+        format!(
+            "cannot read the sim's line from {}: {e}",
+            line_file.display()
+        )
+    })?;
+    let sim = demo::SimLine::parse(&line).map_err(|e| e.to_string())?;
+    let files = DesktopFiles::new(app.data_dir());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(demo::prepare(app, &files, &sim))
+        .map_err(|e| format!("the demo could not start: {e}"))
 }
 
 /// Starts the desktop app and runs until Quit.
@@ -328,16 +355,28 @@ pub fn run() {
                 None
             }
         };
-    let data_dir = match data_dir_from_args(std::env::args().skip(1)) {
-        Ok(dir) => dir.unwrap_or_else(odoo365_app::default_data_dir),
+    let opts = match options_from_args(std::env::args().skip(1)) {
+        Ok(opts) => opts,
         Err(e) => {
             eprintln!("odoo365-desktop: {e}");
             std::process::exit(2);
         }
     };
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .unwrap_or_else(odoo365_app::default_data_dir);
     let app = match App::open(&data_dir) {
         Ok(app) => app,
         Err(e) => {
+            eprintln!("odoo365-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let demo_profile = match opts.demo.as_deref().map(|f| prepare_demo(&app, f)) {
+        None => None,
+        Some(Ok(p)) => Some(p.id),
+        Some(Err(e)) => {
             eprintln!("odoo365-desktop: {e}");
             std::process::exit(1);
         }
@@ -354,8 +393,9 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ));
+    let paced = demo_profile.clone();
     let built = with_shell(builder, app)
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             let shell = handle.state::<Shell>();
             tray::install(&handle, &tray_snapshot(&shell).unwrap_or_default())?;
@@ -371,6 +411,18 @@ pub fn run() {
             }));
             if let Err(e) = shell.scheduler.start_all() {
                 tracing::error!(error = %e, "cannot start background sync");
+            }
+            if let Some(id) = paced {
+                let pacing = handle.clone();
+                std::thread::Builder::new()
+                    .name("demo-pace".into())
+                    .spawn(move || {
+                        let until = std::time::Instant::now() + demo::PACED_FOR;
+                        while std::time::Instant::now() < until {
+                            std::thread::sleep(demo::PACE);
+                            pacing.state::<Shell>().scheduler.wake(Some(&id));
+                        }
+                    })?;
             }
             // A look every minute: profiles the CLI added or removed, pauses that ended,
             // and the tooltip's times.
@@ -391,14 +443,21 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    tauri_app.run(|_handle, event| {
+    tauri_app.run(move |handle, event| match event {
         // Closing the last window keeps the app in the tray; only Quit (an explicit exit
         // code) ends it.
-        if let RunEvent::ExitRequested { api, code, .. } = event {
-            if code.is_none() {
-                api.prevent_exit();
+        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
+        // The demo leaves nothing behind in the person's keychain.
+        RunEvent::Exit => {
+            if let Some(id) = &demo_profile {
+                let shell = handle.state::<Shell>();
+                shell.scheduler.stop(id);
+                if let Err(e) = shell.app.remove_profile(id) {
+                    eprintln!("odoo365-desktop: cannot remove the demo profile: {e}");
+                }
             }
         }
+        _ => {}
     });
 }
 
@@ -491,12 +550,22 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_data_dir_option_is_read_and_anything_else_is_refused() {
-        let args = |a: &[&str]| data_dir_from_args(a.iter().map(|s| s.to_string()));
-        assert_eq!(args(&[]).unwrap(), None);
-        assert_eq!(args(&["--data-dir", "/x"]).unwrap(), Some("/x".into()));
-        assert_eq!(args(&["--data-dir=/y"]).unwrap(), Some("/y".into()));
+    fn the_data_dir_and_demo_options_are_read_and_anything_else_is_refused() {
+        let args = |a: &[&str]| options_from_args(a.iter().map(|s| s.to_string()));
+        assert_eq!(args(&[]).unwrap(), Options::default());
+        assert_eq!(
+            args(&["--data-dir", "/x"]).unwrap().data_dir,
+            Some("/x".into())
+        );
+        assert_eq!(
+            args(&["--data-dir=/y"]).unwrap().data_dir,
+            Some("/y".into())
+        );
+        let both = args(&["--demo", "/l.json", "--data-dir", "/d"]).unwrap();
+        assert_eq!(both.demo, Some("/l.json".into()));
+        assert_eq!(both.data_dir, Some("/d".into()));
         assert!(args(&["--data-dir"]).is_err());
+        assert!(args(&["--demo"]).unwrap_err().contains("--demo"));
         assert!(args(&["--verbose"]).unwrap_err().contains("--verbose"));
     }
 
