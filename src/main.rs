@@ -136,6 +136,9 @@ enum ProfileCommand {
         /// Save without testing the Odoo connection first
         #[arg(long)]
         no_check: bool,
+        /// A sync setting, KEY=VALUE (repeat; see `profile set --help` for the keys)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -158,6 +161,20 @@ enum ProfileCommand {
         profile: String,
         #[arg(long)]
         api_key_stdin: bool,
+    },
+    /// Change a profile's sync settings; the next cycle runs with them. Keys: calendar,
+    /// documents (true/false), document-models (a,b,c), direction (both, odoo-to-microsoft,
+    /// microsoft-to-odoo), window-past-days, window-future-days, poll-interval-minutes,
+    /// webhook-url (or none), policy (ask, odoo-wins, microsoft-wins, newest-wins),
+    /// guard-max-changes, guard-max-percent, guard-max-mails, drive (me or a drive id),
+    /// root-folder, odoo-delete-policy (delete, keep)
+    Set {
+        profile: String,
+        /// KEY=VALUE, one or more
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        #[command(flatten)]
+        json: Json,
     },
     /// Remove a profile, its sync state and its keychain entries
     Remove { profile: String },
@@ -227,6 +244,50 @@ fn print_profile(p: &Profile) {
     );
     say!("  Graph:     {}", p.graph_url);
     say!("  Sign-in:   {}", p.identity_url);
+    let s = &p.settings;
+    let mut syncs = Vec::new();
+    if s.calendar {
+        syncs.push(format!(
+            "calendar ({} days back, {} ahead)",
+            s.window_past_days, s.window_future_days
+        ));
+    }
+    if s.documents {
+        syncs.push(format!(
+            "documents of {} in {:?}",
+            s.document_models.join(", "),
+            s.root_folder
+        ));
+    }
+    say!("  Syncs:     {}", syncs.join("; "));
+    say!(
+        "  Mode:      {}, conflicts: {}",
+        match &s.webhook_url {
+            Some(url) => format!(
+                "webhook via {url} (polling every {} min as fallback)",
+                s.poll_interval_minutes
+            ),
+            None => format!("polling every {} min", s.poll_interval_minutes),
+        },
+        serde_json::to_value(s.policy)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    );
+}
+
+/// Applies `KEY=VALUE` settings in order; the result is validated as a whole.
+fn apply_settings(
+    mut settings: odoo365_app::SyncSettings,
+    pairs: &[String],
+) -> Result<odoo365_app::SyncSettings, AppError> {
+    for pair in pairs {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("{pair:?}: write a setting as KEY=VALUE")))?;
+        settings.set(key.trim(), value)?;
+    }
+    settings.validate()
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<(), AppError> {
@@ -287,8 +348,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             identity_url,
             api_key_stdin,
             no_check,
+            settings,
             json: Json { json: as_json },
         }) => {
+            let settings = apply_settings(Default::default(), &settings)?;
             let draft = ProfileDraft {
                 name,
                 tenant,
@@ -314,7 +377,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 let check = runtime()?.block_on(App::check_odoo_draft(draft.clone(), &key))?;
                 Some(check)
             };
-            let p = app.add_profile_with_api_key(draft, &key)?;
+            let p = app.add_profile_with_settings(draft, &key, settings)?;
             if as_json {
                 json(&serde_json::json!({"profile": p, "odoo": check}))?;
             } else {
@@ -370,6 +433,21 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 "Saved the new Odoo API key of {} in the system keychain.",
                 p.name
             );
+        }
+        Command::Profile(ProfileCommand::Set {
+            profile,
+            settings,
+            json: Json { json: as_json },
+        }) => {
+            let p = app.profile(&profile)?;
+            let settings = apply_settings(p.settings.clone(), &settings)?;
+            let p = app.set_sync_settings(&p.id, settings)?;
+            if as_json {
+                json(&p)?;
+            } else {
+                say!("Saved the settings of {}; the next sync uses them.", p.name);
+                print_profile(&p);
+            }
         }
         Command::Profile(ProfileCommand::Remove { profile }) => {
             let p = app.remove_profile(&profile)?;

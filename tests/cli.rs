@@ -86,6 +86,21 @@ fn bad_input_exits_2_before_any_key_is_asked_and_unknown_things_exit_3() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("plain http"));
 
+    // A bad setting is refused before the key is asked for (stdin holds one that would work).
+    for (setting, says) in [
+        ("colour=red", "there is no setting \"colour\""),
+        ("poll-interval-minutes=0", "polling interval"),
+        ("policy", "KEY=VALUE"),
+    ] {
+        let mut bad = ADD.to_vec();
+        bad.extend(["--api-key-stdin", "--no-check", "--set", setting]);
+        let out = odoo365_with_stdin(dir.path(), &bad, "a-key-that-would-do\n");
+        assert_eq!(out.status.code(), Some(2), "{setting}: {out:?}");
+        assert!(stderr(&out).contains(says), "{setting}: {}", stderr(&out));
+    }
+    let out = odoo365(dir.path(), &["profile", "set", "nobody", "policy=ask"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+
     let mut no_key = ADD.to_vec();
     no_key.extend(["--api-key-stdin", "--no-check"]);
     let out = odoo365_with_stdin(dir.path(), &no_key, "\n");
@@ -232,6 +247,54 @@ async fn a_profile_keeps_its_api_key_in_the_system_keychain_and_takes_it_away_on
     let status = stdout_json(&out);
     assert_eq!(status["odoo_api_key_saved"], true);
     assert_eq!(status["sign_in_needed"], true);
+
+    // Settings change by name; a refused value changes nothing.
+    let out = run(
+        [
+            "profile",
+            "set",
+            "work",
+            "window-past-days=30",
+            "policy=odoo-wins",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec(),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let saved = stdout_json(&out);
+    assert_eq!(saved["settings"]["window_past_days"], 30);
+    assert_eq!(saved["settings"]["policy"], "odoo-wins");
+    let out = run(
+        [
+            "profile",
+            "set",
+            "work",
+            "window-future-days=10",
+            "root-folder=a:b",
+        ]
+        .map(String::from)
+        .to_vec(),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(stderr(&out).contains("OneDrive folder"), "{}", stderr(&out));
+    let out = run(
+        ["profile", "show", "work"].map(String::from).to_vec(),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("calendar (30 days back, 365 ahead)") && shown.contains("odoo-wins"),
+        "{shown}"
+    );
 
     // No file in the data directory holds the key.
     for entry in std::fs::read_dir(dir.path()).unwrap() {

@@ -5,13 +5,13 @@
 use odoo365_app::auth::Secret;
 use odoo365_app::{
     Activity, AppError, ConflictView, ErrorCode, JournalLine, OdooCheck, Profile, ProfileDraft,
-    Resolution, Restored, SignIn, SignedIn, Status, SyncResult, SystemBrowser,
+    Resolution, Restored, SignIn, SignedIn, Status, SyncResult, SyncSettings, SystemBrowser,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::scheduler::{block_on, Pause};
-use crate::settings::{Settings, SyncSettings};
+use crate::settings::Settings;
 use crate::Shell;
 
 /// How many journal lines the Activity view lists.
@@ -45,21 +45,44 @@ pub async fn add_profile<R: Runtime>(
     key: String,
     options: SyncSettings,
 ) -> Result<Profile, AppError> {
-    options.validate()?;
-    let (app, files, scheduler) = (
-        shell.app.clone(),
-        shell.files.clone(),
-        shell.scheduler.clone(),
-    );
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let profile = blocking(move || {
-        let profile = app.add_profile_with_api_key(draft, &Secret::new(key))?;
-        files.set_sync_settings(&profile.id, Some(&options))?;
+        let profile = app.add_profile_with_settings(draft, &Secret::new(key), options)?;
         scheduler.start_if_running(&profile.id);
         Ok(profile)
     })
     .await?;
     changed(&handle);
     Ok(profile)
+}
+
+/// A profile's sync settings (the Settings of one account).
+#[tauri::command]
+pub async fn sync_settings(
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<SyncSettings, AppError> {
+    let app = shell.app.clone();
+    blocking(move || Ok(app.profile(&profile)?.settings)).await
+}
+
+/// Replaces a profile's sync settings; its worker picks them up at its next cycle.
+#[tauri::command]
+pub async fn set_sync_settings<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+    settings: SyncSettings,
+) -> Result<Profile, AppError> {
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let saved = blocking(move || {
+        let saved = app.set_sync_settings(&profile, settings)?;
+        scheduler.wake(Some(&saved.id));
+        Ok(saved)
+    })
+    .await?;
+    changed(&handle);
+    Ok(saved)
 }
 
 #[tauri::command]
@@ -166,15 +189,10 @@ pub async fn remove_profile<R: Runtime>(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<Profile, AppError> {
-    let (app, files, scheduler) = (
-        shell.app.clone(),
-        shell.files.clone(),
-        shell.scheduler.clone(),
-    );
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let removed = blocking(move || {
         let removed = app.remove_profile(&profile)?;
         scheduler.stop(&removed.id);
-        files.set_sync_settings(&removed.id, None)?;
         Ok(removed)
     })
     .await?;
@@ -197,13 +215,10 @@ pub struct ProfileStatus {
 
 #[tauri::command]
 pub async fn status(shell: State<'_, Shell>, profile: String) -> Result<ProfileStatus, AppError> {
-    let (app, files, scheduler) = (
-        shell.app.clone(),
-        shell.files.clone(),
-        shell.scheduler.clone(),
-    );
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     blocking(move || {
-        let id = app.profile(&profile)?.id;
+        let profile = app.profile(&profile)?;
+        let id = profile.id.clone();
         let mut status = app.status(&id)?;
         let worker = scheduler.view(&id);
         // The worker knows its next cycle; the app only knows the CLI daemon's.
@@ -212,7 +227,7 @@ pub async fn status(shell: State<'_, Shell>, profile: String) -> Result<ProfileS
         }
         // Webhooks are not in the engine yet: every profile polls, and says why when a
         // webhook URL was given.
-        let mode_reason = files.sync_settings(&id)?.webhook_url.map(|_| {
+        let mode_reason = profile.settings.webhook_url.as_ref().map(|_| {
             "push notifications are not available in this version yet; the profile polls"
                 .to_string()
         });

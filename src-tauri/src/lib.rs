@@ -43,7 +43,13 @@ pub const CONFLICT_WINDOW: &str = "conflict";
 pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Builder<R> {
     let app = Arc::new(app);
     let files = DesktopFiles::new(app.data_dir());
-    let scheduler = Arc::new(Scheduler::new(app.clone(), files.clone()));
+    match files.migrate_profile_settings(&app) {
+        Ok(refused) => refused
+            .iter()
+            .for_each(|r| tracing::warn!("an old sync setting was refused and not moved: {r}")),
+        Err(e) => tracing::warn!("the old per-profile settings could not be moved: {e}"),
+    }
+    let scheduler = Arc::new(Scheduler::new(app.clone()));
     builder
         .manage(Shell {
             app,
@@ -77,6 +83,8 @@ pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Bu
             commands::resolve_conflict,
             commands::get_settings,
             commands::set_settings,
+            commands::sync_settings,
+            commands::set_sync_settings,
         ])
 }
 
@@ -688,7 +696,7 @@ pub(crate) mod tests {
     fn add_profile_refuses_invalid_input_and_saves_a_valid_one_with_its_options() {
         let dir = tempfile::tempdir().unwrap();
         let (_app, w) = shell_with_profile(dir.path());
-        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        let options = serde_json::to_value(odoo365_app::SyncSettings::default()).unwrap();
         let mut bad = draft_json("");
         bad["odoo_url"] = "not a url".into();
         let args = serde_json::json!({"draft": bad, "key": "k-123", "options": options});
@@ -716,8 +724,25 @@ pub(crate) mod tests {
         let home = invoke(&w, "add_profile", ok);
         assert_eq!(home["name"], "home");
         let id = home["id"].as_str().unwrap();
-        let files = DesktopFiles::new(dir.path());
-        assert_eq!(files.sync_settings(id).unwrap().poll_interval_minutes, 5);
+        let settings = invoke(&w, "sync_settings", serde_json::json!({"profile": "home"}));
+        assert_eq!(settings["poll_interval_minutes"], 5);
+        let mut changed = settings.clone();
+        changed["window_past_days"] = 7.into();
+        let saved = invoke(
+            &w,
+            "set_sync_settings",
+            serde_json::json!({"profile": "home", "settings": changed}),
+        );
+        assert_eq!(saved["settings"]["window_past_days"], 7);
+        changed["root_folder"] = "a:b".into();
+        assert_eq!(
+            error_code(
+                &w,
+                "set_sync_settings",
+                serde_json::json!({"profile": "home", "settings": changed}),
+            ),
+            "invalid_input"
+        );
         let status = invoke(&w, "status", serde_json::json!({"profile": "home"}));
         assert_eq!(status["odoo_api_key_saved"], true);
         assert!(status["mode_reason"].is_string());
@@ -725,8 +750,8 @@ pub(crate) mod tests {
         let removed = invoke(&w, "remove_profile", serde_json::json!({"profile": "home"}));
         assert_eq!(removed["id"], id);
         assert_eq!(
-            files.sync_settings(id).unwrap(),
-            settings::SyncSettings::default()
+            error_code(&w, "sync_settings", serde_json::json!({"profile": "home"})),
+            "not_found"
         );
     }
 
@@ -992,7 +1017,7 @@ pub(crate) mod tests {
         let refused = serde_json::json!({"draft": d, "key": "not-the-key"});
         assert_eq!(error_code(&w, "check_odoo", refused), "odoo_key_refused");
 
-        let options = serde_json::to_value(settings::SyncSettings::default()).unwrap();
+        let options = serde_json::to_value(odoo365_app::SyncSettings::default()).unwrap();
         invoke(
             &w,
             "add_profile",

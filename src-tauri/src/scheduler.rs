@@ -15,8 +15,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use odoo365_app::{App, AppError, ErrorCode, SyncResult};
 
-use crate::settings::DesktopFiles;
-
 /// How long a paused-until-resumed worker sleeps between looks at its state (a resume
 /// wakes it sooner).
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
@@ -130,7 +128,6 @@ impl Hooks {
 /// The workers of all profiles.
 pub struct Scheduler {
     app: Arc<App>,
-    files: DesktopFiles,
     workers: Mutex<HashMap<String, Arc<Worker>>>,
     hooks: Arc<Mutex<Hooks>>,
     /// Set by `start_all`: new profiles get a worker too.
@@ -155,10 +152,9 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, AppError> {
 }
 
 impl Scheduler {
-    pub fn new(app: Arc<App>, files: DesktopFiles) -> Self {
+    pub fn new(app: Arc<App>) -> Self {
         Scheduler {
             app,
-            files,
             workers: Mutex::new(HashMap::new()),
             hooks: Arc::new(Mutex::new(Hooks::default())),
             running: std::sync::atomic::AtomicBool::new(false),
@@ -254,16 +250,15 @@ impl Scheduler {
             s.started = true;
             s.stop = false;
         }
-        let (app, files, hooks, id, wait) = (
+        let (app, hooks, id, wait) = (
             self.app.clone(),
-            self.files.clone(),
             self.hooks.clone(),
             profile_id.to_string(),
             self.restart_wait,
         );
         let spawned = std::thread::Builder::new()
             .name(format!("sync-{id}"))
-            .spawn(move || supervise(&app, &files, &id, &worker, &hooks, wait));
+            .spawn(move || supervise(&app, &id, &worker, &hooks, wait));
         if let Err(e) = spawned {
             tracing::error!(error = %e, profile = %profile_id, "cannot start the sync worker");
         }
@@ -325,16 +320,16 @@ impl Scheduler {
     pub fn sync_now(&self, profile_id: &str) -> Result<SyncResult, AppError> {
         let worker = self.worker(profile_id);
         let hooks = self.hooks();
-        let result = run_cycle(&self.app, &self.files, profile_id, &worker, &hooks);
+        let result = run_cycle(&self.app, profile_id, &worker, &hooks);
         hooks.changed();
         result
     }
 }
 
-fn interval_of(files: &DesktopFiles, profile_id: &str) -> Duration {
-    let minutes = files
-        .sync_settings(profile_id)
-        .map(|s| s.poll_interval_minutes)
+fn interval_of(app: &App, profile_id: &str) -> Duration {
+    let minutes = app
+        .profile(profile_id)
+        .map(|p| p.settings.poll_interval_minutes)
         .unwrap_or(15)
         .max(1);
     Duration::from_secs(u64::from(minutes) * 60)
@@ -343,7 +338,6 @@ fn interval_of(files: &DesktopFiles, profile_id: &str) -> Duration {
 /// Runs one cycle with the cycle lock held and `syncing` set, and schedules the next one.
 fn run_cycle(
     app: &App,
-    files: &DesktopFiles,
     profile_id: &str,
     worker: &Worker,
     hooks: &Hooks,
@@ -367,7 +361,7 @@ fn run_cycle(
         pending_jobs: app.status(profile_id).map(|s| s.pending_jobs).unwrap_or(0),
         quiet_for: (now - last_change).to_std().unwrap_or_default(),
     };
-    let interval = adaptive_interval(interval_of(files, profile_id), &pace);
+    let interval = adaptive_interval(interval_of(app, profile_id), &pace);
     let wait = odoo365_app::sync::next_wait(&result, interval);
     {
         let mut s = worker.state();
@@ -380,7 +374,6 @@ fn run_cycle(
 /// Runs the worker and starts it again when it panics, until it is stopped.
 fn supervise(
     app: &App,
-    files: &DesktopFiles,
     profile_id: &str,
     worker: &Worker,
     hooks: &Mutex<Hooks>,
@@ -388,7 +381,7 @@ fn supervise(
 ) {
     loop {
         let run = catch_unwind(AssertUnwindSafe(|| {
-            run_worker(app, files, profile_id, worker, hooks)
+            run_worker(app, profile_id, worker, hooks)
         }));
         if run.is_ok() {
             return;
@@ -410,13 +403,7 @@ fn supervise(
 }
 
 /// The worker's loop: wait until due (or woken) and not paused, run a cycle, repeat.
-fn run_worker(
-    app: &App,
-    files: &DesktopFiles,
-    profile_id: &str,
-    worker: &Worker,
-    hooks: &Mutex<Hooks>,
-) {
+fn run_worker(app: &App, profile_id: &str, worker: &Worker, hooks: &Mutex<Hooks>) {
     let hooks = || hooks.lock().unwrap_or_else(|p| p.into_inner()).clone();
     loop {
         let mut pause_ended = false;
@@ -456,7 +443,7 @@ fn run_worker(
             hooks().changed();
         }
         let h = hooks();
-        let result = run_cycle(app, files, profile_id, worker, &h);
+        let result = run_cycle(app, profile_id, worker, &h);
         // The profile was removed elsewhere (the CLI): this worker has nothing left to do.
         if app
             .profile(profile_id)
@@ -525,7 +512,7 @@ mod tests {
     fn a_worker_runs_at_once_waits_while_paused_wakes_on_sync_now_and_stops() {
         let dir = tempfile::tempdir().unwrap();
         let (app, id) = app_with_profile(dir.path());
-        let scheduler = Scheduler::new(app, DesktopFiles::new(dir.path()));
+        let scheduler = Scheduler::new(app);
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         scheduler.set_hooks(
@@ -568,8 +555,7 @@ mod tests {
     fn a_worker_that_fails_is_started_again_and_runs_its_next_cycle() {
         let dir = tempfile::tempdir().unwrap();
         let (app, id) = app_with_profile(dir.path());
-        let scheduler = Scheduler::new(app, DesktopFiles::new(dir.path()))
-            .with_restart_wait(Duration::from_millis(50));
+        let scheduler = Scheduler::new(app).with_restart_wait(Duration::from_millis(50));
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let calls = std::sync::atomic::AtomicUsize::new(0);

@@ -1,11 +1,12 @@
-//! What only the desktop knows and `crates/app` does not keep yet: the app's settings
-//! (`desktop-settings.json`) and what each profile syncs and how often
-//! (`desktop-profiles.json`), both JSON files in the data directory.
+//! What only the desktop knows: the app's settings (`desktop-settings.json` in the data
+//! directory). What each profile syncs and how often lives with the profile in
+//! `crates/app` ([`odoo365_app::SyncSettings`]); older versions kept it here in
+//! `desktop-profiles.json`, which [`DesktopFiles::migrate_profile_settings`] moves over once.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use odoo365_app::{AppError, ErrorCode};
+use odoo365_app::{App, AppError, ErrorCode, SyncSettings};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// The app's settings (the Settings view).
@@ -58,65 +59,7 @@ impl Default for NotificationPrefs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Both,
-    OdooToMicrosoft,
-    MicrosoftToOdoo,
-}
-
-/// What a profile syncs and how often (the wizard's later steps).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncSettings {
-    pub calendar: bool,
-    pub documents: bool,
-    pub document_models: Vec<String>,
-    pub direction: Direction,
-    pub window_past_days: u32,
-    pub window_future_days: u32,
-    pub poll_interval_minutes: u32,
-    pub webhook_url: Option<String>,
-}
-
-impl Default for SyncSettings {
-    fn default() -> Self {
-        SyncSettings {
-            calendar: true,
-            documents: false,
-            document_models: Vec::new(),
-            direction: Direction::Both,
-            window_past_days: 30,
-            window_future_days: 365,
-            poll_interval_minutes: 15,
-            webhook_url: None,
-        }
-    }
-}
-
-impl SyncSettings {
-    /// Refuses settings the scheduler cannot honour, before anything is saved.
-    pub fn validate(&self) -> Result<(), AppError> {
-        let bad = |m: &str| Err(AppError::new(ErrorCode::InvalidInput, m));
-        if !(1..=24 * 60).contains(&self.poll_interval_minutes) {
-            return bad("the polling interval must be between 1 minute and 24 hours");
-        }
-        if self.window_past_days > 3650 || self.window_future_days > 3650 {
-            return bad("the sync window reaches at most 10 years back or ahead");
-        }
-        if !self.calendar && !self.documents {
-            return bad("choose at least one of calendar and documents to sync");
-        }
-        if let Some(url) = &self.webhook_url {
-            if !url.starts_with("https://") {
-                return bad("the public webhook URL must start with https://");
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The desktop's two files in the data directory.
+/// The desktop's file in the data directory (and the one it used to keep).
 #[derive(Debug, Clone)]
 pub struct DesktopFiles {
     dir: PathBuf,
@@ -140,24 +83,36 @@ impl DesktopFiles {
         write_json(&self.dir.join(SETTINGS_FILE), settings)
     }
 
-    /// A profile's sync settings; the defaults for a profile the CLI created.
-    pub fn sync_settings(&self, profile_id: &str) -> Result<SyncSettings, AppError> {
-        let all: BTreeMap<String, SyncSettings> = read_json(&self.dir.join(PROFILES_FILE))?;
-        Ok(all.get(profile_id).cloned().unwrap_or_default())
-    }
-
-    pub fn set_sync_settings(
-        &self,
-        profile_id: &str,
-        settings: Option<&SyncSettings>,
-    ) -> Result<(), AppError> {
+    /// Moves the per-profile settings an older version kept in `desktop-profiles.json`
+    /// into the profiles, then renames the file to `desktop-profiles.json.migrated` (kept,
+    /// not deleted, so nothing is lost if a value was refused). Entries of profiles that
+    /// no longer exist are dropped; a refused entry keeps the profile's defaults and is
+    /// reported.
+    pub fn migrate_profile_settings(&self, app: &App) -> Result<Vec<String>, AppError> {
         let path = self.dir.join(PROFILES_FILE);
-        let mut all: BTreeMap<String, SyncSettings> = read_json(&path)?;
-        match settings {
-            Some(s) => all.insert(profile_id.to_string(), s.clone()),
-            None => all.remove(profile_id),
-        };
-        write_json(&path, &all)
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let all: BTreeMap<String, serde_json::Value> = read_json(&path)?;
+        let mut refused = Vec::new();
+        for (id, value) in all {
+            if app.profile(&id).is_err() {
+                continue;
+            }
+            let applied = serde_json::from_value::<SyncSettings>(value)
+                .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))
+                .and_then(|s| app.set_sync_settings(&id, s));
+            if let Err(e) = applied {
+                refused.push(format!("profile {id}: {}", e.message));
+            }
+        }
+        std::fs::rename(&path, path.with_extension("json.migrated")).map_err(|e| {
+            AppError::new(
+                ErrorCode::Storage,
+                format!("cannot rename {}: {e}", path.display()),
+            )
+        })?;
+        Ok(refused)
     }
 }
 
@@ -197,7 +152,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_and_sync_settings_round_trip_and_default_when_missing() {
+    fn settings_round_trip_and_default_when_missing() {
         let dir = tempfile::tempdir().unwrap();
         let files = DesktopFiles::new(dir.path());
         assert_eq!(files.settings().unwrap(), Settings::default());
@@ -207,29 +162,40 @@ mod tests {
         };
         files.set_settings(&s).unwrap();
         assert_eq!(files.settings().unwrap(), s);
-        let sync = SyncSettings {
-            poll_interval_minutes: 5,
-            ..SyncSettings::default()
-        };
-        files.set_sync_settings("p1", Some(&sync)).unwrap();
-        assert_eq!(files.sync_settings("p1").unwrap(), sync);
-        assert_eq!(files.sync_settings("p2").unwrap(), SyncSettings::default());
-        files.set_sync_settings("p1", None).unwrap();
-        assert_eq!(files.sync_settings("p1").unwrap(), SyncSettings::default());
     }
 
     #[test]
-    fn impossible_sync_settings_are_refused() {
-        let zero = SyncSettings {
-            poll_interval_minutes: 0,
-            ..SyncSettings::default()
-        };
-        assert_eq!(zero.validate().unwrap_err().code, ErrorCode::InvalidInput);
-        let http = SyncSettings {
-            webhook_url: Some("http://x".into()),
-            ..SyncSettings::default()
-        };
-        assert_eq!(http.validate().unwrap_err().code, ErrorCode::InvalidInput);
-        assert!(SyncSettings::default().validate().is_ok());
+    fn old_per_profile_settings_move_into_the_profiles_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(
+            dir.path(),
+            std::sync::Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            std::sync::Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        let p = app.add_profile(crate::tests::draft("work")).unwrap();
+        let q = app.add_profile(crate::tests::draft("home")).unwrap();
+        let old = serde_json::json!({
+            p.id.clone(): {"calendar": true, "documents": false, "document_models": [],
+                "direction": "both", "window_past_days": 30, "window_future_days": 365,
+                "poll_interval_minutes": 5, "webhook_url": null},
+            q.id.clone(): {"poll_interval_minutes": 0},
+            "gone": {"poll_interval_minutes": 7}
+        });
+        std::fs::write(dir.path().join(PROFILES_FILE), old.to_string()).unwrap();
+        let files = DesktopFiles::new(dir.path());
+        let refused = files.migrate_profile_settings(&app).unwrap();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].contains(&q.id) && refused[0].contains("polling interval"));
+        let p = app.profile(&p.id).unwrap();
+        assert_eq!(p.settings.poll_interval_minutes, 5);
+        assert_eq!(p.settings.window_past_days, 30);
+        assert_eq!(
+            app.profile(&q.id).unwrap().settings,
+            SyncSettings::default()
+        );
+        assert!(!dir.path().join(PROFILES_FILE).exists());
+        assert!(dir.path().join("desktop-profiles.json.migrated").exists());
+        assert!(files.migrate_profile_settings(&app).unwrap().is_empty());
     }
 }

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod ports;
 pub mod profile;
 pub mod restore;
+pub mod settings;
 pub mod signin;
 pub mod status;
 pub mod sync;
@@ -36,6 +37,7 @@ pub use odoo365_auth as auth;
 pub use odoo365_auth::{Browser, DeviceCodePrompt, SystemBrowser};
 pub use profile::{Profile, ProfileDraft};
 pub use restore::{JournalLine, Restored};
+pub use settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
 pub use signin::{SignIn, SignedIn};
 pub use status::Status;
 pub use sync::{ResetReport, SyncResult};
@@ -149,8 +151,19 @@ impl App {
         draft: ProfileDraft,
         api_key: &Secret,
     ) -> Result<Profile, AppError> {
+        self.add_profile_with_settings(draft, api_key, SyncSettings::default())
+    }
+
+    /// [`App::add_profile_with_api_key`] with sync settings other than the defaults.
+    pub fn add_profile_with_settings(
+        &self,
+        draft: ProfileDraft,
+        api_key: &Secret,
+        settings: SyncSettings,
+    ) -> Result<Profile, AppError> {
         check_api_key(api_key)?;
-        let profile = draft.validate()?;
+        let mut profile = draft.validate()?;
+        profile.settings = settings.validate()?;
         if self.store().profile(&profile.name)?.is_some() {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
@@ -177,6 +190,21 @@ impl App {
         let profile = self.profile(profile)?;
         self.keychain
             .set(&profile.id, SecretKind::OdooApiKey, api_key)?;
+        Ok(profile)
+    }
+
+    /// Replaces a profile's sync settings (validated first; nothing is saved when they are
+    /// refused). The next cycle runs with them.
+    pub fn set_sync_settings(
+        &self,
+        profile: &str,
+        settings: SyncSettings,
+    ) -> Result<Profile, AppError> {
+        let mut profile = self.profile(profile)?;
+        profile.settings = settings.validate()?;
+        let json = serde_json::to_string(&profile).map_err(AppError::internal)?;
+        self.store()
+            .put_profile(&profile.id, &profile.name, &json, &profile.created_at)?;
         Ok(profile)
     }
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::settings::SyncSettings;
 use crate::{AppError, ErrorCode};
 
 /// Where Microsoft's services are unless a profile points elsewhere (a national cloud or
@@ -27,7 +28,7 @@ pub struct ProfileDraft {
 }
 
 /// A saved profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub id: String,
     pub name: String,
@@ -39,6 +40,9 @@ pub struct Profile {
     pub graph_url: String,
     pub identity_url: String,
     pub created_at: String,
+    /// What to sync and how. Profiles saved before settings existed read as the defaults.
+    #[serde(default)]
+    pub settings: SyncSettings,
 }
 
 fn invalid(msg: String) -> AppError {
@@ -119,6 +123,7 @@ impl ProfileDraft {
                 self.identity_url.as_deref().unwrap_or(DEFAULT_IDENTITY_URL),
             )?,
             created_at: now_rfc3339(),
+            settings: SyncSettings::default(),
         })
     }
 }

@@ -12,8 +12,8 @@ use odoo365_engine::ports::{
     DeltaRound, MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window,
 };
 use odoo365_engine::{
-    ConflictChoice, CycleReport, Engine, EngineConfig, EngineError, JobState, LinkKind, Outcome,
-    Store, SyncOptions,
+    ConflictChoice, CycleReport, Engine, EngineError, JobState, LinkKind, Outcome, Store,
+    SyncOptions,
 };
 use odoo365_graph::GraphRequest;
 use odoo365_odoo::OdooClient;
@@ -335,7 +335,7 @@ impl App {
         let store = Store::open(&self.data_dir.join("sync.db"))?;
         Engine::new(
             store,
-            EngineConfig::new(&profile.id, me),
+            profile.settings.engine_config(&profile.id, me),
             microsoft,
             odoo,
             self.clock.clone(),
