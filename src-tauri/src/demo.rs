@@ -11,10 +11,8 @@
 use std::time::Duration;
 
 use odoo365_app::auth::Secret;
-use odoo365_app::{App, AppError, ErrorCode, Profile, ProfileDraft, SignIn};
+use odoo365_app::{App, AppError, ErrorCode, Profile, ProfileDraft, SignIn, SyncSettings};
 use serde::Deserialize;
-
-use crate::settings::{DesktopFiles, SyncSettings};
 
 /// The demo profile's name.
 pub const PROFILE: &str = "Demo";
@@ -82,7 +80,7 @@ impl SimLine {
 
 /// Creates the demo profile (or finds the one made earlier for the same sim), signs it in,
 /// applies its first plan and makes it poll every minute.
-pub async fn prepare(app: &App, files: &DesktopFiles, sim: &SimLine) -> Result<Profile, AppError> {
+pub async fn prepare(app: &App, sim: &SimLine) -> Result<Profile, AppError> {
     let user = sim.organizer()?;
     if let Ok(p) = app.profile(PROFILE) {
         if p.odoo_url == sim.odoo && p.graph_url == sim.graph {
@@ -110,12 +108,12 @@ pub async fn prepare(app: &App, files: &DesktopFiles, sim: &SimLine) -> Result<P
     let profile = app
         .add_profile_with_api_key(draft, &Secret::new(user.api_key.clone()))
         .map_err(keychain_sentence)?;
-    files.set_sync_settings(
+    let profile = app.set_sync_settings(
         &profile.id,
-        Some(&SyncSettings {
+        SyncSettings {
             poll_interval_minutes: 1,
             ..SyncSettings::default()
-        }),
+        },
     )?;
     let control = sim.control.clone();
     let mail = sim.demo.microsoft_user.clone();
@@ -269,16 +267,9 @@ mod tests {
             Arc::new(odoo365_engine::SystemClock),
         )
         .unwrap();
-        let files = DesktopFiles::new(dir.path());
-        let profile = rt.block_on(prepare(&app, &files, &line)).unwrap();
+        let profile = rt.block_on(prepare(&app, &line)).unwrap();
         assert_eq!(profile.name, PROFILE);
-        assert_eq!(
-            files
-                .sync_settings(&profile.id)
-                .unwrap()
-                .poll_interval_minutes,
-            1
-        );
+        assert_eq!(profile.settings.poll_interval_minutes, 1);
         let key = OsKeychain.get(&profile.id, SecretKind::OdooApiKey).unwrap();
         assert_eq!(
             key.map(|k| k.expose().to_string()),
@@ -325,7 +316,7 @@ mod tests {
         let odoo = odoo_names(&rt, &line);
         assert!(odoo.iter().any(|s| s == people::NEW_IN_OUTLOOK), "{odoo:?}");
         // A second launch over the same data dir and sim finds the profile again.
-        let again = rt.block_on(prepare(&app, &files, &line)).unwrap();
+        let again = rt.block_on(prepare(&app, &line)).unwrap();
         assert_eq!(again.id, profile.id);
         app.remove_profile(&profile.id).unwrap();
     }
@@ -354,8 +345,7 @@ mod tests {
             Arc::new(odoo365_engine::SystemClock),
         )
         .unwrap();
-        let files = DesktopFiles::new(dir.path());
-        let e = rt.block_on(prepare(&app, &files, &line)).unwrap_err();
+        let e = rt.block_on(prepare(&app, &line)).unwrap_err();
         assert_eq!(e.code, ErrorCode::Keychain);
         assert!(e.message.contains("Secret Service"), "{e}");
         assert!(app.profiles().unwrap().is_empty());

@@ -235,7 +235,7 @@ fn after_cycle<R: Runtime>(
         .map(|p| p.name)
         .unwrap_or_else(|_| profile_id.to_string());
     let settings = shell.files.settings().unwrap_or_default();
-    let notice = shell
+    let notices = shell
         .notices
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -261,17 +261,48 @@ fn after_cycle<R: Runtime>(
             }
         }
     }
-    if let Some(n) = notice {
+    for n in notices {
+        show_notice(handle, profile_id, &n, settings.language);
+    }
+}
+
+/// Sends a notice to the desktop; a click on a conflict's notice opens the popup.
+fn show_notice<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile_id: &str,
+    n: &notify::Notice,
+    language: settings::Language,
+) {
+    #[cfg(target_os = "linux")]
+    let shown = {
+        let open = tray::words(language).open;
+        let (clicked, profile) = (handle.clone(), profile_id.to_string());
+        notify::show(n, open, move || {
+            let h = clicked.clone();
+            let opened = clicked.run_on_main_thread(move || {
+                if let Err(e) = open_conflict_window(&h, &profile, None) {
+                    tracing::warn!(error = %e, "cannot open the conflict popup");
+                }
+            });
+            if let Err(e) = opened {
+                tracing::warn!(error = %e, "cannot open the conflict popup");
+            }
+        })
+    };
+    #[cfg(not(target_os = "linux"))]
+    let shown = {
         use tauri_plugin_notification::NotificationExt;
-        if let Err(e) = handle
+        let _ = (profile_id, language);
+        handle
             .notification()
             .builder()
             .title(&n.title)
             .body(&n.body)
             .show()
-        {
-            tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
-        }
+            .map_err(|e| e.to_string())
+    };
+    if let Err(e) = shown {
+        tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
     }
 }
 
@@ -342,12 +373,11 @@ fn prepare_demo(app: &App, line_file: &std::path::Path) -> Result<Profile, Strin
         )
     })?;
     let sim = demo::SimLine::parse(&line).map_err(|e| e.to_string())?;
-    let files = DesktopFiles::new(app.data_dir());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(demo::prepare(app, &files, &sim))
+    rt.block_on(demo::prepare(app, &sim))
         .map_err(|e| format!("the demo could not start: {e}"))
 }
 
