@@ -86,10 +86,14 @@ soak:
 bench: bootstrap
 	cargo bench -p odoo365-testkit
 
+# The tray menu over the demo (a screen grab with a tray host), then every view from the
+# WebDriver tests over the demo world, each saved by the test that passes through it.
 screenshot: ui
 	cargo build -p odoo365-desktop
+	cargo build -p odoo365-testkit --bin odoo365-sim
 	@mkdir -p docs/screenshots
-	WITH_TRAY_HOST=1 $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png
+	WITH_TRAY_HOST=1 $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png --demo
+	SCREENSHOTS=$(CURDIR)/docs/screenshots WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run -p odoo365-desktop --test e2e_demo
 
 bundle: ui
 	cd src-tauri && npx --prefix ../ui tauri build --bundles deb --config '{"bundle":{"active":true}}'

@@ -441,7 +441,8 @@ pub async fn resolve_conflict<R: Runtime>(
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let view = blocking(move || {
         let pid = app.profile(&profile)?.id;
-        let view = app.resolve_conflict(&pid, id, &resolution)?;
+        let view =
+            scheduler.between_cycles(&pid, || app.resolve_conflict(&pid, id, &resolution))?;
         scheduler.wake(Some(&pid));
         Ok(view)
     })

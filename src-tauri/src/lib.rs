@@ -587,6 +587,38 @@ pub(crate) mod tests {
         (tauri_app, window)
     }
 
+    /// `make bundle` is too slow for `make test`; this checks what it relies on.
+    #[test]
+    fn the_bundle_config_names_existing_icons_the_deb_dependencies_and_the_ui_build() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bundle = &conf["bundle"];
+        assert_eq!(bundle["active"], false, "plain builds do not bundle");
+        let icons = bundle["icon"].as_array().unwrap();
+        assert!(icons.len() >= 3);
+        for icon in icons {
+            let path = here.join(icon.as_str().unwrap());
+            assert!(path.is_file(), "missing icon {}", path.display());
+        }
+        let depends = bundle["linux"]["deb"]["depends"].as_array().unwrap();
+        assert!(
+            depends.contains(&"libayatana-appindicator3-1".into()),
+            "{depends:?}"
+        );
+        assert_eq!(conf["version"], env!("CARGO_PKG_VERSION"));
+        // The Tauri CLI runs it from the repository root (src-tauri's parent).
+        let before = conf["build"]["beforeBuildCommand"].as_str().unwrap();
+        let ui = before
+            .strip_prefix("npm --prefix ")
+            .and_then(|r| r.strip_suffix(" run build"))
+            .unwrap();
+        assert!(
+            here.join("..").join(ui).join("package.json").is_file(),
+            "{before}"
+        );
+    }
+
     #[test]
     fn the_data_dir_and_demo_options_are_read_and_anything_else_is_refused() {
         let args = |a: &[&str]| options_from_args(a.iter().map(|s| s.to_string()));
