@@ -321,8 +321,12 @@ pub async fn preview_plan(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<SyncResult, AppError> {
-    let app = shell.app.clone();
-    blocking(move || block_on(app.preview(&profile))?).await
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    blocking(move || {
+        let pid = app.profile(&profile)?.id;
+        scheduler.between_cycles(&pid, || block_on(app.preview(&pid)))?
+    })
+    .await
 }
 
 #[tauri::command]
@@ -331,8 +335,12 @@ pub async fn apply_plan<R: Runtime>(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<SyncResult, AppError> {
-    let app = shell.app.clone();
-    let result = blocking(move || block_on(app.sync(&profile, false, true))?).await;
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let result = blocking(move || {
+        let pid = app.profile(&profile)?.id;
+        scheduler.between_cycles(&pid, || block_on(app.sync(&pid, false, true)))?
+    })
+    .await;
     changed(&handle);
     result
 }
