@@ -29,7 +29,7 @@ done
 [ -n "$win" ] || { echo "screenshot: no 'Odoo365 Sync' window after 30 s" >&2; exit 1; }
 xdotool windowmove "$win" 40 40 2>/dev/null || true
 sleep 2   # let the webview paint
-[ -n "$sim" ] && sleep 3   # the tray's first refresh with the profile's status
+[ -n "$sim" ] && sleep 8   # the demo signs in and syncs first; then the tray refreshes
 if [ "${WITH_TRAY_HOST:-0}" = 1 ]; then
   # The SNI host draws the tray along the bottom edge; right-click the app's icon (the
   # first and only one there) to show its menu in the shot.

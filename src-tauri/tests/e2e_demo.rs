@@ -33,7 +33,7 @@ fn webdriver_url() -> Option<String> {
 /// while the first is still leaving the bus would hand over to it and exit.
 async fn wait_for_no_running_app() {
     for _ in 0..100 {
-        let out = tokio::process::Command::new("dbus-send")
+        let out = std::process::Command::new("dbus-send")
             .args([
                 "--session",
                 "--print-reply",
@@ -43,7 +43,6 @@ async fn wait_for_no_running_app() {
                 "string:com.odoo365sync.desktop.SingleInstance",
             ])
             .output()
-            .await
             .unwrap();
         if !String::from_utf8_lossy(&out.stdout).contains("boolean true") {
             return;
