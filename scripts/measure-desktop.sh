@@ -73,11 +73,10 @@ c0=$(ticks $pid); sleep 30; c1=$(ticks $pid)
 rss=$(rss_kb $pid)
 cpu=$(python3 -c "print(round(($c1-$c0)/$hz/30*100, 2))")
 
-# The tray's "Sync now" item id, from the exported menu.
-sync_id=$(busctl --user call -- "$dest" "$menu" com.canonical.dbusmenu GetLayout iias 0 -1 1 label \
-  | grep -o '"id" *i *[0-9]* *"label" *s *"Sync now"\|[0-9]* 1 "label" s "Sync now"' | grep -o '[0-9]\+' | head -n1 || true)
-if [ -z "$sync_id" ]; then
-  sync_id=$(busctl --user --json=short call -- "$dest" "$menu" com.canonical.dbusmenu GetLayout iias 0 -1 1 label \
+# The tray's "Sync now" item id, from the exported menu (the app rebuilds the menu when a
+# profile's line changes, which renumbers it: read the id again before each click).
+sync_id() {
+busctl --user --json=short call -- "$dest" "$menu" com.canonical.dbusmenu GetLayout iias 0 -1 1 label \
     | python3 -c '
 import json,sys
 d=json.load(sys.stdin)["data"][1]
@@ -85,8 +84,18 @@ def walk(n):
     i,props,kids=n
     if props.get("label",{}).get("data")=="Sync now": print(i); sys.exit()
     for k in kids: walk(k["data"])
-walk(d)')
-fi
+walk(d)'
+}
+click_sync_now() {
+  local id
+  for _ in $(seq 50); do
+    id=$(sync_id) && [ -n "$id" ] \
+      && busctl --user call -- "$dest" "$menu" com.canonical.dbusmenu Event isvu "$id" clicked s "" 0 >/dev/null 2>&1 \
+      && return 0
+    sleep 0.05
+  done
+  echo "measure: could not click 'Sync now' in the tray menu" >&2; return 1
+}
 token=$(curl -s -X POST "$control/graph/tokens" -H 'content-type: application/json' -d "{\"user\":\"$mail\"}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 lat=()
@@ -95,7 +104,7 @@ for i in $(seq "$RUNS"); do
   day=$(date -u -d tomorrow +%Y-%m-%d)
   curl -s "$odoo/jsonrpc" -H 'content-type: application/json' -d "{\"jsonrpc\":\"2.0\",\"method\":\"call\",\"id\":1,\"params\":{\"service\":\"object\",\"method\":\"execute_kw\",\"args\":[\"$db\",$uid,\"$key\",\"calendar.event\",\"create\",[[{\"name\":\"$title\",\"start\":\"$day 0$i:00:00\",\"stop\":\"$day 0$i:30:00\"}]],{}]}}" >/dev/null
   t0=$(now_ms)
-  busctl --user call -- "$dest" "$menu" com.canonical.dbusmenu Event isvu "$sync_id" clicked s "" 0 >/dev/null
+  click_sync_now
   found=
   for _ in $(seq 1500); do
     if curl -s -H "authorization: Bearer $token" "$graph/me/events?\$top=500" | grep -q "\"$title\""; then found=1; break; fi
