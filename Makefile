@@ -34,11 +34,9 @@ run: ui
 	  WITH_TRAY_HOST=1 $(DESKTOP) target/debug/odoo365-desktop; \
 	fi
 
-demo:
-	@echo "make demo: not available yet. It will start the Microsoft 365 and Odoo emulators"
-	@echo "(odoo365-sim --scenario demo) and the app with a profile pointing at them; that"
-	@echo "comes with the desktop app work (issue 8). Until then: 'make run' and 'make test'."
-	@exit 2
+# The emulators (odoo365-sim --scenario demo) and the app with a signed-in profile on them.
+demo: ui
+	@bash scripts/demo.sh
 
 # The Rust suite runs last so its summary closes the output.
 test: ui lint test-ui test-fuzz test-rust
@@ -103,10 +101,14 @@ crash-test: bootstrap
 	CRASH_KILLS=$(CRASH_KILLS) CRASH_EVENTS=$(CRASH_EVENTS) $(DESKTOP) \
 	  cargo test --release -p odoo365 --test crash -- --nocapture
 
+# The tray menu over the demo (a screen grab with a tray host), then every view from the
+# WebDriver tests over the demo world, each saved by the test that passes through it.
 screenshot: ui
 	cargo build -p odoo365-desktop
+	cargo build -p odoo365-testkit --bin odoo365-sim
 	@mkdir -p docs/screenshots
-	WITH_TRAY_HOST=1 $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png
+	WITH_TRAY_HOST=1 $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png --demo
+	SCREENSHOTS=$(CURDIR)/docs/screenshots WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run -p odoo365-desktop --test e2e_demo
 
 bundle: ui
 	cd src-tauri && npx --prefix ../ui tauri build --bundles deb --config '{"bundle":{"active":true}}'

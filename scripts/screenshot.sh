@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# screenshot.sh APP OUT.png — inside scripts/desktop-session.sh (with WITH_TRAY_HOST=1 for
-# a visible tray): starts APP, waits for its main window, opens the tray menu, and saves a
-# screenshot of the whole screen to OUT.png. Exits non-zero if the window never appears.
+# screenshot.sh APP OUT.png [--demo] — inside scripts/desktop-session.sh (with
+# WITH_TRAY_HOST=1 for a visible tray): starts APP, waits for its main window, opens the
+# tray menu, and saves a screenshot of the whole screen to OUT.png. Exits non-zero if the
+# window never appears. With --demo the app runs on `odoo365-sim --scenario demo` (built
+# in target/debug) with its signed-in "Demo" profile, as `make demo` starts it.
 set -euo pipefail
-app=$1 out=$2
+app=$1 out=$2 demo=${3:-}
 [ -n "${DISPLAY:-}" ] || { echo "screenshot: no DISPLAY; run inside scripts/desktop-session.sh" >&2; exit 1; }
 export ODOO365_DATA_DIR=${ODOO365_DATA_DIR:-$(mktemp -d)}
-"$app" >"${ARTIFACTS:-/tmp}/app.log" 2>&1 &
+args=()
+sim=
+if [ "$demo" = --demo ]; then
+  target/debug/odoo365-sim --scenario demo >"$ODOO365_DATA_DIR.sim.json" 2>"${ARTIFACTS:-/tmp}/sim.log" &
+  sim=$!
+  for _ in $(seq 100); do [ -s "$ODOO365_DATA_DIR.sim.json" ] && break; sleep 0.1; done
+  args=(--data-dir "$ODOO365_DATA_DIR" --demo "$ODOO365_DATA_DIR.sim.json")
+fi
+"$app" "${args[@]}" >"${ARTIFACTS:-/tmp}/app.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+trap 'kill $pid $sim 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 win=
 for _ in $(seq 150); do
   win=$(xdotool search --name '^Odoo365 Sync$' 2>/dev/null | head -n1 || true)
@@ -19,6 +29,7 @@ done
 [ -n "$win" ] || { echo "screenshot: no 'Odoo365 Sync' window after 30 s" >&2; exit 1; }
 xdotool windowmove "$win" 40 40 2>/dev/null || true
 sleep 2   # let the webview paint
+[ -n "$sim" ] && sleep 8   # the demo signs in and syncs first; then the tray refreshes
 if [ "${WITH_TRAY_HOST:-0}" = 1 ]; then
   # The SNI host draws the tray along the bottom edge; right-click the app's icon (the
   # first and only one there) to show its menu in the shot.

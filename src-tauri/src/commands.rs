@@ -317,8 +317,12 @@ pub async fn preview_plan(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<SyncResult, AppError> {
-    let app = shell.app.clone();
-    blocking(move || block_on(app.preview(&profile))?).await
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    blocking(move || {
+        let pid = app.profile(&profile)?.id;
+        scheduler.between_cycles(&pid, || block_on(app.preview(&pid)))?
+    })
+    .await
 }
 
 #[tauri::command]
@@ -327,8 +331,12 @@ pub async fn apply_plan<R: Runtime>(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<SyncResult, AppError> {
-    let app = shell.app.clone();
-    let result = blocking(move || block_on(app.sync(&profile, false, true))?).await;
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let result = blocking(move || {
+        let pid = app.profile(&profile)?.id;
+        scheduler.between_cycles(&pid, || block_on(app.sync(&pid, false, true)))?
+    })
+    .await;
     changed(&handle);
     result
 }
@@ -437,7 +445,8 @@ pub async fn resolve_conflict<R: Runtime>(
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let view = blocking(move || {
         let pid = app.profile(&profile)?.id;
-        let view = app.resolve_conflict(&pid, id, &resolution)?;
+        let view =
+            scheduler.between_cycles(&pid, || app.resolve_conflict(&pid, id, &resolution))?;
         scheduler.wake(Some(&pid));
         Ok(view)
     })

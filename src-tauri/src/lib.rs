@@ -3,6 +3,7 @@
 //! the app API. No sync logic lives here.
 
 mod commands;
+pub mod demo;
 pub mod notify;
 pub mod scheduler;
 pub mod settings;
@@ -11,7 +12,7 @@ pub mod tray;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use odoo365_app::{App, AppError, SignedIn};
+use odoo365_app::{App, AppError, Profile, SignedIn};
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 use scheduler::{Pause, Scheduler};
@@ -234,7 +235,7 @@ fn after_cycle<R: Runtime>(
         .map(|p| p.name)
         .unwrap_or_else(|_| profile_id.to_string());
     let settings = shell.files.settings().unwrap_or_default();
-    let notice = shell
+    let notices = shell
         .notices
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -260,17 +261,48 @@ fn after_cycle<R: Runtime>(
             }
         }
     }
-    if let Some(n) = notice {
+    for n in notices {
+        show_notice(handle, profile_id, &n, settings.language);
+    }
+}
+
+/// Sends a notice to the desktop; a click on a conflict's notice opens the popup.
+fn show_notice<R: Runtime>(
+    handle: &AppHandle<R>,
+    profile_id: &str,
+    n: &notify::Notice,
+    language: settings::Language,
+) {
+    #[cfg(target_os = "linux")]
+    let shown = {
+        let open = tray::words(language).open;
+        let (clicked, profile) = (handle.clone(), profile_id.to_string());
+        notify::show(n, open, move || {
+            let h = clicked.clone();
+            let opened = clicked.run_on_main_thread(move || {
+                if let Err(e) = open_conflict_window(&h, &profile, None) {
+                    tracing::warn!(error = %e, "cannot open the conflict popup");
+                }
+            });
+            if let Err(e) = opened {
+                tracing::warn!(error = %e, "cannot open the conflict popup");
+            }
+        })
+    };
+    #[cfg(not(target_os = "linux"))]
+    let shown = {
         use tauri_plugin_notification::NotificationExt;
-        if let Err(e) = handle
+        let _ = (profile_id, language);
+        handle
             .notification()
             .builder()
             .title(&n.title)
             .body(&n.body)
             .show()
-        {
-            tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
-        }
+            .map_err(|e| e.to_string())
+    };
+    if let Err(e) = shown {
+        tracing::warn!(error = %e, kind = ?n.kind, "cannot show a notification");
     }
 }
 
@@ -299,29 +331,54 @@ pub fn show_main_window<R: Runtime>(handle: &tauri::AppHandle<R>) -> tauri::Resu
     Ok(())
 }
 
-/// The one command-line option of the desktop app: `--data-dir DIR` (tests and several
-/// installs side by side). Everything else is configured in the app.
-fn data_dir_from_args(
-    mut args: impl Iterator<Item = String>,
-) -> Result<Option<std::path::PathBuf>, String> {
-    let mut dir = None;
+/// The desktop app's command line: `--data-dir DIR` (tests and several installs side by
+/// side) and `--demo SIM_LINE_FILE` (`make demo`). Everything else is configured in the app.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    data_dir: Option<std::path::PathBuf>,
+    demo: Option<std::path::PathBuf>,
+}
+
+fn options_from_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut opts = Options::default();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data-dir" => match args.next() {
-                Some(d) => dir = Some(d.into()),
-                None => return Err("--data-dir needs a directory".into()),
-            },
-            other => match other.strip_prefix("--data-dir=") {
-                Some(d) => dir = Some(d.into()),
-                None => {
-                    return Err(format!(
-                        "unknown option {other:?}; the only option is --data-dir DIR"
-                    ))
-                }
-            },
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "--data-dir" => &mut opts.data_dir,
+            "--demo" => &mut opts.demo,
+            other => {
+                return Err(format!(
+                    "unknown option {other:?}; the options are --data-dir DIR and --demo FILE"
+                ))
+            }
+        };
+        match inline.or_else(|| args.next()) {
+            Some(v) => *slot = Some(v.into()),
+            None => return Err(format!("{name} needs a value")),
         }
     }
-    Ok(dir)
+    Ok(opts)
+}
+
+/// `--demo FILE`: the sim's line is read and the demo profile made ready before the window
+/// opens, so a failure (no keychain, no sim) is a sentence on stderr, not an empty window.
+fn prepare_demo(app: &App, line_file: &std::path::Path) -> Result<Profile, String> {
+    let line = std::fs::read_to_string(line_file).map_err(|e| {
+        format!(
+            "cannot read the sim's line from {}: {e}",
+            line_file.display()
+        )
+    })?;
+    let sim = demo::SimLine::parse(&line).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(demo::prepare(app, &sim))
+        .map_err(|e| format!("the demo could not start: {e}"))
 }
 
 /// Starts the desktop app and runs until Quit.
@@ -336,16 +393,28 @@ pub fn run() {
                 None
             }
         };
-    let data_dir = match data_dir_from_args(std::env::args().skip(1)) {
-        Ok(dir) => dir.unwrap_or_else(odoo365_app::default_data_dir),
+    let opts = match options_from_args(std::env::args().skip(1)) {
+        Ok(opts) => opts,
         Err(e) => {
             eprintln!("odoo365-desktop: {e}");
             std::process::exit(2);
         }
     };
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .unwrap_or_else(odoo365_app::default_data_dir);
     let app = match App::open(&data_dir) {
         Ok(app) => app,
         Err(e) => {
+            eprintln!("odoo365-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let demo_profile = match opts.demo.as_deref().map(|f| prepare_demo(&app, f)) {
+        None => None,
+        Some(Ok(p)) => Some(p.id),
+        Some(Err(e)) => {
             eprintln!("odoo365-desktop: {e}");
             std::process::exit(1);
         }
@@ -362,8 +431,9 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ));
+    let paced = demo_profile.clone();
     let built = with_shell(builder, app)
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             let shell = handle.state::<Shell>();
             tray::install(&handle, &tray_snapshot(&shell).unwrap_or_default())?;
@@ -395,6 +465,18 @@ pub fn run() {
                         tracing::error!(error = %e, "the webhook listener stopped");
                     }
                 })?;
+            if let Some(id) = paced {
+                let pacing = handle.clone();
+                std::thread::Builder::new()
+                    .name("demo-pace".into())
+                    .spawn(move || {
+                        let until = std::time::Instant::now() + demo::PACED_FOR;
+                        while std::time::Instant::now() < until {
+                            std::thread::sleep(demo::PACE);
+                            pacing.state::<Shell>().scheduler.wake(Some(&id));
+                        }
+                    })?;
+            }
             // A look every minute: profiles the CLI added or removed, pauses that ended,
             // and the tooltip's times.
             let ticking = handle.clone();
@@ -414,14 +496,21 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    tauri_app.run(|_handle, event| {
+    tauri_app.run(move |handle, event| match event {
         // Closing the last window keeps the app in the tray; only Quit (an explicit exit
         // code) ends it.
-        if let RunEvent::ExitRequested { api, code, .. } = event {
-            if code.is_none() {
-                api.prevent_exit();
+        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
+        // The demo leaves nothing behind in the person's keychain.
+        RunEvent::Exit => {
+            if let Some(id) = &demo_profile {
+                let shell = handle.state::<Shell>();
+                shell.scheduler.stop(id);
+                if let Err(e) = shell.app.remove_profile(id) {
+                    eprintln!("odoo365-desktop: cannot remove the demo profile: {e}");
+                }
             }
         }
+        _ => {}
     });
 }
 
@@ -513,13 +602,55 @@ pub(crate) mod tests {
         (tauri_app, window)
     }
 
+    /// `make bundle` is too slow for `make test`; this checks what it relies on.
     #[test]
-    fn the_data_dir_option_is_read_and_anything_else_is_refused() {
-        let args = |a: &[&str]| data_dir_from_args(a.iter().map(|s| s.to_string()));
-        assert_eq!(args(&[]).unwrap(), None);
-        assert_eq!(args(&["--data-dir", "/x"]).unwrap(), Some("/x".into()));
-        assert_eq!(args(&["--data-dir=/y"]).unwrap(), Some("/y".into()));
+    fn the_bundle_config_names_existing_icons_the_deb_dependencies_and_the_ui_build() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bundle = &conf["bundle"];
+        assert_eq!(bundle["active"], false, "plain builds do not bundle");
+        let icons = bundle["icon"].as_array().unwrap();
+        assert!(icons.len() >= 3);
+        for icon in icons {
+            let path = here.join(icon.as_str().unwrap());
+            assert!(path.is_file(), "missing icon {}", path.display());
+        }
+        let depends = bundle["linux"]["deb"]["depends"].as_array().unwrap();
+        assert!(
+            depends.contains(&"libayatana-appindicator3-1".into()),
+            "{depends:?}"
+        );
+        assert_eq!(conf["version"], env!("CARGO_PKG_VERSION"));
+        // The Tauri CLI runs it from the repository root (src-tauri's parent).
+        let before = conf["build"]["beforeBuildCommand"].as_str().unwrap();
+        let ui = before
+            .strip_prefix("npm --prefix ")
+            .and_then(|r| r.strip_suffix(" run build"))
+            .unwrap();
+        assert!(
+            here.join("..").join(ui).join("package.json").is_file(),
+            "{before}"
+        );
+    }
+
+    #[test]
+    fn the_data_dir_and_demo_options_are_read_and_anything_else_is_refused() {
+        let args = |a: &[&str]| options_from_args(a.iter().map(|s| s.to_string()));
+        assert_eq!(args(&[]).unwrap(), Options::default());
+        assert_eq!(
+            args(&["--data-dir", "/x"]).unwrap().data_dir,
+            Some("/x".into())
+        );
+        assert_eq!(
+            args(&["--data-dir=/y"]).unwrap().data_dir,
+            Some("/y".into())
+        );
+        let both = args(&["--demo", "/l.json", "--data-dir", "/d"]).unwrap();
+        assert_eq!(both.demo, Some("/l.json".into()));
+        assert_eq!(both.data_dir, Some("/d".into()));
         assert!(args(&["--data-dir"]).is_err());
+        assert!(args(&["--demo"]).unwrap_err().contains("--demo"));
         assert!(args(&["--verbose"]).unwrap_err().contains("--verbose"));
     }
 

@@ -1,7 +1,8 @@
 //! Desktop notifications after background cycles: a conflict needs a decision, a guard
-//! paused a cycle, sign-in is needed, an error persists. Coalesced: at most one per kind
-//! per profile per ten minutes. The decision is pure (time is passed in); the shell sends
-//! what it returns.
+//! paused a cycle, sign-in is needed, an error persists, a Teams meeting was created.
+//! Coalesced: at most one per kind per profile per ten minutes. The decision is pure (time
+//! is passed in); the shell sends what it returns, and a click on a conflict's notice
+//! opens the conflict popup ([`show`]).
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ pub enum NoticeKind {
     GuardPaused,
     SignInNeeded,
     ErrorPersists,
+    TeamsMeetingCreated,
 }
 
 /// A notification to show.
@@ -29,6 +31,54 @@ pub struct Notice {
     pub body: String,
 }
 
+impl Notice {
+    /// A click on it opens the conflict popup.
+    pub fn opens_conflict(&self) -> bool {
+        self.kind == NoticeKind::ConflictNeedsDecision
+    }
+}
+
+/// The titles of the events a synced cycle had Outlook create a Teams meeting for: a
+/// Microsoft write that asks for a Teams meeting with no join URL yet (Graph makes the
+/// meeting on that write), minus the items whose write failed.
+pub fn teams_meetings_created(result: &SyncResult) -> Vec<String> {
+    use odoo365_sync_core::canonical::MeetingProvider;
+    use odoo365_sync_core::{Op, Side};
+    if result.outcome != "synced" {
+        return Vec::new();
+    }
+    let failed: std::collections::HashSet<&str> = result
+        .report
+        .failed
+        .iter()
+        .map(|f| f.item.as_str())
+        .collect();
+    result
+        .report
+        .plan
+        .entries
+        .iter()
+        .filter(|e| !failed.contains(e.key.as_str()))
+        .flat_map(|e| e.decision.ops.iter())
+        .filter_map(|op| match op {
+            Op::Create {
+                side: Side::Microsoft,
+                event,
+            }
+            | Op::Update {
+                side: Side::Microsoft,
+                event,
+                ..
+            } => event
+                .online_meeting
+                .as_ref()
+                .filter(|m| m.provider == MeetingProvider::TeamsForBusiness && m.join_url.is_none())
+                .map(|_| event.title.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Remembers what was shown, and whether each profile's last cycle failed.
 #[derive(Debug, Default)]
 pub struct NoticeGate {
@@ -37,7 +87,8 @@ pub struct NoticeGate {
 }
 
 impl NoticeGate {
-    /// What to show after a cycle of `profile` (by name) ended with `result` at `now`.
+    /// What to show after a cycle of `profile` (by name) ended with `result` at `now`: at
+    /// most one notice about the cycle's state, and one about Teams meetings it created.
     pub fn after_cycle(
         &mut self,
         profile: &str,
@@ -45,25 +96,26 @@ impl NoticeGate {
         prefs: &NotificationPrefs,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Option<Notice> {
+    ) -> Vec<Notice> {
         let de = language == Language::De;
         let pick = |en: &str, german: &str| if de { german } else { en }.to_string();
         // Another process syncing the profile (the CLI's daemon) is no failure.
         if matches!(result, Err(e) if e.code == ErrorCode::Busy) {
-            return None;
+            return Vec::new();
         }
         let failed_before = self
             .failed_before
             .insert(profile.to_string(), result.is_err())
             .unwrap_or(false);
-        let (kind, wanted, title, body) = match result {
-            Ok(r) if r.outcome == "paused" => (
+        let mut candidates = Vec::new();
+        match result {
+            Ok(r) if r.outcome == "paused" => candidates.push((
                 NoticeKind::GuardPaused,
                 prefs.guard_paused,
                 pick("Sync paused: please review", "Synchronisierung pausiert: bitte prüfen"),
                 format!("{profile}: {}", r.summary),
-            ),
-            Ok(r) if r.open_conflicts > 0 => (
+            )),
+            Ok(r) if r.open_conflicts > 0 => candidates.push((
                 NoticeKind::ConflictNeedsDecision,
                 prefs.conflicts,
                 pick(
@@ -76,34 +128,81 @@ impl NoticeGate {
                 )
                 .replace("{profile}", profile)
                 .replace("{n}", &r.open_conflicts.to_string()),
-            ),
-            Ok(_) => return None,
-            Err(e) if e.code == ErrorCode::SignInNeeded => (
+            )),
+            Ok(_) => {}
+            Err(e) if e.code == ErrorCode::SignInNeeded => candidates.push((
                 NoticeKind::SignInNeeded,
                 prefs.sign_in,
                 pick("Sign-in needed", "Anmeldung nötig"),
                 format!("{profile}: {}", e.message),
-            ),
+            )),
             // One failed cycle is often a passing network hiccup; the second in a row is
             // worth telling.
-            Err(e) if failed_before => (
+            Err(e) if failed_before => candidates.push((
                 NoticeKind::ErrorPersists,
                 prefs.errors,
                 pick("Sync keeps failing", "Synchronisierung schlägt weiter fehl"),
                 format!("{profile}: {}", e.message),
-            ),
-            Err(_) => return None,
-        };
-        if !wanted {
-            return None;
+            )),
+            Err(_) => {}
         }
-        let key = (kind, profile.to_string());
-        if self.shown.get(&key).is_some_and(|t| now - *t < QUIET_FOR) {
-            return None;
+        if let Ok(r) = result {
+            let titles = teams_meetings_created(r);
+            if !titles.is_empty() {
+                candidates.push((
+                    NoticeKind::TeamsMeetingCreated,
+                    prefs.teams_meetings,
+                    pick("Teams meeting created", "Teams-Besprechung erstellt"),
+                    format!("{profile}: {}", titles.join(", ")),
+                ));
+            }
         }
-        self.shown.insert(key, now);
-        Some(Notice { kind, title, body })
+        let mut out = Vec::new();
+        for (kind, wanted, title, body) in candidates {
+            if !wanted {
+                continue;
+            }
+            let key = (kind, profile.to_string());
+            if self.shown.get(&key).is_some_and(|t| now - *t < QUIET_FOR) {
+                continue;
+            }
+            self.shown.insert(key, now);
+            out.push(Notice { kind, title, body });
+        }
+        out
     }
+}
+
+/// Shows a notice on the desktop's notification daemon. `on_click` runs (on a thread of
+/// its own) when the person clicks a notice that [`Notice::opens_conflict`]; the daemon
+/// reports the click as the `default` action.
+#[cfg(target_os = "linux")]
+pub fn show(
+    notice: &Notice,
+    open_label: &str,
+    on_click: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
+    let mut n = notify_rust::Notification::new();
+    n.appname("Odoo365 Sync")
+        .summary(&notice.title)
+        .body(&notice.body);
+    if notice.opens_conflict() {
+        n.action("default", open_label);
+    }
+    let handle = n.show().map_err(|e| e.to_string())?;
+    if notice.opens_conflict() {
+        std::thread::Builder::new()
+            .name("notice-click".into())
+            .spawn(move || {
+                handle.wait_for_action(|action| {
+                    if action == "default" {
+                        on_click();
+                    }
+                })
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,23 +227,23 @@ mod tests {
         let sign_in = failed(ErrorCode::SignInNeeded);
         let n = gate
             .after_cycle("work", &sign_in, &prefs, Language::En, at(0))
-            .unwrap();
+            .remove(0);
         assert_eq!(n.kind, NoticeKind::SignInNeeded);
         assert_eq!(
             gate.after_cycle("work", &sign_in, &prefs, Language::En, at(5)),
-            None
+            vec![]
         );
         assert_eq!(
             gate.after_cycle("work", &sign_in, &prefs, Language::En, at(9)),
-            None
+            vec![]
         );
         // Another profile is not held back by the first one.
-        assert!(gate
+        assert!(!gate
             .after_cycle("home", &sign_in, &prefs, Language::En, at(9))
-            .is_some());
-        assert!(gate
+            .is_empty());
+        assert!(!gate
             .after_cycle("work", &sign_in, &prefs, Language::En, at(10))
-            .is_some());
+            .is_empty());
     }
 
     #[test]
@@ -154,16 +253,16 @@ mod tests {
         let network = failed(ErrorCode::Network);
         assert_eq!(
             gate.after_cycle("work", &network, &prefs, Language::En, at(0)),
-            None
+            vec![]
         );
         let busy = failed(ErrorCode::Busy);
         assert_eq!(
             gate.after_cycle("work", &busy, &prefs, Language::En, at(0)),
-            None
+            vec![]
         );
         let n = gate
             .after_cycle("work", &network, &prefs, Language::En, at(1))
-            .unwrap();
+            .remove(0);
         assert_eq!(n.kind, NoticeKind::ErrorPersists);
         let quiet = NotificationPrefs {
             sign_in: false,
@@ -172,7 +271,7 @@ mod tests {
         let sign_in = failed(ErrorCode::SignInNeeded);
         assert_eq!(
             gate.after_cycle("home", &sign_in, &quiet, Language::En, at(0)),
-            None
+            vec![]
         );
     }
 
@@ -192,21 +291,143 @@ mod tests {
         let prefs = NotificationPrefs::default();
         let n = gate
             .after_cycle("work", &Ok(paused), &prefs, Language::En, at(0))
-            .unwrap();
+            .remove(0);
         assert_eq!(n.kind, NoticeKind::GuardPaused);
         let conflicted = Ok(conflicted);
         let n = gate
             .after_cycle("work", &conflicted, &prefs, Language::En, at(1))
-            .unwrap();
+            .remove(0);
         assert_eq!(n.kind, NoticeKind::ConflictNeedsDecision);
         assert!(n.body.contains("1 conflict"), "{}", n.body);
         assert_eq!(
             gate.after_cycle("work", &conflicted, &prefs, Language::En, at(2)),
-            None
+            vec![]
         );
         let german = gate
             .after_cycle("home", &conflicted, &prefs, Language::De, at(2))
-            .unwrap();
+            .remove(0);
         assert_eq!(german.title, "Ein Konflikt braucht Ihre Entscheidung");
+    }
+
+    #[test]
+    fn a_teams_meeting_a_cycle_created_gets_one_notice() {
+        use chrono::TimeZone;
+        use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+        const ME: &str = "me@example.com";
+        let dir = tempfile::tempdir().unwrap();
+        let clock =
+            odoo365_engine::ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+        let app = odoo365_app::App::open_with(
+            dir.path(),
+            std::sync::Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            std::sync::Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let profile = app.add_profile(crate::tests::draft("work")).unwrap();
+        let (graph, odoo) = (FakeGraph::new(ME), FakeOdoo::new(ME));
+        let sync = |confirm| {
+            clock.advance(chrono::Duration::seconds(10));
+            let engine = app
+                .engine_with(
+                    &profile,
+                    ME,
+                    std::sync::Arc::new(graph.clone()),
+                    std::sync::Arc::new(odoo.clone()),
+                )
+                .unwrap();
+            crate::scheduler::block_on(app.sync_with(&profile, engine, false, confirm))
+                .unwrap()
+                .unwrap()
+        };
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+        let plain =
+            odoo365_sync_core::Event::timed("Lunch", start, start + chrono::Duration::hours(1))
+                .normalized();
+        odoo.user_create(&plain);
+        sync(true);
+        let review = odoo365_sync_core::Event::timed(
+            "Design review",
+            start + chrono::Duration::days(1),
+            start + chrono::Duration::days(1) + chrono::Duration::hours(1),
+        )
+        .normalized();
+        let oid = odoo.user_create(&review);
+        odoo.user_write(oid, &serde_json::json!({"videocall_location": "teams"}));
+        let made = sync(false);
+        assert_eq!(
+            teams_meetings_created(&made),
+            vec!["Design review".to_string()],
+            "{}",
+            made.summary
+        );
+        let quiet = sync(false);
+        assert!(
+            teams_meetings_created(&quiet).is_empty(),
+            "{}",
+            quiet.summary
+        );
+
+        let mut gate = NoticeGate::default();
+        let prefs = NotificationPrefs::default();
+        let shown = gate.after_cycle("work", &Ok(made.clone()), &prefs, Language::En, at(0));
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].kind, NoticeKind::TeamsMeetingCreated);
+        assert_eq!(shown[0].title, "Teams meeting created");
+        assert!(shown[0].body.contains("Design review"), "{}", shown[0].body);
+        assert!(!shown[0].opens_conflict());
+        // Coalesced like every kind, and off when the person turned it off.
+        assert!(gate
+            .after_cycle("work", &Ok(made.clone()), &prefs, Language::En, at(3))
+            .is_empty());
+        let off = NotificationPrefs {
+            teams_meetings: false,
+            ..NotificationPrefs::default()
+        };
+        assert!(NoticeGate::default()
+            .after_cycle("work", &Ok(made), &off, Language::En, at(0))
+            .is_empty());
+    }
+
+    /// The real daemon of the headless desktop (dunst): the notice carries a default
+    /// action, and `dunstctl action` (what a click does) reaches `on_click`.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn clicking_a_conflict_notice_on_the_desktop_runs_its_action() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            assert!(
+                std::env::var_os("CI").is_none()
+                    && std::env::var_os("ODOO365_DESKTOP_SESSION").is_none(),
+                "notifications need the desktop session: run inside scripts/desktop-session.sh"
+            );
+            eprintln!("skipped: no session bus");
+            return;
+        }
+        let notice = Notice {
+            kind: NoticeKind::ConflictNeedsDecision,
+            title: "A conflict needs your decision".into(),
+            body: "work: 1 conflict(s) wait".into(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        show(&notice, "Open", move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+        let mut clicked = false;
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let out = std::process::Command::new("dunstctl")
+                .args(["action", "0"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            if rx
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_ok()
+            {
+                clicked = true;
+                break;
+            }
+        }
+        assert!(clicked, "the click never reached the app");
     }
 }

@@ -325,6 +325,14 @@ impl Scheduler {
         self.hooks().changed();
     }
 
+    /// Runs `f` between this profile's cycles (after a running one ends): the conflict
+    /// popup's Apply then waits a moment instead of meeting the app's own cycle as "busy".
+    pub fn between_cycles<T>(&self, profile_id: &str, f: impl FnOnce() -> T) -> T {
+        let worker = self.worker(profile_id);
+        let _cycle = worker.cycle.lock().unwrap_or_else(|p| p.into_inner());
+        f()
+    }
+
     /// One cycle now, on the calling (blocking) thread, after any cycle that runs already.
     pub fn sync_now(&self, profile_id: &str) -> Result<SyncResult, AppError> {
         let worker = self.worker(profile_id);

@@ -4,6 +4,8 @@
 //! * [`graph`]: Microsoft 365 (Graph v1.0 calendar, OneDrive, change notifications,
 //!   `$batch`, the identity platform), built from `shared/specs/graph.md`.
 //! * [`odoo`]: Odoo's external API (JSON-2, JSON-RPC), built from `shared/specs/odoo.md`.
+//! * [`demo`]: the demo scenario's people and its timeline (`odoo365-sim --scenario demo`).
+//! * [`sim`]: what the `odoo365-sim` binary serves, as a library.
 //! * [`clock`], [`faults`], [`reqlog`]: the virtual clock, the seeded fault plan and the
 //!   request log that both emulators share, so one seed reproduces a whole run.
 //!
@@ -12,10 +14,12 @@
 //! demo's server, never linked into the shipped app.
 
 pub mod clock;
+pub mod demo;
 pub mod faults;
 pub mod graph;
 pub mod odoo;
 pub mod reqlog;
+pub mod sim;
 
 pub use clock::Clock;
 pub use faults::{Fault, FaultPlan, FaultRule};

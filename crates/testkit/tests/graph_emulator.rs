@@ -3155,7 +3155,7 @@ mod scenario {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let users = e.em().users();
-        assert!(users.iter().any(|u| u.mail == "bob@contoso.com"));
+        assert!(users.iter().any(|u| u.mail == odoo365_testkit::demo::BOB));
         let list = json_of(e.get("/me/events?$top=50").await).await;
         let events = list["value"].as_array().unwrap();
         assert_eq!(events.len(), 4);

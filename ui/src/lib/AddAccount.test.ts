@@ -195,4 +195,23 @@ describe("the add-account wizard", () => {
     expect(callsOf("add_profile")).toHaveLength(1);
     expect(callsOf("start_sign_in")).toHaveLength(2);
   });
+  it("sends another Microsoft cloud's addresses with the draft, and refuses a bad one", async () => {
+    commands({ check_odoo: () => check });
+    render(AddAccount);
+    await type("Account name", "work");
+    await type("Application (client) id", "11111111-2222-3333-4444-555555555555");
+    await type("Microsoft Graph address", "ftp://graph.example");
+    await next();
+    expect(screen.getByRole("alert").textContent).toContain("A Microsoft address must be a full https:// URL");
+    await type("Microsoft Graph address", "http://127.0.0.1:4010/v1.0");
+    await type("Microsoft sign-in address", "http://127.0.0.1:4010");
+    await next();
+    await fillOdoo();
+    await fireEvent.click(screen.getByRole("button", { name: "Test connection" }));
+    await screen.findByTestId("check-ok");
+    expect(callsOf("check_odoo")[0].draft).toMatchObject({
+      graph_url: "http://127.0.0.1:4010/v1.0",
+      identity_url: "http://127.0.0.1:4010",
+    });
+  });
 });

@@ -20,7 +20,9 @@ use odoo365_testkit::{Clock, Fault, FaultRule};
 enum Scenario {
     /// No users, no data: tests create what they need through the control API.
     Empty,
-    /// A few users, events, a recurring series, files, and one conflict-prone pair.
+    /// A few users, events, a recurring series, files, and one conflict-prone pair; after
+    /// the first sync, a timeline creates an event on each side and edits one event
+    /// differently on both (a conflict).
     Demo,
 }
 
@@ -48,6 +50,9 @@ struct Args {
     /// Chance (0-1) that a write is applied and its answer dropped.
     #[arg(long, default_value_t = 0.0)]
     reset_after_apply: f64,
+    /// Demo: seconds between the first sync and the timeline's changes on both sides.
+    #[arg(long, default_value_t = 5)]
+    demo_after_first_sync: u64,
 }
 
 fn fault_rules(args: &Args) -> Vec<FaultRule> {
@@ -87,6 +92,8 @@ async fn main() -> anyhow::Result<()> {
     let graph = GraphEmulator::new(GraphConfig {
         seed: args.seed,
         clock: clock.clone(),
+        // The demo signs in by device code, approved at once through the control API.
+        device_code_interval_s: 1,
         ..GraphConfig::default()
     });
     odoo365_testkit::odoo::VersionProfile::parse(&args.odoo_version)
@@ -107,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_probability(args.graph_throttle),
         );
     }
+    let database = OdooConfig::default().database;
     let demo = match args.scenario {
         Scenario::Empty => None,
         Scenario::Demo => {
@@ -114,55 +122,25 @@ async fn main() -> anyhow::Result<()> {
             let seed = odoo
                 .seed_demo()
                 .map_err(|e| anyhow::anyhow!("seeding the Odoo demo: {e}"))?;
-            Some(serde_json::json!({
-                "odoo_database": OdooConfig::default().database,
-                "odoo_users": [
-                    {"uid": seed.alice.uid, "api_key": seed.alice_key},
-                    {"uid": seed.bob.uid, "api_key": seed.bob_key},
-                ],
-            }))
+            Some(seed)
         }
     };
 
-    let bind = || tokio::net::TcpListener::bind(("127.0.0.1", 0));
-    let (g, o, c) = (bind().await?, bind().await?, bind().await?);
-    let base = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
-        Ok(format!(
-            "http://{}",
-            l.local_addr().context("reading a bound address")?
-        ))
-    };
-    let (graph_base, odoo_base, control_base) = (base(&g)?, base(&o)?, base(&c)?);
-    let control = axum::Router::new()
-        .nest("/graph", graph.control_router())
-        .nest("/odoo", odoo.control_router());
-    let mut line = serde_json::json!({
-        "graph": format!("{graph_base}/v1.0"),
-        "identity": graph_base,
-        "odoo": odoo_base,
-        "control": control_base,
-    });
-    if let Some(demo) = demo {
-        line["demo"] = demo;
-    }
+    let served = odoo365_testkit::sim::serve(
+        graph,
+        odoo,
+        demo.map(|seed| odoo365_testkit::sim::DemoRun {
+            seed,
+            odoo_database: database,
+            after_first_sync: std::time::Duration::from_secs(args.demo_after_first_sync),
+        }),
+        std::sync::Arc::new(|s: &str| eprintln!("{s}")),
+    )
+    .await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")?;
+    writeln!(out, "{}", served.line)?;
     out.flush()?;
     drop(out);
-    // The Odoo emulator serves its own connections so a fault can drop one unanswered;
-    // it stops when this sender is dropped, i.e. never before the process ends.
-    let (_odoo_stop, odoo_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::try_join!(
-        async {
-            axum::serve(g, graph.router())
-                .await
-                .context("Graph emulator")
-        },
-        async {
-            odoo365_testkit::odoo::serve(o, odoo.router(), odoo_stopped).await;
-            anyhow::Ok(())
-        },
-        async { axum::serve(c, control).await.context("control API") },
-    )?;
+    served.serving.await.context("the sim's servers")??;
     Ok(())
 }

@@ -304,8 +304,10 @@ impl World {
 /// The `demo` scenario.
 pub fn seed_demo(em: &GraphEmulator) {
     use super::state::DriveType::Business;
-    let alice = em.create_user("alice@contoso.com", "Alice Martin", Business);
-    let bob = em.create_user("bob@contoso.com", "Bob Kowalski", Business);
+    // The same two people as in the Odoo demo (`OdooEmulator::seed_demo`), so that the
+    // organizer and attendees of a synced event are one person on both sides.
+    let alice = em.create_user(crate::demo::ALICE, crate::demo::ALICE_NAME, Business);
+    let bob = em.create_user(crate::demo::BOB, crate::demo::BOB_NAME, Business);
     let now = em.clock().now();
     let day = now.date_naive() + Duration::days(1);
     let at = |d: chrono::NaiveDate, h: u32| {

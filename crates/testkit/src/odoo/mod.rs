@@ -824,20 +824,20 @@ impl OdooEmulator {
     pub fn seed_demo(&self) -> Result<DemoSeed, ControlError> {
         let second = self.create_company("Second Company");
         let alice = self.create_user(NewUser {
-            name: Some("Alice Organizer".into()),
-            email: Some("alice@example.com".into()),
+            name: Some(crate::demo::ALICE_NAME.into()),
+            email: Some(crate::demo::ALICE.into()),
             password: Some("alice".into()),
             tz: Some("Europe/Brussels".into()),
             company_ids: Some(vec![1, second]),
             company_id: Some(1),
-            ..NewUser::internal("alice")
+            ..NewUser::internal(crate::demo::ALICE_LOGIN)
         })?;
         let bob = self.create_user(NewUser {
-            name: Some("Bob Colleague".into()),
-            email: Some("bob@example.com".into()),
+            name: Some(crate::demo::BOB_NAME.into()),
+            email: Some(crate::demo::BOB.into()),
             password: Some("bob".into()),
             tz: Some("America/New_York".into()),
-            ..NewUser::internal("bob")
+            ..NewUser::internal(crate::demo::BOB_LOGIN)
         })?;
         let carol = self.create_user(NewUser {
             name: Some("Carol Customer".into()),
