@@ -1064,7 +1064,11 @@ impl Engine {
                 }
             }
             let mut failed = Vec::new();
-            for j in t.jobs(&profile, JobState::Failed)?.into_iter().filter(calendar) {
+            for j in t
+                .jobs(&profile, JobState::Failed)?
+                .into_iter()
+                .filter(calendar)
+            {
                 add_recheck(&mut recheck, &j.payload);
                 failed.push(ItemError {
                     item: j
