@@ -795,6 +795,18 @@ impl Run {
                         self.out
                             .push(format!("  failed: {}", normalise(&f.to_string())));
                     }
+                    for f in v["files"]["failed"].as_array().into_iter().flatten() {
+                        self.out
+                            .push(format!("  file failed: {}", normalise(&f.to_string())));
+                    }
+                    for n in v["files"]["notices"].as_array().into_iter().flatten() {
+                        self.out
+                            .push(format!("  file notice: {}", normalise(&n.to_string())));
+                    }
+                    for u in v["files"]["unplaced"].as_array().into_iter().flatten() {
+                        self.out
+                            .push(format!("  file left alone: {}", normalise(&u.to_string())));
+                    }
                     for f in v["report"]["item_errors"].as_array().into_iter().flatten() {
                         self.out
                             .push(format!("  item error: {}", normalise(&f.to_string())));

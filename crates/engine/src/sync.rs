@@ -1118,14 +1118,20 @@ impl Engine {
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or_default();
             let mut waiting = 0;
+            // File jobs are the file cycle's to count (and to recheck).
+            let calendar = |j: &crate::state::Job| j.kind != crate::files::JOB_KIND;
             for state in [JobState::Pending, JobState::Running] {
-                for j in t.jobs(&profile, state)? {
+                for j in t.jobs(&profile, state)?.into_iter().filter(calendar) {
                     waiting += 1;
                     add_recheck(&mut recheck, &j.payload);
                 }
             }
             let mut failed = Vec::new();
-            for j in t.jobs(&profile, JobState::Failed)? {
+            for j in t
+                .jobs(&profile, JobState::Failed)?
+                .into_iter()
+                .filter(calendar)
+            {
                 if j.kind == ITEM_ERROR {
                     continue; // in `item_errors`
                 }
