@@ -224,7 +224,13 @@ fn odoo_call(sim: &Sim, p: &People, model: &str, method: &str, body: Value) -> V
     v
 }
 
-fn outlook(sim: &Sim, p: &People, method: reqwest::Method, url: &str, body: Option<Value>) -> Value {
+fn outlook(
+    sim: &Sim,
+    p: &People,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Value {
     let url = if url.starts_with("http") {
         url.to_string()
     } else {
@@ -245,7 +251,11 @@ impl Collection {
     fn seed(&self, sim: &Sim, p: &People) {
         match self {
             Collection::Events(n) => {
-                let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+                let today = chrono::Utc::now()
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc();
                 let at = |i: usize| {
                     today
                         + chrono::Duration::days(1 + (i % 200) as i64)
@@ -255,16 +265,26 @@ impl Collection {
                 let odoo: Vec<Value> = (0..*n)
                     .filter(|i| i % 2 == 0)
                     .map(|i| {
-                        let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                        let f = |t: chrono::DateTime<chrono::Utc>| {
+                            t.format("%Y-%m-%d %H:%M:%S").to_string()
+                        };
                         json!({"name": format!("Crash event {i}"), "start": f(at(i)),
                                "stop": f(at(i) + chrono::Duration::minutes(30))})
                     })
                     .collect();
                 for chunk in odoo.chunks(250) {
-                    odoo_call(sim, p, "calendar.event", "create", json!({"vals_list": chunk}));
+                    odoo_call(
+                        sim,
+                        p,
+                        "calendar.event",
+                        "create",
+                        json!({"vals_list": chunk}),
+                    );
                 }
                 for i in (0..*n).filter(|i| i % 2 == 1) {
-                    let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+                    let f = |t: chrono::DateTime<chrono::Utc>| {
+                        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+                    };
                     outlook(
                         sim,
                         p,
