@@ -444,7 +444,10 @@ impl OdooEvents {
         let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
         let missing: BTreeSet<i64> = {
             let c = lock();
-            ids.iter().copied().filter(|id| !c.contains_key(id)).collect()
+            ids.iter()
+                .copied()
+                .filter(|id| !c.contains_key(id))
+                .collect()
         };
         let fetched = self.read_model(model, &missing, fields).await?;
         let mut c = lock();
@@ -685,20 +688,19 @@ impl OdooEvents {
                     .map_err(odoo_port_error)?;
                 let id = match found.first() {
                     Some(id) => *id,
-                    None => {
-                        self.client
-                            .create_one(
-                                "calendar.alarm",
-                                json!({"name": format!("{minutes} minutes"), "alarm_type": kind,
+                    None => self
+                        .client
+                        .create_one(
+                            "calendar.alarm",
+                            json!({"name": format!("{minutes} minutes"), "alarm_type": kind,
                                        "duration": minutes, "interval": "minutes"})
-                                .as_object()
-                                .cloned()
-                                .unwrap_or_default(),
-                                WriteOrigin::Microsoft,
-                            )
-                            .await
-                            .map_err(odoo_port_error)?
-                    }
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                            WriteOrigin::Microsoft,
+                        )
+                        .await
+                        .map_err(odoo_port_error)?,
                 };
                 self.alarm_ids
                     .lock()

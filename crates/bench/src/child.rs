@@ -139,6 +139,9 @@ async fn unpaced_engine(app: &App) -> anyhow::Result<odoo365_engine::Engine> {
     let mut config = odoo365_app::connect::odoo_config(&profile, &key)?;
     config.requests_per_second = 1e9;
     config.requests_burst = u32::MAX;
+    // The Odoo emulator scans every row per search (O(events)); on a loaded machine a
+    // 10,000-row read can pass the default 60 s, which would measure the emulator.
+    config.timeout = Duration::from_secs(900);
     let odoo = odoo365_odoo::OdooClient::connect(config).await?;
     Ok(app.engine_with(
         &profile,
@@ -185,8 +188,10 @@ async fn first_sync(env: &ChildEnv) -> anyhow::Result<Value> {
     }
     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let cpu_ms = measure::process_cpu_ms()? - cpu0;
-    Ok(json!({"phase": "first-sync", "wall_ms": wall_ms, "cpu_ms": cpu_ms,
-              "cycles": cycles, "memory": memory()?}))
+    Ok(
+        json!({"phase": "first-sync", "wall_ms": wall_ms, "cpu_ms": cpu_ms,
+              "cycles": cycles, "memory": memory()?}),
+    )
 }
 
 /// A daemon that wakes with nothing to do: the store and engine of a synced profile, one
@@ -214,8 +219,10 @@ async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
     };
     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let cpu_ms = (measure::threads_cpu_ns()? - cpu0) as f64 / 1e6;
-    Ok(json!({"phase": "noop", "wall_ms": wall_ms, "cpu_ms": cpu_ms,
-              "cycle": report_json(&r), "memory": memory()?}))
+    Ok(
+        json!({"phase": "noop", "wall_ms": wall_ms, "cpu_ms": cpu_ms,
+              "cycle": report_json(&r), "memory": memory()?}),
+    )
 }
 
 /// The app's daemon loop at `interval_ms`, until stdin closes; each cycle is printed as a
@@ -229,24 +236,19 @@ async fn latency(env: &ChildEnv) -> anyhow::Result<Value> {
     };
     let mut cycles = 0u64;
     let mut errors = 0u64;
-    app.daemon(
-        PROFILE,
-        Duration::from_millis(env.interval_ms),
-        stop,
-        |r| {
-            cycles += 1;
-            match r {
-                Ok(r) => println!(
-                    "{}",
-                    json!({"cycle": cycles, "jobs_done": r.report.jobs_done})
-                ),
-                Err(e) => {
-                    errors += 1;
-                    println!("{}", json!({"cycle": cycles, "error": e.message}));
-                }
+    app.daemon(PROFILE, Duration::from_millis(env.interval_ms), stop, |r| {
+        cycles += 1;
+        match r {
+            Ok(r) => println!(
+                "{}",
+                json!({"cycle": cycles, "jobs_done": r.report.jobs_done})
+            ),
+            Err(e) => {
+                errors += 1;
+                println!("{}", json!({"cycle": cycles, "error": e.message}));
             }
-        },
-    )
+        }
+    })
     .await?;
     Ok(json!({"phase": "latency", "cycles": cycles, "errors": errors, "memory": memory()?}))
 }
@@ -302,7 +304,9 @@ impl odoo365_graph::Clock for JumpClock {
                 *o += chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
                 *this.slept.lock().unwrap_or_else(|p| p.into_inner()) += duration;
             }
-            let now = this.now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            let now = this
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             // The emulators' clock runs from the same system clock: setting it to our now
             // keeps both on one timeline.
             let sent = this
@@ -349,10 +353,11 @@ async fn throttled(env: &ChildEnv) -> anyhow::Result<Value> {
     let mut cycles = Vec::new();
     for confirm in [false, true, true, true] {
         let key = odoo365_app::connect::odoo_api_key(keychain.as_ref(), &profile)?;
-        let odoo = odoo365_odoo::OdooClient::connect(odoo365_app::connect::odoo_config(
-            &profile, &key,
-        )?)
-        .await?;
+        let mut config = odoo365_app::connect::odoo_config(&profile, &key)?;
+        // Graph is the throttled side here; Odoo is paced as the app paces it, with room
+        // for the emulator's full-table scans (see `unpaced_engine`).
+        config.timeout = Duration::from_secs(900);
+        let odoo = odoo365_odoo::OdooClient::connect(config).await?;
         let engine = app.engine_with(
             &profile,
             ALICE,
@@ -366,9 +371,11 @@ async fn throttled(env: &ChildEnv) -> anyhow::Result<Value> {
             break;
         }
     }
-    Ok(json!({"phase": "throttled", "wall_ms": t0.elapsed().as_secs_f64() * 1000.0,
+    Ok(
+        json!({"phase": "throttled", "wall_ms": t0.elapsed().as_secs_f64() * 1000.0,
               "cpu_ms": measure::process_cpu_ms()? - cpu0,
-              "skipped_s": clock.slept().as_secs_f64(), "cycles": cycles, "memory": memory()?}))
+              "skipped_s": clock.slept().as_secs_f64(), "cycles": cycles, "memory": memory()?}),
+    )
 }
 
 /// Runs one phase and prints its JSON line.

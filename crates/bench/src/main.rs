@@ -11,7 +11,10 @@ use odoo365_bench::scenarios::{self, Options};
 use odoo365_testkit::graph::Limits;
 
 #[derive(Debug, Parser)]
-#[command(name = "odoo365-bench", about = "Benchmarks of the engine against both emulators")]
+#[command(
+    name = "odoo365-bench",
+    about = "Benchmarks of the engine against both emulators"
+)]
 struct Args {
     #[command(subcommand)]
     child: Option<Child>,
@@ -19,7 +22,11 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     events: usize,
     /// Which scenarios: first-sync, noop, latency, throttled (noop and latency need first-sync)
-    #[arg(long, value_delimiter = ',', default_value = "first-sync,noop,latency,throttled")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "first-sync,noop,latency,throttled"
+    )]
     scenarios: Vec<String>,
     /// Full throttling windows (10,000 Graph requests per 600 s each) the throttled run spans
     #[arg(long, default_value_t = 2)]
@@ -55,7 +62,9 @@ enum Child {
 }
 
 fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -74,7 +83,10 @@ fn main() -> anyhow::Result<()> {
     }
     let known = ["first-sync", "noop", "latency", "throttled"];
     for s in &args.scenarios {
-        anyhow::ensure!(known.contains(&s.as_str()), "unknown scenario {s:?}; known: {known:?}");
+        anyhow::ensure!(
+            known.contains(&s.as_str()),
+            "unknown scenario {s:?}; known: {known:?}"
+        );
     }
     let opts = Options {
         events: args.events,
@@ -99,8 +111,8 @@ fn main() -> anyhow::Result<()> {
     let results = rt.block_on(scenarios::run(&opts))?;
     let mut rows = report::rows(&opts, &results);
     if let Some(path) = &args.emulator_figures {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         rows.extend(report::emulator_rows(&text));
     }
     println!("{}", report::table(&rows));

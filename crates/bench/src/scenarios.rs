@@ -275,7 +275,10 @@ async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
     let stdout = child.stdout.take().context("child stdout")?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -284,7 +287,10 @@ async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
         .await
         .context("the daemon did not report a cycle")?
         .context("the daemon ended")?;
-    ensure!(!first.contains("error"), "the daemon's first cycle: {first}");
+    ensure!(
+        !first.contains("error"),
+        "the daemon's first cycle: {first}"
+    );
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let mut result = Latency {
@@ -379,7 +385,8 @@ async fn throttled(opts: &Options) -> anyhow::Result<Throttled> {
     world.check_no_duplicate_no_loss(events).await?;
     // The emulator's window starts at the mailbox's first request.
     let t0 = graph[0].at;
-    let end = t0 + chrono::Duration::seconds((limits.window_s * u64::from(opts.throttled_windows)) as i64);
+    let end = t0
+        + chrono::Duration::seconds((limits.window_s * u64::from(opts.throttled_windows)) as i64);
     let accepted = graph
         .iter()
         .filter(|r| r.at < end && (200..300).contains(&r.status))

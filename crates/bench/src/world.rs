@@ -297,7 +297,8 @@ impl World {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        cmd.spawn().with_context(|| format!("starting the {phase} child"))
+        cmd.spawn()
+            .with_context(|| format!("starting the {phase} child"))
     }
 
     /// Runs a child to its end (off the async workers, so the emulators keep answering)
@@ -316,9 +317,14 @@ impl World {
         tokio::task::spawn_blocking(move || {
             let out = child.wait_with_output()?;
             let text = String::from_utf8_lossy(&out.stdout);
-            ensure!(out.status.success(), "the {phase} child failed: {:?}\n{text}", out.status);
+            ensure!(
+                out.status.success(),
+                "the {phase} child failed: {:?}\n{text}",
+                out.status
+            );
             let last = text.lines().last().unwrap_or_default();
-            serde_json::from_str(last).with_context(|| format!("the {phase} child printed {text:?}"))
+            serde_json::from_str(last)
+                .with_context(|| format!("the {phase} child printed {text:?}"))
         })
         .await?
     }
@@ -347,7 +353,10 @@ impl World {
                 last = line;
             }
             let status = child.wait()?;
-            ensure!(status.success(), "the {phase} child failed: {status:?}\n{last}");
+            ensure!(
+                status.success(),
+                "the {phase} child failed: {status:?}\n{last}"
+            );
             let marks = marks.with_context(|| format!("the {phase} child never got ready"))?;
             let v: Value = serde_json::from_str(&last)
                 .with_context(|| format!("the {phase} child printed {last:?}"))?;

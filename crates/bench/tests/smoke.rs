@@ -69,8 +69,14 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
     let t = &r["throttled"];
     assert!(t["fraction_of_limit"].as_f64().unwrap() >= 0.9, "{t}");
     assert!(t["throttled_429"].as_u64().unwrap() <= 5, "{t}");
-    assert_eq!(r["latency"]["odoo_to_outlook_ms"].as_array().unwrap().len(), 1);
-    assert_eq!(r["latency"]["outlook_to_odoo_ms"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        r["latency"]["odoo_to_outlook_ms"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        r["latency"]["outlook_to_odoo_ms"].as_array().unwrap().len(),
+        1
+    );
     let written = std::fs::read_to_string(&doc).unwrap();
     assert!(written.contains("Hand-written notes."), "{written}");
     assert!(written.contains("<!-- bench:begin"), "{written}");
