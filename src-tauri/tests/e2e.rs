@@ -22,7 +22,31 @@ fn webdriver_url() -> Option<String> {
     }
 }
 
+/// Waits until no app of an earlier test holds the single-instance name: a launch while
+/// the previous app is still leaving the bus would hand over to it and exit.
+async fn wait_for_no_running_app() {
+    for _ in 0..100 {
+        let out = std::process::Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:com.odoo365sync.desktop.SingleInstance",
+            ])
+            .output()
+            .unwrap();
+        if !String::from_utf8_lossy(&out.stdout).contains("boolean true") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the app of an earlier test is still running after 10 s");
+}
+
 async fn launch(url: &str, data_dir: &std::path::Path) -> Client {
+    wait_for_no_running_app().await;
     // reqwest brings ring and fantoccini's hyper-rustls could bring aws-lc: pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut caps = serde_json::Map::new();
