@@ -96,6 +96,13 @@ enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Retry a change that gave up (the ids are in `status`); the next sync runs it
+    Retry {
+        /// The job id `status` lists under failed changes
+        job: i64,
+        #[command(flatten)]
+        json: Json,
+    },
     /// The SharePoint document libraries you can reach (for `profile set NAME drive=ID`)
     Drives {
         /// Also search the sites whose name matches (besides the sites you follow)
@@ -706,8 +713,11 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 json(&r)?;
             } else {
                 say!(
-                    "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next                      sync pairs the events again (no duplicates) and shows its plan first.",
-                    r.links_forgotten, r.jobs_cancelled, r.conflicts_closed
+                    "Forgot {} pair(s), closed {} queued change(s) and {} conflict(s). The next \
+                     sync pairs the events again (no duplicates) and shows its plan first.",
+                    r.links_forgotten,
+                    r.jobs_cancelled,
+                    r.conflicts_closed
                 );
             }
         }
@@ -752,6 +762,18 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 if let Some(note) = &r.note {
                     say!("Note: {note}.");
                 }
+            }
+        }
+        Command::Retry {
+            job,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(chosen)?;
+            app.retry_job(&p.id, job)?;
+            if as_json {
+                json(&serde_json::json!({"job": job, "queued": true}))?;
+            } else {
+                say!("Change {job} will run again at the next sync (`odoo365 sync` runs one now).");
             }
         }
         Command::Drives {

@@ -374,18 +374,13 @@ pub async fn journal(
     blocking(move || app.journal(&profile, JOURNAL_LINES)).await
 }
 
-/// A failed job is retried by the next cycle: this checks the job and runs that cycle now.
+/// A failed job goes back to the queue and the profile's next cycle runs now.
 #[tauri::command]
 pub async fn retry_job(shell: State<'_, Shell>, profile: String, job: i64) -> Result<(), AppError> {
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     blocking(move || {
         let id = app.profile(&profile)?.id;
-        if !app.status(&id)?.failed_jobs.iter().any(|j| j.id == job) {
-            return Err(AppError::new(
-                ErrorCode::NotFound,
-                format!("change {job} is not waiting for a retry"),
-            ));
-        }
+        app.retry_job(&id, job)?;
         scheduler.wake(Some(&id));
         Ok(())
     })

@@ -29,6 +29,42 @@ pub struct FailedJob {
     pub error: Option<String>,
 }
 
+impl App {
+    /// The person's Retry on a change that gave up: it runs again at the next sync, with
+    /// its attempts (and a file's hash checks) counted afresh. Only a failed job of this
+    /// profile can be retried.
+    pub fn retry_job(&self, profile: &str, job_id: i64) -> Result<(), AppError> {
+        let profile = self.profile(profile)?;
+        let now = self.now();
+        let queued = self.store().tx(|t| {
+            let Some(job) = t.job(job_id)? else {
+                return Ok(false);
+            };
+            if job.profile_id != profile.id || job.state != JobState::Failed {
+                return Ok(false);
+            }
+            if job.kind == odoo365_engine::files::JOB_KIND {
+                let mut payload = job.payload.clone();
+                payload["hash_failures"] = serde_json::json!(0);
+                t.set_job_payload(job_id, &payload, now)?;
+            }
+            t.retry_failed_job(job_id, now)
+        })?;
+        if queued {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                crate::ErrorCode::NotFound,
+                format!(
+                    "change {job_id} of profile {:?} is not waiting for a retry; `odoo365 \
+                     status` lists the changes that gave up",
+                    profile.name
+                ),
+            ))
+        }
+    }
+}
+
 /// The last error of a run, as `AppError` showed it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LastError {

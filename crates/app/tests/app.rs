@@ -588,4 +588,39 @@ mod over_the_engine {
             "{why:#?}"
         );
     }
+
+    #[tokio::test]
+    async fn a_change_that_gave_up_runs_again_on_retry_and_only_failed_ones_can_be() {
+        let w = World::new();
+        w.sync(false).await;
+        w.sync(true).await;
+        w.graph.user_create(&event("Offsite", 27), None);
+        w.odoo.fail_next(
+            "create",
+            odoo365_engine::PortError::Rejected {
+                message: "a required field is missing".into(),
+            },
+        );
+        let r = w.sync(true).await;
+        let failed = w.app.status("work").unwrap().failed_jobs;
+        assert_eq!(failed.len(), 1, "{failed:?} {}", r.summary);
+        assert!(w.odoo.titled("Offsite").is_empty());
+        let job = failed[0].id;
+
+        // Nothing happens to it by itself…
+        w.sync(false).await;
+        assert!(w.odoo.titled("Offsite").is_empty());
+        // …until the person retries it.
+        w.app.retry_job("work", job).unwrap();
+        let e = w.app.retry_job("work", job).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotFound, "queued already: {}", e.message);
+        let r = w.sync(false).await;
+        assert!(r.needs_person().is_none(), "{}", r.summary);
+        assert_eq!(w.odoo.titled("Offsite").len(), 1);
+        assert!(w.app.status("work").unwrap().failed_jobs.is_empty());
+        assert_eq!(
+            w.app.retry_job("work", 999_999).unwrap_err().code,
+            ErrorCode::NotFound
+        );
+    }
 }

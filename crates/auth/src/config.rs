@@ -5,11 +5,16 @@ use url::Url;
 use crate::{AuthError, Secret};
 
 /// The delegated Graph scopes Odoo365 Sync asks for. `offline_access` is what makes the
-/// identity platform return a refresh token (graph.md §8.4, §8.7).
+/// identity platform return a refresh token (graph.md §8.4, §8.7). `Files.ReadWrite.All`
+/// is what a subscription on a business drive and a SharePoint library need (graph.md
+/// §8.7, [SUBC]); `Sites.Read.All` lets the documents settings list the sites and libraries
+/// the user follows or finds. Both are delegated scopes a user can consent to alone.
 pub const GRAPH_SCOPES: &[&str] = &[
     "https://graph.microsoft.com/User.Read",
     "https://graph.microsoft.com/Calendars.ReadWrite",
     "https://graph.microsoft.com/Files.ReadWrite",
+    "https://graph.microsoft.com/Files.ReadWrite.All",
+    "https://graph.microsoft.com/Sites.Read.All",
     "https://graph.microsoft.com/OnlineMeetings.ReadWrite",
     "offline_access",
 ];
