@@ -272,7 +272,13 @@ pub fn handle_request(
     if body.len() > MAX_BODY_BYTES {
         return Reply::refuse(413, "body too large");
     }
-    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+    // JSON is UTF-8 (RFC 8259 §8.1). serde_json skips the fields the envelope ignores
+    // without checking their bytes, so a body with invalid UTF-8 there would pass as a
+    // notification: check the whole body first (found by the `webhook_request` fuzzer).
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Reply::refuse(400, "the body is not UTF-8 JSON");
+    };
+    let Ok(envelope) = serde_json::from_str::<Envelope>(text) else {
         return Reply::refuse(400, "not a notification envelope");
     };
     let mut events: Vec<WebhookEvent> = Vec::new();
@@ -395,6 +401,17 @@ mod tests {
             assert_eq!(r.status, status, "{method} {path}");
             assert!(r.events.is_empty());
         }
+        // A notification with the right clientState but invalid UTF-8 in a field the
+        // envelope ignores (the fuzzer's find) is not JSON, so it wakes nothing.
+        let mut sneaky = format!(
+            r#"{{"value":[{{"subscriptionId":"s1","clientState":"{}","changeType":"upd"#,
+            routes().values().next().cloned().unwrap_or_default()
+        )
+        .into_bytes();
+        sneaky.extend_from_slice(&[0x9f, 0x8b, 0x9a, 0x9c]);
+        sneaky.extend_from_slice(br#""}]}"#);
+        let r = handle_request(&routes(), "POST", "/graph/p1/events", None, &sneaky);
+        assert_eq!((r.status, r.events.len()), (400, 0));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         let r = handle_request(&routes(), "POST", "/graph/p1/events", None, &big);
         assert_eq!(r.status, 413);
