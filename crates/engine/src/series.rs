@@ -458,7 +458,7 @@ impl Engine {
         let mut graph_exceptions = graph_exceptions;
         let scanned: BTreeSet<i64> = {
             let profile = self.cfg.profile_id.clone();
-            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut store = self.store.lock();
             store
                 .tx(|t| t.cursor(&profile, CUR_SCANNED))
                 .ok()
@@ -515,7 +515,7 @@ impl Engine {
             .collect();
         let baselines: BTreeMap<i64, Event> = {
             let ids: Vec<i64> = series_links.keys().copied().collect();
-            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut store = self.store.lock();
             store
                 .tx(|t| {
                     let mut out = BTreeMap::new();
@@ -657,7 +657,7 @@ impl Engine {
                 .filter(|l| l.series_link_id.is_some())
                 .map(|l| l.id)
                 .collect();
-            let mut store = self.store.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut store = self.store.lock();
             store
                 .tx(|t| {
                     let mut out = BTreeSet::new();
@@ -986,7 +986,10 @@ impl Engine {
 
 /// Whether a job on a series exception lost its series (deleted links cascade to the
 /// exceptions' links, which a later step could not write to).
-pub(super) fn obsolete(store: &mut super::Db, p: &super::EntryJob) -> Result<bool, EngineError> {
+pub(super) fn obsolete(
+    store: &mut crate::store::OwnedStore,
+    p: &super::EntryJob,
+) -> Result<bool, EngineError> {
     if p.series_link_id.is_none() && p.link_id.is_none() {
         return Ok(false);
     }

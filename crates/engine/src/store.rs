@@ -172,6 +172,37 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;",
 ];
 
+/// A store an engine owns, behind a mutex only so that the engine is `Sync` and its
+/// futures `Send` (a SQLite connection is `Send`, not `Sync`). Engines reach it through
+/// `&mut self`, so the lock is never contended. Shared by the calendar and file engines.
+pub(crate) struct OwnedStore(std::sync::Mutex<Store>);
+
+impl OwnedStore {
+    pub(crate) fn new(store: Store) -> OwnedStore {
+        OwnedStore(std::sync::Mutex::new(store))
+    }
+
+    /// For the few reads made through `&self` (uncontended, see above).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn get(&mut self) -> &mut Store {
+        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.get().tx(f)
+    }
+
+    pub(crate) fn into_inner(self) -> Store {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Handle to the store. One connection; the engine serialises access to it.
 #[derive(Debug)]
 pub struct Store {

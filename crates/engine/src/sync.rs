@@ -378,27 +378,9 @@ struct Recheck {
     microsoft: BTreeSet<String>,
 }
 
-/// The store, behind a mutex only so that the engine is `Sync` and its futures `Send`
-/// (a SQLite connection is `Send`, not `Sync`). The engine reaches it through `&mut self`,
-/// so the lock is never contended.
-struct Db(std::sync::Mutex<Store>);
-
-impl Db {
-    fn get(&mut self) -> &mut Store {
-        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn tx<T>(
-        &mut self,
-        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.get().tx(f)
-    }
-}
-
 /// The engine for one profile: the store and the two ports.
 pub struct Engine {
-    store: Db,
+    store: crate::store::OwnedStore,
     cfg: EngineConfig,
     microsoft: Arc<dyn MicrosoftCalendar>,
     odoo: Arc<dyn OdooCalendar>,
@@ -509,7 +491,7 @@ impl Engine {
             t.recover_interrupted_jobs_of(&profile, now)
         })?;
         Ok(Engine {
-            store: Db(std::sync::Mutex::new(store)),
+            store: crate::store::OwnedStore::new(store),
             cfg,
             microsoft,
             odoo,
@@ -532,7 +514,7 @@ impl Engine {
 
     /// Gives the store back (the engine is dropped).
     pub fn into_store(self) -> Store {
-        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
+        self.store.into_inner()
     }
 
     /// Test harness: the engine stops (as if the process died) right after its `n`-th

@@ -456,25 +456,9 @@ fn odoo_state(a: &OdooAttachment) -> OdooState {
     }
 }
 
-/// The store, behind a mutex only so that the engine is `Sync` (as in the calendar).
-struct Db(std::sync::Mutex<Store>);
-
-impl Db {
-    fn get(&mut self) -> &mut Store {
-        self.0.get_mut().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn tx<T>(
-        &mut self,
-        f: impl FnOnce(&crate::state::Tx<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.get().tx(f)
-    }
-}
-
 /// The documents sync engine of one profile (see the module docs).
 pub struct FileSync {
-    store: Db,
+    store: crate::store::OwnedStore,
     cfg: FileConfig,
     drive: Arc<dyn Drive>,
     odoo: Arc<dyn OdooAttachments>,
@@ -518,7 +502,7 @@ impl FileSync {
         let profile = cfg.profile_id.clone();
         store.tx(|t| t.recover_interrupted_jobs_of(&profile, now))?;
         Ok(FileSync {
-            store: Db(std::sync::Mutex::new(store)),
+            store: crate::store::OwnedStore::new(store),
             cfg,
             drive,
             odoo,
@@ -538,7 +522,7 @@ impl FileSync {
     }
 
     pub fn into_store(self) -> Store {
-        self.store.0.into_inner().unwrap_or_else(|p| p.into_inner())
+        self.store.into_inner()
     }
 
     /// Test harness: the engine stops (as if the process died) right after its `n`-th
