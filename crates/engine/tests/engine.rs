@@ -5,92 +5,24 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use odoo365_engine::testing::{FakeGraph, FakeOdoo};
+use chrono::Duration;
 use odoo365_engine::{
-    ConflictChoice, CycleReport, Engine, EngineConfig, EngineError, Guard, ManualClock, Outcome,
-    PortError, Store, SyncOptions,
+    ConflictChoice, Engine, EngineConfig, EngineError, Guard, Outcome, PortError, Store,
+    SyncOptions,
 };
 use odoo365_sync_core::canonical::Attendee;
 use odoo365_sync_core::canonical::Response;
 use odoo365_sync_core::{Event, Policy, Side};
 use serde_json::{json, Value};
 
-const ME: &str = "me@example.com";
-
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
-}
+mod common;
+use common::{at, World, ME};
 
 fn event(title: &str, day: u32, hour: u32) -> Event {
     Event::timed(title, at(day, hour), at(day, hour + 1)).normalized()
 }
 
-struct World {
-    graph: FakeGraph,
-    odoo: FakeOdoo,
-    clock: ManualClock,
-    dir: tempfile::TempDir,
-    cfg: EngineConfig,
-    engine: Option<Engine>,
-}
-
 impl World {
-    fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("sync.db")).unwrap();
-        store
-            .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
-            .unwrap();
-        drop(store);
-        let mut w = World {
-            graph: FakeGraph::new(ME),
-            odoo: FakeOdoo::new(ME),
-            clock: ManualClock::new(at(22, 12)),
-            dir,
-            cfg: EngineConfig::new("p1", ME),
-            engine: None,
-        };
-        w.reopen();
-        w
-    }
-
-    /// Drops the engine (as a process exit would) and opens the store again.
-    fn reopen(&mut self) {
-        self.engine = None;
-        let store = Store::open(&self.dir.path().join("sync.db")).unwrap();
-        self.engine = Some(
-            Engine::new(
-                store,
-                self.cfg.clone(),
-                Arc::new(self.graph.clone()),
-                Arc::new(self.odoo.clone()),
-                Arc::new(self.clock.clone()),
-            )
-            .unwrap(),
-        );
-    }
-
-    fn engine(&mut self) -> &mut Engine {
-        self.engine.as_mut().unwrap()
-    }
-
-    async fn sync(&mut self) -> CycleReport {
-        self.clock.advance(Duration::seconds(10));
-        self.engine().sync(SyncOptions::default()).await.unwrap()
-    }
-
-    async fn confirm(&mut self) -> CycleReport {
-        self.clock.advance(Duration::seconds(10));
-        self.engine()
-            .sync(SyncOptions {
-                dry_run: false,
-                confirm: true,
-            })
-            .await
-            .unwrap()
-    }
-
     /// The first sync, confirmed, then the cycle that must find nothing to do.
     async fn first_sync(&mut self) {
         self.confirm().await;

@@ -4,24 +4,16 @@
 //! a second cycle never writes (Graph expands instances, Odoo regenerates rows).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use odoo365_engine::testing::{FakeGraph, FakeOdoo};
-use odoo365_engine::{
-    CycleReport, Engine, EngineConfig, EngineError, Guard, ManualClock, Outcome, Store,
-    SyncOptions, Window,
-};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use odoo365_engine::{EngineError, Guard, Outcome, SyncOptions, Window};
 use odoo365_sync_core::canonical::Recurrence;
 use odoo365_sync_core::rrule::Rule;
 use odoo365_sync_core::{Event, When};
 use serde_json::{json, Value};
 
-const ME: &str = "me@example.com";
-
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
-}
+mod common;
+use common::{at, World, ME};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -38,70 +30,7 @@ fn series(title: &str, day: u32, hour: u32, rule: &str) -> Event {
     e.normalized()
 }
 
-struct World {
-    graph: FakeGraph,
-    odoo: FakeOdoo,
-    clock: ManualClock,
-    dir: tempfile::TempDir,
-    cfg: EngineConfig,
-    engine: Option<Engine>,
-}
-
 impl World {
-    fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("sync.db")).unwrap();
-        store
-            .put_profile("p1", "work", "{}", "2026-11-22T00:00:00Z")
-            .unwrap();
-        drop(store);
-        let mut w = World {
-            graph: FakeGraph::new(ME),
-            odoo: FakeOdoo::new(ME),
-            clock: ManualClock::new(at(22, 12)),
-            dir,
-            cfg: EngineConfig::new("p1", ME),
-            engine: None,
-        };
-        w.reopen();
-        w
-    }
-
-    fn reopen(&mut self) {
-        self.engine = None;
-        let store = Store::open(&self.dir.path().join("sync.db")).unwrap();
-        self.engine = Some(
-            Engine::new(
-                store,
-                self.cfg.clone(),
-                Arc::new(self.graph.clone()),
-                Arc::new(self.odoo.clone()),
-                Arc::new(self.clock.clone()),
-            )
-            .unwrap(),
-        );
-    }
-
-    fn engine(&mut self) -> &mut Engine {
-        self.engine.as_mut().unwrap()
-    }
-
-    async fn sync(&mut self) -> CycleReport {
-        self.clock.advance(Duration::seconds(10));
-        self.engine().sync(SyncOptions::default()).await.unwrap()
-    }
-
-    async fn confirm(&mut self) -> CycleReport {
-        self.clock.advance(Duration::seconds(10));
-        self.engine()
-            .sync(SyncOptions {
-                dry_run: false,
-                confirm: true,
-            })
-            .await
-            .unwrap()
-    }
-
     fn writes(&self) -> (usize, usize) {
         (self.odoo.writes(), self.graph.writes())
     }
