@@ -272,13 +272,15 @@ pub fn handle_request(
     if body.len() > MAX_BODY_BYTES {
         return Reply::refuse(413, "body too large");
     }
-    // JSON is UTF-8 (RFC 8259 §8.1). serde_json skips the fields the envelope ignores
-    // without checking their bytes, so a body with invalid UTF-8 there would pass as a
-    // notification: check the whole body first (found by the `webhook_request` fuzzer).
-    let Ok(text) = std::str::from_utf8(body) else {
-        return Reply::refuse(400, "the body is not UTF-8 JSON");
+    // serde_json skips the fields a typed envelope ignores without checking them, so a body
+    // with invalid UTF-8 (RFC 8259 §8.1) or a lone surrogate escape (§8.2) in such a field
+    // would pass as a notification. The whole body is read as a JSON value first, which
+    // checks every byte and escape (both found by the `webhook_request` fuzzer); the body is
+    // bounded by MAX_BODY_BYTES above, so the value costs little.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Reply::refuse(400, "the body is not valid JSON");
     };
-    let Ok(envelope) = serde_json::from_str::<Envelope>(text) else {
+    let Ok(envelope) = serde_json::from_value::<Envelope>(value) else {
         return Reply::refuse(400, "not a notification envelope");
     };
     let mut events: Vec<WebhookEvent> = Vec::new();
@@ -411,6 +413,13 @@ mod tests {
         sneaky.extend_from_slice(&[0x9f, 0x8b, 0x9a, 0x9c]);
         sneaky.extend_from_slice(br#""}]}"#);
         let r = handle_request(&routes(), "POST", "/graph/p1/events", None, &sneaky);
+        assert_eq!((r.status, r.events.len()), (400, 0));
+        // The same with a lone surrogate escape in an ignored field (the fuzzer's second find).
+        let lone = format!(
+            r#"{{"value":[{{"subscriptionId":"s1","clientState":"{}","note":"\ud800x"}}]}}"#,
+            routes().values().next().cloned().unwrap_or_default()
+        );
+        let r = handle_request(&routes(), "POST", "/graph/p1/events", None, lone.as_bytes());
         assert_eq!((r.status, r.events.len()), (400, 0));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         let r = handle_request(&routes(), "POST", "/graph/p1/events", None, &big);
