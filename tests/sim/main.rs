@@ -207,6 +207,11 @@ async fn cycle(
     w.faults_live(false);
     let after = w.snapshot().await;
     learn_links(w, e);
+    for (id, item) in before.iter().chain(after.iter()) {
+        if item.recurring {
+            w.touched.series_rows.insert(id.clone());
+        }
+    }
     for (id, b) in &before {
         match after.get(id) {
             Some(a) if a.title == b.title && a.location == b.location && a.raw == b.raw => {}
@@ -286,14 +291,16 @@ fn resolve_one(w: &mut World, e: &mut Engine, rng: &mut Rng, only_odoo: bool) ->
             Side::Microsoft
         };
         if side == Side::Odoo {
+            let mut keys: Vec<String> = c.link_id.map(|l| format!("link:{l}")).into_iter().collect();
             if let Some(title) = c
                 .odoo
                 .as_ref()
                 .and_then(|v| v.get("title").or_else(|| v.get("name")))
                 .and_then(Value::as_str)
             {
-                w.mail.grant(title, &["update", "invitation"]);
+                keys.push(format!("title:{title}"));
             }
+            w.mail.grant(&keys, &["update", "invitation"]);
         }
         e.resolve_conflict(c.id, ConflictChoice::Side { side }).unwrap();
         w.note(("resolved", c.id, side == Side::Odoo));
@@ -334,7 +341,26 @@ async fn settle(w: &mut World, rng: &mut Rng) -> usize {
 
 async fn check(w: &mut World, seed: u64) {
     let (o, g) = calendars(w).await;
-    assert_eq!(o, g, "seed {seed}: the calendars differ");
+    if o != g {
+        let only = |a: &[String], b: &[String]| -> Vec<String> {
+            let mut b = b.to_vec();
+            a.iter()
+                .filter(|x| match b.iter().position(|y| y == *x) {
+                    Some(i) => {
+                        b.remove(i);
+                        false
+                    }
+                    None => true,
+                })
+                .cloned()
+                .collect()
+        };
+        panic!(
+            "seed {seed}: the calendars differ: only in Odoo {:?}, only in Outlook {:?}",
+            only(&o, &g),
+            only(&g, &o)
+        );
+    }
     let lines: BTreeSet<&String> = o.iter().collect();
     assert_eq!(lines.len(), o.len(), "seed {seed}: a duplicate: {o:?}");
     let events = w.graph_events().await;
@@ -418,6 +444,11 @@ async fn check(w: &mut World, seed: u64) {
         .unwrap();
     let audited: BTreeSet<i64> = audit.iter().filter_map(|a| a.link_id).collect();
     for item in &w.touched.written {
+        if item.starts_with("o:") && w.touched.series_rows.contains(item) {
+            // Odoo makes and remakes a series' rows itself from the rule the engine wrote
+            // on the base event: the base is linked and audited, its siblings are not items.
+            continue;
+        }
         if let Some(link) = w.touched.link_of.get(item) {
             assert!(
                 audited.contains(link),
@@ -428,6 +459,7 @@ async fn check(w: &mut World, seed: u64) {
         let Some(made) = w.touched.created.get(item) else {
             panic!("seed {seed}: the engine changed {item}, never linked")
         };
+
         let accounted = audit.iter().any(|a| {
             let field = |k: &str| a.detail.as_ref().and_then(|d| d.get(k)).and_then(Value::as_str);
             if item.starts_with("g:") {
@@ -486,6 +518,14 @@ async fn history(seed: u64) -> u64 {
     w.clear_faults();
     settle(&mut w, &mut rng).await;
     check(&mut w, seed).await;
+    say(|| {
+        format!(
+            "requests: Graph {}, Odoo {}; clients slept {:?}",
+            w.graph.emulator.request_log().len(),
+            w.odoo.emulator.request_log().len(),
+            w.clock.slept()
+        )
+    });
     let mut h = w.trace.clone();
     h.write_u64(w.clock.slept().as_millis() as u64);
     h.finish()
