@@ -105,6 +105,9 @@ pub struct MailBook {
 
 impl MailBook {
     pub fn grant(&mut self, keys: &[String], kinds: &[&'static str]) {
+        if std::env::var("SIM_SEED").is_ok() {
+            eprintln!("mail credit {keys:?} {kinds:?}");
+        }
         for key in keys {
             for k in kinds {
                 *self.credits.entry((key.clone(), k)).or_default() += 1;
@@ -169,7 +172,7 @@ fn kwargs(v: Value) -> Map<String, Value> {
 }
 
 impl World {
-    pub async fn new(seed: u64) -> World {
+    pub async fn new(seed: u64, unlink_occurrences: bool) -> World {
         let clock = VirtualClock::starting_at(at(22, 12));
         let graph = GraphEmulator::start(GraphConfig {
             seed,
@@ -275,7 +278,7 @@ impl World {
             trace: DefaultHasher::new(),
             touched: Touched::default(),
             mail: MailBook::default(),
-            unlink_occurrences: std::env::var("SIM_UNLINK_OCCURRENCES").is_ok_and(|v| v == "1"),
+            unlink_occurrences,
         }
     }
 
