@@ -13,7 +13,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
-use odoo365_app::auth::{flow, AuthConfig, Keychain, MemoryKeychain, Secret, SecretKind, TokenSource};
+use odoo365_app::auth::{
+    flow, AuthConfig, Keychain, MemoryKeychain, Secret, SecretKind, TokenSource,
+};
 use odoo365_app::ports::{GraphCalendar, OdooEvents};
 use odoo365_app::SyncSettings;
 use odoo365_engine::{Engine, Store};
@@ -352,7 +354,13 @@ impl World {
 
     // ------------------------------------------------------------------ Odoo, as Alice
 
-    pub fn odoo_call(&self, model: &str, method: &str, ids: &[i64], kw: Value) -> Result<Value, String> {
+    pub fn odoo_call(
+        &self,
+        model: &str,
+        method: &str,
+        ids: &[i64],
+        kw: Value,
+    ) -> Result<Value, String> {
         self.odoo
             .emulator
             .execute(self.alice_uid, model, method, ids, kwargs(kw))
@@ -381,7 +389,12 @@ impl World {
 
     // ------------------------------------------------------------ Outlook, as Alice
 
-    pub async fn outlook(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    pub async fn outlook(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let token = self
             .graph
             .emulator
@@ -526,11 +539,17 @@ impl World {
             vals["end_type"] = json!("count");
             vals["count"] = json!(3);
         }
-        let made = self.odoo_call("calendar.event", "create", &[], json!({"vals_list": [vals]}));
+        let made = self.odoo_call(
+            "calendar.event",
+            "create",
+            &[],
+            json!({"vals_list": [vals]}),
+        );
         // Guests may be added on either side before the engine carries it over, so any
         // edit of Alice's in Odoo entitles its mail (an empty guest list sends none).
         if made.is_ok() {
-            self.mail.grant(&[format!("title:{title}")], &["invitation"]);
+            self.mail
+                .grant(&[format!("title:{title}")], &["invitation"]);
         }
         self.note(("odoo create", &title, made.is_ok()));
     }
@@ -561,7 +580,9 @@ impl World {
                           "numberOfOccurrences": 3},
             });
         }
-        let made = self.outlook(reqwest::Method::POST, "events", Some(body)).await;
+        let made = self
+            .outlook(reqwest::Method::POST, "events", Some(body))
+            .await;
         self.note(("outlook create", &title, made.is_ok()));
     }
 
@@ -597,7 +618,11 @@ impl World {
                         row[k].as_str().unwrap_or_default(),
                         "%Y-%m-%d %H:%M:%S",
                     )
-                    .map(|t| (t + Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string())
+                    .map(|t| {
+                        (t + Duration::hours(1))
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    })
                     .unwrap_or_default()
                 };
                 json!({"start": shift("start"), "stop": shift("stop")})
@@ -626,7 +651,11 @@ impl World {
         }
         let row = rows[rng.below(rows.len())].clone();
         let id = row["id"].as_i64().unwrap_or_default();
-        let mut method = if rng.below(2) == 0 { "action_archive" } else { "unlink" };
+        let mut method = if rng.below(2) == 0 {
+            "action_archive"
+        } else {
+            "unlink"
+        };
         if row["recurrency"] == true && !self.unlink_occurrences {
             // Open bug (docs/RELIABILITY.md): an occurrence deleted outright in Odoo never
             // reaches Outlook, as nothing left in the series changes. Archived instead
@@ -657,17 +686,29 @@ impl World {
             2 if ev["isAllDay"] != true && ev["type"] != "seriesMaster" => {
                 let shift = |k: &str| {
                     let s = ev[k]["dateTime"].as_str().unwrap_or_default();
-                    chrono::NaiveDateTime::parse_from_str(&s[..19.min(s.len())], "%Y-%m-%dT%H:%M:%S")
-                        .map(|t| (t + Duration::hours(1)).format("%Y-%m-%dT%H:%M:%S").to_string())
-                        .unwrap_or_default()
+                    chrono::NaiveDateTime::parse_from_str(
+                        &s[..19.min(s.len())],
+                        "%Y-%m-%dT%H:%M:%S",
+                    )
+                    .map(|t| {
+                        (t + Duration::hours(1))
+                            .format("%Y-%m-%dT%H:%M:%S")
+                            .to_string()
+                    })
+                    .unwrap_or_default()
                 };
                 json!({"start": {"dateTime": shift("start"), "timeZone": "UTC"},
                        "end": {"dateTime": shift("end"), "timeZone": "UTC"}})
             }
-            3 if ev["isAllDay"] != true => json!({"isOnlineMeeting": true, "onlineMeetingProvider": "teamsForBusiness"}),
+            3 if ev["isAllDay"] != true => {
+                json!({"isOnlineMeeting": true, "onlineMeetingProvider": "teamsForBusiness"})
+            }
             _ => {
                 let mut attendees = ev["attendees"].as_array().cloned().unwrap_or_default();
-                if !attendees.iter().any(|a| a["emailAddress"]["address"] == CAROL) {
+                if !attendees
+                    .iter()
+                    .any(|a| a["emailAddress"]["address"] == CAROL)
+                {
                     attendees.push(json!({"emailAddress": {"address": CAROL}, "type": "required"}));
                 }
                 json!({"attendees": attendees})
@@ -705,14 +746,70 @@ impl World {
         let secs = 1 + rng.below(120) as u64;
         let (what, rule_g, rule_o): (&'static str, Option<FaultRule>, Option<FaultRule>) =
             match rng.below(13) {
-                0 => ("graph 429", Some(FaultRule::once(Fault::Throttle { retry_after_s: secs }).on_path(events).on_writes()), None),
-                1 => ("graph 503", Some(FaultRule::once(Fault::Unavailable { retry_after_s: Some(secs) })), None),
-                2 => ("graph create lost", Some(FaultRule::once(Fault::ResetAfterApply).on_method("POST").on_path(events)), None),
-                3 => ("graph update lost", Some(FaultRule::once(Fault::ResetAfterApply).on_method("PATCH").on_path(events)), None),
-                4 => ("graph delete lost", Some(FaultRule::once(Fault::ResetAfterApply).on_method("DELETE").on_path(events)), None),
-                5 => ("graph reset", Some(FaultRule::once(Fault::ResetBeforeApply)), None),
-                6 => ("graph 412", Some(FaultRule::once(Fault::ConcurrentEdit).on_method(if rng.below(2) == 0 { "PATCH" } else { "DELETE" }).on_path("/events/")), None),
-                7 => ("graph token expired", Some(FaultRule::once(Fault::ExpiredToken)), None),
+                0 => (
+                    "graph 429",
+                    Some(
+                        FaultRule::once(Fault::Throttle {
+                            retry_after_s: secs,
+                        })
+                        .on_path(events)
+                        .on_writes(),
+                    ),
+                    None,
+                ),
+                1 => (
+                    "graph 503",
+                    Some(FaultRule::once(Fault::Unavailable {
+                        retry_after_s: Some(secs),
+                    })),
+                    None,
+                ),
+                2 => (
+                    "graph create lost",
+                    Some(
+                        FaultRule::once(Fault::ResetAfterApply)
+                            .on_method("POST")
+                            .on_path(events),
+                    ),
+                    None,
+                ),
+                3 => (
+                    "graph update lost",
+                    Some(
+                        FaultRule::once(Fault::ResetAfterApply)
+                            .on_method("PATCH")
+                            .on_path(events),
+                    ),
+                    None,
+                ),
+                4 => (
+                    "graph delete lost",
+                    Some(
+                        FaultRule::once(Fault::ResetAfterApply)
+                            .on_method("DELETE")
+                            .on_path(events),
+                    ),
+                    None,
+                ),
+                5 => (
+                    "graph reset",
+                    Some(FaultRule::once(Fault::ResetBeforeApply)),
+                    None,
+                ),
+                6 => (
+                    "graph 412",
+                    Some(
+                        FaultRule::once(Fault::ConcurrentEdit)
+                            .on_method(if rng.below(2) == 0 { "PATCH" } else { "DELETE" })
+                            .on_path("/events/"),
+                    ),
+                    None,
+                ),
+                7 => (
+                    "graph token expired",
+                    Some(FaultRule::once(Fault::ExpiredToken)),
+                    None,
+                ),
                 8 => {
                     self.graph
                         .emulator
@@ -720,14 +817,34 @@ impl World {
                         .expect("Alice's delta tokens");
                     ("graph 410", None, None)
                 }
-                9 => ("odoo write lost", None, Some(FaultRule::once(Fault::ResetAfterApply).on_path("calendar.event/write"))),
-                10 => ("odoo create lost", None, Some(FaultRule::once(Fault::ResetAfterApply).on_path("calendar.event/create"))),
-                11 => ("odoo 429/503", None, Some(FaultRule::once(if rng.below(2) == 0 {
-                    Fault::Throttle { retry_after_s: secs }
-                } else {
-                    Fault::Unavailable { retry_after_s: Some(secs) }
-                }))),
-                _ => ("odoo reset", None, Some(FaultRule::once(Fault::ResetBeforeApply))),
+                9 => (
+                    "odoo write lost",
+                    None,
+                    Some(FaultRule::once(Fault::ResetAfterApply).on_path("calendar.event/write")),
+                ),
+                10 => (
+                    "odoo create lost",
+                    None,
+                    Some(FaultRule::once(Fault::ResetAfterApply).on_path("calendar.event/create")),
+                ),
+                11 => (
+                    "odoo 429/503",
+                    None,
+                    Some(FaultRule::once(if rng.below(2) == 0 {
+                        Fault::Throttle {
+                            retry_after_s: secs,
+                        }
+                    } else {
+                        Fault::Unavailable {
+                            retry_after_s: Some(secs),
+                        }
+                    })),
+                ),
+                _ => (
+                    "odoo reset",
+                    None,
+                    Some(FaultRule::once(Fault::ResetBeforeApply)),
+                ),
             };
         if let Some(r) = rule_g {
             g.add(r);

@@ -523,7 +523,8 @@ mod calendar {
     }
 
     #[tokio::test]
-    async fn a_concurrent_edit_fault_turns_a_held_change_key_stale_but_lets_a_blind_write_through() {
+    async fn a_concurrent_edit_fault_turns_a_held_change_key_stale_but_lets_a_blind_write_through()
+    {
         let e = env().await;
         let ev = json_of(
             e.post(
@@ -558,12 +559,18 @@ mod calendar {
         assert_ne!(now["@odata.etag"].as_str().unwrap(), etag);
         // Spent: a write with the fresh key goes through.
         let fresh = now["@odata.etag"].as_str().unwrap().to_string();
-        assert_eq!(patch_with(Some(fresh), "B").await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            patch_with(Some(fresh), "B").await.unwrap().status(),
+            StatusCode::OK
+        );
         // Without If-Match the other edit is simply written over.
         e.em()
             .faults()
             .add(FaultRule::once(Fault::ConcurrentEdit).on_method("PATCH"));
-        assert_eq!(patch_with(None, "C").await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            patch_with(None, "C").await.unwrap().status(),
+            StatusCode::OK
+        );
         let now = json_of(e.get(&format!("/me/events/{id}")).await).await;
         assert_eq!(now["subject"], "C");
     }
@@ -2160,7 +2167,11 @@ mod identity {
                 .send()
         };
         let other = redeem("app-2").await.unwrap();
-        assert_eq!(other.status(), StatusCode::BAD_REQUEST, "bound to its client");
+        assert_eq!(
+            other.status(),
+            StatusCode::BAD_REQUEST,
+            "bound to its client"
+        );
         let t = json_of(redeem("app-1").await.unwrap()).await;
         assert!(t["refresh_token"].is_string());
         let me = e
@@ -2171,7 +2182,10 @@ mod identity {
             .await
             .unwrap();
         assert_eq!(me.status(), StatusCode::OK);
-        assert!(e.em().mint_refresh_token("nobody@contoso.com", "app-1", "User.Read").is_err());
+        assert!(e
+            .em()
+            .mint_refresh_token("nobody@contoso.com", "app-1", "User.Read")
+            .is_err());
     }
 
     #[tokio::test]

@@ -2103,45 +2103,6 @@ fn seed_req(user_id: &str, method: Method, path: &str, body: Value) -> GReq {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn occurrence_ids_round_trip_and_plain_ids_stay_events() {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
-        let id = occurrence_id("AAMkAbc_d-e", d);
-        assert_eq!(
-            parse_target(&id),
-            Target::Occurrence("AAMkAbc_d-e".into(), d)
-        );
-        assert_eq!(parse_target("AAMkAbc"), Target::Event("AAMkAbc".into()));
-    }
-
-    #[test]
-    fn an_all_day_event_off_midnight_fails_validation() {
-        let mut f = default_fields();
-        let body = json!({"isAllDay": true, "start": {"dateTime": "2026-01-01T09:00:00", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-01-02T00:00:00", "timeZone": "UTC"}});
-        apply(&mut f, body.as_object().unwrap()).unwrap();
-        assert_eq!(
-            validate(&f).unwrap_err().code,
-            "ErrorPropertyValidationFailure"
-        );
-        f.start = f.start.date().and_hms_opt(0, 0, 0).unwrap();
-        assert!(validate(&f).is_ok());
-    }
-
-    #[test]
-    fn unknown_properties_and_bad_enum_literals_are_rejected() {
-        let mut f = default_fields();
-        let e = apply(&mut f, json!({"subjcet": "x"}).as_object().unwrap()).unwrap_err();
-        assert_eq!(e.code, "RequestBodyRead");
-        let e = apply(&mut f, json!({"showAs": "away"}).as_object().unwrap()).unwrap_err();
-        assert!(e.message.contains("freeBusyStatus"), "{}", e.message);
-    }
-}
-
 /// The `concurrent_edit` fault (`crate::Fault`): another client of the mailbox edits the
 /// event a request names (`…/events/{id}[/…]`) just before the request arrives, touching a
 /// property the sync does not carry (as another Outlook dismissing the reminder would). The
@@ -2183,4 +2144,43 @@ pub fn edit_concurrently(em: &GraphEmulator, user_id: &str, path: &str) {
         }
     }
     mb.touch(&id, is_master && date.is_none());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occurrence_ids_round_trip_and_plain_ids_stay_events() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let id = occurrence_id("AAMkAbc_d-e", d);
+        assert_eq!(
+            parse_target(&id),
+            Target::Occurrence("AAMkAbc_d-e".into(), d)
+        );
+        assert_eq!(parse_target("AAMkAbc"), Target::Event("AAMkAbc".into()));
+    }
+
+    #[test]
+    fn an_all_day_event_off_midnight_fails_validation() {
+        let mut f = default_fields();
+        let body = json!({"isAllDay": true, "start": {"dateTime": "2026-01-01T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-01-02T00:00:00", "timeZone": "UTC"}});
+        apply(&mut f, body.as_object().unwrap()).unwrap();
+        assert_eq!(
+            validate(&f).unwrap_err().code,
+            "ErrorPropertyValidationFailure"
+        );
+        f.start = f.start.date().and_hms_opt(0, 0, 0).unwrap();
+        assert!(validate(&f).is_ok());
+    }
+
+    #[test]
+    fn unknown_properties_and_bad_enum_literals_are_rejected() {
+        let mut f = default_fields();
+        let e = apply(&mut f, json!({"subjcet": "x"}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e.code, "RequestBodyRead");
+        let e = apply(&mut f, json!({"showAs": "away"}).as_object().unwrap()).unwrap_err();
+        assert!(e.message.contains("freeBusyStatus"), "{}", e.message);
+    }
 }
