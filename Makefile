@@ -14,7 +14,8 @@ help:
 	@echo "make bench      benchmarks; one table, also written to docs/BENCHMARKS.md"
 	@echo "make crash-test kill -9 the CLI 50 times during a first sync of 1,000 events (docs/RELIABILITY.md)"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
-	@echo "make soak       the seeded simulation over SEEDS=N seeds (default 20000) on every core"
+	@echo "make soak       the seeded simulation over SEEDS=N seeds (default 20000) on every core;"
+	@echo "               HARNESS=emulators runs the emulator-backed one (tests/sim), HARNESS=both both"
 	@echo "make screenshot the running app under Xvfb, saved to docs/screenshots/"
 
 bootstrap:
@@ -76,13 +77,23 @@ FUZZ_TEST_SECONDS ?= 10
 test-fuzz:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
-# The seeded simulation (crates/engine/tests/simulation.rs) over any number of seeds, spread
-# over every core, in release mode; prints each failing seed and how to replay it.
+# The seeded simulations over any number of seeds, spread over every core, in release mode;
+# each prints every failing seed and how to replay it. HARNESS=fakes (default) runs the
+# engine against its in-memory fakes (crates/engine/tests/simulation.rs), HARNESS=emulators
+# the real engine, app ports and clients against both emulators (tests/sim), HARNESS=both
+# one after the other.
 SEEDS ?= 20000
 SEED_FROM ?= 1
+HARNESS ?= fakes
 soak:
-	SEEDS=$(SEEDS) SEED_FROM=$(SEED_FROM) cargo test --release -p odoo365-engine --features testing \
-	  --test simulation random_histories -- --nocapture
+	@case "$(HARNESS)" in fakes|emulators|both) ;; \
+	  *) echo "make soak: HARNESS must be fakes, emulators or both, not '$(HARNESS)'"; exit 2;; esac
+	@if [ "$(HARNESS)" != emulators ]; then \
+	  SEEDS=$(SEEDS) SEED_FROM=$(SEED_FROM) cargo test --release -p odoo365-engine --features testing \
+	    --test simulation random_histories -- --nocapture; fi
+	@if [ "$(HARNESS)" != fakes ]; then \
+	  SIM_SEEDS=$(SEEDS) SIM_SEED_FROM=$(SEED_FROM) cargo test --release -p odoo365 --test sim \
+	    histories_against_both_emulators -- --nocapture; fi
 
 # The emulators' own figures first (their output joins the table), then the engine
 # scenarios (crates/bench); BENCH_ARGS passes options, e.g. BENCH_ARGS="--events 2000".

@@ -1057,15 +1057,33 @@ impl OdooCalendar for OdooEvents {
 
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>> {
         let fields = self.fields();
+        // An all-day event is asked for at midnight UTC of its first day, but Odoo keeps
+        // an 08:00 placeholder in `start` there: its day is `start_date` (the port's
+        // contract; found by tests/sim, seed 1, an all-day create whose answer was lost).
+        let at = json!(["start", "=", odoo_datetime(start)]);
+        let when = if start.time() == chrono::NaiveTime::MIN {
+            json!([
+                "|",
+                at,
+                "&",
+                ["allday", "=", true],
+                ["start_date", "=", start.format("%Y-%m-%d").to_string()]
+            ])
+        } else {
+            json!([at])
+        };
+        let mut domain = vec![
+            json!("&"),
+            json!("&"),
+            json!(["name", "=", title]),
+            json!(["user_id", "=", self.client.me().uid]),
+        ];
+        domain.extend(when.as_array().cloned().unwrap_or_default());
         let rows: Vec<Value> = self
             .client
             .search_read(
                 "calendar.event",
-                json!([
-                    ["name", "=", title],
-                    ["start", "=", odoo_datetime(start)],
-                    ["user_id", "=", self.client.me().uid]
-                ]),
+                Value::Array(domain),
                 &fields,
                 &SearchOptions {
                     active_test: Some(false),

@@ -36,6 +36,12 @@ pub enum Fault {
     ResetAfterApply,
     /// The caller's access token is treated as expired (401).
     ExpiredToken,
+    /// Someone else edits the target between the client's read and this write: on Graph,
+    /// the addressed event gets a new change key (an edit of a property the sync does not
+    /// carry, as another Outlook dismissing the reminder) before the request is applied, so
+    /// a request with the old `If-Match` is refused with 412 and one without goes through.
+    /// Odoo has no change keys: there it changes nothing.
+    ConcurrentEdit,
 }
 
 impl Fault {
@@ -52,6 +58,7 @@ impl Fault {
             Fault::ResetBeforeApply => "reset_before_apply",
             Fault::ResetAfterApply => "reset_after_apply",
             Fault::ExpiredToken => "expired_token",
+            Fault::ConcurrentEdit => "concurrent_edit",
         }
     }
 }

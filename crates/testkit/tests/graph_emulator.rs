@@ -523,6 +523,59 @@ mod calendar {
     }
 
     #[tokio::test]
+    async fn a_concurrent_edit_fault_turns_a_held_change_key_stale_but_lets_a_blind_write_through()
+    {
+        let e = env().await;
+        let ev = json_of(
+            e.post(
+                "/me/events",
+                event("A", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+            )
+            .await,
+        )
+        .await;
+        let id = ev["id"].as_str().unwrap();
+        let etag = ev["@odata.etag"].as_str().unwrap().to_string();
+        let patch_with = |tag: Option<String>, subject: &'static str| {
+            let mut r = e
+                .http
+                .patch(e.url(&format!("/me/events/{id}")))
+                .bearer_auth(&e.token)
+                .json(&json!({ "subject": subject }));
+            if let Some(t) = tag {
+                r = r.header("If-Match", t);
+            }
+            r.send()
+        };
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::ConcurrentEdit).on_method("PATCH"));
+        // The etag was current when read; the edit that lands first makes it stale.
+        let r = patch_with(Some(etag.clone()), "B").await.unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        assert_graph_error(&json_of(r).await, "ErrorIrresolvableConflict");
+        let now = json_of(e.get(&format!("/me/events/{id}")).await).await;
+        assert_eq!(now["subject"], "A", "the refused write changed nothing");
+        assert_ne!(now["@odata.etag"].as_str().unwrap(), etag);
+        // Spent: a write with the fresh key goes through.
+        let fresh = now["@odata.etag"].as_str().unwrap().to_string();
+        assert_eq!(
+            patch_with(Some(fresh), "B").await.unwrap().status(),
+            StatusCode::OK
+        );
+        // Without If-Match the other edit is simply written over.
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::ConcurrentEdit).on_method("PATCH"));
+        assert_eq!(
+            patch_with(None, "C").await.unwrap().status(),
+            StatusCode::OK
+        );
+        let now = json_of(e.get(&format!("/me/events/{id}")).await).await;
+        assert_eq!(now["subject"], "C");
+    }
+
+    #[tokio::test]
     async fn bad_bodies_are_graph_errors_not_panics() {
         let e = env().await;
         let r = e
@@ -2093,6 +2146,46 @@ mod identity {
         assert!(t["access_token"].is_string());
         assert!(t.get("refresh_token").is_none());
         assert!(t.get("id_token").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_minted_refresh_token_redeems_like_a_signed_in_one() {
+        let e = env().await;
+        let rt = e
+            .em()
+            .mint_refresh_token("alice@contoso.com", "app-1", "Calendars.ReadWrite")
+            .unwrap();
+        let url = format!("{}/common/oauth2/v2.0/token", e.g.identity_url);
+        let redeem = |client: &'static str| {
+            e.http
+                .post(&url)
+                .form(&[
+                    ("client_id", client),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ])
+                .send()
+        };
+        let other = redeem("app-2").await.unwrap();
+        assert_eq!(
+            other.status(),
+            StatusCode::BAD_REQUEST,
+            "bound to its client"
+        );
+        let t = json_of(redeem("app-1").await.unwrap()).await;
+        assert!(t["refresh_token"].is_string());
+        let me = e
+            .http
+            .get(e.url("/me/events"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), StatusCode::OK);
+        assert!(e
+            .em()
+            .mint_refresh_token("nobody@contoso.com", "app-1", "User.Read")
+            .is_err());
     }
 
     #[tokio::test]

@@ -2103,6 +2103,49 @@ fn seed_req(user_id: &str, method: Method, path: &str, body: Value) -> GReq {
     }
 }
 
+/// The `concurrent_edit` fault (`crate::Fault`): another client of the mailbox edits the
+/// event a request names (`…/events/{id}[/…]`) just before the request arrives, touching a
+/// property the sync does not carry (as another Outlook dismissing the reminder would). The
+/// event, or the occurrence's exception, gets a new change key and a delta change, so a
+/// request still holding the old `If-Match` is refused with 412 [I-DAV][I-ANA]. A path that
+/// names no event of `user_id` is left alone.
+pub fn edit_concurrently(em: &GraphEmulator, user_id: &str, path: &str) {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(id) = segs
+        .iter()
+        .position(|s| *s == "events")
+        .and_then(|i| segs.get(i + 1))
+        .map(|s| super::http::percent_decode(s))
+    else {
+        return;
+    };
+    let now = em.inner.clock.now();
+    let mut world = em.world();
+    let ck = new_change_key(&mut world);
+    let Some(mb) = world.mailboxes.get_mut(user_id) else {
+        return;
+    };
+    let (master_id, date) = match parse_target(&id) {
+        Target::Event(i) => (i, None),
+        Target::Occurrence(m, d) => (m, Some(d)),
+    };
+    let Some(ev) = mb.events.get_mut(&master_id) else {
+        return;
+    };
+    let is_master = ev.series.is_some();
+    match date.and_then(|d| ev.series.as_mut().and_then(|s| s.exceptions.get_mut(&d))) {
+        Some(x) => {
+            x.change_key = ck;
+            x.modified = now;
+        }
+        None => {
+            ev.change_key = ck;
+            ev.modified = now;
+        }
+    }
+    mb.touch(&id, is_master && date.is_none());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -483,7 +483,8 @@ pub fn fault_error(fault: &Fault, outlook: bool) -> Option<GraphError> {
         Fault::Slow { .. }
         | Fault::Timeout { .. }
         | Fault::ResetBeforeApply
-        | Fault::ResetAfterApply => return None,
+        | Fault::ResetAfterApply
+        | Fault::ConcurrentEdit => return None,
     })
 }
 
@@ -553,6 +554,9 @@ async fn graph_entry(State(em): State<GraphEmulator>, req: Request) -> Response 
         Ok(g) => g,
         Err(e) => return ctx.finish(&em, Err(e)),
     };
+    if fault == Some(Fault::ConcurrentEdit) {
+        calendar::edit_concurrently(&em, &user, &path);
+    }
     let action = apply_fault(fault.as_ref(), outlook).await;
     let drop_after = match action {
         FaultAction::Proceed => false,

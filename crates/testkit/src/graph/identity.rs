@@ -745,6 +745,26 @@ pub async fn devicelogin_submit(State(em): State<GraphEmulator>, body: Bytes) ->
         .into_response()
 }
 
+/// A refresh token for `user_id` and `client_id` with `scope` (`offline_access` added), as
+/// an interactive sign-in would have left in the app's keychain; tests start from it
+/// without playing the sign-in page.
+pub(crate) fn grant_refresh_token(
+    world: &mut World,
+    em: &GraphEmulator,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+) -> String {
+    let now = em.inner.clock.now();
+    let scope = if has_scope(scope, "offline_access") {
+        scope.to_string()
+    } else {
+        format!("{scope} offline_access")
+    };
+    let v = issue(world, em, user_id, client_id, &scope, now);
+    v["refresh_token"].as_str().unwrap_or_default().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

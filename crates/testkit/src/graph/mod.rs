@@ -261,6 +261,21 @@ impl GraphEmulator {
         Ok(world.issue_access_token(&user_id, state::ALL_SCOPES, now, lifetime))
     }
 
+    /// A refresh token for `user` (id or mail) issued to `client_id` for `scope`, as a
+    /// finished interactive sign-in leaves it: the app's real token refresh starts from it.
+    pub fn mint_refresh_token(
+        &self,
+        user: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<String, GraphError> {
+        let mut world = self.world();
+        let user_id = world.resolve_user(user)?;
+        Ok(identity::grant_refresh_token(
+            &mut world, self, &user_id, client_id, scope,
+        ))
+    }
+
     /// Every message Outlook would have sent to attendees, oldest first.
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.world().outbox.clone()

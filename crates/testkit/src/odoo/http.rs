@@ -141,6 +141,9 @@ async fn faults_and_log(State(emu): State<OdooEmulator>, req: Request, next: Nex
             (StatusCode::OK.into_response(), true)
         }
         Some(Fault::ResetAfterApply) => (next.run(req).await, true),
+        // Odoo writes carry no version to compare: another session's edit meanwhile only
+        // means this write lands on top of it (last writer wins), so the call runs as usual.
+        Some(Fault::ConcurrentEdit) => (next.run(req).await, false),
     };
     let user = resp.extensions().get::<LoggedUser>().map(|u| u.0.clone());
     emu.request_log().push(RequestRecord {
