@@ -403,9 +403,11 @@ const EVENT_FIELDS: &[&str] = &[
 /// The user's Odoo calendar through the Odoo client.
 #[derive(Debug)]
 pub struct OdooEvents {
-    client: OdooClient,
+    /// Shared with the documents' adapter of the same session.
+    client: std::sync::Arc<OdooClient>,
     /// Users (`email`, `login`) and alarms (`alarm_type`, `duration_minutes`) by id, and
-    /// alarm ids by (type, minutes): read once per adapter, which lives one sync cycle.
+    /// alarm ids by (type, minutes): read once per adapter, which lives as long as the
+    /// profile's kept session (`connect::Session`, at most `SESSION_MAX_AGE`).
     /// Without them every event read back after a write cost three more requests (the
     /// benchmark's first sync, docs/BENCHMARKS.md).
     users: std::sync::Mutex<BTreeMap<i64, Value>>,
@@ -424,7 +426,7 @@ fn odoo_datetime(t: DateTime<Utc>) -> String {
 }
 
 impl OdooEvents {
-    pub fn new(client: OdooClient) -> Self {
+    pub fn new(client: std::sync::Arc<OdooClient>) -> Self {
         OdooEvents {
             client,
             users: Default::default(),

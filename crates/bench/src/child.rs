@@ -147,7 +147,7 @@ async fn unpaced_engine(app: &App) -> anyhow::Result<odoo365_engine::Engine> {
         &profile,
         ALICE,
         Arc::new(odoo365_app::ports::GraphCalendar::new(graph)),
-        Arc::new(odoo365_app::ports::OdooEvents::new(odoo)),
+        Arc::new(odoo365_app::ports::OdooEvents::new(Arc::new(odoo))),
     )?)
 }
 
@@ -362,7 +362,7 @@ async fn throttled(env: &ChildEnv) -> anyhow::Result<Value> {
             &profile,
             ALICE,
             Arc::new(odoo365_app::ports::GraphCalendar::new(graph.clone())),
-            Arc::new(odoo365_app::ports::OdooEvents::new(odoo)),
+            Arc::new(odoo365_app::ports::OdooEvents::new(Arc::new(odoo))),
         )?;
         let r = app.sync_with(&profile, engine, false, confirm).await?;
         let waiting = r.report.jobs_waiting;
