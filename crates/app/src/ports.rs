@@ -879,6 +879,18 @@ impl OdooCalendar for OdooEvents {
             .map_err(odoo_port_error)
     }
 
+    async fn create_many(&self, values: &[Value]) -> PortResult<Vec<i64>> {
+        let mut vals_list = Vec::with_capacity(values.len());
+        for v in values {
+            vals_list.push(self.unresolve(v).await?);
+        }
+        // One `create` with the list: one request and one transaction for all of them.
+        self.client
+            .create("calendar.event", vals_list, WriteOrigin::Microsoft)
+            .await
+            .map_err(odoo_port_error)
+    }
+
     async fn write(&self, id: i64, values: &Value) -> PortResult<()> {
         let vals = self.unresolve(values).await?;
         if vals.is_empty() {

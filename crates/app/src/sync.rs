@@ -217,6 +217,9 @@ impl OdooCalendar for Offline {
     async fn create(&self, _: &Value) -> PortResult<i64> {
         offline()
     }
+    async fn create_many(&self, _: &[Value]) -> PortResult<Vec<i64>> {
+        offline()
+    }
     async fn write(&self, _: i64, _: &Value) -> PortResult<()> {
         offline()
     }
