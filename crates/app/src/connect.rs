@@ -277,7 +277,10 @@ pub(crate) async fn mailbox_address(graph: &GraphClient) -> Result<String, AppEr
     let me: serde_json::Value = serde_json::from_slice(&resp.body).map_err(AppError::internal)?;
     me.get("mail")
         .and_then(serde_json::Value::as_str)
-        .or_else(|| me.get("userPrincipalName").and_then(serde_json::Value::as_str))
+        .or_else(|| {
+            me.get("userPrincipalName")
+                .and_then(serde_json::Value::as_str)
+        })
         .map(str::to_lowercase)
         .ok_or_else(|| {
             AppError::new(

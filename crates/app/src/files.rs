@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use odoo365_auth::SecretKind;
 use odoo365_engine::files::engine::{FileConfig, FileReport, FileSync, PlannedFile};
 use std::path::Path;
 
@@ -17,10 +16,9 @@ use odoo365_engine::files::{
 };
 use odoo365_engine::ports::{PortError, PortResult};
 use odoo365_engine::{Outcome, Store, SyncOptions};
-use odoo365_odoo::OdooClient;
 use odoo365_sync_core::files::{DeletePolicy, Direction as FileDirection, FileOp, FileSettings};
 
-use crate::connect::{graph_client, odoo_api_key, odoo_config, token_source, GraphTokens};
+use crate::connect::{graph_client, token_source, GraphTokens};
 use crate::file_ports::{GraphDrive, OdooFiles};
 use crate::settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
 use crate::{App, AppError, ErrorCode, Profile};

@@ -15,8 +15,6 @@ use odoo365_engine::{
     ConflictChoice, CycleReport, Engine, EngineError, JobState, LinkKind, Outcome, Store,
     SyncOptions,
 };
-use odoo365_graph::GraphRequest;
-use odoo365_odoo::OdooClient;
 use odoo365_sync_core::canonical::Response;
 use odoo365_sync_core::Side;
 
@@ -325,9 +323,7 @@ impl App {
             ));
         }
         let key = odoo_api_key(self.keychain.as_ref(), profile)?;
-        let signed_in_at = self
-            .store()
-            .tx(|t| t.cursor(&profile.id, SIGNED_IN_AT))?;
+        let signed_in_at = self.store().tx(|t| t.cursor(&profile.id, SIGNED_IN_AT))?;
         let fingerprint = session_fingerprint(profile, &key, signed_in_at.as_deref())?;
         let kept = self.sessions().get(&profile.id).cloned();
         if let Some(s) = kept.filter(|s| s.serves(fingerprint, std::time::Instant::now())) {
@@ -336,8 +332,7 @@ impl App {
         let session =
             Arc::new(Session::open(profile, &key, self.keychain.clone(), fingerprint).await?);
         tracing::debug!(profile = %profile.name, "connected to Microsoft 365 and Odoo");
-        self.sessions()
-            .insert(profile.id.clone(), session.clone());
+        self.sessions().insert(profile.id.clone(), session.clone());
         Ok(session)
     }
 

@@ -201,8 +201,15 @@ impl World {
                 .iter()
                 .filter(|r| r.path.starts_with("/v1.0/") && r.is_write())
                 .collect();
-            assert!(graph_writes.is_empty(), "a cycle with no job wrote: {graph_writes:?}");
-            assert_eq!(self.odoo_writes(), odoo_writes, "a cycle with no job wrote to Odoo");
+            assert!(
+                graph_writes.is_empty(),
+                "a cycle with no job wrote: {graph_writes:?}"
+            );
+            assert_eq!(
+                self.odoo_writes(),
+                odoo_writes,
+                "a cycle with no job wrote to Odoo"
+            );
         }
         (r, by)
     }
@@ -228,7 +235,10 @@ fn resource(r: &RequestRecord) -> String {
 fn assert_noop(what: &str, r: &odoo365_app::SyncResult, by: &BTreeMap<String, usize>) {
     assert_eq!(r.report.jobs_done, 0, "{what}: {r:?}");
     let over: Vec<_> = by.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(over.is_empty(), "{what}: more than one request to {over:?} (all: {by:?})");
+    assert!(
+        over.is_empty(),
+        "{what}: more than one request to {over:?} (all: {by:?})"
+    );
     for connect in ["graph:GET /v1.0/me", "odoo:/web/version"] {
         assert!(!by.contains_key(connect), "{what} connected again: {by:?}");
     }
@@ -303,7 +313,10 @@ async fn the_kept_clients_are_rebuilt_when_the_settings_the_key_or_the_server_ch
     let e = w.app.sync("work", false, true).await.unwrap_err();
     assert_ne!(e.code, ErrorCode::SignInNeeded, "{e:?}");
     let (all, _) = w.since(marks);
-    assert!(all.iter().any(|r| r.path.starts_with("/json/2/")), "{all:?}");
+    assert!(
+        all.iter().any(|r| r.path.starts_with("/json/2/")),
+        "{all:?}"
+    );
     let (r, by) = w.cycle().await;
     assert_eq!(r.report.jobs_done, 0, "{r:?}");
     assert!(by.contains_key("odoo:/web/version"), "{by:?}");

@@ -130,7 +130,9 @@ pub async fn child(events: usize) -> anyhow::Result<Value> {
         odoo.active().len()
     );
     let (_, hwm) = measure::rss_kib()?;
-    Ok(json!({"phase": "engine", "wall_ms": wall_ms, "cpu_ms": cpu_ms, "cycles": cycles,
+    Ok(
+        json!({"phase": "engine", "wall_ms": wall_ms, "cpu_ms": cpu_ms, "cycles": cycles,
               "graph_calls": graph.calls() - g0, "odoo_calls": odoo.calls() - o0,
-              "odoo_batches": odoo.batches(), "hwm_kib": hwm}))
+              "odoo_batches": odoo.batches(), "hwm_kib": hwm}),
+    )
 }

@@ -96,13 +96,17 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
         format!("cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,noop");
     let mut rows = Vec::new();
     if let Some(e) = &r.engine {
-        let cmd = format!("cargo run --release -p odoo365-bench -- --events {n} --scenarios engine");
+        let cmd =
+            format!("cargo run --release -p odoo365-bench -- --events {n} --scenarios engine");
         rows.push(row(
             &format!(
                 "engine alone (in-memory ports, no latency): first sync of {} events, events/s",
                 e.events
             ),
-            format!("{:.0} ({:.2} s, {} cycles)", e.events_per_s, e.wall_s, e.cycles),
+            format!(
+                "{:.0} ({:.2} s, {} cycles)",
+                e.events_per_s, e.wall_s, e.cycles
+            ),
             "≥ 1,000",
             Some(e.events_per_s >= 1000.0),
             &cmd,

@@ -1560,11 +1560,10 @@ impl Engine {
             return Ok(None);
         };
         let Some(Step::Op {
-            op:
-                Op::Create {
-                    side: Side::Odoo,
-                    event,
-                },
+            op: Op::Create {
+                side: Side::Odoo,
+                event,
+            },
         }) = p.steps.get(p.done)
         else {
             return Ok(None);
@@ -1676,7 +1675,9 @@ impl Engine {
                     );
                 }
             }
-            Err(PortError::Rejected { .. } | PortError::NotFound | PortError::PreconditionFailed) => {
+            Err(
+                PortError::Rejected { .. } | PortError::NotFound | PortError::PreconditionFailed,
+            ) => {
                 // One transaction: nothing was created. One bad event must not block the
                 // others, so each job sends its own create and only the bad one fails.
             }

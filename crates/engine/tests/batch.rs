@@ -16,8 +16,12 @@ use odoo365_sync_core::Event;
 fn outlook_events(w: &World, n: usize) {
     for i in 0..n {
         let start = at(24, 8) + Duration::minutes(30 * i as i64);
-        let e = Event::timed(&format!("From Outlook {i}"), start, start + Duration::minutes(30))
-            .normalized();
+        let e = Event::timed(
+            &format!("From Outlook {i}"),
+            start,
+            start + Duration::minutes(30),
+        )
+        .normalized();
         w.graph.user_create(&e, None);
     }
 }
@@ -45,7 +49,11 @@ async fn a_first_sync_creates_the_outlook_events_in_odoo_in_batches() {
     let calls0 = w.odoo.calls();
     let r = w.confirm().await;
     assert_eq!(r.jobs_done, n, "{r:?}");
-    assert_eq!(w.odoo.batches(), 2, "{n} creates in batches of {ODOO_CREATE_BATCH}");
+    assert_eq!(
+        w.odoo.batches(),
+        2,
+        "{n} creates in batches of {ODOO_CREATE_BATCH}"
+    );
     assert_eq!(w.odoo.writes_of("create"), n);
     // Reads included: far fewer calls than events (a create and a read each before).
     let calls = w.odoo.calls() - calls0;
