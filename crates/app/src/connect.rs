@@ -171,3 +171,121 @@ pub(crate) fn odoo_check_of(client: &OdooClient) -> OdooCheck {
         user_tz: user.tz.clone(),
     }
 }
+
+/// The app's fact "this profile signed in to Microsoft at …", written by every sign-in
+/// (in any process: the CLI's `login` while the daemon runs) so that kept sessions see it.
+pub(crate) const SIGNED_IN_AT: &str = "app.signed_in_at";
+
+/// How long a kept session serves before it is rebuilt: its Odoo connection re-detects
+/// the server's version and fields (an upgrade), and the adapters' caches of users and
+/// alarms start afresh.
+pub(crate) const SESSION_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The connected clients of one profile, kept between its sync cycles (the daemon, the
+/// desktop worker): opening them costs a `GET /me` and about nine Odoo requests (version,
+/// authentication, `fields_get` of each model, the user), which a no-op cycle must not pay
+/// (issue 6: at most one request per resource).
+pub(crate) struct Session {
+    /// What the session was built from (see [`session_fingerprint`]); a different one
+    /// means the settings, the API key or the Microsoft sign-in changed.
+    fingerprint: u64,
+    built: std::time::Instant,
+    /// Closed once the tokio runtime the session was opened on is gone: the HTTP clients'
+    /// pooled connections belong to that runtime and die with it (the desktop scheduler
+    /// runs each cycle on a runtime of its own), so such a session is not reused.
+    runtime_alive: tokio::sync::oneshot::Sender<()>,
+    /// The signed-in mailbox address.
+    pub me: String,
+    pub graph: GraphClient,
+    pub odoo: Arc<OdooClient>,
+    /// The calendar adapters, with their caches (users, alarms) for the session's life.
+    pub calendar: Arc<crate::ports::GraphCalendar>,
+    pub events: Arc<crate::ports::OdooEvents>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("me", &self.me)
+            .field("age", &self.built.elapsed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens the profile's clients: the Graph client (and `GET /me` for the mailbox
+    /// address), the Odoo connection.
+    pub(crate) async fn open(
+        profile: &Profile,
+        api_key: &Secret,
+        keychain: Arc<dyn Keychain>,
+        fingerprint: u64,
+    ) -> Result<Session, AppError> {
+        let tokens = token_source(profile, keychain)?;
+        let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
+        let me = mailbox_address(&graph).await?;
+        let odoo = Arc::new(OdooClient::connect(odoo_config(profile, api_key)?).await?);
+        let (runtime_alive, watch) = tokio::sync::oneshot::channel::<()>();
+        // Ends when the session is dropped (its sender goes) or with its runtime.
+        tokio::spawn(async move {
+            let _ = watch.await;
+        });
+        Ok(Session {
+            fingerprint,
+            built: std::time::Instant::now(),
+            runtime_alive,
+            me,
+            calendar: Arc::new(crate::ports::GraphCalendar::new(graph.clone())),
+            events: Arc::new(crate::ports::OdooEvents::new(odoo.clone())),
+            graph,
+            odoo,
+        })
+    }
+
+    /// Whether this session still serves a profile whose inputs hash to `fingerprint`.
+    pub(crate) fn serves(&self, fingerprint: u64, now: std::time::Instant) -> bool {
+        self.fingerprint == fingerprint
+            && now.saturating_duration_since(self.built) < SESSION_MAX_AGE
+            && !self.runtime_alive.is_closed()
+    }
+}
+
+/// A hash of everything a session is built from: the profile as saved (URLs, login,
+/// settings), its Odoo API key and the time of its last Microsoft sign-in. Kept in memory
+/// only, to notice a change; the key itself is never stored by it.
+pub(crate) fn session_fingerprint(
+    profile: &Profile,
+    api_key: &Secret,
+    signed_in_at: Option<&str>,
+) -> Result<u64, AppError> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(profile)
+        .map_err(AppError::internal)?
+        .hash(&mut h);
+    api_key.expose().hash(&mut h);
+    signed_in_at.hash(&mut h);
+    Ok(h.finish())
+}
+
+/// The e-mail address of the signed-in mailbox (`GET /me`).
+pub(crate) async fn mailbox_address(graph: &GraphClient) -> Result<String, AppError> {
+    let url = graph.requests().root_url(&["me"]);
+    let resp = graph
+        .send(&odoo365_graph::GraphRequest::new(http::Method::GET, url))
+        .await?;
+    let me: serde_json::Value = serde_json::from_slice(&resp.body).map_err(AppError::internal)?;
+    me.get("mail")
+        .and_then(serde_json::Value::as_str)
+        .or_else(|| {
+            me.get("userPrincipalName")
+                .and_then(serde_json::Value::as_str)
+        })
+        .map(str::to_lowercase)
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Internal,
+                "Microsoft did not say which mailbox is signed in",
+            )
+        })
+}

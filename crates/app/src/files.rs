@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use odoo365_auth::SecretKind;
 use odoo365_engine::files::engine::{FileConfig, FileReport, FileSync, PlannedFile};
 use std::path::Path;
 
@@ -17,10 +16,9 @@ use odoo365_engine::files::{
 };
 use odoo365_engine::ports::{PortError, PortResult};
 use odoo365_engine::{Outcome, Store, SyncOptions};
-use odoo365_odoo::OdooClient;
 use odoo365_sync_core::files::{DeletePolicy, Direction as FileDirection, FileOp, FileSettings};
 
-use crate::connect::{graph_client, odoo_api_key, odoo_config, token_source, GraphTokens};
+use crate::connect::{graph_client, token_source, GraphTokens};
 use crate::file_ports::{GraphDrive, OdooFiles};
 use crate::settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
 use crate::{App, AppError, ErrorCode, Profile};
@@ -150,30 +148,15 @@ impl App {
         &self,
         profile: &Profile,
     ) -> Result<(Arc<dyn Drive>, Arc<dyn OdooAttachments>), AppError> {
-        if self
-            .keychain
-            .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
-            .is_none()
-        {
-            return Err(AppError::new(
-                ErrorCode::SignInNeeded,
-                format!(
-                    "profile {:?} is not signed in to Microsoft; run `odoo365 login` first",
-                    profile.name
-                ),
-            ));
-        }
-        let key = odoo_api_key(self.keychain.as_ref(), profile)?;
-        let tokens = token_source(profile, self.keychain.clone())?;
-        let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
+        // The calendar's kept session: one Graph client and one Odoo connection per profile.
+        let session = self.session_for(profile).await?;
         let drive_id = match &profile.settings.drive {
             DriveTarget::MyOneDrive => None,
             DriveTarget::Library { drive_id, .. } => Some(drive_id.as_str()),
         };
-        let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
         Ok((
-            Arc::new(GraphDrive::new(&graph, drive_id)),
-            Arc::new(OdooFiles::new(Arc::new(odoo))),
+            Arc::new(GraphDrive::new(&session.graph, drive_id)),
+            Arc::new(OdooFiles::new(session.odoo.clone())),
         ))
     }
 

@@ -75,6 +75,8 @@ pub struct App {
     store: Mutex<Store>,
     keychain: Arc<dyn Keychain>,
     clock: Arc<dyn Clock>,
+    /// Each profile's connected clients, kept between its cycles (`connect::Session`).
+    sessions: Mutex<std::collections::HashMap<String, Arc<connect::Session>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -113,6 +115,7 @@ impl App {
             store: Mutex::new(store),
             keychain,
             clock,
+            sessions: Mutex::default(),
         })
     }
 
@@ -276,6 +279,7 @@ impl App {
             })?;
         }
         self.store().delete_profile(&profile.id)?;
+        self.forget_session(&profile.id);
         Ok(profile)
     }
 

@@ -403,9 +403,11 @@ const EVENT_FIELDS: &[&str] = &[
 /// The user's Odoo calendar through the Odoo client.
 #[derive(Debug)]
 pub struct OdooEvents {
-    client: OdooClient,
+    /// Shared with the documents' adapter of the same session.
+    client: std::sync::Arc<OdooClient>,
     /// Users (`email`, `login`) and alarms (`alarm_type`, `duration_minutes`) by id, and
-    /// alarm ids by (type, minutes): read once per adapter, which lives one sync cycle.
+    /// alarm ids by (type, minutes): read once per adapter, which lives as long as the
+    /// profile's kept session (`connect::Session`, at most `SESSION_MAX_AGE`).
     /// Without them every event read back after a write cost three more requests (the
     /// benchmark's first sync, docs/BENCHMARKS.md).
     users: std::sync::Mutex<BTreeMap<i64, Value>>,
@@ -424,7 +426,7 @@ fn odoo_datetime(t: DateTime<Utc>) -> String {
 }
 
 impl OdooEvents {
-    pub fn new(client: OdooClient) -> Self {
+    pub fn new(client: std::sync::Arc<OdooClient>) -> Self {
         OdooEvents {
             client,
             users: Default::default(),
@@ -873,6 +875,18 @@ impl OdooCalendar for OdooEvents {
         let vals = self.unresolve(values).await?;
         self.client
             .create_one("calendar.event", vals, WriteOrigin::Microsoft)
+            .await
+            .map_err(odoo_port_error)
+    }
+
+    async fn create_many(&self, values: &[Value]) -> PortResult<Vec<i64>> {
+        let mut vals_list = Vec::with_capacity(values.len());
+        for v in values {
+            vals_list.push(self.unresolve(v).await?);
+        }
+        // One `create` with the list: one request and one transaction for all of them.
+        self.client
+            .create("calendar.event", vals_list, WriteOrigin::Microsoft)
             .await
             .map_err(odoo_port_error)
     }

@@ -80,6 +80,11 @@ impl App {
             .store(&tokens)
             .await?;
         self.set_marker(&profile.id, crate::status::SIGN_IN_NEEDED, None)?;
+        // A kept session (this process's or the daemon's) holds the previous sign-in's
+        // tokens and mailbox: the marker makes every process connect again.
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        self.set_marker(&profile.id, crate::connect::SIGNED_IN_AT, Some(&at))?;
+        self.forget_session(&profile.id);
         tracing::info!(profile = %profile.name, "signed in to Microsoft");
         Ok(SignedIn {
             profile: profile.name,

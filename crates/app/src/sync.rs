@@ -15,13 +15,10 @@ use odoo365_engine::{
     ConflictChoice, CycleReport, Engine, EngineError, JobState, LinkKind, Outcome, Store,
     SyncOptions,
 };
-use odoo365_graph::GraphRequest;
-use odoo365_odoo::OdooClient;
 use odoo365_sync_core::canonical::Response;
 use odoo365_sync_core::Side;
 
-use crate::connect::{graph_client, odoo_api_key, odoo_config, token_source, GraphTokens};
-use crate::ports::{GraphCalendar, OdooEvents};
+use crate::connect::{odoo_api_key, session_fingerprint, Session, SIGNED_IN_AT};
 use crate::status::{LAST_ERROR, LAST_OUTCOME, LAST_SYNC_AT, NEXT_SYNC_AT, SIGN_IN_NEEDED};
 use crate::{App, AppError, ErrorCode, KeepSide, Profile, Resolution};
 
@@ -218,6 +215,9 @@ impl OdooCalendar for Offline {
     async fn create(&self, _: &Value) -> PortResult<i64> {
         offline()
     }
+    async fn create_many(&self, _: &[Value]) -> PortResult<Vec<i64>> {
+        offline()
+    }
     async fn write(&self, _: i64, _: &Value) -> PortResult<()> {
         offline()
     }
@@ -304,36 +304,16 @@ fn summary(report: &CycleReport, open_conflicts: usize) -> String {
 }
 
 impl App {
-    /// The e-mail address of the signed-in mailbox (`GET /me`).
-    async fn mailbox_address(graph: &odoo365_graph::GraphClient) -> Result<String, AppError> {
-        let url = graph.requests().root_url(&["me"]);
-        let resp = graph
-            .send(&GraphRequest::new(http::Method::GET, url))
-            .await?;
-        let me: Value = serde_json::from_slice(&resp.body).map_err(AppError::internal)?;
-        me.get("mail")
-            .and_then(Value::as_str)
-            .or_else(|| me.get("userPrincipalName").and_then(Value::as_str))
-            .map(str::to_lowercase)
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::Internal,
-                    "Microsoft did not say which mailbox is signed in",
-                )
-            })
-    }
-
-    /// The real clients behind the engine's ports for a profile: Graph with the keychain's
-    /// refresh token, Odoo with the keychain's API key; and the signed-in mailbox address.
-    pub(crate) async fn ports_for(
-        &self,
-        profile: &Profile,
-    ) -> Result<(String, Arc<dyn MicrosoftCalendar>, Arc<dyn OdooCalendar>), AppError> {
+    /// The profile's connected clients: the kept session when the profile's settings, API
+    /// key and Microsoft sign-in are those it was built with (and it is younger than
+    /// `SESSION_MAX_AGE`), else a new one, kept for the next cycle.
+    pub(crate) async fn session_for(&self, profile: &Profile) -> Result<Arc<Session>, AppError> {
         if self
             .keychain
             .get(&profile.id, SecretKind::MicrosoftRefreshToken)?
             .is_none()
         {
+            self.forget_session(&profile.id);
             return Err(AppError::new(
                 ErrorCode::SignInNeeded,
                 format!(
@@ -343,15 +323,41 @@ impl App {
             ));
         }
         let key = odoo_api_key(self.keychain.as_ref(), profile)?;
-        let tokens = token_source(profile, self.keychain.clone())?;
-        let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
-        let me = Self::mailbox_address(&graph).await?;
-        let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
-        Ok((
-            me,
-            Arc::new(GraphCalendar::new(graph)),
-            Arc::new(OdooEvents::new(odoo)),
-        ))
+        let signed_in_at = self.store().tx(|t| t.cursor(&profile.id, SIGNED_IN_AT))?;
+        let fingerprint = session_fingerprint(profile, &key, signed_in_at.as_deref())?;
+        let kept = self.sessions().get(&profile.id).cloned();
+        if let Some(s) = kept.filter(|s| s.serves(fingerprint, std::time::Instant::now())) {
+            return Ok(s);
+        }
+        let session =
+            Arc::new(Session::open(profile, &key, self.keychain.clone(), fingerprint).await?);
+        tracing::debug!(profile = %profile.name, "connected to Microsoft 365 and Odoo");
+        self.sessions().insert(profile.id.clone(), session.clone());
+        Ok(session)
+    }
+
+    fn sessions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<Session>>> {
+        // Only whole sessions are inserted or removed: a panic leaves the map consistent.
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops a profile's kept session: the next cycle connects again. Called after a
+    /// failed cycle (an expired sign-in, a refused key, a server that changed) and when
+    /// the profile goes.
+    pub(crate) fn forget_session(&self, profile_id: &str) {
+        self.sessions().remove(profile_id);
+    }
+
+    /// The real clients behind the engine's ports for a profile: Graph with the keychain's
+    /// refresh token, Odoo with the keychain's API key; and the signed-in mailbox address.
+    pub(crate) async fn ports_for(
+        &self,
+        profile: &Profile,
+    ) -> Result<(String, Arc<dyn MicrosoftCalendar>, Arc<dyn OdooCalendar>), AppError> {
+        let s = self.session_for(profile).await?;
+        Ok((s.me.clone(), s.calendar.clone(), s.events.clone()))
     }
 
     async fn engine_for(&self, profile: &Profile) -> Result<Engine, AppError> {
@@ -390,6 +396,23 @@ impl App {
     ) -> Result<SyncResult, AppError> {
         let profile = self.profile(profile)?;
         let _lock = self.lock_profile(&profile)?;
+        let result = self.sync_kept(&profile, dry_run, confirm).await;
+        if result.is_err() {
+            // Whatever failed (a sign-in, a key, a server that changed under us), the next
+            // cycle connects afresh rather than reusing what may be the cause.
+            self.forget_session(&profile.id);
+        }
+        result
+    }
+
+    /// [`App::sync`] under the profile's lock, on its kept session.
+    async fn sync_kept(
+        &self,
+        profile: &Profile,
+        dry_run: bool,
+        confirm: bool,
+    ) -> Result<SyncResult, AppError> {
+        let profile = profile.clone();
         let engine = match self.engine_for(&profile).await {
             Ok(e) => e,
             Err(e) => {

@@ -147,7 +147,7 @@ async fn unpaced_engine(app: &App) -> anyhow::Result<odoo365_engine::Engine> {
         &profile,
         ALICE,
         Arc::new(odoo365_app::ports::GraphCalendar::new(graph)),
-        Arc::new(odoo365_app::ports::OdooEvents::new(odoo)),
+        Arc::new(odoo365_app::ports::OdooEvents::new(Arc::new(odoo))),
     )?)
 }
 
@@ -196,12 +196,14 @@ async fn first_sync(env: &ChildEnv) -> anyhow::Result<Value> {
 
 /// A daemon that wakes with nothing to do: the store and engine of a synced profile, one
 /// cycle: the engine's cycle (`noop`, clients connected beforehand), or the whole of
-/// `App::sync` as the daemon runs it (`noop-app`: Odoo connection, `GET /me`, pacing).
+/// `App::sync` as the daemon runs it (`noop-app`, Odoo paced): the daemon's first cycle
+/// connects the clients and keeps them, the measured one is its second.
 /// Its peak RSS is the "idle" figure.
 async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
     let app = open_app(env, Arc::new(odoo365_engine::SystemClock)).await?;
     let profile = app.profile(PROFILE)?;
     let engine = if whole_app {
+        app.sync(PROFILE, false, false).await?;
         None
     } else {
         Some(unpaced_engine(&app).await?)
@@ -362,7 +364,7 @@ async fn throttled(env: &ChildEnv) -> anyhow::Result<Value> {
             &profile,
             ALICE,
             Arc::new(odoo365_app::ports::GraphCalendar::new(graph.clone())),
-            Arc::new(odoo365_app::ports::OdooEvents::new(odoo)),
+            Arc::new(odoo365_app::ports::OdooEvents::new(Arc::new(odoo))),
         )?;
         let r = app.sync_with(&profile, engine, false, confirm).await?;
         let waiting = r.report.jobs_waiting;
@@ -380,6 +382,14 @@ async fn throttled(env: &ChildEnv) -> anyhow::Result<Value> {
 
 /// Runs one phase and prints its JSON line.
 pub fn run(phase: &str) -> anyhow::Result<()> {
+    if phase == "engine" {
+        let events = crate::engine::events_from_env().context("BENCH_ENGINE_EVENTS is not set")?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        println!("{}", rt.block_on(crate::engine::child(events))?);
+        return Ok(());
+    }
     let env = ChildEnv::from_env()?;
     // One thread: the engine is sequential, and its CPU time is then easy to read.
     let rt = tokio::runtime::Builder::new_current_thread()

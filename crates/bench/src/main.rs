@@ -21,11 +21,12 @@ struct Args {
     /// Events of the first sync (half start in Odoo, half in Outlook)
     #[arg(long, default_value_t = 10_000)]
     events: usize,
-    /// Which scenarios: first-sync, noop, latency, throttled (noop and latency need first-sync)
+    /// Which scenarios: engine, first-sync, noop, latency, throttled (noop and latency need
+    /// first-sync; engine is the engine alone on in-memory ports)
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "first-sync,noop,latency,throttled"
+        default_value = "engine,first-sync,noop,latency,throttled"
     )]
     scenarios: Vec<String>,
     /// Full throttling windows (10,000 Graph requests per 600 s each) the throttled run spans
@@ -81,7 +82,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(Child::Child { phase }) = &args.child {
         return odoo365_bench::child::run(phase);
     }
-    let known = ["first-sync", "noop", "latency", "throttled"];
+    let known = ["engine", "first-sync", "noop", "latency", "throttled"];
     for s in &args.scenarios {
         anyhow::ensure!(
             known.contains(&s.as_str()),

@@ -95,6 +95,40 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
     let first_cmd =
         format!("cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,noop");
     let mut rows = Vec::new();
+    if let Some(e) = &r.engine {
+        let cmd =
+            format!("cargo run --release -p odoo365-bench -- --events {n} --scenarios engine");
+        rows.push(row(
+            &format!(
+                "engine alone (in-memory ports, no latency): first sync of {} events, events/s",
+                e.events
+            ),
+            format!(
+                "{:.0} ({:.2} s, {} cycles)",
+                e.events_per_s, e.wall_s, e.cycles
+            ),
+            "≥ 1,000",
+            Some(e.events_per_s >= 1000.0),
+            &cmd,
+        ));
+        rows.push(row(
+            "engine alone: CPU ms per event (user + sys)",
+            format!("{:.3} ({:.0} ms)", e.cpu_ms_per_event, e.cpu_ms),
+            "≤ 1",
+            Some(e.cpu_ms_per_event <= 1.0),
+            &cmd,
+        ));
+        rows.push(row(
+            "engine alone: port calls (Graph, Odoo; Odoo batched creates); peak RSS",
+            format!(
+                "{}, {} ({} batches); {:.1} MiB",
+                e.graph_calls, e.odoo_calls, e.odoo_batches, e.peak_rss_mib
+            ),
+            "",
+            None,
+            &cmd,
+        ));
+    }
     if let Some(f) = &r.first_sync {
         let per = |x: usize| x as f64 / f.events.max(1) as f64;
         rows.push(row(
@@ -168,7 +202,10 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
     if let Some(z) = &r.noop {
         for (label, c) in [
             ("no-op cycle, engine (clients connected)", &z.engine),
-            ("no-op cycle, `App::sync` as the daemon runs it", &z.app),
+            (
+                "no-op cycle, `App::sync` as the daemon runs it (second cycle, kept clients)",
+                &z.app,
+            ),
         ] {
             rows.push(row(
                 &format!("{label}: requests Graph + Odoo, most to one resource"),

@@ -70,7 +70,8 @@ pub struct NoopCycle {
 pub struct Noop {
     /// The engine's cycle, clients connected beforehand.
     pub engine: NoopCycle,
-    /// `App::sync` as the daemon runs it: clients connected per cycle, Odoo paced.
+    /// `App::sync` as the daemon runs it, on the clients its previous cycle connected
+    /// (kept between cycles), Odoo paced.
     pub app: NoopCycle,
 }
 
@@ -102,6 +103,8 @@ pub struct Throttled {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Results {
+    /// The engine alone on in-memory ports.
+    pub engine: Option<crate::engine::EngineOnly>,
     pub first_sync: Option<FirstSync>,
     pub noop: Option<Noop>,
     pub latency: Option<Latency>,
@@ -125,6 +128,11 @@ fn odoo_writes(world: &World) -> u64 {
 
 pub async fn run(opts: &Options) -> anyhow::Result<Results> {
     let mut results = Results::default();
+    if opts.wants("engine") {
+        let events = opts.events;
+        results.engine =
+            Some(tokio::task::spawn_blocking(move || crate::engine::scenario(events)).await??);
+    }
     if opts.wants("first-sync") {
         let world = World::start(UNLIMITED, opts.interval_ms).await?;
         eprintln!("bench: seeding {} events", opts.events);

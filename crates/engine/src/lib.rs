@@ -40,5 +40,5 @@ pub use state::{
 pub use store::{Store, StoreError};
 pub use sync::{
     teams_requested, ConflictChoice, CycleReport, Engine, EngineConfig, EngineError, Guard, Guards,
-    ItemError, Outcome, SyncOptions,
+    ItemError, Outcome, SyncOptions, ODOO_CREATE_BATCH,
 };

@@ -378,6 +378,12 @@ struct Recheck {
     microsoft: BTreeSet<String>,
 }
 
+/// How many Odoo creates of one cycle go in one request (`create` with a list of values):
+/// large enough that a first sync of thousands of Outlook events costs tens of paced Odoo
+/// requests, not thousands; small enough that one request stays well under Odoo's request
+/// size and time limits.
+pub const ODOO_CREATE_BATCH: usize = 100;
+
 /// The engine for one profile: the store and the two ports.
 pub struct Engine {
     store: crate::store::OwnedStore,
@@ -391,6 +397,10 @@ pub struct Engine {
     steps: usize,
     /// True while the jobs the current cycle just planned run (against what it just read).
     fresh_plan: bool,
+    /// Odoo creates sent ahead in one batch by [`Engine::drain`], by job id: the new
+    /// record's id and the version read back with the batch, or the batch's error. The
+    /// job's create step takes its entry instead of sending a create of its own.
+    odoo_batched: BTreeMap<i64, Result<(i64, Option<String>), PortError>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -500,6 +510,7 @@ impl Engine {
             step_side: Side::Microsoft,
             steps: 0,
             fresh_plan: false,
+            odoo_batched: BTreeMap::new(),
         })
     }
 
@@ -1501,17 +1512,182 @@ impl Engine {
                 .map(|j| j.id)
                 .collect())
         })?;
-        for id in ready {
+        // Jobs claimed ahead of their turn, with their create sent in a batch.
+        let mut claimed: BTreeMap<i64, Job> = BTreeMap::new();
+        for (i, &id) in ready.iter().enumerate() {
+            let job = match claimed.remove(&id) {
+                Some(job) => job,
+                None => {
+                    let now = self.now();
+                    let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                        continue;
+                    };
+                    self.checkpoint()?;
+                    if self.batchable_odoo_create(&job)?.is_some() {
+                        // This job and the batchable ones after it: one request.
+                        self.batch_odoo_creates(job.clone(), &ready[i + 1..], &mut claimed)
+                            .await?;
+                    }
+                    job
+                }
+            };
+            let ran = self.run_job(job).await;
+            // An entry the job did not take (it stopped before its create) must not serve
+            // a later run of it: that run looks the record up as a maybe-applied create.
+            self.odoo_batched.remove(&id);
+            if ran? {
+                done += 1;
+            }
+        }
+        self.odoo_batched.clear();
+        Ok(done)
+    }
+
+    /// The values of the Odoo create a job is about to send, when that create may go in a
+    /// batch: a job this cycle planned, at its create step, never tried before (a retried
+    /// or interrupted create first looks for what the earlier attempt made, one by one),
+    /// for a single event (a series' exdates and an exception's series need steps of
+    /// their own around the create) whose Outlook event is linked to nothing yet.
+    fn batchable_odoo_create(&mut self, job: &Job) -> Result<Option<Value>, EngineError> {
+        if !self.fresh_plan
+            || job.maybe_applied
+            || job.last_error.is_some()
+            || !matches!(job.kind.as_str(), "entry" | "resolve")
+        {
+            return Ok(None);
+        }
+        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+            return Ok(None);
+        };
+        let Some(Step::Op {
+            op: Op::Create {
+                side: Side::Odoo,
+                event,
+            },
+        }) = p.steps.get(p.done)
+        else {
+            return Ok(None);
+        };
+        if p.link_id.is_some()
+            || p.odoo_id.is_some()
+            || p.series_link_id.is_some()
+            || event.recurrence.is_some()
+        {
+            return Ok(None);
+        }
+        if let Some(g) = &p.graph_id {
+            let profile = self.cfg.profile_id.clone();
+            if self
+                .store
+                .tx(|t| t.link_by_graph(&profile, LinkKind::Event, g))?
+                .is_some()
+            {
+                return Ok(None);
+            }
+        }
+        let Ok(mut values) = odoo::to_odoo(event) else {
+            // The job's own step reports the mapping error.
+            return Ok(None);
+        };
+        if let Some(o) = values.as_object_mut() {
+            o.remove("cancelled_occurrences");
+        }
+        Ok(Some(values))
+    }
+
+    /// Sends the Odoo creates of `first` and of the batchable jobs among `rest` (claimed
+    /// here, into `claimed`) as one `create_many`, up to [`ODOO_CREATE_BATCH`], and reads
+    /// the new records' versions back in one `read`. The results wait in `odoo_batched`
+    /// for each job's create step. Crash safety is the single create's: every job of the
+    /// batch is claimed (running) before the request, so a crash before the jobs record
+    /// their ids leaves them interrupted, and an interrupted or maybe-applied create looks
+    /// for its record (title and start, unlinked) before creating it again.
+    async fn batch_odoo_creates(
+        &mut self,
+        first: Job,
+        rest: &[i64],
+        claimed: &mut BTreeMap<i64, Job>,
+    ) -> Result<(), EngineError> {
+        let Some(v) = self.batchable_odoo_create(&first)? else {
+            return Ok(());
+        };
+        let mut batch: Vec<(i64, Value)> = vec![(first.id, v)];
+        for &id in rest {
+            if batch.len() >= ODOO_CREATE_BATCH {
+                break;
+            }
+            let Some(job) = self.store.tx(|t| t.job(id))? else {
+                continue;
+            };
+            if job.state != JobState::Pending || self.batchable_odoo_create(&job)?.is_none() {
+                continue;
+            }
             let now = self.now();
             let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
                 continue;
             };
             self.checkpoint()?;
-            if self.run_job(job).await? {
-                done += 1;
+            // Claimed: its payload is the one just checked (claiming does not change it).
+            let Some(v) = self.batchable_odoo_create(&job)? else {
+                claimed.insert(id, job);
+                continue;
+            };
+            batch.push((id, v));
+            claimed.insert(id, job);
+        }
+        if batch.len() < 2 {
+            // Nothing to share a request with: the job creates on its own.
+            return Ok(());
+        }
+        let values: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
+        let sent = self.odoo.create_many(&values).await;
+        self.checkpoint()?;
+        match sent {
+            Ok(ids) if ids.len() == batch.len() => {
+                // One read for every new record's version; a failed read leaves each job
+                // to read its own.
+                let versions: BTreeMap<i64, Option<String>> = match self.odoo.read(&ids).await {
+                    Ok(rows) => rows
+                        .iter()
+                        .filter_map(|r| Some((r.get("id")?.as_i64()?, odoo::version(r))))
+                        .collect(),
+                    Err(_) => BTreeMap::new(),
+                };
+                for ((job, _), id) in batch.iter().zip(ids) {
+                    let version = versions.get(&id).cloned().flatten();
+                    self.odoo_batched.insert(*job, Ok((id, version)));
+                }
+            }
+            Ok(ids) => {
+                // Ids that cannot be matched to the jobs: as if the answer were lost, each
+                // job looks its record up.
+                let message = format!(
+                    "Odoo answered {} ids to a create of {} events",
+                    ids.len(),
+                    batch.len()
+                );
+                for (job, _) in &batch {
+                    self.odoo_batched.insert(
+                        *job,
+                        Err(PortError::MaybeApplied {
+                            message: message.clone(),
+                        }),
+                    );
+                }
+            }
+            Err(
+                PortError::Rejected { .. } | PortError::NotFound | PortError::PreconditionFailed,
+            ) => {
+                // One transaction: nothing was created. One bad event must not block the
+                // others, so each job sends its own create and only the bad one fails.
+            }
+            Err(e) => {
+                for (job, _) in &batch {
+                    self.odoo_batched.insert(*job, Err(e.clone()));
+                }
             }
         }
-        Ok(done)
+        Ok(())
     }
 
     async fn run_job(&mut self, job: Job) -> Result<bool, EngineError> {
@@ -1981,22 +2157,34 @@ impl Engine {
                         }
                     }
                 }
+                let mut batched_version = None;
                 let id = match found {
                     Some((id, _)) => id,
                     None if source_gone => {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
-                    None => {
-                        let mut values = odoo::to_odoo(&event)?;
-                        if let Some(o) = values.as_object_mut() {
-                            o.remove("cancelled_occurrences");
+                    None => match self.odoo_batched.remove(&job.id) {
+                        // Sent with others in one request by `drain`.
+                        Some(Ok((id, version))) => {
+                            batched_version = version;
+                            id
                         }
-                        self.odoo.create(&values).await?
-                    }
+                        Some(Err(e)) => return Err(StepFail::Port(e)),
+                        None => {
+                            let mut values = odoo::to_odoo(&event)?;
+                            if let Some(o) = values.as_object_mut() {
+                                o.remove("cancelled_occurrences");
+                            }
+                            self.odoo.create(&values).await?
+                        }
+                    },
                 };
                 p.odoo_id = Some(id);
-                self.odoo_apply_exdates(id, &event).await?;
-                p.odoo_version = self.odoo_version_of(id).await?;
+                let exdates = self.odoo_apply_exdates(id, &event).await?;
+                p.odoo_version = match batched_version {
+                    Some(v) if !exdates => Some(v),
+                    _ => self.odoo_version_of(id).await?,
+                };
                 if let Some((_, false)) = found {
                     // Edited since the lost create: keep the edit, read it again next cycle.
                     p.odoo_version = None;

@@ -823,6 +823,8 @@ struct OdooState {
     writes: BTreeMap<&'static str, usize>,
     notes: Vec<(i64, String)>,
     calls: usize,
+    /// `create_many` calls (each also counts once in `calls`).
+    batches: usize,
     /// `calendar.recurrence` records by id.
     recurrences: BTreeMap<i64, Value>,
     next_rid: i64,
@@ -1252,6 +1254,11 @@ impl FakeOdoo {
         self.lock().calls
     }
 
+    /// How many batched creates (`create_many`) were asked for.
+    pub fn batches(&self) -> usize {
+        self.lock().batches
+    }
+
     pub fn notes(&self) -> Vec<(i64, String)> {
         self.lock().notes.clone()
     }
@@ -1405,6 +1412,25 @@ impl OdooCalendar for FakeOdoo {
         let id = self.insert(&mut s, values);
         Self::wrote(&mut s, "create");
         fault.map_or(Ok(id), |f| Err(f.error))
+    }
+
+    async fn create_many(&self, values: &[Value]) -> PortResult<Vec<i64>> {
+        // One request, one transaction: a `create` fault planned for the next create hits
+        // the whole batch (all created and the answer lost, or none created), as it would
+        // in Odoo; each record counts as one `create` write.
+        let (mut s, fault) = self.begin("create");
+        s.batches += 1;
+        if let Some(f) = &fault {
+            if !f.applied {
+                return Err(f.error.clone());
+            }
+        }
+        let mut ids = Vec::with_capacity(values.len());
+        for v in values {
+            ids.push(self.insert(&mut s, v));
+            Self::wrote(&mut s, "create");
+        }
+        fault.map_or(Ok(ids), |f| Err(f.error))
     }
 
     async fn write(&self, id: i64, values: &Value) -> PortResult<()> {

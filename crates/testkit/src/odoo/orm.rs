@@ -1186,7 +1186,15 @@ pub fn search(
         return Ok(Vec::new());
     };
     let mut rows: Vec<(Vec<Value>, i64)> = Vec::new();
-    for (id, row) in &table.rows {
+    // A domain that pins the ids (`[("id", "in", ids)]`, alone or and-ed with more) only
+    // needs those rows looked at; every test below still runs on them. Scanning the whole
+    // table made each read-back of a record cost O(records) (docs/BENCHMARKS.md).
+    let pinned = pinned_ids(&node);
+    let scan: Box<dyn Iterator<Item = (&i64, &Row)>> = match &pinned {
+        Some(ids) => Box::new(ids.iter().filter_map(|id| table.rows.get_key_value(id))),
+        None => Box::new(table.rows.iter()),
+    };
+    for (id, row) in scan {
         if active_filter && !truthy(row.get("active")) {
             continue;
         }
@@ -1209,6 +1217,26 @@ pub fn search(
         .collect())
 }
 
+/// The ids a domain limits its rows to, when it says so at its top: an `id =` or
+/// `id in` leaf of integers, alone or inside the top-level conjunction (in id order, no
+/// duplicates). `None` when any row may match.
+fn pinned_ids(node: &Node) -> Option<std::collections::BTreeSet<i64>> {
+    let leaf_ids = |n: &Node| match n {
+        Node::Leaf { path, op, value } if path.len() == 1 && path[0] == "id" => {
+            match (op.as_str(), value) {
+                ("=", Value::Number(n)) => n.as_i64().map(|i| [i].into_iter().collect()),
+                ("in", Value::Array(a)) => a.iter().map(Value::as_i64).collect(),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match node {
+        Node::And(children) => children.iter().find_map(leaf_ids),
+        n => leaf_ids(n),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // read
 
@@ -1225,27 +1253,37 @@ pub fn human_size(size: i64) -> Value {
     json!(format!("{s:.2} {}", units[i]))
 }
 
+/// The (parent id, child id) pairs of a one2many field of `m`: the `comodel` rows whose
+/// `inverse` names a parent, archived ones left out under `active_test`, in id order.
+fn one2many_rows<'a>(
+    db: &'a Db,
+    env: &Env,
+    m: &'a Model,
+    comodel: &'static str,
+    inverse: &'static str,
+) -> impl Iterator<Item = (i64, i64)> + 'a {
+    let cm = db.registry.get(comodel);
+    let active_filter = cm.is_some_and(|c| c.has_active()) && env.active_test();
+    db.tables
+        .get(comodel)
+        .into_iter()
+        .flat_map(|t| t.rows.iter())
+        .filter(move |(_, r)| !active_filter || truthy(r.get("active")))
+        .filter(move |(_, r)| {
+            // message_ids: only messages of this model.
+            comodel != "mail.message" || r.get("model").and_then(Value::as_str) == Some(m.name)
+        })
+        .filter_map(move |(i, r)| r.get(inverse).and_then(Value::as_i64).map(|p| (p, *i)))
+}
+
 /// A non-stored field's value.
 fn compute_field(db: &Db, env: &Env, m: &Model, row: &Row, f: &Field) -> Value {
     let id = row.get("id").and_then(Value::as_i64).unwrap_or(0);
     match f.kind {
         Kind::One2many(comodel, inverse) => {
-            let Some(t) = db.tables.get(comodel) else {
-                return json!([]);
-            };
-            let cm = db.registry.get(comodel);
-            let active_filter = cm.is_some_and(|c| c.has_active()) && env.active_test();
-            let ids: Vec<i64> = t
-                .rows
-                .iter()
-                .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
-                .filter(|(_, r)| !active_filter || truthy(r.get("active")))
-                .filter(|(_, r)| {
-                    // message_ids: only messages of this model.
-                    comodel != "mail.message"
-                        || r.get("model").and_then(Value::as_str) == Some(m.name)
-                })
-                .map(|(i, _)| *i)
+            let ids: Vec<i64> = one2many_rows(db, env, m, comodel, inverse)
+                .filter(|(parent, _)| *parent == id)
+                .map(|(_, child)| child)
                 .collect();
             json!(ids)
         }
@@ -1275,6 +1313,23 @@ pub fn read_rows(
     load: Load,
 ) -> OResult<Vec<Value>> {
     let mut out = Vec::with_capacity(ids.len());
+    // Each one2many field's children grouped by parent in one pass over the comodel,
+    // when many rows are read: computing it row by row scans the comodel once per row,
+    // which made reading every event of a large calendar quadratic (docs/BENCHMARKS.md).
+    let mut children: HashMap<&str, HashMap<i64, Vec<i64>>> = HashMap::new();
+    if ids.len() > 1 {
+        for name in fields {
+            if let Some(f) = m.field(name) {
+                if let (Kind::One2many(comodel, inverse), false) = (f.kind, f.store) {
+                    let mut by_parent: HashMap<i64, Vec<i64>> = HashMap::new();
+                    for (parent, child) in one2many_rows(db, env, m, comodel, inverse) {
+                        by_parent.entry(parent).or_default().push(child);
+                    }
+                    children.insert(f.name, by_parent);
+                }
+            }
+        }
+    }
     for &id in ids {
         let Some(row) = db.row(m.name, id) else {
             continue;
@@ -1298,7 +1353,10 @@ pub fn read_rows(
                 obj.insert(name.clone(), v);
                 continue;
             }
-            let raw = field_value(db, env, m, row, f).into_owned();
+            let raw = match children.get(f.name) {
+                Some(by_parent) => json!(by_parent.get(&id).cloned().unwrap_or_default()),
+                None => field_value(db, env, m, row, f).into_owned(),
+            };
             obj.insert(name.clone(), format_value(db, env, f, raw, load));
         }
         out.push(Value::Object(obj));
