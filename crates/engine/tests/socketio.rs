@@ -169,9 +169,11 @@ impl Run {
     async fn change_wakes(&self, name: &str) {
         let before = self.wakes.load(Ordering::SeqCst);
         self.change_drive(name).await;
-        self.until("a notification wakes the poll", Duration::from_secs(10), |r| {
-            r.wakes.load(Ordering::SeqCst) > before
-        })
+        self.until(
+            "a notification wakes the poll",
+            Duration::from_secs(10),
+            |r| r.wakes.load(Ordering::SeqCst) > before,
+        )
         .await;
     }
 
@@ -252,7 +254,8 @@ async fn an_endpoint_is_replaced_before_it_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_endpoint_leaves_the_profile_polling_with_graph_s_reason() {
     let r = run_with(GraphConfig::default(), fast(), None, false).await;
-    r.until("polling", Duration::from_secs(10), |r| r.mode().is_some()).await;
+    r.until("polling", Duration::from_secs(10), |r| r.mode().is_some())
+        .await;
     let s = r.mode().unwrap();
     assert_eq!(s.mode, Mode::Polling);
     let reason = s.reason.unwrap();
@@ -279,13 +282,21 @@ async fn a_server_that_keeps_failing_is_shown_as_polling_and_retried() {
         Some(format!("http://{closed}/ns/callback?snthgk=x")),
     )
     .await;
-    r.until("polling after repeated failures", Duration::from_secs(10), |r| {
-        r.mode().is_some_and(|s| {
-            s.mode == Mode::Polling && s.reason.as_deref().unwrap_or("").contains("keeps failing")
-        })
-    })
+    r.until(
+        "polling after repeated failures",
+        Duration::from_secs(10),
+        |r| {
+            r.mode().is_some_and(|s| {
+                s.mode == Mode::Polling
+                    && s.reason.as_deref().unwrap_or("").contains("keeps failing")
+            })
+        },
+    )
     .await;
     assert_eq!(r.wakes.load(Ordering::SeqCst), 0);
     let statuses = r.stop().await;
-    assert!(statuses.iter().all(|s| s.mode == Mode::Polling), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| s.mode == Mode::Polling),
+        "{statuses:?}"
+    );
 }

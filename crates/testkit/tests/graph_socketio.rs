@@ -12,16 +12,16 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const ALICE: &str = "alice@contoso.com";
 
 async fn start(config: GraphConfig) -> (RunningGraph, String) {
     let g = GraphEmulator::start(config).await.unwrap();
     g.emulator.create_user(ALICE, "Alice", DriveType::Business);
-    g.emulator.create_user("bob@contoso.com", "Bob", DriveType::Business);
+    g.emulator
+        .create_user("bob@contoso.com", "Bob", DriveType::Business);
     let token = g.emulator.mint_token(ALICE).unwrap();
     (g, token)
 }
@@ -86,7 +86,10 @@ async fn join(ws_url: &str, ns: &str) -> (Ws, String) {
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
     let open = next_text(&mut ws).await;
     let meta: Value = serde_json::from_str(open.strip_prefix('0').unwrap()).unwrap();
-    assert!(meta["sid"].is_string() && meta["pingInterval"].is_u64(), "{open}");
+    assert!(
+        meta["sid"].is_string() && meta["pingInterval"].is_u64(),
+        "{open}"
+    );
     ws.send(Message::text(format!("40{ns},"))).await.unwrap();
     let answer = next_text(&mut ws).await;
     (ws, answer)
@@ -99,7 +102,10 @@ async fn the_endpoint_is_served_on_both_drive_paths_with_auth_and_refusals() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let url = v["notificationUrl"].as_str().unwrap();
     assert!(url.contains("/callback?snthgk="), "{url}");
-    assert!(v["id"].is_string() && v["expirationDateTime"].is_string(), "{v}");
+    assert!(
+        v["id"].is_string() && v["expirationDateTime"].is_string(),
+        "{v}"
+    );
     let drive = get(&g, Some(&token), "me/drive").await.1["id"]
         .as_str()
         .unwrap()

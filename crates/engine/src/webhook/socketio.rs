@@ -387,7 +387,9 @@ impl Connection {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                 Message::Binary(_) => continue,
                 Message::Close(_) => {
-                    return Err(SocketIoError::Closed("the server closed the websocket".into()))
+                    return Err(SocketIoError::Closed(
+                        "the server closed the websocket".into(),
+                    ))
                 }
             };
             let packet = parse_packet(text.as_str())?;
@@ -413,7 +415,9 @@ impl Connection {
                     tracing::debug!(host = %self.host, event = %name, "socketIo event ignored")
                 }
                 Packet::Disconnect { namespace } if namespace == self.namespace => {
-                    return Err(SocketIoError::Closed("the server left the namespace".into()))
+                    return Err(SocketIoError::Closed(
+                        "the server left the namespace".into(),
+                    ))
                 }
                 Packet::ConnectError { namespace, message } if namespace == self.namespace => {
                     return Err(SocketIoError::Refused(message))
@@ -550,12 +554,15 @@ pub async fn run_channel(
                 _ = &mut stop => break,
                 r = port.endpoint() => r,
             };
-            match got.map_err(|e| (refused(&e), describe_refusal(&e))).and_then(|e| {
-                let target = websocket_target(&e.notification_url)
-                    .map_err(|err| (true, format!("the socketIo channel cannot be used ({err})")))?;
-                let expires = e.expires.unwrap_or(now + config.assumed_lifetime);
-                Ok((target, expires - config.refresh_margin))
-            }) {
+            match got
+                .map_err(|e| (refused(&e), describe_refusal(&e)))
+                .and_then(|e| {
+                    let target = websocket_target(&e.notification_url).map_err(|err| {
+                        (true, format!("the socketIo channel cannot be used ({err})"))
+                    })?;
+                    let expires = e.expires.unwrap_or(now + config.assumed_lifetime);
+                    Ok((target, expires - config.refresh_margin))
+                }) {
                 Ok(t) => endpoint = Some(t),
                 Err((true, why)) => {
                     tracing::info!(reason = %why, "socketIo channel unavailable; polling");
@@ -664,7 +671,10 @@ mod tests {
             "wss://f3hb0mpua.svc.ms/socket.io/?EIO=4&transport=websocket&snthgk=1ff3-2345672zz831837523"
         );
         assert_eq!(t.namespace, "/zbaehwg");
-        assert!(!format!("{t:?}").contains("snthgk"), "the token is never shown");
+        assert!(
+            !format!("{t:?}").contains("snthgk"),
+            "the token is never shown"
+        );
         // The shape reported by users: `notifications?` instead of `callback?`.
         let t = websocket_target("https://h.svc.ms/notifications?token=abc").unwrap();
         assert_eq!(
