@@ -492,10 +492,7 @@ async fn time_to_sync<F: std::future::Future<Output = bool>>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: cargo test --release --test webhooks -- --ignored --nocapture"]
 async fn bench_change_to_sync_latency_webhook_vs_polling() {
-    let poll_s: u64 = std::env::var("POLL_S")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let poll_s = poll_s();
     let mut results = Vec::new();
     for webhook in [true, false] {
         let w = world().await;
@@ -654,6 +651,40 @@ impl World {
     }
 }
 
+/// The benchmarks' polling interval: `POLL_S` seconds, 10 by default.
+fn poll_s() -> u64 {
+    std::env::var("POLL_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+/// `odoo365 daemon` for the profile, without a listen address; send on the sender to stop.
+fn spawn_daemon(
+    w: &World,
+    interval: Duration,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), odoo365_app::AppError>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let daemon = tokio::spawn(async move {
+        app.daemon_with_webhooks(
+            "work",
+            interval,
+            None,
+            async {
+                let _ = stopped.await;
+            },
+            |_, _| {},
+            |_| {},
+        )
+        .await
+    });
+    (stop, daemon)
+}
+
 /// Seconds from a file put in OneDrive to its attachment being in Odoo.
 async fn file_latency(w: &World, task: i64, name: &str, limit: Duration) -> Duration {
     time_to_sync(
@@ -677,21 +708,7 @@ async fn the_daemon_syncs_a_onedrive_change_pushed_over_socketio_without_a_publi
         "polling",
         "no channel runs outside the daemon and the desktop app"
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = w.app.clone();
-    let daemon = tokio::spawn(async move {
-        app.daemon_with_webhooks(
-            "work",
-            Duration::from_secs(3600),
-            None,
-            async {
-                let _ = stopped.await;
-            },
-            |_, _| {},
-            |_| {},
-        )
-        .await
-    });
+    let (stop, daemon) = spawn_daemon(&w, Duration::from_secs(3600));
     w.wait_for_mode("push (socketIo)", Duration::from_secs(20))
         .await;
     let latency = file_latency(&w, task, "pushed.txt", Duration::from_secs(60)).await;
@@ -747,30 +764,13 @@ async fn a_refused_socketio_endpoint_shows_polling_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: cargo test --release --test webhooks bench_onedrive -- --ignored --nocapture"]
 async fn bench_onedrive_change_to_sync_latency_socketio_vs_polling() {
-    let poll_s: u64 = std::env::var("POLL_S")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let poll_s = poll_s();
     let mut results = Vec::new();
     for push in [true, false] {
         let w = world().await;
         w.graph.emulator.set_socketio_supported(push);
         let task = w.documents_with_a_task().await;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = w.app.clone();
-        let daemon = tokio::spawn(async move {
-            app.daemon_with_webhooks(
-                "work",
-                Duration::from_secs(poll_s),
-                None,
-                async {
-                    let _ = stopped.await;
-                },
-                |_, _| {},
-                |_| {},
-            )
-            .await
-        });
+        let (stop, daemon) = spawn_daemon(&w, Duration::from_secs(poll_s));
         if push {
             w.wait_for_mode("push (socketIo)", Duration::from_secs(20))
                 .await;
