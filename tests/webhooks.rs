@@ -464,12 +464,22 @@ async fn the_daemon_syncs_a_notified_change_without_waiting_for_its_interval() {
 
 /// Seconds from an Outlook edit to the event being in Odoo.
 async fn latency_of(w: &World, name: &str, limit: Duration) -> Duration {
+    time_to_sync(w.outlook_event(name), || w.in_odoo(name), name, limit).await
+}
+
+/// Time from `change` (made once the daemon's cycle in progress is over) to `synced()`.
+async fn time_to_sync<F: std::future::Future<Output = bool>>(
+    change: impl std::future::Future<Output = ()>,
+    synced: impl Fn() -> F,
+    name: &str,
+    limit: Duration,
+) -> Duration {
     // Let the daemon's first cycle finish so it waits.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t0 = Instant::now();
-    w.outlook_event(name).await;
+    change.await;
     loop {
-        if w.in_odoo(name).await {
+        if synced().await {
             return t0.elapsed();
         }
         assert!(t0.elapsed() < limit, "{name} never synced");
@@ -482,10 +492,7 @@ async fn latency_of(w: &World, name: &str, limit: Duration) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: cargo test --release --test webhooks -- --ignored --nocapture"]
 async fn bench_change_to_sync_latency_webhook_vs_polling() {
-    let poll_s: u64 = std::env::var("POLL_S")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let poll_s = poll_s();
     let mut results = Vec::new();
     for webhook in [true, false] {
         let w = world().await;
@@ -561,4 +568,228 @@ async fn serve_webhooks_subscribes_every_profile_with_a_url_and_wakes_it() {
     let _ = stop.send(());
     host.await.unwrap().unwrap();
     assert_eq!(w.app.status("work").unwrap().mode, "polling");
+}
+
+impl World {
+    /// Odoo's JSON-2 API with Alice's key.
+    async fn odoo(&self, model: &str, method: &str, body: Value) -> Value {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/json/2/{model}/{method}", self.odoo.url))
+            .header("Authorization", format!("bearer {}", self.key))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+        resp.json().await.unwrap()
+    }
+
+    /// Documents on, for `project.task`, with a task that has one attachment; the first
+    /// sync puts it in OneDrive. Returns the task's id.
+    async fn documents_with_a_task(&self) -> i64 {
+        let mut s = self.app.profile("work").unwrap().settings;
+        s.documents = true;
+        s.document_models = vec!["project.task".into()];
+        self.app.set_sync_settings("work", s).unwrap();
+        let task = self
+            .odoo(
+                "project.task",
+                "create",
+                json!({"vals_list": [{"name": "Socket task"}]}),
+            )
+            .await[0]
+            .as_i64()
+            .unwrap();
+        self.odoo(
+            "ir.attachment",
+            "create",
+            json!({"vals_list": [{"name": "brief.txt", "res_model": "project.task",
+                "res_id": task, "datas": "aGVsbG8="}]}),
+        )
+        .await;
+        self.first_sync().await;
+        task
+    }
+
+    /// Alice puts a file in the task's OneDrive folder.
+    async fn onedrive_file(&self, task: i64, name: &str) {
+        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let resp = reqwest::Client::new()
+            .put(format!(
+                "{}/me/drive/root:/Odoo%20Sync/project.task/{task}/{name}:/content",
+                self.graph.graph_url
+            ))
+            .bearer_auth(token)
+            .body(b"pushed over socketIo".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+    }
+
+    async fn attachment_in_odoo(&self, name: &str) -> bool {
+        self.odoo(
+            "ir.attachment",
+            "search_count",
+            json!({"domain": [["name", "=", name], ["res_model", "=", "project.task"]]}),
+        )
+        .await
+        .as_i64()
+            == Some(1)
+    }
+
+    async fn wait_for_mode(&self, mode: &str, within: Duration) {
+        let t0 = Instant::now();
+        loop {
+            let s = self.app.status("work").unwrap();
+            if s.mode == mode {
+                return;
+            }
+            assert!(t0.elapsed() < within, "mode {mode} never shown: {s:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The benchmarks' polling interval: `POLL_S` seconds, 10 by default.
+fn poll_s() -> u64 {
+    std::env::var("POLL_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+/// `odoo365 daemon` for the profile, without a listen address; send on the sender to stop.
+fn spawn_daemon(
+    w: &World,
+    interval: Duration,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), odoo365_app::AppError>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let daemon = tokio::spawn(async move {
+        app.daemon_with_webhooks(
+            "work",
+            interval,
+            None,
+            async {
+                let _ = stopped.await;
+            },
+            |_, _| {},
+            |_| {},
+        )
+        .await
+    });
+    (stop, daemon)
+}
+
+/// Seconds from a file put in OneDrive to its attachment being in Odoo.
+async fn file_latency(w: &World, task: i64, name: &str, limit: Duration) -> Duration {
+    time_to_sync(
+        w.onedrive_file(task, name),
+        || w.attachment_in_odoo(name),
+        name,
+        limit,
+    )
+    .await
+}
+
+/// OneDrive without a public URL: the daemon's socketIo channel brings a file put in
+/// OneDrive into Odoo long before the hour-long polling interval; `status` shows the mode,
+/// a dropped connection is reconnected, and a stopped daemon is shown as polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_a_onedrive_change_pushed_over_socketio_without_a_public_url() {
+    let w = world().await;
+    let task = w.documents_with_a_task().await;
+    assert_eq!(
+        w.app.status("work").unwrap().mode,
+        "polling",
+        "no channel runs outside the daemon and the desktop app"
+    );
+    let (stop, daemon) = spawn_daemon(&w, Duration::from_secs(3600));
+    w.wait_for_mode("push (socketIo)", Duration::from_secs(20))
+        .await;
+    let latency = file_latency(&w, task, "pushed.txt", Duration::from_secs(60)).await;
+    assert!(latency < Duration::from_secs(10), "{latency:?}");
+
+    assert_eq!(w.graph.emulator.drop_socketio_connections(), 1);
+    let latency = file_latency(&w, task, "after-drop.txt", Duration::from_secs(60)).await;
+    assert!(latency < Duration::from_secs(15), "{latency:?}");
+
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+    let s = w.app.status("work").unwrap();
+    assert_eq!(s.mode, "polling", "a stopped channel is not shown as push");
+}
+
+/// Where Graph refuses the channel, the desktop's host leaves the profile polling and says
+/// why in its status: never a silent stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_socketio_endpoint_shows_polling_with_the_reason() {
+    let w = world().await;
+    w.graph.emulator.set_socketio_supported(false);
+    w.documents_with_a_task().await;
+    let (wake, _rx) = wake_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let host = tokio::spawn(async move {
+        app.serve_webhooks(None, wake, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let t0 = Instant::now();
+    loop {
+        let s = w.app.status("work").unwrap();
+        if s.mode_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("notSupported")
+        {
+            assert_eq!(s.mode, "polling");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "{s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    host.await.unwrap().unwrap();
+}
+
+/// `docs/BENCHMARKS.md`, section Webhooks: change-to-sync latency of a OneDrive file with
+/// the socketIo channel and with polling only (interval `POLL_S`, default 10 s), three
+/// files each, in one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo test --release --test webhooks bench_onedrive -- --ignored --nocapture"]
+async fn bench_onedrive_change_to_sync_latency_socketio_vs_polling() {
+    let poll_s = poll_s();
+    let mut results = Vec::new();
+    for push in [true, false] {
+        let w = world().await;
+        w.graph.emulator.set_socketio_supported(push);
+        let task = w.documents_with_a_task().await;
+        let (stop, daemon) = spawn_daemon(&w, Duration::from_secs(poll_s));
+        if push {
+            w.wait_for_mode("push (socketIo)", Duration::from_secs(20))
+                .await;
+        }
+        let mut total = Duration::ZERO;
+        let n = 3;
+        for i in 0..n {
+            let limit = Duration::from_secs(3 * poll_s + 60);
+            total += file_latency(&w, task, &format!("latency-{push}-{i}.txt"), limit).await;
+        }
+        let _ = stop.send(());
+        daemon.await.unwrap().unwrap();
+        results.push(total / n);
+    }
+    let (push, poll) = (results[0], results[1]);
+    println!(
+        "OneDrive change-to-sync latency: socketIo {:.2} s, polling every {poll_s} s {:.2} s, ratio polling/socketIo {:.1}",
+        push.as_secs_f64(),
+        poll.as_secs_f64(),
+        poll.as_secs_f64() / push.as_secs_f64()
+    );
 }

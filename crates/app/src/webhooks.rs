@@ -19,9 +19,12 @@ use tokio::sync::mpsc;
 
 use odoo365_auth::{Secret, SecretKind};
 use odoo365_engine::ports::PortResult;
+use odoo365_engine::webhook::socketio::{
+    run_channel, ChannelConfig, SocketIoEndpoint, SocketIoPort, StatusSink,
+};
 use odoo365_engine::webhook::{
     BoundListener, CreatedSubscription, EventKind, Listener, Mode, NewSubscription, Resource,
-    SubscriptionManager, SubscriptionPort, WebhookEvent, WebhookStatus,
+    SubscriptionManager, SubscriptionPort, WebhookEvent, WebhookStatus, STATUS_CURSOR,
 };
 use odoo365_engine::Store;
 use odoo365_graph::models::Subscription;
@@ -88,6 +91,55 @@ impl SubscriptionPort for GraphSubscriptions {
             .delete_subscription(id)
             .await
             .map_err(graph_port_error)
+    }
+}
+
+/// Graph's socketIo endpoint of the profile's documents drive, through the real client.
+pub struct GraphSocketIo(pub GraphClient);
+
+#[async_trait]
+impl SocketIoPort for GraphSocketIo {
+    async fn endpoint(&self) -> PortResult<SocketIoEndpoint> {
+        let e = self
+            .0
+            .socket_io_endpoint()
+            .await
+            .map_err(graph_port_error)?;
+        Ok(SocketIoEndpoint {
+            notification_url: e.notification_url,
+            expires: e.expiration_date_time,
+        })
+    }
+}
+
+/// Whether a profile's documents get push over OneDrive's socketIo channel: it syncs
+/// documents and has no public webhook URL. With a URL the drive root has a webhook
+/// subscription, which pushes already; both would only wake the same poll twice.
+pub fn wants_socketio(profile: &Profile) -> bool {
+    profile.settings.documents && profile.settings.webhook_url.is_none()
+}
+
+/// A running socketIo channel; [`SocketIoHandle::stop`] ends it and records polling.
+#[derive(Debug)]
+pub struct SocketIoHandle {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SocketIoHandle {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for SocketIoHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -275,12 +327,82 @@ impl App {
         )
     }
 
+    /// Starts the profile's socketIo channel (OneDrive push without a public URL) in a task:
+    /// each notification and each (re)connection calls `wake` with the profile id; the mode
+    /// (`push (socketIo)` or `polling` and why) is recorded for `status` as it changes.
+    /// `port` replaces Graph (tests); `None` uses the profile's drive through its client.
+    pub fn start_socketio(
+        &self,
+        profile: &Profile,
+        port: Option<Arc<dyn SocketIoPort>>,
+        config: ChannelConfig,
+        wake: Wake,
+    ) -> Result<SocketIoHandle, AppError> {
+        let port = match port {
+            Some(p) => p,
+            None => {
+                let tokens = token_source(profile, self.keychain.clone())?;
+                let client = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
+                let drive = match &profile.settings.drive {
+                    crate::settings::DriveTarget::MyOneDrive => None,
+                    crate::settings::DriveTarget::Library { drive_id, .. } => {
+                        Some(drive_id.as_str())
+                    }
+                };
+                Arc::new(GraphSocketIo(client.with_drive(drive)))
+            }
+        };
+        // The sink runs in the channel's task: it keeps a store connection of its own.
+        let store = std::sync::Mutex::new(Store::open(&self.data_dir().join("sync.db"))?);
+        let clock = self.clock.clone();
+        let id = profile.id.clone();
+        let sink: StatusSink = Arc::new(move |status: &WebhookStatus| {
+            let json = serde_json::to_string(status).unwrap_or_default();
+            let now = clock.now();
+            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = store.tx(|t| t.set_cursor(&id, STATUS_CURSOR, &json, now)) {
+                tracing::warn!(error = %e, "the socketIo mode was not recorded");
+            }
+        });
+        let wake_profile = {
+            let id = profile.id.clone();
+            Arc::new(move || wake(&id))
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_channel(
+            port,
+            self.clock.clone(),
+            config,
+            wake_profile,
+            sink,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Ok(SocketIoHandle {
+            stop: Some(tx),
+            task,
+        })
+    }
+
     /// How a profile learns of Microsoft-side changes, and why: for `status`.
     pub(crate) fn webhook_mode(&self, profile: &Profile) -> Result<WebhookStatus, AppError> {
         if profile.settings.webhook_url.is_none() {
+            let every = profile.settings.poll_interval_minutes;
+            if wants_socketio(profile) {
+                // A webhook status left from when the profile had a URL does not count.
+                let recorded =
+                    SubscriptionManager::recorded_status(&mut self.store(), &profile.id)?
+                        .filter(|s| s.mode != Mode::Webhook);
+                return Ok(recorded.unwrap_or_else(|| {
+                    WebhookStatus::polling(format!(
+                        "OneDrive's socketIo channel runs in `odoo365 daemon` and the desktop \
+                         app; until then the profile polls every {every} min"
+                    ))
+                }));
+            }
             return Ok(WebhookStatus::polling(format!(
-                "no public webhook URL is set; the profile polls every {} min",
-                profile.settings.poll_interval_minutes
+                "no public webhook URL is set; the profile polls every {every} min"
             )));
         }
         let recorded = SubscriptionManager::recorded_status(&mut self.store(), &profile.id)?;
@@ -434,8 +556,12 @@ impl App {
         let mut stop_listener = None;
         let mut start_failed = false;
         let mut next_upkeep = self.now();
+        let mut channels: BTreeMap<String, (crate::settings::DriveTarget, SocketIoHandle)> =
+            BTreeMap::new();
         loop {
             let profiles = self.profiles()?;
+            self.keep_socketio_channels(&profiles, &mut channels, &wake)
+                .await;
             let wanted: Vec<&Profile> = profiles
                 .iter()
                 .filter(|p| p.settings.webhook_url.is_some())
@@ -515,7 +641,70 @@ impl App {
         if let Some(tx) = stop_listener {
             let _ = tx.send(());
         }
+        for (_, (_, channel)) in channels {
+            channel.stop().await;
+        }
         Ok(())
+    }
+
+    /// The socketIo channels of a host: one per signed-in profile that [`wants_socketio`],
+    /// restarted when its drive changes, stopped when it no longer wants one.
+    async fn keep_socketio_channels(
+        &self,
+        profiles: &[Profile],
+        channels: &mut BTreeMap<String, (crate::settings::DriveTarget, SocketIoHandle)>,
+        wake: &Wake,
+    ) {
+        let wanted: Vec<&Profile> = profiles
+            .iter()
+            .filter(|p| wants_socketio(p))
+            .filter(|p| {
+                matches!(
+                    self.keychain.get(&p.id, SecretKind::MicrosoftRefreshToken),
+                    Ok(Some(_))
+                )
+            })
+            .collect();
+        let stale: Vec<String> = channels
+            .iter()
+            .filter(|(id, (drive, _))| {
+                !wanted
+                    .iter()
+                    .any(|p| &p.id == *id && &p.settings.drive == drive)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            if let Some((_, channel)) = channels.remove(&id) {
+                channel.stop().await;
+            }
+        }
+        for p in wanted {
+            if channels.contains_key(&p.id) {
+                continue;
+            }
+            let config = ChannelConfig {
+                polling_every: Duration::from_secs(
+                    u64::from(p.settings.poll_interval_minutes) * 60,
+                ),
+                ..ChannelConfig::default()
+            };
+            match self.start_socketio(p, None, config, wake.clone()) {
+                Ok(h) => {
+                    channels.insert(p.id.clone(), (p.settings.drive.clone(), h));
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %p.name, error = %e.message, "socketIo channel not started");
+                    let _ = self.record_webhook_status(
+                        p,
+                        &WebhookStatus::polling(format!(
+                            "the socketIo channel could not start: {}",
+                            e.message
+                        )),
+                    );
+                }
+            }
+        }
     }
 
     /// [`App::daemon`] with webhooks: the listener runs beside the loop, a notification
@@ -541,6 +730,10 @@ impl App {
                 }
             })
         };
+        // OneDrive push without a public URL; the channel records its own mode.
+        let mut channels = BTreeMap::new();
+        self.keep_socketio_channels(std::slice::from_ref(&profile), &mut channels, &wake)
+            .await;
         // Without a public URL there is nothing to listen for: no port is taken, so
         // daemons of several profiles can run side by side.
         let mut running = None;
@@ -593,6 +786,9 @@ impl App {
             let _ = stop_upkeep.send(());
             let _ = serving.await;
             let _ = upkeep.await;
+        }
+        for (_, (_, channel)) in channels {
+            channel.stop().await;
         }
         self.set_marker(&profile.id, crate::status::NEXT_SYNC_AT, None)?;
         Ok(())

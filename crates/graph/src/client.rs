@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::config::GraphConfig;
 use crate::delta::{DeltaLink, DeltaRound};
 use crate::error::{decode, GraphError};
-use crate::models::{DriveInfo, DriveItem, Event, SiteInfo, Subscription};
+use crate::models::{DriveInfo, DriveItem, Event, SiteInfo, SocketIoEndpoint, Subscription};
 use crate::requests::Requests;
 use crate::transport::{GraphRequest, GraphResponse, Seams, Transport};
 
@@ -349,6 +349,13 @@ impl GraphClient {
     }
 
     // ---- subscriptions ----
+
+    /// The drive's socketIo notification endpoint (`GET {drive}/root/subscriptions/socketIo`;
+    /// delegated access only, `Files.Read` at least). Each call hands out a new endpoint.
+    pub async fn socket_io_endpoint(&self) -> Result<SocketIoEndpoint, GraphError> {
+        self.send_json(&self.requests.socket_io_endpoint(), "socketIo endpoint")
+            .await
+    }
 
     pub async fn reauthorize_subscription(&self, id: &str) -> Result<(), GraphError> {
         self.send(&self.requests.reauthorize_subscription(id))

@@ -434,6 +434,15 @@ impl Requests {
 
     // ---- subscriptions ----
 
+    /// `GET {drive}/root/subscriptions/socketIo`: the drive's Socket.IO notification endpoint
+    /// (`/me/drive/…` or `/drives/{id}/…`, as [`Requests::for_drive`] aims).
+    pub fn socket_io_endpoint(&self) -> GraphRequest {
+        GraphRequest::new(
+            Method::GET,
+            self.drive_url(&["root", "subscriptions", "socketIo"]),
+        )
+    }
+
     /// `POST /subscriptions/{id}/reauthorize` (answer to `reauthorizationRequired`).
     pub fn reauthorize_subscription(&self, id: &str) -> GraphRequest {
         GraphRequest::new(

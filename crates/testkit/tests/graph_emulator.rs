@@ -2732,12 +2732,19 @@ mod subscriptions {
         assert!(e.em().trigger_lifecycle(id, "missed").is_err());
     }
 
+    /// The socketIo channel itself is tested in `tests/graph_socketio.rs`.
     #[tokio::test]
-    async fn the_drive_root_socket_io_endpoint_is_reported_as_not_emulated() {
+    async fn the_drive_root_socket_io_endpoint_hands_out_a_socket_io_url() {
         let e = env().await;
         let r = e.get("/me/drive/root/subscriptions/socketIo").await;
-        assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
-        assert_graph_error(&json_of(r).await, "notSupported");
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json_of(r).await;
+        assert!(
+            v["notificationUrl"]
+                .as_str()
+                .is_some_and(|u| u.contains("/callback?")),
+            "{v}"
+        );
     }
 }
 

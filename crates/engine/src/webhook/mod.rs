@@ -13,9 +13,13 @@
 //! `clientState` is per subscription: HMAC-SHA256 of the profile's webhook secret (kept in
 //! the keychain by the app, never in the store) over the profile and resource, compared in
 //! constant time.
+//!
+//! OneDrive without a public URL: [`socketio`] keeps the drive's socketIo channel up and
+//! wakes the same delta poll on each of its notifications.
 
 mod listener;
 mod manager;
+pub mod socketio;
 mod store;
 
 use hmac::{Hmac, Mac};
@@ -125,6 +129,8 @@ pub struct WebhookEvent {
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Webhook,
+    /// OneDrive's socketIo channel pushes, without a public URL ([`socketio`]).
+    SocketIo,
     Polling,
 }
 
@@ -132,6 +138,7 @@ impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Webhook => "webhook",
+            Mode::SocketIo => "push (socketIo)",
             Mode::Polling => "polling",
         }
     }

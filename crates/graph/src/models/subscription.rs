@@ -38,6 +38,20 @@ pub struct Subscription {
     pub creator_id: Option<String>,
 }
 
+/// What `GET {drive}/root/subscriptions/socketIo` answers: a subscription whose
+/// `notificationUrl` is a Socket.IO endpoint. The documented example carries `id` and
+/// `notificationUrl` only; the service also sends `expirationDateTime`, so it is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketIoEndpoint {
+    #[serde(default)]
+    pub id: String,
+    /// `https://{host}/{namespace}/callback?{query}`; the query is a credential: never log it.
+    pub notification_url: String,
+    #[serde(default)]
+    pub expiration_date_time: Option<DateTime<Utc>>,
+}
+
 /// The body Graph POSTs to a notification or lifecycle URL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

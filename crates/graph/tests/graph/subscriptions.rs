@@ -95,3 +95,61 @@ async fn a_duplicate_subscription_is_rejected_with_409() {
         .unwrap_err();
     assert!(matches!(err, GraphError::Rejected { status: 409, .. }));
 }
+
+#[tokio::test]
+async fn the_socket_io_endpoint_is_read_for_the_user_s_drive_or_a_drive_by_id() {
+    let h = harness().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me/drive/root/subscriptions/socketIo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "opaqueId-fj3hd7yf283jfk193726nvc2w3i2diemdu8",
+            "notificationUrl": "https://f3hb0mpua.svc.ms/zbaehwg/callback?snthgk=1ff3-2345672zz831837523"
+        })))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/drives/b!lib/root/subscriptions/socketIo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "x", "notificationUrl": "https://n.svc.ms/ns/callback?q=1",
+            "expirationDateTime": "2026-11-23T01:00:00Z"
+        })))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    // The documented answer: no expiry.
+    let own = h.client.socket_io_endpoint().await.unwrap();
+    assert_eq!(
+        own.notification_url,
+        "https://f3hb0mpua.svc.ms/zbaehwg/callback?snthgk=1ff3-2345672zz831837523"
+    );
+    assert_eq!(own.expiration_date_time, None);
+    let lib = h
+        .client
+        .with_drive(Some("b!lib"))
+        .socket_io_endpoint()
+        .await
+        .unwrap();
+    assert_eq!(
+        lib.expiration_date_time,
+        Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_refused_socket_io_endpoint_is_a_typed_error() {
+    let h = harness().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me/drive/root/subscriptions/socketIo"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": {"code": "notSupported", "message": "Operation not supported"}
+        })))
+        .mount(&h.server)
+        .await;
+    let err = h.client.socket_io_endpoint().await.unwrap_err();
+    assert!(
+        !matches!(err, GraphError::Decode { .. }),
+        "a refusal is Graph's error, not a decoding failure: {err:?}"
+    );
+    assert!(err.to_string().contains("notSupported"), "{err}");
+}

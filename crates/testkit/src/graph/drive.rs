@@ -66,6 +66,9 @@ pub struct Drive {
     created: DateTime<Utc>,
     /// Set for a SharePoint document library (its name); `None` for a user's OneDrive.
     pub library: Option<String>,
+    /// The change sequence, published at every change: the socketIo channel pushes on it,
+    /// so it announces exactly what delta would report.
+    pub changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 fn guid_of(id: &str) -> String {
@@ -117,6 +120,7 @@ impl Drive {
             tokens: HashMap::new(),
             created: now,
             library: None,
+            changes: Arc::new(tokio::sync::watch::Sender::new(1)),
         }
     }
 
@@ -135,6 +139,7 @@ impl Drive {
 
     fn bump(&mut self) -> u64 {
         self.seq += 1;
+        self.changes.send_replace(self.seq);
         self.seq
     }
 
@@ -625,12 +630,14 @@ pub fn handle(em: &GraphEmulator, req: &GReq, path: &str) -> GResult {
     if rest.is_empty() || rest == "/" {
         return drive_resource(&world, &drive_id, req);
     }
-    if rest.starts_with("/root/subscriptions/socketIo") {
-        return Err(GraphError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "notSupported",
-            "socketIo notifications are not emulated.",
-        ));
+    if let Some(t) = rest.strip_prefix("/root/subscriptions/socketIo") {
+        if !t.is_empty() && t != "/" {
+            return Err(GraphError::bad_request(
+                "invalidRequest",
+                format!("Unsupported request: {} {rest}", req.method),
+            ));
+        }
+        return super::socketio::endpoint(em, &mut world, &drive_id, req, now);
     }
     let d = world
         .drives

@@ -16,6 +16,7 @@ mod http;
 mod identity;
 mod recurrence;
 mod sites;
+mod socketio;
 mod state;
 mod subscriptions;
 mod time;
@@ -88,6 +89,9 @@ pub struct GraphConfig {
     /// Chance that an item of a calendar delta round is reported twice (replays are
     /// documented [DQO]); 0 by default, seeded.
     pub delta_duplicate_probability: f64,
+    /// How long a socketIo endpoint works [SIO]: not documented; Graph's answer carries an
+    /// `expirationDateTime`. 3,600 s by default, configurable.
+    pub socketio_lifetime_s: u64,
 }
 
 impl Default for GraphConfig {
@@ -109,6 +113,7 @@ impl Default for GraphConfig {
             notification_timeout_ms: 3_000,
             validation_timeout_ms: 10_000,
             delta_duplicate_probability: 0.0,
+            socketio_lifetime_s: 3600,
         }
     }
 }
@@ -121,6 +126,7 @@ pub(crate) struct Inner {
     pub(crate) world: Mutex<state::World>,
     pub(crate) throttle: Mutex<http::ThrottleState>,
     pub(crate) http_client: reqwest::Client,
+    pub(crate) socketio: socketio::Hub,
 }
 
 /// The emulator; clones share one state.
@@ -141,7 +147,7 @@ impl GraphEmulator {
     pub fn new(config: GraphConfig) -> Self {
         let world = state::World::new(config.seed, config.clock.now());
         let throttle = http::ThrottleState::new(config.limits);
-        Self {
+        let em = Self {
             inner: Arc::new(Inner {
                 clock: config.clock.clone(),
                 faults: FaultPlan::new(config.seed),
@@ -152,15 +158,19 @@ impl GraphEmulator {
                     .no_proxy()
                     .build()
                     .unwrap_or_default(),
+                socketio: socketio::Hub::new(),
                 config,
             }),
-        }
+        };
+        socketio::install(&em);
+        em
     }
 
-    /// Graph under `/v1.0/…`, upload and download URLs, and the identity platform under
-    /// `/{tenant}/oauth2/v2.0/…` with its sign-in page.
+    /// Graph under `/v1.0/…`, upload and download URLs, the identity platform under
+    /// `/{tenant}/oauth2/v2.0/…` with its sign-in page, and the socketIo channel's Socket.IO
+    /// server under `/socket.io/`.
     pub fn router(&self) -> Router {
-        http::router(self.clone())
+        http::router(self.clone()).layer(self.inner.socketio.layer.clone())
     }
 
     /// The control API (see the README); the sim mounts it under `/graph`.
