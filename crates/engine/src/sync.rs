@@ -978,6 +978,11 @@ impl Engine {
         let entries = report.plan.entries.clone();
         let policy = self.cfg.policy;
         self.store.tx(|t| {
+            // Links let go first: an occurrence paired afresh in this plan may take over
+            // one of their ids.
+            for l in &seen.drop_links {
+                t.delete_link(*l)?;
+            }
             for e in &entries {
                 let Some(mut job) = meta.remove(&e.key) else {
                     continue;
@@ -1063,9 +1068,6 @@ impl Engine {
             }
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
-            }
-            for l in &seen.drop_links {
-                t.delete_link(*l)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the
@@ -2768,20 +2770,21 @@ impl Engine {
             .tx(|t| t.link(r.link_id))?
             .ok_or_else(|| StepFail::Map("the conflict's link is gone".into()))?;
         let base = self.baseline(r.link_id)?;
+        // Series are read whole, with their cancelled dates: a plain read of the base
+        // row or the master lacks them, and the merge would then write cancellations
+        // back as if nobody had made them (simulation seed 144).
+        let exception = link.series_link_id.is_some();
         let o = match link.odoo_id {
-            Some(id) => match self.odoo.read(&[id]).await?.into_iter().next() {
-                Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
-                    Some(self.odoo_snapshot(&v)?)
-                }
-                _ => None,
+            Some(id) => match self.read_odoo_item(id, exception).await? {
+                Some(v) => Some(self.odoo_snapshot(&v)?),
+                None => None,
             },
             None => None,
         };
         let m = match &link.graph_id {
-            Some(id) => match self.microsoft.get(id).await {
-                Ok(v) if !graph::is_cancelled(&v) => Some(self.graph_snapshot(&v)?),
-                Ok(_) | Err(PortError::NotFound) => None,
-                Err(e) => return Err(e.into()),
+            Some(id) => match self.read_graph_item(id).await? {
+                Some(v) => Some(self.graph_snapshot(&v)?),
+                None => None,
             },
             None => None,
         };
