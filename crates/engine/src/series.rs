@@ -1029,15 +1029,18 @@ impl Engine {
         let Some(row) = self.odoo.read(&[id]).await?.into_iter().next() else {
             return Ok(None);
         };
-        let rid = odoo_recurrence_id(&row);
-        if exception || rid.is_none() {
-            return Ok(is_active(&row).then(|| if exception { as_single(&row) } else { row }));
-        }
-        let series = self.odoo.series(&rid.into_iter().collect::<Vec<_>>()).await?;
-        Ok(series
+        let rid = match odoo_recurrence_id(&row) {
+            Some(rid) if !exception => rid,
+            _ if !is_active(&row) => return Ok(None),
+            _ if exception => return Ok(Some(as_single(&row))),
+            _ => return Ok(Some(row)),
+        };
+        Ok(self
+            .odoo
+            .series(&[rid])
+            .await?
             .iter()
-            .filter_map(odoo_series_record)
-            .find(|(base, _)| *base == id)
+            .find_map(odoo_series_record)
             .map(|(_, record)| record)
             .filter(is_active))
     }
