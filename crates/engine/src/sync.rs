@@ -2839,14 +2839,17 @@ impl Engine {
             .tx(|t| t.link(r.link_id))?
             .ok_or_else(|| StepFail::Map("the conflict's link is gone".into()))?;
         let base = self.baseline(r.link_id)?;
-        // Series are read whole, with their cancelled dates: a plain read of the base
-        // row or the master lacks them, and the merge would then write cancellations
-        // back as if nobody had made them (simulation seed 144).
-        let exception = link.series_link_id.is_some();
+        // A series master is read with its cancelled dates: a plain GET lacks them, and
+        // the merge then wrote Odoo's cancellations over Outlook's as if Outlook had
+        // none, recording them as agreed (simulation seed 144). The Odoo side stays a
+        // read of the base row (its cancellations are archived rows the next cycle
+        // reads): reading it as the whole series record here broke seed 115.
         let o = match link.odoo_id {
-            Some(id) => match self.read_odoo_item(id, exception).await? {
-                Some(v) => Some(self.odoo_snapshot(&v)?),
-                None => None,
+            Some(id) => match self.odoo.read(&[id]).await?.into_iter().next() {
+                Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
+                    Some(self.odoo_snapshot(&v)?)
+                }
+                _ => None,
             },
             None => None,
         };
