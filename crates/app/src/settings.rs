@@ -476,7 +476,11 @@ mod tests {
         );
         let err = s.set("direction", "sideways").unwrap_err();
         assert!(err.to_string().contains("sideways"), "{err}");
-        assert_eq!(s.direction, Direction::OdooToMicrosoft, "a refused value changes nothing");
+        assert_eq!(
+            s.direction,
+            Direction::OdooToMicrosoft,
+            "a refused value changes nothing"
+        );
     }
 
     #[test]

@@ -60,8 +60,10 @@ async fn odoo_to_outlook_copies_odoo_and_leaves_outlook_changes_alone_until_odoo
     let review = w
         .odoo
         .user_create(&Event::timed("Review", at(24, 9), at(24, 10)).normalized());
-    w.graph
-        .user_create(&Event::timed("Dentist", at(25, 9), at(25, 10)).normalized(), None);
+    w.graph.user_create(
+        &Event::timed("Dentist", at(25, 9), at(25, 10)).normalized(),
+        None,
+    );
     let r = w.confirm().await;
     assert!(w.outlook("Review").is_some(), "created in Outlook");
     assert!(w.odoo.titled("Dentist").is_empty(), "not copied to Odoo");
@@ -74,7 +76,10 @@ async fn odoo_to_outlook_copies_odoo_and_leaves_outlook_changes_alone_until_odoo
     w.assert_quiet().await;
 
     // An Outlook edit is not sent back, and it stays (no write either way).
-    let gid = w.outlook("Review").unwrap()["id"].as_str().unwrap().to_owned();
+    let gid = w.outlook("Review").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     w.graph
         .user_edit(&gid, |v| v["location"] = json!({"displayName": "Room 9"}));
     let r = w.sync().await;
@@ -94,11 +99,9 @@ async fn odoo_to_outlook_copies_odoo_and_leaves_outlook_changes_alone_until_odoo
     assert_ne!(copy["location"]["displayName"], "Room 9", "{copy:#}");
     let journal = w.journal();
     assert!(
-        journal
-            .iter()
-            .any(|(side, reason, e)| side == "microsoft"
-                && reason == "overwritten"
-                && e["location"] == "Room 9"),
+        journal.iter().any(|(side, reason, e)| side == "microsoft"
+            && reason == "overwritten"
+            && e["location"] == "Room 9"),
         "{journal:#?}"
     );
     w.assert_quiet().await;
@@ -169,9 +172,12 @@ async fn outlook_to_odoo_series_keep_odoo_cancellations_until_outlook_changes_th
     assert_eq!(w.graph.instances_of(&master, window).len(), 4);
 
     // Outlook renames the series: Odoo gets Outlook's series back whole, all four days.
-    w.graph.user_edit(&master, |m| m["subject"] = json!("Team lunch"));
+    w.graph
+        .user_edit(&master, |m| m["subject"] = json!("Team lunch"));
     w.sync().await;
-    let rid = w.odoo.titled("Team lunch")[0]["recurrence_id"].as_i64().unwrap();
+    let rid = w.odoo.titled("Team lunch")[0]["recurrence_id"]
+        .as_i64()
+        .unwrap();
     let days: Vec<String> = w
         .odoo
         .series_rows(rid)

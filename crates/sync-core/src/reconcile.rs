@@ -575,7 +575,8 @@ pub fn reconcile_directed(
             }
         }
         (Some(_), Changed, Deleted, _, _) => {
-            d.rule = format!("changed in {src}, deleted in {tgt}, one-way from {src}: copied again");
+            d.rule =
+                format!("changed in {src}, deleted in {tgt}, one-way from {src}: copied again");
             if let Some(s) = s_copy.clone() {
                 d.ops.push(Op::Create {
                     side: target,
