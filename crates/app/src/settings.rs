@@ -65,8 +65,10 @@ pub struct SyncSettings {
     pub documents: bool,
     /// The Odoo models whose records' attachments sync.
     pub document_models: Vec<String>,
-    /// Which way changes flow. The calendar is always two-way for now; this applies to
-    /// documents.
+    /// Which way changes flow, for the calendar and the documents alike. One-way: the
+    /// source is the truth; the target's own edits and deletes are not sent back and the
+    /// source's next change of the item overwrites them (journaled); items created on the
+    /// target stay unlinked and are reported.
     pub direction: Direction,
     /// The calendar's sync window, in days before and after today.
     pub window_past_days: u32,
@@ -230,6 +232,11 @@ impl SyncSettings {
     pub fn engine_config(&self, profile_id: &str, me: &str) -> EngineConfig {
         let mut config = EngineConfig::new(profile_id, me);
         config.policy = self.policy;
+        config.direction = match self.direction {
+            Direction::Both => odoo365_sync_core::Direction::Both,
+            Direction::OdooToMicrosoft => odoo365_sync_core::Direction::OdooToMicrosoft,
+            Direction::MicrosoftToOdoo => odoo365_sync_core::Direction::MicrosoftToOdoo,
+        };
         config.window_back = chrono::Duration::days(i64::from(self.window_past_days));
         config.window_ahead = chrono::Duration::days(i64::from(self.window_future_days));
         config.guards.mass_count = self.guard_max_changes as usize;
@@ -269,8 +276,8 @@ impl SyncSettings {
             "direction" => {
                 self.direction = match value.replace('_', "-").as_str() {
                     "both" => Direction::Both,
-                    "odoo-to-microsoft" => Direction::OdooToMicrosoft,
-                    "microsoft-to-odoo" => Direction::MicrosoftToOdoo,
+                    "odoo-to-microsoft" | "odoo-to-outlook" => Direction::OdooToMicrosoft,
+                    "microsoft-to-odoo" | "outlook-to-odoo" => Direction::MicrosoftToOdoo,
                     _ => {
                         return Err(invalid(format!(
                             "direction is both, odoo-to-microsoft or microsoft-to-odoo, not \
@@ -449,6 +456,31 @@ mod tests {
         assert_eq!(s.document_models, ["sale.order", "crm.lead"]);
         assert_eq!(s.root_folder, "Odoo Sync/Work");
         assert_eq!(s.webhook_url, None);
+    }
+
+    #[test]
+    fn the_calendar_engine_runs_in_the_profile_direction() {
+        use odoo365_sync_core::Direction as Flow;
+        let mut s = SyncSettings::default();
+        assert_eq!(s.engine_config("p", "me@example.com").direction, Flow::Both);
+        s.set("direction", "outlook-to-odoo").unwrap();
+        assert_eq!(s.direction, Direction::MicrosoftToOdoo);
+        assert_eq!(
+            s.engine_config("p", "me@example.com").direction,
+            Flow::MicrosoftToOdoo
+        );
+        s.set("direction", "odoo_to_microsoft").unwrap();
+        assert_eq!(
+            s.engine_config("p", "me@example.com").direction,
+            Flow::OdooToMicrosoft
+        );
+        let err = s.set("direction", "sideways").unwrap_err();
+        assert!(err.to_string().contains("sideways"), "{err}");
+        assert_eq!(
+            s.direction,
+            Direction::OdooToMicrosoft,
+            "a refused value changes nothing"
+        );
     }
 
     #[test]

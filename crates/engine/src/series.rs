@@ -670,6 +670,8 @@ impl Engine {
                 })
                 .unwrap_or_default()
         };
+        // Graph exceptions whose link goes in this cycle, free to be paired again.
+        let mut released: BTreeSet<String> = BTreeSet::new();
         for l in links {
             let Some(sid) = l.series_link_id else {
                 continue;
@@ -700,6 +702,36 @@ impl Engine {
                 continue;
             }
             if detached {
+                // Odoo regenerated the rows without a rule change (an `all_events` write of
+                // the same rule) and dropped its exception; Outlook rebuilt nothing, so its
+                // exception still holds the move. Let the link go and pair the occurrence
+                // afresh in this cycle: the move comes back to Odoo's new row instead of
+                // staying on one side only (simulation seed 41).
+                let kept = match &l.graph_id {
+                    Some(g) if !graph_gone => match seen.graph.get(g) {
+                        Some(v) => Some(v.clone()),
+                        None => match self.microsoft.get(g).await {
+                            Ok(v) => Some(v),
+                            Err(PortError::NotFound) => None,
+                            Err(e) => return Err(e),
+                        },
+                    },
+                    _ => None,
+                }
+                .filter(|v| v.get("type").and_then(Value::as_str) == Some("exception"))
+                .filter(|v| !graph::is_cancelled(v));
+                if let (Some(v), Some(g)) = (kept, &l.graph_id) {
+                    seen.drop_links.push(l.id);
+                    released.insert(g.clone());
+                    if let Some(o) = l.odoo_id {
+                        seen.odoo.remove(&o);
+                        seen.odoo_gone.remove(&o);
+                    }
+                    seen.graph.remove(g);
+                    seen.graph_gone.remove(g);
+                    graph_cands.entry(sid).or_default().push(v);
+                    continue;
+                }
                 if let Some(o) = l.odoo_id {
                     seen.odoo.remove(&o);
                     seen.odoo_gone.insert(o);
@@ -820,7 +852,8 @@ impl Engine {
                 ) else {
                     continue;
                 };
-                if by_graph.contains_key(gid.as_str()) || by_odoo.contains_key(&oid) {
+                let linked_graph = by_graph.contains_key(gid.as_str()) && !released.contains(&gid);
+                if linked_graph || by_odoo.contains_key(&oid) {
                     continue;
                 }
                 seen.exceptions.push(ExceptionPair {
@@ -981,6 +1014,55 @@ impl Engine {
             }
         }
         Ok(archived)
+    }
+}
+
+impl Engine {
+    /// Reads one linked item's Odoo side as the observation reads it: a series base as
+    /// the whole series record ([`odoo_series_record`], with its cancelled dates), an
+    /// exception row as a single event. `None` when it is archived or gone.
+    pub(super) async fn read_odoo_item(
+        &self,
+        id: i64,
+        exception: bool,
+    ) -> Result<Option<Value>, PortError> {
+        let Some(row) = self.odoo.read(&[id]).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let rid = match odoo_recurrence_id(&row) {
+            Some(rid) if !exception => rid,
+            _ if !is_active(&row) => return Ok(None),
+            _ if exception => return Ok(Some(as_single(&row))),
+            _ => return Ok(Some(row)),
+        };
+        Ok(self
+            .odoo
+            .series(&[rid])
+            .await?
+            .iter()
+            .find_map(odoo_series_record)
+            .map(|(_, record)| record)
+            .filter(is_active))
+    }
+
+    /// Reads one linked item's Outlook side as the observation reads it: a series master
+    /// with its `cancelledOccurrences` (a plain GET lacks them). `None` when it is gone.
+    pub(super) async fn read_graph_item(&self, id: &str) -> Result<Option<Value>, PortError> {
+        let v = match self.microsoft.get(id).await {
+            Ok(v) => v,
+            Err(PortError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let v = if graph_kind(&v) == GraphKind::Master {
+            match self.microsoft.series_master(id).await {
+                Ok(v) => v,
+                Err(PortError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        } else {
+            v
+        };
+        Ok((!graph::is_cancelled(&v)).then_some(v))
     }
 }
 

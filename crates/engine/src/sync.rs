@@ -40,8 +40,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use odoo365_sync_core::canonical::{MeetingProvider, OnlineMeeting};
 use odoo365_sync_core::{
-    graph, odoo, plan, Access, Baseline, Conflict, ConflictKind, Event, Field, Item, Mail,
-    MapError, Observed, Op, Plan, Policy, Side, Snapshot,
+    graph, odoo, plan, plan_directed, Access, Baseline, Conflict, ConflictKind, Direction, Event,
+    Field, Item, Mail, MapError, Observed, Op, Plan, Policy, Side, Snapshot,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -118,6 +118,10 @@ pub struct EngineConfig {
     pub attempts_max: i64,
     /// First retry delay; doubles per attempt, at most an hour.
     pub retry_base: Duration,
+    /// Which way changes flow (see `sync_core::reconcile_directed`): two-way by default;
+    /// one-way copies the source's changes and leaves the target's alone.
+    #[serde(default)]
+    pub direction: Direction,
 }
 
 impl EngineConfig {
@@ -135,6 +139,7 @@ impl EngineConfig {
             guards: Guards::default(),
             attempts_max: 6,
             retry_base: Duration::seconds(30),
+            direction: Direction::Both,
         }
     }
 }
@@ -613,7 +618,11 @@ impl Engine {
         })?;
         let (busy, in_flight) = busy;
 
-        let seen = self.observe(&links, &frozen).await?;
+        let mut seen = self.observe(&links, &frozen).await?;
+        if let Some(source) = self.cfg.direction.source() {
+            self.read_quiet_targets(&mut seen, &links, &frozen, source)
+                .await?;
+        }
         report.resynced = seen.resynced;
         report.skipped_recurring = seen.skipped_recurring;
 
@@ -905,7 +914,7 @@ impl Engine {
         }
 
         self.exception_items(&seen, &busy, &mut items, &mut meta, &mut report);
-        let the_plan = plan(items, self.cfg.policy);
+        let the_plan = plan_directed(items, self.cfg.policy, self.cfg.direction);
         report.mails = the_plan
             .attendee_mails()
             .filter(|(_, m)| m.side == Side::Microsoft)
@@ -989,6 +998,11 @@ impl Engine {
         let entries = report.plan.entries.clone();
         let policy = self.cfg.policy;
         self.store.tx(|t| {
+            // Links let go first: an occurrence paired afresh in this plan may take over
+            // one of their ids.
+            for l in &seen.drop_links {
+                t.delete_link(*l)?;
+            }
             for e in &entries {
                 let Some(mut job) = meta.remove(&e.key) else {
                     continue;
@@ -1074,9 +1088,6 @@ impl Engine {
             }
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
-            }
-            for l in &seen.drop_links {
-                t.delete_link(*l)?;
             }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the
@@ -1491,6 +1502,66 @@ impl Engine {
         )
         .await?;
         Ok(seen)
+    }
+
+    /// One-way: a linked item whose source was read this cycle while its target was not
+    /// is read on the target too. Otherwise the planner would take the quiet target for
+    /// the baseline, and a target-side edit or delete made since (left alone by the
+    /// direction) would be half overwritten, or journaled as the baseline's version
+    /// instead of the one really replaced.
+    async fn read_quiet_targets(
+        &mut self,
+        seen: &mut Seen,
+        links: &[crate::state::Link],
+        frozen: &BTreeSet<i64>,
+        source: Side,
+    ) -> Result<(), EngineError> {
+        let fail = |side: Side, error: PortError| match error {
+            PortError::SignInNeeded { .. } => EngineError::SignInNeeded { side, error },
+            error => EngineError::Observe { side, error },
+        };
+        for l in links {
+            if frozen.contains(&l.id) {
+                continue;
+            }
+            let (Some(o), Some(g)) = (l.odoo_id, l.graph_id.clone()) else {
+                continue;
+            };
+            let o_seen = seen.odoo.contains_key(&o) || seen.odoo_gone.contains(&o);
+            let g_seen = seen.graph.contains_key(&g) || seen.graph_gone.contains(&g);
+            match source {
+                Side::Odoo if o_seen && !g_seen => {
+                    match self
+                        .read_graph_item(&g)
+                        .await
+                        .map_err(|e| fail(Side::Microsoft, e))?
+                    {
+                        Some(v) => {
+                            seen.graph.insert(g, v);
+                        }
+                        None => {
+                            seen.graph_gone.insert(g);
+                        }
+                    }
+                }
+                Side::Microsoft if g_seen && !o_seen => {
+                    match self
+                        .read_odoo_item(o, l.series_link_id.is_some())
+                        .await
+                        .map_err(|e| fail(Side::Odoo, e))?
+                    {
+                        Some(v) => {
+                            seen.odoo.insert(o, v);
+                        }
+                        None => {
+                            seen.odoo_gone.insert(o);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     // ---------------------------------------------------------------- execute
@@ -2956,6 +3027,11 @@ impl Engine {
             .tx(|t| t.link(r.link_id))?
             .ok_or_else(|| StepFail::Map("the conflict's link is gone".into()))?;
         let base = self.baseline(r.link_id)?;
+        // A series master is read with its cancelled dates: a plain GET lacks them, and
+        // the merge then wrote Odoo's cancellations over Outlook's as if Outlook had
+        // none, recording them as agreed (simulation seed 144). The Odoo side stays a
+        // read of the base row (its cancellations are archived rows the next cycle
+        // reads): reading it as the whole series record here broke seed 115.
         let o = match link.odoo_id {
             Some(id) => match self.odoo.read(&[id]).await?.into_iter().next() {
                 Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
@@ -2966,10 +3042,9 @@ impl Engine {
             None => None,
         };
         let m = match &link.graph_id {
-            Some(id) => match self.microsoft.get(id).await {
-                Ok(v) if !graph::is_cancelled(&v) => Some(self.graph_snapshot(&v)?),
-                Ok(_) | Err(PortError::NotFound) => None,
-                Err(e) => return Err(e.into()),
+            Some(id) => match self.read_graph_item(id).await? {
+                Some(v) => Some(self.graph_snapshot(&v)?),
+                None => None,
             },
             None => None,
         };

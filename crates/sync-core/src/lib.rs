@@ -39,8 +39,9 @@ pub use canonical::{Event, Field, FieldValues, When};
 pub use error::MapError;
 pub use hash::FieldHash;
 pub use reconcile::{
-    plan, reconcile, Access, Baseline, Conflict, ConflictKind, Decision, Item, Mail, MailKind,
-    Observed, Op, Plan, Policy, Resolution, Snapshot, State,
+    plan, plan_directed, reconcile, reconcile_directed, Access, Baseline, Conflict, ConflictKind,
+    Decision, Direction, Item, Mail, MailKind, Observed, Op, Plan, Policy, Resolution, Snapshot,
+    State,
 };
 pub use side::Side;
 

@@ -158,6 +158,30 @@ pub enum Policy {
     NewestWins,
 }
 
+/// Which way calendar changes flow (a profile setting; see [`reconcile_directed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Two-way: every change flows both ways.
+    #[default]
+    Both,
+    /// Odoo is the source: its changes are copied to Outlook, Outlook's are not sent back.
+    OdooToMicrosoft,
+    /// Outlook is the source: its changes are copied to Odoo, Odoo's are not sent back.
+    MicrosoftToOdoo,
+}
+
+impl Direction {
+    /// The side whose changes are copied in a one-way direction; `None` for two-way.
+    pub fn source(self) -> Option<Side> {
+        match self {
+            Direction::Both => None,
+            Direction::OdooToMicrosoft => Some(Side::Odoo),
+            Direction::MicrosoftToOdoo => Some(Side::Microsoft),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -294,6 +318,10 @@ pub struct Decision {
     pub mails: Vec<Mail>,
     /// Set only by the arm for impossible state combinations.
     pub error: Option<String>,
+    /// In a one-way direction: the target side changed (or created the item) and that
+    /// change is left alone, not copied back. Reported, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Side>,
 }
 
 impl Decision {
@@ -306,6 +334,7 @@ impl Decision {
             conflicts: Vec::new(),
             mails: Vec::new(),
             error: None,
+            ignored: None,
         }
     }
 
@@ -450,6 +479,115 @@ pub fn reconcile(
                 }
             ));
         }
+    }
+    d.mails = mails(&d.ops, copies.0.as_ref(), copies.1.as_ref());
+    d
+}
+
+/// Decides one item in `direction`. Two-way is [`reconcile`]. One-way (source S,
+/// target T), what a user of a one-way sync expects: S is the truth, T is a copy.
+///
+/// | baseline | S | T | decision | rule |
+/// |---|---|---|---|---|
+/// | – | created | – | create in T | as two-way |
+/// | – | – | created | nothing: T's event stays unlinked, reported | `new in T … not copied` |
+/// | – | created | created | link; S's values overwrite T's that differ (recorded as a decided conflict) | `… S's values win` |
+/// | B | changed | unchanged | copy S's edits to T | as two-way |
+/// | B | unchanged | changed | nothing, the baseline stays: T's edit is not sent back and stays "changed" | `edited in T … not sent back` |
+/// | B | changed | changed | S's version overwrites T's, every differing field (decided conflict) | `… S overwrites` |
+/// | B | deleted | unchanged | delete in T | as two-way |
+/// | B | deleted | changed | delete in T anyway (the edited copy goes to the engine's journal; decided edit-vs-delete) | `… S's delete wins` |
+/// | B | unchanged | deleted | nothing, the link stays: T's delete is not sent back | `deleted in T … not sent back` |
+/// | B | changed | deleted | create in T again from S | `… copied again` |
+/// | B | deleted | deleted | forget | as two-way |
+///
+/// So a target-side edit or delete survives until S next changes the item; then S's
+/// version replaces it, and the engine journals what it replaced before writing.
+/// Never a write to S (property-tested in `tests/planner.rs`).
+pub fn reconcile_directed(
+    baseline: Option<&Baseline>,
+    odoo: Observed,
+    microsoft: Observed,
+    policy: Policy,
+    direction: Direction,
+) -> Decision {
+    use State::*;
+    let Some(source) = direction.source() else {
+        return reconcile(baseline, odoo, microsoft, policy);
+    };
+    let target = source.other();
+    let o_state = classify(baseline, &odoo);
+    let m_state = classify(baseline, &microsoft);
+    let (s_state, t_state) = match source {
+        Side::Odoo => (o_state, m_state),
+        Side::Microsoft => (m_state, o_state),
+    };
+    let o = current(baseline, &odoo);
+    let m = current(baseline, &microsoft);
+    let copies = (o.clone(), m.clone());
+    let (s_copy, t_copy) = match source {
+        Side::Odoo => (o.clone(), m.clone()),
+        Side::Microsoft => (m.clone(), o.clone()),
+    };
+    let wins = match source {
+        Side::Odoo => Policy::OdooWins,
+        Side::Microsoft => Policy::MicrosoftWins,
+    };
+    let (src, tgt) = (side_name(source), side_name(target));
+    let mut d = Decision::new(o_state, m_state, "");
+    match (baseline, s_state, t_state, o, m) {
+        // The target's own changes are not sent back.
+        (None, Absent, Created, _, _) => {
+            d.rule = format!("new in {tgt}, one-way from {src}: not copied, left unlinked");
+            d.ignored = Some(target);
+        }
+        (Some(_), Unchanged, Changed, _, _) => {
+            d.rule = format!(
+                "edited in {tgt}, one-way from {src}: not sent back ({src}'s next change overwrites it)"
+            );
+            d.ignored = Some(target);
+        }
+        (Some(_), Unchanged, Deleted, _, _) => {
+            d.rule = format!(
+                "deleted in {tgt}, one-way from {src}: not sent back ({src}'s next change copies it again)"
+            );
+            d.ignored = Some(target);
+        }
+        // The source's changes overwrite whatever the target did meanwhile.
+        (None, Created, Created, Some(o), Some(m)) => {
+            d.rule = format!(
+                "present on both sides, not linked yet, one-way from {src}: link, {src}'s values win"
+            );
+            merge(&mut d, None, &o, &m, wins);
+        }
+        (Some(_), Changed, Changed, Some(o), Some(m)) => {
+            d.rule = format!(
+                "edited on both sides, one-way from {src}: {src}'s version overwrites {tgt}'s"
+            );
+            merge(&mut d, None, &o, &m, wins);
+        }
+        (Some(b), Deleted, Changed, _, _) => {
+            d.rule = format!(
+                "deleted in {src}, edited in {tgt}, one-way from {src}: {src}'s delete wins"
+            );
+            if let Some(t) = t_copy.clone() {
+                edit_vs_delete(&mut d, b, source, t, wins);
+            }
+        }
+        (Some(_), Changed, Deleted, _, _) => {
+            d.rule =
+                format!("changed in {src}, deleted in {tgt}, one-way from {src}: copied again");
+            if let Some(s) = s_copy.clone() {
+                d.ops.push(Op::Create {
+                    side: target,
+                    event: s.event.clone(),
+                });
+                d.ops.push(Op::Link { event: s.event });
+            }
+        }
+        // Everything else is decided as two-way would: only the source changed, or
+        // nothing did, or both sides agree the item is gone.
+        _ => return reconcile(baseline, odoo, microsoft, policy),
     }
     d.mails = mails(&d.ops, copies.0.as_ref(), copies.1.as_ref());
     d
@@ -801,6 +939,9 @@ pub struct Counts {
     pub errors: usize,
     /// Mails to attendees the plan would cause, per [`Mail`].
     pub mails: usize,
+    /// Target-side changes a one-way direction leaves alone (see [`Decision::ignored`]).
+    #[serde(default)]
+    pub ignored: usize,
 }
 
 impl Counts {
@@ -823,6 +964,8 @@ impl Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub policy: Policy,
+    #[serde(default)]
+    pub direction: Direction,
     pub entries: Vec<Entry>,
     pub counts: Counts,
 }
@@ -831,6 +974,11 @@ pub struct Plan {
 /// by key, and items that share a key (a bug upstream) are all refused with an error
 /// rather than one of them winning by position.
 pub fn plan(items: Vec<Item>, policy: Policy) -> Plan {
+    plan_directed(items, policy, Direction::Both)
+}
+
+/// [`plan`] in `direction` (each item decided by [`reconcile_directed`]).
+pub fn plan_directed(items: Vec<Item>, policy: Policy, direction: Direction) -> Plan {
     let mut by_key: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     for item in items {
         by_key.entry(item.key.clone()).or_default().push(item);
@@ -838,9 +986,13 @@ pub fn plan(items: Vec<Item>, policy: Policy) -> Plan {
     let mut entries = Vec::with_capacity(by_key.len());
     for (key, mut group) in by_key {
         let decision = match (group.pop(), group.is_empty()) {
-            (Some(item), true) => {
-                reconcile(item.baseline.as_ref(), item.odoo, item.microsoft, policy)
-            }
+            (Some(item), true) => reconcile_directed(
+                item.baseline.as_ref(),
+                item.odoo,
+                item.microsoft,
+                policy,
+                direction,
+            ),
             _ => Decision {
                 error: Some(format!("{} items share the key {key:?}", group.len() + 1)),
                 ..Decision::new(State::Absent, State::Absent, "duplicate key: refused")
@@ -870,10 +1022,14 @@ pub fn plan(items: Vec<Item>, policy: Policy) -> Plan {
         if e.decision.error.is_some() {
             counts.errors += 1;
         }
+        if e.decision.ignored.is_some() {
+            counts.ignored += 1;
+        }
         counts.mails += e.decision.mails.len();
     }
     Plan {
         policy,
+        direction,
         entries,
         counts,
     }
@@ -1031,6 +1187,9 @@ impl Plan {
             }
             if let Some(err) = &e.decision.error {
                 let _ = writeln!(out, "  [{}] error: {err}", e.key);
+            }
+            if e.decision.ignored.is_some() {
+                let _ = writeln!(out, "  [{}] not copied: {}", e.key, e.decision.rule);
             }
         }
         out

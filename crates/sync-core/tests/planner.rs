@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use odoo365_sync_core::canonical::{Attendee, Response, ShowAs};
 use odoo365_sync_core::{
-    plan, Access, Baseline, ConflictKind, Event, Field, Item, Observed, Op, Plan, Policy,
-    Resolution, Side, Snapshot,
+    plan, plan_directed, Access, Baseline, ConflictKind, Direction, Event, Field, Item, Observed,
+    Op, Plan, Policy, Resolution, Side, Snapshot,
 };
 use proptest::prelude::*;
 
@@ -348,6 +348,71 @@ proptest! {
         let ops: Vec<(&str, &Op)> = again.ops().collect();
         prop_assert!(ops.is_empty(), "second plan still has ops: {:?}", ops);
         prop_assert_eq!(open_keys(&again), open);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// One-way: the source is the truth. No write ever goes to the source side; what the
+    /// target loses (an edit overwritten, an edited copy deleted) is a recorded decision;
+    /// an item the plan links holds the source's fields on both sides; and the plan is
+    /// idempotent (target edits left alone stay left alone, without writes).
+    #[test]
+    fn in_one_way_mode_no_write_ever_goes_to_the_source_side(
+        gens in prop::collection::vec(item_gen(), 1..8),
+        policy in policy_gen(),
+        to_outlook in any::<bool>(),
+    ) {
+        let (direction, source) = if to_outlook {
+            (Direction::OdooToMicrosoft, Side::Odoo)
+        } else {
+            (Direction::MicrosoftToOdoo, Side::Microsoft)
+        };
+        let gens: BTreeMap<String, ItemGen> =
+            gens.into_iter().enumerate().map(|(i, g)| (format!("item-{i:02}"), g)).collect();
+        let before: BTreeMap<String, World> = gens.iter().map(|(k, g)| (k.clone(), world(g))).collect();
+        let first = plan_directed(items(&before, Some(&gens)), policy, direction);
+        prop_assert_eq!(first.direction, direction);
+        for (key, op) in first.ops() {
+            prop_assert_ne!(op.side(), Some(source), "{}: a write to the source: {:?}", key, op);
+            let w = &before[key];
+            let (Some(base), Some(s)) = (&w.base, op.side()) else { continue };
+            let current = match s { Side::Odoo => &w.odoo, Side::Microsoft => &w.microsoft };
+            match (op, current) {
+                (Op::Update { fields, .. }, Some(copy)) => {
+                    for f in fields {
+                        if edited(base, copy, *f) {
+                            prop_assert!(decided_for(&first, key, Some(*f)), "{key}: target's {f:?} overwritten without a recorded decision");
+                        }
+                    }
+                }
+                (Op::Delete { .. }, Some(copy)) if !copy.diff(base).is_empty() => {
+                    prop_assert!(decided_for(&first, key, None), "{key}: edited target copy deleted without a recorded decision");
+                }
+                _ => {}
+            }
+        }
+        let mut after = before.clone();
+        apply(&mut after, &first);
+        let open = open_keys(&first);
+        for e in &first.entries {
+            if open.contains(&e.key) {
+                continue;
+            }
+            let w = &after[&e.key];
+            if e.decision.ops.iter().any(|o| matches!(o, Op::Link { .. })) {
+                let src = if to_outlook { &w.odoo } else { &w.microsoft };
+                prop_assert_eq!(fields(&w.odoo), fields(&w.microsoft), "{} linked but different", &e.key);
+                prop_assert_eq!(fields(&w.base), fields(src), "{} baseline is not the source", &e.key);
+            }
+            if e.decision.ignored.is_some() {
+                prop_assert!(e.decision.ops.is_empty(), "{} ignored with ops", &e.key);
+            }
+        }
+        let again = plan_directed(items(&after, None), policy, direction);
+        let ops: Vec<(&str, &Op)> = again.ops().filter(|(_, o)| o.side().is_some()).collect();
+        prop_assert!(ops.is_empty(), "second plan still writes: {:?}", ops);
     }
 }
 
