@@ -6,6 +6,7 @@
 //! own and per scenario. See the crate README for the scenarios and what each figure means.
 
 pub mod child;
+pub mod files;
 pub mod measure;
 pub mod report;
 pub mod scenarios;
