@@ -404,15 +404,10 @@ impl Collection {
                 .iter()
                 .map(|r| r["name"].as_str().unwrap().to_string())
                 .collect();
-                let mut graph = Vec::new();
-                let mut next = Some("events?$top=1000&$select=subject".to_string());
-                while let Some(url) = next.take() {
-                    let page = outlook(sim, p, reqwest::Method::GET, &url, None);
-                    for e in page["value"].as_array().unwrap() {
-                        graph.push(e["subject"].as_str().unwrap().to_string());
-                    }
-                    next = page["@odata.nextLink"].as_str().map(str::to_string);
-                }
+                let graph: Vec<String> = graph_list(sim, p, "events?$top=1000&$select=subject")
+                    .iter()
+                    .map(|e| e["subject"].as_str().unwrap().to_string())
+                    .collect();
                 for (side, titles) in [("Odoo", odoo), ("Outlook", graph)] {
                     let set: std::collections::BTreeSet<String> = titles.iter().cloned().collect();
                     assert_eq!(set.len(), titles.len(), "{side} has duplicates");
