@@ -205,13 +205,17 @@ impl World {
     }
 
     async fn sale_order(&self) -> anyhow::Result<i64> {
+        let mut vals = serde_json::Map::new();
+        vals.insert("name".into(), json!("Bench customer"));
         let partner = self
             .client
-            .create_one("res.partner", json!({"name": "Bench customer"}), WriteOrigin::App)
+            .create_one("res.partner", vals, WriteOrigin::App)
             .await?;
+        let mut vals = serde_json::Map::new();
+        vals.insert("partner_id".into(), json!(partner));
         Ok(self
             .client
-            .create_one("sale.order", json!({"partner_id": partner}), WriteOrigin::App)
+            .create_one("sale.order", vals, WriteOrigin::App)
             .await?)
     }
 

@@ -1232,6 +1232,8 @@ impl FileSync {
                 _ => {}
             }
         }
+        // Reported in path order, whichever cycle first saw them.
+        report.unplaced.sort();
         Ok(out)
     }
 
