@@ -724,6 +724,8 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
     // length of that run.
     let mut synced_in: Option<Duration> = None;
     let report = dir.path().join("report.json");
+    // Writes are counted from here: seeding wrote too.
+    let start = watch.api_writes(&sim);
     while tally.killed < kills {
         tally.runs += 1;
         assert!(
@@ -734,7 +736,9 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
         let kills_left = kills - tally.killed;
         // Kill after 1..=2·(writes left / kills left) further writes: on average the kills
         // walk evenly through the writes the first sync still has to make.
-        let left = expected_writes.saturating_sub(base).max(kills_left);
+        let left = expected_writes
+            .saturating_sub(base - start)
+            .max(kills_left);
         let target = 1 + rng.below(2 * left / kills_left);
         let by_time = synced_in.is_some() || rng.below(10) == 0;
         let delay = match synced_in {
@@ -763,7 +767,9 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
                 std::thread::sleep(extra);
                 break None;
             }
-            std::thread::sleep(Duration::from_millis(2));
+            // Two control requests a poll: often enough to hit between two writes, rarely
+            // enough to leave the machine to the CLI and the emulators.
+            std::thread::sleep(Duration::from_millis(5));
         };
         match finished {
             None => {
@@ -784,7 +790,7 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
                     "{} after {} ms, {wrote} writes (of {} so far)",
                     if by_time { "time" } else { "writes" },
                     t0.elapsed().as_millis(),
-                    base + wrote
+                    base + wrote - start
                 ));
             }
             Some(status) => {
@@ -802,7 +808,7 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
     }
     eprintln!(
         "crash test: {tally:?}, {} API writes by the kills, in {:?}",
-        watch.api_writes(&sim),
+        watch.api_writes(&sim) - start,
         started.elapsed()
     );
     for l in &kill_log {
@@ -840,6 +846,10 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
         }
     }
     assert!(quiet, "sync never became quiet after the crashes");
+    eprintln!(
+        "crash test: the first sync made {} API writes in all ({expected_writes} planned)",
+        watch.api_writes(&sim) - start
+    );
     for c in &collections {
         c.check(&sim, &p);
     }

@@ -266,32 +266,43 @@ impl World {
             "dir": dir.path(),
         });
         let before = self.requests();
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        let mut child = std::process::Command::new(std::env::current_exe()?)
             .env(CHILD_ENV, spec.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .context("starting the files child")?;
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-        let mut out =
-            tokio::io::BufReader::new(child.stdout.take().context("child stdout")?).lines();
+        let stdout = child.stdout.take().context("child stdout")?;
         let mut stdin = child.stdin.take().context("child stdin")?;
-        let mut synced = None;
-        let mut report = Value::Null;
-        while let Some(line) = out.next_line().await? {
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["phase"] == "synced" {
-                synced = Some((self.requests(), self.odoo_writes()));
-                stdin.write_all(b"go\n").await?;
-                stdin.flush().await?;
-            } else if v["phase"] == "done" {
-                report = v;
+        // The child's lines are read off the async workers (the emulators keep answering);
+        // the marks are taken when it says its sync is done.
+        let (glog, olog, counters) = (
+            self.graph.emulator.request_log().clone(),
+            self.odoo.emulator.request_log(),
+            self.odoo.emulator.clone(),
+        );
+        let (synced, report, status) = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut synced = None;
+            let mut report = Value::Null;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line?;
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if v["phase"] == "synced" {
+                    let writes = counters.counters().get("writes").copied().unwrap_or(0);
+                    synced = Some(((glog.len(), olog.len()), writes));
+                    stdin.write_all(b"go\n")?;
+                    stdin.flush()?;
+                } else if v["phase"] == "done" {
+                    report = v;
+                }
             }
-        }
-        let status = child.wait().await?;
+            anyhow::Ok((synced, report, child.wait()?))
+        })
+        .await??;
         ensure!(status.success(), "the files child failed: {status:?}");
         let (synced, odoo_writes) = synced.context("the files child never finished its sync")?;
         let after = self.requests();
