@@ -197,7 +197,6 @@ impl Sim {
         assert!(status.is_success(), "{path}: {status}: {v}");
         v
     }
-
 }
 
 /// API writes the emulators have seen: Graph's `/v1.0/…` writes (not the sign-in POSTs
@@ -450,7 +449,13 @@ fn seed_files(sim: &Sim, p: &People, n: usize) {
     let partners: Vec<Value> = (0..records)
         .map(|r| json!({"name": format!("Crash customer {r}")}))
         .collect();
-    let partners = odoo_call(sim, p, "res.partner", "create", json!({"vals_list": partners}));
+    let partners = odoo_call(
+        sim,
+        p,
+        "res.partner",
+        "create",
+        json!({"vals_list": partners}),
+    );
     let orders: Vec<Value> = partners
         .as_array()
         .unwrap()
@@ -469,7 +474,13 @@ fn seed_files(sim: &Sim, p: &People, n: usize) {
         })
         .collect();
     for chunk in odoo.chunks(20) {
-        odoo_call(sim, p, "ir.attachment", "create", json!({"vals_list": chunk}));
+        odoo_call(
+            sim,
+            p,
+            "ir.attachment",
+            "create",
+            json!({"vals_list": chunk}),
+        );
     }
     // The person's files in OneDrive: the record folders made as a person would.
     let folder = |parent: &str, name: &str| {
@@ -542,7 +553,10 @@ fn check_files(sim: &Sim, p: &People, n: usize) {
             "Odoo has {key:?} twice"
         );
     }
-    assert_eq!(odoo, sha1, "Odoo's attachments differ from the files seeded");
+    assert_eq!(
+        odoo, sha1,
+        "Odoo's attachments differ from the files seeded"
+    );
 
     let models = graph_list(sim, p, "drive/root:/Odoo%20Sync:/children");
     let names: Vec<&str> = models.iter().filter_map(|m| m["name"].as_str()).collect();
@@ -552,7 +566,10 @@ fn check_files(sim: &Sim, p: &People, n: usize) {
     let mut onedrive: BTreeMap<(String, String), String> = BTreeMap::new();
     for f in &folders {
         let name = f["name"].as_str().unwrap().to_string();
-        assert!(f.get("folder").is_some(), "a file {name:?} beside the record folders");
+        assert!(
+            f.get("folder").is_some(),
+            "a file {name:?} beside the record folders"
+        );
         assert!(seen_folders.insert(name.clone()), "folder {name:?} twice");
         let id = f["id"].as_str().unwrap();
         for item in graph_list(sim, p, &format!("drive/items/{id}/children")) {
@@ -562,12 +579,17 @@ fn check_files(sim: &Sim, p: &People, n: usize) {
                 .unwrap_or_default()
                 .to_string();
             assert!(
-                onedrive.insert((name.clone(), file.clone()), hash).is_none(),
+                onedrive
+                    .insert((name.clone(), file.clone()), hash)
+                    .is_none(),
                 "OneDrive has {name}/{file} twice"
             );
         }
     }
-    assert_eq!(onedrive, qxh, "OneDrive's files differ from the files seeded");
+    assert_eq!(
+        onedrive, qxh,
+        "OneDrive's files differ from the files seeded"
+    );
 }
 
 /// Plays the person on the emulator's sign-in page (as in the golden tests).
@@ -662,9 +684,11 @@ fn planned_writes(dir: &Path) -> u64 {
         .flat_map(|side| ["creates", "updates", "deletes", "responses"].map(|k| &counts[side][k]))
         .filter_map(Value::as_u64)
         .sum();
-    let files: u64 = v["files"]["planned"]
-        .as_array()
-        .map_or(0, |p| p.iter().map(|f| f["ops"].as_array().map_or(1, Vec::len) as u64).sum());
+    let files: u64 = v["files"]["planned"].as_array().map_or(0, |p| {
+        p.iter()
+            .map(|f| f["ops"].as_array().map_or(1, Vec::len) as u64)
+            .sum()
+    });
     eprintln!("crash test: the first sync plans {calendar} calendar and {files} file writes");
     assert!(calendar + files > 0, "the dry run planned nothing: {v}");
     calendar + files
@@ -736,9 +760,7 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
         let kills_left = kills - tally.killed;
         // Kill after 1..=2·(writes left / kills left) further writes: on average the kills
         // walk evenly through the writes the first sync still has to make.
-        let left = expected_writes
-            .saturating_sub(base - start)
-            .max(kills_left);
+        let left = expected_writes.saturating_sub(base - start).max(kills_left);
         let target = 1 + rng.below(2 * left / kills_left);
         let by_time = synced_in.is_some() || rng.below(10) == 0;
         let delay = match synced_in {

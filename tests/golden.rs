@@ -316,14 +316,13 @@ impl Run {
         let token = self.graph.emulator.mint_token(ALICE).unwrap();
         let mut parent = "Odoo%20Sync".to_string();
         for f in folders {
-            let url = format!(
-                "{}/me/drive/root:/{parent}:/children",
-                self.graph.graph_url
-            );
+            let url = format!("{}/me/drive/root:/{parent}:/children", self.graph.graph_url);
             let resp = reqwest::Client::new()
                 .post(url)
                 .bearer_auth(&token)
-                .json(&json!({"name": f, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}))
+                .json(
+                    &json!({"name": f, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}),
+                )
                 .send()
                 .await
                 .unwrap();

@@ -287,7 +287,11 @@ async fn app_sync_with_documents_uploads_brings_a_onedrive_edit_back_and_then_wr
     let files = r.files.as_ref().unwrap();
     assert_eq!(files.jobs_done, 2, "{}", r.summary);
     assert!(files.failed.is_empty(), "{:?}", files.failed);
-    assert!(r.summary.contains("files: 2 change(s) applied"), "{}", r.summary);
+    assert!(
+        r.summary.contains("files: 2 change(s) applied"),
+        "{}",
+        r.summary
+    );
     assert_eq!(
         w.onedrive_files(order).await,
         vec![

@@ -379,8 +379,13 @@ pub async fn rows(args: &FileArgs) -> anyhow::Result<Vec<Row>> {
         for i in 0..n {
             let len = mixed_size(i);
             bytes += len;
-            w.attach(records[i % records.len()], &format!("file-{i}.bin"), len, i as u64)
-                .await?;
+            w.attach(
+                records[i % records.len()],
+                &format!("file-{i}.bin"),
+                len,
+                i as u64,
+            )
+            .await?;
         }
         eprintln!("bench: files: {n} attachments seeded ({bytes} bytes); first sync…");
         let run = w.run_child().await?;
@@ -409,10 +414,7 @@ pub async fn rows(args: &FileArgs) -> anyhow::Result<Vec<Row>> {
         ));
         rows.push(row(
             "documents first sync: requests per file".into(),
-            format!(
-                "{per:.2} (Graph {}, Odoo {})",
-                run.sync.0, run.sync.1
-            ),
+            format!("{per:.2} (Graph {}, Odoo {})", run.sync.0, run.sync.1),
             "",
             None,
             &cmd,

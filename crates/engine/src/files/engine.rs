@@ -1308,7 +1308,10 @@ impl FileSync {
         let mut opened = 0;
         // The unlinked files left alone, kept for the next cycles (see [`Unplaced`]).
         let mut unplaced = seen.unplaced.clone();
-        for p in planned.iter().filter(|p| p.decision.unplaced && p.link_id.is_none()) {
+        for p in planned
+            .iter()
+            .filter(|p| p.decision.unplaced && p.link_id.is_none())
+        {
             if let Some(f) = p.item_id.as_ref().and_then(|id| seen.files.get(id)) {
                 let record = self.file_record(seen, f.parent_id.as_deref(), &f.name);
                 unplaced.insert(
