@@ -12,7 +12,7 @@ help:
 	@echo "make test       every check CI runs: fmt, clippy, Rust tests in a headless desktop, UI tests"
 	@echo "make demo       the app wired to the built-in Microsoft 365 and Odoo emulators"
 	@echo "make bench      benchmarks; one table, also written to docs/BENCHMARKS.md"
-	@echo "make crash-test kill -9 the CLI 50 times during a first sync of 1,000 events (docs/RELIABILITY.md)"
+	@echo "make crash-test kill -9 the CLI 50 times during a first sync of 1,000 events and 200 files (docs/RELIABILITY.md)"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make soak       the seeded simulation over SEEDS=N seeds (default 20000) on every core;"
 	@echo "               HARNESS=emulators runs the emulator-backed one (tests/sim), HARNESS=both both"
@@ -104,12 +104,14 @@ bench: bootstrap
 	cargo run --release -p odoo365-bench -- --emulator-figures target/bench/emulators.txt \
 	  --write docs/BENCHMARKS.md --json target/bench/results.json $(BENCH_ARGS)
 
-# The real-binary crash test in full (tests/crash.rs; `make test` runs 10 kills, 200 events).
+# The real-binary crash test in full (tests/crash.rs; `make test` runs 10 kills, 200 events,
+# 40 files).
 CRASH_KILLS ?= 50
 CRASH_EVENTS ?= 1000
+CRASH_FILES ?= 200
 crash-test: bootstrap
 	cargo build --release -p odoo365-testkit --bin odoo365-sim
-	CRASH_KILLS=$(CRASH_KILLS) CRASH_EVENTS=$(CRASH_EVENTS) $(DESKTOP) \
+	CRASH_KILLS=$(CRASH_KILLS) CRASH_EVENTS=$(CRASH_EVENTS) CRASH_FILES=$(CRASH_FILES) $(DESKTOP) \
 	  cargo test --release -p odoo365 --test crash -- --nocapture
 
 # The tray menu over the demo (a screen grab with a tray host), then every view from the

@@ -5,12 +5,22 @@
 //! again, until the sync finishes. At the end both sides hold every item exactly once —
 //! checked through the emulators' own APIs — and a further sync writes nothing.
 //!
-//! `make test` runs a reduced form (10 kills, 200 events); `make crash-test` the full one
-//! (50 kills, 1,000 events). Knobs: `CRASH_KILLS`, `CRASH_EVENTS`, `CRASH_SEED`.
+//! `make test` runs a reduced form (10 kills, 200 events, 40 files); `make crash-test` the
+//! full one (50 kills, 1,000 events, 200 files). Knobs: `CRASH_KILLS`, `CRASH_EVENTS`,
+//! `CRASH_FILES`, `CRASH_SEED`.
 //!
-//! What is seeded and checked is a list of [`Collection`]s; only calendar events exist so
-//! far. Files (200 attachments ↔ OneDrive) join as a second collection once the engine has
-//! a file cycle: seed them in `Collection::seed`, list both sides in `Collection::check`.
+//! What is seeded and checked is a list of [`Collection`]s: calendar events, and files
+//! (attachments of sale orders in Odoo ⇄ `Odoo Sync/sale.order/<id>/` in OneDrive, most
+//! starting in Odoo, some in OneDrive, one in a hundred above the simple-upload
+//! threshold so an upload session is cut too). Files are checked by name and content hash
+//! per record on both sides.
+//!
+//! Kill moments are picked by counting the writes the emulators have seen (Graph's request
+//! log read incrementally, Odoo's write counter), not by wall-clock time: each run is
+//! killed after a random number of further API writes, drawn so that the kills spread
+//! over the whole first sync; one run in ten is killed instead at a random moment of its
+//! first 300 ms (sign-in, reading and planning). The test asserts that most kills landed
+//! while the run was writing.
 //!
 //! The CLI keeps secrets in the system keychain, so this runs inside
 //! `scripts/desktop-session.sh` (skipped outside it, failing under `CI`).
@@ -131,6 +141,22 @@ impl Http {
             (status, resp.json().await.unwrap_or(Value::Null))
         })
     }
+
+    /// A `PUT` of raw bytes (a file's content).
+    fn put_bytes(&self, url: &str, bearer: &str, body: Vec<u8>) -> (reqwest::StatusCode, Value) {
+        self.rt.block_on(async {
+            let resp = self
+                .client
+                .put(url)
+                .bearer_auth(bearer)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        })
+    }
 }
 
 impl Drop for Sim {
@@ -171,30 +197,34 @@ impl Sim {
         assert!(status.is_success(), "{path}: {status}: {v}");
         v
     }
+}
 
-    /// Writes to the Graph API (`/v1.0/…`) and to Odoo so far. Unlike `writes`, leaves out
-    /// the sign-in endpoints (each CLI process exchanges its refresh token with a POST).
-    fn api_writes(&self) -> u64 {
-        let log = self.control(reqwest::Method::GET, "/graph/requests", None);
-        let graph = log["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| {
-                r["path"].as_str().unwrap_or_default().starts_with("/v1.0/")
-                    && !matches!(r["method"].as_str(), Some("GET" | "HEAD" | "OPTIONS"))
-            })
-            .count() as u64;
-        let o = self.control(reqwest::Method::GET, "/odoo/counters", None);
-        graph + o["writes"].as_u64().unwrap_or(0)
-    }
+/// API writes the emulators have seen: Graph's `/v1.0/…` writes (not the sign-in POSTs
+/// each CLI process makes) plus Odoo's writes. Graph's request log is read incrementally
+/// (`?since=`), so polling it every few milliseconds stays cheap however long it grows.
+#[derive(Default)]
+struct WriteWatch {
+    seq: u64,
+    graph: u64,
+}
 
-    /// Writes of both emulators' counters (sign-in POSTs included): cheap enough to poll for
-    /// the kill moments.
-    fn writes(&self) -> u64 {
-        let g = self.control(reqwest::Method::GET, "/graph/counters", None);
-        let o = self.control(reqwest::Method::GET, "/odoo/counters", None);
-        g["writes"].as_u64().unwrap_or(0) + o["writes"].as_u64().unwrap_or(0)
+impl WriteWatch {
+    fn api_writes(&mut self, sim: &Sim) -> u64 {
+        let log = sim.control(
+            reqwest::Method::GET,
+            &format!("/graph/requests?since={}", self.seq),
+            None,
+        );
+        for r in log["value"].as_array().unwrap() {
+            self.seq = self.seq.max(r["seq"].as_u64().unwrap_or(0));
+            if r["path"].as_str().unwrap_or_default().starts_with("/v1.0/")
+                && !matches!(r["method"].as_str(), Some("GET" | "HEAD" | "OPTIONS"))
+            {
+                self.graph += 1;
+            }
+        }
+        let o = sim.control(reqwest::Method::GET, "/odoo/counters", None);
+        self.graph + o["writes"].as_u64().unwrap_or(0)
     }
 }
 
@@ -266,6 +296,35 @@ enum Collection {
     /// starts in Outlook costs Odoo writes and reads under the Odoo client's pacing (1
     /// request/s, odoo.md §7), which would make a half-and-half run take most of an hour.
     Events(usize),
+    /// `n` files on sale orders (ten files a record, at most 20 records): one in ten starts
+    /// in OneDrive, the others as Odoo attachments.
+    Files(usize),
+}
+
+/// The sale orders the files belong to.
+fn file_records(n: usize) -> usize {
+    n.div_ceil(10).clamp(1, 20)
+}
+
+fn file_from_onedrive(i: usize) -> bool {
+    i % 10 == 3
+}
+
+fn file_name(i: usize) -> String {
+    format!("Crash file {i}.bin")
+}
+
+/// The `i`-th file's content: 1–16 KiB, and one in a hundred of 5 MiB (above the 4 MiB
+/// simple-upload threshold: an upload session, cut by the kills like the rest).
+fn file_bytes(i: usize) -> Vec<u8> {
+    let len = if i % 100 == 7 {
+        5 << 20
+    } else {
+        1024 + (i * 2_731) % 15_360
+    };
+    (0..len as u64)
+        .map(|k| (k.wrapping_mul(2_654_435_761).wrapping_add(i as u64 * 7_919) >> 11) as u8)
+        .collect()
 }
 
 fn from_outlook(i: usize) -> bool {
@@ -275,6 +334,7 @@ fn from_outlook(i: usize) -> bool {
 impl Collection {
     fn seed(&self, sim: &Sim, p: &People) {
         match self {
+            Collection::Files(n) => seed_files(sim, p, *n),
             Collection::Events(n) => {
                 let today = chrono::Utc::now()
                     .date_naive()
@@ -327,6 +387,7 @@ impl Collection {
     /// Every item on both sides, each exactly once: no duplicate, no loss.
     fn check(&self, sim: &Sim, p: &People) {
         match self {
+            Collection::Files(n) => check_files(sim, p, *n),
             Collection::Events(n) => {
                 let expected: std::collections::BTreeSet<String> =
                     (0..*n).map(|i| format!("Crash event {i}")).collect();
@@ -342,15 +403,10 @@ impl Collection {
                 .iter()
                 .map(|r| r["name"].as_str().unwrap().to_string())
                 .collect();
-                let mut graph = Vec::new();
-                let mut next = Some("events?$top=1000&$select=subject".to_string());
-                while let Some(url) = next.take() {
-                    let page = outlook(sim, p, reqwest::Method::GET, &url, None);
-                    for e in page["value"].as_array().unwrap() {
-                        graph.push(e["subject"].as_str().unwrap().to_string());
-                    }
-                    next = page["@odata.nextLink"].as_str().map(str::to_string);
-                }
+                let graph: Vec<String> = graph_list(sim, p, "events?$top=1000&$select=subject")
+                    .iter()
+                    .map(|e| e["subject"].as_str().unwrap().to_string())
+                    .collect();
                 for (side, titles) in [("Odoo", odoo), ("Outlook", graph)] {
                     let set: std::collections::BTreeSet<String> = titles.iter().cloned().collect();
                     assert_eq!(set.len(), titles.len(), "{side} has duplicates");
@@ -362,6 +418,178 @@ impl Collection {
             }
         }
     }
+}
+
+/// The sale orders, in creation order.
+fn sale_orders(sim: &Sim, p: &People) -> Vec<i64> {
+    let mut ids: Vec<i64> = odoo_call(sim, p, "sale.order", "search", json!({"domain": []}))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Every page of a Graph collection below `/me/`.
+fn graph_list(sim: &Sim, p: &People, first: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(url) = next.take() {
+        let page = outlook(sim, p, reqwest::Method::GET, &url, None);
+        all.extend(page["value"].as_array().unwrap().iter().cloned());
+        next = page["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    all
+}
+
+fn seed_files(sim: &Sim, p: &People, n: usize) {
+    let records = file_records(n);
+    let partners: Vec<Value> = (0..records)
+        .map(|r| json!({"name": format!("Crash customer {r}")}))
+        .collect();
+    let partners = odoo_call(
+        sim,
+        p,
+        "res.partner",
+        "create",
+        json!({"vals_list": partners}),
+    );
+    let orders: Vec<Value> = partners
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| json!({"partner_id": id}))
+        .collect();
+    odoo_call(sim, p, "sale.order", "create", json!({"vals_list": orders}));
+    let orders = sale_orders(sim, p);
+    assert_eq!(orders.len(), records);
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let odoo: Vec<Value> = (0..n)
+        .filter(|i| !file_from_onedrive(*i))
+        .map(|i| {
+            json!({"name": file_name(i), "res_model": "sale.order",
+                   "res_id": orders[i % records], "datas": b64(&file_bytes(i))})
+        })
+        .collect();
+    for chunk in odoo.chunks(20) {
+        odoo_call(
+            sim,
+            p,
+            "ir.attachment",
+            "create",
+            json!({"vals_list": chunk}),
+        );
+    }
+    // The person's files in OneDrive: the record folders made as a person would.
+    let folder = |parent: &str, name: &str| {
+        let url = if parent.is_empty() {
+            "drive/root/children".to_string()
+        } else {
+            format!("drive/root:/{parent}:/children")
+        };
+        outlook(
+            sim,
+            p,
+            reqwest::Method::POST,
+            &url,
+            Some(json!({"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"})),
+        );
+    };
+    let onedrive: Vec<usize> = (0..n).filter(|i| file_from_onedrive(*i)).collect();
+    if onedrive.is_empty() {
+        return;
+    }
+    folder("", "Odoo Sync");
+    folder("Odoo%20Sync", "sale.order");
+    let mut made = std::collections::BTreeSet::new();
+    for i in onedrive {
+        let rec = orders[i % records];
+        if made.insert(rec) {
+            folder("Odoo%20Sync/sale.order", &rec.to_string());
+        }
+        let url = format!(
+            "{}/me/drive/root:/Odoo%20Sync/sale.order/{rec}/{}:/content",
+            sim.graph,
+            file_name(i).replace(' ', "%20")
+        );
+        let (status, v) = sim.http.put_bytes(&url, &p.token, file_bytes(i));
+        assert!(status.is_success(), "{status}: {v}");
+    }
+}
+
+/// Each file once on its record on both sides, with its content's hash (Odoo's SHA-1
+/// `checksum`, OneDrive's QuickXorHash): no duplicate, no loss, nothing half-written.
+fn check_files(sim: &Sim, p: &People, n: usize) {
+    use std::collections::BTreeMap;
+    let records = file_records(n);
+    let orders = sale_orders(sim, p);
+    let mut sha1 = BTreeMap::new();
+    let mut qxh = BTreeMap::new();
+    for i in 0..n {
+        let info = odoo365_engine::files::content_info_of(&file_bytes(i));
+        let rec = orders[i % records];
+        sha1.insert((rec, file_name(i)), info.sha1);
+        qxh.insert((rec.to_string(), file_name(i)), info.quick_xor);
+    }
+    let atts = odoo_call(
+        sim,
+        p,
+        "ir.attachment",
+        "search_read",
+        json!({"domain": [["res_model", "=", "sale.order"]],
+               "fields": ["name", "res_id", "checksum"]}),
+    );
+    let mut odoo: BTreeMap<(i64, String), String> = BTreeMap::new();
+    for a in atts.as_array().unwrap() {
+        let key = (
+            a["res_id"].as_i64().unwrap(),
+            a["name"].as_str().unwrap().to_string(),
+        );
+        let sum = a["checksum"].as_str().unwrap_or_default().to_string();
+        assert!(
+            odoo.insert(key.clone(), sum).is_none(),
+            "Odoo has {key:?} twice"
+        );
+    }
+    assert_eq!(
+        odoo, sha1,
+        "Odoo's attachments differ from the files seeded"
+    );
+
+    let models = graph_list(sim, p, "drive/root:/Odoo%20Sync:/children");
+    let names: Vec<&str> = models.iter().filter_map(|m| m["name"].as_str()).collect();
+    assert_eq!(names, ["sale.order"], "the sync root holds {names:?}");
+    let folders = graph_list(sim, p, "drive/root:/Odoo%20Sync/sale.order:/children");
+    let mut seen_folders = std::collections::BTreeSet::new();
+    let mut onedrive: BTreeMap<(String, String), String> = BTreeMap::new();
+    for f in &folders {
+        let name = f["name"].as_str().unwrap().to_string();
+        assert!(
+            f.get("folder").is_some(),
+            "a file {name:?} beside the record folders"
+        );
+        assert!(seen_folders.insert(name.clone()), "folder {name:?} twice");
+        let id = f["id"].as_str().unwrap();
+        for item in graph_list(sim, p, &format!("drive/items/{id}/children")) {
+            let file = item["name"].as_str().unwrap().to_string();
+            let hash = item["file"]["hashes"]["quickXorHash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                onedrive
+                    .insert((name.clone(), file.clone()), hash)
+                    .is_none(),
+                "OneDrive has {name}/{file} twice"
+            );
+        }
+    }
+    assert_eq!(
+        onedrive, qxh,
+        "OneDrive's files differ from the files seeded"
+    );
 }
 
 /// Plays the person on the emulator's sign-in page (as in the golden tests).
@@ -436,12 +664,52 @@ fn setup(dir: &Path, sim: &Sim, p: &People) {
     assert!(out.status.success(), "{out:?}");
 }
 
-/// How a killed run ended.
+/// The writes the first sync plans, from a dry run (`sync --dry-run --json`, which writes
+/// nothing): the calendar plan's creates, updates, deletes and responses on both sides,
+/// plus one per planned file operation. A lower bound of the writes the sync makes (record
+/// folders and chatter notes come on top), so kills aimed within it land while the sync
+/// is still writing.
+fn planned_writes(dir: &Path) -> u64 {
+    let out = run(cli(dir, &["sync", "--dry-run", "--json"]), "");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "the dry run printed no report: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let counts = &v["report"]["plan"]["counts"];
+    let calendar: u64 = ["odoo", "microsoft"]
+        .iter()
+        .flat_map(|side| ["creates", "updates", "deletes", "responses"].map(|k| &counts[side][k]))
+        .filter_map(Value::as_u64)
+        .sum();
+    let files: u64 = v["files"]["planned"].as_array().map_or(0, |p| {
+        p.iter()
+            .map(|f| f["ops"].as_array().map_or(1, Vec::len) as u64)
+            .sum()
+    });
+    eprintln!("crash test: the first sync plans {calendar} calendar and {files} file writes");
+    assert!(calendar + files > 0, "the dry run planned nothing: {v}");
+    calendar + files
+}
+
+/// How the killed runs ended.
 #[derive(Debug, Default)]
 struct Tally {
     killed: u64,
+    /// Kills of a run that had made at least one API write (and had not finished).
+    during_writes: u64,
     finished_before_kill: u64,
     runs: u64,
+}
+
+/// A sync's JSON report says nothing is left to do (no job waiting, none failed).
+fn is_quiet(v: &Value) -> bool {
+    v["report"]["jobs_waiting"] == 0
+        && v["report"]["failed"] == json!([])
+        && v["files"]["jobs_waiting"].as_u64().unwrap_or(0) == 0
+        && v["files"]["failed"].as_array().is_none_or(Vec::is_empty)
 }
 
 #[test]
@@ -451,38 +719,59 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
     }
     let kills = env_or("CRASH_KILLS", 10);
     let events = env_or("CRASH_EVENTS", 200) as usize;
+    let files = env_or("CRASH_FILES", 40) as usize;
     let seed = env_or("CRASH_SEED", 9);
     let started = Instant::now();
     let sim = Sim::start(seed);
     let p = people(&sim);
-    let collections = [Collection::Events(events)];
+    let collections = [Collection::Events(events), Collection::Files(files)];
     for c in &collections {
         c.seed(&sim, &p);
     }
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), &sim, &p);
+    if files > 0 {
+        let out = run(
+            cli(dir.path(), &["profile", "set", "crash", "documents=true"]),
+            "",
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
 
-    // Writes the whole first sync needs: one create per item on the other side, plus
-    // follow-up writes; kills aim anywhere in that range, or (one in four) at a random
-    // moment of the first half second, where the CLI reads and plans.
-    let expected_writes = events as u64 + events as u64 / 2;
+    let mut watch = WriteWatch::default();
+    let expected_writes = planned_writes(dir.path());
     let mut rng = Rng(seed);
     let mut tally = Tally::default();
     let mut kill_log = Vec::new();
+    // Once a run finishes the first sync, later kills can only hit quiet cycles (still
+    // worth doing: a crash during a no-op cycle must stay a no-op), timed within the
+    // length of that run.
+    let mut synced_in: Option<Duration> = None;
+    let report = dir.path().join("report.json");
+    // Writes are counted from here: seeding wrote too.
+    let start = watch.api_writes(&sim);
     while tally.killed < kills {
         tally.runs += 1;
         assert!(
-            tally.runs <= kills * 4 + 10,
+            tally.runs <= kills * 3 + 10,
             "the sync keeps finishing before its kill: {tally:?}"
         );
-        let base = sim.writes();
-        let by_time = rng.below(4) == 0;
-        let target = rng.below(2 * expected_writes / kills.max(1) + 1);
-        let extra = Duration::from_micros(rng.below(5_000));
-        let delay = Duration::from_millis(rng.below(500));
+        let base = watch.api_writes(&sim);
+        let kills_left = kills - tally.killed;
+        // Kill after 1..=2·(writes left / kills left) further writes: on average the kills
+        // walk evenly through the writes the first sync still has to make.
+        let left = expected_writes.saturating_sub(base - start).max(kills_left);
+        let target = 1 + rng.below(2 * left / kills_left);
+        let by_time = synced_in.is_some() || rng.below(10) == 0;
+        let delay = match synced_in {
+            Some(d) => Duration::from_millis(rng.below(d.as_millis() as u64 + 1)),
+            None => Duration::from_millis(rng.below(300)),
+        };
+        // The kill comes a little after its moment: between two writes or during one.
+        let extra = Duration::from_micros(rng.below(3_000));
         let mut child = cli(dir.path(), &["sync", "--yes", "--json"])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&report).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -494,46 +783,65 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
             let due = if by_time {
                 t0.elapsed() >= delay
             } else {
-                sim.writes() >= base + target
+                watch.api_writes(&sim) >= base + target
             };
             if due {
                 std::thread::sleep(extra);
                 break None;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            // Two control requests a poll: often enough to hit between two writes, rarely
+            // enough to leave the machine to the CLI and the emulators.
+            std::thread::sleep(Duration::from_millis(5));
         };
         match finished {
             None => {
                 // SIGKILL: no destructor, no flush, as a power cut or the OOM killer.
                 child.kill().unwrap();
                 let status = child.wait().unwrap();
+                let wrote = watch.api_writes(&sim) - base;
                 if status.code().is_some() {
                     // It had exited by itself just before the kill.
                     tally.finished_before_kill += 1;
                 } else {
                     tally.killed += 1;
+                    if wrote > 0 && synced_in.is_none() {
+                        tally.during_writes += 1;
+                    }
                 }
                 kill_log.push(format!(
-                    "{} after {} ms, {} writes",
+                    "{} after {} ms, {wrote} writes (of {} so far)",
                     if by_time { "time" } else { "writes" },
                     t0.elapsed().as_millis(),
-                    sim.writes() - base
+                    base + wrote - start
                 ));
             }
             Some(status) => {
                 tally.finished_before_kill += 1;
                 kill_log.push(format!("finished ({status}) before its kill"));
-                if status.success() {
-                    // The first sync is done; kills can only hit quiet cycles now, which
-                    // still counts (a crash during a no-op cycle must stay a no-op).
+                let v: Value = std::fs::read(&report)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                if status.success() && is_quiet(&v) && synced_in.is_none() {
+                    synced_in = Some(t0.elapsed());
                 }
             }
         }
     }
-    eprintln!("crash test: {tally:?} in {:?}", started.elapsed());
+    eprintln!(
+        "crash test: {tally:?}, {} API writes by the kills, in {:?}",
+        watch.api_writes(&sim) - start,
+        started.elapsed()
+    );
     for l in &kill_log {
         eprintln!("  {l}");
     }
+    // Kills aimed by writes land while the run writes; only the one run in ten killed by
+    // time early on (or after the first sync finished) may miss.
+    assert!(
+        tally.during_writes * 4 >= tally.killed * 3,
+        "too few kills landed during writes: {tally:?}"
+    );
 
     // Restart until a cycle finds nothing left to do.
     let mut quiet = false;
@@ -548,19 +856,29 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(v["report"]["failed"], json!([]), "{v}");
-        if v["report"]["jobs_done"] == 0 && v["report"]["jobs_waiting"] == 0 {
+        assert!(
+            v["files"]["failed"].as_array().is_none_or(Vec::is_empty),
+            "{v}"
+        );
+        let done = v["report"]["jobs_done"].as_u64().unwrap_or(0)
+            + v["files"]["jobs_done"].as_u64().unwrap_or(0);
+        if done == 0 && is_quiet(&v) {
             quiet = true;
             break;
         }
     }
     assert!(quiet, "sync never became quiet after the crashes");
+    eprintln!(
+        "crash test: the first sync made {} API writes in all ({expected_writes} planned)",
+        watch.api_writes(&sim) - start
+    );
     for c in &collections {
         c.check(&sim, &p);
     }
     // And a cycle after that writes nothing on either side.
-    let before = sim.api_writes();
+    let before = watch.api_writes(&sim);
     let out = run(cli(dir.path(), &["sync", "--json"]), "");
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(sim.api_writes(), before, "a quiet cycle wrote");
+    assert_eq!(watch.api_writes(&sim), before, "a quiet cycle wrote");
     eprintln!("crash test: done in {:?}", started.elapsed());
 }

@@ -43,6 +43,9 @@
 //! onedrive put S1/notes.txt 1000        # a file in S1's folder (text= works too)
 //! onedrive edit S1/notes.txt 2000 | onedrive rename S1/notes.txt new.txt
 //! onedrive move S1/notes.txt S2 | onedrive delete S1/notes.txt
+//! onedrive put sale.order/drafts/x.pdf 800  # any path below the root (its folders made
+//!                                       # as needed; a segment that is a label is its id)
+//! onedrive move sale.order/drafts/x.pdf S1 # ...and to a record's folder or such a path
 //! onedrive expire-delta                 # the next drive delta answers 410
 //! onedrive corrupt downloads=1 uploads=1  # the next transfers flip a byte
 //! ```
@@ -274,33 +277,61 @@ impl Run {
             .unwrap_or_else(|| panic!("no attachment {name:?}"))
     }
 
-    /// `S1/notes.txt` → (`Odoo%20Sync/sale.order/7` encoded, `notes.txt`).
-    fn drive_path<'a>(&self, path: &'a str) -> (String, &'a str) {
-        let (label, name) = path.split_once('/').unwrap();
-        let (model, id) = &self.records[label];
-        (format!("Odoo%20Sync/{model}/{id}"), name)
+    /// The folders below the sync root and the file name of a scenario path: a record's
+    /// folder (`S1/notes.txt` → `sale.order`, `7`, `notes.txt`), or any path below the
+    /// root whose segments may name records (`sale.order/drafts/x.pdf`,
+    /// `res.partner/P1/card.pdf`). A path ending in `/` names a folder (empty name).
+    fn drive_segments(&self, path: &str) -> (Vec<String>, String) {
+        let mut segs: Vec<&str> = path.split('/').collect();
+        let name = segs.pop().unwrap_or_default().to_string();
+        let folders = match segs.as_slice() {
+            [label] if self.records.contains_key(*label) => {
+                let (model, id) = &self.records[*label];
+                vec![model.clone(), id.to_string()]
+            }
+            _ => segs
+                .iter()
+                .map(|s| {
+                    self.records
+                        .get(*s)
+                        .map_or_else(|| s.to_string(), |(_, id)| id.to_string())
+                })
+                .collect(),
+        };
+        (folders, name)
     }
 
-    /// Creates the record's folder as a person would (it exists once a file synced).
-    async fn ensure_record_folder(&self, path: &str) {
-        let label = path.split('/').next().unwrap();
-        let (model, id) = &self.records[label];
+    /// `S1/notes.txt` → (`Odoo%20Sync/sale.order/7` encoded, `notes.txt`).
+    fn drive_path(&self, path: &str) -> (String, String) {
+        let (folders, name) = self.drive_segments(path);
+        let mut parts = vec!["Odoo%20Sync".to_string()];
+        parts.extend(folders.iter().map(|f| enc(f)));
+        (parts.join("/"), name)
+    }
+
+    /// Creates the folders of a path as a person would (a record's folder exists once a
+    /// file synced; other folders are the person's own).
+    async fn ensure_folders(&self, path: &str) {
+        let (folders, _) = self.drive_segments(path);
         let token = self.graph.emulator.mint_token(ALICE).unwrap();
-        let url = format!(
-            "{}/me/drive/root:/Odoo%20Sync/{model}:/children",
-            self.graph.graph_url
-        );
-        let resp = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({"name": id.to_string(), "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success() || resp.status() == 409,
-            "{resp:?}"
-        );
+        let mut parent = "Odoo%20Sync".to_string();
+        for f in folders {
+            let url = format!("{}/me/drive/root:/{parent}:/children", self.graph.graph_url);
+            let resp = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(&token)
+                .json(
+                    &json!({"name": f, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                resp.status().is_success() || resp.status() == 409,
+                "{resp:?}"
+            );
+            parent = format!("{parent}/{}", enc(&f));
+        }
     }
 
     async fn drive_item_id(&self, path: &str) -> String {
@@ -308,7 +339,7 @@ impl Run {
         let url = if name.is_empty() {
             format!("drive/root:/{folder}")
         } else {
-            format!("drive/root:/{folder}/{}", enc(name))
+            format!("drive/root:/{folder}/{}", enc(&name))
         };
         self.outlook(reqwest::Method::GET, &url, None).await["id"]
             .as_str()
@@ -331,7 +362,7 @@ impl Run {
             .odoo(
                 "ir.attachment",
                 "search_read",
-                json!({"domain": [["res_model", "in", ["sale.order", "account.move", "project.task", "crm.lead"]]],
+                json!({"domain": [["res_model", "in", ["sale.order", "account.move", "project.task", "crm.lead", "res.partner"]]],
                        "fields": ["name", "res_model", "res_id", "file_size", "checksum"]}),
             )
             .await;
@@ -404,7 +435,7 @@ impl Run {
             .odoo(
                 "mail.message",
                 "search_count",
-                json!({"domain": [["model", "in", ["sale.order", "account.move", "project.task", "crm.lead"]], ["body", "ilike", "OneDrive"]]}),
+                json!({"domain": [["model", "in", ["sale.order", "account.move", "project.task", "crm.lead", "res.partner"]], ["body", "ilike", "OneDrive"]]}),
             )
             .await;
         lines.push(format!("chatter notes linking OneDrive: {notes}"));
@@ -905,16 +936,16 @@ impl Run {
                     .await;
             }
             ["onedrive", "put", path, spec] => {
-                self.ensure_record_folder(path).await;
+                self.ensure_folders(path).await;
                 let (folder, name) = self.drive_path(path);
-                let bytes = file_content(name, spec);
-                let url = format!("drive/root:/{}/{}:/content", folder, enc(name));
+                let bytes = file_content(&name, spec);
+                let url = format!("drive/root:/{}/{}:/content", folder, enc(&name));
                 self.outlook_bytes(reqwest::Method::PUT, &url, bytes).await;
             }
             ["onedrive", "edit", path, spec] => {
                 let (folder, name) = self.drive_path(path);
                 let bytes = file_content(&format!("{name}+"), spec);
-                let url = format!("drive/root:/{}/{}:/content", folder, enc(name));
+                let url = format!("drive/root:/{}/{}:/content", folder, enc(&name));
                 self.outlook_bytes(reqwest::Method::PUT, &url, bytes).await;
             }
             ["onedrive", "rename", path, to] => {
@@ -928,7 +959,7 @@ impl Run {
             }
             ["onedrive", "move", path, label] => {
                 let id = self.drive_item_id(path).await;
-                self.ensure_record_folder(&format!("{label}/")).await;
+                self.ensure_folders(&format!("{label}/")).await;
                 let target = self.drive_item_id(&format!("{label}/")).await;
                 self.outlook(
                     reqwest::Method::PATCH,
@@ -1472,6 +1503,7 @@ golden!(
     files_resync_after_410,
     files_hash_mismatch,
     files_large_upload_crash_resume,
+    files_in_folders_of_no_readable_record,
 );
 
 /// The daemon syncs at once, then waits its interval; Ctrl-C stops it cleanly and `status`

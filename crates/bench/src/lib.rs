@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod engine;
+pub mod files;
 pub mod measure;
 pub mod report;
 pub mod scenarios;

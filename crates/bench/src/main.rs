@@ -22,13 +22,16 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     events: usize,
     /// Which scenarios: engine, first-sync, noop, latency, throttled (noop and latency need
-    /// first-sync; engine is the engine alone on in-memory ports)
+    /// first-sync; engine is the engine alone on in-memory ports), files (documents:
+    /// --files, --big-file-mib)
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "engine,first-sync,noop,latency,throttled"
+        default_value = "engine,first-sync,noop,latency,throttled,files"
     )]
     scenarios: Vec<String>,
+    #[command(flatten)]
+    files: odoo365_bench::files::FileArgs,
     /// Full throttling windows (10,000 Graph requests per 600 s each) the throttled run spans
     #[arg(long, default_value_t = 2)]
     throttled_windows: u32,
@@ -78,11 +81,14 @@ fn machine() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Some(files_child) = odoo365_bench::files::child_hook() {
+        return files_child;
+    }
     let args = Args::parse();
     if let Some(Child::Child { phase }) = &args.child {
         return odoo365_bench::child::run(phase);
     }
-    let known = ["engine", "first-sync", "noop", "latency", "throttled"];
+    let known = ["engine", "first-sync", "noop", "latency", "throttled", "files"];
     for s in &args.scenarios {
         anyhow::ensure!(
             known.contains(&s.as_str()),
@@ -111,6 +117,9 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let results = rt.block_on(scenarios::run(&opts))?;
     let mut rows = report::rows(&opts, &results);
+    if opts.wants("files") {
+        rows.extend(rt.block_on(odoo365_bench::files::rows(&args.files))?);
+    }
     if let Some(path) = &args.emulator_figures {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

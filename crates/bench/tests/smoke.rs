@@ -24,6 +24,10 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
             "100",
             "--throttled-windows",
             "1",
+            "--files",
+            "30",
+            "--big-file-mib",
+            "12",
         ])
         .arg("--json")
         .arg(&json)
@@ -51,9 +55,18 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
         "429 answers",
         "latency, polling every 1000 ms",
         "latency, webhook mode",
+        "documents first sync of 30 files",
+        "documents first sync: requests per file",
+        "documents no-op cycle (30 linked files): requests, writes",
+        "documents: one 12 MiB file: peak RSS growth over idle",
     ] {
         assert!(stdout.contains(figure), "no row {figure:?} in\n{stdout}");
     }
+    // The documents no-op cycle after the first file sync writes nothing anywhere.
+    assert!(
+        stdout.contains("0 writes, 0 planned"),
+        "the documents no-op cycle wrote:\n{stdout}"
+    );
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let f = &r["first_sync"];
     assert_eq!(f["events"], 200);

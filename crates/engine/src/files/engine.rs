@@ -19,7 +19,9 @@
 //!    file. Unlinked pairs on the same record with the same content (checked by hash, the
 //!    attachment downloaded once) are **linked, never duplicated**: this is how a lost store
 //!    or a first sync over existing files re-links by path and hash. Files in folders that
-//!    name no readable record are reported. Items with an unfinished job wait for it.
+//!    name no readable record are left alone, kept in the store and reported by every
+//!    cycle until their folder names a readable record (then they are placed like a new
+//!    file). Items with an unfinished job wait for it.
 //!    `sync_core::files::reconcile` decides.
 //! 3. **Guards**: the first file sync and a mass change (deletes + overwrites, the
 //!    calendar's [`Guards`] thresholds; or one side's linked files all gone) pause the
@@ -80,6 +82,9 @@ const CUR_DELTA: &str = "files.drive_delta";
 const CUR_ODOO: &str = "files.odoo_cursor";
 const CUR_ID_CHECK: &str = "files.odoo_id_check";
 const CUR_RECHECK: &str = "files.recheck";
+/// The files left alone because their folder names no readable record (JSON map by item
+/// id of [`Unplaced`]).
+const CUR_UNPLACED: &str = "files.unplaced";
 
 /// A profile's documents settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -378,6 +383,23 @@ struct Recheck {
     drive: BTreeSet<String>,
 }
 
+/// A file left alone because its folder names no readable record. It is kept in the
+/// store, not only reported by the cycle whose delta round brought it: the delta never
+/// mentions an unchanged file again, so without this it would be reported once and then
+/// forgotten, and never placed when its folder later names a readable record. Each cycle
+/// reports it again; it is judged again as soon as its folder names another record (a
+/// folder renamed to a record id, its model added to the synced ones) and, for a folder
+/// that names a record Odoo did not let the user read, at each id-set check (the record
+/// may have been shared with the user since).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Unplaced {
+    file: DriveFile,
+    /// The record its folder named when it was last judged (`None`: no record at all).
+    record: Option<RecordKey>,
+    /// How it is reported: its path below the sync root.
+    item: String,
+}
+
 /// What the cycle saw.
 #[derive(Debug, Default)]
 struct Seen {
@@ -392,6 +414,8 @@ struct Seen {
     odoo_gone: BTreeSet<i64>,
     odoo_cursor: Option<DateTime<Utc>>,
     id_checked: bool,
+    /// Files left alone by an earlier cycle that nothing asks to judge again.
+    unplaced: BTreeMap<String, Unplaced>,
 }
 
 /// One file the cycle plans for.
@@ -831,6 +855,26 @@ impl FileSync {
             }
             seen.id_checked = true;
         }
+        // Files left alone earlier: reported again, or judged again when their folder now
+        // names another record or the id-set check is due (see [`Unplaced`]).
+        let stored = self
+            .store
+            .tx(|t| t.cursor(&profile, CUR_UNPLACED))?
+            .and_then(|s| serde_json::from_str::<BTreeMap<String, Unplaced>>(&s).ok())
+            .unwrap_or_default();
+        for (id, u) in stored {
+            // Reported by this round (edited, moved, deleted) or gone from a full one: the
+            // round's view is the current one.
+            if seen.files.contains_key(&id) || seen.drive_gone.contains(&id) || seen.full {
+                continue;
+            }
+            let record = self.file_record(&seen, u.file.parent_id.as_deref(), &u.file.name);
+            if record.is_some() && (record != u.record || seen.id_checked) {
+                seen.files.insert(id, u.file);
+            } else {
+                seen.unplaced.insert(id, u);
+            }
+        }
         Ok(seen)
     }
 
@@ -1169,6 +1213,9 @@ impl FileSync {
                 mtime: f.modified,
             });
         }
+        report
+            .unplaced
+            .extend(seen.unplaced.values().map(|u| u.item.clone()));
         for p in &out {
             if p.decision.unplaced {
                 report.unplaced.push(p.item.clone());
@@ -1185,6 +1232,8 @@ impl FileSync {
                 _ => {}
             }
         }
+        // Reported in path order, whichever cycle first saw them.
+        report.unplaced.sort();
         Ok(out)
     }
 
@@ -1257,6 +1306,29 @@ impl FileSync {
         let now = self.now();
         let simple = self.cfg.simple_upload_max;
         let mut opened = 0;
+        // The unlinked files left alone, kept for the next cycles (see [`Unplaced`]).
+        let mut unplaced = seen.unplaced.clone();
+        for p in planned
+            .iter()
+            .filter(|p| p.decision.unplaced && p.link_id.is_none())
+        {
+            if let Some(f) = p.item_id.as_ref().and_then(|id| seen.files.get(id)) {
+                let record = self.file_record(seen, f.parent_id.as_deref(), &f.name);
+                unplaced.insert(
+                    f.id.clone(),
+                    Unplaced {
+                        file: f.clone(),
+                        record,
+                        item: p.item.clone(),
+                    },
+                );
+            }
+        }
+        let unplaced = if unplaced.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&unplaced).map_err(corrupt)?)
+        };
         self.store.tx(|t| {
             for p in planned {
                 if p.decision.is_noop() {
@@ -1367,6 +1439,10 @@ impl FileSync {
                 t.set_cursor(&profile, CUR_ID_CHECK, &crate::state::ts(now), now)?;
             }
             t.clear_cursor(&profile, CUR_RECHECK)?;
+            match &unplaced {
+                Some(text) => t.set_cursor(&profile, CUR_UNPLACED, text, now)?,
+                None => t.clear_cursor(&profile, CUR_UNPLACED)?,
+            }
             Ok(())
         })?;
         report.conflicts_opened += opened;
