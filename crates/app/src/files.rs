@@ -171,6 +171,7 @@ impl App {
             DriveTarget::Library { drive_id, .. } => Some(drive_id.as_str()),
         };
         let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
+        self.note_key_expiry(&profile.id, &odoo.key_expiry(self.now()))?;
         Ok((
             Arc::new(GraphDrive::new(&graph, drive_id)),
             Arc::new(OdooFiles::new(Arc::new(odoo))),

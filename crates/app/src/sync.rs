@@ -305,7 +305,9 @@ fn summary(report: &CycleReport, open_conflicts: usize) -> String {
 
 impl App {
     /// The e-mail address of the signed-in mailbox (`GET /me`).
-    async fn mailbox_address(graph: &odoo365_graph::GraphClient) -> Result<String, AppError> {
+    pub(crate) async fn mailbox_address(
+        graph: &odoo365_graph::GraphClient,
+    ) -> Result<String, AppError> {
         let url = graph.requests().root_url(&["me"]);
         let resp = graph
             .send(&GraphRequest::new(http::Method::GET, url))
@@ -346,7 +348,9 @@ impl App {
         let tokens = token_source(profile, self.keychain.clone())?;
         let graph = graph_client(profile, Arc::new(GraphTokens(tokens)))?;
         let me = Self::mailbox_address(&graph).await?;
+        self.bind_mailbox(profile, &me)?;
         let odoo = OdooClient::connect(odoo_config(profile, &key)?).await?;
+        self.note_key_expiry(&profile.id, &odoo.key_expiry(self.now()))?;
         Ok((
             me,
             Arc::new(GraphCalendar::new(graph)),
