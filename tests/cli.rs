@@ -413,7 +413,13 @@ async fn device_code_sign_in_shows_the_code_and_keeps_the_refresh_token_in_the_k
         None
     );
     let status = stdout_json(&odoo365(dir.path(), &["status", "--json"]));
-    assert_eq!((status["sign_in_needed"].clone(), status["signed_in"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (
+            status["sign_in_needed"].clone(),
+            status["signed_in"].clone()
+        ),
+        (json!(true), json!(false))
+    );
     let text = odoo365(dir.path(), &["signout"]);
     assert!(text.status.success(), "{text:?}");
     assert!(

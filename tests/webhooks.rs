@@ -10,12 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use odoo365_app::auth::{AuthError, Browser, Keychain, MemoryKeychain, OsKeychain, Secret, SecretKind};
+use odoo365_app::auth::{
+    AuthError, Browser, Keychain, MemoryKeychain, OsKeychain, Secret, SecretKind,
+};
 use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn, Wake, WebhookMode};
+use odoo365_engine::Clock as _;
 use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
 use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
 use serde_json::{json, Value};
-use odoo365_engine::Clock as _;
 use tokio::sync::mpsc;
 
 const ALICE: &str = "alice@contoso.com";
@@ -103,10 +105,7 @@ async fn world_with(keychain: Arc<dyn Keychain>) -> World {
     let dir = tempfile::tempdir().unwrap();
     #[allow(clippy::disallowed_methods)]
     let clock = odoo365_engine::ManualClock::new(chrono::Utc::now());
-    let app = Arc::new(
-        App::open_with(dir.path(), keychain, Arc::new(clock.clone()))
-        .unwrap(),
-    );
+    let app = Arc::new(App::open_with(dir.path(), keychain, Arc::new(clock.clone())).unwrap());
     let draft = ProfileDraft {
         name: "work".into(),
         tenant: "organizations".into(),
@@ -630,10 +629,16 @@ async fn sign_out_keeps_the_links_and_the_same_mailbox_resumes_without_duplicate
     assert_eq!(out.mailbox.as_deref(), Some(ALICE));
     assert!(out.links_kept >= 1, "{out:?}");
     assert!(w.subscriptions().await.is_empty(), "deleted at Microsoft");
-    for kind in [SecretKind::MicrosoftRefreshToken, SecretKind::WebhookClientState] {
+    for kind in [
+        SecretKind::MicrosoftRefreshToken,
+        SecretKind::WebhookClientState,
+    ] {
         assert_eq!(OsKeychain.get(&id, kind).unwrap(), None, "{kind:?}");
     }
-    assert!(OsKeychain.get(&id, SecretKind::OdooApiKey).unwrap().is_some());
+    assert!(OsKeychain
+        .get(&id, SecretKind::OdooApiKey)
+        .unwrap()
+        .is_some());
     assert!(w.app.is_signed_out("work").unwrap());
     let s = w.app.status("work").unwrap();
     assert!(s.sign_in_needed && !s.signed_in);
@@ -651,8 +656,17 @@ async fn sign_out_keeps_the_links_and_the_same_mailbox_resumes_without_duplicate
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
-    assert!(e.message.contains(ALICE) && e.message.contains("bob@contoso.com"), "{}", e.message);
-    assert_eq!(OsKeychain.get(&id, SecretKind::MicrosoftRefreshToken).unwrap(), None);
+    assert!(
+        e.message.contains(ALICE) && e.message.contains("bob@contoso.com"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        OsKeychain
+            .get(&id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
     assert!(w.app.is_signed_out("work").unwrap());
 
     // The same mailbox again: the links still pair, nothing is created twice.
@@ -706,14 +720,21 @@ async fn the_daemon_follows_webhook_url_and_interval_changes_without_a_restart()
     });
     async fn next_mode(modes: &mut mpsc::UnboundedReceiver<WebhookMode>) -> WebhookMode {
         let within = odoo365_app::SETTINGS_CHECK * 5;
-        tokio::time::timeout(within, modes.recv()).await.unwrap().unwrap()
+        tokio::time::timeout(within, modes.recv())
+            .await
+            .unwrap()
+            .unwrap()
     }
     assert_eq!(next_mode(&mut modes).await, WebhookMode::Polling);
     // The profile polls every 15 minutes: the next cycle is that far away.
     let now = w.clock.now();
     let next = |w: &World| w.app.status("work").unwrap().next_sync_at.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(next(&w) > now + chrono::Duration::minutes(14), "{}", next(&w));
+    assert!(
+        next(&w) > now + chrono::Duration::minutes(14),
+        "{}",
+        next(&w)
+    );
 
     w.set_webhook_url(Some(format!("http://{port}")));
     assert_eq!(next_mode(&mut modes).await, WebhookMode::Webhook);
@@ -723,14 +744,21 @@ async fn the_daemon_follows_webhook_url_and_interval_changes_without_a_restart()
 
     w.set_webhook_url(None);
     assert_eq!(next_mode(&mut modes).await, WebhookMode::Polling);
-    assert!(w.subscriptions().await.is_empty(), "the subscription is deleted");
+    assert!(
+        w.subscriptions().await.is_empty(),
+        "the subscription is deleted"
+    );
 
     let mut s = w.app.profile("work").unwrap().settings;
     s.poll_interval_minutes = 1;
     w.app.set_sync_settings("work", s).unwrap();
     let t0 = Instant::now();
     while next(&w) > now + chrono::Duration::minutes(1) {
-        assert!(t0.elapsed() < odoo365_app::SETTINGS_CHECK * 5, "{}", next(&w));
+        assert!(
+            t0.elapsed() < odoo365_app::SETTINGS_CHECK * 5,
+            "{}",
+            next(&w)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = stop.send(());

@@ -1364,16 +1364,27 @@ except urllib.error.HTTPError as e:
         assert_eq!(done["profile"], "work");
         assert_eq!(done["links_kept"], 0);
         assert_eq!(
-            keychain.get(&id, SecretKind::MicrosoftRefreshToken).unwrap(),
+            keychain
+                .get(&id, SecretKind::MicrosoftRefreshToken)
+                .unwrap(),
             None
         );
         let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
-        assert_eq!((&status["signed_in"], &status["sign_in_needed"]), (&false.into(), &true.into()));
+        assert_eq!(
+            (&status["signed_in"], &status["sign_in_needed"]),
+            (&false.into(), &true.into())
+        );
         // A signed-out profile gets no worker, even when every worker is started.
         let shell = tauri_app.state::<Shell>();
         shell.scheduler.start_all().unwrap();
-        assert!(!shell.scheduler.view(&id).started, "no worker for the signed-out profile");
-        assert!(shell.scheduler.view(&home).started, "the other profile's runs");
+        assert!(
+            !shell.scheduler.view(&id).started,
+            "no worker for the signed-out profile"
+        );
+        assert!(
+            shell.scheduler.view(&home).started,
+            "the other profile's runs"
+        );
         shell.scheduler.stop(&home);
         assert_eq!(
             error_code(&w, "sign_out", serde_json::json!({"profile": "nope"})),

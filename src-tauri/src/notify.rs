@@ -191,7 +191,12 @@ impl NoticeGate {
             )
         };
         let body = body.replace("{profile}", profile).replace("{day}", &day);
-        let candidate = (NoticeKind::OdooKeyExpiring, prefs.sign_in, title.to_string(), body);
+        let candidate = (
+            NoticeKind::OdooKeyExpiring,
+            prefs.sign_in,
+            title.to_string(),
+            body,
+        );
         self.let_through(profile, vec![candidate], now).pop()
     }
 
@@ -307,10 +312,16 @@ mod tests {
         let mut gate = NoticeGate::default();
         let prefs = NotificationPrefs::default();
         // No connection yet, or a key far from expiry: nothing to say.
-        assert_eq!(gate.key_expiry("work", &status, &prefs, Language::En, at(0)), None);
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(0)),
+            None
+        );
         let expires = at(0) + chrono::Duration::days(5);
         status.odoo_key_expiry = Some(KeyExpiry::At { at: expires });
-        assert_eq!(gate.key_expiry("work", &status, &prefs, Language::En, at(0)), None);
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(0)),
+            None
+        );
         status.odoo_key_expires_soon = true;
         let n = gate
             .key_expiry("work", &status, &prefs, Language::En, at(0))
@@ -319,10 +330,19 @@ mod tests {
         assert_eq!(n.title, "Odoo API key expires soon");
         assert!(n.body.contains("2026-11-28 08:00 UTC"), "{}", n.body);
         assert!(!n.opens_conflict());
-        assert_eq!(gate.key_expiry("work", &status, &prefs, Language::En, at(9)), None);
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(9)),
+            None
+        );
         // Other kinds are not held back by it.
         assert!(!gate
-            .after_cycle("work", &failed(ErrorCode::SignInNeeded), &prefs, Language::En, at(9))
+            .after_cycle(
+                "work",
+                &failed(ErrorCode::SignInNeeded),
+                &prefs,
+                Language::En,
+                at(9)
+            )
             .is_empty());
         let again = gate
             .key_expiry("work", &status, &prefs, Language::De, at(10))

@@ -126,7 +126,11 @@ impl Status {
             );
         }
         if self.odoo_key_expires_soon {
-            if let Some(at) = self.odoo_key_expiry.as_ref().and_then(KeyExpiry::expires_at) {
+            if let Some(at) = self
+                .odoo_key_expiry
+                .as_ref()
+                .and_then(KeyExpiry::expires_at)
+            {
                 let which = match &self.odoo_key_expiry {
                     Some(KeyExpiry::EarliestOf { keys, .. }) => {
                         format!("one of this user's {keys} Odoo API keys (maybe the one in use)")
@@ -309,19 +313,38 @@ mod tests {
         let (app, _) = app(dir.path());
         let p = app.add_profile(draft("work")).unwrap();
         // The app clock reads 2026-11-23 08:00 UTC.
-        let at = |d: &str| {
-            chrono::DateTime::parse_from_rfc3339(d)
-                .unwrap()
-                .to_utc()
-        };
+        let at = |d: &str| chrono::DateTime::parse_from_rfc3339(d).unwrap().to_utc();
         let cases = [
             (KeyExpiry::Never, false),
-            (KeyExpiry::Unknown { why: "refused".into() }, false),
-            (KeyExpiry::At { at: at("2026-12-01T08:00:01Z") }, false),
-            (KeyExpiry::At { at: at("2026-11-30T08:00:00Z") }, true),
-            (KeyExpiry::At { at: at("2026-11-20T08:00:00Z") }, true),
             (
-                KeyExpiry::EarliestOf { at: at("2026-11-25T08:00:00Z"), keys: 2 },
+                KeyExpiry::Unknown {
+                    why: "refused".into(),
+                },
+                false,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-12-01T08:00:01Z"),
+                },
+                false,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-11-30T08:00:00Z"),
+                },
+                true,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-11-20T08:00:00Z"),
+                },
+                true,
+            ),
+            (
+                KeyExpiry::EarliestOf {
+                    at: at("2026-11-25T08:00:00Z"),
+                    keys: 2,
+                },
                 true,
             ),
         ];
@@ -335,7 +358,9 @@ mod tests {
         }
         let s = app.status("work").unwrap();
         assert!(
-            s.attention().iter().any(|l| l.contains("one of this user's 2 Odoo API keys")),
+            s.attention()
+                .iter()
+                .any(|l| l.contains("one of this user's 2 Odoo API keys")),
             "{:?}",
             s.attention()
         );

@@ -628,8 +628,8 @@ impl App {
         deadline: tokio::time::Instant,
     ) -> Result<(), AppError> {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let next = self.now()
-            + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::minutes(5));
+        let next =
+            self.now() + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::minutes(5));
         self.set_marker(
             &profile.id,
             crate::status::NEXT_SYNC_AT,

@@ -88,10 +88,9 @@ async fn identity() -> MockServer {
     Mock::given(method("GET"))
         .and(path("/me"))
         .and(header("authorization", format!("Bearer {AT1}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"mail": "Me@Example.com", "userPrincipalName": "me@example.com"})),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"mail": "Me@Example.com", "userPrincipalName": "me@example.com"}),
+        ))
         .mount(&server)
         .await;
     server
@@ -318,7 +317,10 @@ async fn the_odoo_connection_test_names_the_version_and_the_user_and_a_bad_key_s
     assert_eq!(check.transport, "json-2");
     assert_eq!(check.user_name.as_deref(), Some("Alice Martin"));
     let expires = check.key_expiry.expires_at().unwrap();
-    assert!(matches!(check.key_expiry, odoo365_odoo::KeyExpiry::At { .. }));
+    assert!(matches!(
+        check.key_expiry,
+        odoo365_odoo::KeyExpiry::At { .. }
+    ));
     assert_eq!(
         check.summary(),
         format!(

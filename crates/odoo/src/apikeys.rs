@@ -119,7 +119,10 @@ mod tests {
             KeyExpiry::of_keys(&two, now),
             KeyExpiry::EarliestOf { at: dec, keys: 2 }
         );
-        assert_eq!(KeyExpiry::of_keys(&[key(5, None, None)], now), KeyExpiry::Never);
+        assert_eq!(
+            KeyExpiry::of_keys(&[key(5, None, None)], now),
+            KeyExpiry::Never
+        );
         let none = KeyExpiry::of_keys(&[key(2, Some("odoo.plugin.outlook"), None)], now);
         assert!(matches!(none, KeyExpiry::Unknown { .. }), "{none:?}");
         assert_eq!(none.expires_at(), None);

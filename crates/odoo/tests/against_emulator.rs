@@ -449,8 +449,11 @@ async fn key_expiry_is_learnt_on_connect(version: &'static str) {
     // Bob's soon-expiring key and Alice's plugin-scoped key are not Alice's RPC key.
     e.create_api_key(h.bob.uid, expiring("2026-11-24 08:00:00", None))
         .unwrap();
-    e.create_api_key(h.alice.uid, expiring("2026-11-25 08:00:00", Some("odoo.plugin.outlook")))
-        .unwrap();
+    e.create_api_key(
+        h.alice.uid,
+        expiring("2026-11-25 08:00:00", Some("odoo.plugin.outlook")),
+    )
+    .unwrap();
     // The harness's key never expires, so it is revoked to leave Alice one RPC key.
     let persistent = e
         .api_keys()

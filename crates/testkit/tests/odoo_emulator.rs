@@ -3996,12 +3996,7 @@ mod key_expiry_reads {
         assert_eq!(sync["scope"], false);
         assert_eq!(sync["user_id"][0], w.alice.uid);
         // Bob's key is hidden from Alice: not in a search, and a read is refused.
-        let bobs = e
-            .api_keys()
-            .iter()
-            .find(|k| k.uid == w.bob.uid)
-            .unwrap()
-            .id;
+        let bobs = e.api_keys().iter().find(|k| k.uid == w.bob.uid).unwrap().id;
         let by_domain = w
             .a(
                 "res.users.apikeys",
