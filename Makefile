@@ -120,7 +120,7 @@ screenshot: ui
 	cargo build -p odoo365-desktop
 	cargo build -p odoo365-testkit --bin odoo365-sim
 	@mkdir -p docs/screenshots
-	WITH_TRAY_HOST=1 $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png --demo
+	WITH_TRAY_HOST=1 TRAY_OUT=docs/screenshots/tray-menu.png $(DESKTOP) scripts/screenshot.sh target/debug/odoo365-desktop docs/screenshots/main-window.png --demo
 	SCREENSHOTS=$(CURDIR)/docs/screenshots WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run -p odoo365-desktop --test e2e_demo
 
 bundle: ui

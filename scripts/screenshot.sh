@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # screenshot.sh APP OUT.png [--demo] — inside scripts/desktop-session.sh (with
-# WITH_TRAY_HOST=1 for a visible tray): starts APP, waits for its main window, opens the
-# tray menu, and saves a screenshot of the whole screen to OUT.png. Exits non-zero if the
-# window never appears. With --demo the app runs on `odoo365-sim --scenario demo` (built
-# in target/debug) with its signed-in "Demo" profile, as `make demo` starts it.
+# WITH_TRAY_HOST=1 for a visible tray): starts APP, waits for its main window and saves a
+# screenshot of the whole screen to OUT.png. With WITH_TRAY_HOST=1 and TRAY_OUT=FILE.png it
+# then right-clicks the app's tray icon and, once the menu is on screen, saves a second
+# shot to FILE.png (an error if the menu never shows). Exits non-zero if the window never
+# appears. With --demo the app runs on `odoo365-sim --scenario demo` (built in
+# target/debug) with its signed-in "Demo" profile, as `make demo` starts it.
 set -euo pipefail
 app=$1 out=$2 demo=${3:-}
 [ -n "${DISPLAY:-}" ] || { echo "screenshot: no DISPLAY; run inside scripts/desktop-session.sh" >&2; exit 1; }
@@ -30,15 +32,23 @@ done
 xdotool windowmove "$win" 40 40 2>/dev/null || true
 sleep 2   # let the webview paint
 [ -n "$sim" ] && sleep 8   # the demo signs in and syncs first; then the tray refreshes
-if [ "${WITH_TRAY_HOST:-0}" = 1 ]; then
-  # The SNI host draws the tray along the bottom edge; right-click the app's icon (the
-  # first and only one there) to show its menu in the shot.
-  host=$(xdotool search --class 'gtk-sni-tray' 2>/dev/null | head -n1 || true)
-  if [ -n "$host" ]; then
-    eval "$(xdotool getwindowgeometry --shell "$host")"
-    xdotool mousemove $((X + 20)) $((Y + HEIGHT / 2)) click 3 || true
-    sleep 1
-  fi
-fi
 import -window root "$out"
 echo "screenshot: saved $out" >&2
+if [ "${WITH_TRAY_HOST:-0}" = 1 ] && [ -n "${TRAY_OUT:-}" ]; then
+  # The SNI host draws the tray along the bottom edge (--bottom --size 40): right-click the
+  # app's icon, the first and only one there, at the left end of the bar.
+  before=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort)
+  xdotool mousemove 20 $(( $(xdpyinfo | awk '/dimensions:/ {split($2, d, "x"); print d[2]}') - 20 )) click 3
+  shown=
+  for _ in $(seq 50); do
+    sleep 0.1
+    # The menu is a new visible popup window.
+    if comm -13 <(echo "$before") <(xdotool search --onlyvisible --name '' 2>/dev/null | sort) | grep -q .; then
+      shown=1; break
+    fi
+  done
+  [ -n "$shown" ] || { echo "screenshot: the tray menu never showed" >&2; exit 1; }
+  sleep 0.5   # let it paint
+  import -window root "$TRAY_OUT"
+  echo "screenshot: saved $TRAY_OUT" >&2
+fi

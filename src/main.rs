@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use odoo365_app::auth::Secret;
 use odoo365_app::{
-    default_data_dir, App, AppError, ErrorCode, KeepSide, Profile, ProfileDraft, Resolution,
-    SignIn, SystemBrowser,
+    default_data_dir, App, AppError, ErrorCode, KeepSide, KeyExpiry, Profile, ProfileDraft,
+    Resolution, SignIn, SystemBrowser,
 };
 
 #[derive(Debug, Parser)]
@@ -51,6 +51,14 @@ enum Command {
         #[arg(long)]
         device_code: bool,
     },
+    /// Sign the profile out of Microsoft: its subscriptions, refresh token and webhook
+    /// secret are removed; links and history stay, so signing in to the same mailbox resumes
+    Signout {
+        /// The profile (default: --profile, or the only one)
+        profile: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
     /// What the profile is doing: last and next sync, pending work, conflicts, sign-in
     Status(Json),
     /// List, show and resolve conflicts
@@ -70,11 +78,12 @@ enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Keep syncing at an interval (Retry-After respected) until interrupted
+    /// Keep syncing at an interval (Retry-After respected) until interrupted; changes made
+    /// with `profile set` (webhook URL, polling interval) apply without a restart
     Daemon {
-        /// Seconds between cycles
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..))]
-        interval: u64,
+        /// Seconds between cycles [default: the profile's polling interval]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(10..))]
+        interval: Option<u64>,
         /// Loopback address of the webhook listener the profile's public webhook URL
         /// forwards to (default: a port chosen once for this install)
         #[arg(long, value_name = "ADDR")]
@@ -504,6 +513,26 @@ fn run(cli: Cli) -> Result<(), AppError> {
             let done = runtime()?.block_on(app.login(&p.id, how))?;
             say!("Signed in; profile {} can sync now.", done.profile);
         }
+        Command::Signout {
+            profile,
+            json: Json { json: as_json },
+        } => {
+            let p = app.resolve_profile(profile.as_deref().or(chosen))?;
+            let done = runtime()?.block_on(app.sign_out(&p.id))?;
+            if as_json {
+                json(&done)?;
+            } else {
+                say!(
+                    "Signed {} out of Microsoft; {} linked item(s) kept.",
+                    done.profile,
+                    done.links_kept
+                );
+                match &done.mailbox {
+                    Some(m) => say!("Sign in as {m} with `odoo365 login` to resume syncing."),
+                    None => say!("Sign in with `odoo365 login` to sync again."),
+                }
+            }
+        }
         Command::Status(Json { json: as_json }) => {
             let p = app.resolve_profile(chosen)?;
             let s = app.status(&p.id)?;
@@ -548,6 +577,17 @@ fn run(cli: Cli) -> Result<(), AppError> {
                         s.pending_transfers,
                         s.file_errors
                     );
+                }
+                if let Some(k) = &s.odoo_key_expiry {
+                    let line = match k {
+                        KeyExpiry::Never => "never expires".to_string(),
+                        KeyExpiry::At { at } => format!("expires {}", time(Some(*at))),
+                        KeyExpiry::EarliestOf { at, keys } => {
+                            format!("the first of {keys} keys expires {}", time(Some(*at)))
+                        }
+                        KeyExpiry::Unknown { why } => format!("expiry unknown ({why})"),
+                    };
+                    say!("  Odoo key:   {line}");
                 }
                 if let Some(e) = &s.last_error {
                     say!("  Last error: {}", e.message);
@@ -658,10 +698,16 @@ fn run(cli: Cli) -> Result<(), AppError> {
         Command::Daemon { interval, listen } => {
             let p = app.resolve_profile(chosen)?;
             let rt = runtime()?;
-            eprintln!("Syncing {} every {interval} s; stop with Ctrl-C.", p.name);
+            match interval {
+                Some(s) => eprintln!("Syncing {} every {s} s; stop with Ctrl-C.", p.name),
+                None => eprintln!(
+                    "Syncing {} every {} min (its polling interval); stop with Ctrl-C.",
+                    p.name, p.settings.poll_interval_minutes
+                ),
+            }
             rt.block_on(app.daemon_with_webhooks(
                 &p.id,
-                std::time::Duration::from_secs(interval),
+                interval.map(std::time::Duration::from_secs),
                 listen,
                 async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -399,6 +399,33 @@ async fn device_code_sign_in_shows_the_code_and_keeps_the_refresh_token_in_the_k
     }
     let status = stdout_json(&odoo365(dir.path(), &["status", "--json"]));
     assert_eq!(status["sign_in_needed"], false);
+    // Sign-out takes the refresh token out of the keychain and keeps the profile, bound to
+    // the mailbox that signed in.
+    let out = odoo365(dir.path(), &["signout", "work", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let done = stdout_json(&out);
+    assert_eq!(done["mailbox"], "alice@contoso.com");
+    assert_eq!(done["links_kept"], 0);
+    assert_eq!(
+        OsKeychain
+            .get(&id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
+    let status = stdout_json(&odoo365(dir.path(), &["status", "--json"]));
+    assert_eq!(
+        (
+            status["sign_in_needed"].clone(),
+            status["signed_in"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    let text = odoo365(dir.path(), &["signout"]);
+    assert!(text.status.success(), "{text:?}");
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Sign in as alice@contoso.com"),
+        "{text:?}"
+    );
     assert!(odoo365(dir.path(), &["profile", "remove", "work"])
         .status
         .success());

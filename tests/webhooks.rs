@@ -10,8 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
-use odoo365_app::{App, ProfileDraft, SignIn, Wake, WebhookMode};
+use odoo365_app::auth::{
+    AuthError, Browser, Keychain, MemoryKeychain, OsKeychain, Secret, SecretKind,
+};
+use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn, Wake, WebhookMode};
+use odoo365_engine::Clock as _;
 use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
 use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
 use serde_json::{json, Value};
@@ -19,14 +22,14 @@ use tokio::sync::mpsc;
 
 const ALICE: &str = "alice@contoso.com";
 
-/// Plays the person on the emulator's sign-in page.
-struct EmulatorBrowser;
+/// Plays the person on the emulator's sign-in page, signing in as this mailbox.
+struct EmulatorBrowser(&'static str);
 
 impl Browser for EmulatorBrowser {
     fn open(&self, url: &str) -> Result<(), AuthError> {
         let url = url::Url::parse(url).unwrap();
         let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), ALICE.into()));
+        form.push(("login".into(), self.0.into()));
         let mut action = url.clone();
         action.set_query(None);
         tokio::spawn(async move {
@@ -53,6 +56,24 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Arc::new(MemoryKeychain::new())).await
+}
+
+/// Whether the real keychain is here (inside `scripts/desktop-session.sh`); outside it the
+/// test skips, under CI that is a failure.
+fn keychain_available() -> bool {
+    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the tests inside scripts/desktop-session.sh"
+    );
+    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
+    false
+}
+
+async fn world_with(keychain: Arc<dyn Keychain>) -> World {
     let graph = GraphEmulator::start(GraphConfig {
         seed: 7,
         ..Default::default()
@@ -84,14 +105,7 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     #[allow(clippy::disallowed_methods)]
     let clock = odoo365_engine::ManualClock::new(chrono::Utc::now());
-    let app = Arc::new(
-        App::open_with(
-            dir.path(),
-            Arc::new(MemoryKeychain::new()),
-            Arc::new(clock.clone()),
-        )
-        .unwrap(),
-    );
+    let app = Arc::new(App::open_with(dir.path(), keychain, Arc::new(clock.clone())).unwrap());
     let draft = ProfileDraft {
         name: "work".into(),
         tenant: "organizations".into(),
@@ -104,7 +118,7 @@ async fn world() -> World {
     };
     app.add_profile_with_api_key(draft, &Secret::new(key.clone()))
         .unwrap();
-    app.login("work", SignIn::Browser(&EmulatorBrowser))
+    app.login("work", SignIn::Browser(&EmulatorBrowser(ALICE)))
         .await
         .unwrap();
     World {
@@ -163,6 +177,21 @@ impl World {
     }
 
     async fn in_odoo(&self, name: &str) -> bool {
+        self.odoo_count(name).await > 0
+    }
+
+    /// Events of that title in Outlook.
+    async fn outlook_count(&self, subject: &str) -> usize {
+        self.graph_call(reqwest::Method::GET, "me/events?$top=100", None)
+            .await["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["subject"] == subject)
+            .count()
+    }
+
+    async fn odoo_count(&self, name: &str) -> i64 {
         let resp: Value = reqwest::Client::new()
             .post(format!("{}/jsonrpc", self.odoo.url))
             .json(
@@ -177,7 +206,7 @@ impl World {
             .json()
             .await
             .unwrap();
-        resp["result"].as_i64().unwrap() > 0
+        resp["result"].as_i64().unwrap()
     }
 
     /// The first sync asks for confirmation; give it.
@@ -441,13 +470,18 @@ async fn the_daemon_syncs_a_notified_change_without_waiting_for_its_interval() {
     let daemon = tokio::spawn(async move {
         app.daemon_with_webhooks(
             "work",
-            Duration::from_secs(3600),
+            Some(Duration::from_secs(3600)),
             Some(port),
             async {
                 let _ = stopped.await;
             },
-            move |_, s| {
-                let _ = mode_tx.send(s.mode);
+            {
+                let mut mode_tx = Some(mode_tx);
+                move |_, s| {
+                    if let Some(tx) = mode_tx.take() {
+                        let _ = tx.send(s.mode);
+                    }
+                }
             },
             |_| {},
         )
@@ -507,7 +541,7 @@ async fn bench_change_to_sync_latency_webhook_vs_polling() {
         let daemon = tokio::spawn(async move {
             app.daemon_with_webhooks(
                 "work",
-                Duration::from_secs(poll_s),
+                Some(Duration::from_secs(poll_s)),
                 Some(port),
                 async {
                     let _ = stopped.await;
@@ -672,7 +706,7 @@ fn spawn_daemon(
     let daemon = tokio::spawn(async move {
         app.daemon_with_webhooks(
             "work",
-            interval,
+            Some(interval),
             None,
             async {
                 let _ = stopped.await;
@@ -792,4 +826,172 @@ async fn bench_onedrive_change_to_sync_latency_socketio_vs_polling() {
         poll.as_secs_f64(),
         poll.as_secs_f64() / push.as_secs_f64()
     );
+}
+
+/// Sign-out removes what acts for the person at Microsoft (subscriptions, refresh token,
+/// webhook secret) and keeps the sync state: signing in to the same mailbox resumes without
+/// duplicates, another mailbox is refused while the links pair with the first one. With
+/// the real keychain of the desktop session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_keeps_the_links_and_the_same_mailbox_resumes_without_duplicates() {
+    if !keychain_available() {
+        return;
+    }
+    let w = world_with(Arc::new(OsKeychain)).await;
+    let id = w.app.profile("work").unwrap().id;
+    w.outlook_event("Before sign-out").await;
+    w.first_sync().await;
+    assert_eq!(w.odoo_count("Before sign-out").await, 1);
+    let (wake, _rx) = wake_channel();
+    let (mut hooks, bound) = w.app.start_webhooks(loopback0(), wake).await.unwrap();
+    tokio::spawn(bound.run(std::future::pending()));
+    w.set_webhook_url(Some(format!("http://{}", hooks.addr())));
+    assert_eq!(
+        hooks.activate(&w.app, "work").await.unwrap().mode,
+        WebhookMode::Webhook
+    );
+    assert_eq!(w.subscriptions().await.len(), 1);
+    assert!(OsKeychain
+        .get(&id, SecretKind::WebhookClientState)
+        .unwrap()
+        .is_some());
+
+    let out = w.app.sign_out("work").await.unwrap();
+    assert_eq!(out.mailbox.as_deref(), Some(ALICE));
+    assert!(out.links_kept >= 1, "{out:?}");
+    assert!(w.subscriptions().await.is_empty(), "deleted at Microsoft");
+    for kind in [
+        SecretKind::MicrosoftRefreshToken,
+        SecretKind::WebhookClientState,
+    ] {
+        assert_eq!(OsKeychain.get(&id, kind).unwrap(), None, "{kind:?}");
+    }
+    assert!(OsKeychain
+        .get(&id, SecretKind::OdooApiKey)
+        .unwrap()
+        .is_some());
+    assert!(w.app.is_signed_out("work").unwrap());
+    let s = w.app.status("work").unwrap();
+    assert!(s.sign_in_needed && !s.signed_in);
+    assert_eq!(s.linked_events, out.links_kept);
+    let e = w.app.sync("work", false, false).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SignInNeeded, "{e:?}");
+
+    // Another mailbox: refused, and nothing of it is saved.
+    w.graph
+        .emulator
+        .create_user("bob@contoso.com", "Bob", DriveType::Business);
+    let e = w
+        .app
+        .login("work", SignIn::Browser(&EmulatorBrowser("bob@contoso.com")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
+    assert!(
+        e.message.contains(ALICE) && e.message.contains("bob@contoso.com"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        OsKeychain
+            .get(&id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
+    assert!(w.app.is_signed_out("work").unwrap());
+
+    // The same mailbox again: the links still pair, nothing is created twice.
+    w.app
+        .login("work", SignIn::Browser(&EmulatorBrowser(ALICE)))
+        .await
+        .unwrap();
+    assert!(!w.app.is_signed_out("work").unwrap());
+    w.outlook_event("After sign-in").await;
+    let r = w.app.sync("work", false, false).await.unwrap();
+    assert_eq!(r.outcome, "synced", "{}", r.summary);
+    assert_eq!(w.odoo_count("Before sign-out").await, 1);
+    assert_eq!(w.outlook_count("Before sign-out").await, 1);
+    assert_eq!(w.odoo_count("After sign-in").await, 1);
+    // Only the new event was written (one job); a further cycle writes nothing.
+    assert_eq!(r.report.jobs_done, 1, "{}", r.summary);
+    let again = w.app.sync("work", false, false).await.unwrap();
+    assert_eq!(again.report.jobs_done, 0, "{}", again.summary);
+    assert_eq!(w.outlook_count("After sign-in").await, 1);
+    assert!(w.app.remove_profile("work").is_ok());
+}
+
+/// `odoo365 profile set` while the daemon runs: a public URL set later subscribes and
+/// wakes it, a cleared one deletes the subscription, and a new polling interval moves the
+/// next cycle, all without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_follows_webhook_url_and_interval_changes_without_a_restart() {
+    let w = world().await;
+    w.first_sync().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = w.app.clone();
+    let (mode_tx, mut modes) = mpsc::unbounded_channel();
+    let daemon = tokio::spawn(async move {
+        app.daemon_with_webhooks(
+            "work",
+            None,
+            Some(port),
+            async {
+                let _ = stopped.await;
+            },
+            move |_, s| {
+                let _ = mode_tx.send(s.mode);
+            },
+            |_| {},
+        )
+        .await
+    });
+    async fn next_mode(modes: &mut mpsc::UnboundedReceiver<WebhookMode>) -> WebhookMode {
+        let within = odoo365_app::SETTINGS_CHECK * 5;
+        tokio::time::timeout(within, modes.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+    assert_eq!(next_mode(&mut modes).await, WebhookMode::Polling);
+    // The profile polls every 15 minutes: the next cycle is that far away.
+    let now = w.clock.now();
+    let next = |w: &World| w.app.status("work").unwrap().next_sync_at.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        next(&w) > now + chrono::Duration::minutes(14),
+        "{}",
+        next(&w)
+    );
+
+    w.set_webhook_url(Some(format!("http://{port}")));
+    assert_eq!(next_mode(&mut modes).await, WebhookMode::Webhook);
+    assert_eq!(w.subscriptions().await.len(), 1);
+    let latency = latency_of(&w, "Pushed after set", Duration::from_secs(30)).await;
+    assert!(latency < Duration::from_secs(10), "{latency:?}");
+
+    w.set_webhook_url(None);
+    assert_eq!(next_mode(&mut modes).await, WebhookMode::Polling);
+    assert!(
+        w.subscriptions().await.is_empty(),
+        "the subscription is deleted"
+    );
+
+    let mut s = w.app.profile("work").unwrap().settings;
+    s.poll_interval_minutes = 1;
+    w.app.set_sync_settings("work", s).unwrap();
+    let t0 = Instant::now();
+    while next(&w) > now + chrono::Duration::minutes(1) {
+        assert!(
+            t0.elapsed() < odoo365_app::SETTINGS_CHECK * 5,
+            "{}",
+            next(&w)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
 }

@@ -103,6 +103,27 @@ pub async fn start_sign_in<R: Runtime>(
     Ok(done)
 }
 
+/// Signs the profile out of Microsoft and stops its worker; links and history stay for the
+/// next sign-in to the same mailbox.
+#[tauri::command]
+pub async fn sign_out<R: Runtime>(
+    handle: AppHandle<R>,
+    shell: State<'_, Shell>,
+    profile: String,
+) -> Result<odoo365_app::SignedOut, AppError> {
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let done = blocking(move || {
+        let id = app.profile(&profile)?.id;
+        // Stopped first, so no cycle starts on the way out; it stays stopped while the
+        // profile is signed out.
+        scheduler.stop(&id);
+        block_on(app.sign_out(&id))?
+    })
+    .await?;
+    changed(&handle);
+    Ok(done)
+}
+
 /// `DeviceCodePrompt` with `expires_in` in seconds.
 #[derive(Debug, Serialize)]
 pub struct DeviceCode {

@@ -64,6 +64,7 @@ pub fn with_shell<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Bu
             commands::add_profile,
             commands::check_odoo,
             commands::start_sign_in,
+            commands::sign_out,
             commands::start_device_code,
             commands::finish_device_code,
             commands::remove_profile,
@@ -235,17 +236,27 @@ fn after_cycle<R: Runtime>(
         .map(|p| p.name)
         .unwrap_or_else(|_| profile_id.to_string());
     let settings = shell.files.settings().unwrap_or_default();
-    let notices = shell
-        .notices
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .after_cycle(
+    let now = chrono::Utc::now();
+    let status = shell.app.status(profile_id);
+    let mut gate = shell.notices.lock().unwrap_or_else(|p| p.into_inner());
+    let mut notices = gate.after_cycle(
+        &name,
+        result,
+        &settings.notifications,
+        settings.language,
+        now,
+    );
+    match &status {
+        Ok(status) => notices.extend(gate.key_expiry(
             &name,
-            result,
+            status,
             &settings.notifications,
             settings.language,
-            chrono::Utc::now(),
-        );
+            now,
+        )),
+        Err(e) => tracing::warn!(error = %e, "cannot read the status for the key-expiry notice"),
+    }
+    drop(gate);
     // A new conflict brings its popup up (once per cycle that opened any).
     if let Ok(r) = result {
         if r.report.conflicts_opened > 0 {
@@ -1324,6 +1335,60 @@ except urllib.error.HTTPError as e:
             popup.url().unwrap().fragment() == Some(&format!("/conflict/{id}")),
             "{}",
             popup.url().unwrap()
+        );
+    }
+
+    #[test]
+    fn sign_out_removes_the_token_stops_the_worker_and_keeps_it_stopped_until_sign_in() {
+        use odoo365_app::auth::{Keychain, Secret, SecretKind};
+        let dir = tempfile::tempdir().unwrap();
+        let keychain = Arc::new(odoo365_app::auth::MemoryKeychain::new());
+        let app = App::open_with(
+            dir.path(),
+            keychain.clone(),
+            Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        let id = app.add_profile(draft("work")).unwrap().id;
+        let home = app.add_profile(draft("home")).unwrap().id;
+        keychain
+            .set(&id, SecretKind::MicrosoftRefreshToken, &Secret::new("rt"))
+            .unwrap();
+        let tauri_app = with_shell(mock_builder(), app)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let done = invoke(&w, "sign_out", serde_json::json!({"profile": "work"}));
+        assert_eq!(done["profile"], "work");
+        assert_eq!(done["links_kept"], 0);
+        assert_eq!(
+            keychain
+                .get(&id, SecretKind::MicrosoftRefreshToken)
+                .unwrap(),
+            None
+        );
+        let status = invoke(&w, "status", serde_json::json!({"profile": "work"}));
+        assert_eq!(
+            (&status["signed_in"], &status["sign_in_needed"]),
+            (&false.into(), &true.into())
+        );
+        // A signed-out profile gets no worker, even when every worker is started.
+        let shell = tauri_app.state::<Shell>();
+        shell.scheduler.start_all().unwrap();
+        assert!(
+            !shell.scheduler.view(&id).started,
+            "no worker for the signed-out profile"
+        );
+        assert!(
+            shell.scheduler.view(&home).started,
+            "the other profile's runs"
+        );
+        shell.scheduler.stop(&home);
+        assert_eq!(
+            error_code(&w, "sign_out", serde_json::json!({"profile": "nope"})),
+            "not_found"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Desktop notifications after background cycles: a conflict needs a decision, a guard
-//! paused a cycle, sign-in is needed, an error persists, a Teams meeting was created.
+//! paused a cycle, sign-in is needed, the Odoo API key expires within 7 days, an error
+//! persists, a Teams meeting was created.
 //! Coalesced: at most one per kind per profile per ten minutes. The decision is pure (time
 //! is passed in); the shell sends what it returns, and a click on a conflict's notice
 //! opens the conflict popup ([`show`]).
@@ -19,6 +20,7 @@ pub enum NoticeKind {
     ConflictNeedsDecision,
     GuardPaused,
     SignInNeeded,
+    OdooKeyExpiring,
     ErrorPersists,
     TeamsMeetingCreated,
 }
@@ -157,6 +159,55 @@ impl NoticeGate {
                 ));
             }
         }
+        self.let_through(profile, candidates, now)
+    }
+
+    /// A notice when the profile's Odoo API key expires within
+    /// [`odoo365_app::KEY_EXPIRY_WARNING`] (`status.odoo_key_expires_soon`). It goes with
+    /// the sign-in preference: both say a credential needs renewing.
+    pub fn key_expiry(
+        &mut self,
+        profile: &str,
+        status: &odoo365_app::Status,
+        prefs: &NotificationPrefs,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Option<Notice> {
+        let at = status
+            .odoo_key_expiry
+            .as_ref()
+            .and_then(odoo365_app::KeyExpiry::expires_at)
+            .filter(|_| status.odoo_key_expires_soon)?;
+        let day = at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let (title, body) = if language == Language::De {
+            (
+                "Odoo-API-Schlüssel läuft bald ab",
+                "{profile}: der Odoo-API-Schlüssel läuft am {day} ab; erstellen Sie in Odoo einen neuen Schlüssel und speichern Sie ihn im Profil",
+            )
+        } else {
+            (
+                "Odoo API key expires soon",
+                "{profile}: the Odoo API key expires on {day}; create a new key in Odoo and save it in the profile",
+            )
+        };
+        let body = body.replace("{profile}", profile).replace("{day}", &day);
+        let candidate = (
+            NoticeKind::OdooKeyExpiring,
+            prefs.sign_in,
+            title.to_string(),
+            body,
+        );
+        self.let_through(profile, vec![candidate], now).pop()
+    }
+
+    /// The candidates the person wants and that were not shown for this profile in the
+    /// last [`QUIET_FOR`]; remembers them as shown at `now`.
+    fn let_through(
+        &mut self,
+        profile: &str,
+        candidates: Vec<(NoticeKind, bool, String, String)>,
+        now: DateTime<Utc>,
+    ) -> Vec<Notice> {
         let mut out = Vec::new();
         for (kind, wanted, title, body) in candidates {
             if !wanted {
@@ -244,6 +295,67 @@ mod tests {
         assert!(!gate
             .after_cycle("work", &sign_in, &prefs, Language::En, at(10))
             .is_empty());
+    }
+
+    #[test]
+    fn an_expiring_odoo_key_is_told_once_per_ten_minutes_in_the_persons_language() {
+        use odoo365_app::KeyExpiry;
+        let dir = tempfile::tempdir().unwrap();
+        let app = odoo365_app::App::open_with(
+            dir.path(),
+            std::sync::Arc::new(odoo365_app::auth::MemoryKeychain::new()),
+            std::sync::Arc::new(odoo365_engine::SystemClock),
+        )
+        .unwrap();
+        app.add_profile(crate::tests::draft("work")).unwrap();
+        let mut status = app.status("work").unwrap();
+        let mut gate = NoticeGate::default();
+        let prefs = NotificationPrefs::default();
+        // No connection yet, or a key far from expiry: nothing to say.
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(0)),
+            None
+        );
+        let expires = at(0) + chrono::Duration::days(5);
+        status.odoo_key_expiry = Some(KeyExpiry::At { at: expires });
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(0)),
+            None
+        );
+        status.odoo_key_expires_soon = true;
+        let n = gate
+            .key_expiry("work", &status, &prefs, Language::En, at(0))
+            .unwrap();
+        assert_eq!(n.kind, NoticeKind::OdooKeyExpiring);
+        assert_eq!(n.title, "Odoo API key expires soon");
+        assert!(n.body.contains("2026-11-28 08:00 UTC"), "{}", n.body);
+        assert!(!n.opens_conflict());
+        assert_eq!(
+            gate.key_expiry("work", &status, &prefs, Language::En, at(9)),
+            None
+        );
+        // Other kinds are not held back by it.
+        assert!(!gate
+            .after_cycle(
+                "work",
+                &failed(ErrorCode::SignInNeeded),
+                &prefs,
+                Language::En,
+                at(9)
+            )
+            .is_empty());
+        let again = gate
+            .key_expiry("work", &status, &prefs, Language::De, at(10))
+            .unwrap();
+        assert_eq!(again.title, "Odoo-API-Schlüssel läuft bald ab");
+        let quiet = NotificationPrefs {
+            sign_in: false,
+            ..NotificationPrefs::default()
+        };
+        assert_eq!(
+            NoticeGate::default().key_expiry("work", &status, &quiet, Language::En, at(0)),
+            None
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ impl Pause {
 /// What the shell shows about a profile's worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WorkerView {
+    /// A worker runs for the profile.
+    pub started: bool,
     pub syncing: bool,
     pub pause: Option<Pause>,
     /// When the next cycle starts on its own (`None` before the first one, and while
@@ -239,8 +241,12 @@ impl Scheduler {
         }
     }
 
-    /// Starts the profile's supervised worker (once).
+    /// Starts the profile's supervised worker (once), unless the person signed the profile
+    /// out: it waits for a sign-in, which starts it.
     pub fn start(&self, profile_id: &str) {
+        if self.app.is_signed_out(profile_id).unwrap_or(false) {
+            return;
+        }
         let worker = self.worker(profile_id);
         {
             let mut s = worker.state();
@@ -290,6 +296,7 @@ impl Scheduler {
             Some(Pause::UntilResumed) => None,
         };
         WorkerView {
+            started: s.started,
             syncing: s.syncing,
             pause: s.pause,
             next_at: next_at.filter(|_| s.started),

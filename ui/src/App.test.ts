@@ -43,6 +43,41 @@ describe("the main window", () => {
     expect(await screen.findByRole("status")).toHaveProperty("textContent", "work is signed in to Microsoft again; sync continues.");
   });
 
+  it("warns when the Odoo API key expires within 7 days, and only then", async () => {
+    let soon = false;
+    commands({
+      ...base,
+      status: () => ({ ...status, odoo_key_expiry: { kind: "at", at: "2026-11-27T08:00:00Z" }, odoo_key_expires_soon: soon }),
+    });
+    const { unmount } = render(App);
+    await within(await screen.findByTestId("profile")).findByText("2");
+    expect(screen.queryByTestId("key-expiry")).toBeNull();
+    unmount();
+    soon = true;
+    render(App);
+    const alert = await screen.findByTestId("key-expiry");
+    expect(alert.getAttribute("role")).toBe("alert");
+    expect(alert.textContent).toContain("The Odoo API key expires on");
+    expect(alert.textContent).toContain("2026");
+  });
+
+  it("signs out of Microsoft and says the links are kept; a signed-out profile offers sign-in", async () => {
+    let signedIn = true;
+    commands({
+      ...base,
+      status: () => ({ ...status, signed_in: signedIn, sign_in_needed: !signedIn }),
+      sign_out: () => { signedIn = false; return { profile: "work", mailbox: "alice@acme.example", links_kept: 42 }; },
+    });
+    render(App);
+    await fireEvent.click(await screen.findByRole("button", { name: "Sign out of Microsoft" }));
+    expect(callsOf("sign_out")).toEqual([{ profile: "p-1" }]);
+    expect((await screen.findByRole("status")).textContent).toBe(
+      "work is signed out of Microsoft; 42 linked item(s) are kept for the next sign-in to the same mailbox.",
+    );
+    expect(await screen.findByRole("button", { name: "Sign in" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Sign out of Microsoft" })).toBeNull();
+  });
+
   it("the last error of a background run says what happens next, in the person's language", async () => {
     commands({ ...base, status: () => ({ ...status, last_error: { code: "odoo_key_refused", message: "Odoo: 401 unauthorized" } }) });
     render(App);

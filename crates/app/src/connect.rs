@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use odoo365_auth::{AuthConfig, Keychain, Secret, SecretKind, TokenSource};
 use odoo365_graph::{AccessTokens, GraphClient, GraphConfig, Seams, TokenError};
-use odoo365_odoo::{ApiKey, OdooClient, OdooConfig, Transport};
+use odoo365_odoo::{ApiKey, KeyExpiry, OdooClient, OdooConfig, Transport};
 
 use crate::{AppError, ErrorCode, Profile};
 
@@ -134,6 +135,8 @@ pub struct OdooCheck {
     pub user_name: Option<String>,
     pub user_login: Option<String>,
     pub user_tz: Option<String>,
+    /// When the API key expires (18+; `never` on 16/17), as far as Odoo tells.
+    pub key_expiry: KeyExpiry,
 }
 
 impl OdooCheck {
@@ -144,20 +147,33 @@ impl OdooCheck {
             .clone()
             .or_else(|| self.user_login.clone())
             .unwrap_or_else(|| format!("user {}", self.user_id));
+        let expiry = match &self.key_expiry {
+            KeyExpiry::At { at } => format!("; the API key expires on {}", at.format("%Y-%m-%d")),
+            KeyExpiry::EarliestOf { at, keys } => format!(
+                "; the first of this user's {keys} API keys expires on {}",
+                at.format("%Y-%m-%d")
+            ),
+            KeyExpiry::Never | KeyExpiry::Unknown { .. } => String::new(),
+        };
         format!(
-            "Connected to Odoo {} ({}) as {}",
+            "Connected to Odoo {} ({}) as {}{expiry}",
             self.version, self.transport, who
         )
     }
 }
 
-/// Connects to Odoo as the profile's user with `api_key` and reports the version and user.
-pub async fn check_odoo(profile: &Profile, api_key: &Secret) -> Result<OdooCheck, AppError> {
+/// Connects to Odoo as the profile's user with `api_key` and reports the version, the user
+/// and the key's expiry as of `now`.
+pub async fn check_odoo(
+    profile: &Profile,
+    api_key: &Secret,
+    now: DateTime<Utc>,
+) -> Result<OdooCheck, AppError> {
     let client = OdooClient::connect(odoo_config(profile, api_key)?).await?;
-    Ok(odoo_check_of(&client))
+    Ok(odoo_check_of(&client, now))
 }
 
-pub(crate) fn odoo_check_of(client: &OdooClient) -> OdooCheck {
+pub(crate) fn odoo_check_of(client: &OdooClient, now: DateTime<Utc>) -> OdooCheck {
     let user = client.user();
     OdooCheck {
         version: client.version().to_string(),
@@ -169,6 +185,7 @@ pub(crate) fn odoo_check_of(client: &OdooClient) -> OdooCheck {
         user_name: user.name.clone(),
         user_login: user.login.clone(),
         user_tz: user.tz.clone(),
+        key_expiry: client.key_expiry(now),
     }
 }
 

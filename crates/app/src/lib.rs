@@ -22,6 +22,7 @@ pub mod profile;
 pub mod restore;
 pub mod settings;
 pub mod signin;
+pub mod signout;
 pub mod status;
 pub mod sync;
 pub mod webhooks;
@@ -39,13 +40,15 @@ pub use error::{AppError, ErrorCode};
 pub use odoo365_auth as auth;
 pub use odoo365_auth::{Browser, DeviceCodePrompt, SystemBrowser};
 pub use odoo365_engine::webhook::{Mode as WebhookMode, WebhookStatus};
+pub use odoo365_odoo::KeyExpiry;
 pub use profile::{Profile, ProfileDraft};
 pub use restore::{JournalLine, Restored};
 pub use settings::{Direction, DriveTarget, OdooDeletePolicy, SyncSettings};
 pub use signin::{SignIn, SignedIn};
-pub use status::Status;
+pub use signout::SignedOut;
+pub use status::{Status, KEY_EXPIRY_WARNING};
 pub use sync::{ResetReport, SyncResult};
-pub use webhooks::{Wake, Webhooks};
+pub use webhooks::{Wake, Webhooks, SETTINGS_CHECK};
 
 /// Every kind of secret a profile may have, for removal.
 const SECRET_KINDS: [SecretKind; 4] = [
@@ -198,6 +201,8 @@ impl App {
         let profile = self.profile(profile)?;
         self.keychain
             .set(&profile.id, SecretKind::OdooApiKey, api_key)?;
+        // The old key's expiry says nothing about the new one; the next connect tells.
+        self.set_marker(&profile.id, status::ODOO_KEY_EXPIRY, None)?;
         Ok(profile)
     }
 
@@ -287,7 +292,9 @@ impl App {
     pub async fn check_odoo(&self, profile: &str) -> Result<OdooCheck, AppError> {
         let profile = self.profile(profile)?;
         let key = connect::odoo_api_key(self.keychain.as_ref(), &profile)?;
-        connect::check_odoo(&profile, &key).await
+        let check = connect::check_odoo(&profile, &key, self.now()).await?;
+        self.note_key_expiry(&profile.id, &check.key_expiry)?;
+        Ok(check)
     }
 
     /// Tests an Odoo connection before anything is saved (the wizard's "Test" button).
@@ -297,7 +304,9 @@ impl App {
     ) -> Result<OdooCheck, AppError> {
         check_api_key(api_key)?;
         let profile = draft.validate()?;
-        connect::check_odoo(&profile, api_key).await
+        // No app (and so no app clock) before the profile is saved: the wall clock judges
+        // which keys are already expired.
+        connect::check_odoo(&profile, api_key, chrono::Utc::now()).await
     }
 }
 

@@ -1,13 +1,16 @@
 //! Microsoft sign-in for a profile: browser (authorization code + PKCE on a loopback
 //! redirect) or device code. The refresh token goes to the keychain, nowhere else.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use odoo365_auth::{Browser, DeviceCodePrompt};
 
-use crate::connect::{auth_config, token_source};
+use odoo365_graph::StaticToken;
+
+use crate::connect::{auth_config, graph_client, token_source};
 use crate::{App, AppError, ErrorCode};
 
 /// How long the browser sign-in waits for the redirect before giving up.
@@ -76,6 +79,14 @@ impl App {
                  Nothing was saved.",
             ));
         }
+        // Which mailbox signed in, asked with the new access token before anything is
+        // saved: a profile with links stays bound to the mailbox they pair with.
+        let graph = graph_client(
+            &profile,
+            Arc::new(StaticToken::new(tokens.access_token.expose().to_string())),
+        )?;
+        let mailbox = crate::connect::mailbox_address(&graph).await?;
+        self.bind_mailbox(&profile, &mailbox)?;
         token_source(&profile, self.keychain.clone())?
             .store(&tokens)
             .await?;
@@ -85,6 +96,7 @@ impl App {
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         self.set_marker(&profile.id, crate::connect::SIGNED_IN_AT, Some(&at))?;
         self.forget_session(&profile.id);
+        self.set_marker(&profile.id, crate::signout::SIGNED_OUT, None)?;
         tracing::info!(profile = %profile.name, "signed in to Microsoft");
         Ok(SignedIn {
             profile: profile.name,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use odoo365_auth::SecretKind;
 use odoo365_engine::{JobState, LinkKind};
+use odoo365_odoo::KeyExpiry;
 
 use crate::{App, AppError};
 
@@ -18,6 +19,10 @@ pub(crate) const LAST_OUTCOME: &str = "app.last_outcome";
 pub(crate) const LAST_ERROR: &str = "app.last_error";
 pub(crate) const NEXT_SYNC_AT: &str = "app.next_sync_at";
 pub(crate) const SIGN_IN_NEEDED: &str = "app.sign_in_needed";
+/// The Odoo API key's expiry as the last connect learnt it (JSON of `KeyExpiry`).
+pub(crate) const ODOO_KEY_EXPIRY: &str = "app.odoo_key_expiry";
+/// How long before the Odoo API key expires the person is told (issue 8).
+pub const KEY_EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(7);
 /// Where the engine keeps a plan a guard paused.
 const ENGINE_PAUSED_PLAN: &str = "calendar.paused_plan";
 
@@ -80,6 +85,10 @@ pub struct Status {
     /// Sync waits for `odoo365 login`: never signed in, or Microsoft refused the token.
     pub sign_in_needed: bool,
     pub odoo_api_key_saved: bool,
+    /// The Odoo API key's expiry as the last connection learnt it; `None` before one.
+    pub odoo_key_expiry: Option<KeyExpiry>,
+    /// The key expires within [`KEY_EXPIRY_WARNING`] (or already has).
+    pub odoo_key_expires_soon: bool,
     pub last_sync_at: Option<DateTime<Utc>>,
     /// One line about the last run ("3 writes, 1 conflict", "paused: mass-change guard").
     pub last_outcome: Option<String>,
@@ -115,6 +124,24 @@ impl Status {
                 "no Odoo API key saved: run `odoo365 profile set-key`; sync waits until then"
                     .into(),
             );
+        }
+        if self.odoo_key_expires_soon {
+            if let Some(at) = self
+                .odoo_key_expiry
+                .as_ref()
+                .and_then(KeyExpiry::expires_at)
+            {
+                let which = match &self.odoo_key_expiry {
+                    Some(KeyExpiry::EarliestOf { keys, .. }) => {
+                        format!("one of this user's {keys} Odoo API keys (maybe the one in use)")
+                    }
+                    _ => "the Odoo API key".to_string(),
+                };
+                out.push(format!(
+                    "{which} expires on {} UTC: create a new key in Odoo (Preferences → Account                      Security) and save it with `odoo365 profile set-key`",
+                    at.format("%Y-%m-%d %H:%M")
+                ));
+            }
         }
         if self.plan_waiting_for_confirmation {
             out.push(
@@ -160,6 +187,16 @@ impl App {
         Ok(())
     }
 
+    /// Keeps what a connection learnt about the Odoo key's expiry, for the status.
+    pub(crate) fn note_key_expiry(
+        &self,
+        profile_id: &str,
+        expiry: &KeyExpiry,
+    ) -> Result<(), AppError> {
+        let json = serde_json::to_string(expiry).map_err(AppError::internal)?;
+        self.set_marker(profile_id, ODOO_KEY_EXPIRY, Some(&json))
+    }
+
     /// The status of a profile.
     pub fn status(&self, profile: &str) -> Result<Status, AppError> {
         let profile = self.profile(profile)?;
@@ -179,6 +216,7 @@ impl App {
                 m(NEXT_SYNC_AT)?,
                 m(SIGN_IN_NEEDED)?,
                 m(ENGINE_PAUSED_PLAN)?,
+                m(ODOO_KEY_EXPIRY)?,
             );
             Ok((
                 markers,
@@ -198,14 +236,21 @@ impl App {
         })?;
         let (linked_files, pending_transfers) = files;
         let file_errors = failed.iter().filter(|j| j.kind == file_job).count();
-        let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused) =
+        let (last_sync_at, last_outcome, last_error, next_sync_at, sign_in_marker, paused, key) =
             markers;
+        let odoo_key_expiry: Option<KeyExpiry> = key.and_then(|k| serde_json::from_str(&k).ok());
+        let odoo_key_expires_soon = odoo_key_expiry
+            .as_ref()
+            .and_then(KeyExpiry::expires_at)
+            .is_some_and(|at| at - self.now() <= KEY_EXPIRY_WARNING);
         let webhook = self.webhook_mode(&profile)?;
         Ok(Status {
             profile: profile.name,
             signed_in,
             sign_in_needed: !signed_in || sign_in_marker.is_some(),
             odoo_api_key_saved,
+            odoo_key_expiry,
+            odoo_key_expires_soon,
             last_sync_at: parse_time(last_sync_at),
             last_outcome,
             last_error: last_error.and_then(|e| serde_json::from_str(&e).ok()),
@@ -259,5 +304,65 @@ mod tests {
         app.set_marker(&p.id, super::SIGN_IN_NEEDED, Some("invalid_grant"))
             .unwrap();
         assert!(app.status("work").unwrap().sign_in_needed);
+    }
+
+    #[test]
+    fn a_key_expiring_within_seven_days_asks_for_a_new_one() {
+        use odoo365_odoo::KeyExpiry;
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _) = app(dir.path());
+        let p = app.add_profile(draft("work")).unwrap();
+        // The app clock reads 2026-11-23 08:00 UTC.
+        let at = |d: &str| chrono::DateTime::parse_from_rfc3339(d).unwrap().to_utc();
+        let cases = [
+            (KeyExpiry::Never, false),
+            (
+                KeyExpiry::Unknown {
+                    why: "refused".into(),
+                },
+                false,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-12-01T08:00:01Z"),
+                },
+                false,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-11-30T08:00:00Z"),
+                },
+                true,
+            ),
+            (
+                KeyExpiry::At {
+                    at: at("2026-11-20T08:00:00Z"),
+                },
+                true,
+            ),
+            (
+                KeyExpiry::EarliestOf {
+                    at: at("2026-11-25T08:00:00Z"),
+                    keys: 2,
+                },
+                true,
+            ),
+        ];
+        for (expiry, soon) in cases {
+            app.note_key_expiry(&p.id, &expiry).unwrap();
+            let s = app.status("work").unwrap();
+            assert_eq!(s.odoo_key_expiry.as_ref(), Some(&expiry));
+            assert_eq!(s.odoo_key_expires_soon, soon, "{expiry:?}");
+            let told = s.attention().iter().any(|l| l.contains("expires on"));
+            assert_eq!(told, soon, "{:?}", s.attention());
+        }
+        let s = app.status("work").unwrap();
+        assert!(
+            s.attention()
+                .iter()
+                .any(|l| l.contains("one of this user's 2 Odoo API keys")),
+            "{:?}",
+            s.attention()
+        );
     }
 }

@@ -331,6 +331,10 @@ impl App {
         }
         let session =
             Arc::new(Session::open(profile, &key, self.keychain.clone(), fingerprint).await?);
+        // A profile with links stays bound to its mailbox; the key's expiry is learnt on
+        // each connection (once per kept session).
+        self.bind_mailbox(profile, &session.me)?;
+        self.note_key_expiry(&profile.id, &session.odoo.key_expiry(self.now()))?;
         tracing::debug!(profile = %profile.name, "connected to Microsoft 365 and Odoo");
         self.sessions().insert(profile.id.clone(), session.clone());
         Ok(session)

@@ -708,19 +708,26 @@ impl App {
     }
 
     /// [`App::daemon`] with webhooks: the listener runs beside the loop, a notification
-    /// starts the next cycle at once, and polling at `interval` stays as the safety net.
-    /// `on_listen` is told where the listener is (none without a public URL or when the
-    /// port is taken) and the profile's mode.
+    /// starts the next cycle at once, and polling stays as the safety net — every
+    /// `interval`, or with `None` at the profile's own polling interval.
+    ///
+    /// The profile's settings are read again every [`SETTINGS_CHECK`] while the daemon
+    /// waits, so `odoo365 profile set` takes effect without a restart: a new or removed
+    /// public webhook URL deletes the old subscriptions and creates the new ones (or falls
+    /// back to polling), and a new polling interval moves the next cycle. `on_mode` is told
+    /// where the listener is (none without a public URL or when the port is taken) and the
+    /// profile's mode, at start and after each such change. A removed profile ends the
+    /// daemon with its error.
     pub async fn daemon_with_webhooks(
         &self,
         profile: &str,
-        interval: Duration,
+        interval: Option<Duration>,
         listen: Option<SocketAddr>,
         stop: impl std::future::Future<Output = ()>,
-        on_listen: impl FnOnce(Option<SocketAddr>, &WebhookStatus),
+        mut on_mode: impl FnMut(Option<SocketAddr>, &WebhookStatus),
         mut on_cycle: impl FnMut(&Result<crate::SyncResult, AppError>),
     ) -> Result<(), AppError> {
-        let profile = self.profile(profile)?;
+        let mut profile = self.profile(profile)?;
         let woken = Arc::new(tokio::sync::Notify::new());
         let wake: Wake = {
             let (woken, id) = (woken.clone(), profile.id.clone());
@@ -734,63 +741,179 @@ impl App {
         let mut channels = BTreeMap::new();
         self.keep_socketio_channels(std::slice::from_ref(&profile), &mut channels, &wake)
             .await;
-        // Without a public URL there is nothing to listen for: no port is taken, so
-        // daemons of several profiles can run side by side.
-        let mut running = None;
-        if profile.settings.webhook_url.is_some() || listen.is_some() {
-            match self.start_webhooks(listen, wake).await {
-                Ok((mut hooks, bound)) => {
-                    let (stop_listener, listener_stopped) = tokio::sync::oneshot::channel::<()>();
-                    let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
-                    // Serving first: Graph's handshake arrives while the subscription is
-                    // created.
-                    let serving = tokio::spawn(bound.run(async {
-                        let _ = listener_stopped.await;
-                    }));
-                    let status = hooks.activate(self, &profile.id).await?;
-                    on_listen(Some(hooks.addr()), &status);
-                    let upkeep = tokio::spawn(hooks.run(async {
-                        let _ = upkeep_stopped.await;
-                    }));
-                    running = Some((stop_listener, stop_upkeep, serving, upkeep));
-                }
-                Err(e) => {
-                    let status = WebhookStatus::polling(e.message.clone());
-                    self.record_webhook_status(&profile, &status)?;
-                    on_listen(None, &status);
-                }
-            }
-        } else {
-            on_listen(None, &self.webhook_mode(&profile)?);
-        }
+        let poll_every = |p: &Profile| {
+            interval.unwrap_or(Duration::from_secs(
+                u64::from(p.settings.poll_interval_minutes) * 60,
+            ))
+        };
+        let mut hooks = self
+            .daemon_hooks(&profile, listen, wake.clone(), &mut on_mode)
+            .await?;
         tokio::pin!(stop);
-        loop {
+        let outcome = 'cycles: loop {
             let result = self.sync(&profile.id, false, false).await;
             on_cycle(&result);
-            let wait = crate::sync::next_wait(&result, interval);
-            let next = self.now()
-                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
-            self.set_marker(
-                &profile.id,
-                crate::status::NEXT_SYNC_AT,
-                Some(&next.to_rfc3339()),
-            )?;
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tokio::time::sleep(wait) => {}
-                _ = woken.notified() => tracing::info!(profile = %profile.name, "woken by a change notification"),
+            let ended = tokio::time::Instant::now();
+            let mut deadline = ended + crate::sync::next_wait(&result, poll_every(&profile));
+            if let Err(e) = self.note_next_sync(&profile, deadline) {
+                break 'cycles Err(e);
             }
-        }
-        if let Some((stop_listener, stop_upkeep, serving, upkeep)) = running {
-            let _ = stop_listener.send(());
-            let _ = stop_upkeep.send(());
-            let _ = serving.await;
-            let _ = upkeep.await;
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break 'cycles Ok(()),
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    _ = woken.notified() => {
+                        tracing::info!(profile = %profile.name, "woken by a change notification");
+                        break;
+                    }
+                    _ = tokio::time::sleep(SETTINGS_CHECK) => {
+                        let fresh = match self.profile(&profile.id) {
+                            Ok(p) => p,
+                            Err(e) => break 'cycles Err(e),
+                        };
+                        let (old, new) = (&profile.settings, &fresh.settings);
+                        if old.webhook_url != new.webhook_url {
+                            tracing::info!(profile = %fresh.name, "the public webhook URL changed");
+                            if let Some(h) = hooks.take() {
+                                h.stop().await;
+                            }
+                            if let Err(e) = self.delete_webhook_subscriptions(&fresh.id).await {
+                                tracing::warn!(error = %e, "old webhook subscriptions not deleted");
+                            }
+                            hooks = match self
+                                .daemon_hooks(&fresh, listen, wake.clone(), &mut on_mode)
+                                .await
+                            {
+                                Ok(h) => h,
+                                Err(e) => break 'cycles Err(e),
+                            };
+                        }
+                        if old.poll_interval_minutes != new.poll_interval_minutes && interval.is_none() {
+                            tracing::info!(
+                                profile = %fresh.name,
+                                minutes = new.poll_interval_minutes,
+                                "the polling interval changed"
+                            );
+                            // Counted from the last cycle, as if it had always been so (a
+                            // deadline already past runs the cycle now); a Retry-After
+                            // longer than the new interval still holds.
+                            deadline = ended + crate::sync::next_wait(&result, poll_every(&fresh));
+                            if let Err(e) = self.note_next_sync(&fresh, deadline) {
+                                break 'cycles Err(e);
+                            }
+                        }
+                        if (old.documents, &old.drive, &old.webhook_url)
+                            != (new.documents, &new.drive, &new.webhook_url)
+                        {
+                            self.keep_socketio_channels(
+                                std::slice::from_ref(&fresh),
+                                &mut channels,
+                                &wake,
+                            )
+                            .await;
+                        }
+                        profile = fresh;
+                    }
+                }
+            }
+        };
+        if let Some(h) = hooks {
+            h.stop().await;
         }
         for (_, (_, channel)) in channels {
             channel.stop().await;
         }
         self.set_marker(&profile.id, crate::status::NEXT_SYNC_AT, None)?;
-        Ok(())
+        outcome
+    }
+
+    /// Records when the daemon's next cycle starts, for `status`.
+    fn note_next_sync(
+        &self,
+        profile: &Profile,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), AppError> {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let next =
+            self.now() + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::minutes(5));
+        self.set_marker(
+            &profile.id,
+            crate::status::NEXT_SYNC_AT,
+            Some(&next.to_rfc3339()),
+        )
+    }
+
+    /// The daemon's webhook side for the profile's current settings: the listener and
+    /// subscriptions when it has a public URL (or a `listen` address was asked for), else
+    /// nothing. A listener that cannot start leaves the profile polling, with the reason.
+    async fn daemon_hooks(
+        &self,
+        profile: &Profile,
+        listen: Option<SocketAddr>,
+        wake: Wake,
+        on_mode: &mut impl FnMut(Option<SocketAddr>, &WebhookStatus),
+    ) -> Result<Option<DaemonHooks>, AppError> {
+        // Without a public URL there is nothing to listen for: no port is taken, so
+        // daemons of several profiles can run side by side.
+        if profile.settings.webhook_url.is_none() && listen.is_none() {
+            on_mode(None, &self.webhook_mode(profile)?);
+            return Ok(None);
+        }
+        match self.start_webhooks(listen, wake).await {
+            Ok((mut hooks, bound)) => {
+                let (stop_listener, listener_stopped) = tokio::sync::oneshot::channel::<()>();
+                let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
+                // Serving first: Graph's handshake arrives while the subscription is created.
+                let serving = tokio::spawn(bound.run(async {
+                    let _ = listener_stopped.await;
+                }));
+                let status = match hooks.activate(self, &profile.id).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = stop_listener.send(());
+                        let _ = serving.await;
+                        return Err(e);
+                    }
+                };
+                on_mode(Some(hooks.addr()), &status);
+                let upkeep = tokio::spawn(hooks.run(async {
+                    let _ = upkeep_stopped.await;
+                }));
+                Ok(Some(DaemonHooks {
+                    stop_listener,
+                    stop_upkeep,
+                    serving,
+                    upkeep,
+                }))
+            }
+            Err(e) => {
+                let status = WebhookStatus::polling(e.message.clone());
+                self.record_webhook_status(profile, &status)?;
+                on_mode(None, &status);
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// How often a waiting daemon reads its profile's settings again: a single row of the
+/// local database, so cheap enough to make `odoo365 profile set` feel immediate.
+pub const SETTINGS_CHECK: Duration = Duration::from_secs(2);
+
+/// The daemon's running listener and upkeep tasks.
+struct DaemonHooks {
+    stop_listener: tokio::sync::oneshot::Sender<()>,
+    stop_upkeep: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    upkeep: tokio::task::JoinHandle<()>,
+}
+
+impl DaemonHooks {
+    /// Stops both and waits for them: the port is free again afterwards.
+    async fn stop(self) {
+        let _ = self.stop_listener.send(());
+        let _ = self.stop_upkeep.send(());
+        let _ = self.serving.await;
+        let _ = self.upkeep.await;
     }
 }

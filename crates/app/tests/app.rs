@@ -28,7 +28,8 @@ fn draft(identity: Option<String>, odoo: &str) -> ProfileDraft {
         odoo_url: odoo.into(),
         odoo_database: "acme".into(),
         odoo_login: "me@example.com".into(),
-        graph_url: None,
+        // The identity mock answers Graph's `GET /me` too (the sign-in asks who signed in).
+        graph_url: identity.clone(),
         identity_url: identity,
     }
 }
@@ -82,6 +83,14 @@ async fn identity() -> MockServer {
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant", "error_description": "AADSTS70008: The refresh token has expired."
         })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/me"))
+        .and(header("authorization", format!("Bearer {AT1}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"mail": "Me@Example.com", "userPrincipalName": "me@example.com"}),
+        ))
         .mount(&server)
         .await;
     server
@@ -149,6 +158,18 @@ async fn browser_sign_in_keeps_the_refresh_token_in_the_keychain_only_and_rotati
     tokens.invalidate().await;
     let e = tokens.token().await.unwrap_err();
     assert!(e.0.contains("sign-in needed"), "{e}");
+
+    // Bound to the mailbox that signed in (lower case): sign-out names it for the next
+    // sign-in, and takes the refresh token out of the keychain.
+    let out = app.sign_out("work").await.unwrap();
+    assert_eq!(out.mailbox.as_deref(), Some("me@example.com"));
+    assert_eq!(
+        keychain
+            .get(&p.id, SecretKind::MicrosoftRefreshToken)
+            .unwrap(),
+        None
+    );
+    assert!(app.status("work").unwrap().sign_in_needed);
 
     drop(app);
     for secret in [ODOO_KEY, RT1, RT2, AT1, AT2] {
@@ -267,6 +288,22 @@ async fn odoo19() -> MockServer {
         }])))
         .mount(&server)
         .await;
+    // The user's own keys (the domain names the user: an administrator would see all):
+    // the one in use expires in five days, a plugin-scoped key sooner.
+    let in_days = |d: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(d))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    Mock::given(method("POST"))
+        .and(path("/json/2/res.users.apikeys/search_read"))
+        .and(body_string_contains(r#"[["user_id","=",2]]"#))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 4, "name": "sync", "scope": false, "expiration_date": in_days(5)},
+            {"id": 5, "name": "outlook", "scope": "odoo.plugin.outlook", "expiration_date": in_days(1)},
+        ])))
+        .mount(&server)
+        .await;
     server
 }
 
@@ -279,9 +316,17 @@ async fn the_odoo_connection_test_names_the_version_and_the_user_and_a_bad_key_s
     assert_eq!(check.version, "19.0");
     assert_eq!(check.transport, "json-2");
     assert_eq!(check.user_name.as_deref(), Some("Alice Martin"));
+    let expires = check.key_expiry.expires_at().unwrap();
+    assert!(matches!(
+        check.key_expiry,
+        odoo365_odoo::KeyExpiry::At { .. }
+    ));
     assert_eq!(
         check.summary(),
-        "Connected to Odoo 19.0 (json-2) as Alice Martin"
+        format!(
+            "Connected to Odoo 19.0 (json-2) as Alice Martin; the API key expires on {}",
+            expires.format("%Y-%m-%d")
+        )
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -299,7 +344,25 @@ async fn the_odoo_connection_test_names_the_version_and_the_user_and_a_bad_key_s
     assert!(!e.message.contains("wrong-key"));
     app.set_odoo_api_key("work", &Secret::new(ODOO_KEY))
         .unwrap();
+    assert_eq!(app.status("work").unwrap().odoo_key_expiry, None);
     assert_eq!(app.check_odoo("work").await.unwrap(), check);
+    // The check keeps the expiry for the status: five days is within the warning.
+    let status = app.status("work").unwrap();
+    assert_eq!(status.odoo_key_expiry, Some(check.key_expiry.clone()));
+    assert!(status.odoo_key_expires_soon);
+    assert!(
+        status
+            .attention()
+            .iter()
+            .any(|l| l.starts_with("the Odoo API key expires on")),
+        "{:?}",
+        status.attention()
+    );
+    // A new key forgets the old one's expiry until the next connection.
+    app.set_odoo_api_key("work", &Secret::new(ODOO_KEY))
+        .unwrap();
+    let status = app.status("work").unwrap();
+    assert!(status.odoo_key_expiry.is_none() && !status.odoo_key_expires_soon);
 }
 
 mod over_the_engine {

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use crate::apikeys::{KeyExpiry, OwnApiKey};
 use crate::clock::{Clock, Jitter, RateLimit, RetryPolicy, TokioClock};
 use crate::error::OdooError;
 use crate::records::{
@@ -168,9 +170,21 @@ pub struct OdooClient {
     /// The server's fields per model (`fields_get`), `None` when the model does not exist.
     fields: HashMap<String, Option<BTreeSet<String>>>,
     context: Map<String, Value>,
+    /// The user's API keys as read on connect (18+), for [`OdooClient::key_expiry`].
+    own_keys: OwnKeys,
     limiter: RateLimit,
     jitter: Jitter,
     rpc_id: AtomicU64,
+}
+
+/// What connect learnt about the user's API keys.
+#[derive(Debug, Clone)]
+enum OwnKeys {
+    /// Before 18.0 keys have no expiry.
+    NoExpiry,
+    Read(Vec<OwnApiKey>),
+    /// The read failed; the expiry is unknown, the session works all the same.
+    Failed(String),
 }
 
 pub(crate) fn http_client(cfg: &OdooConfig) -> Result<reqwest::Client, OdooError> {
@@ -309,6 +323,7 @@ impl OdooClient {
             },
             fields: HashMap::new(),
             context: Map::new(),
+            own_keys: OwnKeys::NoExpiry,
             rpc_id: AtomicU64::new(1),
             cfg,
         };
@@ -373,7 +388,40 @@ impl OdooClient {
         }
         client.context = context;
         client.user = user;
+        if client.version.api_keys_expire() {
+            client.own_keys = client.read_own_keys(uid).await;
+        }
         Ok(client)
+    }
+
+    /// The connected user's keys (a user sees only their own; an administrator sees all,
+    /// hence the domain). A failure is kept, not raised: the session works without it.
+    async fn read_own_keys(&self, uid: i64) -> OwnKeys {
+        let read = self
+            .search_read::<OwnApiKey>(
+                "res.users.apikeys",
+                json!([["user_id", "=", uid]]),
+                crate::apikeys::FIELDS,
+                &SearchOptions::default(),
+            )
+            .await;
+        match read {
+            Ok(keys) => OwnKeys::Read(keys),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read this user's API keys; their expiry is unknown");
+                OwnKeys::Failed(e.to_string())
+            }
+        }
+    }
+
+    /// When the API key in use expires, judged at `now` (keys already expired or of another
+    /// scope cannot be the one in use). See [`KeyExpiry`].
+    pub fn key_expiry(&self, now: DateTime<Utc>) -> KeyExpiry {
+        match &self.own_keys {
+            OwnKeys::NoExpiry => KeyExpiry::Never,
+            OwnKeys::Read(keys) => KeyExpiry::of_keys(keys, now),
+            OwnKeys::Failed(why) => KeyExpiry::Unknown { why: why.clone() },
+        }
     }
 
     async fn rpc_authenticate(&self) -> Result<Auth, OdooError> {

@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+pub mod apikeys;
 pub mod attachments;
 pub mod client;
 pub mod clock;
@@ -47,6 +48,7 @@ pub mod values;
 pub mod version;
 pub mod wire;
 
+pub use apikeys::{KeyExpiry, OwnApiKey};
 pub use attachments::{AttachmentFile, AttachmentUpload, Download};
 pub use client::{
     ApiKey, MessagePost, OdooClient, OdooConfig, RecurrenceUpdate, SearchOptions, UserContext,

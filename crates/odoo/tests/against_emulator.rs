@@ -436,6 +436,66 @@ async fn expired_key_is_unauthorized(version: &'static str) {
     }
 }
 
+/// The key's expiry is read on connect from the user's own keys: exact with one RPC key,
+/// the earliest bound with two, other users' and other scopes' keys left out.
+async fn key_expiry_is_learnt_on_connect(version: &'static str) {
+    let h = harness(version).await;
+    let e = &h.odoo.emulator;
+    let expiring = |date: &str, scope: Option<&str>| NewApiKey {
+        name: Some("sync".into()),
+        scope: scope.map(str::to_string),
+        expiration_date: Some(date.into()),
+    };
+    // Bob's soon-expiring key and Alice's plugin-scoped key are not Alice's RPC key.
+    e.create_api_key(h.bob.uid, expiring("2026-11-24 08:00:00", None))
+        .unwrap();
+    e.create_api_key(
+        h.alice.uid,
+        expiring("2026-11-25 08:00:00", Some("odoo.plugin.outlook")),
+    )
+    .unwrap();
+    // The harness's key never expires, so it is revoked to leave Alice one RPC key.
+    let persistent = e
+        .api_keys()
+        .iter()
+        .find(|k| k.uid == h.alice.uid && k.expiration_date.is_none())
+        .unwrap()
+        .id;
+    let key = e
+        .create_api_key(h.alice.uid, expiring("2026-11-28 08:00:00", None))
+        .unwrap();
+    assert!(e.revoke_api_key(persistent));
+    let client = h.connect_with(&key).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
+    assert_eq!(client.key_expiry(t0()), odoo365_odoo::KeyExpiry::At { at });
+    // A second RPC key makes it a bound: Odoo does not say which key is in use.
+    e.create_api_key(h.alice.uid, expiring("2026-12-20 08:00:00", Some("rpc")))
+        .unwrap();
+    let client = h.connect_with(&key).await.unwrap();
+    assert_eq!(
+        client.key_expiry(t0()),
+        odoo365_odoo::KeyExpiry::EarliestOf { at, keys: 2 }
+    );
+    assert_eq!(client.key_expiry(t0()).expires_at(), Some(at));
+}
+
+#[tokio::test]
+async fn the_key_expiry_is_read_on_connect_on_19_over_json2() {
+    key_expiry_is_learnt_on_connect("19.0").await;
+}
+
+#[tokio::test]
+async fn the_key_expiry_is_read_on_connect_on_18_over_jsonrpc() {
+    key_expiry_is_learnt_on_connect("18.0").await;
+}
+
+#[tokio::test]
+async fn keys_never_expire_on_17() {
+    let h = harness("17.0").await;
+    // Asking 17.0 for `expiration_date` would fail and leave the expiry unknown.
+    assert_eq!(h.client.key_expiry(t0()), odoo365_odoo::KeyExpiry::Never);
+}
+
 #[tokio::test]
 async fn an_expired_api_key_is_unauthorized_on_19_over_json2() {
     expired_key_is_unauthorized("19.0").await;

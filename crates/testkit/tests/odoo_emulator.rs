@@ -3949,3 +3949,137 @@ mod moving_series {
         assert_eq!(got[1].0, ids[1], "the edited event starts the new series");
     }
 }
+
+mod key_expiry_reads {
+    use super::*;
+
+    fn names(v: &Value) -> Vec<String> {
+        let mut out: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_user_reads_the_expiry_of_their_own_keys_only_and_cannot_change_them() {
+        let w = world("19.0").await;
+        let e = w.emu();
+        e.create_api_key(
+            w.alice.uid,
+            NewApiKey {
+                name: Some("sync".into()),
+                expiration_date: Some("2026-03-05 09:00:00".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let fields = json!(["name", "user_id", "scope", "expiration_date"]);
+        let mine = w
+            .a(
+                "res.users.apikeys",
+                "search_read",
+                json!({"domain": [], "fields": fields}),
+            )
+            .await;
+        assert_eq!(names(&mine), vec!["sync", "test key"], "{mine}");
+        let sync = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "sync")
+            .unwrap();
+        assert_eq!(sync["expiration_date"], "2026-03-05 09:00:00");
+        assert_eq!(sync["scope"], false);
+        assert_eq!(sync["user_id"][0], w.alice.uid);
+        // Bob's key is hidden from Alice: not in a search, and a read is refused.
+        let bobs = e.api_keys().iter().find(|k| k.uid == w.bob.uid).unwrap().id;
+        let by_domain = w
+            .a(
+                "res.users.apikeys",
+                "search",
+                json!({"domain": [["user_id", "=", w.bob.uid]]}),
+            )
+            .await;
+        assert_eq!(by_domain, json!([]));
+        let r = w
+            .j2(
+                &w.alice_key,
+                "res.users.apikeys",
+                "read",
+                json!({"ids": [bobs], "fields": ["expiration_date"]}),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        // Readonly for every group: no write, no unlink, no create through the ORM.
+        let own = sync["id"].as_i64().unwrap();
+        for (method, body) in [
+            (
+                "write",
+                json!({"ids": [own], "vals": {"expiration_date": "2027-01-01 00:00:00"}}),
+            ),
+            ("unlink", json!({"ids": [own]})),
+            ("create", json!({"vals_list": [{"name": "x"}]})),
+        ] {
+            let r = w.j2(&w.alice_key, "res.users.apikeys", method, body).await;
+            assert_eq!(r.status, 403, "{method}: {}", r.body);
+        }
+        // An administrator sees every key (to revoke them).
+        let admin_key = e.create_api_key(2, NewApiKey::default()).unwrap();
+        let all = w
+            .j2(
+                &admin_key,
+                "res.users.apikeys",
+                "search_count",
+                json!({"domain": []}),
+            )
+            .await;
+        assert_eq!(all.body, json!(e.api_keys().len()));
+        // A revoked key disappears from the reads too.
+        assert!(e.revoke_api_key(own));
+        let mine = w
+            .a(
+                "res.users.apikeys",
+                "search_read",
+                json!({"domain": [], "fields": ["name"]}),
+            )
+            .await;
+        assert_eq!(names(&mine), vec!["test key"]);
+    }
+
+    #[tokio::test]
+    async fn before_18_keys_have_no_expiration_date_field() {
+        let w = world("17.0").await;
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                &w.alice_key,
+                "res.users.apikeys",
+                "search_read",
+                json!([[["user_id", "=", w.alice.uid]]]),
+                json!({"fields": ["name", "expiration_date"]}),
+            )
+            .await;
+        assert!(
+            r["error"]["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expiration_date"),
+            "{r}"
+        );
+        let r = w
+            .execute_kw(
+                w.alice.uid,
+                &w.alice_key,
+                "res.users.apikeys",
+                "search_read",
+                json!([[["user_id", "=", w.alice.uid]]]),
+                json!({"fields": ["name", "scope"]}),
+            )
+            .await;
+        assert_eq!(names(&r["result"]), vec!["test key"], "{r}");
+    }
+}

@@ -95,11 +95,22 @@ export interface DeviceCodePrompt {
 export interface FailedJob { id: number; kind: string; error: string | null }
 export interface LastError { code: string; message: string }
 
+/** The Odoo API key's expiry as the last connection learnt it (crates/odoo apikeys.rs). */
+export type KeyExpiry =
+  | { kind: "never" }
+  | { kind: "at"; at: string }
+  | { kind: "earliest_of"; at: string; keys: number }
+  | { kind: "unknown"; why: string };
+
 export interface Status {
   profile: string;
   signed_in: boolean;
   sign_in_needed: boolean;
   odoo_api_key_saved: boolean;
+  /** Null until a connection read it. */
+  odoo_key_expiry: KeyExpiry | null;
+  /** The key expires within 7 days (or already has). */
+  odoo_key_expires_soon: boolean;
   last_sync_at: string | null;
   last_outcome: string | null;
   last_error: LastError | null;
@@ -303,6 +314,12 @@ export const finishDeviceCode = (profile: string) =>
   invoke<SignedIn>("finish_device_code", { profile });
 
 export const removeProfile = (profile: string) => invoke<Profile>("remove_profile", { profile });
+
+/** `sign_out` result (crates/app signout.rs). */
+export interface SignedOut { profile: string; mailbox: string | null; links_kept: number }
+
+/** Signs the profile out of Microsoft; links and history stay for the next sign-in. */
+export const signOut = (profile: string) => invoke<SignedOut>("sign_out", { profile });
 
 export const status = (profile: string) => invoke<ProfileStatus>("status", { profile });
 

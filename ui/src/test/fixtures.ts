@@ -22,6 +22,8 @@ export const status: ProfileStatus = {
   signed_in: true,
   sign_in_needed: false,
   odoo_api_key_saved: true,
+  odoo_key_expiry: { kind: "at", at: "2027-02-20T08:00:00Z" },
+  odoo_key_expires_soon: false,
   last_sync_at: "2026-11-23T09:00:00Z",
   last_outcome: "3 writes, 1 conflict",
   last_error: null,

@@ -1,5 +1,19 @@
 //! API keys (`res.users.apikeys`, spec §1.5): lookup by the 8-character index and a digest,
 //! scope and expiry checks, and the programmatic `generate`/`revoke` of 19.
+//!
+//! Reading keys. The model's fields are `name`, `user_id`, `scope`, `create_date` and, from
+//! 18.0, `expiration_date`, all readonly; the index and the hashed key are table columns,
+//! never fields (odoo/odoo `odoo/addons/base/models/res_users.py`, class
+//! `ResUsersApikeys`). `ir.model.access.csv` gives `base.group_user` and `base.group_portal`
+//! read access only (`access_res_users_apikeys_access_employee`/`_portal`: 1,0,0,0), and
+//! `base_security.xml` narrows it with record rules: `api_key_user` ("Users can read and
+//! delete their own keys", `[('user_id', '=', user.id)]`) and `api_key_admin`
+//! ("Administrators can view user keys to revoke them", `[(1, '=', 1)]` for
+//! `base.group_system`). So a client learns its own keys' expiry with
+//! `search_read([('user_id', '=', uid)], ['name', 'scope', 'expiration_date'])`, and cannot
+//! see other users' keys unless it is an administrator. The emulator keeps the keys in
+//! [`Db::keys`] and mirrors their public fields into the model's table ([`mirror`]) after
+//! every change, so the generic ORM (domains, rules, `read`) serves them.
 
 use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
@@ -68,7 +82,48 @@ pub fn make(
         expiration_date,
         create_date: created,
     });
+    mirror(db);
     key
+}
+
+/// Rebuilds the `res.users.apikeys` rows from [`Db::keys`]: the public fields only, with
+/// Odoo's `false` for an empty scope or expiry. Called after every change to the keys.
+pub fn mirror(db: &mut Db) {
+    let rows: std::collections::BTreeMap<i64, orm::Row> = db
+        .keys
+        .iter()
+        .map(|k| {
+            let or_false = |v: &Option<String>| v.clone().map_or(Value::Bool(false), Value::from);
+            let row: orm::Row = [
+                ("id", json!(k.id)),
+                ("name", json!(k.name)),
+                ("user_id", json!(k.uid)),
+                ("scope", or_false(&k.scope)),
+                ("expiration_date", or_false(&k.expiration_date)),
+                ("create_date", json!(k.create_date)),
+                ("write_date", json!(k.create_date)),
+                ("create_uid", json!(k.uid)),
+                ("write_uid", json!(k.uid)),
+            ]
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+            (k.id, row)
+        })
+        .collect();
+    let next_id = db.next_key_id;
+    if let Some(t) = db.tables.get_mut("res.users.apikeys") {
+        t.rows = rows;
+        t.next_id = next_id;
+    }
+}
+
+/// Removes a key by id; false when there was none.
+pub fn remove(db: &mut Db, key_id: i64) -> bool {
+    let before = db.keys.len();
+    db.keys.retain(|k| k.id != key_id);
+    mirror(db);
+    before != db.keys.len()
 }
 
 /// The largest key lifetime a non-system user may choose: `base.group_user`'s
@@ -174,7 +229,7 @@ pub fn revoke(tx: &mut Tx<'_>, env: &Env, kw: &Map<String, Value>) -> OResult<Va
     let found = lookup(tx.db, given, now).map(|k| (k.id, k.uid));
     match found {
         Some((id, uid)) if uid == env.uid || tx.db.is_system(env.uid) => {
-            tx.db.keys.retain(|k| k.id != id);
+            remove(tx.db, id);
             Ok(json!(true))
         }
         _ => Err(OdooError::Access("The provided API key is invalid.".into())),

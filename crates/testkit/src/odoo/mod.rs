@@ -666,10 +666,7 @@ impl OdooEmulator {
 
     /// Revokes (deletes) a key by its id; false when there was none.
     pub fn revoke_api_key(&self, key_id: i64) -> bool {
-        let mut db = self.db();
-        let before = db.keys.len();
-        db.keys.retain(|k| k.id != key_id);
-        before != db.keys.len()
+        apikeys::remove(&mut self.db(), key_id)
     }
 
     /// The keys (without their secret part).

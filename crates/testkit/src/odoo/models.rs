@@ -409,16 +409,17 @@ pub fn registry(version: &VersionProfile) -> Registry {
         );
     }
     models.push(users.build());
-    // Keys live outside the tables (their secret part is never a field); the model exists
-    // for its generate/revoke methods.
-    models.push(
-        ModelBuilder::new("res.users.apikeys", "Users API Keys", "id")
-            .field("name", Kind::Char, "Description")
-            .field("user_id", Kind::Many2one("res.users"), "User")
-            .field("scope", Kind::Char, "Scope")
-            .field("expiration_date", Kind::Datetime, "Expiration Date")
-            .build(),
-    );
+    // The keys themselves live in `Db::keys` (their secret part is never a field); the
+    // table holds a mirror of their public fields (apikeys.rs) so a user can read their own
+    // keys' expiry. Every field is readonly in Odoo; `expiration_date` exists from 18.0.
+    let mut keys = ModelBuilder::new("res.users.apikeys", "Users API Keys", "id")
+        .readonly("name", Kind::Char, "Description")
+        .readonly("user_id", Kind::Many2one("res.users"), "User")
+        .readonly("scope", Kind::Char, "Scope");
+    if version.has_key_expiry() {
+        keys = keys.readonly("expiration_date", Kind::Datetime, "Expiration Date");
+    }
+    models.push(keys.build());
     models.push(
         ModelBuilder::new("res.groups", "Access Groups", "name, id")
             .required("name", Kind::Char, "Name")

@@ -501,7 +501,20 @@ fn acl_error(m: &Model, mode: Mode, group: &str) -> OdooError {
 
 /// Model-level access rights (`ir.model.access`).
 pub fn check_access(db: &Db, env: &Env, m: &Model, mode: Mode) -> OResult<()> {
-    if env.su || db.is_system(env.uid) {
+    if env.su {
+        return Ok(());
+    }
+    // `ir.model.access.csv` grants employees and portal users read only on API keys, and
+    // no group more (keys are made by the wizard or `generate`, removed by `revoke`), so
+    // administrators cannot create or write them through the ORM either.
+    if m.name == "res.users.apikeys" {
+        return if mode == Mode::Read {
+            Ok(())
+        } else {
+            Err(acl_error(m, mode, "Administration/Settings"))
+        };
+    }
+    if db.is_system(env.uid) {
         return Ok(());
     }
     if db.is_portal(env.uid) {
@@ -537,6 +550,11 @@ pub fn rule_allows(db: &Db, env: &Env, m: &Model, row: &Row, mode: Mode) -> bool
             ids_of(db.user_row(env.uid).and_then(|u| u.get("company_ids"))).contains(&id)
         }
         "res.users" if mode == Mode::Write => id == env.uid || db.is_system(env.uid),
+        // `base_security.xml`: `api_key_user` (portal and internal users see their own
+        // keys) and `api_key_admin` (settings administrators see every key).
+        "res.users.apikeys" => {
+            row.get("user_id").and_then(Value::as_i64) == Some(env.uid) || db.is_system(env.uid)
+        }
         "ir.attachment" => super::attach::attachment_allows(db, env, row, mode),
         "mail.message" => {
             let model = row.get("model").and_then(Value::as_str).unwrap_or("");
