@@ -122,13 +122,15 @@ export interface Status {
   plan_waiting_for_confirmation: boolean;
 }
 
-export type SyncMode = "webhook" | "polling";
+/** `webhook`: Graph posts to the public URL; `push (socketIo)`: OneDrive pushes over its
+ * socketIo channel (documents without a public URL); `polling`: the profile's interval. */
+export type SyncMode = "webhook" | "push (socketIo)" | "polling";
 
 /** `status` result: `Status` flattened with the desktop's scheduler facts. */
 export interface ProfileStatus extends Status {
   /** Desktop: the profile id, so actions can name it. */
   id: string;
-  /** Desktop: push notifications or polling. */
+  /** How changes reach the app: push notifications or polling. */
   mode: SyncMode;
   /** Desktop: why polling is used although a webhook URL is set (validation failed...). */
   mode_reason: string | null;

@@ -66,6 +66,7 @@ export const de: Record<Key, string> = {
   "status.none_while_paused": "keine, solange pausiert",
   "status.mode": "Änderungen kommen per",
   "status.mode_webhook": "Push-Benachrichtigung (Webhook)",
+  "status.mode_socketio": "Push-Benachrichtigung (OneDrive-socketIo)",
   "status.mode_polling": "regelmäßiger Abfrage",
   "status.pending": "Ausstehende Änderungen",
   "status.failed": "Fehlgeschlagene Änderungen",

@@ -64,6 +64,7 @@ export const en = {
   "status.none_while_paused": "none while paused",
   "status.mode": "Changes arrive by",
   "status.mode_webhook": "push notification (webhook)",
+  "status.mode_socketio": "push notification (OneDrive socketIo)",
   "status.mode_polling": "polling",
   "status.pending": "Pending changes",
   "status.failed": "Failed changes",
