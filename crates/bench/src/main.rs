@@ -88,7 +88,14 @@ fn main() -> anyhow::Result<()> {
     if let Some(Child::Child { phase }) = &args.child {
         return odoo365_bench::child::run(phase);
     }
-    let known = ["engine", "first-sync", "noop", "latency", "throttled", "files"];
+    let known = [
+        "engine",
+        "first-sync",
+        "noop",
+        "latency",
+        "throttled",
+        "files",
+    ];
     for s in &args.scenarios {
         anyhow::ensure!(
             known.contains(&s.as_str()),
