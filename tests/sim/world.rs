@@ -339,7 +339,7 @@ impl World {
             store,
             SyncSettings::default().engine_config(PROFILE, ALICE),
             Arc::new(GraphCalendar::new(graph)),
-            Arc::new(OdooEvents::new(odoo)),
+            Arc::new(OdooEvents::new(Arc::new(odoo))),
             Arc::new(self.clock.clone()),
         )
         .expect("the engine opens its store")
