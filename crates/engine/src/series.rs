@@ -506,7 +506,7 @@ impl Engine {
 
         let mut rows_of_base: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         let linked: BTreeSet<i64> = series_links.values().filter_map(|(o, _)| *o).collect();
-        // Series no longer linked are forgotten.
+        // Series not linked (any more) are forgotten.
         seen.series_rows.retain(|base, _| linked.contains(base));
         if !recurrences.is_empty() {
             let ids: Vec<i64> = recurrences.into_iter().collect();
@@ -519,9 +519,9 @@ impl Engine {
                 let Some((base, mut record)) = odoo_series_record(&s) else {
                     continue;
                 };
-                if linked.contains(&base) {
-                    remember(&mut seen.series_rows, base, &s, &mut record);
-                }
+                // Unlinked ones too: a series read in the cycle that links it is not read
+                // again until it changes (forgotten next cycle if it did not get linked).
+                remember(&mut seen.series_rows, base, &s, &mut record);
                 rows_of_base.insert(base, s.events.clone());
                 if record.get("active").and_then(Value::as_bool) == Some(true) {
                     seen.odoo_gone.remove(&base);
