@@ -57,6 +57,102 @@ use crate::state::Link;
 /// before a series was linked are not in any later delta round).
 pub(super) const CUR_SCANNED: &str = "calendar.series_scanned";
 
+/// The rows of each linked Odoo series as last read (see [`SeriesRows`]), by the link's
+/// Odoo id (the series' base event).
+pub(super) const CUR_ROWS: &str = "calendar.series_rows";
+
+/// One linked Odoo series as the engine last read it. An occurrence deleted outright
+/// (`unlink`) leaves no archived row and changes nothing else in the series (no
+/// `write_date` moves; /work/shared/specs/odoo.md "Deletions leave no trace"), so neither
+/// the cursor nor the archived rows show it. The engine remembers the row ids: the id-set
+/// check asks for them too, a vanished id re-reads its series, and the vanished row's date
+/// is kept in `deleted`: a cancelled occurrence from then on, as long as the rule expects
+/// it and no active row covers it (kept, or the next read would see it come back).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct SeriesRows {
+    /// The `calendar.recurrence` id.
+    rec: i64,
+    /// Row id → the local date (`YYYY-MM-DD`, series zone) it starts on.
+    rows: BTreeMap<i64, String>,
+    /// Dates whose row was deleted outright: cancelled occurrences.
+    #[serde(default)]
+    deleted: BTreeSet<String>,
+}
+
+/// [`SeriesRows`] by base event id.
+pub(super) type RowMemory = BTreeMap<i64, SeriesRows>;
+
+/// Every remembered row id (for the id-set check).
+pub(super) fn remembered_ids(memory: &RowMemory) -> impl Iterator<Item = i64> + '_ {
+    memory.values().flat_map(|m| m.rows.keys().copied())
+}
+
+/// The recurrences of which a remembered row no longer exists.
+pub(super) fn vanished_recurrences(memory: &RowMemory, existing: &BTreeSet<i64>) -> Vec<i64> {
+    memory
+        .values()
+        .filter(|m| m.rows.keys().any(|r| !existing.contains(r)))
+        .map(|m| m.rec)
+        .collect()
+}
+
+/// Remembers the rows of series `s` (record `record`, base `base`) and adds the dates of
+/// rows deleted since the last read to its `cancelled_occurrences`.
+fn remember(memory: &mut RowMemory, base: i64, s: &OdooSeries, record: &mut Value) {
+    let Some(rec) = s.recurrence.get("id").and_then(Value::as_i64) else {
+        return;
+    };
+    let Ok(event) = odoo::from_odoo(record) else {
+        memory.remove(&base);
+        return;
+    };
+    let zone = zone_of(&event);
+    let expected = expected_dates(&event);
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let rows: BTreeMap<i64, String> = s
+        .events
+        .iter()
+        .filter_map(|r| Some((r.get("id")?.as_i64()?, day(odoo_local_date(r, zone)?))))
+        .collect();
+    let active: BTreeSet<String> = s
+        .events
+        .iter()
+        .filter(|r| is_active(r))
+        .filter_map(|r| odoo_local_date(r, zone).map(day))
+        .collect();
+    // A new recurrence (Odoo rebuilt the series) starts a fresh memory.
+    let old = memory.remove(&base).filter(|m| m.rec == rec);
+    let deleted: BTreeSet<String> = old
+        .map(|m| {
+            let vanished = m
+                .rows
+                .into_iter()
+                .filter(|(id, _)| !rows.contains_key(id))
+                .map(|(_, d)| d);
+            m.deleted.into_iter().chain(vanished).collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| !active.contains(d))
+        .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|d| expected.contains(&d)))
+        .collect();
+    if !deleted.is_empty() {
+        let mut cancelled: BTreeSet<String> = record
+            .get("cancelled_occurrences")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        cancelled.extend(deleted.iter().cloned());
+        record["cancelled_occurrences"] = json!(cancelled);
+    }
+    memory.insert(base, SeriesRows { rec, rows, deleted });
+}
+
 /// What a Graph event is, for routing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum GraphKind {
@@ -362,7 +458,10 @@ impl Engine {
         let mut base_lookup = Vec::new();
         for (o, _) in series_links.values() {
             let Some(o) = o else { continue };
-            if seen.odoo_gone.contains(o) || seen.odoo.contains_key(o) {
+            // At the id-set check a linked series whose rows are not remembered yet is read
+            // once, so a later deleted occurrence can be noticed (see [`SeriesRows`]).
+            let unremembered = seen.id_checked && !seen.series_rows.contains_key(o);
+            if seen.odoo_gone.contains(o) || seen.odoo.contains_key(o) || unremembered {
                 base_lookup.push(*o);
             }
         }
@@ -406,6 +505,9 @@ impl Engine {
         }
 
         let mut rows_of_base: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        let linked: BTreeSet<i64> = series_links.values().filter_map(|(o, _)| *o).collect();
+        // Series not linked (any more) are forgotten.
+        seen.series_rows.retain(|base, _| linked.contains(base));
         if !recurrences.is_empty() {
             let ids: Vec<i64> = recurrences.into_iter().collect();
             let all = self
@@ -414,9 +516,12 @@ impl Engine {
                 .await
                 .map_err(|e| sign_in(odoo365_sync_core::Side::Odoo, e))?;
             for s in all {
-                let Some((base, record)) = odoo_series_record(&s) else {
+                let Some((base, mut record)) = odoo_series_record(&s) else {
                     continue;
                 };
+                // Unlinked ones too: a series read in the cycle that links it is not read
+                // again until it changes (forgotten next cycle if it did not get linked).
+                remember(&mut seen.series_rows, base, &s, &mut record);
                 rows_of_base.insert(base, s.events.clone());
                 if record.get("active").and_then(Value::as_bool) == Some(true) {
                     seen.odoo_gone.remove(&base);

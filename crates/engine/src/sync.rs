@@ -311,6 +311,10 @@ struct Seen {
     /// Exception links whose pairing never finished and whose occurrence changed since:
     /// dropped with the plan (nothing was agreed on them), their series searched again.
     drop_links: Vec<i64>,
+    /// The rows of the linked Odoo series (deleted occurrences), saved with the plan.
+    series_rows: series::RowMemory,
+    /// `series_rows` as loaded, to save it only when it changed.
+    series_rows_loaded: series::RowMemory,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -1089,6 +1093,10 @@ impl Engine {
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
             }
+            if seen.series_rows != seen.series_rows_loaded {
+                let text = serde_json::to_string(&seen.series_rows).map_err(store_err)?;
+                t.set_cursor(&profile, series::CUR_ROWS, &text, now)?;
+            }
             t.clear_cursor(&profile, CUR_PAUSED)?;
             // The items to re-read were read now: what remains are the blocked ones; the
             // jobs below (and a job dropped on 412) add theirs.
@@ -1260,18 +1268,24 @@ impl Engine {
         let profile = self.cfg.profile_id.clone();
         let window = self.window();
         let now = self.now();
-        let (delta, odoo_cur, id_check, recheck_text) = self.store.tx(|t| {
+        let (delta, odoo_cur, id_check, recheck_text, rows_text) = self.store.tx(|t| {
             Ok((
                 t.cursor(&profile, CUR_DELTA)?,
                 t.cursor(&profile, CUR_ODOO)?,
                 t.cursor(&profile, CUR_ID_CHECK)?,
                 t.cursor(&profile, CUR_RECHECK)?,
+                t.cursor(&profile, series::CUR_ROWS)?,
             ))
         })?;
         let recheck: Recheck = recheck_text
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
         let mut seen = Seen::default();
+        // Unreadable (an older format): rebuilt from the next reads.
+        seen.series_rows = rows_text
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        seen.series_rows_loaded = seen.series_rows.clone();
         let ms_err = |error: PortError| match error {
             PortError::SignInNeeded { .. } => EngineError::SignInNeeded {
                 side: Side::Microsoft,
@@ -1455,9 +1469,17 @@ impl Engine {
             seen.id_checked = true;
         } else if due {
             let ids: Vec<i64> = linked_odoo.keys().copied().collect();
+            // The remembered occurrence rows of linked series too: one deleted outright
+            // changes nothing else in its series, which is then read again.
+            let ask: BTreeSet<i64> = ids
+                .iter()
+                .copied()
+                .chain(series::remembered_ids(&seen.series_rows))
+                .collect();
+            let ask: Vec<i64> = ask.into_iter().collect();
             let existing: BTreeSet<i64> = self
                 .odoo
-                .existing_ids(&ids)
+                .existing_ids(&ask)
                 .await
                 .map_err(odoo_err)?
                 .into_iter()
@@ -1468,6 +1490,7 @@ impl Engine {
                     seen.odoo_gone.insert(id);
                 }
             }
+            recurrences.extend(series::vanished_recurrences(&seen.series_rows, &existing));
             seen.id_checked = true;
         }
         if !reread.is_empty() {

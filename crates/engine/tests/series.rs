@@ -708,3 +708,63 @@ async fn a_crash_after_any_step_of_series_edits_converges_to_the_same_calendars(
         }
     }
 }
+
+#[tokio::test]
+async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
+    let mut w = World::new();
+    w.odoo
+        .user_create(&series("Standup", 23, 8, "FREQ=DAILY;COUNT=5"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Standup")[0];
+    let master = w.master("Standup")["id"].as_str().unwrap().to_owned();
+    // The first id-set check reads the linked series once to learn its rows: no writes.
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+
+    // `unlink` of the 25th: no archived row, nothing else in the series changes. Found
+    // when the series is read again (the fake's `write_date` overlap re-reads it every
+    // cycle) or, at the latest, when the id-set check misses the remembered row id.
+    let row = w
+        .active_rows(rid)
+        .into_iter()
+        .find(|r| r["start"].as_str().unwrap().starts_with("2026-11-25"))
+        .unwrap();
+    w.odoo.user_unlink(row["id"].as_i64().unwrap());
+    let mails_before = w.graph.mails().len();
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
+    );
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    let mails: Vec<&'static str> = w.graph.mails()[mails_before..]
+        .iter()
+        .map(|m| m.kind)
+        .collect();
+    assert!(
+        mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
+        "only Outlook's one cancellation: {mails:?}"
+    );
+    assert_eq!(
+        w.master("Standup")["id"],
+        json!(master),
+        "the series is kept"
+    );
+    // Quiet afterwards, also at the next id-set check: the deleted date stays cancelled.
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+    // A later edit of the whole series in Odoo does not bring the date back.
+    w.odoo.user_write(
+        w.active_rows(rid)[0]["id"].as_i64().unwrap(),
+        &json!({"name": "Standup (new)", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
+    );
+    w.assert_quiet().await;
+}
