@@ -7,39 +7,15 @@
 
 use std::sync::Arc;
 
-use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
+use odoo365_app::auth::{MemoryKeychain, Secret};
 use odoo365_app::{App, ProfileDraft, SignIn, SyncSettings};
 use odoo365_engine::files::content_info_of;
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, Ret, RunningOdoo};
+use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::odoo::{OdooConfig, OdooEmulator, Ret, RunningOdoo};
 use serde_json::{json, Value};
 
-const ALICE: &str = "alice@contoso.com";
-
-/// Plays Alice on the emulator's sign-in page: posts the form, then follows the redirect
-/// to the app's loopback listener.
-#[derive(Debug)]
-struct AliceSignsIn;
-
-impl Browser for AliceSignsIn {
-    fn open(&self, url: &str) -> Result<(), AuthError> {
-        let url = reqwest::Url::parse(url).map_err(|e| AuthError::NoBrowser(e.to_string()))?;
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), ALICE.into()));
-        let mut action = url.clone();
-        action.set_query(None);
-        tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let answer = http.post(action).form(&form).send().await.unwrap();
-            let location = answer.headers()["location"].to_str().unwrap().to_string();
-            http.get(location).send().await.unwrap();
-        });
-        Ok(())
-    }
-}
+mod common;
+use common::{alice_in, AliceSignsIn, ALICE};
 
 struct World {
     graph: RunningGraph,
@@ -57,27 +33,13 @@ impl World {
         })
         .await
         .unwrap();
-        graph
-            .emulator
-            .create_user(ALICE, "Alice", DriveType::Business);
         let odoo = OdooEmulator::start(OdooConfig {
             seed: 11,
             ..Default::default()
         })
         .await
         .unwrap();
-        let user = odoo
-            .emulator
-            .create_user(NewUser {
-                email: Some(ALICE.into()),
-                name: Some("Alice".into()),
-                ..NewUser::internal(ALICE)
-            })
-            .unwrap();
-        let key = odoo
-            .emulator
-            .create_api_key(user.uid, NewApiKey::default())
-            .unwrap();
+        let (uid, key) = alice_in(&graph, &odoo);
         let dir = tempfile::tempdir().unwrap();
         let app = App::open_with(
             dir.path(),
@@ -110,7 +72,7 @@ impl World {
         World {
             graph,
             odoo,
-            uid: user.uid,
+            uid,
             _dir: dir,
             app,
         }

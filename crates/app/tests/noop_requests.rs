@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
+use odoo365_app::auth::{MemoryKeychain, Secret};
 use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn};
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
+use odoo365_testkit::odoo::{NewApiKey, OdooConfig, OdooEmulator, RunningOdoo};
 use odoo365_testkit::{Clock, RequestRecord};
 
-const ALICE: &str = "alice@contoso.com";
+mod common;
+use common::{alice_in, AliceSignsIn, ALICE};
 
 struct World {
     graph: RunningGraph,
@@ -25,29 +26,6 @@ struct World {
     key: String,
     app: App,
     _dir: tempfile::TempDir,
-}
-
-/// Plays Alice on the emulator's sign-in page: posts the form, follows the redirect.
-struct EmulatorBrowser;
-
-impl Browser for EmulatorBrowser {
-    fn open(&self, url: &str) -> Result<(), AuthError> {
-        let url = url::Url::parse(url).unwrap();
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), ALICE.into()));
-        let mut action = url.clone();
-        action.set_query(None);
-        tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let answer = http.post(action).form(&form).send().await.unwrap();
-            let location = answer.headers()["location"].to_str().unwrap().to_string();
-            http.get(location).send().await.unwrap();
-        });
-        Ok(())
-    }
 }
 
 fn odoo_dt(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -63,9 +41,6 @@ async fn world() -> World {
     })
     .await
     .unwrap();
-    graph
-        .emulator
-        .create_user(ALICE, "Alice", DriveType::Business);
     let odoo = OdooEmulator::start(OdooConfig {
         seed: 11,
         clock,
@@ -73,18 +48,7 @@ async fn world() -> World {
     })
     .await
     .unwrap();
-    let user = odoo
-        .emulator
-        .create_user(NewUser {
-            email: Some(ALICE.into()),
-            name: Some("Alice".into()),
-            ..NewUser::internal(ALICE)
-        })
-        .unwrap();
-    let key = odoo
-        .emulator
-        .create_api_key(user.uid, NewApiKey::default())
-        .unwrap();
+    let (uid, key) = alice_in(&graph, &odoo);
     let dir = tempfile::tempdir().unwrap();
     let app = App::open_with(
         dir.path(),
@@ -106,13 +70,13 @@ async fn world() -> World {
         &Secret::new(key.clone()),
     )
     .unwrap();
-    app.login("work", SignIn::Browser(&EmulatorBrowser))
+    app.login("work", SignIn::Browser(&AliceSignsIn))
         .await
         .unwrap();
     World {
         graph,
         odoo,
-        uid: user.uid,
+        uid,
         key,
         app,
         _dir: dir,
