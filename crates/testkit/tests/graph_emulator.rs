@@ -576,6 +576,49 @@ mod calendar {
     }
 
     #[tokio::test]
+    async fn a_concurrent_edit_fault_on_a_drive_item_changes_its_etag_not_its_ctag() {
+        let e = env().await;
+        let put = e
+            .http
+            .put(e.url("/me/drive/root:/a.txt:/content"))
+            .bearer_auth(&e.token)
+            .body("first")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        let item = json_of(put).await;
+        let id = item["id"].as_str().unwrap().to_string();
+        let (etag, ctag) = (
+            item["eTag"].as_str().unwrap().to_string(),
+            item["cTag"].as_str().unwrap().to_string(),
+        );
+        let rename = |tag: &str, name: &'static str| {
+            e.http
+                .patch(e.url(&format!("/me/drive/items/{id}")))
+                .bearer_auth(&e.token)
+                .header("if-match", tag)
+                .json(&json!({ "name": name }))
+                .send()
+        };
+        e.em()
+            .faults()
+            .add(FaultRule::once(Fault::ConcurrentEdit).on_path("/drive/items/"));
+        // Someone else's metadata edit lands first: the held eTag is stale, nothing renamed.
+        let r = rename(&etag, "b.txt").await.unwrap();
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        let now = json_of(e.get(&format!("/me/drive/items/{id}")).await).await;
+        assert_eq!(now["name"], "a.txt");
+        assert_ne!(now["eTag"].as_str().unwrap(), etag);
+        assert_eq!(now["cTag"].as_str().unwrap(), ctag, "content untouched");
+        // The content tag still matches (metadata-only edit), so If-Match on it goes through.
+        assert_eq!(
+            rename(&ctag, "b.txt").await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
     async fn bad_bodies_are_graph_errors_not_panics() {
         let e = env().await;
         let r = e

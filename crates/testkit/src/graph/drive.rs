@@ -699,6 +699,45 @@ pub fn handle(em: &GraphEmulator, req: &GReq, path: &str) -> GResult {
     result
 }
 
+/// The `concurrent_edit` fault on a drive item (`/drive/items/{id}…`, `/drives/{d}/items/{id}…`):
+/// another client edits the item's `description` just before the request arrives, a
+/// metadata-only edit, so the eTag changes and the cTag does not [DI], the item shows in
+/// delta again, and a request carrying the old eTag in `if-match` gets 412 while one
+/// without (or with the cTag) goes through. Paths by `root:/…` name no item: unchanged.
+pub fn edit_concurrently(em: &GraphEmulator, user_id: &str, path: &str) {
+    let now = em.inner.clock.now();
+    let mut world = em.world();
+    let drive_id = if let Some(r) = path.strip_prefix("/drives/") {
+        h::percent_decode(r.split('/').next().unwrap_or(""))
+    } else if path.starts_with("/me/drive/") || path.starts_with("/drive/") {
+        match world.user(user_id) {
+            Ok(u) => u.drive_id.clone(),
+            Err(_) => return,
+        }
+    } else {
+        return;
+    };
+    let Some(rest) = path.split_once("/items/").map(|(_, r)| r) else {
+        return;
+    };
+    let id = h::percent_decode(&rest[..rest.find([':', '/']).unwrap_or(rest.len())]);
+    let Some(d) = world.drives.get_mut(&drive_id) else {
+        return;
+    };
+    if !d.live(&id).is_ok_and(|i| !i.folder) {
+        return;
+    }
+    let seq = d.bump();
+    if let Some(i) = d.items.get_mut(&id) {
+        i.description = Some(format!("edited by another client at {now}"));
+        i.etag_v += 1;
+        i.modified = now;
+        i.seq = seq;
+        i.own_seq = seq;
+    }
+    d.touch_ancestors(&id, seq);
+}
+
 fn drive_resource(world: &World, drive_id: &str, req: &GReq) -> GResult {
     let d = world
         .drives

@@ -556,6 +556,7 @@ async fn graph_entry(State(em): State<GraphEmulator>, req: Request) -> Response 
     };
     if fault == Some(Fault::ConcurrentEdit) {
         calendar::edit_concurrently(&em, &user, &path);
+        drive::edit_concurrently(&em, &user, &path);
     }
     let action = apply_fault(fault.as_ref(), outlook).await;
     let drop_after = match action {
