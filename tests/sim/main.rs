@@ -32,6 +32,7 @@
 //!   archives it.
 
 mod clock;
+mod docs;
 mod world;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,7 +48,7 @@ use odoo365_sync_core::Side;
 
 use world::{World, ALICE, PROFILE};
 
-const CONFIRM: SyncOptions = SyncOptions {
+pub(crate) const CONFIRM: SyncOptions = SyncOptions {
     dry_run: false,
     confirm: true,
 };
@@ -296,7 +297,14 @@ async fn person_step(w: &mut World, rng: &mut Rng) {
 /// Resolves one open conflict as Alice would (either side); a resolution for Odoo sends
 /// Odoo's version to Outlook, which may mail the guests: that mail is hers.
 fn resolve_one(w: &mut World, e: &mut Engine, rng: &mut Rng, only_odoo: bool) -> usize {
-    let open = e.store().tx(|t| t.open_conflicts(PROFILE)).unwrap();
+    // File conflicts are the file engine's (`docs::World::settle_files`).
+    let open: Vec<_> = e
+        .store()
+        .tx(|t| t.open_conflicts(PROFILE))
+        .unwrap()
+        .into_iter()
+        .filter(|c| !docs::is_file_conflict(c))
+        .collect();
     let n = open.len();
     for c in open {
         let side = if only_odoo || rng.below(2) == 0 {
@@ -343,10 +351,16 @@ async fn settle(w: &mut World, rng: &mut Rng) -> usize {
         let open = resolve_one(w, &mut e, rng, true);
         w.note(open);
         w.park(e);
+        let f = w.file_cycle(None, "the quiet phase").await.unwrap();
+        let files_open = w.settle_files(true);
         if open == 0
             && r.jobs_waiting == 0
             && r.failed.is_empty()
             && !r.plan.has_writes()
+            && files_open == 0
+            && f.planned.is_empty()
+            && f.jobs_waiting == 0
+            && f.failed.is_empty()
             && service_writes(w) == before
         {
             return n;
@@ -402,6 +416,7 @@ async fn check(w: &mut World, seed: u64) {
         writes,
         "seed {seed}: a further cycle wrote"
     );
+    let writes = service_writes(w);
 
     // One link per single event and series master on each side.
     let links = e.store().tx(|t| t.links(PROFILE, LinkKind::Event)).unwrap();
@@ -502,6 +517,12 @@ async fn check(w: &mut World, seed: u64) {
         );
     }
     w.park(e);
+    w.check_docs(seed, writes).await;
+    assert!(
+        w.mail.unasked.is_empty(),
+        "seed {seed}: unasked mail: {:?}",
+        w.mail.unasked
+    );
 }
 
 /// Runs one history and checks it; returns its trace hash. `unlink_occurrences` lets
@@ -510,6 +531,7 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
     say(|| format!("seed {seed}"));
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut w = World::new(seed, unlink_occurrences).await;
+    w.docs_setup();
     for _ in 0..3 {
         w.odoo_create(&mut rng, false);
         w.outlook_create(&mut rng, false).await;
@@ -519,6 +541,7 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
         for _ in 0..1 + rng.below(3) {
             person_step(&mut w, &mut rng).await;
         }
+        w.doc_steps().await;
         w.clock.advance(Duration::minutes(1 + rng.below(90) as i64));
         let mut e = w.engine().await;
         if rng.below(3) == 0 {
@@ -531,6 +554,21 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
             resolve_one(&mut w, &mut e, &mut rng, false);
         }
         w.park(e);
+        if r.is_ok() {
+            // The app runs the file cycle after a calendar cycle that did not fail or stop.
+            let crash = (w.docs_draw(4) == 0).then(|| 1 + w.docs_draw(12));
+            say(|| format!("file crash after {crash:?}"));
+            match w.file_cycle(crash, &format!("round {round}")).await {
+                Ok(_) if w.docs_draw(3) == 0 => {
+                    w.settle_files(false);
+                }
+                Ok(_) | Err(EngineError::Crashed) => {}
+                Err(other) => {
+                    w.note(other.to_string());
+                    say(|| format!("file cycle failed: {other}"));
+                }
+            }
+        }
         match r {
             Ok(_) | Err(EngineError::Crashed) => {}
             Err(other) => {

@@ -16,8 +16,10 @@ use serde_json::{json, Map, Value};
 use odoo365_app::auth::{
     flow, AuthConfig, Keychain, MemoryKeychain, Secret, SecretKind, TokenSource,
 };
+use odoo365_app::file_ports::{GraphDrive, OdooFiles};
 use odoo365_app::ports::{GraphCalendar, OdooEvents};
 use odoo365_app::SyncSettings;
+use odoo365_engine::files::FileSync;
 use odoo365_engine::{Engine, Store};
 use odoo365_graph::{AccessTokens, GraphClient, Seams, TokenError};
 use odoo365_odoo::{ApiKey, OdooClient};
@@ -26,6 +28,7 @@ use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, Ret, RunningOdoo};
 use odoo365_testkit::{Fault, FaultRule};
 
 use crate::clock::VirtualClock;
+use crate::docs::Docs;
 use crate::Rng;
 
 pub const ALICE: &str = "alice@contoso.com";
@@ -59,6 +62,11 @@ impl AccessTokens for VirtualTokens {
     async fn invalidate(&self) {
         self.source.invalidate().await;
     }
+}
+
+enum Body {
+    Json(Value),
+    Raw(Vec<u8>),
 }
 
 pub enum Backing {
@@ -159,6 +167,13 @@ pub struct World {
     pub mail: MailBook,
     /// Whether Alice may delete (not only archive) one occurrence of an Odoo series.
     pub unlink_occurrences: bool,
+    /// The clients of the current cycle: the file cycle runs on the calendar's, as the
+    /// app's kept session does.
+    session: Option<(GraphClient, Arc<OdooClient>)>,
+    /// The file engine's spool directory (never in memory, as in the app).
+    spool: tempfile::TempDir,
+    /// The documents half of the history (`docs.rs`).
+    pub docs: Docs,
 }
 
 fn ret_value(r: Ret) -> Value {
@@ -281,6 +296,9 @@ impl World {
             touched: Touched::default(),
             mail: MailBook::default(),
             unlink_occurrences,
+            session: None,
+            spool: tempfile::tempdir().expect("a spool dir"),
+            docs: Docs::new(seed),
         }
     }
 
@@ -330,25 +348,66 @@ impl World {
         cfg.database = Some(self.odoo.emulator.database().to_string());
         cfg.clock = Arc::new(self.clock.clone());
         cfg.jitter_seed = self.seed;
-        let odoo = OdooClient::connect(cfg).await.expect("Odoo connects");
-        let store = match &mut self.store {
-            Backing::Memory(s) => s.take().expect("the store is parked between engines"),
-            Backing::File(dir) => Store::open(&dir.path().join("sync.db")).expect("the store"),
-        };
+        let odoo = Arc::new(OdooClient::connect(cfg).await.expect("Odoo connects"));
+        self.session = Some((graph.clone(), odoo.clone()));
+        let store = self.take_store();
         Engine::new(
             store,
-            SyncSettings::default().engine_config(PROFILE, ALICE),
+            World::settings().engine_config(PROFILE, ALICE),
             Arc::new(GraphCalendar::new(graph)),
-            Arc::new(OdooEvents::new(Arc::new(odoo))),
+            Arc::new(OdooEvents::new(odoo)),
             Arc::new(self.clock.clone()),
         )
         .expect("the engine opens its store")
+    }
+
+    fn take_store(&mut self) -> Store {
+        match &mut self.store {
+            Backing::Memory(s) => s.take().expect("the store is parked between engines"),
+            Backing::File(dir) => Store::open(&dir.path().join("sync.db")).expect("the store"),
+        }
+    }
+
+    /// The settings of Alice's profile: the calendar, and the attachments of sale orders.
+    pub fn settings() -> SyncSettings {
+        SyncSettings {
+            documents: true,
+            document_models: vec![crate::docs::MODEL.to_string()],
+            ..SyncSettings::default()
+        }
+    }
+
+    /// The file engine, after the calendar's, on the same clients and store, with the
+    /// app's own file configuration (`odoo365_app::files::file_config`) and adapters.
+    pub fn file_engine(&mut self) -> FileSync {
+        let (graph, odoo) = self
+            .session
+            .clone()
+            .expect("the calendar engine of the cycle made the clients");
+        let store = self.take_store();
+        let spool = self.spool.path().join(PROFILE);
+        std::fs::create_dir_all(&spool).expect("the spool dir");
+        FileSync::new(
+            store,
+            odoo365_app::files::file_config(&World::settings(), PROFILE, spool),
+            Arc::new(GraphDrive::new(&graph, None)),
+            Arc::new(OdooFiles::new(odoo)),
+            Arc::new(self.clock.clone()),
+        )
+        .expect("the file engine opens its store")
     }
 
     /// Drops the engine (the in-memory store is kept for the next one).
     pub fn park(&mut self, e: Engine) {
         if let Backing::Memory(s) = &mut self.store {
             *s = Some(e.into_store());
+        }
+    }
+
+    /// Drops the file engine, likewise.
+    pub fn park_files(&mut self, f: FileSync) {
+        if let Backing::Memory(s) = &mut self.store {
+            *s = Some(f.into_store());
         }
     }
 
@@ -395,6 +454,25 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, String> {
+        self.as_alice(method, path, body.map(Body::Json)).await
+    }
+
+    /// A Graph call of Alice's with a raw body (a file's content).
+    pub async fn onedrive(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content: Vec<u8>,
+    ) -> Result<Value, String> {
+        self.as_alice(method, path, Some(Body::Raw(content))).await
+    }
+
+    async fn as_alice(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> Result<Value, String> {
         let token = self
             .graph
             .emulator
@@ -410,8 +488,10 @@ impl World {
             .request(method, url)
             .bearer_auth(token)
             .header("Prefer", "outlook.timezone=\"UTC\", odata.maxpagesize=100");
-        if let Some(b) = body {
-            req = req.json(&b);
+        match body {
+            Some(Body::Json(b)) => req = req.json(&b),
+            Some(Body::Raw(b)) => req = req.body(b),
+            None => {}
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();

@@ -222,9 +222,13 @@ impl Requests {
         ]);
         url.query_pairs_mut()
             .append_pair("@microsoft.graph.conflictBehavior", conflict.as_str());
+        // A PUT, but a new file's upload is not idempotent unless it replaces: resent after
+        // a lost answer it meets its own first copy and gets 409 (`fail`) or lands a second
+        // copy as "name (2)" (`rename`). The caller looks before resending instead.
         GraphRequest::new(Method::PUT, url)
             .header("Content-Type", "application/octet-stream")
             .bytes(content)
+            .idempotent(conflict == ConflictBehavior::Replace)
     }
 
     /// `POST /drive/items/{parent}:/{name}:/createUploadSession`.
@@ -520,6 +524,26 @@ mod tests {
         assert_eq!(req.url.as_str(), link);
         assert!(!req.url.as_str().contains("startDateTime"));
         assert!(req.header_value("prefer").unwrap().contains("ImmutableId"));
+    }
+
+    #[test]
+    fn a_new_files_upload_is_resent_only_when_it_replaces() {
+        // Found by the emulator simulation (tests/sim, seed 6): the client resent an upload
+        // whose answer was lost, met its own first copy and the file failed with 409.
+        for (conflict, idempotent) in [
+            (ConflictBehavior::Fail, false),
+            (ConflictBehavior::Rename, false),
+            (ConflictBehavior::Replace, true),
+        ] {
+            let req = requests().simple_upload("P", "a.pdf", Bytes::from_static(b"x"), conflict);
+            assert_eq!(req.method, Method::PUT);
+            assert_eq!(req.idempotent, idempotent, "{conflict:?}");
+        }
+        let replace = requests().upload_content(
+            &crate::files::UploadTarget::replace("I", None),
+            Bytes::from_static(b"x"),
+        );
+        assert!(replace.idempotent, "a content replace may be resent");
     }
 
     #[test]
