@@ -98,6 +98,34 @@ pub fn is_file_conflict(c: &ConflictRecord) -> bool {
     c.kind == "content" && c.fields.get("item_id").is_some()
 }
 
+/// OneDrive's names as Odoo's: Odoo lets two attachments of a record share a name, a
+/// folder does not, so the engine uploads the second as `name (2).ext` (what a side cannot
+/// represent). Such a name counts as `name.ext` where Odoo has that name more than once.
+fn same_names(
+    odoo: &[(String, String)],
+    mut drive: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let twice = |n: &str| odoo.iter().filter(|(o, _)| o == n).count() > 1;
+    for (name, _) in drive.iter_mut() {
+        let (stem, ext) = match name.rfind('.') {
+            Some(i) => (&name[..i], &name[i..]),
+            None => (name.as_str(), ""),
+        };
+        let Some(open) = stem.rfind(" (") else {
+            continue;
+        };
+        let n = &stem[open + 2..];
+        if n.ends_with(')') && n[..n.len() - 1].parse::<u32>().is_ok() {
+            let base = format!("{}{ext}", &stem[..open]);
+            if twice(&base) {
+                *name = base;
+            }
+        }
+    }
+    drive.sort();
+    drive
+}
+
 impl World {
     fn draw(&mut self, n: usize) -> usize {
         self.docs.rng.below(n)
@@ -679,6 +707,7 @@ impl World {
         for order in self.docs.orders.clone() {
             let o = sides.get(&('o', order)).cloned().unwrap_or_default();
             let g = sides.get(&('g', order)).cloned().unwrap_or_default();
+            let g = same_names(&o, g);
             assert_eq!(
                 o, g,
                 "seed {seed}: sale order {order} has other files in Odoo than in OneDrive"

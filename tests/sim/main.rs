@@ -27,12 +27,16 @@
 //!   over `SIM_THREADS` threads (default: the cores); `make soak HARNESS=emulators
 //!   SEEDS=n` does it in release mode.
 //! * `SIM_SEED=n` replays one seed with a trace on stderr.
+//! * Documents (`docs.rs`): every history also syncs sale-order attachments with OneDrive.
+//! * `SIM_RSVP=1` adds Bob's invitations and Alice's answers (`rsvp.rs`): open, as the
+//!   engine does not settle them yet (see docs/RELIABILITY.md).
 //! * `SIM_UNLINK_OCCURRENCES=1` lets Alice delete one occurrence of an Odoo series
 //!   outright (an open bug: see `open_seeds` and docs/RELIABILITY.md); without it she
 //!   archives it.
 
 mod clock;
 mod docs;
+mod rsvp;
 mod world;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -517,6 +521,9 @@ async fn check(w: &mut World, seed: u64) {
         );
     }
     w.park(e);
+    if w.rsvp_on {
+        w.check_rsvps(seed).await;
+    }
     w.check_docs(seed, writes).await;
     assert!(
         w.mail.unasked.is_empty(),
@@ -532,6 +539,9 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut w = World::new(seed, unlink_occurrences).await;
     w.docs_setup();
+    if w.rsvp_on {
+        w.rsvp_setup().await;
+    }
     for _ in 0..3 {
         w.odoo_create(&mut rng, false);
         w.outlook_create(&mut rng, false).await;
@@ -542,6 +552,9 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
             person_step(&mut w, &mut rng).await;
         }
         w.doc_steps().await;
+        if w.rsvp_on {
+            w.rsvp_steps().await;
+        }
         w.clock.advance(Duration::minutes(1 + rng.below(90) as i64));
         let mut e = w.engine().await;
         if rng.below(3) == 0 {
@@ -703,7 +716,14 @@ fn regression_seeds() {
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 3] = [
+const OPEN: [(u64, bool, &str); 4] = [
+    (
+        27,
+        false,
+        "a file conflict settled for OneDrive after the engine uploaded Odoo's version as a \
+         conflict copy: the copy ends up holding OneDrive's content and Odoo gains a second \
+         attachment of it (the same content twice on each side)",
+    ),
     (
         47,
         false,

@@ -29,6 +29,7 @@ use odoo365_testkit::{Fault, FaultRule};
 
 use crate::clock::VirtualClock;
 use crate::docs::Docs;
+use crate::rsvp::{is_bobs, Rsvp};
 use crate::Rng;
 
 pub const ALICE: &str = "alice@contoso.com";
@@ -154,6 +155,8 @@ pub struct World {
     pub graph: RunningGraph,
     pub odoo: RunningOdoo,
     pub alice_uid: i64,
+    /// Bob, who organizes the meetings Alice is invited to (`rsvp.rs`).
+    pub bob_uid: i64,
     alice_key: String,
     /// Odoo partner id → e-mail, for Alice, Bob and Carol.
     pub partner_mail: BTreeMap<i64, String>,
@@ -174,6 +177,10 @@ pub struct World {
     spool: tempfile::TempDir,
     /// The documents half of the history (`docs.rs`).
     pub docs: Docs,
+    /// Bob's invitations and Alice's answers (`rsvp.rs`).
+    pub rsvp: Rsvp,
+    /// Whether the history has them (`SIM_RSVP=1`: open, docs/RELIABILITY.md).
+    pub rsvp_on: bool,
 }
 
 fn ret_value(r: Ret) -> Value {
@@ -282,6 +289,7 @@ impl World {
             graph,
             odoo,
             alice_uid: alice.uid,
+            bob_uid: bob.uid,
             alice_key,
             partner_mail,
             partner_of,
@@ -299,6 +307,8 @@ impl World {
             session: None,
             spool: tempfile::tempdir().expect("a spool dir"),
             docs: Docs::new(seed),
+            rsvp: Rsvp::new(seed),
+            rsvp_on: std::env::var("SIM_RSVP").is_ok_and(|v| v == "1"),
         }
     }
 
@@ -446,6 +456,13 @@ impl World {
         rows.as_array().cloned().unwrap_or_default()
     }
 
+    /// Her Odoo rows but Bob's meetings: her calendar steps leave those to `rsvp.rs`.
+    fn alices_rows(&self) -> Vec<Value> {
+        let mut rows = self.odoo_rows();
+        rows.retain(|r| !is_bobs(r["name"].as_str().unwrap_or_default()));
+        rows
+    }
+
     // ------------------------------------------------------------ Outlook, as Alice
 
     pub async fn outlook(
@@ -454,7 +471,8 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, String> {
-        self.as_alice(method, path, body.map(Body::Json)).await
+        self.graph_as(ALICE, method, path, body.map(Body::Json))
+            .await
     }
 
     /// A Graph call of Alice's with a raw body (a file's content).
@@ -464,11 +482,24 @@ impl World {
         path: &str,
         content: Vec<u8>,
     ) -> Result<Value, String> {
-        self.as_alice(method, path, Some(Body::Raw(content))).await
+        self.graph_as(ALICE, method, path, Some(Body::Raw(content)))
+            .await
     }
 
-    async fn as_alice(
+    /// A Graph call of Bob's, in his own mailbox.
+    pub async fn bob_outlook(
         &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value, String> {
+        self.graph_as(BOB, method, path, Some(Body::Json(body)))
+            .await
+    }
+
+    async fn graph_as(
+        &self,
+        who: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Body>,
@@ -476,7 +507,7 @@ impl World {
         let token = self
             .graph
             .emulator
-            .mint_token(ALICE)
+            .mint_token(who)
             .map_err(|e| format!("{e:?}"))?;
         let url = if path.starts_with("http") {
             path.to_string()
@@ -525,6 +556,13 @@ impl World {
     /// Alice's single events and series masters.
     pub async fn graph_events(&self) -> Vec<Value> {
         self.outlook_list("events?$top=100").await
+    }
+
+    /// Her Outlook events but Bob's meetings.
+    async fn alices_events(&self) -> Vec<Value> {
+        let mut events = self.graph_events().await;
+        events.retain(|v| !is_bobs(v["subject"].as_str().unwrap_or_default()));
+        events
     }
 
     /// What Alice sees in Outlook in the window: singles, occurrences and exceptions.
@@ -678,7 +716,7 @@ impl World {
     /// Alice edits an Odoo event: location, rename, move (an hour later), optionally as a
     /// transaction that commits `late_s` seconds after its `write_date`.
     pub fn odoo_edit(&mut self, rng: &mut Rng, late_s: Option<i64>) {
-        let rows = self.odoo_rows();
+        let rows = self.alices_rows();
         if rows.is_empty() {
             return;
         }
@@ -725,7 +763,7 @@ impl World {
 
     /// Alice archives or deletes an Odoo event.
     pub fn odoo_remove(&mut self, rng: &mut Rng) {
-        let rows = self.odoo_rows();
+        let rows = self.alices_rows();
         if rows.is_empty() {
             return;
         }
@@ -754,7 +792,7 @@ impl World {
 
     /// Alice edits an Outlook event: location, subject, move, Teams, a guest more.
     pub async fn outlook_edit(&mut self, rng: &mut Rng) {
-        let events = self.graph_events().await;
+        let events = self.alices_events().await;
         if events.is_empty() {
             return;
         }
@@ -802,7 +840,7 @@ impl World {
 
     /// Alice deletes an Outlook event (a series whole).
     pub async fn outlook_remove(&mut self, rng: &mut Rng) {
-        let events = self.graph_events().await;
+        let events = self.alices_events().await;
         if events.is_empty() {
             return;
         }
