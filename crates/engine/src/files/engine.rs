@@ -2203,6 +2203,11 @@ impl FileSync {
                         offset: 0,
                     });
                     self.save(job, p).await?;
+                } else if maybe && drop_if_match(p.transfer.as_mut()) {
+                    // A resumed transfer was saved with the eTag read before the write whose
+                    // answer was lost; that write may have changed it, and then the resend
+                    // meets 412 and the file turns into a needless conflict (sim seed 27).
+                    self.save(job, p).await?;
                 }
                 let tr = p.transfer.clone().ok_or_else(|| {
                     StepFail::Engine(EngineError::Invalid("lost transfer".into()))
@@ -2636,6 +2641,18 @@ impl FileSync {
 /// Whether a transfer's spool file still holds its content. After a crash it is hashed
 /// again; after a yield (same process, the file untouched since) its length suffices, so
 /// a large upload is not re-hashed at every turn of its lane.
+/// Drops the `If-Match` of a simple replace not yet sent in fragments; whether it had one.
+fn drop_if_match(t: Option<&mut Transfer>) -> bool {
+    match t {
+        Some(Transfer {
+            target: Some(UploadTarget::Replace { if_match, .. }),
+            session: None,
+            ..
+        }) => if_match.take().is_some(),
+        _ => false,
+    }
+}
+
 fn spool_intact(t: &Transfer, after_crash: bool) -> bool {
     if after_crash {
         super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
