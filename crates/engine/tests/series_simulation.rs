@@ -554,3 +554,28 @@ fn seed_144_a_series_conflict_is_resolved_against_both_sides_cancellations() {
     run_one(144).unwrap_or_else(|m| panic!("{m}"));
 }
 
+/// The 19 seeds the first release soak (seeds 1–500 and 2501–3000) found, each replayed
+/// by name; the bugs are in docs/RELIABILITY.md "Series soak" and each has a focused test
+/// in `tests/series.rs`:
+///
+/// * 152: an occurrence moved right after a rule edit on the same side (a rebuilt series
+///   was not searched for exceptions again);
+/// * 192, 214, 289, 335, 367, 386, 398, 494, 2519, 2524, 2608, 2622, 2623, 2873, 2929: a
+///   series rewritten to undo a cancellation dropped one side's exceptions while their
+///   links stayed;
+/// * 2610: the same by a conflict resolution's rewrite;
+/// * 318: an exception link without a baseline, one side quiet, became a single event;
+/// * 2952: an exception of a series with an open conflict got a conflict of its own,
+///   resolved into a single event, and a resolution whose link had gone failed forever.
+#[test]
+fn soak_seeds_of_issue_6_converge() {
+    let seeds = [
+        152, 192, 214, 289, 318, 335, 367, 386, 398, 494, 2519, 2524, 2608, 2610, 2622, 2623, 2873,
+        2929, 2952,
+    ];
+    let failed: Vec<(u64, String)> = seeds
+        .into_iter()
+        .filter_map(|s| run_one(s).err().map(|m| (s, m)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
