@@ -828,16 +828,51 @@ impl World {
             .collect()
     }
 
-    /// Odoo's base row of the (only) series titled `title` and its Outlook master id,
-    /// after an Odoo user moved the occurrence at `from` (Odoo text) by 30 minutes and
-    /// the move became an Outlook exception.
-    async fn series_with_a_move(&mut self, title: &str, hour: u32, from: &str) -> (i64, String) {
+    /// A daily series of five made in Odoo at `hour` UTC from the 23rd, synced: its base
+    /// row and recurrence.
+    async fn synced_odoo_series(&mut self, title: &str, hour: u32) -> (i64, i64) {
         let base = self
             .odoo
             .user_create(&series(title, 23, hour, "FREQ=DAILY;COUNT=5"));
         self.confirm().await;
         self.assert_quiet().await;
-        let rid = self.odoo.recurrence_of(base).unwrap();
+        (base, self.odoo.recurrence_of(base).unwrap())
+    }
+
+    /// Resolves every open conflict for Odoo's side; returns how many there were.
+    fn resolve_for_odoo(&mut self) -> usize {
+        let open = self
+            .engine()
+            .store()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap();
+        for c in &open {
+            self.engine()
+                .resolve_conflict(
+                    c.id,
+                    odoo365_engine::ConflictChoice::Side {
+                        side: odoo365_sync_core::Side::Odoo,
+                    },
+                )
+                .unwrap();
+        }
+        open.len()
+    }
+
+    /// Both sides hold the same occurrences, `moved` (UTC, `YYYY-MM-DDTHH:MM:SS`) among
+    /// them, and the next cycle is quiet.
+    async fn assert_converged_with(&mut self, base: i64, master: &str, moved: &str) {
+        let (o, g) = self.starts(base, master);
+        assert!(g.iter().any(|t| t == moved), "{moved} in Outlook: {g:?}");
+        assert_eq!(o, g);
+        self.assert_quiet().await;
+    }
+
+    /// Odoo's base row of the (only) series titled `title` and its Outlook master id,
+    /// after an Odoo user moved the occurrence at `from` (Odoo text) by 30 minutes and
+    /// the move became an Outlook exception.
+    async fn series_with_a_move(&mut self, title: &str, hour: u32, from: &str) -> (i64, String) {
+        let (base, rid) = self.synced_odoo_series(title, hour).await;
         let row = self.row_at(rid, from);
         let (day, _) = from.split_at(10);
         self.odoo.user_write(
@@ -889,11 +924,9 @@ async fn an_occurrence_moved_right_after_a_rule_edit_in_outlook_reaches_odoo() {
         v["end"] = json!({"dateTime": "2026-11-25T17:30:00", "timeZone": "UTC"});
     });
     w.settle(4).await;
-    let (o, g) = w.starts(base, &master);
-    assert_eq!(g.len(), 4);
-    assert!(o.contains(&"2026-11-25T16:30:00".to_owned()), "{o:?}");
-    assert_eq!(o, g);
-    w.assert_quiet().await;
+    assert_eq!(w.starts(base, &master).1.len(), 4);
+    w.assert_converged_with(base, &master, "2026-11-25T16:30:00")
+        .await;
 }
 
 /// Seeds 192, 214: Odoo brought back an occurrence Outlook had cancelled. Graph has no
@@ -912,11 +945,12 @@ async fn bringing_back_a_cancelled_occurrence_in_odoo_keeps_the_outlook_exceptio
     // Odoo's user un-archives the cancelled row.
     w.odoo.user_write(row, &json!({"active": true}));
     w.settle(4).await;
-    let (o, g) = w.starts(base, &master);
-    assert!(g.contains(&"2026-11-24T15:30:00".to_owned()), "{g:?}");
-    assert!(g.contains(&"2026-11-26T15:00:00".to_owned()), "{g:?}");
-    assert_eq!(o, g);
-    w.assert_quiet().await;
+    assert!(w
+        .starts(base, &master)
+        .1
+        .contains(&"2026-11-26T15:00:00".to_owned()));
+    w.assert_converged_with(base, &master, "2026-11-24T15:30:00")
+        .await;
 }
 
 /// Seed 2610: a conflict's resolution rewrote the Outlook series (dropping its exceptions)
@@ -934,20 +968,10 @@ async fn a_series_conflict_resolved_by_a_rewrite_keeps_the_outlook_exceptions() 
     w.graph.user_cancel_occurrence(&master, d(2026, 11, 27));
     let r = w.sync().await;
     assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
-    let open = w.engine().store().tx(|t| t.open_conflicts("p1")).unwrap();
-    w.engine()
-        .resolve_conflict(
-            open[0].id,
-            odoo365_engine::ConflictChoice::Side {
-                side: odoo365_sync_core::Side::Odoo,
-            },
-        )
-        .unwrap();
+    assert_eq!(w.resolve_for_odoo(), 1);
     w.settle(5).await;
-    let (o, g) = w.starts(base, &master);
-    assert!(g.contains(&"2026-11-24T11:30:00".to_owned()), "{g:?}");
-    assert_eq!(o, g);
-    w.assert_quiet().await;
+    w.assert_converged_with(base, &master, "2026-11-24T11:30:00")
+        .await;
 }
 
 /// Seed 318: an exception's first write was refused (the occurrence changed meanwhile),
@@ -957,12 +981,7 @@ async fn a_series_conflict_resolved_by_a_rewrite_keeps_the_outlook_exceptions() 
 #[tokio::test]
 async fn an_exception_whose_first_write_was_refused_never_becomes_a_single_event() {
     let mut w = World::new();
-    let base = w
-        .odoo
-        .user_create(&series("Tea", 23, 15, "FREQ=DAILY;COUNT=4"));
-    w.confirm().await;
-    w.assert_quiet().await;
-    let rid = w.odoo.recurrence_of(base).unwrap();
+    let (base, rid) = w.synced_odoo_series("Tea", 15).await;
     let row = w.row_at(rid, "2026-11-25 15:00:00");
     w.odoo.user_write(
         row,
@@ -974,10 +993,8 @@ async fn an_exception_whose_first_write_was_refused_never_becomes_a_single_event
     w.settle(4).await;
     assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
     let master = w.master("Tea")["id"].as_str().unwrap().to_owned();
-    let (o, g) = w.starts(base, &master);
-    assert!(g.contains(&"2026-11-25T15:30:00".to_owned()), "{g:?}");
-    assert_eq!(o, g);
-    w.assert_quiet().await;
+    w.assert_converged_with(base, &master, "2026-11-25T15:30:00")
+        .await;
 }
 
 /// Seed 2952: a series deleted in Outlook and edited in Odoo waits as a conflict; its
@@ -1002,21 +1019,10 @@ async fn an_exception_waits_for_its_series_conflict_and_never_becomes_a_single_e
         .user_write(moved, &json!({"description": "<p>late</p>"}));
     let r = w.sync().await;
     assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
-    let open = w.engine().store().tx(|t| t.open_conflicts("p1")).unwrap();
-    assert_eq!(open.len(), 1);
-    w.engine()
-        .resolve_conflict(
-            open[0].id,
-            odoo365_engine::ConflictChoice::Side {
-                side: odoo365_sync_core::Side::Odoo,
-            },
-        )
-        .unwrap();
+    assert_eq!(w.resolve_for_odoo(), 1, "the series' conflict only");
     w.settle(5).await;
     assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
     let master = w.master("Swim!")["id"].as_str().unwrap().to_owned();
-    let (o, g) = w.starts(base, &master);
-    assert!(g.contains(&"2026-11-24T09:30:00".to_owned()), "{g:?}");
-    assert_eq!(o, g);
-    w.assert_quiet().await;
+    w.assert_converged_with(base, &master, "2026-11-24T09:30:00")
+        .await;
 }

@@ -558,13 +558,13 @@ fn seed_144_a_series_conflict_is_resolved_against_both_sides_cancellations() {
 /// by name; the bugs are in docs/RELIABILITY.md "Series soak" and each has a focused test
 /// in `tests/series.rs`:
 ///
-/// * 152: an occurrence moved right after a rule edit on the same side (a rebuilt series
-///   was not searched for exceptions again);
-/// * 192, 214, 289, 335, 367, 386, 398, 494, 2519, 2524, 2608, 2622, 2623, 2873, 2929: a
-///   series rewritten to undo a cancellation dropped one side's exceptions while their
-///   links stayed;
-/// * 2610: the same by a conflict resolution's rewrite;
-/// * 318: an exception link without a baseline, one side quiet, became a single event;
+/// * 152, 367, 398, 494, 2519, 2608, 2929: an occurrence moved right after a rule edit on
+///   the same side (a rebuilt series was not searched for exceptions again);
+/// * 192, 214, 289, 335, 386, 2524, 2873: a series rewritten to undo a cancellation
+///   dropped one side's exceptions while their links stayed; 2610: the same by a conflict
+///   resolution's rewrite;
+/// * 318, 2622, 2623: an exception link without a baseline, read again with one side
+///   quiet, became a single event or kept its move on one side;
 /// * 2952: an exception of a series with an open conflict got a conflict of its own,
 ///   resolved into a single event, and a resolution whose link had gone failed forever.
 #[test]
