@@ -635,7 +635,9 @@ impl Engine {
                 })
                 .unwrap_or_default()
         };
-        // Series rebuilt on either side: their exceptions' links go.
+        // Series rebuilt on either side: their exceptions' links go. (A rewrite the engine
+        // makes itself, e.g. to undo a cancellation, lets them go when it is written: see
+        // [`Engine::after_series_write`].)
         let mut rebuilt = BTreeSet::new();
         for (sid, (o, g)) in series_links {
             let Some(base) = baselines.get(sid) else {
@@ -658,6 +660,11 @@ impl Engine {
                 .is_some_and(|e| !same(&e));
             if g_changed || o_changed {
                 rebuilt.insert(*sid);
+                // Exceptions made after the rebuild (the same user, before this cycle) are
+                // in no later delta round: the series is searched again next cycle
+                // (simulation seed 152; when the engine writes the new rule, the write
+                // asks for that too).
+                rescan.insert(*sid);
             }
         }
         // A series going away takes its exceptions' links with it (the store cascades):
@@ -777,6 +784,7 @@ impl Engine {
         };
         // Graph exceptions whose link goes in this cycle, free to be paired again.
         let mut released: BTreeSet<String> = BTreeSet::new();
+        let mut released_odoo: BTreeSet<i64> = BTreeSet::new();
         for l in links {
             let Some(sid) = l.series_link_id else {
                 continue;
@@ -792,17 +800,58 @@ impl Engine {
             let detached = l
                 .odoo_id
                 .is_some_and(|o| odoo_gone && !cancelled_in_series.contains(&o));
-            if unfinished.contains(&l.id) && (detached || odoo_gone || graph_gone) {
+            // Mentioned at all: an unfinished link has no baseline, so a side left quiet (a
+            // Graph occurrence read back is not kept, only exceptions are) would be planned
+            // as a new single event and created on the other side (simulation seed 318).
+            let mentioned = l.odoo_id.is_some_and(|o| seen.odoo.contains_key(&o))
+                || l.graph_id
+                    .as_ref()
+                    .is_some_and(|g| seen.graph.contains_key(g));
+            if unfinished.contains(&l.id) && (detached || odoo_gone || graph_gone || mentioned) {
                 // Nothing was agreed on it: let the link go, and look at the series again.
                 seen.drop_links.push(l.id);
                 rescan.insert(sid);
+                let odoo_now = l.odoo_id.and_then(|o| seen.odoo.remove(&o));
+                let graph_now = l.graph_id.as_ref().and_then(|g| seen.graph.remove(g));
                 if let Some(id) = l.odoo_id {
-                    seen.odoo.remove(&id);
                     seen.odoo_gone.remove(&id);
                 }
                 if let Some(g) = &l.graph_id {
-                    seen.graph.remove(g);
                     seen.graph_gone.remove(g);
+                }
+                if !(detached || odoo_gone || graph_gone) {
+                    // Both sides are still there: the occurrence is paired afresh in this
+                    // cycle, its base the series' occurrence (a cycle that only let the
+                    // link go would look settled while the move waits).
+                    let graph_now = match (graph_now, &l.graph_id) {
+                        (Some(v), _) => Some(v),
+                        (None, Some(g)) => match self.microsoft.get(g).await {
+                            Ok(v) => Some(v),
+                            Err(PortError::NotFound) => None,
+                            Err(e) => return Err(e),
+                        },
+                        (None, None) => None,
+                    };
+                    let exception = graph_now
+                        .filter(|v| v.get("type").and_then(Value::as_str) == Some("exception"))
+                        .filter(|v| !graph::is_cancelled(v));
+                    if let Some(g) = &l.graph_id {
+                        released.insert(g.clone());
+                    }
+                    if let Some(v) = exception {
+                        graph_cands.entry(sid).or_default().push(v);
+                    }
+                    let odoo_now = match (odoo_now, l.odoo_id) {
+                        (Some(v), _) => Some(v),
+                        (None, Some(o)) => self.odoo.read(&[o]).await?.into_iter().next(),
+                        (None, None) => None,
+                    };
+                    if let (Some(r), Some(o)) = (odoo_now, l.odoo_id) {
+                        released_odoo.insert(o);
+                        if is_active(&r) && !follows(&r) {
+                            odoo_cands.entry(sid).or_default().push(r);
+                        }
+                    }
                 }
                 continue;
             }
@@ -958,7 +1007,8 @@ impl Engine {
                     continue;
                 };
                 let linked_graph = by_graph.contains_key(gid.as_str()) && !released.contains(&gid);
-                if linked_graph || by_odoo.contains_key(&oid) {
+                let linked_odoo = by_odoo.contains_key(&oid) && !released_odoo.contains(&oid);
+                if linked_graph || linked_odoo {
                     continue;
                 }
                 seen.exceptions.push(ExceptionPair {
@@ -1123,6 +1173,63 @@ impl Engine {
 }
 
 impl Engine {
+    /// After the engine rewrote a series' rule or slot on one side: that side rebuilt it
+    /// without its exceptions (Graph drops them on a `recurrence` or time PATCH,
+    /// crates/testkit/README.md; Odoo's `_rewrite_recurrence` archives every row,
+    /// /work/shared/specs/odoo.md §2.4), while the other side may still hold them. The
+    /// exceptions' links go and the series is searched for exceptions again next cycle,
+    /// so what a side still holds is paired afresh against the rebuilt occurrences and
+    /// comes back (simulation seeds 192, 214, 289, 335, 386, 2524, 2873: a rewrite to
+    /// undo a cancellation; 2610: a conflict resolution's rewrite; each dropped linked
+    /// exceptions on one side only while their links stayed).
+    pub(super) fn after_series_write(
+        &mut self,
+        p: &super::EntryJob,
+        written: &[Field],
+    ) -> Result<(), crate::StoreError> {
+        match p.link_id {
+            Some(l) if p.series_link_id.is_none() && written.contains(&Field::Recurrence) => {
+                self.series_rewritten(l)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The exceptions' links of the series of link `series_link` go, and the series is
+    /// searched for exceptions again next cycle (see [`Engine::after_series_write`]).
+    pub(super) fn series_rewritten(&mut self, series_link: i64) -> Result<(), crate::StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        self.store.tx(|t| {
+            for l in t.links(&profile, crate::state::LinkKind::Event)? {
+                if l.series_link_id == Some(series_link) {
+                    t.delete_link(l.id)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.rescan_series(series_link)
+    }
+
+    /// Has the series of link `series_link` searched for exceptions again next cycle.
+    pub(super) fn rescan_series(&mut self, series_link: i64) -> Result<(), crate::StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let scanned: Option<BTreeSet<i64>> = t
+                .cursor(&profile, CUR_SCANNED)?
+                .and_then(|s| serde_json::from_str(&s).ok());
+            if let Some(mut scanned) = scanned {
+                if scanned.remove(&series_link) {
+                    let text = serde_json::to_string(&scanned).map_err(|e| {
+                        crate::StoreError::Corrupt(format!("series scan cursor: {e}"))
+                    })?;
+                    t.set_cursor(&profile, CUR_SCANNED, &text, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Reads one linked item's Odoo side as the observation reads it: a series base as
     /// the whole series record ([`odoo_series_record`], with its cancelled dates), an
     /// exception row as a single event. `None` when it is archived or gone.

@@ -662,6 +662,15 @@ impl Engine {
             if frozen.contains(&link.id) {
                 continue;
             }
+            if link.series_link_id.is_some_and(|s| frozen.contains(&s)) {
+                // An exception of a series with an open conflict: planned on its own it
+                // met the series' own delete as a conflict of its own, and its resolution
+                // made it a single event (simulation seed 2952). It waits for the series;
+                // what changed on it is read again next cycle.
+                recheck.odoo.extend(link.odoo_id);
+                recheck.microsoft.extend(link.graph_id.clone());
+                continue;
+            }
             let baseline = self.baseline(link.id)?;
             let mut job = self.entry(&key);
             job.link_id = Some(link.id);
@@ -1805,6 +1814,14 @@ impl Engine {
                     return Ok(false);
                 }
             };
+            if self.store.tx(|t| t.link(r.link_id))?.is_none() {
+                // The link went meanwhile (an exception's, taken by its series' delete or
+                // rewrite): nothing is left to resolve (simulation seed 2952).
+                let now = self.now();
+                self.store.tx(|t| t.complete_job(job.id, now))?;
+                self.checkpoint()?;
+                return Ok(false);
+            }
             match self.plan_resolution(&r).await {
                 Ok(p) => {
                     let now = self.now();
@@ -2322,6 +2339,7 @@ impl Engine {
                         .await?
                 };
                 p.graph_version = graph::version(&v);
+                self.after_series_write(p, &written)?;
                 if exdates {
                     if let Some(ck) = self.graph_apply_exdates(&id, &event).await? {
                         p.graph_version = Some(ck);
@@ -2371,6 +2389,7 @@ impl Engine {
                         }
                     }
                     self.odoo.write(id, &values).await?;
+                    self.after_series_write(p, &written)?;
                 }
                 if exdates {
                     self.odoo_apply_exdates(id, &event).await?;
@@ -3095,6 +3114,7 @@ impl Engine {
             ConflictChoice::Side { side } => *side,
             ConflictChoice::Fields { fields } => fields.get(&f).copied().unwrap_or(Side::Odoo),
         };
+        let (mut rescan, mut rewritten) = (None, None);
         let steps = match (o, m) {
             (None, None) => vec![Op::Forget],
             (Some(o), None) => match r.choice {
@@ -3107,8 +3127,19 @@ impl Engine {
                     },
                     Op::Forget,
                 ],
+                _ if link.series_link_id.is_some() => {
+                    // A modified occurrence cannot be created on its own: its link goes and
+                    // its series is searched again once the series settled (simulation
+                    // seed 2952 made it a single event).
+                    rescan = link.series_link_id;
+                    vec![Op::Forget]
+                }
                 _ => {
                     job.graph_id = None;
+                    if o.event.recurrence.is_some() {
+                        // A new master: the exceptions' links name instances of the old.
+                        rewritten = Some(r.link_id);
+                    }
                     vec![
                         Op::Create {
                             side: Side::Microsoft,
@@ -3126,8 +3157,15 @@ impl Engine {
                     },
                     Op::Forget,
                 ],
+                _ if link.series_link_id.is_some() => {
+                    rescan = link.series_link_id;
+                    vec![Op::Forget]
+                }
                 _ => {
                     job.odoo_id = None;
+                    if m.event.recurrence.is_some() {
+                        rewritten = Some(r.link_id);
+                    }
                     vec![
                         Op::Create {
                             side: Side::Odoo,
@@ -3179,6 +3217,12 @@ impl Engine {
                 ops
             }
         };
+        if let Some(series) = rescan {
+            self.rescan_series(series)?;
+        }
+        if let Some(series) = rewritten {
+            self.series_rewritten(series)?;
+        }
         job.steps = steps.into_iter().map(|op| Step::Op { op }).collect();
         Ok(job)
     }

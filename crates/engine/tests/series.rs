@@ -768,3 +768,261 @@ async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
     );
     w.assert_quiet().await;
 }
+
+// ----------------------------------------------------------------- series soak (issue 6)
+
+impl World {
+    /// Syncs until a cycle writes nothing (at most `n` cycles); fails on a failed job.
+    async fn settle(&mut self, n: usize) {
+        for _ in 0..n {
+            let before = self.writes();
+            let r = self.sync().await;
+            assert!(r.failed.is_empty(), "{:?}", r.failed);
+            if self.writes() == before && !r.plan.has_writes() {
+                return;
+            }
+        }
+        panic!("did not settle in {n} cycles");
+    }
+
+    /// Each side's occurrence starts (UTC, sorted): Odoo's active rows of the series
+    /// whose base is `base`, Outlook's instances of `master`.
+    fn starts(&self, base: i64, master: &str) -> (Vec<String>, Vec<String>) {
+        let rid = self.odoo.recurrence_of(base).unwrap();
+        let mut o: Vec<String> = self
+            .active_rows(rid)
+            .iter()
+            .map(|r| r["start"].as_str().unwrap().replace(' ', "T"))
+            .collect();
+        let mut g: Vec<String> = self
+            .graph
+            .instances_of(master, self.window())
+            .iter()
+            .map(
+                |i| match odoo365_sync_core::graph::from_graph(i).unwrap().when {
+                    When::Timed { start, .. } => start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    When::AllDay { start, .. } => start.to_string(),
+                },
+            )
+            .collect();
+        o.sort();
+        g.sort();
+        (o, g)
+    }
+
+    /// The active row of the recurrence `rid` starting at `start` (Odoo's text).
+    fn row_at(&self, rid: i64, start: &str) -> i64 {
+        self.active_rows(rid)
+            .iter()
+            .find(|r| r["start"] == start)
+            .and_then(|r| r["id"].as_i64())
+            .unwrap_or_else(|| panic!("no active row at {start}"))
+    }
+
+    /// Outlook's single events (an occurrence must never become one).
+    fn single_events(&self) -> Vec<Value> {
+        self.graph
+            .events()
+            .into_iter()
+            .filter(|e| e["type"] == "singleInstance")
+            .collect()
+    }
+
+    /// A daily series of five made in Odoo at `hour` UTC from the 23rd, synced: its base
+    /// row and recurrence.
+    async fn synced_odoo_series(&mut self, title: &str, hour: u32) -> (i64, i64) {
+        let base = self
+            .odoo
+            .user_create(&series(title, 23, hour, "FREQ=DAILY;COUNT=5"));
+        self.confirm().await;
+        self.assert_quiet().await;
+        (base, self.odoo.recurrence_of(base).unwrap())
+    }
+
+    /// Resolves every open conflict for Odoo's side; returns how many there were.
+    fn resolve_for_odoo(&mut self) -> usize {
+        let open = self
+            .engine()
+            .store()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap();
+        for c in &open {
+            self.engine()
+                .resolve_conflict(
+                    c.id,
+                    odoo365_engine::ConflictChoice::Side {
+                        side: odoo365_sync_core::Side::Odoo,
+                    },
+                )
+                .unwrap();
+        }
+        open.len()
+    }
+
+    /// Both sides hold the same occurrences, `moved` (UTC, `YYYY-MM-DDTHH:MM:SS`) among
+    /// them, and the next cycle is quiet.
+    async fn assert_converged_with(&mut self, base: i64, master: &str, moved: &str) {
+        let (o, g) = self.starts(base, master);
+        assert!(g.iter().any(|t| t == moved), "{moved} in Outlook: {g:?}");
+        assert_eq!(o, g);
+        self.assert_quiet().await;
+    }
+
+    /// Odoo's base row of the (only) series titled `title` and its Outlook master id,
+    /// after an Odoo user moved the occurrence at `from` (Odoo text) by 30 minutes and
+    /// the move became an Outlook exception.
+    async fn series_with_a_move(&mut self, title: &str, hour: u32, from: &str) -> (i64, String) {
+        let (base, rid) = self.synced_odoo_series(title, hour).await;
+        let row = self.row_at(rid, from);
+        let (day, _) = from.split_at(10);
+        self.odoo.user_write(
+            row,
+            &json!({
+                "start": format!("{day} {hour:02}:30:00"),
+                "stop": format!("{day} {:02}:30:00", hour + 1),
+            }),
+        );
+        self.sync().await;
+        self.assert_quiet().await;
+        let master = self.master(title)["id"].as_str().unwrap().to_owned();
+        let moved = format!("{day}T{hour:02}:30:00");
+        let (o, g) = self.starts(base, &master);
+        assert!(
+            g.contains(&moved),
+            "the move is an Outlook exception: {g:?}"
+        );
+        assert_eq!(o, g);
+        (base, master)
+    }
+}
+
+/// Seed 152: Outlook's user shortened a series and then moved one of its occurrences,
+/// both before the next cycle. The series counted as rebuilt (its exceptions' links let
+/// go, its exceptions not paired in that cycle), and the move was in no later delta: it
+/// stayed in Outlook only. A rebuilt series is searched for exceptions again next cycle.
+#[tokio::test]
+async fn an_occurrence_moved_right_after_a_rule_edit_in_outlook_reaches_odoo() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Yoga", 23, 16, "FREQ=DAILY;COUNT=5"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Yoga")[0];
+    let base = w
+        .odoo
+        .series_rows(rid)
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .min()
+        .unwrap();
+    w.graph.user_edit(&master, |m| {
+        m["recurrence"]["range"]["numberOfOccurrences"] = json!(4);
+    });
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 25), |v| {
+        v["start"] = json!({"dateTime": "2026-11-25T16:30:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-25T17:30:00", "timeZone": "UTC"});
+    });
+    w.settle(4).await;
+    assert_eq!(w.starts(base, &master).1.len(), 4);
+    w.assert_converged_with(base, &master, "2026-11-25T16:30:00")
+        .await;
+}
+
+/// Seeds 192, 214: Odoo brought back an occurrence Outlook had cancelled. Graph has no
+/// undelete, so the engine rewrites the Outlook series, which drops its exceptions; the
+/// exception links were kept as if Outlook still held them, so a move made in Odoo stayed
+/// in Odoo only. Now such a series counts as rebuilt and its exceptions are paired afresh.
+#[tokio::test]
+async fn bringing_back_a_cancelled_occurrence_in_odoo_keeps_the_outlook_exceptions() {
+    let mut w = World::new();
+    let (base, master) = w.series_with_a_move("Tea", 15, "2026-11-24 15:00:00").await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let row = w.row_at(rid, "2026-11-26 15:00:00");
+    w.graph.user_cancel_occurrence(&master, d(2026, 11, 26));
+    w.settle(4).await;
+    assert!(w.odoo.record(row).unwrap()["active"] == json!(false));
+    // Odoo's user un-archives the cancelled row.
+    w.odoo.user_write(row, &json!({"active": true}));
+    w.settle(4).await;
+    assert!(w
+        .starts(base, &master)
+        .1
+        .contains(&"2026-11-26T15:00:00".to_owned()));
+    w.assert_converged_with(base, &master, "2026-11-24T15:30:00")
+        .await;
+}
+
+/// Seed 2610: a conflict's resolution rewrote the Outlook series (dropping its exceptions)
+/// without letting the exceptions' links go. Any write that rewrites a series' rule now
+/// lets them go and has the series searched again.
+#[tokio::test]
+async fn a_series_conflict_resolved_by_a_rewrite_keeps_the_outlook_exceptions() {
+    let mut w = World::new();
+    let (base, master) = w
+        .series_with_a_move("Lunch", 11, "2026-11-24 11:00:00")
+        .await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    // Each side cancels a different occurrence: a conflict on the series' rule.
+    w.odoo.user_archive(w.row_at(rid, "2026-11-26 11:00:00"));
+    w.graph.user_cancel_occurrence(&master, d(2026, 11, 27));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    assert_eq!(w.resolve_for_odoo(), 1);
+    w.settle(5).await;
+    w.assert_converged_with(base, &master, "2026-11-24T11:30:00")
+        .await;
+}
+
+/// Seed 318: an exception's first write was refused (the occurrence changed meanwhile),
+/// leaving its link without a baseline. Next cycle only the Odoo row was read (an Outlook
+/// occurrence read back is not kept), and the link was planned as a new single event and
+/// created in Outlook. Such a link now goes and the occurrence is paired afresh.
+#[tokio::test]
+async fn an_exception_whose_first_write_was_refused_never_becomes_a_single_event() {
+    let mut w = World::new();
+    let (base, rid) = w.synced_odoo_series("Tea", 15).await;
+    let row = w.row_at(rid, "2026-11-25 15:00:00");
+    w.odoo.user_write(
+        row,
+        &json!({"start": "2026-11-25 15:30:00", "stop": "2026-11-25 16:30:00"}),
+    );
+    w.graph
+        .fail_next("update", odoo365_engine::PortError::PreconditionFailed);
+    w.sync().await;
+    w.settle(4).await;
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    let master = w.master("Tea")["id"].as_str().unwrap().to_owned();
+    w.assert_converged_with(base, &master, "2026-11-25T15:30:00")
+        .await;
+}
+
+/// Seed 2952: a series deleted in Outlook and edited in Odoo waits as a conflict; its
+/// exception, edited in Odoo meanwhile, was planned on its own, met the delete as a
+/// conflict of its own, and its resolution created it as a single Outlook event. The
+/// exceptions of a series with an open conflict now wait for it, and the series' new
+/// master gets them back.
+#[tokio::test]
+async fn an_exception_waits_for_its_series_conflict_and_never_becomes_a_single_event() {
+    let mut w = World::new();
+    let (base, master) = w.series_with_a_move("Swim", 9, "2026-11-24 09:00:00").await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let moved = w.row_at(rid, "2026-11-24 09:30:00");
+    w.graph.user_delete(&master);
+    w.odoo.user_write(
+        base,
+        &json!({"name": "Swim!", "recurrence_update": "all_events"}),
+    );
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    w.odoo
+        .user_write(moved, &json!({"description": "<p>late</p>"}));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    assert_eq!(w.resolve_for_odoo(), 1, "the series' conflict only");
+    w.settle(5).await;
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    let master = w.master("Swim!")["id"].as_str().unwrap().to_owned();
+    w.assert_converged_with(base, &master, "2026-11-24T09:30:00")
+        .await;
+}
