@@ -234,81 +234,33 @@ async fn the_main_window_shows_a_profile_with_its_status() {
 /// the main window; the result is shown and the event is in Outlook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outlook() {
-    use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
-    use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
-    const ALICE: &str = "alice@contoso.com";
+    use odoo365_testkit::fixture::{Emulators, ALICE};
+    use odoo365_testkit::graph::GraphConfig;
+    use odoo365_testkit::odoo::OdooConfig;
     let Some(url) = webdriver_url() else { return };
-    let graph = GraphEmulator::start(GraphConfig {
-        device_code_interval_s: 1,
-        ..Default::default()
-    })
+    let e = Emulators::start(
+        GraphConfig::default(),
+        OdooConfig {
+            version: "19.0".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    graph
-        .emulator
-        .create_user(ALICE, "Alice", DriveType::Business);
-    let odoo = OdooEmulator::start(OdooConfig {
-        version: "19.0".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let user = odoo
-        .emulator
-        .create_user(NewUser {
-            email: Some(ALICE.into()),
-            name: Some("Alice".into()),
-            ..NewUser::internal(ALICE)
-        })
-        .unwrap();
-    let key = odoo
-        .emulator
-        .create_api_key(user.uid, NewApiKey::default())
-        .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let app = odoo365_app::App::open(data_dir.path()).unwrap();
-    app.add_profile_with_api_key(
-        odoo365_app::ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: odoo.url.clone(),
-            odoo_database: "odoo".into(),
-            odoo_login: ALICE.into(),
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-        },
-        &odoo365_app::auth::Secret::new(key.clone()),
-    )
-    .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let approve = {
-        let emulator = graph.emulator.clone();
-        std::thread::spawn(move || {
-            let code: String = rx.recv().unwrap();
-            emulator.approve_device_code(&code, ALICE).unwrap();
-        })
-    };
-    app.login(
-        "work",
-        odoo365_app::SignIn::DeviceCode(Box::new(move |p| {
-            tx.send(p.user_code.clone()).unwrap();
-        })),
-    )
-    .await
-    .unwrap();
-    approve.join().unwrap();
+    e.add_signed_in_profile(&app, "work").await.unwrap();
     // The first sync's plan is confirmed before the app starts, as a person would have.
     app.sync("work", false, true).await.unwrap();
 
     let start = chrono::Utc::now() + chrono::Duration::days(2);
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/jsonrpc", odoo.url))
+        .post(format!("{}/jsonrpc", e.odoo.url))
         .json(
             &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
             "params": {"service": "object", "method": "execute_kw",
-            "args": ["odoo", user.uid, key, "calendar.event", "create",
+            "args": ["odoo", e.alice_uid, e.alice_key, "calendar.event", "create",
                 [[{"name": "Review", "start": fmt(start),
                    "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
         )
@@ -344,9 +296,9 @@ async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outl
     client.close().await.unwrap();
 
     // The event made in Odoo is in Outlook now.
-    let token = graph.emulator.mint_token(ALICE).unwrap();
+    let token = e.graph.emulator.mint_token(ALICE).unwrap();
     let events: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/me/events", graph.graph_url))
+        .get(format!("{}/me/events", e.graph.graph_url))
         .bearer_auth(token)
         .send()
         .await
