@@ -8,14 +8,13 @@
 use std::sync::Arc;
 
 use odoo365_app::auth::{MemoryKeychain, Secret};
-use odoo365_app::{App, ProfileDraft, SignIn, SyncSettings};
+use odoo365_app::{App, SignIn, SyncSettings};
 use odoo365_engine::files::content_info_of;
-use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{OdooConfig, OdooEmulator, Ret, RunningOdoo};
+use odoo365_testkit::fixture::app::EmulatorBrowser;
+use odoo365_testkit::fixture::{Emulators, ALICE};
+use odoo365_testkit::graph::RunningGraph;
+use odoo365_testkit::odoo::{Ret, RunningOdoo};
 use serde_json::{json, Value};
-
-mod common;
-use common::{alice_in, AliceSignsIn, ALICE};
 
 struct World {
     graph: RunningGraph,
@@ -27,19 +26,14 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let graph = GraphEmulator::start(GraphConfig {
-            seed: 11,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let odoo = OdooEmulator::start(OdooConfig {
-            seed: 11,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let (uid, key) = alice_in(&graph, &odoo);
+        let e = Emulators::seeded(11).await.unwrap();
+        let draft = e.draft("work");
+        let Emulators {
+            graph,
+            odoo,
+            alice_uid: uid,
+            alice_key: key,
+        } = e;
         let dir = tempfile::tempdir().unwrap();
         let app = App::open_with(
             dir.path(),
@@ -51,22 +45,9 @@ impl World {
             documents: true,
             ..SyncSettings::default()
         };
-        app.add_profile_with_settings(
-            ProfileDraft {
-                name: "work".into(),
-                tenant: "organizations".into(),
-                client_id: "11111111-2222-3333-4444-555555555555".into(),
-                odoo_url: odoo.url.clone(),
-                odoo_database: "odoo".into(),
-                odoo_login: ALICE.into(),
-                graph_url: Some(graph.graph_url.clone()),
-                identity_url: Some(graph.identity_url.clone()),
-            },
-            &Secret::new(key),
-            settings,
-        )
-        .unwrap();
-        app.login("work", SignIn::Browser(&AliceSignsIn))
+        app.add_profile_with_settings(draft, &Secret::new(key), settings)
+            .unwrap();
+        app.login("work", SignIn::Browser(&EmulatorBrowser::alice()))
             .await
             .unwrap();
         World {

@@ -11,13 +11,11 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use odoo365_app::auth::{MemoryKeychain, Secret};
-use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn};
-use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_app::{App, ErrorCode};
+use odoo365_testkit::fixture::{Emulators, ALICE};
+use odoo365_testkit::graph::{GraphConfig, RunningGraph};
+use odoo365_testkit::odoo::{NewApiKey, OdooConfig, RunningOdoo};
 use odoo365_testkit::{Clock, RequestRecord};
-
-mod common;
-use common::{alice_in, AliceSignsIn, ALICE};
 
 struct World {
     graph: RunningGraph,
@@ -34,21 +32,20 @@ fn odoo_dt(t: chrono::DateTime<chrono::Utc>) -> String {
 
 async fn world() -> World {
     let clock = Clock::real();
-    let graph = GraphEmulator::start(GraphConfig {
-        seed: 11,
-        clock: clock.clone(),
-        ..Default::default()
-    })
+    let e = Emulators::start(
+        GraphConfig {
+            seed: 11,
+            clock: clock.clone(),
+            ..Default::default()
+        },
+        OdooConfig {
+            seed: 11,
+            clock,
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    let odoo = OdooEmulator::start(OdooConfig {
-        seed: 11,
-        clock,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (uid, key) = alice_in(&graph, &odoo);
     let dir = tempfile::tempdir().unwrap();
     let app = App::open_with(
         dir.path(),
@@ -56,23 +53,13 @@ async fn world() -> World {
         Arc::new(odoo365_engine::SystemClock),
     )
     .unwrap();
-    app.add_profile_with_api_key(
-        ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: odoo.url.clone(),
-            odoo_database: odoo.emulator.database().to_string(),
-            odoo_login: ALICE.into(),
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-        },
-        &Secret::new(key.clone()),
-    )
-    .unwrap();
-    app.login("work", SignIn::Browser(&AliceSignsIn))
-        .await
-        .unwrap();
+    e.add_signed_in_profile(&app, "work").await.unwrap();
+    let Emulators {
+        graph,
+        odoo,
+        alice_uid: uid,
+        alice_key: key,
+    } = e;
     World {
         graph,
         odoo,
