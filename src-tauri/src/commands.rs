@@ -219,15 +219,16 @@ pub async fn remove_profile<R: Runtime>(
 ) -> Result<Profile, AppError> {
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let removed = blocking(move || {
-        // Its subscriptions go first, while its sign-in can still delete them; one left
-        // behind expires by itself.
-        let deleted = scheduler.block_on(app.delete_webhook_subscriptions(&profile));
-        if let Err(e) = deleted.and_then(|r| r) {
-            tracing::warn!(error = %e, "webhook subscriptions not deleted");
-        }
-        let removed = app.remove_profile(&profile)?;
-        scheduler.stop(&removed.id);
-        Ok(removed)
+        let id = app.profile(&profile)?.id;
+        // Its worker stops first, after a cycle it runs; then its subscriptions go, while
+        // its sign-in can still delete them (one left behind expires by itself).
+        scheduler.stop_then(&id, || {
+            let deleted = scheduler.block_on(app.delete_webhook_subscriptions(&id));
+            if let Err(e) = deleted.and_then(|r| r) {
+                tracing::warn!(error = %e, "webhook subscriptions not deleted");
+            }
+            app.remove_profile(&id)
+        })
     })
     .await?;
     changed(&handle);

@@ -996,31 +996,40 @@ pub(crate) mod tests {
         assert!(ids.contains(&"resume".to_string()) && !ids.contains(&"pause".to_string()));
     }
 
-    #[test]
-    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig {
-                device_code_interval_s: 1,
-                ..Default::default()
-            }))
-            .unwrap();
+    /// A Graph emulator with Alice, started on `rt`, and the shell over a profile "work" in
+    /// `dir` whose Microsoft side it is (its Odoo side is never reached; `key`, when given, is
+    /// its Odoo API key), with the main window.
+    fn shell_on_graph(
+        rt: &tokio::runtime::Runtime,
+        dir: &std::path::Path,
+        config: odoo365_testkit::graph::GraphConfig,
+        key: Option<&str>,
+    ) -> (
+        odoo365_testkit::graph::RunningGraph,
+        tauri::App<MockRuntime>,
+        WebviewWindow<MockRuntime>,
+    ) {
+        use odoo365_testkit::fixture::{ALICE, ALICE_NAME};
+        use odoo365_testkit::graph::{DriveType, GraphEmulator};
+        let graph = rt.block_on(GraphEmulator::start(config)).unwrap();
         graph
             .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
-        let dir = tempfile::tempdir().unwrap();
+            .create_user(ALICE, ALICE_NAME, DriveType::Business);
         let app = App::open_with(
-            dir.path(),
+            dir,
             Arc::new(odoo365_app::auth::MemoryKeychain::new()),
             Arc::new(odoo365_engine::SystemClock),
         )
         .unwrap();
-        app.add_profile(odoo365_app::ProfileDraft {
+        let draft = odoo365_app::ProfileDraft {
             graph_url: Some(graph.graph_url.clone()),
             identity_url: Some(graph.identity_url.clone()),
             ..draft("work")
-        })
+        };
+        match key {
+            Some(k) => app.add_profile_with_api_key(draft, &odoo365_app::auth::Secret::new(k)),
+            None => app.add_profile(draft),
+        }
         .unwrap();
         let tauri_app = with_shell(mock_builder(), app)
             .build(tauri::generate_context!())
@@ -1028,6 +1037,19 @@ pub(crate) mod tests {
         let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
             .build()
             .unwrap();
+        (graph, tauri_app, w)
+    }
+
+    #[test]
+    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
+        use odoo365_testkit::graph::GraphConfig;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = GraphConfig {
+            device_code_interval_s: 1,
+            ..Default::default()
+        };
+        let (graph, _tauri_app, w) = shell_on_graph(&rt, dir.path(), config, None);
         let work = serde_json::json!({"profile": "work"});
         assert_eq!(
             error_code(&w, "finish_device_code", work.clone()),
@@ -1165,56 +1187,17 @@ pub(crate) mod tests {
     /// it is safe): a script that plays the person on the emulator's sign-in page.
     #[test]
     fn browser_sign_in_opens_the_system_browser_and_resolves_when_the_redirect_arrives() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::graph::GraphConfig;
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig::default()))
-            .unwrap();
-        graph
-            .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
         let dir = tempfile::tempdir().unwrap();
-        let browser = dir.path().join("browser.py");
-        std::fs::write(
-            &browser,
-            r#"#!/usr/bin/env python3
-import sys, urllib.parse, urllib.request, urllib.error
-url = urllib.parse.urlsplit(sys.argv[1])
-form = urllib.parse.parse_qsl(url.query) + [("login", "alice@contoso.com")]
-action = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path, "", ""))
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k): return None
-try:
-    urllib.request.build_opener(NoRedirect).open(action, urllib.parse.urlencode(form).encode())
-    sys.exit("no redirect")
-except urllib.error.HTTPError as e:
-    urllib.request.urlopen(e.headers["Location"]).read()
-"#,
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // nextest runs this test alone in its process, before any thread reads it.
+        let browser = odoo365_testkit::fixture::write_browser_script(dir.path()).unwrap();
+        // nextest runs this test alone in its process, before any thread reads them.
         std::env::set_var("BROWSER", &browser);
-
-        let app = App::open_with(
-            dir.path(),
-            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
-            Arc::new(odoo365_engine::SystemClock),
-        )
-        .unwrap();
-        app.add_profile(odoo365_app::ProfileDraft {
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-            ..draft("work")
-        })
-        .unwrap();
-        let tauri_app = with_shell(mock_builder(), app)
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
-            .build()
-            .unwrap();
+        std::env::set_var(
+            odoo365_testkit::fixture::BROWSER_LOGIN_ENV,
+            odoo365_testkit::fixture::ALICE,
+        );
+        let (_graph, _tauri_app, w) = shell_on_graph(&rt, dir.path(), GraphConfig::default(), None);
         let work = serde_json::json!({"profile": "work"});
         let done = invoke(&w, "start_sign_in", work.clone());
         assert_eq!(done["profile"], "work");
@@ -1225,40 +1208,15 @@ except urllib.error.HTTPError as e:
     /// not its 15-minute interval.
     #[test]
     fn the_worker_waits_out_a_long_retry_after() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::graph::GraphConfig;
         use odoo365_testkit::{Fault, FaultRule};
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig {
-                device_code_interval_s: 1,
-                ..Default::default()
-            }))
-            .unwrap();
-        graph
-            .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open_with(
-            dir.path(),
-            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
-            Arc::new(odoo365_engine::SystemClock),
-        )
-        .unwrap();
-        app.add_profile_with_api_key(
-            odoo365_app::ProfileDraft {
-                graph_url: Some(graph.graph_url.clone()),
-                identity_url: Some(graph.identity_url.clone()),
-                ..draft("work")
-            },
-            &odoo365_app::auth::Secret::new("k-123"),
-        )
-        .unwrap();
-        let tauri_app = with_shell(mock_builder(), app)
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
-            .build()
-            .unwrap();
+        let config = GraphConfig {
+            device_code_interval_s: 1,
+            ..Default::default()
+        };
+        let (graph, tauri_app, w) = shell_on_graph(&rt, dir.path(), config, Some("k-123"));
         let work = serde_json::json!({"profile": "work"});
         let prompt = invoke(&w, "start_device_code", work.clone());
         graph
@@ -1388,56 +1346,14 @@ except urllib.error.HTTPError as e:
         );
     }
 
-    /// What one cycle sent: Graph API requests (not the sign-in endpoints), Odoo requests,
-    /// and the writes among them; the paths say which.
-    #[derive(Debug)]
-    struct Sent {
-        graph: Vec<String>,
-        odoo: Vec<String>,
-        graph_writes: usize,
-        odoo_writes: u64,
-    }
-
-    /// Counts what the emulators received while `f` ran.
-    fn sent_by(e: &odoo365_testkit::fixture::Emulators, f: impl FnOnce()) -> Sent {
-        let odoo_writes = || {
-            e.odoo
-                .emulator
-                .counters()
-                .get("writes")
-                .copied()
-                .unwrap_or(0)
-        };
-        let (g, o, w) = (
-            e.graph.emulator.request_log().len() as u64,
-            e.odoo.emulator.request_log().len() as u64,
-            odoo_writes(),
-        );
+    /// What the emulators received while `f` ran.
+    fn sent_by(
+        e: &odoo365_testkit::fixture::Emulators,
+        f: impl FnOnce(),
+    ) -> odoo365_testkit::fixture::Traffic {
+        let mark = e.mark();
         f();
-        let graph: Vec<_> = e
-            .graph
-            .emulator
-            .request_log()
-            .since(g)
-            .into_iter()
-            .filter(|r| r.path.starts_with("/v1.0/"))
-            .collect();
-        Sent {
-            graph_writes: graph.iter().filter(|r| r.is_write()).count(),
-            graph: graph
-                .iter()
-                .map(|r| format!("{} {}", r.method, r.path))
-                .collect(),
-            odoo: e
-                .odoo
-                .emulator
-                .request_log()
-                .since(o)
-                .iter()
-                .map(|r| format!("{} {}", r.method, r.path))
-                .collect(),
-            odoo_writes: odoo_writes() - w,
-        }
+        e.since(mark)
     }
 
     /// Issue 6 at the desktop: the worker keeps the profile's connected clients between its
@@ -1529,23 +1445,32 @@ except urllib.error.HTTPError as e:
             cycle();
         });
         assert!(
-            connecting.graph.iter().any(|p| p == "GET /v1.0/me"),
+            connecting
+                .graph
+                .iter()
+                .any(|r| r.method == "GET" && r.path == "/v1.0/me"),
             "{connecting:?}"
         );
-        let assert_noop = |what: &str, sent: &Sent| {
+        let assert_noop = |what: &str, sent: &odoo365_testkit::fixture::Traffic| {
+            let paths = |rs: &[odoo365_testkit::RequestRecord]| {
+                rs.iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect::<Vec<_>>()
+            };
+            let (graph, odoo) = (paths(&sent.graph), paths(&sent.odoo));
             assert_eq!(
                 (
-                    sent.graph.len(),
-                    sent.odoo.len(),
-                    sent.graph_writes,
+                    graph.len(),
+                    odoo.len(),
+                    sent.graph_writes().len(),
                     sent.odoo_writes
                 ),
                 (1, 2, 0, 0),
-                "{what}: {sent:?}"
+                "{what}: Graph {graph:?}, Odoo {odoo:?}"
             );
             assert!(
-                sent.graph[0].contains("/calendarView/delta"),
-                "{what}: {sent:?}"
+                graph[0].contains("/calendarView/delta"),
+                "{what}: {graph:?}"
             );
         };
         for round in 0..2 {

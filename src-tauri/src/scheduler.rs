@@ -160,7 +160,7 @@ impl std::fmt::Debug for Scheduler {
 
 /// Runs a future to its end on a fresh current-thread runtime (the calling thread must not
 /// be inside an async runtime: workers and `spawn_blocking` closures qualify). For one-off
-/// work that opens no kept clients (the wizard's Odoo check, the webhook listener, tests);
+/// work that opens no kept clients (the wizard's Odoo check, the demo's setup, tests);
 /// a sync goes through [`Scheduler::block_on`].
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, AppError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -742,6 +742,36 @@ mod tests {
         scheduler.stop(&id);
         scheduler.wake(None);
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    /// Quit: every worker ends and none starts again; the runtime stays usable until the
+    /// scheduler goes (a command still running finishes on it).
+    #[test]
+    fn shutdown_ends_every_worker_and_starts_no_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, id) = app_with_profile(dir.path());
+        let other = app.add_profile(crate::tests::draft("home")).unwrap().id;
+        let scheduler = Scheduler::new(app);
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        scheduler.set_hooks(
+            Arc::new(move |p, _| {
+                let _ = tx.lock().unwrap().send(p.to_string());
+            }),
+            Arc::new(|| {}),
+        );
+        scheduler.start_all().unwrap();
+        for _ in 0..2 {
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        assert_eq!(scheduler.live_workers(), 2);
+        assert!(scheduler.shutdown(Duration::from_secs(10)));
+        assert_eq!(scheduler.live_workers(), 0);
+        scheduler.wake(None);
+        scheduler.start_new();
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(!scheduler.view(&id).started && !scheduler.view(&other).started);
+        assert_eq!(scheduler.block_on(async { 7 }).unwrap(), 7);
     }
 
     #[test]

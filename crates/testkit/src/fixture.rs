@@ -7,6 +7,7 @@
 //! * [`Emulators::start`]: both emulators (each test picks its own configs: seed, clock,
 //!   Odoo version, limits) with Alice in each.
 //! * [`Emulators::profile_add_args`]: `odoo365 profile add …` for a profile pointing at them.
+//! * [`Emulators::mark`] and [`Emulators::since`]: what a step sent to each service.
 //! * [`sign_in_on_page`] and [`write_browser_script`]: the sign-in shim, in process and as
 //!   a `$BROWSER` script for the CLI.
 //! * [`keychain_available`]: whether the real keychain is here (inside
@@ -25,6 +26,7 @@ use anyhow::Context;
 
 use crate::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
 use crate::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use crate::reqlog::RequestRecord;
 
 /// Alice's address: her Microsoft 365 mailbox and her Odoo login.
 pub const ALICE: &str = "alice@contoso.com";
@@ -108,6 +110,40 @@ impl Emulators {
         .await
     }
 
+    /// Where both request logs and Odoo's write counter stand now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            graph: self.graph.emulator.request_log().len() as u64,
+            odoo: self.odoo.emulator.request_log().len() as u64,
+            odoo_writes: self.odoo_writes(),
+        }
+    }
+
+    /// What the emulators received since `mark`.
+    pub fn since(&self, mark: Mark) -> Traffic {
+        Traffic {
+            graph: self
+                .graph
+                .emulator
+                .request_log()
+                .since(mark.graph)
+                .into_iter()
+                .filter(|r| r.path.starts_with("/v1.0/"))
+                .collect(),
+            odoo: self.odoo.emulator.request_log().since(mark.odoo),
+            odoo_writes: self.odoo_writes().saturating_sub(mark.odoo_writes),
+        }
+    }
+
+    fn odoo_writes(&self) -> u64 {
+        self.odoo
+            .emulator
+            .counters()
+            .get("writes")
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The Odoo database the profile names.
     pub fn odoo_database(&self) -> &str {
         self.odoo.emulator.database()
@@ -123,6 +159,35 @@ impl Emulators {
             &self.graph.graph_url,
             &self.graph.identity_url,
         )
+    }
+}
+
+/// Where both request logs and Odoo's write counter stand ([`Emulators::mark`]), to count
+/// what a step sent afterwards ([`Emulators::since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    graph: u64,
+    odoo: u64,
+    odoo_writes: u64,
+}
+
+/// What the emulators received since a [`Mark`].
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    /// Graph API requests (`/v1.0/…`; the identity platform's sign-in and token requests
+    /// are left out: they are not the sync's).
+    pub graph: Vec<RequestRecord>,
+    /// Every Odoo request.
+    pub odoo: Vec<RequestRecord>,
+    /// Writes Odoo applied, from its own counter (a JSON-RPC read and write share one path
+    /// and method, so the log alone cannot tell them apart).
+    pub odoo_writes: u64,
+}
+
+impl Traffic {
+    /// Graph API requests that may change something (any method but GET, HEAD, OPTIONS).
+    pub fn graph_writes(&self) -> Vec<&RequestRecord> {
+        self.graph.iter().filter(|r| r.is_write()).collect()
     }
 }
 
