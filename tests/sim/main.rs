@@ -24,8 +24,9 @@
 //! * **replay**: the same seed gives the same trace hash.
 //!
 //! * `SIM_SEEDS=n` runs seeds `SIM_SEED_FROM..` (default 1) `+ n` (default 60), spread
-//!   over `SIM_THREADS` threads (default: the cores); `make soak HARNESS=emulators
-//!   SEEDS=n` does it in release mode.
+//!   over `SIM_THREADS` threads (default: the cores); `make test-sim` runs 2,000 in the
+//!   optimised `sim` build profile, `make soak HARNESS=emulators SEEDS=n` any number in
+//!   release mode.
 //! * `SIM_SEED=n` replays one seed with a trace on stderr.
 //! * `SIM_UNLINK_OCCURRENCES=1` lets Alice delete one occurrence of an Odoo series
 //!   outright (an open bug: see `open_seeds` and docs/RELIABILITY.md); without it she
