@@ -31,7 +31,7 @@ use crate::Rng;
 pub const ALICE: &str = "alice@contoso.com";
 pub const BOB: &str = "bob@contoso.com";
 pub const CAROL: &str = "carol@example.com";
-/// What Alice's Outlook asks for: times in UTC, pages of 100.
+/// What the harness's reads of Outlook ask for, as Alice's own calls do: UTC, pages of 100.
 const PREFER: &str = "outlook.timezone=\"UTC\", odata.maxpagesize=100";
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 pub const PROFILE: &str = "p1";
@@ -411,7 +411,7 @@ impl World {
             .http
             .request(method, url)
             .bearer_auth(token)
-            .header("Prefer", PREFER);
+            .header("Prefer", "outlook.timezone=\"UTC\", odata.maxpagesize=100");
         if let Some(b) = body {
             req = req.json(&b);
         }
