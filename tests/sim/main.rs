@@ -24,8 +24,9 @@
 //! * **replay**: the same seed gives the same trace hash.
 //!
 //! * `SIM_SEEDS=n` runs seeds `SIM_SEED_FROM..` (default 1) `+ n` (default 60), spread
-//!   over `SIM_THREADS` threads (default: the cores); `make soak HARNESS=emulators
-//!   SEEDS=n` does it in release mode.
+//!   over `SIM_THREADS` threads (default: the cores); `make test-sim` runs 2,000 in the
+//!   optimised `sim` build profile, `make soak HARNESS=emulators SEEDS=n` any number in
+//!   release mode.
 //! * `SIM_SEED=n` replays one seed with a trace on stderr.
 //! * Documents (`docs.rs`): every history also syncs sale-order attachments with OneDrive.
 //! * `SIM_RSVP=1` adds Bob's invitations and Alice's answers (`rsvp.rs`): open, as the
