@@ -661,16 +661,17 @@ fn regression_seeds() {
     for seed in [30, 31] {
         run_with(seed, true).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
     }
+    // 47: a series PATCH whose answer was lost (a reset after it landed) was resent by the
+    //    Graph client, and Outlook mailed the guests a second update (changed:recurrence)
+    //    (fixed in crates/app/src/ports.rs: such a PATCH is not resent blindly, and in
+    //    crates/engine/src/sync.rs: a maybe-applied series update that landed is not sent
+    //    again).
+    run_with(47, false).unwrap_or_else(|m| panic!("seed 47: {m}"));
 }
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 3] = [
-    (
-        47,
-        false,
-        "a series update cut by a crash is sent again with a new rule: a second update mail",
-    ),
+const OPEN: [(u64, bool, &str); 2] = [
     (
         20,
         true,

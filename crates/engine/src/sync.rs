@@ -2101,6 +2101,8 @@ impl Engine {
             }
         }
         let mut source_gone = false;
+        // The update of a maybe-applied job is already in place: it is not sent again.
+        let mut landed = false;
         if !self.fresh_plan || job.maybe_applied || job.last_error.is_some() {
             // A job planned by an earlier cycle, or retried (not sent, answer lost, cut
             // by a crash), about to update or delete: Odoo
@@ -2114,10 +2116,11 @@ impl Engine {
             } = step
             {
                 if let Some(side) = op.side() {
-                    let go_on = self.still_as_planned(side, p).await?
-                        || (job.maybe_applied && self.update_landed(op, p).await?);
-                    if !go_on {
-                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    if !self.still_as_planned(side, p).await? {
+                        landed = job.maybe_applied && self.update_landed(op, p).await?;
+                        if !landed {
+                            return Err(StepFail::Port(PortError::PreconditionFailed));
+                        }
                     }
                 }
             }
@@ -2306,7 +2309,10 @@ impl Engine {
                 }
                 let (written, exdates) =
                     series::series_fields(p.graph_before.as_ref(), &event, &fields);
-                let v = if written.is_empty() {
+                let v = if written.is_empty() || (landed && event.recurrence.is_some()) {
+                    // A series PATCH that landed is not repeated: a pattern sent again
+                    // rebuilds the series (its exceptions go) and may mail the guests a
+                    // second update (found by the simulation, seed 47).
                     self.microsoft.series_master(&id).await?
                 } else {
                     let mut patch = graph::to_graph_patch(&event, &written)?;
@@ -2786,9 +2792,12 @@ impl Engine {
     }
 
     /// After a crash or a lost answer: did this update already land (the item holds the
-    /// values it writes, so its version moved because of it)? Then the job goes on (the
-    /// write is repeated as is) instead of being dropped with the steps after it, such
-    /// as the Teams note after the join URL is written to Odoo.
+    /// values it writes, so its version moved because of it)? Then the job goes on
+    /// instead of being dropped with the steps after it, such as the Teams note after the
+    /// join URL is written to Odoo; a series' PATCH is not repeated (see the update
+    /// step), a single event's is, as is. A series master is read with its cancelled
+    /// occurrences; those the job cancels after its write may still be missing (the
+    /// step applies them again), so only cancellations it does not mean count against it.
     async fn update_landed(&self, op: &Op, p: &EntryJob) -> Result<bool, StepFail> {
         let Op::Update {
             side,
@@ -2812,14 +2821,20 @@ impl Engine {
                 let Some(id) = &p.graph_id else {
                     return Ok(false);
                 };
-                match self.microsoft.get(id).await {
-                    Ok(v) => self.graph_snapshot(&v)?.event,
-                    Err(PortError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e.into()),
+                match self.read_graph_item(id).await? {
+                    Some(v) => self.graph_snapshot(&v)?.event,
+                    None => return Ok(false),
                 }
             }
         };
-        Ok(fields.iter().all(|f| current.field(*f) == event.field(*f)))
+        Ok(fields
+            .iter()
+            .all(|f| match (f, &current.recurrence, &event.recurrence) {
+                (Field::Recurrence, Some(now), Some(meant)) => {
+                    now.rule == meant.rule && now.exdates.is_subset(&meant.exdates)
+                }
+                _ => current.field(*f) == event.field(*f),
+            }))
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {

@@ -768,3 +768,54 @@ async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
     );
     w.assert_quiet().await;
 }
+
+#[tokio::test]
+async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
+    // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
+    // answer was lost; the job ran again and sent the series again, and Outlook mailed
+    // the guests a second update. A landed series PATCH must not be repeated.
+    let mut w = World::new();
+    let mut e = series("Review", 23, 9, "FREQ=DAILY;COUNT=3");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    w.odoo.user_create(&e.normalized());
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Review")[0];
+    let master = w.master("Review")["id"].as_str().unwrap().to_owned();
+    // Alice moves the whole series one hour later in Odoo.
+    let base = w.active_rows(rid)[0]["id"].as_i64().unwrap();
+    w.odoo.user_write(
+        base,
+        &json!({"start": "2026-11-23 10:00:00", "stop": "2026-11-23 11:00:00",
+                "recurrence_update": "all_events"}),
+    );
+    let updates = w.graph.writes_of("update");
+    w.graph.lose_answer_of_next("update");
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "the PATCH was sent once"
+    );
+    // The next cycle runs the maybe-applied job again: the series is in place already.
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "a landed series PATCH is not sent again"
+    );
+    let rid = w.odoo_series("Review")[0];
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Review")["start"]["dateTime"]
+            .as_str()
+            .unwrap()
+            .get(..16),
+        Some("2026-11-23T11:00"),
+        "10:00 UTC, in the series' Berlin time"
+    );
+    w.assert_quiet().await;
+}
