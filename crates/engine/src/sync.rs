@@ -315,6 +315,9 @@ struct Seen {
     series_rows: series::RowMemory,
     /// `series_rows` as loaded, to save it only when it changed.
     series_rows_loaded: series::RowMemory,
+    /// Series links whose Odoo base Odoo replaced: (link, old base, new base), saved with
+    /// the plan.
+    rebased: Vec<(i64, i64, i64)>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -589,7 +592,7 @@ impl Engine {
             report.jobs_done += self.drain().await?;
         }
         let profile = self.cfg.profile_id.clone();
-        let (links, first_sync, busy, frozen) = self.store.tx(|t| {
+        let (mut links, first_sync, busy, frozen) = self.store.tx(|t| {
             let links = t.links(&profile, LinkKind::Event)?;
             let first = links.is_empty()
                 && t.cursor(&profile, CUR_DELTA)?.is_none()
@@ -623,6 +626,11 @@ impl Engine {
         let (busy, in_flight) = busy;
 
         let mut seen = self.observe(&links, &frozen).await?;
+        for (id, _, base) in &seen.rebased {
+            if let Some(l) = links.iter_mut().find(|l| l.id == *id) {
+                l.odoo_id = Some(*base);
+            }
+        }
         if let Some(source) = self.cfg.direction.source() {
             self.read_quiet_targets(&mut seen, &links, &frozen, source)
                 .await?;
@@ -1092,6 +1100,23 @@ impl Engine {
             }
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
+            }
+            for (link, old, base) in &seen.rebased {
+                t.set_link_ids(*link, Some(*base), None, None)?;
+                t.append_audit(
+                    &NewAudit {
+                        profile_id: &profile,
+                        link_id: Some(*link),
+                        item: &format!("link:{link}"),
+                        op: "odoo.series_rebased",
+                        origin: Origin::Odoo,
+                        rule: "Odoo named another base event for the series",
+                        before_hash: None,
+                        after_hash: None,
+                        detail: Some(&json!({"from": old, "to": base})),
+                    },
+                    now,
+                )?;
             }
             if seen.series_rows != seen.series_rows_loaded {
                 let text = serde_json::to_string(&seen.series_rows).map_err(store_err)?;
@@ -1569,7 +1594,7 @@ impl Engine {
                 }
                 Side::Microsoft if g_seen && !o_seen => {
                     match self
-                        .read_odoo_item(o, l.series_link_id.is_some())
+                        .read_odoo_item(o, l.series_link_id.is_some(), &seen.series_rows)
                         .await
                         .map_err(|e| fail(Side::Odoo, e))?
                     {

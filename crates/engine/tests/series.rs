@@ -819,3 +819,118 @@ async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
     );
     w.assert_quiet().await;
 }
+
+/// A daily series of four with Bob as a guest, starting 2026-11-23 08:00 UTC.
+fn series_with_bob(title: &str) -> Event {
+    let mut e = series(title, 23, 8, "FREQ=DAILY;COUNT=4");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    e.normalized()
+}
+
+#[tokio::test]
+async fn deleting_the_base_event_of_an_odoo_series_cancels_one_occurrence_in_outlook() {
+    // Found by the emulator simulation (seed 20): Odoo names another base event when the
+    // base is deleted (`_select_new_base_event`) and keeps the rule's count; the link
+    // still named the deleted base, so Outlook's series was deleted and created again
+    // (mails to every guest), one occurrence too long.
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Sprint"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Sprint")[0];
+    let master = w.master("Sprint")["id"].as_str().unwrap().to_owned();
+    // The first id-set check reads the linked series once to learn its rows.
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+
+    w.odoo.user_unlink(base);
+    let mails_before = w.graph.mails().len();
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-24", "2026-11-25", "2026-11-26"]
+    );
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Sprint")["id"],
+        json!(master),
+        "the series is kept"
+    );
+    let mails: Vec<&'static str> = w.graph.mails()[mails_before..]
+        .iter()
+        .map(|m| m.kind)
+        .collect();
+    assert!(
+        mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
+        "only the one occurrence's cancellation: {mails:?}"
+    );
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+    // The link follows the new base: a later edit of the whole series in Odoo reaches the
+    // same Outlook series, and the deleted date stays cancelled.
+    w.odoo.user_write(
+        w.active_rows(rid)[0]["id"].as_i64().unwrap(),
+        &json!({"name": "Sprint (new)", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    assert_eq!(w.master("Sprint (new)")["id"], json!(master));
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-24", "2026-11-25", "2026-11-26"]
+    );
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn archiving_the_base_event_of_an_odoo_series_rebases_the_link() {
+    // Odoo re-bases an archived base too (`write(active=False)`); the archived row keeps
+    // the series' first date.
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Retro"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Retro")[0];
+    let master = w.master("Retro")["id"].as_str().unwrap().to_owned();
+    w.odoo.user_archive(base);
+    let mails_before = w.graph.mails().len();
+    w.sync().await;
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-24", "2026-11-25", "2026-11-26"]
+    );
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert!(
+        w.graph.mails()[mails_before..]
+            .iter()
+            .all(|m| m.kind == "cancellation"),
+        "no new invitation or update"
+    );
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn occurrences_deleted_in_odoo_before_the_first_sync_are_not_created_in_outlook() {
+    // Found by the emulator simulation (seed 36): rows deleted outright before the
+    // series was ever linked leave no trace the engine could remember; the base deleted
+    // too leaves Odoo's `count` one occurrence past the last row.
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Kickoff"));
+    let rid = w.odoo_series("Kickoff")[0];
+    let third = w.active_rows(rid)[2]["id"].as_i64().unwrap();
+    w.odoo.user_unlink(third);
+    w.odoo.user_unlink(base);
+    w.confirm().await;
+    let master = w.master("Kickoff")["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.outlook_dates(&master), ["2026-11-24", "2026-11-26"]);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+}

@@ -1531,6 +1531,55 @@ mod calendar {
     }
 
     #[tokio::test]
+    async fn archiving_or_deleting_the_base_event_names_the_next_occurrence_the_base() {
+        // `_select_new_base_event` from `write(active=False)` and `unlink`; the rule and
+        // its count stay as they were.
+        let w = world("19.0").await;
+        let (rec, ids) = series(&w, 4).await;
+        let base = |r: Value| r["base_event_id"][0].clone();
+        w.a("calendar.event", "action_archive", json!({"ids": [ids[0]]}))
+            .await;
+        let r = w
+            .read1(
+                "calendar.recurrence",
+                rec,
+                json!(["base_event_id", "count"]),
+            )
+            .await;
+        assert_eq!(
+            (base(r.clone()), r["count"].clone()),
+            (json!(ids[1]), json!(4))
+        );
+        w.a("calendar.event", "unlink", json!({"ids": [ids[1]]}))
+            .await;
+        let r = w
+            .read1(
+                "calendar.recurrence",
+                rec,
+                json!(["base_event_id", "count"]),
+            )
+            .await;
+        assert_eq!(
+            (base(r.clone()), r["count"].clone()),
+            (json!(ids[2]), json!(4))
+        );
+        // Archiving a row that is not the base changes nothing.
+        w.a("calendar.event", "action_archive", json!({"ids": [ids[3]]}))
+            .await;
+        let r = w
+            .read1("calendar.recurrence", rec, json!(["base_event_id"]))
+            .await;
+        assert_eq!(base(r), json!(ids[2]));
+        // No active occurrence left: no base.
+        w.a("calendar.event", "action_archive", json!({"ids": [ids[2]]}))
+            .await;
+        let r = w
+            .read1("calendar.recurrence", rec, json!(["base_event_id"]))
+            .await;
+        assert_eq!(r["base_event_id"], json!(false));
+    }
+
+    #[tokio::test]
     async fn editing_one_occurrence_makes_an_exception_and_rule_changes_need_more_than_this_event()
     {
         let w = world("19.0").await;
