@@ -1536,40 +1536,31 @@ mod calendar {
         // its count stay as they were.
         let w = world("19.0").await;
         let (rec, ids) = series(&w, 4).await;
-        let base = |r: Value| r["base_event_id"][0].clone();
-        w.a("calendar.event", "action_archive", json!({"ids": [ids[0]]}))
-            .await;
-        let r = w
-            .read1(
-                "calendar.recurrence",
-                rec,
-                json!(["base_event_id", "count"]),
-            )
-            .await;
+        // (base, count) after `method` on row `id`.
+        let after = |method: &'static str, id: i64| {
+            let w = &w;
+            async move {
+                w.a("calendar.event", method, json!({"ids": [id]})).await;
+                let r = w
+                    .read1(
+                        "calendar.recurrence",
+                        rec,
+                        json!(["base_event_id", "count"]),
+                    )
+                    .await;
+                (r["base_event_id"][0].clone(), r["count"].clone())
+            }
+        };
         assert_eq!(
-            (base(r.clone()), r["count"].clone()),
+            after("action_archive", ids[0]).await,
             (json!(ids[1]), json!(4))
         );
-        w.a("calendar.event", "unlink", json!({"ids": [ids[1]]}))
-            .await;
-        let r = w
-            .read1(
-                "calendar.recurrence",
-                rec,
-                json!(["base_event_id", "count"]),
-            )
-            .await;
+        assert_eq!(after("unlink", ids[1]).await, (json!(ids[2]), json!(4)));
+        // Archiving a row that is not the base changes nothing.
         assert_eq!(
-            (base(r.clone()), r["count"].clone()),
+            after("action_archive", ids[3]).await,
             (json!(ids[2]), json!(4))
         );
-        // Archiving a row that is not the base changes nothing.
-        w.a("calendar.event", "action_archive", json!({"ids": [ids[3]]}))
-            .await;
-        let r = w
-            .read1("calendar.recurrence", rec, json!(["base_event_id"]))
-            .await;
-        assert_eq!(base(r), json!(ids[2]));
         // No active occurrence left: no base.
         w.a("calendar.event", "action_archive", json!({"ids": [ids[2]]}))
             .await;
