@@ -315,6 +315,9 @@ struct Seen {
     series_rows: series::RowMemory,
     /// `series_rows` as loaded, to save it only when it changed.
     series_rows_loaded: series::RowMemory,
+    /// Series links whose Odoo base Odoo replaced: (link, old base, new base), saved with
+    /// the plan.
+    rebased: Vec<(i64, i64, i64)>,
 }
 
 /// Creates that may have happened without their answer (a lost answer, a crash): what
@@ -589,7 +592,7 @@ impl Engine {
             report.jobs_done += self.drain().await?;
         }
         let profile = self.cfg.profile_id.clone();
-        let (links, first_sync, busy, frozen) = self.store.tx(|t| {
+        let (mut links, first_sync, busy, frozen) = self.store.tx(|t| {
             let links = t.links(&profile, LinkKind::Event)?;
             let first = links.is_empty()
                 && t.cursor(&profile, CUR_DELTA)?.is_none()
@@ -623,6 +626,11 @@ impl Engine {
         let (busy, in_flight) = busy;
 
         let mut seen = self.observe(&links, &frozen).await?;
+        for (id, _, base) in &seen.rebased {
+            if let Some(l) = links.iter_mut().find(|l| l.id == *id) {
+                l.odoo_id = Some(*base);
+            }
+        }
         if let Some(source) = self.cfg.direction.source() {
             self.read_quiet_targets(&mut seen, &links, &frozen, source)
                 .await?;
@@ -1102,6 +1110,23 @@ impl Engine {
             if let Some(s) = &seen.series_scanned {
                 t.set_cursor(&profile, series::CUR_SCANNED, s, now)?;
             }
+            for (link, old, base) in &seen.rebased {
+                t.set_link_ids(*link, Some(*base), None, None)?;
+                t.append_audit(
+                    &NewAudit {
+                        profile_id: &profile,
+                        link_id: Some(*link),
+                        item: &format!("link:{link}"),
+                        op: "odoo.series_rebased",
+                        origin: Origin::Odoo,
+                        rule: "Odoo named another base event for the series",
+                        before_hash: None,
+                        after_hash: None,
+                        detail: Some(&json!({"from": old, "to": base})),
+                    },
+                    now,
+                )?;
+            }
             if seen.series_rows != seen.series_rows_loaded {
                 let text = serde_json::to_string(&seen.series_rows).map_err(store_err)?;
                 t.set_cursor(&profile, series::CUR_ROWS, &text, now)?;
@@ -1578,7 +1603,7 @@ impl Engine {
                 }
                 Side::Microsoft if g_seen && !o_seen => {
                     match self
-                        .read_odoo_item(o, l.series_link_id.is_some())
+                        .read_odoo_item(o, l.series_link_id.is_some(), &seen.series_rows)
                         .await
                         .map_err(|e| fail(Side::Odoo, e))?
                     {
@@ -2118,6 +2143,8 @@ impl Engine {
             }
         }
         let mut source_gone = false;
+        // The update of a maybe-applied job is already in place: it is not sent again.
+        let mut landed = false;
         if !self.fresh_plan || job.maybe_applied || job.last_error.is_some() {
             // A job planned by an earlier cycle, or retried (not sent, answer lost, cut
             // by a crash), about to update or delete: Odoo
@@ -2131,10 +2158,11 @@ impl Engine {
             } = step
             {
                 if let Some(side) = op.side() {
-                    let go_on = self.still_as_planned(side, p).await?
-                        || (job.maybe_applied && self.update_landed(op, p).await?);
-                    if !go_on {
-                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    if !self.still_as_planned(side, p).await? {
+                        landed = job.maybe_applied && self.update_landed(op, p).await?;
+                        if !landed {
+                            return Err(StepFail::Port(PortError::PreconditionFailed));
+                        }
                     }
                 }
             }
@@ -2323,7 +2351,10 @@ impl Engine {
                 }
                 let (written, exdates) =
                     series::series_fields(p.graph_before.as_ref(), &event, &fields);
-                let v = if written.is_empty() {
+                let v = if written.is_empty() || (landed && event.recurrence.is_some()) {
+                    // A series PATCH that landed is not repeated: a pattern sent again
+                    // rebuilds the series (its exceptions go) and may mail the guests a
+                    // second update (found by the simulation, seed 47).
                     self.microsoft.series_master(&id).await?
                 } else {
                     let mut patch = graph::to_graph_patch(&event, &written)?;
@@ -2805,9 +2836,12 @@ impl Engine {
     }
 
     /// After a crash or a lost answer: did this update already land (the item holds the
-    /// values it writes, so its version moved because of it)? Then the job goes on (the
-    /// write is repeated as is) instead of being dropped with the steps after it, such
-    /// as the Teams note after the join URL is written to Odoo.
+    /// values it writes, so its version moved because of it)? Then the job goes on
+    /// instead of being dropped with the steps after it, such as the Teams note after the
+    /// join URL is written to Odoo; a series' PATCH is not repeated (see the update
+    /// step), a single event's is, as is. A series master is read with its cancelled
+    /// occurrences; those the job cancels after its write may still be missing (the
+    /// step applies them again), so only cancellations it does not mean count against it.
     async fn update_landed(&self, op: &Op, p: &EntryJob) -> Result<bool, StepFail> {
         let Op::Update {
             side,
@@ -2831,14 +2865,20 @@ impl Engine {
                 let Some(id) = &p.graph_id else {
                     return Ok(false);
                 };
-                match self.microsoft.get(id).await {
-                    Ok(v) => self.graph_snapshot(&v)?.event,
-                    Err(PortError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e.into()),
+                match self.read_graph_item(id).await? {
+                    Some(v) => self.graph_snapshot(&v)?.event,
+                    None => return Ok(false),
                 }
             }
         };
-        Ok(fields.iter().all(|f| current.field(*f) == event.field(*f)))
+        Ok(fields
+            .iter()
+            .all(|f| match (f, &current.recurrence, &event.recurrence) {
+                (Field::Recurrence, Some(now), Some(meant)) => {
+                    now.rule == meant.rule && now.exdates.is_subset(&meant.exdates)
+                }
+                _ => current.field(*f) == event.field(*f),
+            }))
     }
 
     async fn odoo_version_of(&self, id: i64) -> Result<Option<String>, PortError> {
