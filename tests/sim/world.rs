@@ -781,9 +781,8 @@ impl World {
             "unlink"
         };
         if row["recurrency"] == true && !self.unlink_occurrences {
-            // Open bug (docs/RELIABILITY.md): an occurrence deleted outright in Odoo never
-            // reaches Outlook, as nothing left in the series changes. Archived instead
-            // unless `SIM_UNLINK_OCCURRENCES=1` asks for the open case.
+            // `SIM_UNLINK_OCCURRENCES=0`: archive only, as the histories did before the
+            // engine followed occurrences deleted outright (docs/RELIABILITY.md).
             method = "action_archive";
         }
         let done = self.odoo_call("calendar.event", method, &[id], json!({}));
