@@ -1091,6 +1091,65 @@ mod tests {
     }
 
     #[test]
+    fn ready_job_ids_are_the_due_pending_jobs_of_the_profile_oldest_first() {
+        let mut s = store();
+        s.put_profile("q", "other", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+        let ids = s
+            .tx(|t| {
+                let a = t.enqueue("p", "a", "entry", &json!(1), t0())?.0;
+                let later = t.enqueue("p", "later", "entry", &json!(2), t0())?.0;
+                let file = t.enqueue("p", "f", "file", &json!(3), t0())?.0;
+                let running = t.enqueue("p", "r", "entry", &json!(4), t0())?.0;
+                let b = t.enqueue("p", "b", "entry", &json!(5), t0())?.0;
+                t.enqueue("q", "c", "entry", &json!(6), t0())?;
+                t.retry_job_later(later, t0() + Duration::seconds(30), "429", false, t0())?;
+                t.claim(running, t0())?;
+                Ok((a, later, file, b))
+            })
+            .unwrap();
+        let (a, later, _file, b) = ids;
+        let ready = s.tx(|t| t.ready_job_ids("p", t0(), "file")).unwrap();
+        assert_eq!(ready, vec![a, b], "not the later, running, file or other-profile job");
+        let ready = s
+            .tx(|t| t.ready_job_ids("p", t0() + Duration::seconds(30), "file"))
+            .unwrap();
+        assert_eq!(ready, vec![a, later, b]);
+    }
+
+    #[test]
+    fn baseline_odoo_versions_reads_every_baseline_token_of_the_profile() {
+        let mut s = store();
+        let new = |odoo_id| NewLink {
+            odoo_model: "calendar.event",
+            odoo_id: Some(odoo_id),
+            ..Default::default()
+        };
+        let (l1, l2) = s
+            .tx(|t| {
+                let l1 = t.create_link("p", LinkKind::Event, &new(1), t0())?.id;
+                let l2 = t.create_link("p", LinkKind::Event, &new(2), t0())?.id;
+                // A link whose pairing never finished has no baseline.
+                t.create_link("p", LinkKind::Event, &new(3), t0())?;
+                t.set_baseline(l1, &json!({"title": "a"}), "h", Some("w1"), None, t0())?;
+                t.set_baseline(l2, &json!({"title": "b"}), "h", None, Some("ck"), t0())?;
+                Ok((l1, l2))
+            })
+            .unwrap();
+        let v = s
+            .tx(|t| t.baseline_odoo_versions("p", LinkKind::Event))
+            .unwrap();
+        assert_eq!(
+            v.into_iter().collect::<Vec<_>>(),
+            vec![(l1, Some("w1".to_owned())), (l2, None)]
+        );
+        let files = s
+            .tx(|t| t.baseline_odoo_versions("p", LinkKind::File))
+            .unwrap();
+        assert!(files.is_empty());
+    }
+
+    #[test]
     fn a_job_interrupted_by_a_crash_comes_back_marked_maybe_applied() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sync.db");
