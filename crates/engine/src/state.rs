@@ -1110,7 +1110,11 @@ mod tests {
             .unwrap();
         let (a, later, _file, b) = ids;
         let ready = s.tx(|t| t.ready_job_ids("p", t0(), "file")).unwrap();
-        assert_eq!(ready, vec![a, b], "not the later, running, file or other-profile job");
+        assert_eq!(
+            ready,
+            vec![a, b],
+            "not the later, running, file or other-profile job"
+        );
         let ready = s
             .tx(|t| t.ready_job_ids("p", t0() + Duration::seconds(30), "file"))
             .unwrap();
