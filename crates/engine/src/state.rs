@@ -305,6 +305,9 @@ pub struct ConflictRecord {
 
 // ---------------------------------------------------------------------------- journal
 
+/// A baseline as stored: the event's JSON text, then the Odoo and Graph version tokens.
+pub(crate) type BaselineText = (String, Option<String>, Option<String>);
+
 /// A version sync replaced or deleted, kept so it can be restored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JournalEntry {
@@ -481,10 +484,7 @@ impl Tx<'_> {
 
     /// A baseline's event as stored (JSON text) with its version tokens, for a caller that
     /// parses the event into its own type in one pass instead of through a `Value`.
-    pub(crate) fn baseline_text(
-        &self,
-        link_id: i64,
-    ) -> Result<Option<(String, Option<String>, Option<String>)>, StoreError> {
+    pub(crate) fn baseline_text(&self, link_id: i64) -> Result<Option<BaselineText>, StoreError> {
         Ok(self
             .row(
                 "SELECT canonical_json, odoo_version, graph_version FROM baseline WHERE link_id = ?1",
