@@ -331,7 +331,7 @@ struct InFlight {
 
 impl InFlight {
     fn note(&mut self, profile: &str, job: &Job) {
-        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+        let Ok(p) = EntryJob::deserialize(&job.payload) else {
             return;
         };
         if let Some(Step::Op {
@@ -1016,7 +1016,8 @@ impl Engine {
         let now = self.now();
         let stamp = crate::state::ts(now);
         let mut conflicts_opened = 0;
-        let entries = report.plan.entries.clone();
+        // Borrowed, not cloned: a first sync's plan holds every event.
+        let entries = &report.plan.entries;
         let policy = self.cfg.policy;
         self.store.tx(|t| {
             // Links let go first: an occurrence paired afresh in this plan may take over
@@ -1024,7 +1025,7 @@ impl Engine {
             for l in &seen.drop_links {
                 t.delete_link(*l)?;
             }
-            for e in &entries {
+            for e in entries {
                 let Some(mut job) = meta.remove(&e.key) else {
                     continue;
                 };
@@ -1140,6 +1141,13 @@ impl Engine {
         })?;
         report.conflicts_opened = conflicts_opened;
         self.checkpoint()?;
+        // What was read and not enqueued is not needed while the jobs run (a first sync
+        // holds every event of both sides in `seen`): give it back before draining.
+        drop(seen);
+        drop(meta);
+        drop(links);
+        drop(new_odoo);
+        drop(new_graph);
         let mut read: BTreeSet<String> = BTreeSet::new();
         for e in &report.plan.entries {
             // A pair read fine is its two unlinked items read fine.
@@ -1229,12 +1237,12 @@ impl Engine {
     }
 
     fn baseline(&mut self, link_id: i64) -> Result<Option<Baseline>, EngineError> {
-        let b = self.store.tx(|t| t.baseline(link_id))?;
+        let b = self.store.tx(|t| t.baseline_text(link_id))?;
         Ok(match b {
-            Some(b) => Some(Baseline::new(
-                serde_json::from_value(b.canonical).map_err(store_err)?,
-                b.odoo_version,
-                b.graph_version,
+            Some((event, odoo_version, graph_version)) => Some(Baseline::new(
+                serde_json::from_str(&event).map_err(store_err)?,
+                odoo_version,
+                graph_version,
             )),
             None => None,
         })
@@ -1410,16 +1418,11 @@ impl Engine {
         );
         // Links whose pairing job never finished have no baseline: read both sides.
         let mut no_base_odoo = Vec::new();
-        // One transaction for every link's baseline token (a large calendar has thousands).
-        let base_odoo_version: BTreeMap<i64, Option<String>> = self.store.tx(|t| {
-            let mut out = BTreeMap::new();
-            for l in links {
-                if let Some(b) = t.baseline(l.id)? {
-                    out.insert(l.id, b.odoo_version);
-                }
-            }
-            Ok(out)
-        })?;
+        // One query for every link's baseline token (a large calendar has thousands), without
+        // their events.
+        let base_odoo_version: BTreeMap<i64, Option<String>> = self
+            .store
+            .tx(|t| t.baseline_odoo_versions(&profile, LinkKind::Event))?;
         for l in links {
             // (A link frozen by an open conflict is read when the conflict is resolved.)
             if !base_odoo_version.contains_key(&l.id) && !frozen.contains(&l.id) {
@@ -1631,15 +1634,10 @@ impl Engine {
         // The jobs ready now, each once: a job put back during this drain waits for the
         // next one (so a failing service is not hammered in a loop).
         let now = self.now();
-        let ready: Vec<i64> = self.store.tx(|t| {
-            Ok(t.jobs(&profile, JobState::Pending)?
-                .into_iter()
-                .filter(|j| j.not_before <= now)
-                // Documents jobs belong to `files::FileSync`.
-                .filter(|j| j.kind != crate::files::JOB_KIND)
-                .map(|j| j.id)
-                .collect())
-        })?;
+        // Documents jobs belong to `files::FileSync`.
+        let ready: Vec<i64> = self
+            .store
+            .tx(|t| t.ready_job_ids(&profile, now, crate::files::JOB_KIND))?;
         // Jobs claimed ahead of their turn, with their create sent in a batch.
         let mut claimed: BTreeMap<i64, Job> = BTreeMap::new();
         for (i, &id) in ready.iter().enumerate() {
@@ -1684,7 +1682,7 @@ impl Engine {
         {
             return Ok(None);
         }
-        let Ok(p) = serde_json::from_value::<EntryJob>(job.payload.clone()) else {
+        let Ok(p) = EntryJob::deserialize(&job.payload) else {
             return Ok(None);
         };
         let Some(Step::Op {
@@ -1830,7 +1828,7 @@ impl Engine {
         // a crash interrupts it after that).
         let unplanned_resolution = job.kind == "resolve" && job.payload.get("steps").is_none();
         let mut p: EntryJob = if unplanned_resolution {
-            let r: ResolveJob = match serde_json::from_value(job.payload.clone()) {
+            let r: ResolveJob = match ResolveJob::deserialize(&job.payload) {
                 Ok(r) => r,
                 Err(e) => {
                     let now = self.now();
@@ -1858,7 +1856,7 @@ impl Engine {
                 Err(f) => return self.step_failed(&job, f).await,
             }
         } else {
-            match serde_json::from_value(job.payload.clone()) {
+            match EntryJob::deserialize(&job.payload) {
                 Ok(p) => p,
                 Err(e) => {
                     let now = self.now();
@@ -3322,7 +3320,7 @@ fn uncertain_write(
     let p = match p {
         Some(p) => p,
         None => {
-            stored = serde_json::from_value::<EntryJob>(job.payload.clone()).ok()?;
+            stored = EntryJob::deserialize(&job.payload).ok()?;
             &stored
         }
     };
