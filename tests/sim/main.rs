@@ -739,13 +739,17 @@ fn regression_seeds() {
     //    crates/engine/src/sync.rs: a maybe-applied series update that landed is not sent
     //    again).
     run_with(47, false).unwrap_or_else(|m| panic!("seed 47: {m}"));
+    // 51 (documents, with occurrence deletes): a content replace cut off by a crash was
+    //    sent again after the restart without If-Match, over Alice's OneDrive edit made
+    //    meanwhile: her version gone with no journal entry (fixed in
+    //    crates/engine/src/files/engine.rs: `replace_landed` reads the file first).
+    run_with(51, true).unwrap_or_else(|m| panic!("seed 51: {m}"));
 }
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 2] = [
+const OPEN: [(u64, bool, &str); 1] = [
     (41, true, "documents: a kept-both conflict copy stays `f3 (Odoo conflict …).docx` in OneDrive while Odoo has `f3.docx` (under diagnosis)"),
-    (51, true, "documents: the file engine overwrote or deleted a OneDrive version without a journal entry (under diagnosis)"),
 ];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
