@@ -749,7 +749,7 @@ fn regression_seeds() {
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
 const OPEN: [(u64, bool, &str); 1] = [
-    (41, true, "documents: a kept-both conflict copy stays `f3 (Odoo conflict …).docx` in OneDrive while Odoo has `f3.docx` (under diagnosis)"),
+    (41, true, "documents: after keep-both, Alice deletes OneDrive's f3.docx (so Odoo's second f3.docx goes); the copy stays `f3 (Odoo conflict …).docx` in OneDrive, Odoo's `f3.docx`: names never converge (needs a naming decision, docs/RELIABILITY.md Found 10)"),
 ];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
