@@ -98,6 +98,18 @@ impl World {
         );
     }
 
+    /// A cycle on an engine killed after its `n`th persisted step; false when the cycle
+    /// ended before that step (no crash point left).
+    async fn sync_crashing_after(&self, n: usize) -> bool {
+        let mut e = self.engine();
+        e.crash_after(Some(n));
+        match e.sync(CONFIRM).await {
+            Err(EngineError::Crashed) => true,
+            Ok(_) => false,
+            Err(other) => panic!("{other}"),
+        }
+    }
+
     fn path(&self, p: &str) -> Option<String> {
         self.drive.find_path(&format!("Odoo Sync/{p}"))
     }
@@ -400,14 +412,9 @@ async fn a_crash_mid_upload_resumes_from_the_saved_offset() {
     for n in 1..40 {
         let w = World::with(small_uploads);
         w.odoo.user_attach(SO, 1, "big.bin", &data);
-        let mut e = w.engine();
-        e.crash_after(Some(n));
-        match e.sync(CONFIRM).await {
-            Err(EngineError::Crashed) => {}
-            Ok(_) => break,
-            Err(other) => panic!("{other}"),
+        if !w.sync_crashing_after(n).await {
+            break;
         }
-        drop(e);
         let sent = w.drive.bytes_received();
         if sent > 0 && sent < size as u64 {
             crashed_mid_upload = true;
@@ -959,14 +966,9 @@ async fn a_replace_resumed_after_a_crash_neither_overwrites_a_later_onedrive_edi
         w.odoo.user_edit(a, b"v2 from odoo");
         let uploads = w.drive.writes_of("upload_small");
         w.clock.advance(chrono::Duration::minutes(5));
-        let mut e = w.engine();
-        e.crash_after(Some(n));
-        match e.sync(CONFIRM).await {
-            Err(EngineError::Crashed) => {}
-            Ok(_) => break,
-            Err(other) => panic!("{other}"),
+        if !w.sync_crashing_after(n).await {
+            break;
         }
-        drop(e);
         if w.drive.content(&id).unwrap() == b"v2 from odoo" {
             // Landed before the crash: the restart takes it without sending it again.
             after_the_put = true;
