@@ -610,11 +610,11 @@ async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
 }
 
 /// Runs one seed on its own single-threaded runtime; the panic message on failure.
+/// Occurrence deletes are on unless `SIM_UNLINK_OCCURRENCES=0`.
 fn run_one(seed: u64) -> Result<u64, String> {
     run_with(seed, unlink_occurrences())
 }
 
-/// Occurrence deletes are on unless `SIM_UNLINK_OCCURRENCES=0`.
 fn unlink_occurrences() -> bool {
     !matches!(std::env::var("SIM_UNLINK_OCCURRENCES").as_deref(), Ok("0"))
 }
@@ -641,6 +641,7 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// Runs seeds `from..from + n` over `threads` threads; the failing seeds with their message.
 fn run_seeds(from: u64, n: u64, threads: usize) -> Vec<(u64, String)> {
+    let unlink = unlink_occurrences();
     let next = AtomicU64::new(from);
     let failed = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -650,10 +651,8 @@ fn run_seeds(from: u64, n: u64, threads: usize) -> Vec<(u64, String)> {
                 if seed >= from + n {
                     break;
                 }
-                if OPEN
-                    .iter()
-                    .any(|(s, unlink, _)| *s == seed && *unlink == unlink_occurrences())
-                {
+                // Skipped only in the mode it fails in (occurrence deletes on or off).
+                if OPEN.iter().any(|(s, u, _)| *s == seed && *u == unlink) {
                     eprintln!("skipped open seed {seed} (see open_seeds)");
                     continue;
                 }
@@ -740,21 +739,17 @@ fn regression_seeds() {
     //    crates/engine/src/sync.rs: a maybe-applied series update that landed is not sent
     //    again).
     run_with(47, false).unwrap_or_else(|m| panic!("seed 47: {m}"));
+    // 51 (documents, with occurrence deletes): a content replace cut off by a crash was
+    //    sent again after the restart without If-Match, over Alice's OneDrive edit made
+    //    meanwhile: her version gone with no journal entry (fixed in
+    //    crates/engine/src/files/engine.rs: `replace_landed` reads the file first).
+    run_with(51, true).unwrap_or_else(|m| panic!("seed 51: {m}"));
 }
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 2] = [
-    (
-        41,
-        true,
-        "documents: a conflict copy `f3 (Odoo conflict …).docx` in OneDrive while Odoo keeps `f3.docx`, same content",
-    ),
-    (
-        51,
-        true,
-        "documents: a OneDrive version overwritten or deleted without a journal entry",
-    ),
+const OPEN: [(u64, bool, &str); 1] = [
+    (41, true, "documents: after keep-both, Alice deletes OneDrive's f3.docx (so Odoo's second f3.docx goes); the copy stays `f3 (Odoo conflict …).docx` in OneDrive, Odoo's `f3.docx`: names never converge (needs a naming decision, docs/RELIABILITY.md Found 10)"),
 ];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
