@@ -88,13 +88,7 @@ fn say(what: impl FnOnce() -> String) {
 
 /// Writes the emulators saw, from their own counters and logs.
 fn service_writes(w: &World) -> (u64, usize) {
-    let odoo = w
-        .odoo
-        .emulator
-        .counters()
-        .get("writes")
-        .copied()
-        .unwrap_or(0);
+    let odoo = w.odoo.emulator.writes();
     let graph = w
         .graph
         .emulator
