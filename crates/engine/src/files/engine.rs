@@ -2245,16 +2245,15 @@ impl FileSync {
                 let tr = p.transfer.clone().ok_or_else(|| {
                     StepFail::Engine(EngineError::Invalid("lost transfer".into()))
                 })?;
-                if maybe && tr.session.is_none() {
-                    if let Some(f) = self.replace_landed(job, p, &item, &tr).await? {
-                        self.check_uploaded(&f, &tr.content)?;
-                        let record = p.drive.as_ref().and_then(|d| d.record.clone());
-                        self.take_drive(p, &f, record, Some(FileField::Content));
-                        self.remove_spool(job.id);
-                        return Ok(());
-                    }
-                }
-                let f = self.upload(job, p).await?;
+                let landed = if maybe && tr.session.is_none() {
+                    self.replace_landed(job, p, &item, &tr).await?
+                } else {
+                    None
+                };
+                let f = match landed {
+                    Some(f) => f,
+                    None => self.upload(job, p).await?,
+                };
                 self.check_uploaded(&f, &tr.content)?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
                 self.take_drive(p, &f, record, Some(FileField::Content));
