@@ -241,12 +241,7 @@ impl World {
     }
 
     fn odoo_writes(&self) -> u64 {
-        self.odoo
-            .emulator
-            .counters()
-            .get("writes")
-            .copied()
-            .unwrap_or(0)
+        self.odoo.emulator.writes()
     }
 
     fn requests(&self) -> (usize, usize) {
@@ -292,7 +287,7 @@ impl World {
                     continue;
                 };
                 if v["phase"] == "synced" {
-                    let writes = counters.counters().get("writes").copied().unwrap_or(0);
+                    let writes = counters.writes();
                     synced = Some(((glog.len(), olog.len()), writes));
                     stdin.write_all(b"go\n")?;
                     stdin.flush()?;

@@ -20,7 +20,9 @@
 //!   the recurrence with all its rows ([`OdooCalendar::series`]) and assembles the series
 //!   record ([`odoo_series_record`]): the base event's fields, the recurrence's rule,
 //!   `cancelled_occurrences` = the dates of archived rows the rule still expects. The
-//!   series is gone when no row is active.
+//!   series is gone when no row is active. Odoo re-bases a series whose base event is
+//!   archived or deleted: the link follows the new base (same recurrence id), and the
+//!   series still starts on its first known date ([`odoo_series_record_known`]).
 //!
 //! # Writes
 //!
@@ -77,6 +79,17 @@ pub(super) struct SeriesRows {
     /// Dates whose row was deleted outright: cancelled occurrences.
     #[serde(default)]
     deleted: BTreeSet<String>,
+}
+
+impl SeriesRows {
+    /// Every date the series had a row on when last read, deleted ones included.
+    fn dates(&self) -> BTreeSet<NaiveDate> {
+        self.rows
+            .values()
+            .chain(self.deleted.iter())
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .collect()
+    }
 }
 
 /// [`SeriesRows`] by base event id.
@@ -285,6 +298,25 @@ fn expected_dates(event: &Event) -> BTreeSet<NaiveDate> {
 /// Odoo (`self_only`, so an exception), Odoo does not keep its original slot and the
 /// moved slot is read as the series start.
 pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
+    odoo_series_record_known(s, &BTreeSet::new())
+}
+
+/// [`odoo_series_record`], knowing `earlier`: local dates the series had rows on when the
+/// engine last read it (rows deleted since included).
+///
+/// Odoo re-bases a series whose base event is archived or deleted: `calendar.event`'s
+/// `write(active=False)` and `unlink` call `calendar.recurrence._select_new_base_event`,
+/// which names the first remaining active occurrence (`_get_first_event`) and leaves the
+/// rule and its `count` alone (odoo/odoo `addons/calendar/models/calendar_event.py`,
+/// `calendar_recurrence.py`). Read from the new base, the series would start later and
+/// its `count` would run one occurrence past its last row. It still starts where it did:
+/// when the base follows the rule and is an occurrence of the series starting at the
+/// earliest row known (archived rows, `earlier`), the slot moves back there, at the base's
+/// local time, and the dates before the base read as cancelled.
+pub(super) fn odoo_series_record_known(
+    s: &OdooSeries,
+    earlier: &BTreeSet<NaiveDate>,
+) -> Option<(i64, Value)> {
     let base_id = m2o(s.recurrence.get("base_event_id"));
     let base = base_id
         .and_then(|b| {
@@ -314,11 +346,17 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         o.remove("follow_recurrence");
     }
     // Which dates are cancelled needs the rule: read the series once without them.
-    let Ok(event) = odoo::from_odoo(&rec) else {
+    let Ok(mut event) = odoo::from_odoo(&rec) else {
         // Unreadable: the mapping error surfaces when the engine reads the record.
         return Some((id, rec));
     };
     let zone = zone_of(&event);
+    if follows(base) {
+        if let Some((moved, e)) = first_slot(&rec, base, &s.events, earlier, zone) {
+            rec = moved;
+            event = e;
+        }
+    }
     let expected = expected_dates(&event);
     let active: BTreeSet<NaiveDate> = s
         .events
@@ -326,7 +364,7 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         .filter(|r| is_active(r))
         .filter_map(|r| odoo_local_date(r, zone))
         .collect();
-    let cancelled: BTreeSet<String> = s
+    let mut cancelled: BTreeSet<String> = s
         .events
         .iter()
         // An archived exception counts too (on its own date: Odoo keeps no original one).
@@ -335,8 +373,85 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         .filter(|d| expected.contains(d) && !active.contains(d))
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
+    // With every row on the rule, a date of the rule without any row (active or archived)
+    // is not an occurrence Odoo shows: its row was deleted outright (`unlink`), or it lies
+    // past the end of a re-based series whose `count` Odoo kept (see above). The engine
+    // expands rules as Odoo does (`sync_core::expand`). A moved row (an exception) leaves
+    // its own slot without a row, and which slot is not known: then only the deletions
+    // the engine remembers count ([`SeriesRows`]).
+    if s.events.iter().all(follows) {
+        let rows: BTreeSet<NaiveDate> = s
+            .events
+            .iter()
+            .filter_map(|r| odoo_local_date(r, zone))
+            .collect();
+        cancelled.extend(
+            expected
+                .difference(&rows)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+        );
+    }
     rec["cancelled_occurrences"] = json!(cancelled);
     Some((id, rec))
+}
+
+/// The series record `rec` (read from `base`) moved back to the earliest date its rows
+/// (`rows`, archived ones included) or `earlier` know of, at the base's local time; with
+/// its event. `None` when the base is the first, or is not an occurrence of the series
+/// starting there (see [`odoo_series_record_known`]).
+fn first_slot(
+    rec: &Value,
+    base: &Value,
+    rows: &[Value],
+    earlier: &BTreeSet<NaiveDate>,
+    zone: chrono_tz::Tz,
+) -> Option<(Value, Event)> {
+    let base_date = odoo_local_date(base, zone)?;
+    let first = rows
+        .iter()
+        .filter_map(|r| odoo_local_date(r, zone))
+        .chain(earlier.iter().copied())
+        .min()
+        .filter(|d| *d < base_date)?;
+    let days = Duration::days((first - base_date).num_days());
+    let mut moved = rec.clone();
+    let shift = |moved: &mut Value, k: &str, by: Duration| {
+        let v = moved.get(k).and_then(Value::as_str)?;
+        let out = if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, ODOO_DT) {
+            (t + by).format(ODOO_DT).to_string()
+        } else {
+            let d = NaiveDate::parse_from_str(v.get(..10)?, "%Y-%m-%d").ok()?;
+            (d + by).format("%Y-%m-%d").to_string()
+        };
+        moved[k] = json!(out);
+        Some(())
+    };
+    if rec.get("allday").and_then(Value::as_bool) == Some(true) {
+        for k in ["start", "stop", "start_date", "stop_date"] {
+            shift(&mut moved, k, days);
+        }
+    } else {
+        // The same local time on the first date: the shift may differ from whole days by
+        // a DST change, and the end moves by as much (the duration is kept).
+        let start = chrono::NaiveDateTime::parse_from_str(
+            rec.get("start").and_then(Value::as_str)?,
+            ODOO_DT,
+        )
+        .ok()?
+        .and_utc();
+        let local = start.with_timezone(&zone).naive_local() + days;
+        let new_start = local
+            .and_local_timezone(zone)
+            .earliest()?
+            .with_timezone(&Utc);
+        let by = new_start - start;
+        shift(&mut moved, "start", by)?;
+        shift(&mut moved, "stop", by)?;
+    }
+    let event = odoo::from_odoo(&moved).ok()?;
+    expected_dates(&event)
+        .contains(&base_date)
+        .then_some((moved, event))
 }
 
 /// Which fields a write of `event` over `before` carries for a series, and whether the
@@ -435,7 +550,7 @@ impl Engine {
         }
         // Linked series whose base rows were seen by id (re-reads, archives): route them
         // to their recurrence. Linked series are known by their baselines.
-        let series_links: BTreeMap<i64, (Option<i64>, Option<String>)> = {
+        let mut series_links: BTreeMap<i64, (Option<i64>, Option<String>)> = {
             let ids: Vec<(i64, Option<i64>, Option<String>)> = links
                 .iter()
                 .map(|l| (l.id, l.odoo_id, l.graph_id.clone()))
@@ -515,10 +630,54 @@ impl Engine {
                 .series(&ids)
                 .await
                 .map_err(|e| sign_in(odoo365_sync_core::Side::Odoo, e))?;
+            // Every Odoo id linked (a series link cannot take one another link holds).
+            let taken: BTreeSet<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
             for s in all {
-                let Some((base, mut record)) = odoo_series_record(&s) else {
+                // The linked series this recurrence was last read as, by its base then.
+                let known: Option<(i64, BTreeSet<NaiveDate>)> = s
+                    .recurrence
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .and_then(|rec| {
+                        seen.series_rows
+                            .iter()
+                            .find(|(b, m)| m.rec == rec && linked.contains(b))
+                            .map(|(b, m)| (*b, m.dates()))
+                    });
+                let earlier = known.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
+                let Some((mut base, mut record)) = odoo_series_record_known(&s, &earlier) else {
                     continue;
                 };
+                if let Some((old, _)) = known.filter(|(old, _)| *old != base) {
+                    let active = record.get("active").and_then(Value::as_bool) == Some(true);
+                    let sid = series_links
+                        .iter()
+                        .find(|(_, (o, _))| *o == Some(old))
+                        .map(|(sid, _)| *sid);
+                    match sid {
+                        // Odoo re-based the series (its base archived or deleted): the
+                        // link follows the new base, so the series is kept and only the
+                        // old base's occurrence is cancelled (found by the simulation,
+                        // seeds 20 and 36).
+                        Some(sid) if active && !taken.contains(&base) => {
+                            if let Some(entry) = series_links.get_mut(&sid) {
+                                entry.0 = Some(base);
+                            }
+                            seen.rebased.push((sid, old, base));
+                            if let Some(m) = seen.series_rows.remove(&old) {
+                                seen.series_rows.insert(base, m);
+                            }
+                            seen.odoo.remove(&old);
+                            seen.odoo_gone.remove(&old);
+                        }
+                        // A series gone (no active row) is gone under its linked base.
+                        Some(_) if !active => {
+                            base = old;
+                            record["id"] = json!(old);
+                        }
+                        _ => {}
+                    }
+                }
                 // Unlinked ones too: a series read in the cycle that links it is not read
                 // again until it changes (forgotten next cycle if it did not get linked).
                 remember(&mut seen.series_rows, base, &s, &mut record);
@@ -1232,11 +1391,13 @@ impl Engine {
 
     /// Reads one linked item's Odoo side as the observation reads it: a series base as
     /// the whole series record ([`odoo_series_record`], with its cancelled dates), an
-    /// exception row as a single event. `None` when it is archived or gone.
+    /// exception row as a single event. `None` when it is archived or gone. `memory`: the
+    /// series' rows as last read (see [`odoo_series_record_known`]).
     pub(super) async fn read_odoo_item(
         &self,
         id: i64,
         exception: bool,
+        memory: &RowMemory,
     ) -> Result<Option<Value>, PortError> {
         let Some(row) = self.odoo.read(&[id]).await?.into_iter().next() else {
             return Ok(None);
@@ -1252,7 +1413,14 @@ impl Engine {
             .series(&[rid])
             .await?
             .iter()
-            .find_map(odoo_series_record)
+            .find_map(|s| {
+                let earlier = memory
+                    .get(&id)
+                    .filter(|m| s.recurrence.get("id").and_then(Value::as_i64) == Some(m.rec))
+                    .map(SeriesRows::dates)
+                    .unwrap_or_default();
+                odoo_series_record_known(s, &earlier)
+            })
             .map(|(_, record)| record)
             .filter(is_active))
     }

@@ -48,6 +48,18 @@ impl World {
         assert!(r.item_errors.is_empty(), "{:?}", r.item_errors);
     }
 
+    /// Outlook mailed nothing since `mails_before` but one occurrence's cancellation.
+    fn assert_one_cancellation_at_most(&self, mails_before: usize) {
+        let mails: Vec<&'static str> = self.graph.mails()[mails_before..]
+            .iter()
+            .map(|m| m.kind)
+            .collect();
+        assert!(
+            mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
+            "only Outlook's one cancellation: {mails:?}"
+        );
+    }
+
     fn masters(&self) -> Vec<Value> {
         self.graph
             .events()
@@ -739,14 +751,7 @@ async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
         ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
     );
     assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
-    let mails: Vec<&'static str> = w.graph.mails()[mails_before..]
-        .iter()
-        .map(|m| m.kind)
-        .collect();
-    assert!(
-        mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
-        "only Outlook's one cancellation: {mails:?}"
-    );
+    w.assert_one_cancellation_at_most(mails_before);
     assert_eq!(
         w.master("Standup")["id"],
         json!(master),
@@ -1025,4 +1030,146 @@ async fn an_exception_waits_for_its_series_conflict_and_never_becomes_a_single_e
     let master = w.master("Swim!")["id"].as_str().unwrap().to_owned();
     w.assert_converged_with(base, &master, "2026-11-24T09:30:00")
         .await;
+}
+
+#[tokio::test]
+async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
+    // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
+    // answer was lost; the job ran again and sent the series again, and Outlook mailed
+    // the guests a second update. A landed series PATCH must not be repeated.
+    let mut w = World::new();
+    let mut e = series("Review", 23, 9, "FREQ=DAILY;COUNT=3");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    w.odoo.user_create(&e.normalized());
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Review")[0];
+    let master = w.master("Review")["id"].as_str().unwrap().to_owned();
+    // Alice moves the whole series one hour later in Odoo.
+    let base = w.active_rows(rid)[0]["id"].as_i64().unwrap();
+    w.odoo.user_write(
+        base,
+        &json!({"start": "2026-11-23 10:00:00", "stop": "2026-11-23 11:00:00",
+                "recurrence_update": "all_events"}),
+    );
+    let updates = w.graph.writes_of("update");
+    w.graph.lose_answer_of_next("update");
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "the PATCH was sent once"
+    );
+    // The next cycle runs the maybe-applied job again: the series is in place already.
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "a landed series PATCH is not sent again"
+    );
+    let rid = w.odoo_series("Review")[0];
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Review")["start"]["dateTime"]
+            .as_str()
+            .unwrap()
+            .get(..16),
+        Some("2026-11-23T11:00"),
+        "10:00 UTC, in the series' Berlin time"
+    );
+    w.assert_quiet().await;
+}
+
+/// A daily series of four with Bob as a guest, starting 2026-11-23 08:00 UTC.
+fn series_with_bob(title: &str) -> Event {
+    let mut e = series(title, 23, 8, "FREQ=DAILY;COUNT=4");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    e.normalized()
+}
+
+/// A linked Odoo series of four loses its base event (`unlink`, or archived): Odoo names
+/// the next occurrence the base and keeps the rule's count. Outlook must lose only that
+/// occurrence: same series, no invitation or update, quiet afterwards.
+async fn base_event_goes(unlink: bool) {
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Sprint"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Sprint")[0];
+    let master = w.master("Sprint")["id"].as_str().unwrap().to_owned();
+    // The first id-set check reads the linked series once to learn its rows.
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+
+    if unlink {
+        w.odoo.user_unlink(base);
+    } else {
+        w.odoo.user_archive(base);
+    }
+    let mails_before = w.graph.mails().len();
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    let left = ["2026-11-24", "2026-11-25", "2026-11-26"];
+    assert_eq!(w.outlook_dates(&master), left);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Sprint")["id"],
+        json!(master),
+        "the series is kept"
+    );
+    w.assert_one_cancellation_at_most(mails_before);
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+    // The link follows the new base: a later edit of the whole series in Odoo reaches the
+    // same Outlook series, and the first date stays cancelled.
+    w.odoo.user_write(
+        w.active_rows(rid)[0]["id"].as_i64().unwrap(),
+        &json!({"name": "Sprint (new)", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    assert_eq!(w.master("Sprint (new)")["id"], json!(master));
+    assert_eq!(w.outlook_dates(&master), left);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn deleting_the_base_event_of_an_odoo_series_cancels_one_occurrence_in_outlook() {
+    // Found by the emulator simulation (seed 20): the link still named the deleted base,
+    // so Outlook's series was deleted and created again (mails to every guest), one
+    // occurrence too long.
+    base_event_goes(true).await;
+}
+
+#[tokio::test]
+async fn archiving_the_base_event_of_an_odoo_series_rebases_the_link() {
+    // Odoo re-bases an archived base too (`write(active=False)`); the archived row keeps
+    // the series' first date.
+    base_event_goes(false).await;
+}
+
+#[tokio::test]
+async fn occurrences_deleted_in_odoo_before_the_first_sync_are_not_created_in_outlook() {
+    // Found by the emulator simulation (seed 36): rows deleted outright before the
+    // series was ever linked leave no trace the engine could remember; the base deleted
+    // too leaves Odoo's `count` one occurrence past the last row.
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Kickoff"));
+    let rid = w.odoo_series("Kickoff")[0];
+    let third = w.active_rows(rid)[2]["id"].as_i64().unwrap();
+    w.odoo.user_unlink(third);
+    w.odoo.user_unlink(base);
+    w.confirm().await;
+    let master = w.master("Kickoff")["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.outlook_dates(&master), ["2026-11-24", "2026-11-26"]);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
 }

@@ -136,12 +136,7 @@ impl Emulators {
     }
 
     fn odoo_writes(&self) -> u64 {
-        self.odoo
-            .emulator
-            .counters()
-            .get("writes")
-            .copied()
-            .unwrap_or(0)
+        self.odoo.emulator.writes()
     }
 
     /// The Odoo database the profile names.
