@@ -651,6 +651,39 @@ fn planned_writes(dir: &Path) -> u64 {
     calendar + files
 }
 
+/// The CLI's data directory (its store, logs and last report): removed when the test
+/// passes, kept and named when it fails, so the store a failing run left behind can be
+/// opened (`sqlite3 <dir>/data/…`) and the failing sync replayed against it.
+struct DataDir(tempfile::TempDir);
+
+impl DataDir {
+    fn new() -> DataDir {
+        DataDir(
+            tempfile::Builder::new()
+                .prefix("odoo365-crash-")
+                .tempdir()
+                .unwrap(),
+        )
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        // Runs while a failed assertion unwinds; the TempDir field is dropped after this.
+        if std::thread::panicking() {
+            self.0.disable_cleanup(true);
+            eprintln!(
+                "crash test failed: its data dir is kept at {}",
+                self.0.path().display()
+            );
+        }
+    }
+}
+
 /// How the killed runs ended.
 #[derive(Debug, Default)]
 struct Tally {
@@ -685,7 +718,7 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
     for c in &collections {
         c.seed(&sim, &p);
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     setup(dir.path(), &sim, &p);
     if files > 0 {
         let out = run(

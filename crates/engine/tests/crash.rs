@@ -4,6 +4,8 @@
 //! syncing again must converge to the same end state as a run without a crash: no
 //! duplicate on either side, no lost edit, and then a cycle that writes nothing.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -79,6 +81,10 @@ impl World {
         panic!("did not converge in 8 cycles");
     }
 
+    fn assert_no_link_ahead_of_its_job(&self, when: &str) {
+        common::assert_no_link_ahead_of_its_job(&self.dir.path().join("sync.db"), when);
+    }
+
     /// Both calendars as comparable text: title, place, time, Teams, per side, sorted.
     fn state(&self) -> (Vec<String>, Vec<String>) {
         let mut odoo: Vec<String> = self
@@ -141,6 +147,7 @@ async fn scenario(
         }
     }
     drop(e);
+    w.assert_no_link_ahead_of_its_job(&format!("first sync, crash at {crash_first_sync_at:?}"));
     w.converge().await;
 
     // One change of each kind, on both sides.
@@ -174,6 +181,7 @@ async fn scenario(
         }
     }
     drop(e);
+    w.assert_no_link_ahead_of_its_job(&format!("changes, crash at {crash_changes_at:?}"));
     w.converge().await;
     (w, crashed)
 }
@@ -274,6 +282,7 @@ async fn resolution(crash_at: Option<usize>) -> (World, bool) {
     e.crash_after(crash_at);
     let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
     drop(e);
+    w.assert_no_link_ahead_of_its_job(&format!("crash at {crash_at:?}"));
     w.converge().await;
     (w, crashed)
 }
@@ -324,6 +333,7 @@ async fn restore(crash_at: Option<usize>) -> (World, bool) {
     e.crash_after(crash_at);
     let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
     drop(e);
+    w.assert_no_link_ahead_of_its_job(&format!("crash at {crash_at:?}"));
     w.converge().await;
     (w, crashed)
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use odoo365_engine::files::{FileConfig, FileReport, FileSync};
 use odoo365_engine::testing::{FakeDrive, FakeOdooAttachments};
-use odoo365_engine::{EngineError, Guard, LinkKind, ManualClock, Outcome, Store, SyncOptions};
+use odoo365_engine::{
+    EngineError, Guard, JobState, LinkKind, ManualClock, Outcome, Store, SyncOptions,
+};
 use odoo365_sync_core::files::{DeletePolicy, Direction, FileOp};
 
 const CONFIRM: SyncOptions = SyncOptions {
@@ -1000,4 +1002,80 @@ async fn a_replace_resumed_after_a_crash_neither_overwrites_a_later_onedrive_edi
         before_the_put && after_the_put,
         "crash points: before the PUT {before_the_put}, after it {after_the_put}"
     );
+}
+
+/// Restarts after a crash at step `n` of a cycle; `None` when the cycle ran to its end
+/// before the crash point.
+async fn crash_at(w: &World, n: usize) -> Option<FileReport> {
+    w.clock.advance(chrono::Duration::minutes(5));
+    if !w.sync_crashing_after(n).await {
+        return None;
+    }
+    // The restart must not fail on the link the crashed cycle already wrote, nor leave
+    // the job waiting for a retry: it finishes, adopting that link.
+    let r = w
+        .engine()
+        .sync(CONFIRM)
+        .await
+        .unwrap_or_else(|e| panic!("restart after a crash at step {n}: {e}"));
+    let left = Store::open(&w.db())
+        .unwrap()
+        .tx(|t| {
+            let mut j = t.jobs("p1", JobState::Pending)?;
+            j.extend(t.jobs("p1", JobState::Failed)?);
+            Ok(j)
+        })
+        .unwrap();
+    assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
+    Some(r)
+}
+
+// The full crash test (seed 9) died between the transaction that wrote a new file's link
+// and the one that marked its step done: every later cycle re-ran the step, met the link
+// and stopped with "UNIQUE constraint failed: link...", for good.
+#[tokio::test]
+async fn a_crash_after_a_new_files_link_is_written_adopts_that_link_on_restart() {
+    // Odoo → OneDrive: the upload's link.
+    let mut crashes = 0;
+    for n in 1..40 {
+        let w = World::new();
+        w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+        let Some(r) = crash_at(&w, n).await else {
+            break;
+        };
+        crashes += 1;
+        assert!(r.failed.is_empty(), "crash after {n}: {r:?}");
+        assert_eq!(
+            w.file("sale.order/1/a.txt").unwrap(),
+            b"from odoo",
+            "crash after {n}"
+        );
+        assert_eq!(w.drive.files().len(), 1, "crash after {n}: a second file");
+        assert_eq!(w.file_links(), 1, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(crashes >= 5, "only {crashes} crash points");
+    // OneDrive → Odoo: the new attachment's link.
+    let mut crashes = 0;
+    for n in 1..40 {
+        let w = World::new();
+        w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+        w.sync().await;
+        let folder = w.path("sale.order/1").unwrap();
+        w.drive.user_upload(&folder, "b.txt", b"from onedrive");
+        let Some(r) = crash_at(&w, n).await else {
+            break;
+        };
+        crashes += 1;
+        assert!(r.failed.is_empty(), "crash after {n}: {r:?}");
+        let docs = w.odoo.on_record(SO, 1);
+        assert_eq!(docs.len(), 2, "crash after {n}: {docs:?}");
+        assert!(docs
+            .iter()
+            .any(|d| d.1 == "b.txt" && d.2 == b"from onedrive"));
+        assert_eq!(w.drive.files().len(), 2, "crash after {n}");
+        assert_eq!(w.file_links(), 2, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(crashes >= 3, "only {crashes} crash points");
 }

@@ -490,6 +490,11 @@ async fn a_crash_after_any_step_of_a_series_create_converges_without_a_duplicate
                 .await,
             Err(EngineError::Crashed)
         );
+        w.engine = None;
+        common::assert_no_link_ahead_of_its_job(
+            &w.dir.path().join("sync.db"),
+            &format!("crash at {n}"),
+        );
         w.reopen();
         for _ in 0..3 {
             w.confirm().await;
@@ -684,6 +689,11 @@ async fn a_crash_after_any_step_of_series_edits_converges_to_the_same_calendars(
         let crashed = matches!(
             w.engine().sync(SyncOptions::default()).await,
             Err(EngineError::Crashed)
+        );
+        w.engine = None;
+        common::assert_no_link_ahead_of_its_job(
+            &w.dir.path().join("sync.db"),
+            &format!("crash at {n}"),
         );
         w.reopen();
         for _ in 0..3 {

@@ -1609,6 +1609,21 @@ impl FileSync {
         let backoff = backoff.min(Duration::hours(1));
         let payload = serde_json::to_value(&*p).map_err(corrupt)?;
         match f {
+            // A store rule this one item breaks (a second link for an item already linked):
+            // the item fails with its error and a retry, the others go on. Before, it ended
+            // the cycle, and every cycle after it (full crash test, seed 9).
+            StepFail::Engine(EngineError::Store(e)) if is_constraint(&e) => {
+                let give_up = job.attempts >= self.cfg.attempts_max;
+                self.store.tx(|t| {
+                    t.set_job_payload(id, &payload, now)?;
+                    if give_up {
+                        t.fail_job(id, &e.to_string(), now)
+                    } else {
+                        t.retry_job_later(id, now + backoff, &e.to_string(), false, now)
+                    }
+                })?;
+                self.remove_spool(id);
+            }
             StepFail::Engine(e) => return Err(e),
             StepFail::Yield => {
                 self.store.tx(|t| t.yield_job(id, &payload, now))?;
@@ -1733,6 +1748,96 @@ impl FileSync {
         }
         self.checkpoint()?;
         Ok(false)
+    }
+
+    /// Uploads the attachment of a `DriveCreate` step as a new file in its record's folder
+    /// (or finds the one a lost answer created) and checks what OneDrive stored.
+    async fn create_drive_file(
+        &mut self,
+        job: &Job,
+        p: &mut FileJob,
+        record: &RecordKey,
+        name: &str,
+        conflict_copy: bool,
+    ) -> Result<DriveFile, StepFail> {
+        let maybe = job.maybe_applied;
+        let attachment = p.attachment_id.ok_or_else(|| {
+            StepFail::Engine(EngineError::Invalid("upload without an attachment".into()))
+        })?;
+        let (folder, folder_path) = self.record_folder(record).await?;
+        let resumable = p.transfer.as_ref().is_some_and(|t| spool_intact(t, maybe));
+        if !resumable {
+            let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
+            let (spool, content) = self
+                .spool_from_odoo(job, attachment, expect.as_deref())
+                .await?;
+            let mut wanted = names::to_drive(name);
+            if conflict_copy {
+                wanted = names::conflict_name(&wanted, self.now().date_naive());
+            }
+            let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
+            p.transfer = Some(Transfer {
+                spool,
+                content,
+                target: Some(UploadTarget::New {
+                    parent_id: folder.clone(),
+                    name: chosen,
+                }),
+                session: None,
+                offset: 0,
+            });
+            self.save(job, p).await?;
+        }
+        let tr = p
+            .transfer
+            .clone()
+            .ok_or_else(|| StepFail::Engine(EngineError::Invalid("lost transfer".into())))?;
+        let found = if maybe && tr.session.is_none() {
+            // A lost answer: the file may be there already.
+            match tr.target.as_ref() {
+                Some(UploadTarget::New { parent_id, name }) => self
+                    .drive
+                    .find_child(parent_id, name)
+                    .await?
+                    .filter(|f| f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str())),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let f = match found {
+            Some(f) => f,
+            None => self.upload(job, p).await?,
+        };
+        if let Err(e) = self.check_uploaded(&f, &tr.content) {
+            // What OneDrive stored is not what was sent: it goes to the recycle bin.
+            let _ = self.drive.delete(&f.id, None).await;
+            return Err(e);
+        }
+        self.checkpoint()?;
+        Ok(f)
+    }
+
+    /// The OneDrive file already linked to `attachment`, when a resumed `DriveCreate` that
+    /// started without a link wrote one before the crash. Such a job is only planned for an
+    /// attachment with no link, so a file on its link can only be this job's upload.
+    async fn linked_drive_file(
+        &mut self,
+        profile: &str,
+        attachment: i64,
+    ) -> Result<Option<DriveFile>, StepFail> {
+        let link = self
+            .store
+            .tx(|t| t.link_by_odoo(profile, LinkKind::File, ATTACHMENT_MODEL, attachment))?;
+        let Some(item) = link.and_then(|l| l.graph_id) else {
+            return Ok(None);
+        };
+        match self.drive.get(&item).await {
+            Ok(f) => Ok(Some(f)),
+            // Gone since: the upload is made again and the link follows it (relink).
+            Err(PortError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The folder of a record (model folder, then record folder), from the cache or made
@@ -2133,56 +2238,22 @@ impl FileSync {
                 let attachment = p.attachment_id.ok_or_else(|| {
                     StepFail::Engine(EngineError::Invalid("upload without an attachment".into()))
                 })?;
-                let (folder, folder_path) = self.record_folder(record).await?;
-                let resumable = p.transfer.as_ref().is_some_and(|t| spool_intact(t, maybe));
-                if !resumable {
-                    let expect = p.odoo.as_ref().and_then(|o| o.sha1.clone());
-                    let (spool, content) = self
-                        .spool_from_odoo(job, attachment, expect.as_deref())
-                        .await?;
-                    let mut wanted = names::to_drive(name);
-                    if *conflict_copy {
-                        wanted = names::conflict_name(&wanted, self.now().date_naive());
-                    }
-                    let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
-                    p.transfer = Some(Transfer {
-                        spool,
-                        content,
-                        target: Some(UploadTarget::New {
-                            parent_id: folder.clone(),
-                            name: chosen,
-                        }),
-                        session: None,
-                        offset: 0,
-                    });
-                    self.save(job, p).await?;
-                }
-                let tr = p.transfer.clone().ok_or_else(|| {
-                    StepFail::Engine(EngineError::Invalid("lost transfer".into()))
-                })?;
-                let found = if maybe && tr.session.is_none() {
-                    // A lost answer: the file may be there already.
-                    match tr.target.as_ref() {
-                        Some(UploadTarget::New { parent_id, name }) => {
-                            self.drive.find_child(parent_id, name).await?.filter(|f| {
-                                f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str())
-                            })
-                        }
-                        _ => None,
-                    }
+                // Interrupted after its link was written (full crash test, seed 9): the file
+                // that link names is this job's upload; a second upload would duplicate it.
+                // Not so for a conflict copy: its job starts with a link whose file is the
+                // other side's version (that link is re-pointed, and found again by name).
+                let own = if maybe && p.link_id.is_none() {
+                    self.linked_drive_file(&profile, attachment).await?
                 } else {
                     None
                 };
-                let f = match found {
+                let f = match own {
                     Some(f) => f,
-                    None => self.upload(job, p).await?,
+                    None => {
+                        self.create_drive_file(job, p, record, name, *conflict_copy)
+                            .await?
+                    }
                 };
-                if let Err(e) = self.check_uploaded(&f, &tr.content) {
-                    // What OneDrive stored is not what was sent: it goes to the recycle bin.
-                    let _ = self.drive.delete(&f.id, None).await;
-                    return Err(e);
-                }
-                self.checkpoint()?;
                 let now = self.now();
                 let link_id = p.link_id;
                 let new_link = self.store.tx(|t| match link_id {
@@ -2190,21 +2261,25 @@ impl FileSync {
                         t.relink(l, None, Some(&f.id))?;
                         Ok(l)
                     }
-                    None => Ok(t
-                        .create_link(
-                            &profile,
-                            LinkKind::File,
-                            &NewLink {
-                                odoo_model: ATTACHMENT_MODEL,
-                                odoo_id: Some(attachment),
-                                graph_id: Some(&f.id),
-                                ..NewLink::default()
-                            },
-                            now,
-                        )?
-                        .id),
+                    None => match t.link_by_odoo(
+                        &profile,
+                        LinkKind::File,
+                        ATTACHMENT_MODEL,
+                        attachment,
+                    )? {
+                        // This job's own link, written before a crash; its file is gone
+                        // (linked_drive_file) or is `f`: it follows the upload.
+                        Some(l) if maybe => {
+                            t.relink(l.id, None, Some(&f.id))?;
+                            Ok(l.id)
+                        }
+                        _ => link_pair(t, &profile, attachment, &f.id, now),
+                    },
                 })?;
                 p.link_id = Some(new_link);
+                // The link is a persisted step of its own: a crash here leaves it written and
+                // the step not done (full crash test, seed 9).
+                self.checkpoint()?;
                 self.take_drive(p, &f, Some(record.clone()), None);
                 self.remove_spool(job.id);
             }
@@ -2369,8 +2444,10 @@ impl FileSync {
                         let linked = self.store.tx(|t| {
                             t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id)
                         })?;
-                        if linked.is_none() && a.checksum.as_deref().is_some_and(|c| c == info.sha1)
-                        {
+                        // Linked to this very file: the job wrote its link before a crash.
+                        let free =
+                            linked.is_none_or(|l| l.graph_id.as_deref() == Some(item.as_str()));
+                        if free && a.checksum.as_deref().is_some_and(|c| c == info.sha1) {
                             att = Some(a);
                             break;
                         }
@@ -2401,40 +2478,20 @@ impl FileSync {
                         ..StoredFile::default()
                     };
                     self.store.tx(|t| {
-                        let l = t.create_link(
-                            &profile,
-                            LinkKind::File,
-                            &NewLink {
-                                odoo_model: ATTACHMENT_MODEL,
-                                odoo_id: Some(att.id),
-                                graph_id: Some(&item),
-                                ..NewLink::default()
-                            },
-                            now,
-                        )?;
-                        set_base(t, l.id, &base, now)
+                        let l = link_pair(t, &profile, att.id, &item, now)?;
+                        set_base(t, l, &base, now)
                     })?;
+                    self.checkpoint()?;
                 } else {
                     let new_link = self.store.tx(|t| match link_id {
                         Some(l) => {
                             t.relink(l, Some(att.id), None)?;
                             Ok(l)
                         }
-                        None => Ok(t
-                            .create_link(
-                                &profile,
-                                LinkKind::File,
-                                &NewLink {
-                                    odoo_model: ATTACHMENT_MODEL,
-                                    odoo_id: Some(att.id),
-                                    graph_id: Some(&item),
-                                    ..NewLink::default()
-                                },
-                                now,
-                            )?
-                            .id),
+                        None => link_pair(t, &profile, att.id, &item, now),
                     })?;
                     p.link_id = Some(new_link);
+                    self.checkpoint()?;
                     p.attachment_id = Some(att.id);
                     p.odoo = Some(st);
                     p.drive = Some(src_state);
@@ -2511,20 +2568,9 @@ impl FileSync {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
                 let now = self.now();
-                let l = self.store.tx(|t| {
-                    t.create_link(
-                        &profile,
-                        LinkKind::File,
-                        &NewLink {
-                            odoo_model: ATTACHMENT_MODEL,
-                            odoo_id: Some(a),
-                            graph_id: Some(&d),
-                            ..NewLink::default()
-                        },
-                        now,
-                    )
-                })?;
-                p.link_id = Some(l.id);
+                let l = self.store.tx(|t| link_pair(t, &profile, a, &d, now))?;
+                p.link_id = Some(l);
+                self.checkpoint()?;
             }
             Step::Unlink => {
                 if let Some(l) = p.link_id {
@@ -2781,6 +2827,46 @@ fn next_base(
         seen_odoo,
         seen_drive,
     }
+}
+
+/// Links an attachment and a OneDrive file, or returns the link that already pairs them:
+/// a job resumed after a crash between writing its link and marking its step done meets
+/// its own link (full crash test, seed 9). Any other link on either side is refused by the
+/// store, as before.
+fn link_pair(
+    t: &crate::state::Tx<'_>,
+    profile: &str,
+    attachment: i64,
+    item: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    if let Some(l) = t.link_by_odoo(profile, LinkKind::File, ATTACHMENT_MODEL, attachment)? {
+        if l.graph_id.as_deref() == Some(item) {
+            return Ok(l.id);
+        }
+    }
+    Ok(t.create_link(
+        profile,
+        LinkKind::File,
+        &NewLink {
+            odoo_model: ATTACHMENT_MODEL,
+            odoo_id: Some(attachment),
+            graph_id: Some(item),
+            ..NewLink::default()
+        },
+        now,
+    )?
+    .id)
+}
+
+/// A write the store's constraints refused (unique link, foreign key): about one item, not
+/// the database as a whole.
+fn is_constraint(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
 }
 
 fn set_base(

@@ -3,11 +3,14 @@
 //! process exit and restart would. Each test file adds its own helpers in an `impl World`.
 #![allow(dead_code)] // each test binary uses part of it
 
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use odoo365_engine::testing::{FakeGraph, FakeOdoo};
-use odoo365_engine::{CycleReport, Engine, EngineConfig, ManualClock, Store, SyncOptions};
+use odoo365_engine::{
+    CycleReport, Engine, EngineConfig, JobState, LinkKind, ManualClock, Store, SyncOptions,
+};
 
 pub const ME: &str = "me@example.com";
 
@@ -79,4 +82,43 @@ impl World {
             .await
             .unwrap()
     }
+}
+
+/// Fails on the state the files engine was left in by the full crash test (seed 9): an
+/// unfinished job that holds no link while a link already names its item, so its next
+/// step writes that link a second time and the store refuses it, cycle after cycle. The
+/// calendar engine writes a link in the transaction that records it in its job (the
+/// enqueue, or the write that marks a step done), so no crash point may leave this; a
+/// change that splits the two fails here. `db` is the store of a stopped engine.
+pub fn assert_no_link_ahead_of_its_job(db: &Path, when: &str) {
+    let mut store = Store::open(db).unwrap();
+    let ahead = store
+        .tx(|t| {
+            let mut ahead = Vec::new();
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+                for j in t.jobs("p1", state)? {
+                    let p = &j.payload;
+                    if !matches!(j.kind.as_str(), "entry" | "resolve") || !p["link_id"].is_null() {
+                        continue;
+                    }
+                    let by_odoo = match p["odoo_id"].as_i64() {
+                        Some(id) => t.link_by_odoo("p1", LinkKind::Event, "calendar.event", id)?,
+                        None => None,
+                    };
+                    let by_graph = match p["graph_id"].as_str() {
+                        Some(g) => t.link_by_graph("p1", LinkKind::Event, g)?,
+                        None => None,
+                    };
+                    if let Some(l) = by_odoo.or(by_graph) {
+                        ahead.push((j.key, l.id));
+                    }
+                }
+            }
+            Ok(ahead)
+        })
+        .unwrap();
+    assert!(
+        ahead.is_empty(),
+        "{when}: jobs whose item is linked already, without the link: {ahead:?}"
+    );
 }
