@@ -738,13 +738,16 @@ fn regression_seeds() {
     //    meanwhile: her version gone with no journal entry (fixed in
     //    crates/engine/src/files/engine.rs: `replace_landed` reads the file first).
     run_with(51, true).unwrap_or_else(|m| panic!("seed 51: {m}"));
+    // 41 (documents, with occurrence deletes): a kept-both copy was dated in OneDrive
+    //    only (Odoo held `f3.docx` twice); after Alice deleted OneDrive's `f3.docx` (and
+    //    the engine its Odoo twin) the names differed for good (fixed in
+    //    crates/engine/src/files/engine.rs: the copy has the dated name on both sides).
+    run_with(41, true).unwrap_or_else(|m| panic!("seed 41: {m}"));
 }
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 1] = [
-    (41, true, "documents: after keep-both, Alice deletes OneDrive's f3.docx (so Odoo's second f3.docx goes); the copy stays `f3 (Odoo conflict …).docx` in OneDrive, Odoo's `f3.docx`: names never converge (needs a naming decision, docs/RELIABILITY.md Found 10)"),
-];
+const OPEN: [(u64, bool, &str); 0] = [];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
 /// `cargo test -p odoo365 --test sim open_seeds -- --ignored`.
