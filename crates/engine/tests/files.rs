@@ -1179,3 +1179,35 @@ async fn a_keep_both_killed_at_any_step_ends_with_the_same_names_on_both_sides()
         "no crash point fell after the Odoo rename"
     );
 }
+
+/// A keep-both whose last step (OneDrive's version into Odoo) waits for a retry: that file
+/// is on no link meanwhile (its old link now holds the copy), so a cycle that read it again
+/// took it for a new file: it was created in Odoo twice, and the second link broke the
+/// store's one-link-per-file rule, failing every cycle after (sim seed 87 with the copy's
+/// rename, seed 119 before it). It waits for its job like the job's other items.
+#[tokio::test]
+async fn a_keep_both_waiting_on_its_last_step_is_not_planned_again_meanwhile() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+    w.sync().await;
+    let id = w.path("sale.order/1/plan.xlsx").unwrap();
+    w.odoo.user_edit(a, b"odoo edit");
+    w.drive.user_edit(&id, b"onedrive edit");
+    w.drive.fail_next(
+        "get",
+        odoo365_engine::PortError::Throttled {
+            retry_after: Some(std::time::Duration::from_secs(600)),
+        },
+    );
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    // Edited again while the job waits: the next delta round reports the file.
+    w.drive.user_edit(&id, b"onedrive edit 2");
+    for _ in 0..3 {
+        w.sync().await;
+    }
+    let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit 2")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}

@@ -964,6 +964,11 @@ impl FileSync {
             if let Some(d) = &p.item_id {
                 busy.insert(format!("d:{d}"));
             }
+            // A keep-both's OneDrive version is on no link until its last step: it is the
+            // job's, not a new file (RELIABILITY Found 11).
+            if let Some(d) = &p.split_item {
+                busy.insert(format!("d:{d}"));
+            }
             for s in p.steps.iter().skip(p.done) {
                 match s {
                     Step::OdooCreate { record, name, .. } => {
