@@ -143,6 +143,18 @@ impl World {
         (odoo, drive)
     }
 
+    /// `plan.xlsx` on sale order 1, synced, then edited on both sides ("odoo edit",
+    /// "onedrive edit") before the next cycle: a both-changed conflict to keep both of.
+    /// Returns the attachment and the driveItem.
+    async fn plan_edited_on_both_sides(&self) -> (i64, String) {
+        let a = self.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+        self.sync().await;
+        let id = self.path("sale.order/1/plan.xlsx").unwrap();
+        self.odoo.user_edit(a, b"odoo edit");
+        self.drive.user_edit(&id, b"onedrive edit");
+        (a, id)
+    }
+
     fn file_links(&self) -> usize {
         Store::open(&self.db())
             .unwrap()
@@ -325,11 +337,7 @@ async fn deletes_follow_both_ways_into_the_recycle_bin_or_per_policy() {
 #[tokio::test]
 async fn both_changed_keeps_both_versions_and_opens_a_conflict() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    let (_, id) = w.plan_edited_on_both_sides().await;
     let r = w.sync().await;
     assert_eq!(r.conflicts_opened, 1);
     // OneDrive keeps its edit in place; Odoo's version is a dated copy next to it.
@@ -688,11 +696,7 @@ async fn a_content_conflict_is_resolved_by_the_users_choice() {
         FileConflictChoice::KeepOneDrive,
     ] {
         let w = World::new();
-        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-        w.sync().await;
-        let id = w.path("sale.order/1/plan.xlsx").unwrap();
-        w.odoo.user_edit(a, b"odoo edit");
-        w.drive.user_edit(&id, b"onedrive edit");
+        w.plan_edited_on_both_sides().await;
         w.sync().await;
         let conflict = Store::open(&w.db())
             .unwrap()
@@ -919,11 +923,7 @@ async fn a_refused_chatter_note_does_not_hold_up_the_file() {
 #[tokio::test]
 async fn a_keep_both_cut_short_after_its_first_step_still_ends_with_both_versions_once() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    w.plan_edited_on_both_sides().await;
     // The OneDrive version "vanishes" right after Odoo's copy was uploaded.
     w.drive
         .fail_next("get", odoo365_engine::PortError::NotFound);
@@ -1115,11 +1115,7 @@ async fn a_kept_both_copy_has_the_same_dated_name_on_both_sides() {
 #[tokio::test]
 async fn a_second_copy_on_the_same_day_is_numbered_alike_on_both_sides() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    let (_, id) = w.plan_edited_on_both_sides().await;
     w.sync().await;
     let twin = w
         .odoo
@@ -1151,11 +1147,7 @@ async fn a_keep_both_killed_at_any_step_ends_with_the_same_names_on_both_sides()
     let mut after_the_rename = false;
     for n in 1..40 {
         let w = World::new();
-        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-        w.sync().await;
-        let id = w.path("sale.order/1/plan.xlsx").unwrap();
-        w.odoo.user_edit(a, b"odoo edit");
-        w.drive.user_edit(&id, b"onedrive edit");
+        let (a, _) = w.plan_edited_on_both_sides().await;
         w.clock.advance(chrono::Duration::minutes(5));
         if !w.sync_crashing_after(n).await {
             assert!(n > 3, "the keep-both has persisted steps to crash after");
@@ -1188,11 +1180,7 @@ async fn a_keep_both_killed_at_any_step_ends_with_the_same_names_on_both_sides()
 #[tokio::test]
 async fn a_keep_both_waiting_on_its_last_step_is_not_planned_again_meanwhile() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    let (_, id) = w.plan_edited_on_both_sides().await;
     w.drive.fail_next(
         "get",
         odoo365_engine::PortError::Throttled {
