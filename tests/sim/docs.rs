@@ -100,10 +100,10 @@ pub fn is_file_conflict(c: &ConflictRecord) -> bool {
 }
 
 /// OneDrive's names as Odoo's: Odoo lets two attachments of a record share a name, a
-/// folder does not, so the engine uploads the second as `name (2).ext`, or, for the Odoo
-/// version of a file both sides changed (kept both), `name (Odoo conflict <date>).ext`
-/// (`names::conflict_name`): what a side cannot represent. Such a name counts as
-/// `name.ext` where Odoo has that name more than once.
+/// folder does not, so the engine uploads the second as `name (2).ext`: what a side cannot
+/// represent. Such a name counts as `name.ext` where Odoo has that name more than once.
+/// A kept-both copy needs no such allowance: it is `name (Odoo conflict <date>).ext` on
+/// both sides (docs/RELIABILITY.md Found 10).
 fn same_names(
     odoo: &[(String, String)],
     mut drive: Vec<(String, String)>,
@@ -118,7 +118,7 @@ fn same_names(
             continue;
         };
         let n = stem[open + 2..].strip_suffix(')').unwrap_or_default();
-        if n.parse::<u32>().is_ok() || n.starts_with("Odoo conflict ") {
+        if n.parse::<u32>().is_ok() {
             let base = format!("{}{ext}", &stem[..open]);
             if twice(&base) {
                 *name = base;
@@ -808,17 +808,16 @@ impl World {
             }
         }
         for item in &self.docs.touched.written {
-            // A kept-both conflict moves one side to a new link and audits the copy it
-            // makes on the link it split from (docs/RELIABILITY.md, Found): such a copy is
-            // accounted for by a line naming its record and name.
+            // An item made on no link the sim saw (a cycle that crashed before it learned
+            // the link) is accounted for by a line naming its record and name.
             let by_path = |d: &DocItem| {
                 let path = format!("{MODEL}/{}/{}", d.record, d.name);
                 audit.iter().any(|a| a.item == path)
             };
             if let Some(links) = self.docs.touched.link_of.get(item) {
+                // A kept-both copy is audited on its own link (Found 8): no allowance.
                 assert!(
-                    links.iter().any(|l| audited.contains(l))
-                        || self.docs.touched.created.get(item).is_some_and(by_path),
+                    links.iter().any(|l| audited.contains(l)),
                     "seed {seed}: the file engine wrote {item} (links {links:?}) without an \
                      audit line"
                 );

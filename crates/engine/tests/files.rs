@@ -24,6 +24,9 @@ const DRY: SyncOptions = SyncOptions {
 };
 const SO: &str = "sale.order";
 
+/// Files as `(name, content)`.
+type Named = Vec<(String, Vec<u8>)>;
+
 struct World {
     drive: FakeDrive,
     odoo: FakeOdooAttachments,
@@ -118,6 +121,40 @@ impl World {
 
     fn file(&self, p: &str) -> Option<Vec<u8>> {
         self.path(p).and_then(|id| self.drive.content(&id))
+    }
+
+    /// Each side's files of sale order 1 as `(name, content)`, sorted: what the person sees
+    /// in Odoo and in OneDrive.
+    fn names_and_contents(&self) -> (Named, Named) {
+        let mut odoo: Named = self
+            .odoo
+            .on_record(SO, 1)
+            .into_iter()
+            .map(|(_, n, c)| (n, c))
+            .collect();
+        odoo.sort();
+        let drive = self
+            .drive
+            .files()
+            .into_iter()
+            .filter_map(|(path, c)| {
+                let name = path.strip_prefix("Odoo Sync/sale.order/1/")?;
+                Some((name.to_owned(), c))
+            })
+            .collect();
+        (odoo, drive)
+    }
+
+    /// `plan.xlsx` on sale order 1, synced, then edited on both sides ("odoo edit",
+    /// "onedrive edit") before the next cycle: a both-changed conflict to keep both of.
+    /// Returns the attachment and the driveItem.
+    async fn plan_edited_on_both_sides(&self) -> (i64, String) {
+        let a = self.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+        self.sync().await;
+        let id = self.path("sale.order/1/plan.xlsx").unwrap();
+        self.odoo.user_edit(a, b"odoo edit");
+        self.drive.user_edit(&id, b"onedrive edit");
+        (a, id)
     }
 
     fn file_links(&self) -> usize {
@@ -302,11 +339,7 @@ async fn deletes_follow_both_ways_into_the_recycle_bin_or_per_policy() {
 #[tokio::test]
 async fn both_changed_keeps_both_versions_and_opens_a_conflict() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    let (_, id) = w.plan_edited_on_both_sides().await;
     let r = w.sync().await;
     assert_eq!(r.conflicts_opened, 1);
     // OneDrive keeps its edit in place; Odoo's version is a dated copy next to it.
@@ -632,6 +665,8 @@ async fn one_way_leaves_the_target_side_edits_alone_and_loses_nothing() {
             .unwrap(),
         b"v2"
     );
+    // One way to OneDrive never writes Odoo: the copy's dated name is OneDrive's alone.
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "a.txt");
     w.quiet().await;
 }
 
@@ -663,11 +698,7 @@ async fn a_content_conflict_is_resolved_by_the_users_choice() {
         FileConflictChoice::KeepOneDrive,
     ] {
         let w = World::new();
-        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-        w.sync().await;
-        let id = w.path("sale.order/1/plan.xlsx").unwrap();
-        w.odoo.user_edit(a, b"odoo edit");
-        w.drive.user_edit(&id, b"onedrive edit");
+        w.plan_edited_on_both_sides().await;
         w.sync().await;
         let conflict = Store::open(&w.db())
             .unwrap()
@@ -690,6 +721,8 @@ async fn a_content_conflict_is_resolved_by_the_users_choice() {
             }
             FileConflictChoice::KeepOdoo => {
                 assert_eq!(odoo, vec![b"odoo edit".to_vec()]);
+                // The copy gets its name back on both sides.
+                assert_eq!(w.odoo.on_record(SO, 1)[0].1, "plan.xlsx");
                 assert_eq!(w.file("sale.order/1/plan.xlsx").unwrap(), b"odoo edit");
                 assert_eq!(drive.len(), 1);
             }
@@ -892,11 +925,7 @@ async fn a_refused_chatter_note_does_not_hold_up_the_file() {
 #[tokio::test]
 async fn a_keep_both_cut_short_after_its_first_step_still_ends_with_both_versions_once() {
     let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
-    w.sync().await;
-    let id = w.path("sale.order/1/plan.xlsx").unwrap();
-    w.odoo.user_edit(a, b"odoo edit");
-    w.drive.user_edit(&id, b"onedrive edit");
+    w.plan_edited_on_both_sides().await;
     // The OneDrive version "vanishes" right after Odoo's copy was uploaded.
     w.drive
         .fail_next("get", odoo365_engine::PortError::NotFound);
@@ -1078,4 +1107,173 @@ async fn a_crash_after_a_new_files_link_is_written_adopts_that_link_on_restart()
         w.quiet().await;
     }
     assert!(crashes >= 3, "only {crashes} crash points");
+}
+
+const COPY: &str = "plan (Odoo conflict 2026-11-23).xlsx";
+
+fn named(list: &[(&str, &[u8])]) -> Named {
+    let mut v: Named = list
+        .iter()
+        .map(|(n, c)| ((*n).to_owned(), c.to_vec()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Found 10 (sim seed 41): a kept-both copy was `name (Odoo conflict <date>).ext` in
+/// OneDrive only, Odoo held the name twice; once OneDrive's original went, the names
+/// differed for good. Now the copy (Odoo's version, whichever side was edited last) has
+/// the dated name on both sides, the new attachment is audited on its own link (Found
+/// 8), and a later delete of the original leaves the same one file on both sides.
+#[tokio::test]
+async fn a_kept_both_copy_has_the_same_dated_name_on_both_sides() {
+    for odoo_edited_last in [false, true] {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "plan.xlsx", b"base");
+        w.sync().await;
+        let id = w.path("sale.order/1/plan.xlsx").unwrap();
+        if odoo_edited_last {
+            w.drive.user_edit(&id, b"onedrive edit");
+            w.clock.advance(chrono::Duration::minutes(1));
+            w.odoo.user_edit(a, b"odoo edit");
+        } else {
+            w.odoo.user_edit(a, b"odoo edit");
+            w.clock.advance(chrono::Duration::minutes(1));
+            w.drive.user_edit(&id, b"onedrive edit");
+        }
+        let r = w.sync().await;
+        assert_eq!(r.conflicts_opened, 1);
+        let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")]);
+        let (odoo, drive) = w.names_and_contents();
+        assert_eq!(odoo, both, "Odoo (Odoo edited last: {odoo_edited_last})");
+        assert_eq!(
+            drive, both,
+            "OneDrive (Odoo edited last: {odoo_edited_last})"
+        );
+        // Odoo's version kept its attachment (and link), renamed; OneDrive's came in as
+        // a new attachment on a link of its own, with an audit line of its own there.
+        assert_eq!(w.odoo.attachment(a).unwrap().name, COPY);
+        let mut store = Store::open(&w.db()).unwrap();
+        let links = store.tx(|t| t.links("p1", LinkKind::File)).unwrap();
+        assert_eq!(links.len(), 2);
+        let old = links.iter().find(|l| l.odoo_id == Some(a)).unwrap();
+        let new = links.iter().find(|l| l.odoo_id != Some(a)).unwrap();
+        assert_eq!(new.graph_id.as_deref(), Some(id.as_str()));
+        let mut lines = |l: i64| store.tx(|t| t.audit("p1", Some(l), 100)).unwrap();
+        let made = lines(new.id);
+        assert!(
+            made.iter().any(|x| x.op == "create_attachment"
+                && x.item == "sale.order/1/plan.xlsx"
+                && x.after_hash.is_some()),
+            "the new attachment's own link: {made:?}"
+        );
+        let kept = lines(old.id);
+        assert!(
+            !kept.iter().any(|x| x.op == "create_attachment"),
+            "the old link audits only its own version: {kept:?}"
+        );
+        assert!(kept
+            .iter()
+            .any(|x| x.op == "rename_attachment" && x.origin == "sync"));
+        drop(store);
+        w.quiet().await;
+
+        // Seed 41's history: OneDrive's original is deleted, so its Odoo twin goes; the
+        // copy stays under one name on both sides.
+        w.drive.user_delete(&id);
+        w.sync().await;
+        let copy = named(&[(COPY, b"odoo edit")]);
+        assert_eq!(w.names_and_contents(), (copy.clone(), copy));
+        w.quiet().await;
+    }
+}
+
+/// The dated name taken already (a second keep-both of the same file on the same day):
+/// OneDrive's folder gives the copy `(2)`, and Odoo's version takes the very same name.
+#[tokio::test]
+async fn a_second_copy_on_the_same_day_is_numbered_alike_on_both_sides() {
+    let w = World::new();
+    let (_, id) = w.plan_edited_on_both_sides().await;
+    w.sync().await;
+    let twin = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.1 == "plan.xlsx")
+        .unwrap()
+        .0;
+    w.odoo.user_edit(twin, b"odoo edit 2");
+    w.drive.user_edit(&id, b"onedrive edit 2");
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1);
+    let all = named(&[
+        (COPY, b"odoo edit"),
+        ("plan (Odoo conflict 2026-11-23) (2).xlsx", b"odoo edit 2"),
+        ("plan.xlsx", b"onedrive edit 2"),
+    ]);
+    assert_eq!(w.names_and_contents(), (all.clone(), all));
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}
+
+/// A keep-both killed after each of its persisted steps (the copy's upload, its link, the
+/// Odoo rename, the new attachment, its link) ends, after the restart, with both versions
+/// once on each side under the same two names, each linked once.
+#[tokio::test]
+async fn a_keep_both_killed_at_any_step_ends_with_the_same_names_on_both_sides() {
+    let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")]);
+    let mut after_the_rename = false;
+    for n in 1..40 {
+        let w = World::new();
+        let (a, _) = w.plan_edited_on_both_sides().await;
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            assert!(n > 3, "the keep-both has persisted steps to crash after");
+            break;
+        }
+        if w.odoo.attachment(a).is_some_and(|x| x.name == COPY) {
+            after_the_rename = true;
+        }
+        w.sync().await;
+        w.sync().await;
+        assert_eq!(
+            w.names_and_contents(),
+            (both.clone(), both.clone()),
+            "crash after {n}"
+        );
+        assert_eq!(w.file_links(), 2, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(
+        after_the_rename,
+        "no crash point fell after the Odoo rename"
+    );
+}
+
+/// A keep-both whose last step (OneDrive's version into Odoo) waits for a retry: that file
+/// is on no link meanwhile (its old link now holds the copy), so a cycle that read it again
+/// took it for a new file: it was created in Odoo twice, and the second link broke the
+/// store's one-link-per-file rule, failing every cycle after (sim seed 87 with the copy's
+/// rename, seed 119 before it). It waits for its job like the job's other items.
+#[tokio::test]
+async fn a_keep_both_waiting_on_its_last_step_is_not_planned_again_meanwhile() {
+    let w = World::new();
+    let (_, id) = w.plan_edited_on_both_sides().await;
+    w.drive.fail_next(
+        "get",
+        odoo365_engine::PortError::Throttled {
+            retry_after: Some(std::time::Duration::from_secs(600)),
+        },
+    );
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    // Edited again while the job waits: the next delta round reports the file.
+    w.drive.user_edit(&id, b"onedrive edit 2");
+    for _ in 0..3 {
+        w.sync().await;
+    }
+    let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit 2")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
 }

@@ -93,7 +93,7 @@ describe("the conflict popup", () => {
     const file = { ...fieldConflict, kind: "file", fields: [], base: null, odoo: { name: "Offer.docx" }, microsoft: { name: "Offer.docx" }, title: null };
     commands({ conflict: () => file, resolve_conflict: () => ({ ...file, open: false }) });
     render(ConflictPopup, { profile: "p-1", id: 5 });
-    await fireEvent.click(await screen.findByLabelText("Keep both (the OneDrive copy is renamed)"));
+    await fireEvent.click(await screen.findByLabelText("Keep both (Odoo's version stays as the dated conflict copy, in Odoo and in OneDrive)"));
     await fireEvent.click(screen.getByRole("button", { name: "Apply" }));
     expect(callsOf("resolve_conflict")).toEqual([{ profile: "p-1", id: 5, resolution: "keep_both" }]);
   });

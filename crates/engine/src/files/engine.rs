@@ -232,6 +232,11 @@ enum Step {
     OdooRename {
         name: String,
     },
+    /// Keep-both: Odoo's version takes the name its OneDrive copy was given (the dated
+    /// `(Odoo conflict …)` name, with the same `(2)` when that was taken), so both sides
+    /// show the same two files under the same two names, as a OneDrive conflict copy does,
+    /// and nothing depends on a clash that may later go away (RELIABILITY Found 10).
+    OdooCopyName,
     OdooMove {
         record: RecordKey,
     },
@@ -251,7 +256,7 @@ impl Step {
             Step::DriveDelete => "delete_file",
             Step::OdooCreate { .. } => "create_attachment",
             Step::OdooReplace => "update_attachment",
-            Step::OdooRename { .. } => "rename_attachment",
+            Step::OdooRename { .. } | Step::OdooCopyName => "rename_attachment",
             Step::OdooMove { .. } => "move_attachment",
             Step::OdooDelete => "delete_attachment",
             Step::Link => "link",
@@ -273,7 +278,8 @@ impl Step {
             | Step::OdooRename { .. }
             | Step::OdooMove { .. }
             | Step::OdooDelete => Origin::Microsoft,
-            Step::Link | Step::Unlink | Step::Detach => Origin::Sync,
+            // The copy's name is the sync's own doing, not a change carried from a side.
+            Step::OdooCopyName | Step::Link | Step::Unlink | Step::Detach => Origin::Sync,
         }
     }
 
@@ -318,6 +324,11 @@ fn steps_of(ops: &[FileOp], o: Option<&OdooState>, d: Option<&DriveState>) -> Ve
                         name: o.name.clone(),
                         conflict_copy: true,
                     });
+                    // One way to OneDrive never writes Odoo: there the copy's dated name
+                    // stays OneDrive's alone.
+                    if *to_odoo {
+                        out.push(Step::OdooCopyName);
+                    }
                 }
                 if let (true, Some(d)) = (to_odoo, d) {
                     if let Some(r) = &d.record {
@@ -953,6 +964,11 @@ impl FileSync {
             if let Some(d) = &p.item_id {
                 busy.insert(format!("d:{d}"));
             }
+            // A keep-both's OneDrive version is on no link until its last step: it is the
+            // job's, not a new file (RELIABILITY Found 11).
+            if let Some(d) = &p.split_item {
+                busy.insert(format!("d:{d}"));
+            }
             for s in p.steps.iter().skip(p.done) {
                 match s {
                     Step::OdooCreate { record, name, .. } => {
@@ -1529,8 +1545,16 @@ impl FileSync {
                         ),
                     };
                     let link_id = p.link_id;
+                    let split_item = p.split_item.clone();
                     self.store.tx(|t| {
                         t.set_job_payload(job.id, &payload, now)?;
+                        let (mut link_id, mut audit_item) = (link_id, audit_item);
+                        let (mut before, mut after) = (before, after);
+                        if let Some(split) = split_audit(t, &profile, &step, split_item.as_deref())?
+                        {
+                            (link_id, audit_item) = (split.link_id, split.item);
+                            (before, after) = (None, split.sha1);
+                        }
                         t.append_audit(
                             &NewAudit {
                                 profile_id: &profile,
@@ -2526,6 +2550,24 @@ impl FileSync {
                 let att = self.odoo.rename(attachment, name).await?;
                 take_odoo(p, &att, FileField::Name);
             }
+            Step::OdooCopyName => {
+                let Some(attachment) = p.attachment_id else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                // The step before uploaded the copy: `p.drive` is it, under the name
+                // OneDrive's folder left free.
+                let Some(copy) = p.drive.as_ref() else {
+                    return Err(StepFail::Port(PortError::NotFound));
+                };
+                let name = names::from_drive(&copy.name);
+                if p.odoo.as_ref().is_some_and(|o| o.name == name) {
+                    return Ok(());
+                }
+                // A rename sets the name it is given, so after a lost answer or a crash it
+                // is simply sent again.
+                let att = self.odoo.rename(attachment, &name).await?;
+                take_odoo(p, &att, FileField::Name);
+            }
             Step::OdooMove { record } => {
                 let Some(attachment) = p.attachment_id else {
                     return Err(StepFail::Port(PortError::NotFound));
@@ -2589,9 +2631,10 @@ impl FileSync {
     }
 
     /// Settles a both-changed conflict. Both versions were kept and linked when it was
-    /// opened (Odoo's as the `(Odoo conflict …)` copy in OneDrive, OneDrive's as a second
-    /// attachment); `KeepBoth` just closes it, `KeepOdoo` deletes the OneDrive version on
-    /// both sides and gives the copy its name back, `KeepOneDrive` deletes Odoo's version
+    /// opened (Odoo's as the `(Odoo conflict …)` copy, under that name on both sides,
+    /// OneDrive's under the original name as a second attachment); `KeepBoth` just closes
+    /// it, `KeepOdoo` deletes the OneDrive version on both sides and gives the copy its
+    /// name back on both, `KeepOneDrive` deletes Odoo's version
     /// on both sides. Deletes go to the recycle bin and the journal, as always; the jobs
     /// run in the next `sync` or `drain`.
     pub fn resolve_conflict(
@@ -2627,8 +2670,23 @@ impl FileSync {
                         let base = t
                             .baseline(l.id)?
                             .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok());
-                        if let Some(name) = base.and_then(|b| b.item.odoo).map(|o| o.name) {
-                            jobs.push((l.id, vec![Step::DriveRename { name }]));
+                        let now_named = base.and_then(|b| b.item.odoo).map(|o| o.name);
+                        // The name Odoo's version had when the conflict was opened: since
+                        // the copy carries the dated name on both sides, both get it back.
+                        let original = c
+                            .odoo
+                            .as_ref()
+                            .and_then(|o| o.get("name"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                            .or_else(|| now_named.clone());
+                        if let Some(name) = original {
+                            let mut steps = Vec::new();
+                            if now_named.as_deref() != Some(name.as_str()) {
+                                steps.push(Step::OdooRename { name: name.clone() });
+                            }
+                            steps.push(Step::DriveRename { name });
+                            jobs.push((l.id, steps));
                         }
                     }
                 }
@@ -2763,6 +2821,49 @@ fn take_odoo(p: &mut FileJob, a: &OdooAttachment, field: FileField) {
         },
         None => p.odoo = Some(new),
     }
+}
+
+/// The audit line of a keep-both's new attachment: its link, its path, its checksum.
+struct SplitAudit {
+    link_id: Option<i64>,
+    item: String,
+    sha1: Option<String>,
+}
+
+/// Where a keep-both's new attachment (`OdooCreate { split: true }`) is audited: on the
+/// link it made, under its own name, with its own checksum; the link it split from keeps
+/// the other version (RELIABILITY Found 8). `None` for every other step.
+fn split_audit(
+    t: &crate::state::Tx<'_>,
+    profile: &str,
+    step: &Step,
+    split_item: Option<&str>,
+) -> Result<Option<SplitAudit>, StoreError> {
+    let (
+        Step::OdooCreate {
+            record,
+            name,
+            split: true,
+        },
+        Some(item),
+    ) = (step, split_item)
+    else {
+        return Ok(None);
+    };
+    let made = t.link_by_graph(profile, LinkKind::File, item)?;
+    let sha1 = match &made {
+        Some(l) => t
+            .baseline(l.id)?
+            .and_then(|b| serde_json::from_value::<StoredFile>(b.canonical).ok())
+            .and_then(|b| b.item.odoo)
+            .and_then(|o| o.sha1),
+        None => None,
+    };
+    Ok(Some(SplitAudit {
+        link_id: made.map(|l| l.id),
+        item: FileSync::item_path(Some(record), name),
+        sha1,
+    }))
 }
 
 fn html_escape(s: &str) -> String {

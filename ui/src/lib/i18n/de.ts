@@ -219,7 +219,7 @@ export const de: Record<Key, string> = {
   "conflict.keep_microsoft": "Fassung aus Outlook behalten",
   "conflict.keep_file_odoo": "Datei aus Odoo behalten",
   "conflict.keep_file_onedrive": "Datei aus OneDrive behalten",
-  "conflict.keep_both": "Beide behalten (die OneDrive-Kopie wird umbenannt)",
+  "conflict.keep_both": "Beide behalten (die Odoo-Version bleibt als datierte Konfliktkopie, in Odoo und in OneDrive)",
   "conflict.missing": "Wählen Sie eine Seite für: {fields}.",
   "conflict.choose_side": "Wählen Sie, was bleiben soll.",
   "conflict.later": "Später entscheiden",

@@ -217,7 +217,7 @@ export const en = {
   "conflict.keep_microsoft": "Keep Outlook's version",
   "conflict.keep_file_odoo": "Keep Odoo's file",
   "conflict.keep_file_onedrive": "Keep OneDrive's file",
-  "conflict.keep_both": "Keep both (the OneDrive copy is renamed)",
+  "conflict.keep_both": "Keep both (Odoo's version stays as the dated conflict copy, in Odoo and in OneDrive)",
   "conflict.missing": "Choose a side for: {fields}.",
   "conflict.choose_side": "Choose what to keep.",
   "conflict.later": "Decide later",
