@@ -337,7 +337,12 @@ mod tests {
         assert_eq!(v["steps"][0]["op"]["event"], v["steps"][2]["op"]["event"]);
         assert_eq!(v["base"], v["graph_before"]);
         assert_ne!(v["base"], v["odoo_before"]);
-        // The keys other readers of a payload look at stay where they were.
+        // The keys other readers of a payload look at stay where they were (the drain's
+        // look at a job's next step reads `steps[done].op.{op,side}`).
+        assert_eq!(v["steps"][1]["step"], "teams_note");
+        assert_eq!(v["steps"][0]["op"]["op"], "update");
+        assert_eq!(v["steps"][0]["op"]["side"], "microsoft");
+        assert_eq!(v["done"], 1);
         assert_eq!(v["item"], "link:3");
         assert_eq!(v["link_id"], 3);
         assert_eq!(EntryJob::from_payload(&v).unwrap(), j);

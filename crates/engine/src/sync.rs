@@ -1689,6 +1689,21 @@ impl Engine {
         {
             return Ok(None);
         }
+        // Every job of a drain passes here: look at its next step in the stored JSON
+        // before reading the whole job (most are not Odoo creates).
+        let next = job
+            .payload
+            .get("done")
+            .and_then(Value::as_u64)
+            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
+            .and_then(|s| s.get("op"));
+        let odoo_create = next.is_some_and(|op| {
+            op.get("op").and_then(Value::as_str) == Some("create")
+                && op.get("side").and_then(Value::as_str) == Some("odoo")
+        });
+        if !odoo_create {
+            return Ok(None);
+        }
         let Ok(p) = EntryJob::from_payload(&job.payload) else {
             return Ok(None);
         };
