@@ -198,9 +198,10 @@ pub struct Job {
 }
 
 const JOB_COLS: &str =
-    "id, profile_id, key, kind, payload_json, state, attempts, not_before, last_error, maybe_applied";
+    "id, profile_id, key, kind, payload_json, state, attempts, not_before, last_error, \
+     maybe_applied, progress_json";
 
-fn job_from_row(r: &Row<'_>) -> rusqlite::Result<[String; 10]> {
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<[String; 11]> {
     Ok([
         r.get::<_, i64>(0)?.to_string(),
         r.get(1)?,
@@ -212,10 +213,11 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<[String; 10]> {
         r.get(7)?,
         r.get::<_, Option<String>>(8)?.unwrap_or_default(),
         r.get::<_, i64>(9)?.to_string(),
+        r.get::<_, Option<String>>(10)?.unwrap_or_default(),
     ])
 }
 
-fn finish_job(c: [String; 10]) -> Result<Job, StoreError> {
+fn finish_job(c: [String; 11]) -> Result<Job, StoreError> {
     let int = |s: &str| {
         s.parse::<i64>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -225,13 +227,31 @@ fn finish_job(c: [String; 10]) -> Result<Job, StoreError> {
         profile_id: c[1].clone(),
         key: c[2].clone(),
         kind: c[3].clone(),
-        payload: parse_json(&c[4])?,
+        payload: with_progress(parse_json(&c[4])?, &c[10])?,
         state: JobState::parse(&c[5])?,
         attempts: int(&c[6])?,
         not_before: parse_ts(&c[7])?,
         last_error: (!c[8].is_empty()).then(|| c[8].clone()),
         maybe_applied: c[9] == "1",
     })
+}
+
+/// The payload as the job's last step left it: the progress column's keys (see
+/// [`Tx::set_job_progress`]) over the payload's.
+fn with_progress(mut payload: Value, progress: &str) -> Result<Value, StoreError> {
+    if progress.is_empty() {
+        return Ok(payload);
+    }
+    let Value::Object(progress) = parse_json(progress)? else {
+        return Err(StoreError::Corrupt("job progress is not an object".into()));
+    };
+    let Some(p) = payload.as_object_mut() else {
+        return Err(StoreError::Corrupt(
+            "job payload with progress is not an object".into(),
+        ));
+    };
+    p.extend(progress);
+    Ok(payload)
 }
 
 // ---------------------------------------------------------------------------- audit
@@ -618,8 +638,9 @@ impl Tx<'_> {
         self.set_job_state(id, JobState::Done, None, None, now)
     }
 
-    /// Replaces a job's payload: a multi-step job records its progress here, in the same
-    /// transaction as the step's other facts.
+    /// Replaces a job's payload, whole (its progress included: any progress recorded by
+    /// [`Tx::set_job_progress`] goes). A multi-step job records its progress with the
+    /// step's other facts, in the same transaction.
     pub fn set_job_payload(
         &self,
         id: i64,
@@ -627,8 +648,29 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE job SET payload_json = ?2, updated_at = ?3 WHERE id = ?1",
+            "UPDATE job SET payload_json = ?2, progress_json = NULL, updated_at = ?3 WHERE id = ?1",
             params![id, json_text(payload), ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Records a job's progress without writing its payload again: `progress` is an
+    /// object of the payload keys a step changed (its counter, the ids it learned), and
+    /// replaces the progress recorded before. A job read back has these keys over its
+    /// payload's, so a step that commits this with its other facts is as durable as one
+    /// that rewrote the payload; the payload, which may carry whole events, is written
+    /// once.
+    pub fn set_job_progress(
+        &self,
+        id: i64,
+        progress: &serde_json::Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(progress)
+            .map_err(|e| StoreError::Corrupt(format!("job progress: {e}")))?;
+        self.exec(
+            "UPDATE job SET progress_json = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, text, ts(now)],
         )?;
         Ok(())
     }
@@ -1019,6 +1061,44 @@ mod tests {
         s.put_profile("p", "work", "{}", "2026-11-22T00:00:00Z")
             .unwrap();
         s
+    }
+
+    #[test]
+    fn a_jobs_progress_reads_over_its_payload_until_the_payload_is_written_whole() {
+        let mut s = store();
+        let payload =
+            json!({"item": "odoo:1", "events": [{"title": "x"}], "done": 0, "graph_id": null});
+        let (id, _) = s
+            .tx(|t| t.enqueue("p", "k", "entry", &payload, t0()))
+            .unwrap();
+        let step = |done: i64, graph_id: Option<&str>| {
+            json!({"done": done, "graph_id": graph_id})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        s.tx(|t| t.set_job_progress(id, &step(1, Some("AAM")), t0()))
+            .unwrap();
+        // A later step replaces the progress, it does not add to it.
+        s.tx(|t| t.set_job_progress(id, &step(2, Some("AAN")), t0()))
+            .unwrap();
+        let job = s.tx(|t| t.job(id)).unwrap().unwrap();
+        assert_eq!(
+            job.payload,
+            json!({"item": "odoo:1", "events": [{"title": "x"}], "done": 2, "graph_id": "AAN"})
+        );
+        // A step that rolls back leaves the progress of the one before.
+        let failed: Result<(), StoreError> = s.tx(|t| {
+            t.set_job_progress(id, &step(3, None), t0())?;
+            Err(StoreError::Corrupt("the step failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(s.tx(|t| t.job(id)).unwrap().unwrap().payload["done"], 2);
+        // The whole payload written again: it is the job, the old progress goes.
+        s.tx(|t| t.set_job_payload(id, &json!({"item": "odoo:1", "done": 5}), t0()))
+            .unwrap();
+        let job = s.tx(|t| t.job(id)).unwrap().unwrap();
+        assert_eq!(job.payload, json!({"item": "odoo:1", "done": 5}));
     }
 
     #[test]

@@ -170,6 +170,12 @@ const MIGRATIONS: &[&str] = &[
         created_at       TEXT NOT NULL,
         PRIMARY KEY (profile_id, resource)
     ) STRICT;",
+    // 5: a job's step progress in its own column (a small JSON object of the keys a step
+    // changes: the step counter, the ids and versions it learned), so a step no longer
+    // writes the whole payload back (the payload carries the events and is written once).
+    // Read back, its keys override the payload's. NULL: the payload is complete, which is
+    // what every job written before this version has (their progress is in the payload).
+    "ALTER TABLE job ADD COLUMN progress_json TEXT;",
 ];
 
 /// A store an engine owns, behind a mutex only so that the engine is `Sync` and its
@@ -344,6 +350,44 @@ mod tests {
             store.profiles().unwrap().len(),
             1,
             "data survives reopening"
+        );
+    }
+
+    #[test]
+    fn a_store_of_schema_4_gains_the_job_progress_column_and_keeps_its_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.db");
+        let conn = Connection::open(&path).unwrap();
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO profile VALUES ('p1', 'work', '{}', '2026-11-22T00:00:00Z');
+             INSERT INTO job (profile_id, key, kind, payload_json, state, not_before, created_at, updated_at)
+             VALUES ('p1', 'k', 'entry', '{\"item\":\"odoo:7\",\"done\":1,\"odoo_id\":7}', 'running',
+                     '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z');",
+        )
+        .unwrap();
+        drop(conn);
+
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let job = store.tx(|t| t.job(1)).unwrap().unwrap();
+        assert_eq!(
+            job.payload,
+            serde_json::json!({"item": "odoo:7", "done": 1, "odoo_id": 7}),
+            "a job of the old schema reads back as it was written"
+        );
+        let progress = serde_json::json!({"done": 2, "graph_id": "AAM"});
+        store
+            .tx(|t| t.set_job_progress(1, progress.as_object().unwrap(), chrono::Utc::now()))
+            .unwrap();
+        let job = store.tx(|t| t.job(1)).unwrap().unwrap();
+        assert_eq!(
+            job.payload,
+            serde_json::json!({"item": "odoo:7", "done": 2, "odoo_id": 7, "graph_id": "AAM"})
         );
     }
 

@@ -48,6 +48,8 @@ use serde_json::{json, Value};
 
 use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
 
+#[path = "job_payload.rs"]
+mod job_payload;
 #[path = "series.rs"]
 mod series;
 use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
@@ -280,6 +282,10 @@ struct EntryJob {
     series_link_id: Option<i64>,
     #[serde(default)]
     original_start: Option<String>,
+    /// A step changed the steps (the Teams follow-up): its progress is the whole payload,
+    /// not only the progress column's keys.
+    #[serde(skip)]
+    steps_rewritten: bool,
 }
 
 /// The payload of a queued conflict resolution: turned into an [`EntryJob`] by reading
@@ -331,7 +337,7 @@ struct InFlight {
 
 impl InFlight {
     fn note(&mut self, profile: &str, job: &Job) {
-        let Ok(p) = EntryJob::deserialize(&job.payload) else {
+        let Ok(p) = EntryJob::from_payload(&job.payload) else {
             return;
         };
         if let Some(Step::Op {
@@ -1090,7 +1096,7 @@ impl Engine {
                     continue;
                 }
                 job.steps = d.ops.iter().cloned().map(|op| Step::Op { op }).collect();
-                let payload = serde_json::to_value(&job).map_err(store_err)?;
+                let payload = job.to_payload().map_err(store_err)?;
                 t.enqueue(
                     &profile,
                     &format!("{}@{stamp}", e.key),
@@ -1233,6 +1239,7 @@ impl Engine {
             done: 0,
             series_link_id: None,
             original_start: None,
+            steps_rewritten: false,
         }
     }
 
@@ -1649,9 +1656,9 @@ impl Engine {
                         continue;
                     };
                     self.checkpoint()?;
-                    if self.batchable_odoo_create(&job)?.is_some() {
+                    if let Some(values) = self.batchable_odoo_create(&job)? {
                         // This job and the batchable ones after it: one request.
-                        self.batch_odoo_creates(job.clone(), &ready[i + 1..], &mut claimed)
+                        self.batch_odoo_creates(id, values, &ready[i + 1..], &mut claimed)
                             .await?;
                     }
                     job
@@ -1682,7 +1689,22 @@ impl Engine {
         {
             return Ok(None);
         }
-        let Ok(p) = EntryJob::deserialize(&job.payload) else {
+        // Every job of a drain passes here: look at its next step in the stored JSON
+        // before reading the whole job (most are not Odoo creates).
+        let next = job
+            .payload
+            .get("done")
+            .and_then(Value::as_u64)
+            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
+            .and_then(|s| s.get("op"));
+        let odoo_create = next.is_some_and(|op| {
+            op.get("op").and_then(Value::as_str) == Some("create")
+                && op.get("side").and_then(Value::as_str) == Some("odoo")
+        });
+        if !odoo_create {
+            return Ok(None);
+        }
+        let Ok(p) = EntryJob::from_payload(&job.payload) else {
             return Ok(None);
         };
         let Some(Step::Op {
@@ -1721,23 +1743,21 @@ impl Engine {
         Ok(Some(values))
     }
 
-    /// Sends the Odoo creates of `first` and of the batchable jobs among `rest` (claimed
-    /// here, into `claimed`) as one `create_many`, up to [`ODOO_CREATE_BATCH`], and reads
-    /// the new records' versions back in one `read`. The results wait in `odoo_batched`
-    /// for each job's create step. Crash safety is the single create's: every job of the
+    /// Sends the Odoo creates of job `first` (its create's values: `first_values`) and of
+    /// the batchable jobs among `rest` (claimed here, into `claimed`) as one `create_many`,
+    /// up to [`ODOO_CREATE_BATCH`], and reads the new records' versions back in one `read`.
+    /// The results wait in `odoo_batched` for each job's create step. Crash safety is the single create's: every job of the
     /// batch is claimed (running) before the request, so a crash before the jobs record
     /// their ids leaves them interrupted, and an interrupted or maybe-applied create looks
     /// for its record (title and start, unlinked) before creating it again.
     async fn batch_odoo_creates(
         &mut self,
-        first: Job,
+        first: i64,
+        first_values: Value,
         rest: &[i64],
         claimed: &mut BTreeMap<i64, Job>,
     ) -> Result<(), EngineError> {
-        let Some(v) = self.batchable_odoo_create(&first)? else {
-            return Ok(());
-        };
-        let mut batch: Vec<(i64, Value)> = vec![(first.id, v)];
+        let mut batch: Vec<(i64, Value)> = vec![(first, first_values)];
         for &id in rest {
             if batch.len() >= ODOO_CREATE_BATCH {
                 break;
@@ -1745,19 +1765,19 @@ impl Engine {
             let Some(job) = self.store.tx(|t| t.job(id))? else {
                 continue;
             };
-            if job.state != JobState::Pending || self.batchable_odoo_create(&job)?.is_none() {
+            if job.state != JobState::Pending {
                 continue;
             }
+            let Some(v) = self.batchable_odoo_create(&job)? else {
+                continue;
+            };
             let now = self.now();
             let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
                 continue;
             };
             self.checkpoint()?;
-            // Claimed: its payload is the one just checked (claiming does not change it).
-            let Some(v) = self.batchable_odoo_create(&job)? else {
-                claimed.insert(id, job);
-                continue;
-            };
+            // Claimed: its payload is the one just checked (claiming changes only its
+            // state and attempts, and nothing else runs between the two).
             batch.push((id, v));
             claimed.insert(id, job);
         }
@@ -1848,7 +1868,7 @@ impl Engine {
             match self.plan_resolution(&r).await {
                 Ok(p) => {
                     let now = self.now();
-                    let v = serde_json::to_value(&p).map_err(store_err)?;
+                    let v = p.to_payload().map_err(store_err)?;
                     self.store.tx(|t| t.set_job_payload(job.id, &v, now))?;
                     self.checkpoint()?;
                     p
@@ -1856,7 +1876,7 @@ impl Engine {
                 Err(f) => return self.step_failed(&job, f).await,
             }
         } else {
-            match EntryJob::deserialize(&job.payload) {
+            match EntryJob::from_payload(&job.payload) {
                 Ok(p) => p,
                 Err(e) => {
                     let now = self.now();
@@ -1915,8 +1935,15 @@ impl Engine {
                 Ok(audit) => {
                     let now = self.now();
                     p.done += 1;
-                    let payload = serde_json::to_value(&p).map_err(store_err)?;
-                    let pp = p.clone();
+                    // The step's progress, written with its other facts below: the whole
+                    // payload only when the step rewrote the steps.
+                    let payload = if p.steps_rewritten {
+                        p.steps_rewritten = false;
+                        Some(p.to_payload().map_err(store_err)?)
+                    } else {
+                        None
+                    };
+                    let pp = &p;
                     let new_link = self.store.tx(|t| {
                         let mut new_link = None;
                         if pp.link_id.is_none() && (pp.odoo_id.is_some() && pp.graph_id.is_some()) {
@@ -1945,8 +1972,12 @@ impl Engine {
                             }
                         }
                         let mut payload = payload.clone();
+                        let mut progress = pp.progress();
                         if let Some(l) = new_link {
-                            payload["link_id"] = json!(l);
+                            if let Some(payload) = &mut payload {
+                                payload["link_id"] = json!(l);
+                            }
+                            progress.insert("link_id".into(), json!(l));
                         }
                         if let Some(a) = &audit {
                             t.append_audit(
@@ -1970,7 +2001,10 @@ impl Engine {
                         {
                             // set by exec_step through `link_baseline`
                         }
-                        t.set_job_payload(job.id, &payload, now)?;
+                        match &payload {
+                            Some(payload) => t.set_job_payload(job.id, payload, now)?,
+                            None => t.set_job_progress(job.id, &progress, now)?,
+                        }
                         Ok(new_link)
                     })?;
                     if let Some(l) = new_link {
@@ -2615,6 +2649,7 @@ impl Engine {
         });
         p.steps.push(Step::TeamsNote { url });
         p.steps.extend(rest);
+        p.steps_rewritten = true;
     }
 
     /// Stores this cycle's mapping errors as per-item errors: a failed job of kind
@@ -3320,7 +3355,7 @@ fn uncertain_write(
     let p = match p {
         Some(p) => p,
         None => {
-            stored = EntryJob::deserialize(&job.payload).ok()?;
+            stored = EntryJob::from_payload(&job.payload).ok()?;
             &stored
         }
     };

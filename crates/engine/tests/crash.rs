@@ -403,3 +403,106 @@ async fn a_crash_anywhere_around_the_teams_note_leaves_exactly_one_note() {
         "the crash between post and record was reached"
     );
 }
+
+/// Rewrites the store of `w` as the schema before the job progress column (version 4)
+/// had it: every job's progress folded into its payload, the payload in the form that
+/// version wrote (each event in full wherever the job refers to it, no `events` pool),
+/// the column dropped and the schema version set back.
+fn downgrade_to_schema_4(w: &World) {
+    let conn = rusqlite::Connection::open(w.dir.path().join("sync.db")).unwrap();
+    let rows: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT id, payload_json, progress_json FROM job")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (id, payload, progress) in rows {
+        let mut payload: Value = serde_json::from_str(&payload).unwrap();
+        if let Some(progress) = progress {
+            let progress: Value = serde_json::from_str(&progress).unwrap();
+            for (k, v) in progress.as_object().unwrap() {
+                payload[k] = v.clone();
+            }
+        }
+        if let Some(events) = payload.as_object_mut().unwrap().remove("events") {
+            let full = |i: &Value| match i.as_u64() {
+                Some(i) => events[i as usize].clone(),
+                None => Value::Null,
+            };
+            for k in ["base", "odoo_before", "graph_before"] {
+                payload[k] = full(&payload[k]);
+            }
+            for step in payload["steps"].as_array_mut().unwrap() {
+                if let Some(e) = step.pointer_mut("/op/event") {
+                    *e = full(e);
+                }
+            }
+        }
+        conn.execute(
+            "UPDATE job SET payload_json = ?2 WHERE id = ?1",
+            rusqlite::params![id, payload.to_string()],
+        )
+        .unwrap();
+    }
+    conn.execute_batch("ALTER TABLE job DROP COLUMN progress_json; PRAGMA user_version = 4;")
+        .unwrap();
+}
+
+/// A first sync of three events, one of them a Teams meeting (its job gains steps while
+/// it runs), stopped after step `crash_at`.
+async fn first_sync_of_three(crash_at: Option<usize>) -> (World, bool) {
+    let w = World::new();
+    w.odoo.user_create(&event("From Odoo", 24, 9));
+    let teams = w.odoo.user_create(&event("Teams call", 24, 11));
+    w.odoo
+        .user_write(teams, &json!({"videocall_location": "teams"}));
+    w.graph.user_create(&event("From Outlook", 25, 9), None);
+    let mut e = w.engine();
+    e.crash_after(crash_at);
+    let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+    (w, crashed)
+}
+
+#[tokio::test]
+async fn jobs_a_crash_left_in_a_store_of_the_previous_schema_resume_after_its_migration() {
+    let (reference, crashed) = first_sync_of_three(None).await;
+    assert!(!crashed);
+    reference.converge().await;
+    let expected = reference.state();
+    assert_eq!(expected.0.len(), 3, "{expected:?}");
+    let mut points = 0;
+    let mut resumed_mid_job = false;
+    for n in 1.. {
+        let (w, crashed) = first_sync_of_three(Some(n)).await;
+        if !crashed {
+            break;
+        }
+        points += 1;
+        downgrade_to_schema_4(&w);
+        {
+            let conn = rusqlite::Connection::open(w.dir.path().join("sync.db")).unwrap();
+            // A job stopped between two of its steps, its progress in its payload.
+            resumed_mid_job |= conn
+                .query_row(
+                    "SELECT count(*) FROM job WHERE state != 'done'
+                       AND json_extract(payload_json, '$.done') > 0",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                > 0;
+        }
+        let store = Store::open(&w.dir.path().join("sync.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 5);
+        drop(store);
+        w.converge().await;
+        assert_eq!(w.state(), expected, "crash after step {n}");
+        assert_no_duplicates(&w);
+    }
+    assert!(points > 5, "only {points} crash points were exercised");
+    assert!(
+        resumed_mid_job,
+        "no job was cut off between two of its steps"
+    );
+}
