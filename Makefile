@@ -39,8 +39,9 @@ run: ui
 demo: ui
 	@bash scripts/demo.sh
 
-# The Rust suite runs last so its summary closes the output.
-test: ui lint test-ui test-fuzz test-rust
+# The Rust suite runs last so its summary closes the output; the two seeded simulations
+# (test-sim, optimised build) run before it and the `ci` nextest profile leaves them out.
+test: ui lint test-ui test-fuzz test-sim test-rust
 
 lint:
 	cargo fmt --all --check
@@ -51,13 +52,13 @@ lint:
 test-rust: ui
 	WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run --workspace --profile ci --no-tests=fail
 
-# The two seeded simulations alone, 2,000 seeds each, built in cargo's optimised `sim`
-# profile (Cargo.toml): tests/sim (the real engine, app ports and clients against both
-# emulators) and crates/engine/tests/simulation.rs (the engine against its fakes). Not yet
-# part of `make test`: its build time and seed rate are still to be measured (see
-# docs/RELIABILITY.md, "Simulation speed").
+# The two seeded simulations, 2,000 seeds each, built in cargo's optimised `sim` profile
+# (Cargo.toml, into target/sim): tests/sim (the real engine, app ports and clients against
+# both emulators) and crates/engine/tests/simulation.rs (the engine against its fakes),
+# with their replay and regression tests. Part of `make test`; build time and seed rates
+# in docs/RELIABILITY.md, "Simulation speed".
 SIM_SEEDS ?= 2000
-test-sim:
+test-sim: bootstrap
 	SIM_SEEDS=$(SIM_SEEDS) cargo nextest run --cargo-profile sim --profile sim --no-tests=fail \
 	  -p odoo365 -p odoo365-engine --features odoo365-engine/testing --test sim --test simulation
 

@@ -58,7 +58,8 @@ pub(crate) const CONFIRM: SyncOptions = SyncOptions {
     confirm: true,
 };
 
-/// Seeds `make test` runs (see docs/RELIABILITY.md for the budget).
+/// Seeds a plain `cargo test` runs; `make test` (`make test-sim`) runs 2,000 in the `sim`
+/// profile (docs/RELIABILITY.md, "Simulation speed").
 const DEFAULT_SEEDS: u64 = 60;
 
 pub struct Rng(u64);
@@ -752,9 +753,139 @@ fn regression_seeds() {
     }
 }
 
+// Failing seeds of the first 2,000-seed run (2026-11-23, `sim` profile), grouped by what
+// the check saw; docs/RELIABILITY.md "Found" 11. Only KEEP_BOTH_NAME is diagnosed (Found
+// 10); the others are classified by their failure, not yet traced.
+const KEEP_BOTH_NAME: &str = "documents: a kept-both copy keeps its dated `(Odoo conflict …)` or `(2)` name after the clash is gone (Found 10)";
+const FILES_DIVERGE: &str = "documents: a record's files differ by more than a name suffix (a file on one side only, or another name for the same content); not traced (Found 11)";
+const FILE_DUPLICATE: &str = "documents: one content twice on a side; not traced (Found 11)";
+const FILE_LOSS: &str =
+    "documents: a version overwritten or deleted without a journal entry; not traced (Found 11)";
+const FILE_AUDIT: &str =
+    "documents: a file written without an audit line (cf. Found 8); not traced (Found 11)";
+const LINK_UNIQUE: &str = "calendar: a cycle fails on UNIQUE(link.profile_id, kind, graph_id): the engine tries to link an Outlook event that is already linked; not traced (Found 11)";
+const UNASKED_INVITATION: &str = "calendar: Outlook mails an invitation for an event created with guests that no Odoo edit of Alice's asked for; not traced (Found 11)";
+const CALENDAR_DIVERGE: &str =
+    "calendar: an event (or series) only in Outlook at the end; not traced (Found 11)";
+const NO_SETTLE: &str = "did not settle in 12 quiet cycles; not traced (Found 11)";
+
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: [(u64, bool, &str); 4] = [
+const OPEN: &[(u64, bool, &str)] = &[
+    (65, true, FILES_DIVERGE),
+    (76, true, KEEP_BOTH_NAME),
+    (87, true, KEEP_BOTH_NAME),
+    (119, true, LINK_UNIQUE),
+    (137, true, KEEP_BOTH_NAME),
+    (159, true, UNASKED_INVITATION),
+    (186, true, UNASKED_INVITATION),
+    (191, true, FILE_DUPLICATE),
+    (217, true, KEEP_BOTH_NAME),
+    (219, true, FILE_LOSS),
+    (220, true, NO_SETTLE),
+    (241, true, CALENDAR_DIVERGE),
+    (264, true, KEEP_BOTH_NAME),
+    (280, true, FILE_DUPLICATE),
+    (358, true, FILES_DIVERGE),
+    (375, true, KEEP_BOTH_NAME),
+    (416, true, FILES_DIVERGE),
+    (461, true, CALENDAR_DIVERGE),
+    (476, true, KEEP_BOTH_NAME),
+    (518, true, FILE_DUPLICATE),
+    (565, true, FILE_DUPLICATE),
+    (601, true, FILE_DUPLICATE),
+    (616, true, KEEP_BOTH_NAME),
+    (626, true, KEEP_BOTH_NAME),
+    (732, true, FILE_LOSS),
+    (734, true, FILE_AUDIT),
+    (742, true, KEEP_BOTH_NAME),
+    (747, true, FILE_DUPLICATE),
+    (758, true, CALENDAR_DIVERGE),
+    (800, true, FILES_DIVERGE),
+    (812, true, KEEP_BOTH_NAME),
+    (821, true, FILE_LOSS),
+    (846, true, FILE_DUPLICATE),
+    (898, true, FILE_DUPLICATE),
+    (901, true, KEEP_BOTH_NAME),
+    (902, true, KEEP_BOTH_NAME),
+    (911, true, FILES_DIVERGE),
+    (912, true, KEEP_BOTH_NAME),
+    (919, true, FILE_DUPLICATE),
+    (924, true, KEEP_BOTH_NAME),
+    (925, true, FILE_AUDIT),
+    (931, true, FILES_DIVERGE),
+    (935, true, FILES_DIVERGE),
+    (956, true, FILE_DUPLICATE),
+    (1000, true, FILES_DIVERGE),
+    (1009, true, UNASKED_INVITATION),
+    (1012, true, CALENDAR_DIVERGE),
+    (1019, true, KEEP_BOTH_NAME),
+    (1070, true, KEEP_BOTH_NAME),
+    (1104, true, FILES_DIVERGE),
+    (1124, true, FILE_LOSS),
+    (1147, true, FILE_DUPLICATE),
+    (1164, true, FILE_AUDIT),
+    (1166, true, KEEP_BOTH_NAME),
+    (1167, true, KEEP_BOTH_NAME),
+    (1168, true, KEEP_BOTH_NAME),
+    (1186, true, KEEP_BOTH_NAME),
+    (1194, true, FILES_DIVERGE),
+    (1203, true, FILE_DUPLICATE),
+    (1254, true, NO_SETTLE),
+    (1266, true, FILES_DIVERGE),
+    (1281, true, NO_SETTLE),
+    (1330, true, FILES_DIVERGE),
+    (1336, true, FILES_DIVERGE),
+    (1337, true, FILES_DIVERGE),
+    (1377, true, FILE_AUDIT),
+    (1384, true, UNASKED_INVITATION),
+    (1404, true, FILE_LOSS),
+    (1417, true, FILE_LOSS),
+    (1418, true, FILE_AUDIT),
+    (1432, true, CALENDAR_DIVERGE),
+    (1441, true, FILE_DUPLICATE),
+    (1465, true, FILES_DIVERGE),
+    (1473, true, FILES_DIVERGE),
+    (1492, true, KEEP_BOTH_NAME),
+    (1502, true, KEEP_BOTH_NAME),
+    (1529, true, KEEP_BOTH_NAME),
+    (1557, true, FILE_LOSS),
+    (1561, true, KEEP_BOTH_NAME),
+    (1579, true, KEEP_BOTH_NAME),
+    (1583, true, CALENDAR_DIVERGE),
+    (1593, true, KEEP_BOTH_NAME),
+    (1597, true, KEEP_BOTH_NAME),
+    (1599, true, KEEP_BOTH_NAME),
+    (1615, true, FILES_DIVERGE),
+    (1623, true, KEEP_BOTH_NAME),
+    (1663, true, FILE_DUPLICATE),
+    (1673, true, KEEP_BOTH_NAME),
+    (1692, true, FILE_DUPLICATE),
+    (1697, true, FILES_DIVERGE),
+    (1709, true, FILE_DUPLICATE),
+    (1715, true, FILES_DIVERGE),
+    (1731, true, UNASKED_INVITATION),
+    (1734, true, FILES_DIVERGE),
+    (1741, true, CALENDAR_DIVERGE),
+    (1762, true, FILE_DUPLICATE),
+    (1792, true, LINK_UNIQUE),
+    (1793, true, KEEP_BOTH_NAME),
+    (1801, true, UNASKED_INVITATION),
+    (1805, true, UNASKED_INVITATION),
+    (1808, true, KEEP_BOTH_NAME),
+    (1822, true, KEEP_BOTH_NAME),
+    (1830, true, KEEP_BOTH_NAME),
+    (1839, true, FILE_DUPLICATE),
+    (1850, true, FILE_DUPLICATE),
+    (1856, true, FILES_DIVERGE),
+    (1864, true, FILE_DUPLICATE),
+    (1882, true, KEEP_BOTH_NAME),
+    (1906, true, FILE_DUPLICATE),
+    (1915, true, LINK_UNIQUE),
+    (1937, true, KEEP_BOTH_NAME),
+    (1943, true, KEEP_BOTH_NAME),
+    (1944, true, FILE_DUPLICATE),
+    (1995, true, FILE_LOSS),
     (65, false, "documents: an upload whose answer was lost (reset after apply) is retried into 409 nameAlreadyExists for good; Odoo keeps f1.pdf, OneDrive holds another f1.pdf (not diagnosed further; fails the same at f09f92f)"),
     (159, false, "calendar: Outlook sends an unasked invitation for a created event (not diagnosed; fails the same at f09f92f)"),
     (186, false, "calendar: as 159 (not diagnosed; fails the same at f09f92f)"),
