@@ -927,7 +927,10 @@ impl OdooCalendar for OdooEvents {
             WriteOrigin::Microsoft,
         )
         .ids(&[id])
-        .arg("status", state);
+        .arg("status", state)
+        // Required by Odoo's signature `change_attendee_status(status,
+        // recurrence_update_setting)` (specs/odoo.md §2.1); one event: its own row.
+        .arg("recurrence_update_setting", "self_only");
         self.client
             .call(&call)
             .await

@@ -445,7 +445,7 @@ pub fn reconcile(
             d.rule = "new in Odoo: create in Outlook".to_owned();
             d.ops.push(Op::Create {
                 side: Side::Microsoft,
-                event: o.event.clone(),
+                event: outlook_copy(&o),
             });
             d.ops.push(Op::Link { event: o.event });
         }
@@ -857,6 +857,19 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     if base_moved || !d.ops.is_empty() {
         d.ops.push(Op::Link { event: new_base });
     }
+}
+
+/// What Outlook gets for an Odoo event: the event itself, but for a meeting someone else
+/// organizes without the user among its attendees. The copy is created in the user's
+/// mailbox, so the user organizes it there, and Outlook would mail the user an invitation
+/// to their own meeting; their answer stays in Odoo ([`merge_my_answer`]).
+fn outlook_copy(o: &Snapshot) -> Event {
+    let mut event = o.event.clone();
+    if let Access::ResponseOnly { me } = &o.access {
+        let me = me.trim().to_lowercase();
+        event.attendees.retain(|a| a.email != me);
+    }
+    event
 }
 
 /// The user, the baseline and the policy's winner, for [`merge_my_answer`].
