@@ -655,7 +655,9 @@ async fn someone_elses_outlook_meeting_settles_when_the_lists_differ_beyond_the_
     w.first_sync().await;
     let mut e = event("Bob's meeting", 25, 15);
     e.attendees = invited_with("carol@example.org");
-    let gid = w.graph.user_create(&e.normalized(), Some("bob@example.org"));
+    let gid = w
+        .graph
+        .user_create(&e.normalized(), Some("bob@example.org"));
     w.sync().await;
     let oid = w.odoo_id_of("Bob's meeting");
     assert_eq!(

@@ -720,20 +720,14 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     let mut blocked: Vec<(Side, FieldConflict)> = Vec::new();
     let mut open_fields = false;
     let mut answers: Vec<(Side, Response)> = Vec::new();
-    let invited = [&o.access, &m.access]
-        .into_iter()
-        .find_map(|a| match a {
-            Access::ResponseOnly { me } => Some(me.trim().to_lowercase()),
-            Access::Full => None,
-        });
+    let invited = [&o.access, &m.access].into_iter().find_map(|a| match a {
+        Access::ResponseOnly { me } => Some(me.trim().to_lowercase()),
+        Access::Full => None,
+    });
     for field in Field::ALL {
         if let (Field::Attendees, Some(me)) = (field, invited.as_deref()) {
             merge_my_answer(
-                MyAnswer {
-                    me,
-                    base,
-                    winner,
-                },
+                MyAnswer { me, base, winner },
                 (o, m),
                 (&mut o_target, &mut m_target, &mut new_base),
                 &mut answers,
@@ -946,16 +940,15 @@ fn merge_my_answer(
         }
         list
     };
-    let organizer_changed =
-        ctx.base.is_some_and(|b| others(&b.attendees) != others(&organizers.attendees));
+    let organizer_changed = ctx
+        .base
+        .is_some_and(|b| others(&b.attendees) != others(&organizers.attendees));
     for (snap, target) in [(o, &mut *o_target), (m, &mut *m_target)] {
         if snap.access == Access::Full && organizer_changed {
             // Without the copy's own organizer, as the canonical form lists attendees.
             target.attendees = organizers.attendees.clone();
             let own = target.organizer.clone();
-            target
-                .attendees
-                .retain(|a| Some(&a.email) != own.as_ref());
+            target.attendees.retain(|a| Some(&a.email) != own.as_ref());
         }
     }
     // A response where the user may only answer; an attendee write on their own copy.
@@ -1768,16 +1761,29 @@ mod tests {
         let other = with(invited(Response::NeedsAction), |e| {
             e.attendees[0].response = Response::Declined
         });
-        let d = reconcile(Some(&b), seen(other.clone()), Observed::present(m.clone()), Policy::Ask);
+        let d = reconcile(
+            Some(&b),
+            seen(other.clone()),
+            Observed::present(m.clone()),
+            Policy::Ask,
+        );
         assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
-        assert!(d.ops.iter().all(|op| matches!(op, Op::Link { .. })), "{:?}", d.ops);
+        assert!(
+            d.ops.iter().all(|op| matches!(op, Op::Link { .. })),
+            "{:?}",
+            d.ops
+        );
         let again = reconcile(
             Some(&Baseline::new(b.event.clone(), None, None)),
             seen(other),
             Observed::present(m),
             Policy::Ask,
         );
-        assert!(again.ops.is_empty() && again.conflicts.is_empty(), "{:?}", again);
+        assert!(
+            again.ops.is_empty() && again.conflicts.is_empty(),
+            "{:?}",
+            again
+        );
     }
 
     #[test]
@@ -1879,19 +1885,17 @@ mod tests {
     fn the_organizers_list_reaches_the_users_own_copy_and_her_edits_there_stay() {
         // Bob's Odoo meeting, copied to Outlook where the copy is the user's own (she
         // organizes it there, so Outlook does not list her).
-        let bobs = |list: Vec<Attendee>| {
-            Snapshot {
-                access: Access::ResponseOnly {
-                    me: "me@x.org".into(),
-                },
-                ..Snapshot::new(
-                    with(base_event(), |e| {
-                        e.organizer = Some("bob@x.org".into());
-                        e.attendees = list;
-                    })
-                    .normalized(),
-                )
-            }
+        let bobs = |list: Vec<Attendee>| Snapshot {
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+            ..Snapshot::new(
+                with(base_event(), |e| {
+                    e.organizer = Some("bob@x.org".into());
+                    e.attendees = list;
+                })
+                .normalized(),
+            )
         };
         let me = |response| Attendee {
             email: "me@x.org".into(),
