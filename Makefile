@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 ARTIFACTS ?= $(CURDIR)/target/desktop
 DESKTOP := ARTIFACTS=$(ARTIFACTS) scripts/desktop-session.sh
 
-.PHONY: help bootstrap ui run demo test test-rust test-ui test-fuzz lint bench crash-test screenshot bundle clean fuzz soak
+.PHONY: help bootstrap ui run demo test test-rust test-sim test-ui test-fuzz lint bench crash-test screenshot bundle clean fuzz soak
 
 help:
 	@echo "make run        build and launch the tray app (under Xvfb when there is no display)"
@@ -50,6 +50,16 @@ lint:
 # (building them separately compiles the Tauri stack twice).
 test-rust: ui
 	WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run --workspace --profile ci --no-tests=fail
+
+# The two seeded simulations alone, 2,000 seeds each, built in cargo's optimised `sim`
+# profile (Cargo.toml): tests/sim (the real engine, app ports and clients against both
+# emulators) and crates/engine/tests/simulation.rs (the engine against its fakes). Not yet
+# part of `make test`: its build time and seed rate are still to be measured (see
+# docs/RELIABILITY.md, "Simulation speed").
+SIM_SEEDS ?= 2000
+test-sim:
+	SIM_SEEDS=$(SIM_SEEDS) cargo nextest run --cargo-profile sim --profile sim --no-tests=fail \
+	  -p odoo365 -p odoo365-engine --features odoo365-engine/testing --test sim --test simulation
 
 test-ui: bootstrap
 	npm --prefix ui run check --silent

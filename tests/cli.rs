@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use odoo365_app::auth::{Keychain, OsKeychain, SecretKind};
+use odoo365_testkit::fixture::keychain_available;
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,20 +44,6 @@ fn stderr(out: &Output) -> String {
 fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// Whether the real keychain is here; outside the desktop session the test skips, under
-/// CI that is a failure.
-fn keychain_available() -> bool {
-    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the tests inside scripts/desktop-session.sh"
-    );
-    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
-    false
 }
 
 const ADD: [&str; 11] = [

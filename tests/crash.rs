@@ -30,21 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use odoo365_testkit::fixture::{
+    keychain_available, profile_add_args, write_browser_script, ALICE, BROWSER_LOGIN_ENV,
+};
 use serde_json::{json, Value};
-
-const ALICE: &str = "alice@contoso.com";
-
-fn keychain_available() -> bool {
-    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the tests inside scripts/desktop-session.sh"
-    );
-    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
-    false
-}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -592,15 +581,6 @@ fn check_files(sim: &Sim, p: &People, n: usize) {
     );
 }
 
-/// Plays the person on the emulator's sign-in page (as in the golden tests).
-const BROWSER_SH: &str = r#"#!/bin/sh
-url="$1"
-action="${url%%\?*}"
-query="${url#*\?}"
-loc=$(curl -s -o /dev/null -w '%{redirect_url}' --data "$query&login=$CRASH_LOGIN" "$action")
-curl -s -o /dev/null "$loc"
-"#;
-
 fn cli(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_odoo365"));
     cmd.arg("--data-dir")
@@ -610,7 +590,7 @@ fn cli(dir: &Path, args: &[&str]) -> Command {
         .env_remove(odoo365_app::sync::CRASH_AFTER_ENV)
         .env("ODOO365_LOG", "warn")
         .env("BROWSER", dir.join("browser.sh"))
-        .env("CRASH_LOGIN", ALICE);
+        .env(BROWSER_LOGIN_ENV, ALICE);
     cmd
 }
 
@@ -631,34 +611,11 @@ fn run(mut cmd: Command, stdin: &str) -> std::process::Output {
 }
 
 fn setup(dir: &Path, sim: &Sim, p: &People) {
-    use std::os::unix::fs::PermissionsExt;
-    let browser = dir.join("browser.sh");
-    std::fs::write(&browser, BROWSER_SH).unwrap();
-    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = run(
-        cli(
-            dir,
-            &[
-                "profile",
-                "add",
-                "crash",
-                "--client-id",
-                "11111111-2222-3333-4444-555555555555",
-                "--odoo-url",
-                &sim.odoo,
-                "--odoo-db",
-                "odoo",
-                "--odoo-login",
-                ALICE,
-                "--graph-url",
-                &sim.graph,
-                "--identity-url",
-                &sim.identity,
-                "--api-key-stdin",
-            ],
-        ),
-        &format!("{}\n", p.odoo_key),
-    );
+    // Plays the person on the emulator's sign-in page (as in the golden tests).
+    write_browser_script(dir).unwrap();
+    let add = profile_add_args("crash", &sim.odoo, "odoo", &sim.graph, &sim.identity);
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
+    let out = run(cli(dir, &add), &format!("{}\n", p.odoo_key));
     assert!(out.status.success(), "{out:?}");
     let out = run(cli(dir, &["login"]), "");
     assert!(out.status.success(), "{out:?}");

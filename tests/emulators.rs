@@ -6,99 +6,32 @@
 
 use std::sync::Arc;
 
-use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
-use odoo365_app::{App, ProfileDraft, SignIn};
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_app::auth::{MemoryKeychain, Secret};
+use odoo365_app::{App, SignIn};
+use odoo365_testkit::fixture::app::EmulatorBrowser;
+use odoo365_testkit::fixture::{Emulators, ALICE};
+use odoo365_testkit::graph::GraphConfig;
+use odoo365_testkit::odoo::OdooConfig;
 use serde_json::{json, Value};
 
-pub const ALICE: &str = "alice@contoso.com";
-
-/// Plays the person on the emulator's sign-in page: picks the account, then lets the
-/// redirect reach the app's loopback listener.
-pub struct EmulatorBrowser {
-    pub login: String,
-}
-
-impl Browser for EmulatorBrowser {
-    fn open(&self, url: &str) -> Result<(), AuthError> {
-        let url = url::Url::parse(url).unwrap();
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), self.login.clone()));
-        let mut action = url.clone();
-        action.set_query(None);
-        tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let answer = http.post(action).form(&form).send().await.unwrap();
-            let location = answer.headers()["location"].to_str().unwrap().to_string();
-            http.get(location).send().await.unwrap();
-        });
-        Ok(())
-    }
-}
-
-pub struct Emulators {
-    pub graph: RunningGraph,
-    pub odoo: RunningOdoo,
-    pub odoo_uid: i64,
-    pub odoo_key: String,
-}
-
-pub async fn emulators() -> Emulators {
+async fn emulators() -> Emulators {
     emulators_with("19.0").await
 }
 
-pub async fn emulators_with(odoo_version: &str) -> Emulators {
-    let graph = GraphEmulator::start(GraphConfig {
-        seed: 7,
-        ..Default::default()
-    })
+async fn emulators_with(odoo_version: &str) -> Emulators {
+    Emulators::start(
+        GraphConfig {
+            seed: 7,
+            ..Default::default()
+        },
+        OdooConfig {
+            seed: 7,
+            version: odoo_version.into(),
+            ..Default::default()
+        },
+    )
     .await
-    .unwrap();
-    graph
-        .emulator
-        .create_user(ALICE, "Alice", DriveType::Business);
-    let odoo = OdooEmulator::start(OdooConfig {
-        seed: 7,
-        version: odoo_version.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let user = odoo
-        .emulator
-        .create_user(NewUser {
-            email: Some(ALICE.into()),
-            name: Some("Alice".into()),
-            ..NewUser::internal(ALICE)
-        })
-        .unwrap();
-    let key = odoo
-        .emulator
-        .create_api_key(user.uid, NewApiKey::default())
-        .unwrap();
-    Emulators {
-        graph,
-        odoo,
-        odoo_uid: user.uid,
-        odoo_key: key,
-    }
-}
-
-pub fn draft(e: &Emulators) -> ProfileDraft {
-    ProfileDraft {
-        name: "work".into(),
-        tenant: "organizations".into(),
-        client_id: "11111111-2222-3333-4444-555555555555".into(),
-        odoo_url: e.odoo.url.clone(),
-        odoo_database: "odoo".into(),
-        odoo_login: ALICE.into(),
-        graph_url: Some(e.graph.graph_url.clone()),
-        identity_url: Some(e.graph.identity_url.clone()),
-    }
+    .unwrap()
 }
 
 /// A Graph call as Alice in Outlook.
@@ -124,7 +57,7 @@ async fn odoo_exec(e: &Emulators, model: &str, method: &str, args: Value, kwargs
         .json(
             &json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
             "service": "object", "method": "execute_kw",
-            "args": ["odoo", e.odoo_uid, e.odoo_key, model, method, args, kwargs]}}),
+            "args": ["odoo", e.alice_uid, e.alice_key, model, method, args, kwargs]}}),
         )
         .send()
         .await
@@ -168,14 +101,14 @@ async fn sign_in_and_sync_both_ways(version: &str, transport: &str) {
         Arc::new(odoo365_engine::SystemClock),
     )
     .unwrap();
-    let key = Secret::new(e.odoo_key.clone());
-    let check = App::check_odoo_draft(draft(&e), &key).await.unwrap();
+    let key = Secret::new(e.alice_key.clone());
+    let check = App::check_odoo_draft(e.draft("work"), &key).await.unwrap();
     assert_eq!(
         (check.version.as_str(), check.transport.as_str()),
         (version, transport)
     );
     assert_eq!(check.user_name.as_deref(), Some("Alice"));
-    let profile = app.add_profile_with_api_key(draft(&e), &key).unwrap();
+    let profile = app.add_profile_with_api_key(e.draft("work"), &key).unwrap();
     app.login(
         "work",
         SignIn::Browser(&EmulatorBrowser {
@@ -250,7 +183,7 @@ async fn sign_in_and_sync_both_ways(version: &str, transport: &str) {
         )
         .unwrap()
         .unwrap();
-    for secret in [e.odoo_key.as_str(), refresh.expose()] {
+    for secret in [e.alice_key.as_str(), refresh.expose()] {
         assert_eq!(files_containing(dir.path(), secret), Vec::<String>::new());
     }
 }
@@ -270,7 +203,7 @@ async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_
     )
     .unwrap();
     let profile = app
-        .add_profile_with_api_key(draft(&e), &Secret::new(e.odoo_key.clone()))
+        .add_profile_with_api_key(e.draft("work"), &Secret::new(e.alice_key.clone()))
         .unwrap();
     app.login(
         "work",

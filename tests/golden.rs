@@ -56,23 +56,12 @@ use std::process::{Command, Output, Stdio};
 
 use odoo365_app::auth::{Keychain, OsKeychain, SecretKind};
 use odoo365_testkit::faults::{Fault, FaultRule};
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_testkit::fixture::{
+    keychain_available, profile_add_args, write_browser_script, Emulators, ALICE, BROWSER_LOGIN_ENV,
+};
+use odoo365_testkit::graph::RunningGraph;
+use odoo365_testkit::odoo::RunningOdoo;
 use serde_json::{json, Value};
-
-const ALICE: &str = "alice@contoso.com";
-
-fn keychain_available() -> bool {
-    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the tests inside scripts/desktop-session.sh"
-    );
-    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
-    false
-}
 
 struct Run {
     graph: RunningGraph,
@@ -89,50 +78,18 @@ struct Run {
     files: bool,
 }
 
-/// Plays the person on the emulator's sign-in page: `$BROWSER URL` posts the form with
-/// Alice's login and follows the redirect to the CLI's loopback listener.
-const BROWSER_SH: &str = r#"#!/bin/sh
-url="$1"
-action="${url%%\?*}"
-query="${url#*\?}"
-loc=$(curl -s -o /dev/null -w '%{redirect_url}' --data "$query&login=$GOLDEN_LOGIN" "$action")
-curl -s -o /dev/null "$loc"
-"#;
-
 impl Run {
     async fn start() -> Run {
-        let graph = GraphEmulator::start(GraphConfig {
-            seed: 7,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        graph
-            .emulator
-            .create_user(ALICE, "Alice", DriveType::Business);
-        let odoo = OdooEmulator::start(OdooConfig {
-            seed: 7,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let user = odoo
-            .emulator
-            .create_user(NewUser {
-                email: Some(ALICE.into()),
-                name: Some("Alice".into()),
-                ..NewUser::internal(ALICE)
-            })
-            .unwrap();
-        let odoo_key = odoo
-            .emulator
-            .create_api_key(user.uid, NewApiKey::default())
-            .unwrap();
+        let Emulators {
+            graph,
+            odoo,
+            alice_key: odoo_key,
+            ..
+        } = Emulators::seeded(7).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let browser = dir.path().join("browser.sh");
-        std::fs::write(&browser, BROWSER_SH).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Plays the person on the emulator's sign-in page: `$BROWSER URL` posts the form
+        // with Alice's login and follows the redirect to the CLI's loopback listener.
+        let browser = write_browser_script(dir.path()).unwrap();
         Run {
             graph,
             odoo,
@@ -167,7 +124,7 @@ impl Run {
             .env_remove("ODOO365_PROFILE")
             .env("ODOO365_LOG", "debug")
             .env("BROWSER", &self.browser)
-            .env("GOLDEN_LOGIN", ALICE)
+            .env(BROWSER_LOGIN_ENV, ALICE)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -191,35 +148,16 @@ impl Run {
     }
 
     async fn setup(&mut self) {
-        let (odoo_url, graph_url, identity_url) = (
-            self.odoo.url.clone(),
-            self.graph.graph_url.clone(),
-            self.graph.identity_url.clone(),
+        let add = profile_add_args(
+            "work",
+            &self.odoo.url,
+            self.odoo.emulator.database(),
+            &self.graph.graph_url,
+            &self.graph.identity_url,
         );
+        let add: Vec<&str> = add.iter().map(String::as_str).collect();
         let key = format!("{}\n", self.odoo_key);
-        let out = self
-            .cli(
-                &[
-                    "profile",
-                    "add",
-                    "work",
-                    "--client-id",
-                    "11111111-2222-3333-4444-555555555555",
-                    "--odoo-url",
-                    &odoo_url,
-                    "--odoo-db",
-                    "odoo",
-                    "--odoo-login",
-                    ALICE,
-                    "--graph-url",
-                    &graph_url,
-                    "--identity-url",
-                    &identity_url,
-                    "--api-key-stdin",
-                ],
-                &key,
-            )
-            .await;
+        let out = self.cli(&add, &key).await;
         assert!(out.status.success(), "{out:?}");
         let out = self.cli(&["login"], "").await;
         assert!(out.status.success(), "{out:?}");

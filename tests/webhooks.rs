@@ -10,40 +10,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use odoo365_app::auth::{
-    AuthError, Browser, Keychain, MemoryKeychain, OsKeychain, Secret, SecretKind,
-};
-use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn, Wake, WebhookMode};
+use odoo365_app::auth::{Keychain, MemoryKeychain, OsKeychain, SecretKind};
+use odoo365_app::{App, ErrorCode, SignIn, Wake, WebhookMode};
 use odoo365_engine::Clock as _;
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_testkit::fixture::app::EmulatorBrowser;
+use odoo365_testkit::fixture::{keychain_available, Emulators, ALICE};
+use odoo365_testkit::graph::{DriveType, GraphConfig, RunningGraph};
+use odoo365_testkit::odoo::{OdooConfig, RunningOdoo};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-const ALICE: &str = "alice@contoso.com";
-
-/// Plays the person on the emulator's sign-in page, signing in as this mailbox.
-struct EmulatorBrowser(&'static str);
-
-impl Browser for EmulatorBrowser {
-    fn open(&self, url: &str) -> Result<(), AuthError> {
-        let url = url::Url::parse(url).unwrap();
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), self.0.into()));
-        let mut action = url.clone();
-        action.set_query(None);
-        tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let answer = http.post(action).form(&form).send().await.unwrap();
-            let location = answer.headers()["location"].to_str().unwrap().to_string();
-            http.get(location).send().await.unwrap();
-        });
-        Ok(())
-    }
-}
 
 struct World {
     graph: RunningGraph,
@@ -59,73 +34,30 @@ async fn world() -> World {
     world_with(Arc::new(MemoryKeychain::new())).await
 }
 
-/// Whether the real keychain is here (inside `scripts/desktop-session.sh`); outside it the
-/// test skips, under CI that is a failure.
-fn keychain_available() -> bool {
-    if std::env::var_os("ODOO365_DESKTOP_SESSION").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the tests inside scripts/desktop-session.sh"
-    );
-    eprintln!("skipped: no desktop session (run through scripts/desktop-session.sh)");
-    false
-}
-
 async fn world_with(keychain: Arc<dyn Keychain>) -> World {
-    let graph = GraphEmulator::start(GraphConfig {
-        seed: 7,
-        ..Default::default()
-    })
+    let e = Emulators::start(
+        GraphConfig {
+            seed: 7,
+            ..Default::default()
+        },
+        OdooConfig {
+            seed: 7,
+            version: "19.0".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    graph
-        .emulator
-        .create_user(ALICE, "Alice", DriveType::Business);
-    let odoo = OdooEmulator::start(OdooConfig {
-        seed: 7,
-        version: "19.0".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let user = odoo
-        .emulator
-        .create_user(NewUser {
-            email: Some(ALICE.into()),
-            name: Some("Alice".into()),
-            ..NewUser::internal(ALICE)
-        })
-        .unwrap();
-    let key = odoo
-        .emulator
-        .create_api_key(user.uid, NewApiKey::default())
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     #[allow(clippy::disallowed_methods)]
     let clock = odoo365_engine::ManualClock::new(chrono::Utc::now());
     let app = Arc::new(App::open_with(dir.path(), keychain, Arc::new(clock.clone())).unwrap());
-    let draft = ProfileDraft {
-        name: "work".into(),
-        tenant: "organizations".into(),
-        client_id: "11111111-2222-3333-4444-555555555555".into(),
-        odoo_url: odoo.url.clone(),
-        odoo_database: "odoo".into(),
-        odoo_login: ALICE.into(),
-        graph_url: Some(graph.graph_url.clone()),
-        identity_url: Some(graph.identity_url.clone()),
-    };
-    app.add_profile_with_api_key(draft, &Secret::new(key.clone()))
-        .unwrap();
-    app.login("work", SignIn::Browser(&EmulatorBrowser(ALICE)))
-        .await
-        .unwrap();
+    e.add_signed_in_profile(&app, "work").await.unwrap();
     World {
-        graph,
-        odoo,
-        uid: user.uid,
-        key,
+        graph: e.graph,
+        odoo: e.odoo,
+        uid: e.alice_uid,
+        key: e.alice_key,
         app,
         clock,
         _dir: dir,
@@ -883,7 +815,12 @@ async fn sign_out_keeps_the_links_and_the_same_mailbox_resumes_without_duplicate
         .create_user("bob@contoso.com", "Bob", DriveType::Business);
     let e = w
         .app
-        .login("work", SignIn::Browser(&EmulatorBrowser("bob@contoso.com")))
+        .login(
+            "work",
+            SignIn::Browser(&EmulatorBrowser {
+                login: "bob@contoso.com".into(),
+            }),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
@@ -902,7 +839,7 @@ async fn sign_out_keeps_the_links_and_the_same_mailbox_resumes_without_duplicate
 
     // The same mailbox again: the links still pair, nothing is created twice.
     w.app
-        .login("work", SignIn::Browser(&EmulatorBrowser(ALICE)))
+        .login("work", SignIn::Browser(&EmulatorBrowser::alice()))
         .await
         .unwrap();
     assert!(!w.app.is_signed_out("work").unwrap());

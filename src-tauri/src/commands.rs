@@ -10,7 +10,7 @@ use odoo365_app::{
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
-use crate::scheduler::{block_on, Pause};
+use crate::scheduler::Pause;
 use crate::settings::Settings;
 use crate::Shell;
 
@@ -87,7 +87,11 @@ pub async fn set_sync_settings<R: Runtime>(
 
 #[tauri::command]
 pub async fn check_odoo(draft: ProfileDraft, key: String) -> Result<OdooCheck, AppError> {
-    blocking(move || block_on(odoo365_app::App::check_odoo_draft(draft, &Secret::new(key)))?).await
+    // No kept clients: a throwaway runtime will do.
+    blocking(move || {
+        crate::scheduler::block_on(odoo365_app::App::check_odoo_draft(draft, &Secret::new(key)))?
+    })
+    .await
 }
 
 #[tauri::command]
@@ -96,9 +100,11 @@ pub async fn start_sign_in<R: Runtime>(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<SignedIn, AppError> {
-    let app = shell.app.clone();
-    let done =
-        blocking(move || block_on(app.login(&profile, SignIn::Browser(&SystemBrowser)))?).await?;
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    let done = blocking(move || {
+        scheduler.block_on(app.login(&profile, SignIn::Browser(&SystemBrowser)))?
+    })
+    .await?;
     changed(&handle);
     Ok(done)
 }
@@ -114,10 +120,9 @@ pub async fn sign_out<R: Runtime>(
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let done = blocking(move || {
         let id = app.profile(&profile)?.id;
-        // Stopped first, so no cycle starts on the way out; it stays stopped while the
-        // profile is signed out.
-        scheduler.stop(&id);
-        block_on(app.sign_out(&id))?
+        // Stopped first, after a cycle it runs, so no cycle overlaps the way out; it stays
+        // stopped while the profile is signed out.
+        scheduler.stop_then(&id, || scheduler.block_on(app.sign_out(&id)))?
     })
     .await?;
     changed(&handle);
@@ -138,7 +143,7 @@ pub async fn start_device_code(
     shell: State<'_, Shell>,
     profile: String,
 ) -> Result<DeviceCode, AppError> {
-    let app = shell.app.clone();
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let (prompt_tx, prompt_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let id = app.profile(&profile)?.id;
@@ -152,7 +157,9 @@ pub async fn start_device_code(
                 message: p.message.clone(),
             });
         });
-        let result = block_on(app.login(&who, SignIn::DeviceCode(show))).and_then(|r| r);
+        let result = scheduler
+            .block_on(app.login(&who, SignIn::DeviceCode(show)))
+            .and_then(|r| r);
         let _ = done_tx.send(result);
     });
     shell
@@ -212,14 +219,16 @@ pub async fn remove_profile<R: Runtime>(
 ) -> Result<Profile, AppError> {
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let removed = blocking(move || {
-        // Its subscriptions go first, while its sign-in can still delete them; one left
-        // behind expires by itself.
-        if let Err(e) = block_on(app.delete_webhook_subscriptions(&profile)).and_then(|r| r) {
-            tracing::warn!(error = %e, "webhook subscriptions not deleted");
-        }
-        let removed = app.remove_profile(&profile)?;
-        scheduler.stop(&removed.id);
-        Ok(removed)
+        let id = app.profile(&profile)?.id;
+        // Its worker stops first, after a cycle it runs; then its subscriptions go, while
+        // its sign-in can still delete them (one left behind expires by itself).
+        scheduler.stop_then(&id, || {
+            let deleted = scheduler.block_on(app.delete_webhook_subscriptions(&id));
+            if let Err(e) = deleted.and_then(|r| r) {
+                tracing::warn!(error = %e, "webhook subscriptions not deleted");
+            }
+            app.remove_profile(&id)
+        })
     })
     .await?;
     changed(&handle);
@@ -341,7 +350,7 @@ pub async fn preview_plan(
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     blocking(move || {
         let pid = app.profile(&profile)?.id;
-        scheduler.between_cycles(&pid, || block_on(app.preview(&pid)))?
+        scheduler.between_cycles(&pid, || scheduler.block_on(app.preview(&pid)))?
     })
     .await
 }
@@ -355,7 +364,7 @@ pub async fn apply_plan<R: Runtime>(
     let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
     let result = blocking(move || {
         let pid = app.profile(&profile)?.id;
-        scheduler.between_cycles(&pid, || block_on(app.sync(&pid, false, true)))?
+        scheduler.between_cycles(&pid, || scheduler.block_on(app.sync(&pid, false, true)))?
     })
     .await;
     changed(&handle);
@@ -414,8 +423,8 @@ pub async fn restore(
     profile: String,
     entry: i64,
 ) -> Result<Restored, AppError> {
-    let app = shell.app.clone();
-    blocking(move || block_on(app.restore(&profile, entry))?).await
+    let (app, scheduler) = (shell.app.clone(), shell.scheduler.clone());
+    blocking(move || scheduler.block_on(app.restore(&profile, entry))?).await
 }
 
 #[tauri::command]

@@ -36,6 +36,9 @@ pub const MAIN_WINDOW: &str = "main";
 /// How often the tray looks at the profiles without being told of a change.
 const TRAY_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long Quit waits for a running sync cycle to end.
+const QUIT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The label of the conflict popup.
 pub const CONFLICT_WINDOW: &str = "conflict";
 
@@ -466,8 +469,9 @@ pub fn run() {
             std::thread::Builder::new()
                 .name("webhooks".into())
                 .spawn(move || {
-                    let wake: odoo365_app::Wake = Arc::new(move |p: &str| notified.notified(p));
-                    let served = scheduler::block_on(hooked.serve_webhooks(
+                    let waker = notified.clone();
+                    let wake: odoo365_app::Wake = Arc::new(move |p: &str| waker.notified(p));
+                    let served = notified.block_on(hooked.serve_webhooks(
                         None,
                         wake,
                         std::future::pending(),
@@ -513,9 +517,11 @@ pub fn run() {
         RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
         // The demo leaves nothing behind in the person's keychain.
         RunEvent::Exit => {
+            let shell = handle.state::<Shell>();
+            // A running cycle may finish first, up to QUIT_WAIT; one cut after that resumes
+            // from its durable queue at the next start.
+            shell.scheduler.shutdown(QUIT_WAIT);
             if let Some(id) = &demo_profile {
-                let shell = handle.state::<Shell>();
-                shell.scheduler.stop(id);
                 if let Err(e) = shell.app.remove_profile(id) {
                     eprintln!("odoo365-desktop: cannot remove the demo profile: {e}");
                 }
@@ -990,31 +996,40 @@ pub(crate) mod tests {
         assert!(ids.contains(&"resume".to_string()) && !ids.contains(&"pause".to_string()));
     }
 
-    #[test]
-    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig {
-                device_code_interval_s: 1,
-                ..Default::default()
-            }))
-            .unwrap();
+    /// A Graph emulator with Alice, started on `rt`, and the shell over a profile "work" in
+    /// `dir` whose Microsoft side it is (its Odoo side is never reached; `key`, when given, is
+    /// its Odoo API key), with the main window.
+    fn shell_on_graph(
+        rt: &tokio::runtime::Runtime,
+        dir: &std::path::Path,
+        config: odoo365_testkit::graph::GraphConfig,
+        key: Option<&str>,
+    ) -> (
+        odoo365_testkit::graph::RunningGraph,
+        tauri::App<MockRuntime>,
+        WebviewWindow<MockRuntime>,
+    ) {
+        use odoo365_testkit::fixture::{ALICE, ALICE_NAME};
+        use odoo365_testkit::graph::{DriveType, GraphEmulator};
+        let graph = rt.block_on(GraphEmulator::start(config)).unwrap();
         graph
             .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
-        let dir = tempfile::tempdir().unwrap();
+            .create_user(ALICE, ALICE_NAME, DriveType::Business);
         let app = App::open_with(
-            dir.path(),
+            dir,
             Arc::new(odoo365_app::auth::MemoryKeychain::new()),
             Arc::new(odoo365_engine::SystemClock),
         )
         .unwrap();
-        app.add_profile(odoo365_app::ProfileDraft {
+        let draft = odoo365_app::ProfileDraft {
             graph_url: Some(graph.graph_url.clone()),
             identity_url: Some(graph.identity_url.clone()),
             ..draft("work")
-        })
+        };
+        match key {
+            Some(k) => app.add_profile_with_api_key(draft, &odoo365_app::auth::Secret::new(k)),
+            None => app.add_profile(draft),
+        }
         .unwrap();
         let tauri_app = with_shell(mock_builder(), app)
             .build(tauri::generate_context!())
@@ -1022,6 +1037,19 @@ pub(crate) mod tests {
         let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
             .build()
             .unwrap();
+        (graph, tauri_app, w)
+    }
+
+    #[test]
+    fn device_code_sign_in_shows_the_code_at_once_and_finishes_when_it_was_entered() {
+        use odoo365_testkit::graph::GraphConfig;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = GraphConfig {
+            device_code_interval_s: 1,
+            ..Default::default()
+        };
+        let (graph, _tauri_app, w) = shell_on_graph(&rt, dir.path(), config, None);
         let work = serde_json::json!({"profile": "work"});
         assert_eq!(
             error_code(&w, "finish_device_code", work.clone()),
@@ -1046,36 +1074,26 @@ pub(crate) mod tests {
     /// The wizard's path and Sync now against both emulators, all through the commands.
     #[test]
     fn add_check_sign_in_sync_now_and_apply_through_the_commands_against_the_emulators() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
-        use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
-        const ALICE: &str = "alice@contoso.com";
+        use odoo365_testkit::fixture::{Emulators, ALICE};
+        use odoo365_testkit::graph::GraphConfig;
+        use odoo365_testkit::odoo::OdooConfig;
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig {
-                device_code_interval_s: 1,
-                ..Default::default()
-            }))
-            .unwrap();
-        graph
-            .emulator
-            .create_user(ALICE, "Alice", DriveType::Business);
-        let odoo = rt
-            .block_on(OdooEmulator::start(OdooConfig {
-                version: "19.0".into(),
-                ..Default::default()
-            }))
-            .unwrap();
-        let user = odoo
-            .emulator
-            .create_user(NewUser {
-                email: Some(ALICE.into()),
-                name: Some("Alice".into()),
-                ..NewUser::internal(ALICE)
-            })
-            .unwrap();
-        let key = odoo
-            .emulator
-            .create_api_key(user.uid, NewApiKey::default())
+        let Emulators {
+            graph,
+            odoo,
+            alice_uid: uid,
+            alice_key: key,
+        } = rt
+            .block_on(Emulators::start(
+                GraphConfig {
+                    device_code_interval_s: 1,
+                    ..Default::default()
+                },
+                OdooConfig {
+                    version: "19.0".into(),
+                    ..Default::default()
+                },
+            ))
             .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
@@ -1131,7 +1149,7 @@ pub(crate) mod tests {
                 .json(
                     &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
                     "params": {"service": "object", "method": "execute_kw",
-                    "args": ["odoo", user.uid, key, "calendar.event", "create",
+                    "args": ["odoo", uid, key, "calendar.event", "create",
                         [[{"name": "Standup", "start": fmt(start),
                            "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
                 )
@@ -1169,56 +1187,17 @@ pub(crate) mod tests {
     /// it is safe): a script that plays the person on the emulator's sign-in page.
     #[test]
     fn browser_sign_in_opens_the_system_browser_and_resolves_when_the_redirect_arrives() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::graph::GraphConfig;
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig::default()))
-            .unwrap();
-        graph
-            .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
         let dir = tempfile::tempdir().unwrap();
-        let browser = dir.path().join("browser.py");
-        std::fs::write(
-            &browser,
-            r#"#!/usr/bin/env python3
-import sys, urllib.parse, urllib.request, urllib.error
-url = urllib.parse.urlsplit(sys.argv[1])
-form = urllib.parse.parse_qsl(url.query) + [("login", "alice@contoso.com")]
-action = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path, "", ""))
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k): return None
-try:
-    urllib.request.build_opener(NoRedirect).open(action, urllib.parse.urlencode(form).encode())
-    sys.exit("no redirect")
-except urllib.error.HTTPError as e:
-    urllib.request.urlopen(e.headers["Location"]).read()
-"#,
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // nextest runs this test alone in its process, before any thread reads it.
+        let browser = odoo365_testkit::fixture::write_browser_script(dir.path()).unwrap();
+        // nextest runs this test alone in its process, before any thread reads them.
         std::env::set_var("BROWSER", &browser);
-
-        let app = App::open_with(
-            dir.path(),
-            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
-            Arc::new(odoo365_engine::SystemClock),
-        )
-        .unwrap();
-        app.add_profile(odoo365_app::ProfileDraft {
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-            ..draft("work")
-        })
-        .unwrap();
-        let tauri_app = with_shell(mock_builder(), app)
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
-            .build()
-            .unwrap();
+        std::env::set_var(
+            odoo365_testkit::fixture::BROWSER_LOGIN_ENV,
+            odoo365_testkit::fixture::ALICE,
+        );
+        let (_graph, _tauri_app, w) = shell_on_graph(&rt, dir.path(), GraphConfig::default(), None);
         let work = serde_json::json!({"profile": "work"});
         let done = invoke(&w, "start_sign_in", work.clone());
         assert_eq!(done["profile"], "work");
@@ -1229,40 +1208,15 @@ except urllib.error.HTTPError as e:
     /// not its 15-minute interval.
     #[test]
     fn the_worker_waits_out_a_long_retry_after() {
-        use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
+        use odoo365_testkit::graph::GraphConfig;
         use odoo365_testkit::{Fault, FaultRule};
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let graph = rt
-            .block_on(GraphEmulator::start(GraphConfig {
-                device_code_interval_s: 1,
-                ..Default::default()
-            }))
-            .unwrap();
-        graph
-            .emulator
-            .create_user("alice@contoso.com", "Alice", DriveType::Business);
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open_with(
-            dir.path(),
-            Arc::new(odoo365_app::auth::MemoryKeychain::new()),
-            Arc::new(odoo365_engine::SystemClock),
-        )
-        .unwrap();
-        app.add_profile_with_api_key(
-            odoo365_app::ProfileDraft {
-                graph_url: Some(graph.graph_url.clone()),
-                identity_url: Some(graph.identity_url.clone()),
-                ..draft("work")
-            },
-            &odoo365_app::auth::Secret::new("k-123"),
-        )
-        .unwrap();
-        let tauri_app = with_shell(mock_builder(), app)
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
-            .build()
-            .unwrap();
+        let config = GraphConfig {
+            device_code_interval_s: 1,
+            ..Default::default()
+        };
+        let (graph, tauri_app, w) = shell_on_graph(&rt, dir.path(), config, Some("k-123"));
         let work = serde_json::json!({"profile": "work"});
         let prompt = invoke(&w, "start_device_code", work.clone());
         graph
@@ -1390,6 +1344,168 @@ except urllib.error.HTTPError as e:
             error_code(&w, "sign_out", serde_json::json!({"profile": "nope"})),
             "not_found"
         );
+    }
+
+    /// What the emulators received while `f` ran.
+    fn sent_by(
+        e: &odoo365_testkit::fixture::Emulators,
+        f: impl FnOnce(),
+    ) -> odoo365_testkit::fixture::Traffic {
+        let mark = e.mark();
+        f();
+        e.since(mark)
+    }
+
+    /// Issue 6 at the desktop: the worker keeps the profile's connected clients between its
+    /// cycles, so a cycle with nothing to do costs what the CLI daemon's costs — one Graph
+    /// request (the calendar's delta) and two Odoo requests, no write — and so does a "Sync
+    /// now" from the window between them. Sign-out then waits for the worker to end, and
+    /// nothing more is sent for the profile.
+    #[test]
+    fn the_worker_keeps_its_clients_so_a_no_op_cycle_sends_one_graph_and_two_odoo_requests() {
+        use odoo365_testkit::fixture::Emulators;
+        use odoo365_testkit::graph::GraphConfig;
+        use odoo365_testkit::odoo::OdooConfig;
+        use std::time::Duration;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let e = rt
+            .block_on(Emulators::start(
+                GraphConfig {
+                    seed: 11,
+                    ..Default::default()
+                },
+                OdooConfig {
+                    seed: 11,
+                    version: "19.0".into(),
+                    ..Default::default()
+                },
+            ))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let keychain = Arc::new(odoo365_app::auth::MemoryKeychain::new());
+        let open = || {
+            App::open_with(
+                dir.path(),
+                keychain.clone(),
+                Arc::new(odoo365_engine::SystemClock),
+            )
+            .unwrap()
+        };
+        // Set up and first synced (plan confirmed) before the desktop starts, as with the
+        // CLI: the desktop's app holds no connection yet.
+        {
+            let cli = open();
+            rt.block_on(async {
+                e.add_signed_in_profile(&cli, "work").await.unwrap();
+                let start = chrono::Utc::now() + chrono::Duration::days(1);
+                let fmt =
+                    |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                let r = reqwest::Client::new()
+                    .post(format!("{}/json/2/calendar.event/create", e.odoo.url))
+                    .bearer_auth(&e.alice_key)
+                    .json(&serde_json::json!({"vals_list": [{"name": "Standup",
+                        "start": fmt(start),
+                        "stop": fmt(start + chrono::Duration::minutes(15))}]}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+                let first = cli.sync("work", false, true).await.unwrap();
+                assert_eq!(first.report.jobs_done, 1, "{first:?}");
+            });
+        }
+        let tauri_app = with_shell(mock_builder(), open())
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&tauri_app, MAIN_WINDOW, Default::default())
+            .build()
+            .unwrap();
+        let shell = tauri_app.state::<Shell>();
+        let id = shell.app.profile("work").unwrap().id;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        shell.scheduler.set_hooks(
+            Arc::new(move |_, r| {
+                let _ = tx.lock().unwrap().send(
+                    r.as_ref()
+                        .map(|r| r.report.jobs_done)
+                        .map_err(|e| e.clone()),
+                );
+            }),
+            Arc::new(|| {}),
+        );
+        let cycle = || {
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("the worker ran a cycle")
+                .expect("the cycle synced")
+        };
+        // The first cycle connects (and sees the echo of the CLI's write).
+        let connecting = sent_by(&e, || {
+            shell.scheduler.start(&id);
+            cycle();
+        });
+        assert!(
+            connecting
+                .graph
+                .iter()
+                .any(|r| r.method == "GET" && r.path == "/v1.0/me"),
+            "{connecting:?}"
+        );
+        let assert_noop = |what: &str, sent: &odoo365_testkit::fixture::Traffic| {
+            let paths = |rs: &[odoo365_testkit::RequestRecord]| {
+                rs.iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect::<Vec<_>>()
+            };
+            let (graph, odoo) = (paths(&sent.graph), paths(&sent.odoo));
+            assert_eq!(
+                (
+                    graph.len(),
+                    odoo.len(),
+                    sent.graph_writes().len(),
+                    sent.odoo_writes
+                ),
+                (1, 2, 0, 0),
+                "{what}: Graph {graph:?}, Odoo {odoo:?}"
+            );
+            assert!(
+                graph[0].contains("/calendarView/delta"),
+                "{what}: {graph:?}"
+            );
+        };
+        for round in 0..2 {
+            let sent = sent_by(&e, || {
+                shell.scheduler.wake(Some(&id));
+                assert_eq!(cycle(), 0);
+            });
+            assert_noop(&format!("worker cycle {round}"), &sent);
+        }
+        // "Sync now" in the window runs on a command's thread, on the same clients.
+        let sent = sent_by(&e, || {
+            let now = invoke(&w, "sync_now", serde_json::json!({"profile": "work"}));
+            assert_eq!(now["outcome"], "synced", "{now}");
+        });
+        assert_noop("Sync now", &sent);
+        let sent = sent_by(&e, || {
+            shell.scheduler.wake(Some(&id));
+            assert_eq!(cycle(), 0);
+        });
+        assert_noop("the worker after Sync now", &sent);
+
+        // Sign-out: the worker ends, and no cycle runs however it is woken.
+        assert_eq!(shell.scheduler.live_workers(), 1);
+        invoke(&w, "sign_out", serde_json::json!({"profile": "work"}));
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while shell.scheduler.live_workers() > 0 {
+            assert!(std::time::Instant::now() < until, "the worker did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let after = sent_by(&e, || {
+            shell.scheduler.wake(None);
+            shell.scheduler.notified(&id);
+            assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+        });
+        assert!(after.graph.is_empty() && after.odoo.is_empty(), "{after:?}");
     }
 
     #[test]

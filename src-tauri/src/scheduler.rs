@@ -3,9 +3,12 @@
 //! `next_wait`). "Sync now" wakes it at once; a pause stops it between cycles, never in the
 //! middle of one; removing the profile stops it.
 //!
-//! Each worker is a plain thread with its own current-thread tokio runtime: the app's sync
-//! future need not be `Send`, and a panic in a cycle cannot take the tray down — the
-//! supervisor logs it and starts the worker again after a short wait.
+//! Each worker is a plain thread: a panic in a cycle cannot take the tray down — the
+//! supervisor logs it and starts the worker again after a short wait. Every cycle (the
+//! workers', "Sync now", Apply, sign-in and sign-out) runs on the scheduler's one tokio
+//! runtime ([`Scheduler::block_on`]), so the profile's connected clients that the app keeps
+//! between cycles stay usable and a cycle with nothing to do costs what the CLI daemon's
+//! costs (issue 6).
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -130,11 +133,23 @@ impl Hooks {
 /// The workers of all profiles.
 pub struct Scheduler {
     app: Arc<App>,
+    io: Arc<Io>,
     workers: Mutex<HashMap<String, Arc<Worker>>>,
     hooks: Arc<Mutex<Hooks>>,
     /// Set by `start_all`: new profiles get a worker too.
     running: std::sync::atomic::AtomicBool,
+    /// Worker threads that have not ended yet.
+    live: Arc<std::sync::atomic::AtomicUsize>,
     restart_wait: Duration,
+}
+
+/// Counts a worker thread as live until it ends, however it ends (a panic included).
+struct LiveThread(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for LiveThread {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -144,7 +159,9 @@ impl std::fmt::Debug for Scheduler {
 }
 
 /// Runs a future to its end on a fresh current-thread runtime (the calling thread must not
-/// be inside an async runtime: workers and `spawn_blocking` closures qualify).
+/// be inside an async runtime: workers and `spawn_blocking` closures qualify). For one-off
+/// work that opens no kept clients (the wizard's Odoo check, the demo's setup, tests);
+/// a sync goes through [`Scheduler::block_on`].
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, AppError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -153,13 +170,77 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, AppError> {
     Ok(rt.block_on(f))
 }
 
+/// The runtime all of the scheduler's cycles run on, for the life of the scheduler. Not one
+/// per cycle: the app keeps each profile's connected clients between cycles, and their
+/// pooled connections live on the runtime that opened them; with a runtime per cycle they
+/// died with it and every cycle connected again (a `GET /me` and about nine Odoo requests).
+/// Multi-threaded with one worker thread, which drives those connections (and timers)
+/// between and during cycles, while each cycle's future runs on the thread that calls
+/// `block_on` — so the future need not be `Send`, and a worker thread and a command's
+/// blocking thread share the same kept clients.
+struct Io {
+    /// `None` once dropped, or when the runtime could not start (`failed` says why).
+    rt: Option<tokio::runtime::Runtime>,
+    failed: Option<String>,
+}
+
+impl Io {
+    fn start() -> Io {
+        let built = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sync-io")
+            .enable_all()
+            .build();
+        match built {
+            Ok(rt) => Io {
+                rt: Some(rt),
+                failed: None,
+            },
+            Err(e) => {
+                // Every cycle then fails with this reason, which the tray shows.
+                tracing::error!(error = %e, "cannot start the sync runtime");
+                Io {
+                    rt: None,
+                    failed: Some(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output, AppError> {
+        match &self.rt {
+            Some(rt) => Ok(rt.block_on(f)),
+            None => Err(AppError::new(
+                ErrorCode::Internal,
+                format!(
+                    "cannot start a runtime: {}",
+                    self.failed.as_deref().unwrap_or("it was shut down")
+                ),
+            )),
+        }
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        // Without waiting: dropping a runtime that waits for its tasks panics when the last
+        // holder goes inside another async context, and what runs on it here (pooled
+        // connections, their keep-alive) needs no goodbye.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 impl Scheduler {
     pub fn new(app: Arc<App>) -> Self {
         Scheduler {
             app,
+            io: Arc::new(Io::start()),
             workers: Mutex::new(HashMap::new()),
             hooks: Arc::new(Mutex::new(Hooks::default())),
             running: std::sync::atomic::AtomicBool::new(false),
+            live: Arc::default(),
             restart_wait: RESTART_WAIT,
         }
     }
@@ -256,31 +337,105 @@ impl Scheduler {
             s.started = true;
             s.stop = false;
         }
-        let (app, hooks, id, wait) = (
+        let (app, io, hooks, id, wait) = (
             self.app.clone(),
+            self.io.clone(),
             self.hooks.clone(),
             profile_id.to_string(),
             self.restart_wait,
         );
+        self.live.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let live = LiveThread(self.live.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("sync-{id}"))
-            .spawn(move || supervise(&app, &id, &worker, &hooks, wait));
+            .spawn(move || {
+                let _live = live;
+                let cycle = Cycle {
+                    app: &app,
+                    io: &io,
+                    profile_id: &id,
+                    worker: &worker,
+                };
+                supervise(&cycle, &hooks, wait)
+            });
         if let Err(e) = spawned {
+            // The closure, and with it the live count, was dropped.
             tracing::error!(error = %e, profile = %profile_id, "cannot start the sync worker");
         }
     }
 
-    /// Stops the profile's worker after its current cycle and forgets it.
-    pub fn stop(&self, profile_id: &str) {
+    /// Runs `fut` to its end on the scheduler's runtime, from a thread outside any async
+    /// runtime (a worker, a command's blocking thread). Whatever touches a profile's kept
+    /// clients (sync, preview, sign-in, sign-out, restore) runs here, so that they stay
+    /// usable for the next cycle.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output, AppError> {
+        self.io.block_on(fut)
+    }
+
+    /// How many worker threads have not ended yet.
+    pub fn live_workers(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops the profile's worker, waits for a cycle it is running to end, then runs `f`:
+    /// a sign-out or a removal never overlaps a cycle of the profile.
+    pub fn stop_then<T>(&self, profile_id: &str, f: impl FnOnce() -> T) -> T {
+        let worker = self.remove(profile_id);
+        let _cycle = worker
+            .as_ref()
+            .map(|w| w.cycle.lock().unwrap_or_else(|p| p.into_inner()));
+        self.hooks().changed();
+        f()
+    }
+
+    /// Stops every worker (Quit) and waits up to `wait` for them to end, so that no cycle
+    /// is cut in the middle unless it outlasts the wait (the next start resumes it from its
+    /// durable queue then). Returns whether all ended.
+    pub fn shutdown(&self, wait: Duration) -> bool {
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let workers: Vec<Arc<Worker>> = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, w)| w)
+            .collect();
+        for w in &workers {
+            w.state().stop = true;
+            w.cond.notify_all();
+        }
+        let until = std::time::Instant::now() + wait;
+        while self.live_workers() > 0 {
+            if std::time::Instant::now() >= until {
+                tracing::warn!(
+                    running = self.live_workers(),
+                    "a sync cycle was still running at quit; it resumes at the next start"
+                );
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
+    /// Removes the profile's worker and tells it to stop after its current cycle.
+    fn remove(&self, profile_id: &str) -> Option<Arc<Worker>> {
         let removed = self
             .workers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(profile_id);
-        if let Some(w) = removed {
+        if let Some(w) = &removed {
             w.state().stop = true;
             w.cond.notify_all();
         }
+        removed
+    }
+
+    /// Stops the profile's worker after its current cycle and forgets it.
+    pub fn stop(&self, profile_id: &str) {
+        self.remove(profile_id);
         self.hooks().changed();
     }
 
@@ -344,10 +499,24 @@ impl Scheduler {
     pub fn sync_now(&self, profile_id: &str) -> Result<SyncResult, AppError> {
         let worker = self.worker(profile_id);
         let hooks = self.hooks();
-        let result = run_cycle(&self.app, profile_id, &worker, &hooks);
+        let cycle = Cycle {
+            app: &self.app,
+            io: &self.io,
+            profile_id,
+            worker: &worker,
+        };
+        let result = cycle.run(&hooks);
         hooks.changed();
         result
     }
+}
+
+/// What one profile's cycles run with.
+struct Cycle<'a> {
+    app: &'a App,
+    io: &'a Io,
+    profile_id: &'a str,
+    worker: &'a Worker,
 }
 
 fn interval_of(app: &App, profile_id: &str) -> Duration {
@@ -359,54 +528,53 @@ fn interval_of(app: &App, profile_id: &str) -> Duration {
     Duration::from_secs(u64::from(minutes) * 60)
 }
 
-/// Runs one cycle with the cycle lock held and `syncing` set, and schedules the next one.
-fn run_cycle(
-    app: &App,
-    profile_id: &str,
-    worker: &Worker,
-    hooks: &Hooks,
-) -> Result<SyncResult, AppError> {
-    let _cycle = worker.cycle.lock().unwrap_or_else(|p| p.into_inner());
-    worker.state().syncing = true;
-    hooks.changed();
-    let result = block_on(app.sync(profile_id, false, false)).and_then(|r| r);
-    let now = Utc::now();
-    let changed =
-        matches!(&result, Ok(r) if r.report.jobs_done > 0 || !r.report.plan.entries.is_empty());
-    let last_change = {
-        let mut s = worker.state();
-        if changed || s.last_change.is_none() {
-            s.last_change = Some(now);
+impl Cycle<'_> {
+    /// Runs one cycle with the cycle lock held and `syncing` set, and schedules the next
+    /// one.
+    fn run(&self, hooks: &Hooks) -> Result<SyncResult, AppError> {
+        let Cycle {
+            app,
+            io,
+            profile_id,
+            worker,
+        } = self;
+        let _cycle = worker.cycle.lock().unwrap_or_else(|p| p.into_inner());
+        worker.state().syncing = true;
+        hooks.changed();
+        let result = io
+            .block_on(app.sync(profile_id, false, false))
+            .and_then(|r| r);
+        let now = Utc::now();
+        let changed =
+            matches!(&result, Ok(r) if r.report.jobs_done > 0 || !r.report.plan.entries.is_empty());
+        let last_change = {
+            let mut s = worker.state();
+            if changed || s.last_change.is_none() {
+                s.last_change = Some(now);
+            }
+            s.last_change.unwrap_or(now)
+        };
+        let pace = Pace {
+            window_open: hooks.window_open.as_ref().is_some_and(|f| f()),
+            pending_jobs: app.status(profile_id).map(|s| s.pending_jobs).unwrap_or(0),
+            quiet_for: (now - last_change).to_std().unwrap_or_default(),
+        };
+        let interval = adaptive_interval(interval_of(app, profile_id), &pace);
+        let wait = odoo365_app::sync::next_wait(&result, interval);
+        {
+            let mut s = worker.state();
+            s.syncing = false;
+            s.due = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
         }
-        s.last_change.unwrap_or(now)
-    };
-    let pace = Pace {
-        window_open: hooks.window_open.as_ref().is_some_and(|f| f()),
-        pending_jobs: app.status(profile_id).map(|s| s.pending_jobs).unwrap_or(0),
-        quiet_for: (now - last_change).to_std().unwrap_or_default(),
-    };
-    let interval = adaptive_interval(interval_of(app, profile_id), &pace);
-    let wait = odoo365_app::sync::next_wait(&result, interval);
-    {
-        let mut s = worker.state();
-        s.syncing = false;
-        s.due = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+        result
     }
-    result
 }
 
 /// Runs the worker and starts it again when it panics, until it is stopped.
-fn supervise(
-    app: &App,
-    profile_id: &str,
-    worker: &Worker,
-    hooks: &Mutex<Hooks>,
-    restart_wait: Duration,
-) {
+fn supervise(cycle: &Cycle<'_>, hooks: &Mutex<Hooks>, restart_wait: Duration) {
+    let (profile_id, worker) = (cycle.profile_id, cycle.worker);
     loop {
-        let run = catch_unwind(AssertUnwindSafe(|| {
-            run_worker(app, profile_id, worker, hooks)
-        }));
+        let run = catch_unwind(AssertUnwindSafe(|| run_worker(cycle, hooks)));
         if run.is_ok() {
             return;
         }
@@ -427,7 +595,8 @@ fn supervise(
 }
 
 /// The worker's loop: wait until due (or woken) and not paused, run a cycle, repeat.
-fn run_worker(app: &App, profile_id: &str, worker: &Worker, hooks: &Mutex<Hooks>) {
+fn run_worker(cycle: &Cycle<'_>, hooks: &Mutex<Hooks>) {
+    let (app, profile_id, worker) = (cycle.app, cycle.profile_id, cycle.worker);
     let hooks = || hooks.lock().unwrap_or_else(|p| p.into_inner()).clone();
     loop {
         let mut pause_ended = false;
@@ -467,7 +636,7 @@ fn run_worker(app: &App, profile_id: &str, worker: &Worker, hooks: &Mutex<Hooks>
             hooks().changed();
         }
         let h = hooks();
-        let result = run_cycle(app, profile_id, worker, &h);
+        let result = cycle.run(&h);
         // The profile was removed elsewhere (the CLI): this worker has nothing left to do.
         if app
             .profile(profile_id)
@@ -573,6 +742,36 @@ mod tests {
         scheduler.stop(&id);
         scheduler.wake(None);
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    /// Quit: every worker ends and none starts again; the runtime stays usable until the
+    /// scheduler goes (a command still running finishes on it).
+    #[test]
+    fn shutdown_ends_every_worker_and_starts_no_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, id) = app_with_profile(dir.path());
+        let other = app.add_profile(crate::tests::draft("home")).unwrap().id;
+        let scheduler = Scheduler::new(app);
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        scheduler.set_hooks(
+            Arc::new(move |p, _| {
+                let _ = tx.lock().unwrap().send(p.to_string());
+            }),
+            Arc::new(|| {}),
+        );
+        scheduler.start_all().unwrap();
+        for _ in 0..2 {
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        assert_eq!(scheduler.live_workers(), 2);
+        assert!(scheduler.shutdown(Duration::from_secs(10)));
+        assert_eq!(scheduler.live_workers(), 0);
+        scheduler.wake(None);
+        scheduler.start_new();
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(!scheduler.view(&id).started && !scheduler.view(&other).started);
+        assert_eq!(scheduler.block_on(async { 7 }).unwrap(), 7);
     }
 
     #[test]

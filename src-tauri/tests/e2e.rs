@@ -5,72 +5,16 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 
-/// The WebDriver URL, or `None` when the test may skip (a developer's plain `cargo test`).
-fn webdriver_url() -> Option<String> {
-    match std::env::var("E2E_WEBDRIVER") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none() && std::env::var_os("ODOO365_DESKTOP_SESSION").is_none(),
-                "UI tests need tauri-driver: run them through `WITH_TAURI_DRIVER=1 scripts/desktop-session.sh`"
-            );
-            eprintln!("skipped: E2E_WEBDRIVER is not set");
-            None
-        }
-    }
-}
-
-/// Waits until no app of an earlier test holds the single-instance name: a launch while
-/// the previous app is still leaving the bus would hand over to it and exit.
-async fn wait_for_no_running_app() {
-    for _ in 0..100 {
-        let out = std::process::Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                "string:com.odoo365sync.desktop.SingleInstance",
-            ])
-            .output()
-            .unwrap();
-        if !String::from_utf8_lossy(&out.stdout).contains("boolean true") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the app of an earlier test is still running after 10 s");
-}
-
-async fn launch(url: &str, data_dir: &std::path::Path) -> Client {
-    wait_for_no_running_app().await;
-    // reqwest brings ring and fantoccini's hyper-rustls could bring aws-lc: pick one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), serde_json::json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({
-            "application": env!("CARGO_BIN_EXE_odoo365-desktop"),
-            "args": ["--data-dir", data_dir],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("rustls client")
-        .capabilities(caps)
-        .connect(url)
-        .await
-        .expect("a WebDriver session with the app")
-}
+mod common;
+use common::{launch_on, webdriver_url};
 
 #[tokio::test]
 async fn the_main_window_invites_a_new_user_to_add_an_account() {
     let Some(url) = webdriver_url() else { return };
     let data_dir = tempfile::tempdir().unwrap();
-    let client = launch(&url, data_dir.path()).await;
+    let client = launch_on(&url, data_dir.path()).await;
     let empty = client
         .wait()
         .at_most(Duration::from_secs(20))
@@ -158,7 +102,7 @@ async fn a_conflict_is_resolved_in_the_popup_and_the_app_records_the_decision() 
     let data_dir = tempfile::tempdir().unwrap();
     add_work_profile(data_dir.path());
     let id = make_a_conflict(data_dir.path()).await;
-    let client = launch(&url, data_dir.path()).await;
+    let client = launch_on(&url, data_dir.path()).await;
     let wait = || client.wait().at_most(Duration::from_secs(20));
     // The card links to the conflict; the popup view shows the field side by side.
     wait()
@@ -207,7 +151,7 @@ async fn the_main_window_shows_a_profile_with_its_status() {
     let Some(url) = webdriver_url() else { return };
     let data_dir = tempfile::tempdir().unwrap();
     add_work_profile(data_dir.path());
-    let client = launch(&url, data_dir.path()).await;
+    let client = launch_on(&url, data_dir.path()).await;
     let card = client
         .wait()
         .at_most(Duration::from_secs(20))
@@ -234,81 +178,33 @@ async fn the_main_window_shows_a_profile_with_its_status() {
 /// the main window; the result is shown and the event is in Outlook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outlook() {
-    use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator};
-    use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator};
-    const ALICE: &str = "alice@contoso.com";
+    use odoo365_testkit::fixture::{Emulators, ALICE};
+    use odoo365_testkit::graph::GraphConfig;
+    use odoo365_testkit::odoo::OdooConfig;
     let Some(url) = webdriver_url() else { return };
-    let graph = GraphEmulator::start(GraphConfig {
-        device_code_interval_s: 1,
-        ..Default::default()
-    })
+    let e = Emulators::start(
+        GraphConfig::default(),
+        OdooConfig {
+            version: "19.0".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    graph
-        .emulator
-        .create_user(ALICE, "Alice", DriveType::Business);
-    let odoo = OdooEmulator::start(OdooConfig {
-        version: "19.0".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let user = odoo
-        .emulator
-        .create_user(NewUser {
-            email: Some(ALICE.into()),
-            name: Some("Alice".into()),
-            ..NewUser::internal(ALICE)
-        })
-        .unwrap();
-    let key = odoo
-        .emulator
-        .create_api_key(user.uid, NewApiKey::default())
-        .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let app = odoo365_app::App::open(data_dir.path()).unwrap();
-    app.add_profile_with_api_key(
-        odoo365_app::ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: odoo.url.clone(),
-            odoo_database: "odoo".into(),
-            odoo_login: ALICE.into(),
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-        },
-        &odoo365_app::auth::Secret::new(key.clone()),
-    )
-    .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let approve = {
-        let emulator = graph.emulator.clone();
-        std::thread::spawn(move || {
-            let code: String = rx.recv().unwrap();
-            emulator.approve_device_code(&code, ALICE).unwrap();
-        })
-    };
-    app.login(
-        "work",
-        odoo365_app::SignIn::DeviceCode(Box::new(move |p| {
-            tx.send(p.user_code.clone()).unwrap();
-        })),
-    )
-    .await
-    .unwrap();
-    approve.join().unwrap();
+    e.add_signed_in_profile(&app, "work").await.unwrap();
     // The first sync's plan is confirmed before the app starts, as a person would have.
     app.sync("work", false, true).await.unwrap();
 
     let start = chrono::Utc::now() + chrono::Duration::days(2);
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/jsonrpc", odoo.url))
+        .post(format!("{}/jsonrpc", e.odoo.url))
         .json(
             &serde_json::json!({"jsonrpc": "2.0", "method": "call", "id": 1,
             "params": {"service": "object", "method": "execute_kw",
-            "args": ["odoo", user.uid, key, "calendar.event", "create",
+            "args": ["odoo", e.alice_uid, e.alice_key, "calendar.event", "create",
                 [[{"name": "Review", "start": fmt(start),
                    "stop": fmt(start + chrono::Duration::minutes(30))}]], {}]}}),
         )
@@ -320,7 +216,7 @@ async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outl
         .unwrap();
     assert!(created.get("error").is_none(), "{created}");
 
-    let client = launch(&url, data_dir.path()).await;
+    let client = launch_on(&url, data_dir.path()).await;
     let wait = || client.wait().at_most(Duration::from_secs(30));
     wait()
         .for_element(Locator::Css("[data-testid=profile] [data-testid=mode]"))
@@ -344,9 +240,9 @@ async fn sync_now_in_the_main_window_shows_the_result_and_the_event_reaches_outl
     client.close().await.unwrap();
 
     // The event made in Odoo is in Outlook now.
-    let token = graph.emulator.mint_token(ALICE).unwrap();
+    let token = e.graph.emulator.mint_token(ALICE).unwrap();
     let events: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/me/events", graph.graph_url))
+        .get(format!("{}/me/events", e.graph.graph_url))
         .bearer_auth(token)
         .send()
         .await

@@ -9,65 +9,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use odoo365_testkit::demo as people;
 use odoo365_testkit::graph::{GraphConfig, GraphEmulator};
 use odoo365_testkit::odoo::{OdooConfig, OdooEmulator};
 use serde_json::{json, Value};
 
-fn webdriver_url() -> Option<String> {
-    match std::env::var("E2E_WEBDRIVER") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none() && std::env::var_os("ODOO365_DESKTOP_SESSION").is_none(),
-                "UI tests need tauri-driver: run them through `WITH_TAURI_DRIVER=1 scripts/desktop-session.sh`"
-            );
-            eprintln!("skipped: E2E_WEBDRIVER is not set");
-            None
-        }
-    }
-}
-
-/// Waits until no app of an earlier test holds the single-instance name: a second launch
-/// while the first is still leaving the bus would hand over to it and exit.
-async fn wait_for_no_running_app() {
-    for _ in 0..100 {
-        let out = std::process::Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                "string:com.odoo365sync.desktop.SingleInstance",
-            ])
-            .output()
-            .unwrap();
-        if !String::from_utf8_lossy(&out.stdout).contains("boolean true") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the app of an earlier test is still running after 10 s");
-}
-
-async fn launch(url: &str, args: &[&str]) -> Client {
-    wait_for_no_running_app().await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        json!({"application": env!("CARGO_BIN_EXE_odoo365-desktop"), "args": args}),
-    );
-    ClientBuilder::rustls()
-        .expect("rustls client")
-        .capabilities(caps)
-        .connect(url)
-        .await
-        .expect("a WebDriver session with the app")
-}
+mod common;
+use common::{launch, wait_for_no_running_app, webdriver_url};
 
 /// The demo world on loopback, and its line as the sim prints it.
 async fn demo_sim(after_first_sync: Duration) -> (Value, GraphEmulator) {

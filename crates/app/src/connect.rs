@@ -208,8 +208,9 @@ pub(crate) struct Session {
     fingerprint: u64,
     built: std::time::Instant,
     /// Closed once the tokio runtime the session was opened on is gone: the HTTP clients'
-    /// pooled connections belong to that runtime and die with it (the desktop scheduler
-    /// runs each cycle on a runtime of its own), so such a session is not reused.
+    /// pooled connections belong to that runtime and die with it (a caller that runs a
+    /// cycle on a throwaway runtime; the desktop keeps one per scheduler), so such a
+    /// session is not reused.
     runtime_alive: tokio::sync::oneshot::Sender<()>,
     /// The signed-in mailbox address.
     pub me: String,

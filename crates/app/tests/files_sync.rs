@@ -8,38 +8,22 @@
 use std::sync::Arc;
 
 use odoo365_app::auth::{MemoryKeychain, Secret};
-use odoo365_app::{App, ProfileDraft, SignIn, SyncSettings};
+use odoo365_app::{App, SignIn, SyncSettings};
 use odoo365_engine::files::content_info_of;
-use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{OdooConfig, OdooEmulator, Ret, RunningOdoo};
+use odoo365_testkit::fixture::app::EmulatorBrowser;
+use odoo365_testkit::fixture::{Emulators, ALICE};
+use odoo365_testkit::odoo::Ret;
 use serde_json::{json, Value};
 
-mod common;
-use common::{alice_in, AliceSignsIn, ALICE};
-
 struct World {
-    graph: RunningGraph,
-    odoo: RunningOdoo,
-    uid: i64,
+    e: Emulators,
     _dir: tempfile::TempDir,
     app: App,
 }
 
 impl World {
     async fn start() -> World {
-        let graph = GraphEmulator::start(GraphConfig {
-            seed: 11,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let odoo = OdooEmulator::start(OdooConfig {
-            seed: 11,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let (uid, key) = alice_in(&graph, &odoo);
+        let e = Emulators::seeded(11).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let app = App::open_with(
             dir.path(),
@@ -51,31 +35,12 @@ impl World {
             documents: true,
             ..SyncSettings::default()
         };
-        app.add_profile_with_settings(
-            ProfileDraft {
-                name: "work".into(),
-                tenant: "organizations".into(),
-                client_id: "11111111-2222-3333-4444-555555555555".into(),
-                odoo_url: odoo.url.clone(),
-                odoo_database: "odoo".into(),
-                odoo_login: ALICE.into(),
-                graph_url: Some(graph.graph_url.clone()),
-                identity_url: Some(graph.identity_url.clone()),
-            },
-            &Secret::new(key),
-            settings,
-        )
-        .unwrap();
-        app.login("work", SignIn::Browser(&AliceSignsIn))
+        app.add_profile_with_settings(e.draft("work"), &Secret::new(e.alice_key.clone()), settings)
+            .unwrap();
+        app.login("work", SignIn::Browser(&EmulatorBrowser::alice()))
             .await
             .unwrap();
-        World {
-            graph,
-            odoo,
-            uid,
-            _dir: dir,
-            app,
-        }
+        World { e, _dir: dir, app }
     }
 
     /// Alice in Odoo (the emulator's ORM, as her).
@@ -84,9 +49,10 @@ impl World {
             panic!("kwargs must be an object")
         };
         match self
+            .e
             .odoo
             .emulator
-            .execute(self.uid, model, method, &[], k)
+            .execute(self.e.alice_uid, model, method, &[], k)
             .unwrap()
         {
             Ret::Value(v) => v,
@@ -97,9 +63,9 @@ impl World {
 
     /// Alice in OneDrive (Graph with her token).
     async fn graph(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> Value {
-        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let token = self.e.graph.emulator.mint_token(ALICE).unwrap();
         let mut req = reqwest::Client::new()
-            .request(method, format!("{}/me/{path}", self.graph.graph_url))
+            .request(method, format!("{}/me/{path}", self.e.graph.graph_url))
             .bearer_auth(token);
         if let Some(b) = body {
             req = req.body(b);
@@ -112,11 +78,11 @@ impl World {
     /// The files below a record's folder: name → QuickXorHash (empty when the folder is
     /// not there).
     async fn onedrive_files(&self, record: i64) -> Vec<(String, String)> {
-        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let token = self.e.graph.emulator.mint_token(ALICE).unwrap();
         let resp = reqwest::Client::new()
             .get(format!(
                 "{}/me/drive/root:/Odoo%20Sync/sale.order/{record}:/children",
-                self.graph.graph_url
+                self.e.graph.graph_url
             ))
             .bearer_auth(token)
             .send()
@@ -165,26 +131,6 @@ impl World {
             .collect();
         atts.sort();
         atts
-    }
-
-    /// Writes both services have seen: Graph's API writes (not sign-in) and Odoo's.
-    fn writes(&self) -> u64 {
-        let graph = self
-            .graph
-            .emulator
-            .request_log()
-            .snapshot()
-            .iter()
-            .filter(|r| r.is_write() && r.path.starts_with("/v1.0/"))
-            .count() as u64;
-        graph
-            + self
-                .odoo
-                .emulator
-                .counters()
-                .get("writes")
-                .copied()
-                .unwrap_or(0)
     }
 }
 
@@ -315,7 +261,7 @@ async fn app_sync_with_documents_uploads_brings_a_onedrive_edit_back_and_then_wr
     assert_eq!(w.app.status("work").unwrap().linked_files, 2);
 
     // Nothing changed since: a further cycle writes nothing on either side.
-    let before = w.writes();
+    let mark = w.e.mark();
     let r = w.app.sync("work", false, false).await.unwrap();
     let files = r.files.as_ref().unwrap();
     assert_eq!(
@@ -324,5 +270,11 @@ async fn app_sync_with_documents_uploads_brings_a_onedrive_edit_back_and_then_wr
         "{}",
         r.summary
     );
-    assert_eq!(w.writes(), before, "a quiet cycle wrote");
+    let sent = w.e.since(mark);
+    assert_eq!(
+        (sent.graph_writes().len(), sent.odoo_writes),
+        (0, 0),
+        "a quiet cycle wrote: {:?}",
+        sent.graph_writes()
+    );
 }

@@ -11,19 +11,14 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use odoo365_app::auth::{MemoryKeychain, Secret};
-use odoo365_app::{App, ErrorCode, ProfileDraft, SignIn};
-use odoo365_testkit::graph::{GraphConfig, GraphEmulator, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_app::{App, ErrorCode};
+use odoo365_testkit::fixture::{Emulators, Mark, Traffic, ALICE};
+use odoo365_testkit::graph::GraphConfig;
+use odoo365_testkit::odoo::{NewApiKey, OdooConfig};
 use odoo365_testkit::{Clock, RequestRecord};
 
-mod common;
-use common::{alice_in, AliceSignsIn, ALICE};
-
 struct World {
-    graph: RunningGraph,
-    odoo: RunningOdoo,
-    uid: i64,
-    key: String,
+    e: Emulators,
     app: App,
     _dir: tempfile::TempDir,
 }
@@ -34,21 +29,20 @@ fn odoo_dt(t: chrono::DateTime<chrono::Utc>) -> String {
 
 async fn world() -> World {
     let clock = Clock::real();
-    let graph = GraphEmulator::start(GraphConfig {
-        seed: 11,
-        clock: clock.clone(),
-        ..Default::default()
-    })
+    let e = Emulators::start(
+        GraphConfig {
+            seed: 11,
+            clock: clock.clone(),
+            ..Default::default()
+        },
+        OdooConfig {
+            seed: 11,
+            clock,
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    let odoo = OdooEmulator::start(OdooConfig {
-        seed: 11,
-        clock,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (uid, key) = alice_in(&graph, &odoo);
     let dir = tempfile::tempdir().unwrap();
     let app = App::open_with(
         dir.path(),
@@ -56,31 +50,8 @@ async fn world() -> World {
         Arc::new(odoo365_engine::SystemClock),
     )
     .unwrap();
-    app.add_profile_with_api_key(
-        ProfileDraft {
-            name: "work".into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: odoo.url.clone(),
-            odoo_database: odoo.emulator.database().to_string(),
-            odoo_login: ALICE.into(),
-            graph_url: Some(graph.graph_url.clone()),
-            identity_url: Some(graph.identity_url.clone()),
-        },
-        &Secret::new(key.clone()),
-    )
-    .unwrap();
-    app.login("work", SignIn::Browser(&AliceSignsIn))
-        .await
-        .unwrap();
-    World {
-        graph,
-        odoo,
-        uid,
-        key,
-        app,
-        _dir: dir,
-    }
+    e.add_signed_in_profile(&app, "work").await.unwrap();
+    World { e, app, _dir: dir }
 }
 
 impl World {
@@ -91,8 +62,8 @@ impl World {
         for i in 0..3 {
             let start = tomorrow + chrono::Duration::hours(i);
             let r = http
-                .post(format!("{}/json/2/calendar.event/create", self.odoo.url))
-                .bearer_auth(&self.key)
+                .post(format!("{}/json/2/calendar.event/create", self.e.odoo.url))
+                .bearer_auth(&self.e.alice_key)
                 .json(&json!({"vals_list": [{"name": format!("Odoo {i}"),
                     "start": odoo_dt(start),
                     "stop": odoo_dt(start + chrono::Duration::minutes(30))}]}))
@@ -101,12 +72,12 @@ impl World {
                 .unwrap();
             assert!(r.status().is_success(), "{}", r.text().await.unwrap());
         }
-        let token = self.graph.emulator.mint_token(ALICE).unwrap();
+        let token = self.e.graph.emulator.mint_token(ALICE).unwrap();
         for i in 0..3 {
             let start = tomorrow + chrono::Duration::hours(5 + i);
             let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
             let r = http
-                .post(format!("{}/me/events", self.graph.graph_url))
+                .post(format!("{}/me/events", self.e.graph.graph_url))
                 .bearer_auth(&token)
                 .json(&json!({"subject": format!("Outlook {i}"),
                     "start": {"dateTime": iso(start), "timeZone": "UTC"},
@@ -118,62 +89,30 @@ impl World {
         }
     }
 
-    fn marks(&self) -> (u64, u64) {
-        (
-            self.graph.emulator.request_log().len() as u64,
-            self.odoo.emulator.request_log().len() as u64,
-        )
-    }
-
-    /// The requests since `marks`, by resource: the Graph method and path (ids and query
-    /// left out), the Odoo model of a JSON-2 call or the endpoint of anything else.
-    fn since(&self, (g, o): (u64, u64)) -> (Vec<RequestRecord>, BTreeMap<String, usize>) {
-        let mut all: Vec<RequestRecord> = self
-            .graph
-            .emulator
-            .request_log()
-            .since(g)
-            .into_iter()
-            .filter(|r| r.path.starts_with("/v1.0/"))
-            .collect();
-        all.extend(self.odoo.emulator.request_log().since(o));
+    /// What the emulators received since `mark`, and the same by resource: the Graph
+    /// method and path (ids and query left out), the Odoo model of a JSON-2 call or the
+    /// endpoint of anything else.
+    fn since(&self, mark: Mark) -> (Traffic, BTreeMap<String, usize>) {
+        let sent = self.e.since(mark);
         let mut by = BTreeMap::new();
-        for r in &all {
+        for r in sent.graph.iter().chain(&sent.odoo) {
             *by.entry(resource(r)).or_insert(0) += 1;
         }
-        (all, by)
-    }
-
-    /// Writes the Odoo emulator applied so far (its own counter: JSON-RPC reads and
-    /// writes share one path).
-    fn odoo_writes(&self) -> u64 {
-        self.odoo
-            .emulator
-            .counters()
-            .get("writes")
-            .copied()
-            .unwrap_or(0)
+        (sent, by)
     }
 
     /// One `App::sync` (confirmed), and what it sent.
     async fn cycle(&self) -> (odoo365_app::SyncResult, BTreeMap<String, usize>) {
-        let (marks, odoo_writes) = (self.marks(), self.odoo_writes());
+        let mark = self.e.mark();
         let r = self.app.sync("work", false, true).await.unwrap();
-        let (all, by) = self.since(marks);
+        let (sent, by) = self.since(mark);
         if r.report.jobs_done == 0 {
-            let graph_writes: Vec<&RequestRecord> = all
-                .iter()
-                .filter(|r| r.path.starts_with("/v1.0/") && r.is_write())
-                .collect();
+            let graph_writes = sent.graph_writes();
             assert!(
                 graph_writes.is_empty(),
                 "a cycle with no job wrote: {graph_writes:?}"
             );
-            assert_eq!(
-                self.odoo_writes(),
-                odoo_writes,
-                "a cycle with no job wrote to Odoo"
-            );
+            assert_eq!(sent.odoo_writes, 0, "a cycle with no job wrote to Odoo");
         }
         (r, by)
     }
@@ -249,37 +188,37 @@ async fn the_kept_clients_are_rebuilt_when_the_settings_the_key_or_the_server_ch
     assert_noop("after the new settings", &r, &by);
 
     // A new API key: the old one is revoked, the kept connection would be refused.
-    let new_key = w
-        .odoo
-        .emulator
-        .create_api_key(w.uid, NewApiKey::default())
-        .unwrap();
-    let old: Vec<i64> = w
-        .odoo
-        .emulator
-        .api_keys()
-        .iter()
-        .filter(|k| k.uid == w.uid)
-        .map(|k| k.id)
-        .collect();
+    let new_key =
+        w.e.odoo
+            .emulator
+            .create_api_key(w.e.alice_uid, NewApiKey::default())
+            .unwrap();
+    let old: Vec<i64> =
+        w.e.odoo
+            .emulator
+            .api_keys()
+            .iter()
+            .filter(|k| k.uid == w.e.alice_uid)
+            .map(|k| k.id)
+            .collect();
     w.app
         .set_odoo_api_key("work", &Secret::new(new_key.clone()))
         .unwrap();
-    assert!(w.odoo.emulator.revoke_api_key(*old.iter().min().unwrap()));
+    assert!(w.e.odoo.emulator.revoke_api_key(*old.iter().min().unwrap()));
     let (r, by) = w.cycle().await;
     assert_eq!(r.report.jobs_done, 0);
     assert!(by.contains_key("odoo:/web/version"), "{by:?}");
 
     // The server changes under the kept connection (an upgrade that removes JSON-2): that
     // cycle fails, and the next one connects afresh and works.
-    w.odoo.emulator.set_version("18.0").unwrap();
-    let marks = w.marks();
+    w.e.odoo.emulator.set_version("18.0").unwrap();
+    let mark = w.e.mark();
     let e = w.app.sync("work", false, true).await.unwrap_err();
     assert_ne!(e.code, ErrorCode::SignInNeeded, "{e:?}");
-    let (all, _) = w.since(marks);
+    let (sent, _) = w.since(mark);
     assert!(
-        all.iter().any(|r| r.path.starts_with("/json/2/")),
-        "{all:?}"
+        sent.odoo.iter().any(|r| r.path.starts_with("/json/2/")),
+        "{sent:?}"
     );
     let (r, by) = w.cycle().await;
     assert_eq!(r.report.jobs_done, 0, "{r:?}");

@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use odoo365_app::auth::{AuthError, Browser, MemoryKeychain, Secret};
+use odoo365_app::auth::{MemoryKeychain, Secret};
 use odoo365_app::{App, ProfileDraft, SignIn};
+use odoo365_testkit::fixture::app::{profile_draft, EmulatorBrowser};
 
 use crate::measure;
 
-pub const ALICE: &str = "alice@contoso.com";
+pub use odoo365_testkit::fixture::ALICE;
 pub const PROFILE: &str = "bench";
 
 /// What the parent passes to a child, through the environment.
@@ -60,52 +61,13 @@ impl ChildEnv {
     }
 
     fn draft(&self) -> ProfileDraft {
-        ProfileDraft {
-            name: PROFILE.into(),
-            tenant: "organizations".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            odoo_url: self.odoo_url.clone(),
-            odoo_database: "odoo".into(),
-            odoo_login: ALICE.into(),
-            graph_url: Some(self.graph_url.clone()),
-            identity_url: Some(self.identity_url.clone()),
-        }
-    }
-}
-
-/// Plays Alice on the emulator's sign-in page: posts the form, then follows the redirect
-/// to the app's loopback listener.
-#[derive(Debug)]
-pub struct EmulatorBrowser;
-
-impl Browser for EmulatorBrowser {
-    fn open(&self, url: &str) -> Result<(), AuthError> {
-        let url = url::Url::parse(url).map_err(|e| AuthError::NoBrowser(e.to_string()))?;
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("login".into(), ALICE.into()));
-        let mut action = url.clone();
-        action.set_query(None);
-        tokio::spawn(async move {
-            let http = match reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-            {
-                Ok(h) => h,
-                Err(e) => return eprintln!("bench browser: {e}"),
-            };
-            let location = match http.post(action).form(&form).send().await {
-                Ok(a) => a
-                    .headers()
-                    .get("location")
-                    .and_then(|l| l.to_str().ok())
-                    .map(str::to_string),
-                Err(e) => return eprintln!("bench browser: {e}"),
-            };
-            if let Some(l) = location {
-                let _ = http.get(l).send().await;
-            }
-        });
-        Ok(())
+        profile_draft(
+            PROFILE,
+            &self.odoo_url,
+            "odoo",
+            &self.graph_url,
+            &self.identity_url,
+        )
     }
 }
 
@@ -119,7 +81,7 @@ async fn open_app(env: &ChildEnv, clock: Arc<dyn odoo365_engine::Clock>) -> anyh
     } else {
         app.add_profile_with_api_key(env.draft(), &key)?;
     }
-    app.login(PROFILE, SignIn::Browser(&EmulatorBrowser))
+    app.login(PROFILE, SignIn::Browser(&EmulatorBrowser::alice()))
         .await?;
     Ok(app)
 }

@@ -30,8 +30,9 @@ use odoo365_engine::files::FileConfig;
 use odoo365_engine::{FileSync, Store, SyncOptions, SystemClock};
 use odoo365_graph::{GraphClient, GraphConfig, Seams, StaticToken};
 use odoo365_odoo::{ApiKey, AttachmentFile, OdooClient, OdooConfig, WriteOrigin};
-use odoo365_testkit::graph::{DriveType, GraphConfig as GraphEmuConfig, GraphEmulator};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig as OdooEmuConfig, OdooEmulator};
+use odoo365_testkit::fixture::{Emulators, ALICE};
+use odoo365_testkit::graph::GraphConfig as GraphEmuConfig;
+use odoo365_testkit::odoo::OdooConfig as OdooEmuConfig;
 
 use crate::measure;
 use crate::report::Row;
@@ -39,7 +40,6 @@ use crate::world::UNLIMITED;
 
 /// Set in the child's environment to the JSON spec of its run.
 pub const CHILD_ENV: &str = "ODOO365_BENCH_FILES_CHILD";
-const ALICE: &str = "alice@contoso.com";
 /// Peak RSS growth target of the large file (issue 7).
 const BIG_GROWTH_TARGET_MIB: u64 = 64;
 
@@ -170,30 +170,26 @@ struct ChildRun {
 
 impl World {
     async fn start() -> anyhow::Result<World> {
-        let graph = GraphEmulator::start(GraphEmuConfig {
-            seed: 1,
-            access_token_lifetime_s: Some(86_400),
-            limits: UNLIMITED,
-            ..Default::default()
-        })
+        let Emulators {
+            graph,
+            odoo,
+            alice_key: key,
+            ..
+        } = Emulators::start(
+            GraphEmuConfig {
+                seed: 1,
+                access_token_lifetime_s: Some(86_400),
+                limits: UNLIMITED,
+                ..Default::default()
+            },
+            OdooEmuConfig {
+                seed: 1,
+                // A 1 GiB attachment is a 1.4 GB JSON body.
+                body_limit: 4 << 30,
+                ..OdooEmuConfig::default()
+            },
+        )
         .await?;
-        graph
-            .emulator
-            .create_user(ALICE, "Alice", DriveType::Business);
-        let odoo = OdooEmulator::start(OdooEmuConfig {
-            seed: 1,
-            // A 1 GiB attachment is a 1.4 GB JSON body.
-            body_limit: 4 << 30,
-            ..OdooEmuConfig::default()
-        })
-        .await?;
-        let user = odoo.emulator.create_user(NewUser {
-            email: Some(ALICE.into()),
-            ..NewUser::internal(ALICE)
-        })?;
-        let key = odoo
-            .emulator
-            .create_api_key(user.uid, NewApiKey::default())?;
         // The harness seeds the large file too: the client's 64 MiB upload cap (a guard of
         // the app's own uploads) does not apply to the person's attachments.
         let mut seeding = unpaced_odoo_config(&odoo.url, &key)?;
@@ -245,12 +241,7 @@ impl World {
     }
 
     fn odoo_writes(&self) -> u64 {
-        self.odoo
-            .emulator
-            .counters()
-            .get("writes")
-            .copied()
-            .unwrap_or(0)
+        self.odoo.emulator.writes()
     }
 
     fn requests(&self) -> (usize, usize) {
@@ -296,7 +287,7 @@ impl World {
                     continue;
                 };
                 if v["phase"] == "synced" {
-                    let writes = counters.counters().get("writes").copied().unwrap_or(0);
+                    let writes = counters.writes();
                     synced = Some(((glog.len(), olog.len()), writes));
                     stdin.write_all(b"go\n")?;
                     stdin.flush()?;

@@ -305,13 +305,8 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
             &cmd,
         ));
     }
-    rows.push(row(
-        "change-to-sync latency, webhook mode",
-        "not measured yet: the webhook listener is not wired into the app".into(),
-        "",
-        None,
-        "",
-    ));
+    // Webhook-mode latency is measured by the root `tests/webhooks.rs` benchmarks (their
+    // own section of docs/BENCHMARKS.md), not by this binary.
     rows
 }
 

@@ -117,13 +117,7 @@ fn mib(kib: &Value) -> f64 {
 }
 
 fn odoo_writes(world: &World) -> u64 {
-    world
-        .odoo
-        .emulator
-        .counters()
-        .get("writes")
-        .copied()
-        .unwrap_or(0)
+    world.odoo.emulator.writes()
 }
 
 pub async fn run(opts: &Options) -> anyhow::Result<Results> {

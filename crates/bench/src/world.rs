@@ -8,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{ensure, Context};
 use serde_json::{json, Value};
 
-use odoo365_testkit::graph::{DriveType, GraphConfig, GraphEmulator, Limits, RunningGraph};
-use odoo365_testkit::odoo::{NewApiKey, NewUser, OdooConfig, OdooEmulator, RunningOdoo};
+use odoo365_testkit::fixture::Emulators;
+use odoo365_testkit::graph::{GraphConfig, Limits, RunningGraph};
+use odoo365_testkit::odoo::{OdooConfig, RunningOdoo};
 use odoo365_testkit::{Clock, RequestRecord};
 
 use crate::child::{ChildEnv, ALICE};
@@ -55,34 +56,25 @@ impl World {
     pub async fn start(limits: Limits, interval_ms: u64) -> anyhow::Result<World> {
         // One clock for both emulators, so the throttled phase can move them together.
         let clock = Clock::real();
-        let graph = GraphEmulator::start(GraphConfig {
-            seed: 7,
-            clock: clock.clone(),
-            limits,
-            ..Default::default()
-        })
+        let Emulators {
+            graph,
+            odoo,
+            alice_key: odoo_key,
+            ..
+        } = Emulators::start(
+            GraphConfig {
+                seed: 7,
+                clock: clock.clone(),
+                limits,
+                ..Default::default()
+            },
+            OdooConfig {
+                seed: 7,
+                clock,
+                ..Default::default()
+            },
+        )
         .await?;
-        graph
-            .emulator
-            .create_user(ALICE, "Alice", DriveType::Business);
-        let odoo = OdooEmulator::start(OdooConfig {
-            seed: 7,
-            clock,
-            ..Default::default()
-        })
-        .await?;
-        let user = odoo
-            .emulator
-            .create_user(NewUser {
-                email: Some(ALICE.into()),
-                name: Some("Alice".into()),
-                ..NewUser::internal(ALICE)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let odoo_key = odoo
-            .emulator
-            .create_api_key(user.uid, NewApiKey::default())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
         // A person's own token for seeding and checking; a day, so that the throttled
         // phase's clock jumps do not expire it.
         let token = graph

@@ -54,7 +54,6 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
         "throttled: Graph requests accepted",
         "429 answers",
         "latency, polling every 1000 ms",
-        "latency, webhook mode",
         "documents first sync of 30 files",
         "documents first sync: requests per file",
         "documents no-op cycle (30 linked files): requests, writes",
@@ -62,6 +61,11 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
     ] {
         assert!(stdout.contains(figure), "no row {figure:?} in\n{stdout}");
     }
+    // Webhook latency is the root `tests/webhooks.rs` benchmarks' figure, not a row here.
+    assert!(
+        !stdout.contains("webhook mode"),
+        "a stale webhook row in\n{stdout}"
+    );
     // The documents no-op cycle after the first file sync writes nothing anywhere.
     assert!(
         stdout.contains("0 writes, 0 planned"),

@@ -20,7 +20,9 @@
 //!   the recurrence with all its rows ([`OdooCalendar::series`]) and assembles the series
 //!   record ([`odoo_series_record`]): the base event's fields, the recurrence's rule,
 //!   `cancelled_occurrences` = the dates of archived rows the rule still expects. The
-//!   series is gone when no row is active.
+//!   series is gone when no row is active. Odoo re-bases a series whose base event is
+//!   archived or deleted: the link follows the new base (same recurrence id), and the
+//!   series still starts on its first known date ([`odoo_series_record_known`]).
 //!
 //! # Writes
 //!
@@ -77,6 +79,17 @@ pub(super) struct SeriesRows {
     /// Dates whose row was deleted outright: cancelled occurrences.
     #[serde(default)]
     deleted: BTreeSet<String>,
+}
+
+impl SeriesRows {
+    /// Every date the series had a row on when last read, deleted ones included.
+    fn dates(&self) -> BTreeSet<NaiveDate> {
+        self.rows
+            .values()
+            .chain(self.deleted.iter())
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .collect()
+    }
 }
 
 /// [`SeriesRows`] by base event id.
@@ -285,6 +298,25 @@ fn expected_dates(event: &Event) -> BTreeSet<NaiveDate> {
 /// Odoo (`self_only`, so an exception), Odoo does not keep its original slot and the
 /// moved slot is read as the series start.
 pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
+    odoo_series_record_known(s, &BTreeSet::new())
+}
+
+/// [`odoo_series_record`], knowing `earlier`: local dates the series had rows on when the
+/// engine last read it (rows deleted since included).
+///
+/// Odoo re-bases a series whose base event is archived or deleted: `calendar.event`'s
+/// `write(active=False)` and `unlink` call `calendar.recurrence._select_new_base_event`,
+/// which names the first remaining active occurrence (`_get_first_event`) and leaves the
+/// rule and its `count` alone (odoo/odoo `addons/calendar/models/calendar_event.py`,
+/// `calendar_recurrence.py`). Read from the new base, the series would start later and
+/// its `count` would run one occurrence past its last row. It still starts where it did:
+/// when the base follows the rule and is an occurrence of the series starting at the
+/// earliest row known (archived rows, `earlier`), the slot moves back there, at the base's
+/// local time, and the dates before the base read as cancelled.
+pub(super) fn odoo_series_record_known(
+    s: &OdooSeries,
+    earlier: &BTreeSet<NaiveDate>,
+) -> Option<(i64, Value)> {
     let base_id = m2o(s.recurrence.get("base_event_id"));
     let base = base_id
         .and_then(|b| {
@@ -314,11 +346,17 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         o.remove("follow_recurrence");
     }
     // Which dates are cancelled needs the rule: read the series once without them.
-    let Ok(event) = odoo::from_odoo(&rec) else {
+    let Ok(mut event) = odoo::from_odoo(&rec) else {
         // Unreadable: the mapping error surfaces when the engine reads the record.
         return Some((id, rec));
     };
     let zone = zone_of(&event);
+    if follows(base) {
+        if let Some((moved, e)) = first_slot(&rec, base, &s.events, earlier, zone) {
+            rec = moved;
+            event = e;
+        }
+    }
     let expected = expected_dates(&event);
     let active: BTreeSet<NaiveDate> = s
         .events
@@ -326,7 +364,7 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         .filter(|r| is_active(r))
         .filter_map(|r| odoo_local_date(r, zone))
         .collect();
-    let cancelled: BTreeSet<String> = s
+    let mut cancelled: BTreeSet<String> = s
         .events
         .iter()
         // An archived exception counts too (on its own date: Odoo keeps no original one).
@@ -335,8 +373,85 @@ pub fn odoo_series_record(s: &OdooSeries) -> Option<(i64, Value)> {
         .filter(|d| expected.contains(d) && !active.contains(d))
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
+    // With every row on the rule, a date of the rule without any row (active or archived)
+    // is not an occurrence Odoo shows: its row was deleted outright (`unlink`), or it lies
+    // past the end of a re-based series whose `count` Odoo kept (see above). The engine
+    // expands rules as Odoo does (`sync_core::expand`). A moved row (an exception) leaves
+    // its own slot without a row, and which slot is not known: then only the deletions
+    // the engine remembers count ([`SeriesRows`]).
+    if s.events.iter().all(follows) {
+        let rows: BTreeSet<NaiveDate> = s
+            .events
+            .iter()
+            .filter_map(|r| odoo_local_date(r, zone))
+            .collect();
+        cancelled.extend(
+            expected
+                .difference(&rows)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+        );
+    }
     rec["cancelled_occurrences"] = json!(cancelled);
     Some((id, rec))
+}
+
+/// The series record `rec` (read from `base`) moved back to the earliest date its rows
+/// (`rows`, archived ones included) or `earlier` know of, at the base's local time; with
+/// its event. `None` when the base is the first, or is not an occurrence of the series
+/// starting there (see [`odoo_series_record_known`]).
+fn first_slot(
+    rec: &Value,
+    base: &Value,
+    rows: &[Value],
+    earlier: &BTreeSet<NaiveDate>,
+    zone: chrono_tz::Tz,
+) -> Option<(Value, Event)> {
+    let base_date = odoo_local_date(base, zone)?;
+    let first = rows
+        .iter()
+        .filter_map(|r| odoo_local_date(r, zone))
+        .chain(earlier.iter().copied())
+        .min()
+        .filter(|d| *d < base_date)?;
+    let days = Duration::days((first - base_date).num_days());
+    let mut moved = rec.clone();
+    let shift = |moved: &mut Value, k: &str, by: Duration| {
+        let v = moved.get(k).and_then(Value::as_str)?;
+        let out = if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, ODOO_DT) {
+            (t + by).format(ODOO_DT).to_string()
+        } else {
+            let d = NaiveDate::parse_from_str(v.get(..10)?, "%Y-%m-%d").ok()?;
+            (d + by).format("%Y-%m-%d").to_string()
+        };
+        moved[k] = json!(out);
+        Some(())
+    };
+    if rec.get("allday").and_then(Value::as_bool) == Some(true) {
+        for k in ["start", "stop", "start_date", "stop_date"] {
+            shift(&mut moved, k, days);
+        }
+    } else {
+        // The same local time on the first date: the shift may differ from whole days by
+        // a DST change, and the end moves by as much (the duration is kept).
+        let start = chrono::NaiveDateTime::parse_from_str(
+            rec.get("start").and_then(Value::as_str)?,
+            ODOO_DT,
+        )
+        .ok()?
+        .and_utc();
+        let local = start.with_timezone(&zone).naive_local() + days;
+        let new_start = local
+            .and_local_timezone(zone)
+            .earliest()?
+            .with_timezone(&Utc);
+        let by = new_start - start;
+        shift(&mut moved, "start", by)?;
+        shift(&mut moved, "stop", by)?;
+    }
+    let event = odoo::from_odoo(&moved).ok()?;
+    expected_dates(&event)
+        .contains(&base_date)
+        .then_some((moved, event))
 }
 
 /// Which fields a write of `event` over `before` carries for a series, and whether the
@@ -435,7 +550,7 @@ impl Engine {
         }
         // Linked series whose base rows were seen by id (re-reads, archives): route them
         // to their recurrence. Linked series are known by their baselines.
-        let series_links: BTreeMap<i64, (Option<i64>, Option<String>)> = {
+        let mut series_links: BTreeMap<i64, (Option<i64>, Option<String>)> = {
             let ids: Vec<(i64, Option<i64>, Option<String>)> = links
                 .iter()
                 .map(|l| (l.id, l.odoo_id, l.graph_id.clone()))
@@ -515,10 +630,54 @@ impl Engine {
                 .series(&ids)
                 .await
                 .map_err(|e| sign_in(odoo365_sync_core::Side::Odoo, e))?;
+            // Every Odoo id linked (a series link cannot take one another link holds).
+            let taken: BTreeSet<i64> = links.iter().filter_map(|l| l.odoo_id).collect();
             for s in all {
-                let Some((base, mut record)) = odoo_series_record(&s) else {
+                // The linked series this recurrence was last read as, by its base then.
+                let known: Option<(i64, BTreeSet<NaiveDate>)> = s
+                    .recurrence
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .and_then(|rec| {
+                        seen.series_rows
+                            .iter()
+                            .find(|(b, m)| m.rec == rec && linked.contains(b))
+                            .map(|(b, m)| (*b, m.dates()))
+                    });
+                let earlier = known.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
+                let Some((mut base, mut record)) = odoo_series_record_known(&s, &earlier) else {
                     continue;
                 };
+                if let Some((old, _)) = known.filter(|(old, _)| *old != base) {
+                    let active = record.get("active").and_then(Value::as_bool) == Some(true);
+                    let sid = series_links
+                        .iter()
+                        .find(|(_, (o, _))| *o == Some(old))
+                        .map(|(sid, _)| *sid);
+                    match sid {
+                        // Odoo re-based the series (its base archived or deleted): the
+                        // link follows the new base, so the series is kept and only the
+                        // old base's occurrence is cancelled (found by the simulation,
+                        // seeds 20 and 36).
+                        Some(sid) if active && !taken.contains(&base) => {
+                            if let Some(entry) = series_links.get_mut(&sid) {
+                                entry.0 = Some(base);
+                            }
+                            seen.rebased.push((sid, old, base));
+                            if let Some(m) = seen.series_rows.remove(&old) {
+                                seen.series_rows.insert(base, m);
+                            }
+                            seen.odoo.remove(&old);
+                            seen.odoo_gone.remove(&old);
+                        }
+                        // A series gone (no active row) is gone under its linked base.
+                        Some(_) if !active => {
+                            base = old;
+                            record["id"] = json!(old);
+                        }
+                        _ => {}
+                    }
+                }
                 // Unlinked ones too: a series read in the cycle that links it is not read
                 // again until it changes (forgotten next cycle if it did not get linked).
                 remember(&mut seen.series_rows, base, &s, &mut record);
@@ -635,7 +794,9 @@ impl Engine {
                 })
                 .unwrap_or_default()
         };
-        // Series rebuilt on either side: their exceptions' links go.
+        // Series rebuilt on either side: their exceptions' links go. (A rewrite the engine
+        // makes itself, e.g. to undo a cancellation, lets them go when it is written: see
+        // [`Engine::after_series_write`].)
         let mut rebuilt = BTreeSet::new();
         for (sid, (o, g)) in series_links {
             let Some(base) = baselines.get(sid) else {
@@ -658,6 +819,11 @@ impl Engine {
                 .is_some_and(|e| !same(&e));
             if g_changed || o_changed {
                 rebuilt.insert(*sid);
+                // Exceptions made after the rebuild (the same user, before this cycle) are
+                // in no later delta round: the series is searched again next cycle
+                // (simulation seed 152; when the engine writes the new rule, the write
+                // asks for that too).
+                rescan.insert(*sid);
             }
         }
         // A series going away takes its exceptions' links with it (the store cascades):
@@ -777,6 +943,7 @@ impl Engine {
         };
         // Graph exceptions whose link goes in this cycle, free to be paired again.
         let mut released: BTreeSet<String> = BTreeSet::new();
+        let mut released_odoo: BTreeSet<i64> = BTreeSet::new();
         for l in links {
             let Some(sid) = l.series_link_id else {
                 continue;
@@ -792,17 +959,58 @@ impl Engine {
             let detached = l
                 .odoo_id
                 .is_some_and(|o| odoo_gone && !cancelled_in_series.contains(&o));
-            if unfinished.contains(&l.id) && (detached || odoo_gone || graph_gone) {
+            // Mentioned at all: an unfinished link has no baseline, so a side left quiet (a
+            // Graph occurrence read back is not kept, only exceptions are) would be planned
+            // as a new single event and created on the other side (simulation seed 318).
+            let mentioned = l.odoo_id.is_some_and(|o| seen.odoo.contains_key(&o))
+                || l.graph_id
+                    .as_ref()
+                    .is_some_and(|g| seen.graph.contains_key(g));
+            if unfinished.contains(&l.id) && (detached || odoo_gone || graph_gone || mentioned) {
                 // Nothing was agreed on it: let the link go, and look at the series again.
                 seen.drop_links.push(l.id);
                 rescan.insert(sid);
+                let odoo_now = l.odoo_id.and_then(|o| seen.odoo.remove(&o));
+                let graph_now = l.graph_id.as_ref().and_then(|g| seen.graph.remove(g));
                 if let Some(id) = l.odoo_id {
-                    seen.odoo.remove(&id);
                     seen.odoo_gone.remove(&id);
                 }
                 if let Some(g) = &l.graph_id {
-                    seen.graph.remove(g);
                     seen.graph_gone.remove(g);
+                }
+                if !(detached || odoo_gone || graph_gone) {
+                    // Both sides are still there: the occurrence is paired afresh in this
+                    // cycle, its base the series' occurrence (a cycle that only let the
+                    // link go would look settled while the move waits).
+                    let graph_now = match (graph_now, &l.graph_id) {
+                        (Some(v), _) => Some(v),
+                        (None, Some(g)) => match self.microsoft.get(g).await {
+                            Ok(v) => Some(v),
+                            Err(PortError::NotFound) => None,
+                            Err(e) => return Err(e),
+                        },
+                        (None, None) => None,
+                    };
+                    let exception = graph_now
+                        .filter(|v| v.get("type").and_then(Value::as_str) == Some("exception"))
+                        .filter(|v| !graph::is_cancelled(v));
+                    if let Some(g) = &l.graph_id {
+                        released.insert(g.clone());
+                    }
+                    if let Some(v) = exception {
+                        graph_cands.entry(sid).or_default().push(v);
+                    }
+                    let odoo_now = match (odoo_now, l.odoo_id) {
+                        (Some(v), _) => Some(v),
+                        (None, Some(o)) => self.odoo.read(&[o]).await?.into_iter().next(),
+                        (None, None) => None,
+                    };
+                    if let (Some(r), Some(o)) = (odoo_now, l.odoo_id) {
+                        released_odoo.insert(o);
+                        if is_active(&r) && !follows(&r) {
+                            odoo_cands.entry(sid).or_default().push(r);
+                        }
+                    }
                 }
                 continue;
             }
@@ -958,7 +1166,8 @@ impl Engine {
                     continue;
                 };
                 let linked_graph = by_graph.contains_key(gid.as_str()) && !released.contains(&gid);
-                if linked_graph || by_odoo.contains_key(&oid) {
+                let linked_odoo = by_odoo.contains_key(&oid) && !released_odoo.contains(&oid);
+                if linked_graph || linked_odoo {
                     continue;
                 }
                 seen.exceptions.push(ExceptionPair {
@@ -1123,13 +1332,72 @@ impl Engine {
 }
 
 impl Engine {
+    /// After the engine rewrote a series' rule or slot on one side: that side rebuilt it
+    /// without its exceptions (Graph drops them on a `recurrence` or time PATCH,
+    /// crates/testkit/README.md; Odoo's `_rewrite_recurrence` archives every row,
+    /// /work/shared/specs/odoo.md §2.4), while the other side may still hold them. The
+    /// exceptions' links go and the series is searched for exceptions again next cycle,
+    /// so what a side still holds is paired afresh against the rebuilt occurrences and
+    /// comes back (simulation seeds 192, 214, 289, 335, 386, 2524, 2873: a rewrite to
+    /// undo a cancellation; 2610: a conflict resolution's rewrite; each dropped linked
+    /// exceptions on one side only while their links stayed).
+    pub(super) fn after_series_write(
+        &mut self,
+        p: &super::EntryJob,
+        written: &[Field],
+    ) -> Result<(), crate::StoreError> {
+        match p.link_id {
+            Some(l) if p.series_link_id.is_none() && written.contains(&Field::Recurrence) => {
+                self.series_rewritten(l)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The exceptions' links of the series of link `series_link` go, and the series is
+    /// searched for exceptions again next cycle (see [`Engine::after_series_write`]).
+    pub(super) fn series_rewritten(&mut self, series_link: i64) -> Result<(), crate::StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        self.store.tx(|t| {
+            for l in t.links(&profile, crate::state::LinkKind::Event)? {
+                if l.series_link_id == Some(series_link) {
+                    t.delete_link(l.id)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.rescan_series(series_link)
+    }
+
+    /// Has the series of link `series_link` searched for exceptions again next cycle.
+    pub(super) fn rescan_series(&mut self, series_link: i64) -> Result<(), crate::StoreError> {
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let scanned: Option<BTreeSet<i64>> = t
+                .cursor(&profile, CUR_SCANNED)?
+                .and_then(|s| serde_json::from_str(&s).ok());
+            if let Some(mut scanned) = scanned {
+                if scanned.remove(&series_link) {
+                    let text = serde_json::to_string(&scanned).map_err(|e| {
+                        crate::StoreError::Corrupt(format!("series scan cursor: {e}"))
+                    })?;
+                    t.set_cursor(&profile, CUR_SCANNED, &text, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Reads one linked item's Odoo side as the observation reads it: a series base as
     /// the whole series record ([`odoo_series_record`], with its cancelled dates), an
-    /// exception row as a single event. `None` when it is archived or gone.
+    /// exception row as a single event. `None` when it is archived or gone. `memory`: the
+    /// series' rows as last read (see [`odoo_series_record_known`]).
     pub(super) async fn read_odoo_item(
         &self,
         id: i64,
         exception: bool,
+        memory: &RowMemory,
     ) -> Result<Option<Value>, PortError> {
         let Some(row) = self.odoo.read(&[id]).await?.into_iter().next() else {
             return Ok(None);
@@ -1145,7 +1413,14 @@ impl Engine {
             .series(&[rid])
             .await?
             .iter()
-            .find_map(odoo_series_record)
+            .find_map(|s| {
+                let earlier = memory
+                    .get(&id)
+                    .filter(|m| s.recurrence.get("id").and_then(Value::as_i64) == Some(m.rec))
+                    .map(SeriesRows::dates)
+                    .unwrap_or_default();
+                odoo_series_record_known(s, &earlier)
+            })
             .map(|(_, record)| record)
             .filter(is_active))
     }

@@ -305,6 +305,9 @@ pub struct ConflictRecord {
 
 // ---------------------------------------------------------------------------- journal
 
+/// A baseline as stored: the event's JSON text, then the Odoo and Graph version tokens.
+pub(crate) type BaselineText = (String, Option<String>, Option<String>);
+
 /// A version sync replaced or deleted, kept so it can be restored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JournalEntry {
@@ -325,6 +328,23 @@ impl Tx<'_> {
         self.conn
     }
 
+    /// Runs one statement from the connection's statement cache: a first sync makes
+    /// several statements per event, and parsing and planning the SQL each time cost
+    /// more than running it (measured with callgrind, `docs/BENCHMARKS.md`).
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// [`Tx::exec`] for a statement that reads one row.
+    fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+
     // ------------------------------------------------------------------ links
 
     /// Records a link and returns it. A second link for an id already linked on either side
@@ -336,7 +356,7 @@ impl Tx<'_> {
         new: &NewLink<'_>,
         now: DateTime<Utc>,
     ) -> Result<Link, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO link (profile_id, kind, odoo_model, odoo_id, graph_id, ical_uid, series_link_id, original_start, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![profile_id, kind.as_str(), new.odoo_model, new.odoo_id, new.graph_id, new.ical_uid,
@@ -348,15 +368,14 @@ impl Tx<'_> {
     }
 
     pub fn link(&self, id: i64) -> Result<Option<Link>, StoreError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {LINK_COLS} FROM link WHERE id = ?1"),
-                [id],
-                link_row,
-            )
-            .optional()?
-            .map(finish_link)
-            .transpose()
+        self.row(
+            &format!("SELECT {LINK_COLS} FROM link WHERE id = ?1"),
+            [id],
+            link_row,
+        )
+        .optional()?
+        .map(finish_link)
+        .transpose()
     }
 
     pub fn link_by_odoo(
@@ -366,8 +385,7 @@ impl Tx<'_> {
         model: &str,
         odoo_id: i64,
     ) -> Result<Option<Link>, StoreError> {
-        self.conn
-            .query_row(
+        self.row(
                 &format!("SELECT {LINK_COLS} FROM link WHERE profile_id = ?1 AND kind = ?2 AND odoo_model = ?3 AND odoo_id = ?4"),
                 params![profile_id, kind.as_str(), model, odoo_id],
                 link_row,
@@ -383,8 +401,7 @@ impl Tx<'_> {
         kind: LinkKind,
         graph_id: &str,
     ) -> Result<Option<Link>, StoreError> {
-        self.conn
-            .query_row(
+        self.row(
                 &format!("SELECT {LINK_COLS} FROM link WHERE profile_id = ?1 AND kind = ?2 AND graph_id = ?3"),
                 params![profile_id, kind.as_str(), graph_id],
                 link_row,
@@ -402,7 +419,7 @@ impl Tx<'_> {
         graph_id: Option<&str>,
         ical_uid: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE link SET odoo_id = COALESCE(?2, odoo_id), graph_id = COALESCE(?3, graph_id),
                              ical_uid = COALESCE(?4, ical_uid) WHERE id = ?1",
             params![link_id, odoo_id, graph_id, ical_uid],
@@ -411,7 +428,7 @@ impl Tx<'_> {
     }
 
     pub fn links(&self, profile_id: &str, kind: LinkKind) -> Result<Vec<Link>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {LINK_COLS} FROM link WHERE profile_id = ?1 AND kind = ?2 ORDER BY id"
         ))?;
         let rows = stmt.query_map(params![profile_id, kind.as_str()], link_row)?;
@@ -420,8 +437,7 @@ impl Tx<'_> {
 
     /// Forgets a link and its baseline (both sides deleted, or a reset).
     pub fn delete_link(&self, link_id: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM link WHERE id = ?1", [link_id])?;
+        self.exec("DELETE FROM link WHERE id = ?1", [link_id])?;
         Ok(())
     }
 
@@ -437,7 +453,7 @@ impl Tx<'_> {
         graph_version: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO baseline (link_id, canonical_json, hash, odoo_version, graph_version, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(link_id) DO UPDATE SET canonical_json = excluded.canonical_json, hash = excluded.hash,
@@ -449,9 +465,7 @@ impl Tx<'_> {
 
     /// The baseline of a link, if both sides ever agreed.
     pub fn baseline(&self, link_id: i64) -> Result<Option<StoredBaseline>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
+        let row = self.row(
                 "SELECT canonical_json, hash, odoo_version, graph_version FROM baseline WHERE link_id = ?1",
                 [link_id],
                 |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -468,12 +482,40 @@ impl Tx<'_> {
         .transpose()
     }
 
+    /// A baseline's event as stored (JSON text) with its version tokens, for a caller that
+    /// parses the event into its own type in one pass instead of through a `Value`.
+    pub(crate) fn baseline_text(&self, link_id: i64) -> Result<Option<BaselineText>, StoreError> {
+        Ok(self
+            .row(
+                "SELECT canonical_json, odoo_version, graph_version FROM baseline WHERE link_id = ?1",
+                [link_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
+    /// The Odoo version token of every baseline of a profile's links of `kind`, by link
+    /// id: what a cycle needs of each baseline without reading (and parsing) its event.
+    pub fn baseline_odoo_versions(
+        &self,
+        profile_id: &str,
+        kind: LinkKind,
+    ) -> Result<std::collections::BTreeMap<i64, Option<String>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.link_id, b.odoo_version FROM baseline b JOIN link l ON l.id = b.link_id
+             WHERE l.profile_id = ?1 AND l.kind = ?2",
+        )?;
+        let rows = stmt.query_map(params![profile_id, kind.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     // ------------------------------------------------------------------ cursors
 
     pub fn cursor(&self, profile_id: &str, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .row(
                 "SELECT value FROM cursor WHERE profile_id = ?1 AND name = ?2",
                 params![profile_id, name],
                 |r| r.get(0),
@@ -488,7 +530,7 @@ impl Tx<'_> {
         value: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO cursor (profile_id, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(profile_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             params![profile_id, name, value, ts(now)],
@@ -498,7 +540,7 @@ impl Tx<'_> {
 
     /// Drops a cursor (a delta link the service no longer accepts).
     pub fn clear_cursor(&self, profile_id: &str, name: &str) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "DELETE FROM cursor WHERE profile_id = ?1 AND name = ?2",
             params![profile_id, name],
         )?;
@@ -516,12 +558,12 @@ impl Tx<'_> {
         payload: &Value,
         now: DateTime<Utc>,
     ) -> Result<(i64, bool), StoreError> {
-        let added = self.conn.execute(
+        let added = self.exec(
             "INSERT INTO job (profile_id, key, kind, payload_json, state, not_before, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5) ON CONFLICT(profile_id, key) DO NOTHING",
             params![profile_id, key, kind, json_text(payload), ts(now)],
         )? == 1;
-        let id = self.conn.query_row(
+        let id = self.row(
             "SELECT id FROM job WHERE profile_id = ?1 AND key = ?2",
             params![profile_id, key],
             |r| r.get(0),
@@ -530,15 +572,14 @@ impl Tx<'_> {
     }
 
     pub fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {JOB_COLS} FROM job WHERE id = ?1"),
-                [id],
-                job_from_row,
-            )
-            .optional()?
-            .map(finish_job)
-            .transpose()
+        self.row(
+            &format!("SELECT {JOB_COLS} FROM job WHERE id = ?1"),
+            [id],
+            job_from_row,
+        )
+        .optional()?
+        .map(finish_job)
+        .transpose()
     }
 
     /// Takes the oldest ready job of a profile and marks it running (one attempt more).
@@ -547,16 +588,14 @@ impl Tx<'_> {
         profile_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Job>, StoreError> {
-        let id: Option<i64> = self
-            .conn
-            .query_row(
+        let id: Option<i64> = self.row(
                 "SELECT id FROM job WHERE profile_id = ?1 AND state = 'pending' AND not_before <= ?2 ORDER BY id LIMIT 1",
                 params![profile_id, ts(now)],
                 |r| r.get(0),
             )
             .optional()?;
         let Some(id) = id else { return Ok(None) };
-        self.conn.execute(
+        self.exec(
             "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
             params![id, ts(now)],
         )?;
@@ -565,7 +604,7 @@ impl Tx<'_> {
 
     /// Marks one pending job running (one attempt more); `None` if it is not pending.
     pub fn claim(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
-        let n = self.conn.execute(
+        let n = self.exec(
             "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
             params![id, ts(now)],
         )?;
@@ -587,7 +626,7 @@ impl Tx<'_> {
         payload: &Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE job SET payload_json = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, json_text(payload), ts(now)],
         )?;
@@ -604,7 +643,7 @@ impl Tx<'_> {
         maybe_applied: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE job SET state = 'pending', not_before = ?2, last_error = ?3,
                             maybe_applied = MAX(maybe_applied, ?4), updated_at = ?5 WHERE id = ?1",
             params![id, ts(not_before), error, maybe_applied as i64, ts(now)],
@@ -623,7 +662,7 @@ impl Tx<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE job SET state = 'pending', not_before = ?2, last_error = ?3,
                             attempts = MAX(attempts - 1, 0), updated_at = ?4 WHERE id = ?1",
             params![id, ts(not_before), error, ts(now)],
@@ -639,7 +678,7 @@ impl Tx<'_> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "UPDATE job SET state = 'cancelled', last_error = ?2, updated_at = ?3
              WHERE id = ?1 AND state IN ('pending', 'running', 'failed')",
             params![id, reason, ts(now)],
@@ -653,7 +692,7 @@ impl Tx<'_> {
 
     /// The user's Retry on a failed job.
     pub fn retry_failed_job(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "UPDATE job SET state = 'pending', not_before = ?2, updated_at = ?2 WHERE id = ?1 AND state = 'failed'",
             params![id, ts(now)],
         )? == 1)
@@ -667,7 +706,7 @@ impl Tx<'_> {
         not_before: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE job SET state = ?2, last_error = COALESCE(?3, last_error),
                             not_before = COALESCE(?4, not_before), updated_at = ?5 WHERE id = ?1",
             params![id, state.as_str(), error, not_before.map(ts), ts(now)],
@@ -678,7 +717,7 @@ impl Tx<'_> {
     /// After a crash: jobs left running may or may not have reached the service, so they
     /// go back to pending marked `maybe_applied`. Returns how many.
     pub fn recover_interrupted_jobs(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "UPDATE job SET state = 'pending', maybe_applied = 1, updated_at = ?1 WHERE state = 'running'",
             [ts(now)],
         )?)
@@ -691,7 +730,7 @@ impl Tx<'_> {
         profile_id: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "UPDATE job SET state = 'pending', maybe_applied = 1, updated_at = ?2 WHERE state = 'running' AND profile_id = ?1",
             params![profile_id, ts(now)],
         )?)
@@ -699,16 +738,34 @@ impl Tx<'_> {
 
     /// Jobs of a profile in a state, oldest first.
     pub fn jobs(&self, profile_id: &str, state: JobState) -> Result<Vec<Job>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {JOB_COLS} FROM job WHERE profile_id = ?1 AND state = ?2 ORDER BY id"
         ))?;
         let rows = stmt.query_map(params![profile_id, state.as_str()], job_from_row)?;
         rows.map(|r| finish_job(r?)).collect()
     }
 
+    /// The ids of a profile's pending jobs due at `now`, oldest first, leaving out jobs of
+    /// `other_kind` (another engine's). Only ids: the executor claims each job (and reads
+    /// its payload) when its turn comes, so a first sync of thousands of events does not
+    /// hold every payload at once.
+    pub fn ready_job_ids(
+        &self,
+        profile_id: &str,
+        now: DateTime<Utc>,
+        other_kind: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM job WHERE profile_id = ?1 AND state = 'pending' AND not_before <= ?2
+               AND kind != ?3 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![profile_id, ts(now), other_kind], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Removes finished jobs older than `before` (their story stays in the audit log).
     pub fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "DELETE FROM job WHERE state IN ('done', 'cancelled') AND updated_at < ?1",
             [ts(before)],
         )?)
@@ -717,7 +774,7 @@ impl Tx<'_> {
     // ------------------------------------------------------------------ audit
 
     pub fn append_audit(&self, e: &NewAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO audit (at, profile_id, link_id, item, op, origin, rule, before_hash, after_hash, detail_json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![ts(now), e.profile_id, e.link_id, e.item, e.op, e.origin.as_str(), e.rule,
@@ -733,7 +790,7 @@ impl Tx<'_> {
         link_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, at, profile_id, link_id, item, op, origin, rule, before_hash, after_hash, detail_json
              FROM audit WHERE profile_id = ?1 AND (?2 IS NULL OR link_id = ?2) ORDER BY id DESC LIMIT ?3",
         )?;
@@ -797,7 +854,7 @@ impl Tx<'_> {
         fields: &Value,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO conflict (profile_id, link_id, kind, base_json, odoo_json, microsoft_json, fields_json, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8)",
             params![profile_id, link_id, kind, base.map(json_text), odoo.map(json_text), microsoft.map(json_text),
@@ -822,7 +879,7 @@ impl Tx<'_> {
         resolution: &Value,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.exec(
             "UPDATE conflict SET state = 'resolved', resolution_json = ?2, resolved_at = ?3 WHERE id = ?1 AND state = 'open'",
             params![id, json_text(resolution), ts(now)],
         )? == 1)
@@ -833,7 +890,7 @@ impl Tx<'_> {
         cond: &str,
         arg: &dyn rusqlite::ToSql,
     ) -> Result<Vec<ConflictRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, profile_id, link_id, kind, base_json, odoo_json, microsoft_json, fields_json, state, resolution_json, created_at
              FROM conflict WHERE {cond} ORDER BY id"
         ))?;
@@ -896,7 +953,7 @@ impl Tx<'_> {
         content: &Value,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO journal (at, profile_id, link_id, side, reason, content_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![ts(now), profile_id, link_id, side, reason, json_text(content)],
         )?;
@@ -904,9 +961,7 @@ impl Tx<'_> {
     }
 
     pub fn journal_entry(&self, id: i64) -> Result<Option<JournalEntry>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
+        let row = self.row(
                 "SELECT id, at, profile_id, link_id, side, reason, content_json, restored_at FROM journal WHERE id = ?1",
                 [id],
                 |r| {
@@ -941,7 +996,7 @@ impl Tx<'_> {
     }
 
     pub fn mark_restored(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE journal SET restored_at = ?2 WHERE id = ?1",
             params![id, ts(now)],
         )?;
@@ -1033,6 +1088,69 @@ mod tests {
             .unwrap();
         assert_eq!((again.key.as_str(), again.attempts), ("a", 2));
         assert_eq!(again.last_error.as_deref(), Some("429 throttled"));
+    }
+
+    #[test]
+    fn ready_job_ids_are_the_due_pending_jobs_of_the_profile_oldest_first() {
+        let mut s = store();
+        s.put_profile("q", "other", "{}", "2026-11-22T00:00:00Z")
+            .unwrap();
+        let ids = s
+            .tx(|t| {
+                let a = t.enqueue("p", "a", "entry", &json!(1), t0())?.0;
+                let later = t.enqueue("p", "later", "entry", &json!(2), t0())?.0;
+                let file = t.enqueue("p", "f", "file", &json!(3), t0())?.0;
+                let running = t.enqueue("p", "r", "entry", &json!(4), t0())?.0;
+                let b = t.enqueue("p", "b", "entry", &json!(5), t0())?.0;
+                t.enqueue("q", "c", "entry", &json!(6), t0())?;
+                t.retry_job_later(later, t0() + Duration::seconds(30), "429", false, t0())?;
+                t.claim(running, t0())?;
+                Ok((a, later, file, b))
+            })
+            .unwrap();
+        let (a, later, _file, b) = ids;
+        let ready = s.tx(|t| t.ready_job_ids("p", t0(), "file")).unwrap();
+        assert_eq!(
+            ready,
+            vec![a, b],
+            "not the later, running, file or other-profile job"
+        );
+        let ready = s
+            .tx(|t| t.ready_job_ids("p", t0() + Duration::seconds(30), "file"))
+            .unwrap();
+        assert_eq!(ready, vec![a, later, b]);
+    }
+
+    #[test]
+    fn baseline_odoo_versions_reads_every_baseline_token_of_the_profile() {
+        let mut s = store();
+        let new = |odoo_id| NewLink {
+            odoo_model: "calendar.event",
+            odoo_id: Some(odoo_id),
+            ..Default::default()
+        };
+        let (l1, l2) = s
+            .tx(|t| {
+                let l1 = t.create_link("p", LinkKind::Event, &new(1), t0())?.id;
+                let l2 = t.create_link("p", LinkKind::Event, &new(2), t0())?.id;
+                // A link whose pairing never finished has no baseline.
+                t.create_link("p", LinkKind::Event, &new(3), t0())?;
+                t.set_baseline(l1, &json!({"title": "a"}), "h", Some("w1"), None, t0())?;
+                t.set_baseline(l2, &json!({"title": "b"}), "h", None, Some("ck"), t0())?;
+                Ok((l1, l2))
+            })
+            .unwrap();
+        let v = s
+            .tx(|t| t.baseline_odoo_versions("p", LinkKind::Event))
+            .unwrap();
+        assert_eq!(
+            v.into_iter().collect::<Vec<_>>(),
+            vec![(l1, Some("w1".to_owned())), (l2, None)]
+        );
+        let files = s
+            .tx(|t| t.baseline_odoo_versions("p", LinkKind::File))
+            .unwrap();
+        assert!(files.is_empty());
     }
 
     #[test]

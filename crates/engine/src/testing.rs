@@ -1189,7 +1189,39 @@ impl FakeOdoo {
                 Self::touch(s, id);
             }
         }
+        if values.get("active") == Some(&json!(false)) {
+            if let Some(rid) = s.records.get(&id).and_then(rid_of) {
+                Self::select_new_base(s, rid);
+            }
+        }
         Ok(())
+    }
+
+    /// `calendar.recurrence._select_new_base_event`, which Odoo's `write(active=False)` and
+    /// `unlink` of a series' base event call: the first active row (by start) becomes the
+    /// base, or none is left; the rule (and its `count`) stays as it was
+    /// (`../shared/specs/odoo.md` §2.4; crates/testkit/README.md).
+    fn select_new_base(s: &mut OdooState, rid: i64) {
+        let base = s
+            .recurrences
+            .get(&rid)
+            .and_then(|r| r.get("base_event_id"))
+            .and_then(Value::as_i64);
+        let standing = base
+            .and_then(|b| s.records.get(&b))
+            .is_some_and(|r| r.get("active") != Some(&json!(false)) && rid_of(r) == Some(rid));
+        if standing {
+            return;
+        }
+        let next = Self::rows_of(s, rid)
+            .into_iter()
+            .filter(|r| r.get("active") != Some(&json!(false)))
+            .filter_map(|r| Some((str_of(&r, "start"), r.get("id")?.as_i64()?)))
+            .min()
+            .map(|(_, id)| id);
+        if let Some(rec) = s.recurrences.get_mut(&rid) {
+            rec["base_event_id"] = json!(next);
+        }
     }
 
     /// The user archives (deletes from the calendar view) an event.
@@ -1197,9 +1229,14 @@ impl FakeOdoo {
         self.user_write(id, &json!({ "active": false }));
     }
 
-    /// A hard delete (`unlink`): invisible to `write_date` polling.
+    /// A hard delete (`unlink`): invisible to `write_date` polling. A series whose base
+    /// event it was gets another one.
     pub fn user_unlink(&self, id: i64) {
-        self.lock().records.remove(&id);
+        let mut s = self.lock();
+        let rid = s.records.remove(&id).as_ref().and_then(rid_of);
+        if let Some(rid) = rid {
+            Self::select_new_base(&mut s, rid);
+        }
     }
 
     pub fn fail_next(&self, method: &'static str, error: PortError) {
@@ -1456,7 +1493,11 @@ impl OdooCalendar for FakeOdoo {
             return Err(PortError::NotFound);
         };
         r["active"] = json!(false);
+        let rid = rid_of(r);
         Self::touch(&mut s, id);
+        if let Some(rid) = rid {
+            Self::select_new_base(&mut s, rid);
+        }
         Self::wrote(&mut s, "archive");
         fault.map_or(Ok(()), |f| Err(f.error))
     }
@@ -1599,6 +1640,9 @@ impl OdooCalendar for FakeOdoo {
                 r["active"] = json!(false);
             }
             Self::touch(&mut s, id);
+        }
+        if let Some(rid) = rid_of(&row) {
+            Self::select_new_base(&mut s, rid);
         }
         Self::wrote(&mut s, "archive");
         fault.map_or(Ok(()), |f| Err(f.error))

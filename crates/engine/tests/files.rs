@@ -98,6 +98,18 @@ impl World {
         );
     }
 
+    /// A cycle on an engine killed after its `n`th persisted step; false when the cycle
+    /// ended before that step (no crash point left).
+    async fn sync_crashing_after(&self, n: usize) -> bool {
+        let mut e = self.engine();
+        e.crash_after(Some(n));
+        match e.sync(CONFIRM).await {
+            Err(EngineError::Crashed) => true,
+            Ok(_) => false,
+            Err(other) => panic!("{other}"),
+        }
+    }
+
     fn path(&self, p: &str) -> Option<String> {
         self.drive.find_path(&format!("Odoo Sync/{p}"))
     }
@@ -400,14 +412,9 @@ async fn a_crash_mid_upload_resumes_from_the_saved_offset() {
     for n in 1..40 {
         let w = World::with(small_uploads);
         w.odoo.user_attach(SO, 1, "big.bin", &data);
-        let mut e = w.engine();
-        e.crash_after(Some(n));
-        match e.sync(CONFIRM).await {
-            Err(EngineError::Crashed) => {}
-            Ok(_) => break,
-            Err(other) => panic!("{other}"),
+        if !w.sync_crashing_after(n).await {
+            break;
         }
-        drop(e);
         let sent = w.drive.bytes_received();
         if sent > 0 && sent < size as u64 {
             crashed_mid_upload = true;
@@ -941,4 +948,56 @@ async fn the_calendar_engine_leaves_file_jobs_alone() {
     drop(cal);
     w.sync().await;
     assert_eq!(w.file("sale.order/1/a.txt").unwrap(), b"a");
+}
+
+/// Sim seed 51: a content replace cut off by a crash was sent again after the restart
+/// without `If-Match` (a job that may have applied dropped it), over an edit the user had
+/// made in OneDrive meanwhile: that version was gone, with no journal entry. Now the file
+/// as it is tells: our content there (the write landed, nothing is sent again), the
+/// planned-over content there (sent, held to its eTag), else a user edit, planned again.
+#[tokio::test]
+async fn a_replace_resumed_after_a_crash_neither_overwrites_a_later_onedrive_edit_nor_resends() {
+    let (mut before_the_put, mut after_the_put) = (false, false);
+    for n in 1..30 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "notes.txt", b"v1");
+        w.sync().await;
+        let id = w.path("sale.order/1/notes.txt").unwrap();
+        w.odoo.user_edit(a, b"v2 from odoo");
+        let uploads = w.drive.writes_of("upload_small");
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            break;
+        }
+        if w.drive.content(&id).unwrap() == b"v2 from odoo" {
+            // Landed before the crash: the restart takes it without sending it again.
+            after_the_put = true;
+            let r = w.sync().await;
+            assert_eq!(r.conflicts_opened, 0, "crash after {n}: {r:?}");
+            assert_eq!(
+                w.drive.writes_of("upload_small"),
+                uploads + 1,
+                "crash after {n}: sent twice"
+            );
+        } else {
+            before_the_put = true;
+            w.drive.user_edit(&id, b"v3 from onedrive");
+            w.sync().await;
+            w.sync().await;
+            let odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+            let drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
+            for version in [&b"v2 from odoo"[..], b"v3 from onedrive"] {
+                assert!(
+                    odoo.iter().any(|c| c == version) && drive.iter().any(|c| c == version),
+                    "crash after {n}: {} lost (Odoo {odoo:?}, OneDrive {drive:?})",
+                    String::from_utf8_lossy(version)
+                );
+            }
+        }
+        w.quiet().await;
+    }
+    assert!(
+        before_the_put && after_the_put,
+        "crash points: before the PUT {before_the_put}, after it {after_the_put}"
+    );
 }

@@ -48,6 +48,18 @@ impl World {
         assert!(r.item_errors.is_empty(), "{:?}", r.item_errors);
     }
 
+    /// Outlook mailed nothing since `mails_before` but one occurrence's cancellation.
+    fn assert_one_cancellation_at_most(&self, mails_before: usize) {
+        let mails: Vec<&'static str> = self.graph.mails()[mails_before..]
+            .iter()
+            .map(|m| m.kind)
+            .collect();
+        assert!(
+            mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
+            "only Outlook's one cancellation: {mails:?}"
+        );
+    }
+
     fn masters(&self) -> Vec<Value> {
         self.graph
             .events()
@@ -739,14 +751,7 @@ async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
         ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
     );
     assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
-    let mails: Vec<&'static str> = w.graph.mails()[mails_before..]
-        .iter()
-        .map(|m| m.kind)
-        .collect();
-    assert!(
-        mails.iter().all(|k| *k == "cancellation") && mails.len() <= 1,
-        "only Outlook's one cancellation: {mails:?}"
-    );
+    w.assert_one_cancellation_at_most(mails_before);
     assert_eq!(
         w.master("Standup")["id"],
         json!(master),
@@ -766,5 +771,405 @@ async fn an_occurrence_deleted_outright_in_odoo_is_cancelled_in_outlook() {
         w.outlook_dates(&master),
         ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
     );
+    w.assert_quiet().await;
+}
+
+// ----------------------------------------------------------------- series soak (issue 6)
+
+impl World {
+    /// Syncs until a cycle writes nothing (at most `n` cycles); fails on a failed job.
+    async fn settle(&mut self, n: usize) {
+        for _ in 0..n {
+            let before = self.writes();
+            let r = self.sync().await;
+            assert!(r.failed.is_empty(), "{:?}", r.failed);
+            if self.writes() == before && !r.plan.has_writes() {
+                return;
+            }
+        }
+        panic!("did not settle in {n} cycles");
+    }
+
+    /// Each side's occurrence starts (UTC, sorted): Odoo's active rows of the series
+    /// whose base is `base`, Outlook's instances of `master`.
+    fn starts(&self, base: i64, master: &str) -> (Vec<String>, Vec<String>) {
+        let rid = self.odoo.recurrence_of(base).unwrap();
+        let mut o: Vec<String> = self
+            .active_rows(rid)
+            .iter()
+            .map(|r| r["start"].as_str().unwrap().replace(' ', "T"))
+            .collect();
+        let mut g: Vec<String> = self
+            .graph
+            .instances_of(master, self.window())
+            .iter()
+            .map(
+                |i| match odoo365_sync_core::graph::from_graph(i).unwrap().when {
+                    When::Timed { start, .. } => start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    When::AllDay { start, .. } => start.to_string(),
+                },
+            )
+            .collect();
+        o.sort();
+        g.sort();
+        (o, g)
+    }
+
+    /// The active row of the recurrence `rid` starting at `start` (Odoo's text).
+    fn row_at(&self, rid: i64, start: &str) -> i64 {
+        self.active_rows(rid)
+            .iter()
+            .find(|r| r["start"] == start)
+            .and_then(|r| r["id"].as_i64())
+            .unwrap_or_else(|| panic!("no active row at {start}"))
+    }
+
+    /// Outlook's single events (an occurrence must never become one).
+    fn single_events(&self) -> Vec<Value> {
+        self.graph
+            .events()
+            .into_iter()
+            .filter(|e| e["type"] == "singleInstance")
+            .collect()
+    }
+
+    /// A daily series of five made in Odoo at `hour` UTC from the 23rd, synced: its base
+    /// row and recurrence.
+    async fn synced_odoo_series(&mut self, title: &str, hour: u32) -> (i64, i64) {
+        let base = self
+            .odoo
+            .user_create(&series(title, 23, hour, "FREQ=DAILY;COUNT=5"));
+        self.confirm().await;
+        self.assert_quiet().await;
+        (base, self.odoo.recurrence_of(base).unwrap())
+    }
+
+    /// Resolves every open conflict for Odoo's side; returns how many there were.
+    fn resolve_for_odoo(&mut self) -> usize {
+        let open = self
+            .engine()
+            .store()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap();
+        for c in &open {
+            self.engine()
+                .resolve_conflict(
+                    c.id,
+                    odoo365_engine::ConflictChoice::Side {
+                        side: odoo365_sync_core::Side::Odoo,
+                    },
+                )
+                .unwrap();
+        }
+        open.len()
+    }
+
+    /// Both sides hold the same occurrences, `moved` (UTC, `YYYY-MM-DDTHH:MM:SS`) among
+    /// them, and the next cycle is quiet.
+    async fn assert_converged_with(&mut self, base: i64, master: &str, moved: &str) {
+        let (o, g) = self.starts(base, master);
+        assert!(g.iter().any(|t| t == moved), "{moved} in Outlook: {g:?}");
+        assert_eq!(o, g);
+        self.assert_quiet().await;
+    }
+
+    /// Odoo's base row of the (only) series titled `title` and its Outlook master id,
+    /// after an Odoo user moved the occurrence at `from` (Odoo text) by 30 minutes and
+    /// the move became an Outlook exception.
+    async fn series_with_a_move(&mut self, title: &str, hour: u32, from: &str) -> (i64, String) {
+        let (base, rid) = self.synced_odoo_series(title, hour).await;
+        let row = self.row_at(rid, from);
+        let (day, _) = from.split_at(10);
+        self.odoo.user_write(
+            row,
+            &json!({
+                "start": format!("{day} {hour:02}:30:00"),
+                "stop": format!("{day} {:02}:30:00", hour + 1),
+            }),
+        );
+        self.sync().await;
+        self.assert_quiet().await;
+        let master = self.master(title)["id"].as_str().unwrap().to_owned();
+        let moved = format!("{day}T{hour:02}:30:00");
+        let (o, g) = self.starts(base, &master);
+        assert!(
+            g.contains(&moved),
+            "the move is an Outlook exception: {g:?}"
+        );
+        assert_eq!(o, g);
+        (base, master)
+    }
+}
+
+/// Seed 152: Outlook's user shortened a series and then moved one of its occurrences,
+/// both before the next cycle. The series counted as rebuilt (its exceptions' links let
+/// go, its exceptions not paired in that cycle), and the move was in no later delta: it
+/// stayed in Outlook only. A rebuilt series is searched for exceptions again next cycle.
+#[tokio::test]
+async fn an_occurrence_moved_right_after_a_rule_edit_in_outlook_reaches_odoo() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Yoga", 23, 16, "FREQ=DAILY;COUNT=5"), None);
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Yoga")[0];
+    let base = w
+        .odoo
+        .series_rows(rid)
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .min()
+        .unwrap();
+    w.graph.user_edit(&master, |m| {
+        m["recurrence"]["range"]["numberOfOccurrences"] = json!(4);
+    });
+    w.graph.user_edit_occurrence(&master, d(2026, 11, 25), |v| {
+        v["start"] = json!({"dateTime": "2026-11-25T16:30:00", "timeZone": "UTC"});
+        v["end"] = json!({"dateTime": "2026-11-25T17:30:00", "timeZone": "UTC"});
+    });
+    w.settle(4).await;
+    assert_eq!(w.starts(base, &master).1.len(), 4);
+    w.assert_converged_with(base, &master, "2026-11-25T16:30:00")
+        .await;
+}
+
+/// Seeds 192, 214: Odoo brought back an occurrence Outlook had cancelled. Graph has no
+/// undelete, so the engine rewrites the Outlook series, which drops its exceptions; the
+/// exception links were kept as if Outlook still held them, so a move made in Odoo stayed
+/// in Odoo only. Now such a series counts as rebuilt and its exceptions are paired afresh.
+#[tokio::test]
+async fn bringing_back_a_cancelled_occurrence_in_odoo_keeps_the_outlook_exceptions() {
+    let mut w = World::new();
+    let (base, master) = w.series_with_a_move("Tea", 15, "2026-11-24 15:00:00").await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let row = w.row_at(rid, "2026-11-26 15:00:00");
+    w.graph.user_cancel_occurrence(&master, d(2026, 11, 26));
+    w.settle(4).await;
+    assert!(w.odoo.record(row).unwrap()["active"] == json!(false));
+    // Odoo's user un-archives the cancelled row.
+    w.odoo.user_write(row, &json!({"active": true}));
+    w.settle(4).await;
+    assert!(w
+        .starts(base, &master)
+        .1
+        .contains(&"2026-11-26T15:00:00".to_owned()));
+    w.assert_converged_with(base, &master, "2026-11-24T15:30:00")
+        .await;
+}
+
+/// Seed 2610: a conflict's resolution rewrote the Outlook series (dropping its exceptions)
+/// without letting the exceptions' links go. Any write that rewrites a series' rule now
+/// lets them go and has the series searched again.
+#[tokio::test]
+async fn a_series_conflict_resolved_by_a_rewrite_keeps_the_outlook_exceptions() {
+    let mut w = World::new();
+    let (base, master) = w
+        .series_with_a_move("Lunch", 11, "2026-11-24 11:00:00")
+        .await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    // Each side cancels a different occurrence: a conflict on the series' rule.
+    w.odoo.user_archive(w.row_at(rid, "2026-11-26 11:00:00"));
+    w.graph.user_cancel_occurrence(&master, d(2026, 11, 27));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    assert_eq!(w.resolve_for_odoo(), 1);
+    w.settle(5).await;
+    w.assert_converged_with(base, &master, "2026-11-24T11:30:00")
+        .await;
+}
+
+/// Seed 318: an exception's first write was refused (the occurrence changed meanwhile),
+/// leaving its link without a baseline. Next cycle only the Odoo row was read (an Outlook
+/// occurrence read back is not kept), and the link was planned as a new single event and
+/// created in Outlook. Such a link now goes and the occurrence is paired afresh.
+#[tokio::test]
+async fn an_exception_whose_first_write_was_refused_never_becomes_a_single_event() {
+    let mut w = World::new();
+    let (base, rid) = w.synced_odoo_series("Tea", 15).await;
+    let row = w.row_at(rid, "2026-11-25 15:00:00");
+    w.odoo.user_write(
+        row,
+        &json!({"start": "2026-11-25 15:30:00", "stop": "2026-11-25 16:30:00"}),
+    );
+    w.graph
+        .fail_next("update", odoo365_engine::PortError::PreconditionFailed);
+    w.sync().await;
+    w.settle(4).await;
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    let master = w.master("Tea")["id"].as_str().unwrap().to_owned();
+    w.assert_converged_with(base, &master, "2026-11-25T15:30:00")
+        .await;
+}
+
+/// Seed 2952: a series deleted in Outlook and edited in Odoo waits as a conflict; its
+/// exception, edited in Odoo meanwhile, was planned on its own, met the delete as a
+/// conflict of its own, and its resolution created it as a single Outlook event. The
+/// exceptions of a series with an open conflict now wait for it, and the series' new
+/// master gets them back.
+#[tokio::test]
+async fn an_exception_waits_for_its_series_conflict_and_never_becomes_a_single_event() {
+    let mut w = World::new();
+    let (base, master) = w.series_with_a_move("Swim", 9, "2026-11-24 09:00:00").await;
+    let rid = w.odoo.recurrence_of(base).unwrap();
+    let moved = w.row_at(rid, "2026-11-24 09:30:00");
+    w.graph.user_delete(&master);
+    w.odoo.user_write(
+        base,
+        &json!({"name": "Swim!", "recurrence_update": "all_events"}),
+    );
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    w.odoo
+        .user_write(moved, &json!({"description": "<p>late</p>"}));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    assert_eq!(w.resolve_for_odoo(), 1, "the series' conflict only");
+    w.settle(5).await;
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    let master = w.master("Swim!")["id"].as_str().unwrap().to_owned();
+    w.assert_converged_with(base, &master, "2026-11-24T09:30:00")
+        .await;
+}
+
+#[tokio::test]
+async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
+    // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
+    // answer was lost; the job ran again and sent the series again, and Outlook mailed
+    // the guests a second update. A landed series PATCH must not be repeated.
+    let mut w = World::new();
+    let mut e = series("Review", 23, 9, "FREQ=DAILY;COUNT=3");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    w.odoo.user_create(&e.normalized());
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Review")[0];
+    let master = w.master("Review")["id"].as_str().unwrap().to_owned();
+    // Alice moves the whole series one hour later in Odoo.
+    let base = w.active_rows(rid)[0]["id"].as_i64().unwrap();
+    w.odoo.user_write(
+        base,
+        &json!({"start": "2026-11-23 10:00:00", "stop": "2026-11-23 11:00:00",
+                "recurrence_update": "all_events"}),
+    );
+    let updates = w.graph.writes_of("update");
+    w.graph.lose_answer_of_next("update");
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "the PATCH was sent once"
+    );
+    // The next cycle runs the maybe-applied job again: the series is in place already.
+    w.sync().await;
+    assert_eq!(
+        w.graph.writes_of("update"),
+        updates + 1,
+        "a landed series PATCH is not sent again"
+    );
+    let rid = w.odoo_series("Review")[0];
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Review")["start"]["dateTime"]
+            .as_str()
+            .unwrap()
+            .get(..16),
+        Some("2026-11-23T11:00"),
+        "10:00 UTC, in the series' Berlin time"
+    );
+    w.assert_quiet().await;
+}
+
+/// A daily series of four with Bob as a guest, starting 2026-11-23 08:00 UTC.
+fn series_with_bob(title: &str) -> Event {
+    let mut e = series(title, 23, 8, "FREQ=DAILY;COUNT=4");
+    e.attendees = vec![odoo365_sync_core::canonical::Attendee {
+        email: "bob@contoso.com".into(),
+        response: odoo365_sync_core::canonical::Response::NeedsAction,
+    }];
+    e.normalized()
+}
+
+/// A linked Odoo series of four loses its base event (`unlink`, or archived): Odoo names
+/// the next occurrence the base and keeps the rule's count. Outlook must lose only that
+/// occurrence: same series, no invitation or update, quiet afterwards.
+async fn base_event_goes(unlink: bool) {
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Sprint"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Sprint")[0];
+    let master = w.master("Sprint")["id"].as_str().unwrap().to_owned();
+    // The first id-set check reads the linked series once to learn its rows.
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+
+    if unlink {
+        w.odoo.user_unlink(base);
+    } else {
+        w.odoo.user_archive(base);
+    }
+    let mails_before = w.graph.mails().len();
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    let left = ["2026-11-24", "2026-11-25", "2026-11-26"];
+    assert_eq!(w.outlook_dates(&master), left);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    assert_eq!(
+        w.master("Sprint")["id"],
+        json!(master),
+        "the series is kept"
+    );
+    w.assert_one_cancellation_at_most(mails_before);
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+    // The link follows the new base: a later edit of the whole series in Odoo reaches the
+    // same Outlook series, and the first date stays cancelled.
+    w.odoo.user_write(
+        w.active_rows(rid)[0]["id"].as_i64().unwrap(),
+        &json!({"name": "Sprint (new)", "recurrence_update": "all_events"}),
+    );
+    w.sync().await;
+    assert_eq!(w.master("Sprint (new)")["id"], json!(master));
+    assert_eq!(w.outlook_dates(&master), left);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn deleting_the_base_event_of_an_odoo_series_cancels_one_occurrence_in_outlook() {
+    // Found by the emulator simulation (seed 20): the link still named the deleted base,
+    // so Outlook's series was deleted and created again (mails to every guest), one
+    // occurrence too long.
+    base_event_goes(true).await;
+}
+
+#[tokio::test]
+async fn archiving_the_base_event_of_an_odoo_series_rebases_the_link() {
+    // Odoo re-bases an archived base too (`write(active=False)`); the archived row keeps
+    // the series' first date.
+    base_event_goes(false).await;
+}
+
+#[tokio::test]
+async fn occurrences_deleted_in_odoo_before_the_first_sync_are_not_created_in_outlook() {
+    // Found by the emulator simulation (seed 36): rows deleted outright before the
+    // series was ever linked leave no trace the engine could remember; the base deleted
+    // too leaves Odoo's `count` one occurrence past the last row.
+    let mut w = World::new();
+    let base = w.odoo.user_create(&series_with_bob("Kickoff"));
+    let rid = w.odoo_series("Kickoff")[0];
+    let third = w.active_rows(rid)[2]["id"].as_i64().unwrap();
+    w.odoo.user_unlink(third);
+    w.odoo.user_unlink(base);
+    w.confirm().await;
+    let master = w.master("Kickoff")["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.outlook_dates(&master), ["2026-11-24", "2026-11-26"]);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), w.outlook_dates(&master));
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
     w.assert_quiet().await;
 }

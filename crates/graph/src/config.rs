@@ -33,7 +33,11 @@ pub struct GraphConfig {
     pub rate_requests: usize,
     pub rate_window: Duration,
     /// `Prefer: odata.maxpagesize` on calendarView delta calls. Drive delta sends no `$top`:
-    /// its pages are the server's size (200 on OneDrive).
+    /// its pages are the server's size (200 on OneDrive). The event-delta page documents the
+    /// header with no maximum; a preference the service may lower (the client follows
+    /// nextLinks either way), so the default asks for 1,000, the largest page Outlook
+    /// documents for a collection (list messages' `$top`), instead of 50: the echo of a
+    /// first sync of 5,000 creates is read in 5 pages, not 100 (see crates/testkit README).
     pub page_size_max: u32,
     /// Files up to this size go by simple `PUT .../content`; larger ones by upload session.
     pub simple_upload_bytes_max: u64,
@@ -71,7 +75,7 @@ impl GraphConfig {
             concurrency_max: 4,
             rate_requests: 10_000,
             rate_window: Duration::from_secs(600),
-            page_size_max: 50,
+            page_size_max: 1000,
             simple_upload_bytes_max: 4 * 1024 * 1024,
             upload_fragment_bytes: 10 * UPLOAD_FRAGMENT_UNIT,
             batch_rounds_max: 5,

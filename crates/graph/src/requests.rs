@@ -518,7 +518,7 @@ mod tests {
         );
         assert_eq!(
             req.header_value("prefer"),
-            Some(r#"outlook.timezone="UTC", IdType="ImmutableId", odata.maxpagesize=50"#)
+            Some(r#"outlook.timezone="UTC", IdType="ImmutableId", odata.maxpagesize=1000"#)
         );
     }
 

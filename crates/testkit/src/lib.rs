@@ -6,6 +6,9 @@
 //! * [`odoo`]: Odoo's external API (JSON-2, JSON-RPC), built from `shared/specs/odoo.md`.
 //! * [`demo`]: the demo scenario's people and its timeline (`odoo365-sim --scenario demo`).
 //! * [`sim`]: what the `odoo365-sim` binary serves, as a library.
+//! * [`fixture`]: both emulators with Alice in each, her profile and her sign-in, as every
+//!   test of the app against the emulators sets them up (the `app` feature adds the
+//!   app-level half).
 //! * [`clock`], [`faults`], [`reqlog`]: the virtual clock, the seeded fault plan and the
 //!   request log that both emulators share, so one seed reproduces a whole run.
 //!
@@ -16,6 +19,7 @@
 pub mod clock;
 pub mod demo;
 pub mod faults;
+pub mod fixture;
 pub mod graph;
 pub mod odoo;
 pub mod reqlog;

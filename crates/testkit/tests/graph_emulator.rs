@@ -1013,6 +1013,46 @@ mod calendar {
         );
     }
 
+    /// The sync client asks for pages of 1,000 (`GraphConfig::page_size_max`): the
+    /// emulator caps no preference below that, as the event-delta page documents none
+    /// [EVD]; 1,005 occurrences of one daily series come in one page of 1,000 and one of 5.
+    #[tokio::test]
+    async fn calendar_view_delta_honours_a_page_size_of_a_thousand() {
+        let e = env().await;
+        daily(&e, "Daily", "2026-01-01", 1005).await;
+        let window = "startDateTime=2026-01-01T00:00:00Z&endDateTime=2029-01-01T00:00:00Z";
+        let get = |url: String| {
+            let e = &e;
+            async move {
+                json_of(
+                    e.http
+                        .get(&url)
+                        .bearer_auth(&e.token)
+                        .header("Prefer", "odata.maxpagesize=1000")
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let mut v = get(e.url(&format!("/me/calendarView/delta?{window}"))).await;
+        let mut sizes = Vec::new();
+        loop {
+            sizes.push(v["value"].as_array().unwrap().len());
+            match v["@odata.nextLink"].as_str() {
+                Some(next) => v = get(next.to_string()).await,
+                None => break,
+            }
+        }
+        assert!(v["@odata.deltaLink"].is_string());
+        assert_eq!(
+            sizes,
+            vec![0, 1000, 5],
+            "an empty first page, then pages of 1,000"
+        );
+    }
+
     #[tokio::test]
     async fn a_change_to_the_series_master_re_reports_its_occurrences_in_delta() {
         let e = env().await;

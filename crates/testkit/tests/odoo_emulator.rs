@@ -1531,6 +1531,46 @@ mod calendar {
     }
 
     #[tokio::test]
+    async fn archiving_or_deleting_the_base_event_names_the_next_occurrence_the_base() {
+        // `_select_new_base_event` from `write(active=False)` and `unlink`; the rule and
+        // its count stay as they were.
+        let w = world("19.0").await;
+        let (rec, ids) = series(&w, 4).await;
+        // (base, count) after `method` on row `id`.
+        let after = |method: &'static str, id: i64| {
+            let w = &w;
+            async move {
+                w.a("calendar.event", method, json!({"ids": [id]})).await;
+                let r = w
+                    .read1(
+                        "calendar.recurrence",
+                        rec,
+                        json!(["base_event_id", "count"]),
+                    )
+                    .await;
+                (r["base_event_id"][0].clone(), r["count"].clone())
+            }
+        };
+        assert_eq!(
+            after("action_archive", ids[0]).await,
+            (json!(ids[1]), json!(4))
+        );
+        assert_eq!(after("unlink", ids[1]).await, (json!(ids[2]), json!(4)));
+        // Archiving a row that is not the base changes nothing.
+        assert_eq!(
+            after("action_archive", ids[3]).await,
+            (json!(ids[2]), json!(4))
+        );
+        // No active occurrence left: no base.
+        w.a("calendar.event", "action_archive", json!({"ids": [ids[2]]}))
+            .await;
+        let r = w
+            .read1("calendar.recurrence", rec, json!(["base_event_id"]))
+            .await;
+        assert_eq!(r["base_event_id"], json!(false));
+    }
+
+    #[tokio::test]
     async fn editing_one_occurrence_makes_an_exception_and_rule_changes_need_more_than_this_event()
     {
         let w = world("19.0").await;

@@ -2011,6 +2011,45 @@ impl FileSync {
         }
     }
 
+    /// A content replace that may have been sent already (its answer lost, or a crash
+    /// between saving the job and hearing back) is judged from the file as it is now, not
+    /// sent blindly. Holding the old eTag would meet 412 from our own landed write and turn
+    /// it into a needless conflict (sim seed 27); dropping `If-Match` would overwrite, with
+    /// no journal entry, a user edit made since planning (sim seed 51). So: our content
+    /// there → the write landed (`Some`); the content planned over still there → send
+    /// again, held to the eTag just read; anything else → someone else changed it, plan
+    /// again (`PreconditionFailed`).
+    async fn replace_landed(
+        &mut self,
+        job: &Job,
+        p: &mut FileJob,
+        item: &str,
+        tr: &Transfer,
+    ) -> Result<Option<DriveFile>, StepFail> {
+        let now = self.drive.get(item).await?;
+        if now.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str()) {
+            return Ok(Some(now));
+        }
+        let planned = p.drive.as_ref().and_then(|d| d.quick_xor.as_deref());
+        let untouched = match (planned, now.quick_xor.as_deref()) {
+            (Some(was), Some(is)) => was == is,
+            // No hash to compare (OneDrive has none yet): only an unchanged eTag tells.
+            _ => p.etag.is_some() && now.etag == p.etag,
+        };
+        if !untouched {
+            return Err(StepFail::Port(PortError::PreconditionFailed));
+        }
+        if let Some(Transfer {
+            target: Some(UploadTarget::Replace { if_match, .. }),
+            ..
+        }) = p.transfer.as_mut()
+        {
+            *if_match = now.etag.clone();
+        }
+        self.save(job, p).await?;
+        Ok(None)
+    }
+
     fn check_uploaded(&self, f: &DriveFile, content: &ContentInfo) -> Result<(), StepFail> {
         match &f.quick_xor {
             Some(q) if *q != content.quick_xor => Err(StepFail::Hash(format!(
@@ -2194,24 +2233,27 @@ impl FileSync {
                     p.transfer = Some(Transfer {
                         spool,
                         content,
-                        // After a lost answer the eTag may be our own write's: no If-Match.
                         target: Some(UploadTarget::Replace {
                             item_id: item.clone(),
-                            if_match: if maybe { None } else { p.etag.clone() },
+                            if_match: p.etag.clone(),
                         }),
                         session: None,
                         offset: 0,
                     });
                     self.save(job, p).await?;
-                } else if maybe && drop_if_match(p.transfer.as_mut()) {
-                    // A resumed transfer was saved with the eTag read before the write whose
-                    // answer was lost; that write may have changed it, and then the resend
-                    // meets 412 and the file turns into a needless conflict (sim seed 27).
-                    self.save(job, p).await?;
                 }
                 let tr = p.transfer.clone().ok_or_else(|| {
                     StepFail::Engine(EngineError::Invalid("lost transfer".into()))
                 })?;
+                if maybe && tr.session.is_none() {
+                    if let Some(f) = self.replace_landed(job, p, &item, &tr).await? {
+                        self.check_uploaded(&f, &tr.content)?;
+                        let record = p.drive.as_ref().and_then(|d| d.record.clone());
+                        self.take_drive(p, &f, record, Some(FileField::Content));
+                        self.remove_spool(job.id);
+                        return Ok(());
+                    }
+                }
                 let f = self.upload(job, p).await?;
                 self.check_uploaded(&f, &tr.content)?;
                 let record = p.drive.as_ref().and_then(|d| d.record.clone());
@@ -2641,18 +2683,6 @@ impl FileSync {
 /// Whether a transfer's spool file still holds its content. After a crash it is hashed
 /// again; after a yield (same process, the file untouched since) its length suffices, so
 /// a large upload is not re-hashed at every turn of its lane.
-/// Drops the `If-Match` of a simple replace not yet sent in fragments; whether it had one.
-fn drop_if_match(t: Option<&mut Transfer>) -> bool {
-    match t {
-        Some(Transfer {
-            target: Some(UploadTarget::Replace { if_match, .. }),
-            session: None,
-            ..
-        }) => if_match.take().is_some(),
-        _ => false,
-    }
-}
-
 fn spool_intact(t: &Transfer, after_crash: bool) -> bool {
     if after_crash {
         super::content_info(&t.spool).ok().as_ref() == Some(&t.content)

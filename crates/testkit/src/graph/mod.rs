@@ -286,6 +286,58 @@ impl GraphEmulator {
         ))
     }
 
+    /// Answers a `GET` in process as `user` (id or mail) would get it over HTTP: the same
+    /// handlers and the same JSON, without the socket and the serialisation. For a test
+    /// that looks at a mailbox without being one of its clients (a simulation's snapshot of
+    /// both sides), so, as an observer should, it spends none of the mailbox's throttle
+    /// window, draws no fault and writes no request-log line: what the clients under test
+    /// meet does not depend on how often the test looks. `path_and_query` follows `/v1.0`;
+    /// `prefer` is the `Prefer` header; `origin` (`http://host:port`) is where the links
+    /// of the answer (`@odata.nextLink`) point. An error status comes back as the error.
+    pub async fn get_as(
+        &self,
+        user: &str,
+        path_and_query: &str,
+        prefer: Option<&str>,
+        origin: &str,
+    ) -> Result<serde_json::Value, GraphError> {
+        let user_id = self.world().resolve_user(user)?;
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(p) = prefer {
+            let value = axum::http::HeaderValue::from_str(p)
+                .map_err(|e| GraphError::bad_request("BadRequest", e.to_string()))?;
+            headers.insert("prefer", value);
+        }
+        let req = http::GReq {
+            method: axum::http::Method::GET,
+            path: path.to_string(),
+            query: http::parse_query(query),
+            headers,
+            body: axum::body::Bytes::new(),
+            user_id,
+            scopes: state::ALL_SCOPES.to_string(),
+            origin: origin.to_string(),
+        };
+        let resp = http::dispatch(self, &req).await?;
+        if !resp.status.is_success() {
+            return Err(GraphError::new(
+                resp.status,
+                "UnexpectedStatus",
+                "the answer was not a success",
+            ));
+        }
+        match resp.body {
+            http::GBody::Json(v) => Ok(v),
+            http::GBody::Empty => Ok(serde_json::Value::Null),
+            http::GBody::Bytes(b, _) => {
+                serde_json::from_slice(&b).map_err(GraphError::invalid_body)
+            }
+        }
+    }
+
     /// Every message Outlook would have sent to attendees, oldest first.
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.world().outbox.clone()
@@ -389,6 +441,20 @@ pub struct RunningGraph {
 }
 
 impl RunningGraph {
+    /// [`GraphEmulator::get_as`] with this server's origin; `path` is what follows
+    /// `/v1.0`, or a whole link the emulator handed out (an `@odata.nextLink`).
+    pub async fn get_as(
+        &self,
+        user: &str,
+        path: &str,
+        prefer: Option<&str>,
+    ) -> Result<serde_json::Value, GraphError> {
+        let path = path.strip_prefix(self.graph_url.as_str()).unwrap_or(path);
+        self.emulator
+            .get_as(user, path, prefer, &self.identity_url)
+            .await
+    }
+
     /// Stops serving and waits for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {

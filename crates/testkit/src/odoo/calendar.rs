@@ -1223,6 +1223,7 @@ pub fn write(tx: &mut Tx<'_>, env: &Env, ids: &[i64], mut vals: Map<String, Valu
     let time_changed = vals
         .keys()
         .any(|k| TIME_FIELDS.contains(&k.as_str()) || k == "duration");
+    let archiving = vals.get("active") == Some(&Value::Bool(false));
     for &id in ids {
         let row = tx.row("calendar.event", id).cloned().unwrap_or_default();
         let rec = row.get("recurrence_id").and_then(Value::as_i64);
@@ -1270,6 +1271,9 @@ pub fn write(tx: &mut Tx<'_>, env: &Env, ids: &[i64], mut vals: Map<String, Valu
                 }
             }
         }
+    }
+    if archiving {
+        rebase_archived(tx, ids);
     }
     Ok(())
 }
@@ -1525,7 +1529,9 @@ pub fn mass_action(
     } else {
         let mut vals = Map::new();
         vals.insert("active".into(), json!(false));
-        orm::write_plain(tx, env, m, &targets, &vals)
+        orm::write_plain(tx, env, m, &targets, &vals)?;
+        rebase_archived(tx, &targets);
+        Ok(())
     }
 }
 
@@ -1536,26 +1542,51 @@ pub fn before_unlink(tx: &mut Tx<'_>, env: &Env, ids: &[i64]) -> OResult<()> {
         if dt(&row, "start").is_some_and(|s| s > tx.now) && truthy(row.get("active")) {
             send_event_mail(tx, env, "cancellation", id, None);
         }
-        // `_select_new_base_event`: a recurrence whose base goes away picks another one.
         if let Some(rec) = row.get("recurrence_id").and_then(Value::as_i64) {
-            let base = tx
-                .row("calendar.recurrence", rec)
-                .and_then(|r| r.get("base_event_id"))
-                .and_then(Value::as_i64);
-            if base == Some(id) {
-                let next = events_of_recurrence(tx.db, rec, true)
-                    .into_iter()
-                    .filter(|(i, _)| !ids.contains(i))
-                    .filter_map(|(i, r)| str_of(&r, "start").map(|s| (s, i)))
-                    .min()
-                    .map(|(_, i)| i);
-                let mut ch = Row::new();
-                ch.insert("base_event_id".into(), json!(next));
-                tx.update("calendar.recurrence", rec, ch);
-            }
+            select_new_base_event(tx, rec, id, ids);
         }
     }
     Ok(())
+}
+
+/// `calendar.recurrence._select_new_base_event`: when `gone_base` (archived, or deleted
+/// with `gone`) is the base event of recurrence `rec`, the first active occurrence left
+/// (`_get_first_event`: `calendar_event_ids` sorted by start; the outliers it leaves out
+/// start off the rule counted from that first start, so never the first itself) becomes
+/// the base, or none when no active one is left. The rule, `count` included, is kept.
+/// Called from `calendar.event.write` when `active` is written False and from `unlink`
+/// (odoo/odoo `addons/calendar/models/calendar_event.py`, `calendar_recurrence.py`).
+fn select_new_base_event(tx: &mut Tx<'_>, rec: i64, gone_base: i64, gone: &[i64]) {
+    let base = tx
+        .row("calendar.recurrence", rec)
+        .and_then(|r| r.get("base_event_id"))
+        .and_then(Value::as_i64);
+    if base != Some(gone_base) {
+        return;
+    }
+    let next = events_of_recurrence(tx.db, rec, true)
+        .into_iter()
+        .filter(|(i, _)| !gone.contains(i))
+        .filter_map(|(i, r)| str_of(&r, "start").map(|s| (s, i)))
+        .min()
+        .map(|(_, i)| i);
+    let mut ch = Row::new();
+    ch.insert("base_event_id".into(), json!(next));
+    tx.update("calendar.recurrence", rec, ch);
+}
+
+/// After `active` was written False on `ids`: the recurrences whose base that was pick
+/// another ([`select_new_base_event`]).
+fn rebase_archived(tx: &mut Tx<'_>, ids: &[i64]) {
+    for &id in ids {
+        let row = tx.row("calendar.event", id).cloned().unwrap_or_default();
+        if truthy(row.get("active")) {
+            continue;
+        }
+        if let Some(rec) = row.get("recurrence_id").and_then(Value::as_i64) {
+            select_new_base_event(tx, rec, id, &[]);
+        }
+    }
 }
 
 /// `change_attendee_status(status, recurrence_update_setting)`: the current user's answer.

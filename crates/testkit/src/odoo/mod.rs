@@ -319,6 +319,18 @@ impl OdooEmulator {
             .clone()
     }
 
+    /// The `writes` counter alone: what tests and the bench read most, without copying
+    /// every counter.
+    pub fn writes(&self) -> u64 {
+        self.inner
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get("writes")
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub(crate) fn count(&self, key: &str) {
         let mut c = self
             .inner
