@@ -933,22 +933,39 @@ fn merge_my_answer(
     let mut base_list = organizers.attendees.clone();
     // The organizer's own changes to the list (since the baseline) reach a side where the
     // copy is the user's; what the user changes there is theirs and goes nowhere.
+    // Without the user: her answer is merged above, and her copy in her own mailbox
+    // does not list her (an organizer is no attendee of their own meeting).
     let others = |list: &[Attendee]| {
         let mut list = list.to_vec();
-        for a in list.iter_mut().filter(|a| a.email == ctx.me) {
-            a.response = Response::NeedsAction;
-        }
+        list.retain(|a| a.email != ctx.me);
         list
     };
-    let organizer_changed = ctx
-        .base
-        .is_some_and(|b| others(&b.attendees) != others(&organizers.attendees));
+    let changed_since_base = |list: &[Attendee]| {
+        ctx.base
+            .is_some_and(|b| others(&b.attendees) != others(list))
+    };
+    let organizer_changed = changed_since_base(&organizers.attendees);
     for (snap, target) in [(o, &mut *o_target), (m, &mut *m_target)] {
-        if snap.access == Access::Full && organizer_changed {
+        // Her own edit of the list on her copy is not overwritten (it goes nowhere, but
+        // it is hers). Her own line there stays as it is (listed or not, her answer
+        // while the answers conflict); the merged answer is set below.
+        if snap.access == Access::Full
+            && organizer_changed
+            && !changed_since_base(&snap.event.attendees)
+        {
             // Without the copy's own organizer, as the canonical form lists attendees.
-            target.attendees = organizers.attendees.clone();
             let own = target.organizer.clone();
-            target.attendees.retain(|a| Some(&a.email) != own.as_ref());
+            let mut list = others(&organizers.attendees);
+            list.retain(|a| Some(&a.email) != own.as_ref());
+            list.extend(
+                snap.event
+                    .attendees
+                    .iter()
+                    .filter(|a| a.email == ctx.me)
+                    .cloned(),
+            );
+            list.sort();
+            target.attendees = list;
         }
     }
     // A response where the user may only answer; an attendee write on their own copy.
@@ -964,10 +981,15 @@ fn merge_my_answer(
             a.response = want;
         }
     }
-    if let Some(want) = chosen {
-        for a in base_list.iter_mut().filter(|a| a.email == ctx.me) {
-            a.response = want;
+    match (chosen, ab) {
+        (Some(want), _) | (None, Some(want)) => {
+            for a in base_list.iter_mut().filter(|a| a.email == ctx.me) {
+                a.response = want;
+            }
         }
+        // An open conflict on her answer keeps the baseline's (none here), so the next
+        // cycle sees the same conflict instead of taking one side as "unchanged".
+        (None, None) => base_list.retain(|a| a.email != ctx.me),
     }
     new_base.attendees = base_list;
 }
@@ -1689,12 +1711,19 @@ mod tests {
                 ..
             }
         ));
-        // The organizer's change still reaches Odoo.
+        // The organizer's change still reaches Odoo (a change of the others: the user's
+        // own line is her answer, merged on its own).
         let mine = with(base_event(), |e| {
-            e.attendees = vec![Attendee {
-                email: "me@x.org".into(),
-                response: Response::Accepted,
-            }]
+            e.attendees = vec![
+                Attendee {
+                    email: "me@x.org".into(),
+                    response: Response::Accepted,
+                },
+                Attendee {
+                    email: "carol@x.org".into(),
+                    response: Response::NeedsAction,
+                },
+            ]
         });
         let m2 = Snapshot {
             access: Access::ResponseOnly {
