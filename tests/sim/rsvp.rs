@@ -234,8 +234,17 @@ impl World {
         }
     }
 
-    /// Alice's answer to each of Bob's meetings, per side: `title → answer`.
+    /// Alice's answer to each of Bob's meetings, per side: `title → answer`. Only where
+    /// her Outlook copy is an invitation: a meeting Bob organizes in Odoo reaches Outlook
+    /// as her own copy (`isOrganizer`, answer `organizer`), which holds no answer of hers.
     pub async fn answers(&self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        let invitations: BTreeSet<String> = self
+            .graph_events()
+            .await
+            .iter()
+            .filter(|v| v["isOrganizer"] == false)
+            .filter_map(|v| v["subject"].as_str().map(str::to_string))
+            .collect();
         let attendance = self.alice_attendance();
         let odoo: BTreeMap<String, String> = self
             .odoo_rows()
@@ -243,7 +252,7 @@ impl World {
             .filter_map(|r| {
                 let title = r["name"].as_str()?;
                 let id = r["id"].as_i64()?;
-                is_bobs(title).then(|| {
+                (is_bobs(title) && invitations.contains(title)).then(|| {
                     let state = attendance
                         .get(&id)
                         .map_or("none".to_string(), |(_, s)| s.clone());
@@ -257,7 +266,8 @@ impl World {
             .iter()
             .filter_map(|v| {
                 let title = v["subject"].as_str()?;
-                is_bobs(title).then(|| (title.to_string(), graph_answer(v).to_string()))
+                (is_bobs(title) && v["isOrganizer"] == false)
+                    .then(|| (title.to_string(), graph_answer(v).to_string()))
             })
             .collect();
         (odoo, graph)

@@ -763,6 +763,75 @@ impl OdooEvents {
         Ok(vals)
     }
 
+    /// The Odoo users of the organizers `to_odoo` names in these creates
+    /// (`user_id: {"email": …}`), by lower-case e-mail: one `search_read` for the whole
+    /// batch, none when no create names an organizer. An e-mail without a user is
+    /// absent: that organizer is outside Odoo.
+    async fn organizer_users(&self, values: &[Value]) -> PortResult<BTreeMap<String, i64>> {
+        let mut emails: Vec<String> = values
+            .iter()
+            .filter_map(|v| v.pointer("/user_id/email").and_then(Value::as_str))
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        emails.sort_unstable();
+        emails.dedup();
+        let mut users = BTreeMap::new();
+        if emails.is_empty() {
+            return Ok(users);
+        }
+        // Odoo's prefix notation: n leaves or-ed need n-1 "|" in front.
+        let mut domain: Vec<Value> = vec![json!("|"); emails.len() - 1];
+        domain.extend(
+            emails
+                .iter()
+                .map(|e| json!(["partner_id.email", "=ilike", e])),
+        );
+        let rows: Vec<Value> = self
+            .client
+            .search_read(
+                "res.users",
+                Value::Array(domain),
+                &["email"],
+                &SearchOptions::default(),
+            )
+            .await
+            .map_err(odoo_port_error)?;
+        for row in rows {
+            let (Some(id), Some(email)) = (
+                row.get("id").and_then(Value::as_i64),
+                row.get("email").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            users.entry(email.trim().to_lowercase()).or_insert(id);
+        }
+        Ok(users)
+    }
+
+    /// The create values for one event: [`Self::unresolve`] plus the organizer, which
+    /// only a create names. Left out, Odoo makes the syncing user the organizer (its
+    /// default) of someone else's meeting and creates her attendee row `accepted`
+    /// (specs/odoo.md, `calendar.attendee`), so her answer would have nowhere to go.
+    /// As Odoo's own Outlook sync does (specs/odoo.md, Graph → Odoo): the user with the
+    /// organizer's e-mail, else `false` (an organizer outside Odoo). A write never moves
+    /// the organizer.
+    async fn create_values(
+        &self,
+        values: &Value,
+        users: &BTreeMap<String, i64>,
+    ) -> PortResult<serde_json::Map<String, Value>> {
+        let mut vals = self.unresolve(values).await?;
+        if let Some(email) = values.pointer("/user_id/email").and_then(Value::as_str) {
+            let user = users.get(&email.trim().to_lowercase());
+            vals.insert(
+                "user_id".into(),
+                user.map_or(Value::Bool(false), |id| json!(id)),
+            );
+        }
+        Ok(vals)
+    }
+
     /// The partner with this e-mail, created when Odoo has none.
     async fn partner_for(&self, email: &str) -> PortResult<i64> {
         let found = self
@@ -879,7 +948,8 @@ impl OdooCalendar for OdooEvents {
     }
 
     async fn create(&self, values: &Value) -> PortResult<i64> {
-        let vals = self.unresolve(values).await?;
+        let users = self.organizer_users(std::slice::from_ref(values)).await?;
+        let vals = self.create_values(values, &users).await?;
         self.client
             .create_one("calendar.event", vals, WriteOrigin::Microsoft)
             .await
@@ -887,9 +957,10 @@ impl OdooCalendar for OdooEvents {
     }
 
     async fn create_many(&self, values: &[Value]) -> PortResult<Vec<i64>> {
+        let users = self.organizer_users(values).await?;
         let mut vals_list = Vec::with_capacity(values.len());
         for v in values {
-            vals_list.push(self.unresolve(v).await?);
+            vals_list.push(self.create_values(v, &users).await?);
         }
         // One `create` with the list: one request and one transaction for all of them.
         self.client
@@ -934,7 +1005,10 @@ impl OdooCalendar for OdooEvents {
             WriteOrigin::Microsoft,
         )
         .ids(&[id])
-        .arg("status", state);
+        .arg("status", state)
+        // Required by Odoo's signature `change_attendee_status(status,
+        // recurrence_update_setting)` (specs/odoo.md §2.1); one event: its own row.
+        .arg("recurrence_update_setting", "self_only");
         self.client
             .call(&call)
             .await

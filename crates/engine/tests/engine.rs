@@ -616,6 +616,103 @@ async fn an_invitation_the_user_answers_in_odoo_is_answered_in_outlook_and_nothi
     w.assert_every_write_audited();
 }
 
+/// No open conflict is left in the store.
+fn assert_no_open_conflict(w: &mut World) {
+    let open = w.engine().store().tx(|t| t.open_conflicts("p1")).unwrap();
+    assert!(open.is_empty(), "{open:?}");
+}
+
+/// The attendee rows of an Odoo record with `email`'s state set to `state`.
+fn with_state(rec: &Value, email: &str, state: &str) -> Value {
+    let mut rows = rec["attendee_ids"].clone();
+    for a in rows.as_array_mut().unwrap() {
+        if a["email"] == email {
+            a["state"] = json!(state);
+        }
+    }
+    json!({ "attendee_ids": rows })
+}
+
+fn invited_with(colleague: &str) -> Vec<Attendee> {
+    vec![
+        Attendee {
+            email: ME.into(),
+            response: Response::NeedsAction,
+        },
+        Attendee {
+            email: colleague.into(),
+            response: Response::NeedsAction,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn someone_elses_outlook_meeting_settles_when_the_lists_differ_beyond_the_users_answer() {
+    // Found 7 of docs/RELIABILITY.md: Bob's Outlook meeting mirrored into Odoo (as his)
+    // used to reopen "not written there: attendees" every cycle once the lists differed
+    // in what only Bob's side can change.
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Bob's meeting", 25, 15);
+    e.attendees = invited_with("carol@example.org");
+    let gid = w
+        .graph
+        .user_create(&e.normalized(), Some("bob@example.org"));
+    w.sync().await;
+    let oid = w.odoo_id_of("Bob's meeting");
+    assert_eq!(
+        w.odoo.record(oid).unwrap()["user_id"]["email"],
+        "bob@example.org"
+    );
+    w.assert_quiet().await;
+    // Carol answers on Odoo's copy; the user accepts in Outlook.
+    let rec = w.odoo.record(oid).unwrap();
+    w.odoo
+        .user_write(oid, &with_state(&rec, "carol@example.org", "declined"));
+    w.graph.user_edit(&gid, |v| {
+        v["responseStatus"] = json!({ "response": "accepted" });
+    });
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    assert_eq!(w.odoo.writes_of("respond"), 1);
+    assert_eq!(w.graph.writes_of("update"), 0, "no organizer-only write");
+    let rec = w.odoo.record(oid).unwrap();
+    let mine = rec["attendee_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == ME)
+        .unwrap();
+    assert_eq!(mine["state"], "accepted");
+    assert_no_open_conflict(&mut w);
+    w.assert_quiet().await;
+    w.assert_quiet().await;
+    assert_no_open_conflict(&mut w);
+}
+
+#[tokio::test]
+async fn someone_elses_odoo_meeting_copied_to_outlook_settles_after_the_users_answer() {
+    // Bob's Odoo meeting reaches Outlook as the user's own copy; her answer in Odoo has
+    // nothing to write there and must not become a conflict that comes back.
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Bob's Odoo meeting", 26, 10);
+    e.organizer = Some("bob@example.org".into());
+    e.attendees = invited_with("bob@example.org");
+    let oid = w.odoo.user_create(&e.normalized());
+    w.sync().await;
+    w.assert_quiet().await;
+    let rec = w.odoo.record(oid).unwrap();
+    w.odoo.user_write(oid, &with_state(&rec, ME, "accepted"));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    assert_eq!(w.odoo.record(oid).unwrap()["name"], "Bob's Odoo meeting");
+    assert_no_open_conflict(&mut w);
+    w.assert_quiet().await;
+    w.assert_quiet().await;
+    assert_no_open_conflict(&mut w);
+}
+
 #[tokio::test]
 async fn an_odoo_event_asking_for_teams_gets_a_teams_meeting_whose_link_comes_back_to_odoo() {
     let mut w = World::new();

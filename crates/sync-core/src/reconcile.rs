@@ -445,7 +445,7 @@ pub fn reconcile(
             d.rule = "new in Odoo: create in Outlook".to_owned();
             d.ops.push(Op::Create {
                 side: Side::Microsoft,
-                event: o.event.clone(),
+                event: outlook_copy(&o),
             });
             d.ops.push(Op::Link { event: o.event });
         }
@@ -720,7 +720,22 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     let mut blocked: Vec<(Side, FieldConflict)> = Vec::new();
     let mut open_fields = false;
     let mut answers: Vec<(Side, Response)> = Vec::new();
+    let invited = [&o.access, &m.access].into_iter().find_map(|a| match a {
+        Access::ResponseOnly { me } => Some(me.trim().to_lowercase()),
+        Access::Full => None,
+    });
     for field in Field::ALL {
+        if let (Field::Attendees, Some(me)) = (field, invited.as_deref()) {
+            merge_my_answer(
+                MyAnswer { me, base, winner },
+                (o, m),
+                (&mut o_target, &mut m_target, &mut new_base),
+                &mut answers,
+                &mut field_conflicts,
+                &mut open_fields,
+            );
+            continue;
+        }
         let ov = o.event.field(field);
         let mv = m.event.field(field);
         let bv = base.map(|b| b.field(field));
@@ -836,6 +851,147 @@ fn merge(d: &mut Decision, base: Option<&Event>, o: &Snapshot, m: &Snapshot, pol
     if base_moved || !d.ops.is_empty() {
         d.ops.push(Op::Link { event: new_base });
     }
+}
+
+/// What Outlook gets for an Odoo event: the event itself, but for a meeting someone else
+/// organizes without the user among its attendees. The copy is created in the user's
+/// mailbox, so the user organizes it there, and Outlook would mail the user an invitation
+/// to their own meeting; their answer stays in Odoo ([`merge_my_answer`]).
+fn outlook_copy(o: &Snapshot) -> Event {
+    let mut event = o.event.clone();
+    if let Access::ResponseOnly { me } = &o.access {
+        let me = me.trim().to_lowercase();
+        event.attendees.retain(|a| a.email != me);
+    }
+    event
+}
+
+/// The user, the baseline and the policy's winner, for [`merge_my_answer`].
+struct MyAnswer<'a> {
+    me: &'a str,
+    base: Option<&'a Event>,
+    winner: Option<Side>,
+}
+
+/// The attendees of a meeting someone else organizes (either side `ResponseOnly`).
+///
+/// The attendee list belongs to the organizer: on a `ResponseOnly` side only the user's
+/// own answer can be written (Graph refuses the rest with `ErrorAccessDenied`; in Odoo
+/// the user answers on their own `calendar.attendee` line), and on a side where the
+/// user's copy is their own (an invitation mirrored from the other side) writing the
+/// organizer's list would invite those people again from the user's account. So the
+/// lists are not compared at all (a difference is nobody's edit, hence no conflict
+/// that could come back every cycle); only the user's answer is merged three-way and
+/// goes out as a response where it is listed. The baseline keeps the organizer's list
+/// (the `ResponseOnly` side's, Odoo's when both are) with the merged answer.
+fn merge_my_answer(
+    ctx: MyAnswer<'_>,
+    (o, m): (&Snapshot, &Snapshot),
+    (o_target, m_target, new_base): (&mut Event, &mut Event, &mut Event),
+    answers: &mut Vec<(Side, Response)>,
+    field_conflicts: &mut Vec<FieldConflict>,
+    open_fields: &mut bool,
+) {
+    let answer_in = |e: &Event| {
+        e.attendees
+            .iter()
+            .find(|a| a.email == ctx.me)
+            .map(|a| a.response)
+    };
+    let (ao, am) = (answer_in(&o.event), answer_in(&m.event));
+    let ab = ctx.base.and_then(answer_in);
+    let chosen = match (ao, am) {
+        (Some(a), Some(b)) if a != b => {
+            if ab == Some(a) {
+                Some(b)
+            } else if ab == Some(b) {
+                Some(a)
+            } else {
+                field_conflicts.push(FieldConflict {
+                    field: Field::Attendees,
+                    base: ctx.base.map(|b| b.field(Field::Attendees)),
+                    odoo: o.event.field(Field::Attendees),
+                    microsoft: m.event.field(Field::Attendees),
+                });
+                match ctx.winner {
+                    Some(Side::Odoo) => Some(a),
+                    Some(Side::Microsoft) => Some(b),
+                    None => {
+                        *open_fields = true;
+                        None
+                    }
+                }
+            }
+        }
+        (a, b) => a.or(b),
+    };
+    let organizers = if o.access == Access::Full {
+        &m.event
+    } else {
+        &o.event
+    };
+    let mut base_list = organizers.attendees.clone();
+    // The organizer's own changes to the list (since the baseline) reach a side where the
+    // copy is the user's; what the user changes there is theirs and goes nowhere.
+    // Without the user: her answer is merged above, and her copy in her own mailbox
+    // does not list her (an organizer is no attendee of their own meeting).
+    let others = |list: &[Attendee]| {
+        let mut list = list.to_vec();
+        list.retain(|a| a.email != ctx.me);
+        list
+    };
+    let changed_since_base = |list: &[Attendee]| {
+        ctx.base
+            .is_some_and(|b| others(&b.attendees) != others(list))
+    };
+    let organizer_changed = changed_since_base(&organizers.attendees);
+    for (snap, target) in [(o, &mut *o_target), (m, &mut *m_target)] {
+        // Her own edit of the list on her copy is not overwritten (it goes nowhere, but
+        // it is hers). Her own line there stays as it is (listed or not, her answer
+        // while the answers conflict); the merged answer is set below.
+        if snap.access == Access::Full
+            && organizer_changed
+            && !changed_since_base(&snap.event.attendees)
+        {
+            // Without the copy's own organizer, as the canonical form lists attendees.
+            let own = target.organizer.clone();
+            let mut list = others(&organizers.attendees);
+            list.retain(|a| Some(&a.email) != own.as_ref());
+            list.extend(
+                snap.event
+                    .attendees
+                    .iter()
+                    .filter(|a| a.email == ctx.me)
+                    .cloned(),
+            );
+            list.sort();
+            target.attendees = list;
+        }
+    }
+    // A response where the user may only answer; an attendee write on their own copy.
+    for (side, snap, current, target) in [
+        (Side::Odoo, o, ao, &mut *o_target),
+        (Side::Microsoft, m, am, &mut *m_target),
+    ] {
+        let Some(want) = chosen else { continue };
+        if current.is_some_and(|now| now != want) && snap.access != Access::Full {
+            answers.push((side, want));
+        }
+        for a in target.attendees.iter_mut().filter(|a| a.email == ctx.me) {
+            a.response = want;
+        }
+    }
+    match (chosen, ab) {
+        (Some(want), _) | (None, Some(want)) => {
+            for a in base_list.iter_mut().filter(|a| a.email == ctx.me) {
+                a.response = want;
+            }
+        }
+        // An open conflict on her answer keeps the baseline's (none here), so the next
+        // cycle sees the same conflict instead of taking one side as "unchanged".
+        (None, None) => base_list.retain(|a| a.email != ctx.me),
+    }
+    new_base.attendees = base_list;
 }
 
 /// If `wanted` differs from `current` only in the answer of `me`, that answer.
@@ -1555,12 +1711,19 @@ mod tests {
                 ..
             }
         ));
-        // The organizer's change still reaches Odoo.
+        // The organizer's change still reaches Odoo (a change of the others: the user's
+        // own line is her answer, merged on its own).
         let mine = with(base_event(), |e| {
-            e.attendees = vec![Attendee {
-                email: "me@x.org".into(),
-                response: Response::Accepted,
-            }]
+            e.attendees = vec![
+                Attendee {
+                    email: "me@x.org".into(),
+                    response: Response::Accepted,
+                },
+                Attendee {
+                    email: "carol@x.org".into(),
+                    response: Response::NeedsAction,
+                },
+            ]
         });
         let m2 = Snapshot {
             access: Access::ResponseOnly {
@@ -1621,23 +1784,183 @@ mod tests {
                 },
             ]
         );
-        // Changing someone else's answer is not the user's to make.
+        // Someone else's answer is the organizer's list: a change to it on the user's own
+        // copy goes nowhere, is no conflict, and the baseline keeps the organizer's list,
+        // so the next cycle is quiet too.
         let other = with(invited(Response::NeedsAction), |e| {
             e.attendees[0].response = Response::Declined
         });
-        let d = reconcile(Some(&b), seen(other), Observed::present(m), Policy::Ask);
-        assert!(d.ops.iter().all(|op| !matches!(
-            op,
-            Op::Respond { .. }
-                | Op::Update {
-                    side: Side::Microsoft,
-                    ..
-                }
-        )));
-        assert!(matches!(
-            d.conflicts[0].kind,
-            ConflictKind::NotOrganizer { .. }
-        ));
+        let d = reconcile(
+            Some(&b),
+            seen(other.clone()),
+            Observed::present(m.clone()),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
+        assert!(
+            d.ops.iter().all(|op| matches!(op, Op::Link { .. })),
+            "{:?}",
+            d.ops
+        );
+        let again = reconcile(
+            Some(&Baseline::new(b.event.clone(), None, None)),
+            seen(other),
+            Observed::present(m),
+            Policy::Ask,
+        );
+        assert!(
+            again.ops.is_empty() && again.conflicts.is_empty(),
+            "{:?}",
+            again
+        );
+    }
+
+    #[test]
+    fn a_meeting_someone_else_organizes_settles_after_the_users_answer() {
+        let guest = |e: Event| Snapshot {
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+            ..Snapshot::new(e)
+        };
+        let person = |email: &str, response| Attendee {
+            email: email.into(),
+            response,
+        };
+        let meeting = |list: Vec<Attendee>| {
+            with(base_event(), |e| {
+                e.organizer = Some("bob@x.org".into());
+                e.attendees = list;
+            })
+            .normalized()
+        };
+        // Bob's Outlook meeting mirrored into Odoo: both copies are Bob's, and the lists
+        // differ in what only Bob (or the others) can change: Carol's answer, Dan listed.
+        let outlook = meeting(vec![
+            person("me@x.org", Response::NeedsAction),
+            person("carol@x.org", Response::Accepted),
+        ]);
+        let odoo = |mine| {
+            meeting(vec![
+                person("me@x.org", mine),
+                person("carol@x.org", Response::NeedsAction),
+                person("dan@x.org", Response::NeedsAction),
+            ])
+        };
+        let b = Baseline::new(odoo(Response::NeedsAction), None, None);
+        let d = reconcile(
+            Some(&b),
+            Observed::present(guest(odoo(Response::Declined))),
+            Observed::present(guest(outlook.clone())),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
+        let Some(Op::Link { event: settled }) = d.ops.last().cloned() else {
+            panic!("a link: {:?}", d.ops)
+        };
+        assert_eq!(
+            d.ops[..d.ops.len() - 1],
+            [Op::Respond {
+                side: Side::Microsoft,
+                response: Response::Declined
+            }]
+        );
+        // Next cycle: Outlook shows the answer; nothing is written, nothing conflicts.
+        let answered = with(outlook.clone(), |e| {
+            e.attendees[1].response = Response::Declined
+        })
+        .normalized();
+        let d = reconcile(
+            Some(&Baseline::new(settled.clone(), None, None)),
+            Observed::present(guest(odoo(Response::Declined))),
+            Observed::present(guest(answered.clone())),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
+        assert!(
+            d.ops.iter().all(|op| matches!(op, Op::Link { .. })),
+            "{:?}",
+            d.ops
+        );
+        let settled = match d.ops.last() {
+            Some(Op::Link { event }) => event.clone(),
+            _ => settled,
+        };
+        let d = reconcile(
+            Some(&Baseline::new(settled, None, None)),
+            Observed::present(guest(odoo(Response::Declined))),
+            Observed::present(guest(answered)),
+            Policy::Ask,
+        );
+        assert!(d.ops.is_empty() && d.conflicts.is_empty(), "{:?}", d);
+        // Answers made on both sides since the baseline, differently: a conflict on the
+        // answer, decided by the policy as any field.
+        let d = reconcile(
+            Some(&b),
+            Observed::present(guest(odoo(Response::Accepted))),
+            Observed::present(guest(with(outlook.clone(), |e| {
+                e.attendees[1].response = Response::Tentative
+            }))),
+            Policy::OdooWins,
+        );
+        assert_eq!(d.conflicts.len(), 1);
+        assert!(d.ops.contains(&Op::Respond {
+            side: Side::Microsoft,
+            response: Response::Accepted
+        }));
+    }
+
+    #[test]
+    fn the_organizers_list_reaches_the_users_own_copy_and_her_edits_there_stay() {
+        // Bob's Odoo meeting, copied to Outlook where the copy is the user's own (she
+        // organizes it there, so Outlook does not list her).
+        let bobs = |list: Vec<Attendee>| Snapshot {
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+            ..Snapshot::new(
+                with(base_event(), |e| {
+                    e.organizer = Some("bob@x.org".into());
+                    e.attendees = list;
+                })
+                .normalized(),
+            )
+        };
+        let me = |response| Attendee {
+            email: "me@x.org".into(),
+            response,
+        };
+        let carol = Attendee {
+            email: "carol@x.org".into(),
+            response: Response::NeedsAction,
+        };
+        let copy = with(base_event(), |e| e.organizer = Some("me@x.org".into()));
+        let b = Baseline::new(bobs(vec![me(Response::NeedsAction)]).event, None, None);
+        // Her answer in Odoo: nothing to write in Outlook, no conflict.
+        let d = reconcile(
+            Some(&b),
+            Observed::present(bobs(vec![me(Response::Accepted)])),
+            seen(copy.clone()),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty(), "{:?}", d.conflicts);
+        assert!(updates(&d, Side::Microsoft).is_empty(), "{:?}", d.ops);
+        // Bob invites Carol: his list reaches her copy.
+        let d = reconcile(
+            Some(&b),
+            Observed::present(bobs(vec![me(Response::NeedsAction), carol.clone()])),
+            seen(copy.clone()),
+            Policy::Ask,
+        );
+        assert_eq!(updates(&d, Side::Microsoft), vec![vec![Field::Attendees]]);
+        // She adds Carol on her own copy: not Bob's list, no write to Odoo, no conflict.
+        let d = reconcile(
+            Some(&b),
+            Observed::present(bobs(vec![me(Response::NeedsAction)])),
+            seen(with(copy, |e| e.attendees = vec![carol])),
+            Policy::Ask,
+        );
+        assert!(d.conflicts.is_empty() && d.ops.is_empty(), "{:?}", d);
     }
 
     #[test]

@@ -420,12 +420,20 @@ pub fn create(tx: &mut Tx<'_>, env: &Env, vals_list: Vec<Map<String, Value>>) ->
             partner_commands_supported(p)?;
         }
         let (mut row, pending) = orm::split_vals(tx, m, None, &vals)?;
-        let organizer = row
-            .get("user_id")
-            .and_then(Value::as_i64)
-            .unwrap_or(env.uid);
+        // `user_id` defaults to the current user only when the create leaves it out; an
+        // explicit `false` is an event without an organizer, as Odoo's Outlook sync makes
+        // for an organizer who is no user (specs/odoo.md, "The organizer becomes `user_id`
+        // if a user has that email, else False"): nobody's row is then created `accepted`.
+        let organizer = match vals.get("user_id") {
+            Some(v) if !truthy(Some(v)) => None,
+            _ => Some(
+                row.get("user_id")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(env.uid),
+            ),
+        };
         row.insert("user_id".into(), json!(organizer));
-        let organizer_partner = tx.db.user_partner(organizer);
+        let organizer_partner = organizer.and_then(|u| tx.db.user_partner(u));
         row.insert("partner_id".into(), json!(organizer_partner));
         if !vals.contains_key("partner_ids") {
             let me = tx.db.user_partner(env.uid);
