@@ -812,8 +812,13 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
                     .ok()
                     .and_then(|b| serde_json::from_slice(&b).ok())
                     .unwrap_or(Value::Null);
-                if status.success() && is_quiet(&v) && synced_in.is_none() {
-                    synced_in = Some(t0.elapsed());
+                // The kills after the first sync aim within a quiet cycle, which is far
+                // shorter than the run that finished the first sync: the shortest finished
+                // run is the best measure of it (with the first run's length, nearly every
+                // later run finished before its kill).
+                if status.success() && is_quiet(&v) {
+                    let took = t0.elapsed();
+                    synced_in = Some(synced_in.map_or(took, |d| d.min(took)));
                 }
             }
         }
