@@ -382,7 +382,13 @@ mod tests {
         );
         let progress = serde_json::json!({"done": 2, "graph_id": "AAM"});
         store
-            .tx(|t| t.set_job_progress(1, progress.as_object().unwrap(), chrono::Utc::now()))
+            .tx(|t| {
+                t.set_job_progress(
+                    1,
+                    progress.as_object().unwrap(),
+                    "2026-11-22T01:00:00Z".parse().unwrap(),
+                )
+            })
             .unwrap();
         let job = store.tx(|t| t.job(1)).unwrap().unwrap();
         assert_eq!(
