@@ -146,12 +146,10 @@ impl World {
     }
 
     fn base_of(&self, rid: i64) -> Option<i64> {
-        // The base row is the recurrence's first row by id.
-        self.odoo
-            .series_rows(rid)
-            .iter()
-            .filter_map(|r| r["id"].as_i64())
-            .min()
+        // The base row is the one the recurrence names: Odoo re-bases a series whose base
+        // is archived, deleted or (created off its rule) detached, so the first row by id
+        // may no longer be part of the series, and a rename through it would miss it.
+        self.odoo.base_event_of(rid)
     }
 
     /// Adds what a user step touched to the trace.
