@@ -1571,6 +1571,57 @@ mod calendar {
     }
 
     #[tokio::test]
+    async fn a_series_created_off_its_rule_is_rebased_on_its_first_occurrence() {
+        // Every Monday from Tuesday 2026-03-03: `_apply_recurrence` detaches the created
+        // base (its start is no range of the rule), `create` archives it, and that archive
+        // re-bases the recurrence on the first Monday.
+        let w = world("19.0").await;
+        let created = w
+            .event(json!({"name": "Off rule", "start": "2026-03-03 09:00:00", "stop": "2026-03-03 10:00:00", "recurrency": true, "rrule_type": "weekly", "mon": true, "interval": 1, "end_type": "count", "count": 3, "event_tz": "Europe/Brussels"}))
+            .await;
+        let row = w
+            .a(
+                "calendar.event",
+                "read",
+                json!({"ids": [created], "fields": ["active", "recurrence_id", "recurrency"]}),
+            )
+            .await[0]
+            .clone();
+        assert_eq!(
+            (
+                row["active"].clone(),
+                row["recurrence_id"].clone(),
+                row["recurrency"].clone()
+            ),
+            (json!(false), json!(false), json!(false)),
+            "the created base is archived and detached"
+        );
+        let rows = w
+            .a("calendar.event", "search_read", json!({"domain": [["name", "=", "Off rule"]], "fields": ["start", "recurrence_id"], "order": "start"}))
+            .await;
+        let rows = rows.as_array().unwrap();
+        let starts: Vec<&str> = rows.iter().map(|r| r["start"].as_str().unwrap()).collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-03-09 09:00:00",
+                "2026-03-16 09:00:00",
+                "2026-03-23 09:00:00"
+            ]
+        );
+        let rec = rows[0]["recurrence_id"][0].as_i64().unwrap();
+        let r = w
+            .read1(
+                "calendar.recurrence",
+                rec,
+                json!(["base_event_id", "count"]),
+            )
+            .await;
+        assert_eq!(r["base_event_id"][0], rows[0]["id"]);
+        assert_eq!(r["count"], json!(3));
+    }
+
+    #[tokio::test]
     async fn editing_one_occurrence_makes_an_exception_and_rule_changes_need_more_than_this_event()
     {
         let w = world("19.0").await;
