@@ -1530,6 +1530,18 @@ mod calendar {
         );
     }
 
+    /// The recurrence's base event id and `count`.
+    async fn base_and_count(w: &World, rec: i64) -> (Value, Value) {
+        let r = w
+            .read1(
+                "calendar.recurrence",
+                rec,
+                json!(["base_event_id", "count"]),
+            )
+            .await;
+        (r["base_event_id"][0].clone(), r["count"].clone())
+    }
+
     #[tokio::test]
     async fn archiving_or_deleting_the_base_event_names_the_next_occurrence_the_base() {
         // `_select_new_base_event` from `write(active=False)` and `unlink`; the rule and
@@ -1541,14 +1553,7 @@ mod calendar {
             let w = &w;
             async move {
                 w.a("calendar.event", method, json!({"ids": [id]})).await;
-                let r = w
-                    .read1(
-                        "calendar.recurrence",
-                        rec,
-                        json!(["base_event_id", "count"]),
-                    )
-                    .await;
-                (r["base_event_id"][0].clone(), r["count"].clone())
+                base_and_count(w, rec).await
             }
         };
         assert_eq!(
@@ -1610,15 +1615,10 @@ mod calendar {
             ]
         );
         let rec = rows[0]["recurrence_id"][0].as_i64().unwrap();
-        let r = w
-            .read1(
-                "calendar.recurrence",
-                rec,
-                json!(["base_event_id", "count"]),
-            )
-            .await;
-        assert_eq!(r["base_event_id"][0], rows[0]["id"]);
-        assert_eq!(r["count"], json!(3));
+        assert_eq!(
+            base_and_count(&w, rec).await,
+            (rows[0]["id"].clone(), json!(3))
+        );
     }
 
     #[tokio::test]
