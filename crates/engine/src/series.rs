@@ -855,7 +855,7 @@ impl Engine {
             let g_changed = g
                 .as_ref()
                 .and_then(|g| seen.graph.get(g))
-                .and_then(|v| graph::from_graph_for_user(v, &self.cfg.me).ok())
+                .and_then(|v| self.graph_event(v).ok())
                 .is_some_and(|e| !same(&e));
             let o_changed = o
                 .and_then(|o| seen.odoo.get(&o))

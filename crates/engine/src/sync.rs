@@ -1284,8 +1284,17 @@ impl Engine {
         })
     }
 
-    fn graph_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+    /// A Graph item as the engine compares it: a series master whose start is off its
+    /// rule reads as starting on its first occurrence (its first slot, as Odoo holds it:
+    /// `series::on_rule`), or the series would differ from its Odoo side by a start no
+    /// occurrence has, and an Odoo edit would send that start to Outlook.
+    fn graph_event(&self, v: &Value) -> Result<Event, MapError> {
         let event = graph::from_graph_for_user(v, &self.cfg.me)?;
+        Ok(series::on_rule(&event).into_owned())
+    }
+
+    fn graph_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+        let event = self.graph_event(v)?;
         Ok(Snapshot {
             event,
             version: graph::version(v),
