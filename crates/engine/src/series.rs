@@ -490,6 +490,50 @@ pub(super) fn series_fields(
     (out, event.recurrence.is_some())
 }
 
+/// `event` as an Odoo series can hold it: a series whose start is not an occurrence of its
+/// own rule (a weekly Mon/Thu series starting on a Friday, which Outlook accepts and
+/// expands from the first matching day) starts on the rule's first occurrence instead,
+/// same local time and length; anything else is returned as it is.
+///
+/// Odoo cannot keep such a start: `calendar.event.create` with `recurrency` runs
+/// `_apply_recurrence`, which detaches every row whose (start, stop) is not a range of the
+/// rule (`recurrence_id` and `recurrency` cleared; dateutil yields no DTSTART that misses
+/// BYDAY), the new base included, archives them (`detached_events.active = False`), and
+/// that archive re-bases the recurrence on its first remaining event
+/// (`_select_new_base_event`; odoo/odoo addons/calendar/models/calendar_event.py `create`,
+/// `write`, calendar_recurrence.py). The id `create` returns would then be an archived
+/// single event outside the series: linked to it, the engine would see its own series as
+/// a deleted one and a new one. The occurrences are the same either way (the rule's,
+/// `sync_core::expand` expands it as Odoo does, a COUNT not counting a start off the
+/// rule), so moving the start loses nothing.
+pub(super) fn on_rule(event: &Event) -> std::borrow::Cow<'_, Event> {
+    use std::borrow::Cow;
+    if event.recurrence.is_none() {
+        return Cow::Borrowed(event);
+    }
+    let from = match event.when {
+        When::Timed { start, .. } => start,
+        When::AllDay { start, .. } => expand::day_start(start),
+    };
+    // The first occurrence of the rule, cancelled or not (exdates skip dates).
+    let mut bare = event.clone();
+    if let Some(r) = bare.recurrence.as_mut() {
+        r.exdates.clear();
+    }
+    let first = expand::occurrences(&bare, from, from + Duration::days(366 * 100))
+        .ok()
+        .and_then(|list| list.first().map(|o| o.when));
+    match first {
+        Some(when) if when != event.when => {
+            let mut moved = event.clone();
+            moved.when = when;
+            Cow::Owned(moved)
+        }
+        // On the rule, or a rule without any occurrence (Odoo keeps no row either way).
+        _ => Cow::Borrowed(event),
+    }
+}
+
 impl Engine {
     /// Turns the series parts of an observation into one record per series (see the
     /// module docs). `masters`: Graph series masters mentioned; `recurrences`: Odoo
@@ -811,7 +855,7 @@ impl Engine {
             let g_changed = g
                 .as_ref()
                 .and_then(|g| seen.graph.get(g))
-                .and_then(|v| graph::from_graph_for_user(v, &self.cfg.me).ok())
+                .and_then(|v| self.graph_event(v).ok())
                 .is_some_and(|e| !same(&e));
             let o_changed = o
                 .and_then(|o| seen.odoo.get(&o))

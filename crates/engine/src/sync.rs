@@ -1291,8 +1291,17 @@ impl Engine {
         })
     }
 
-    fn graph_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+    /// A Graph item as the engine compares it: a series master whose start is off its
+    /// rule reads as starting on its first occurrence (its first slot, as Odoo holds it:
+    /// `series::on_rule`), or the series would differ from its Odoo side by a start no
+    /// occurrence has, and an Odoo edit would send that start to Outlook.
+    fn graph_event(&self, v: &Value) -> Result<Event, MapError> {
         let event = graph::from_graph_for_user(v, &self.cfg.me)?;
+        Ok(series::on_rule(&event).into_owned())
+    }
+
+    fn graph_snapshot(&self, v: &Value) -> Result<Snapshot, MapError> {
+        let event = self.graph_event(v)?;
         Ok(Snapshot {
             event,
             version: graph::version(v),
@@ -2302,10 +2311,13 @@ impl Engine {
                 side: Side::Odoo,
                 event,
             } => {
+                // A series starts on its rule's first occurrence in Odoo (see
+                // `series::on_rule`): that is what is created, and looked for.
+                let written = series::on_rule(&event);
                 let mut found = None;
                 if job.maybe_applied {
-                    if let Some(start) = timed_start(&event) {
-                        for r in self.odoo.find(&event.title, start).await? {
+                    if let Some(start) = timed_start(&written) {
+                        for r in self.odoo.find(&written.title, start).await? {
                             let Some(id) = r.get("id").and_then(Value::as_i64) else {
                                 continue;
                             };
@@ -2314,7 +2326,7 @@ impl Engine {
                                 t.link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, id)
                             })?;
                             let same = odoo::from_odoo(&r)
-                                .map(|e| e.hash() == event.hash())
+                                .map(|e| e.hash() == written.hash())
                                 .unwrap_or(false);
                             // Odoo has no transactionId: an unlinked record with the same
                             // title and start is the one the lost answer created (perhaps
@@ -2342,7 +2354,7 @@ impl Engine {
                         }
                         Some(Err(e)) => return Err(StepFail::Port(e)),
                         None => {
-                            let mut values = odoo::to_odoo(&event)?;
+                            let mut values = odoo::to_odoo(&written)?;
                             if let Some(o) = values.as_object_mut() {
                                 o.remove("cancelled_occurrences");
                             }
@@ -2439,7 +2451,7 @@ impl Engine {
                 let (written, exdates) =
                     series::series_fields(p.odoo_before.as_ref(), &event, &fields);
                 if !written.is_empty() {
-                    let mut values = odoo::to_odoo_fields(&event, &written)?;
+                    let mut values = odoo::to_odoo_fields(&series::on_rule(&event), &written)?;
                     let recurring = event.recurrence.is_some()
                         || p.odoo_before
                             .as_ref()
@@ -3012,7 +3024,7 @@ impl Engine {
                     Some(id) => self.odoo.read(&[id]).await?.into_iter().next(),
                     None => None,
                 };
-                let mut values = odoo::to_odoo(&event)?;
+                let mut values = odoo::to_odoo(&series::on_rule(&event))?;
                 match existing.and_then(|r| r.get("id").and_then(Value::as_i64)) {
                     Some(id) => {
                         values["active"] = json!(true);

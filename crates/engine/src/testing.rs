@@ -914,6 +914,15 @@ impl FakeOdoo {
         self.lock().records.get(&id).and_then(rid_of)
     }
 
+    /// The base event the recurrence `rid` names (`base_event_id`), as Odoo re-bases it.
+    pub fn base_event_of(&self, rid: i64) -> Option<i64> {
+        self.lock()
+            .recurrences
+            .get(&rid)
+            .and_then(|r| r.get("base_event_id"))
+            .and_then(Value::as_i64)
+    }
+
     /// Every recurrence id.
     pub fn recurrence_ids(&self) -> Vec<i64> {
         self.lock().recurrences.keys().copied().collect()
@@ -983,9 +992,17 @@ impl FakeOdoo {
             first + Duration::days(366 * 100),
         )
         .unwrap_or_default();
-        if !list.iter().any(|o| o.when == event.when) {
-            // `_apply_recurrence` archives the rows off the rule, the base included.
+        let off_rule = !list.iter().any(|o| o.when == event.when);
+        if off_rule {
+            // `_apply_recurrence` detaches the rows whose (start, stop) is not a range of
+            // the rule (`_detach_events`: `recurrence_id` and `recurrency` cleared) and the
+            // caller archives them (`detached_events.active = False`): the base itself
+            // when its start is off the rule (dateutil yields no DTSTART that misses
+            // BYDAY). odoo/odoo addons/calendar/models/calendar_event.py `create`,
+            // calendar_recurrence.py `_apply_recurrence`.
             if let Some(r) = s.records.get_mut(&base) {
+                r["recurrence_id"] = json!(false);
+                r["recurrency"] = json!(false);
                 r["active"] = json!(false);
             }
             Self::touch(s, base);
@@ -1002,6 +1019,12 @@ impl FakeOdoo {
             set_times(&mut row, o.when);
             s.records.insert(id, row);
             Self::touch(s, id);
+        }
+        if off_rule {
+            // That archive is a `write(active=False)` on the base: the recurrence is
+            // re-based on its first remaining event (`_select_new_base_event`), so the id
+            // `create` returns is no longer the series' base, nor part of it.
+            Self::select_new_base(s, rid);
         }
         rid
     }

@@ -1183,3 +1183,115 @@ async fn occurrences_deleted_in_odoo_before_the_first_sync_are_not_created_in_ou
     w.clock.advance(Duration::hours(2));
     w.assert_quiet().await;
 }
+
+/// An Outlook series starting on Friday 2026-11-27, every Monday and Thursday, 5 times:
+/// its start is not an occurrence of its rule (Outlook expands it from Monday 11-30).
+fn off_rule_series(title: &str) -> Event {
+    series(title, 27, 10, "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=5")
+}
+
+/// Odoo cannot keep a series start off its rule: `create` detaches and archives such a
+/// base and re-bases the recurrence. The engine creates the series on the rule's first
+/// occurrence instead, so the id it links is the base Odoo keeps; `lost`: the create's
+/// answer is lost and the retry looks for the record it made.
+async fn an_outlook_series_off_its_rule(lost: bool) {
+    let mut w = World::new();
+    let master = w.graph.user_create(&off_rule_series("Clinic"), None);
+    if lost {
+        w.odoo.lose_answer_of_next("create");
+    }
+    w.confirm().await;
+    w.clock.advance(Duration::hours(2));
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let rids = w.odoo_series("Clinic");
+    assert_eq!(rids.len(), 1, "one Odoo recurrence");
+    let rows = w.active_rows(rids[0]);
+    assert_eq!(
+        odoo_dates(&rows),
+        [
+            "2026-11-30",
+            "2026-12-03",
+            "2026-12-07",
+            "2026-12-10",
+            "2026-12-14"
+        ]
+    );
+    assert_eq!(odoo_dates(&rows), w.outlook_dates(&master));
+    let base = w.odoo.base_event_of(rids[0]).unwrap();
+    assert_eq!(base, rows[0]["id"].as_i64().unwrap(), "created on its rule");
+    assert_eq!(w.odoo.writes_of("create"), 1, "created once");
+    w.assert_quiet().await;
+    w.clock.advance(Duration::hours(2));
+    w.assert_quiet().await;
+
+    // A rename of the whole series through its base reaches the same Outlook series.
+    w.odoo.user_write(
+        base,
+        &json!({"name": "Clinic (new)", "recurrence_update": "all_events"}),
+    );
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    let m = w.master("Clinic (new)");
+    assert_eq!(m["id"], json!(master));
+    assert_eq!(w.masters().len(), 1, "no second series in Outlook");
+    // The Outlook series reads as starting on its first occurrence, as Odoo's does: the
+    // rename is not taken for a move of its start (a PATCH of the start would rebuild it).
+    assert_eq!(
+        &m["start"]["dateTime"].as_str().unwrap()[..10],
+        "2026-11-27",
+        "the Outlook start is left as the user made it"
+    );
+    assert_eq!(w.odoo_series("Clinic (new)"), rids);
+    assert_eq!(
+        odoo_dates(&w.active_rows(rids[0])),
+        w.outlook_dates(&master)
+    );
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn an_outlook_series_starting_off_its_rule_is_created_in_odoo_on_its_first_occurrence() {
+    // Found by series_simulation (seeds 27, 72, 76, 121, 139, 142) once FakeOdoo re-based
+    // an off-rule base as Odoo does: the engine linked the archived id `create` returned
+    // and saw its own series deleted and a new one, a duplicate in Outlook.
+    an_outlook_series_off_its_rule(false).await;
+}
+
+#[tokio::test]
+async fn an_off_rule_series_create_whose_answer_was_lost_is_found_not_made_twice() {
+    an_outlook_series_off_its_rule(true).await;
+}
+
+#[tokio::test]
+async fn an_odoo_series_created_off_its_rule_is_rebased_and_syncs_as_one_series() {
+    // FakeOdoo as Odoo: the created base is detached, archived, and the series lives on
+    // under its first occurrence (series_simulation's title-only failures, seed 318).
+    let mut w = World::new();
+    let created = w.odoo.user_create(&off_rule_series("Lab"));
+    let row = w.odoo.record(created).unwrap();
+    assert_eq!(row["active"], json!(false), "the off-rule base is archived");
+    assert_eq!(row["recurrence_id"], json!(false), "and detached");
+    let rids = w.odoo_series("Lab");
+    assert_eq!(rids.len(), 1);
+    let rows = w.active_rows(rids[0]);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        w.odoo.base_event_of(rids[0]),
+        rows[0]["id"].as_i64(),
+        "re-based on its first occurrence"
+    );
+    w.confirm().await;
+    let master = w.master("Lab")["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.outlook_dates(&master), odoo_dates(&rows));
+    w.assert_quiet().await;
+    w.odoo.user_write(
+        rows[0]["id"].as_i64().unwrap(),
+        &json!({"name": "Lab (new)", "recurrence_update": "all_events"}),
+    );
+    w.clock.advance(Duration::hours(2));
+    w.sync().await;
+    assert_eq!(w.master("Lab (new)")["id"], json!(master));
+    assert_eq!(w.masters().len(), 1);
+    w.assert_quiet().await;
+}

@@ -1530,6 +1530,18 @@ mod calendar {
         );
     }
 
+    /// The recurrence's base event id and `count`.
+    async fn base_and_count(w: &World, rec: i64) -> (Value, Value) {
+        let r = w
+            .read1(
+                "calendar.recurrence",
+                rec,
+                json!(["base_event_id", "count"]),
+            )
+            .await;
+        (r["base_event_id"][0].clone(), r["count"].clone())
+    }
+
     #[tokio::test]
     async fn archiving_or_deleting_the_base_event_names_the_next_occurrence_the_base() {
         // `_select_new_base_event` from `write(active=False)` and `unlink`; the rule and
@@ -1541,14 +1553,7 @@ mod calendar {
             let w = &w;
             async move {
                 w.a("calendar.event", method, json!({"ids": [id]})).await;
-                let r = w
-                    .read1(
-                        "calendar.recurrence",
-                        rec,
-                        json!(["base_event_id", "count"]),
-                    )
-                    .await;
-                (r["base_event_id"][0].clone(), r["count"].clone())
+                base_and_count(w, rec).await
             }
         };
         assert_eq!(
@@ -1568,6 +1573,52 @@ mod calendar {
             .read1("calendar.recurrence", rec, json!(["base_event_id"]))
             .await;
         assert_eq!(r["base_event_id"], json!(false));
+    }
+
+    #[tokio::test]
+    async fn a_series_created_off_its_rule_is_rebased_on_its_first_occurrence() {
+        // Every Monday from Tuesday 2026-03-03: `_apply_recurrence` detaches the created
+        // base (its start is no range of the rule), `create` archives it, and that archive
+        // re-bases the recurrence on the first Monday.
+        let w = world("19.0").await;
+        let created = w
+            .event(json!({"name": "Off rule", "start": "2026-03-03 09:00:00", "stop": "2026-03-03 10:00:00", "recurrency": true, "rrule_type": "weekly", "mon": true, "interval": 1, "end_type": "count", "count": 3, "event_tz": "Europe/Brussels"}))
+            .await;
+        let row = w
+            .a(
+                "calendar.event",
+                "read",
+                json!({"ids": [created], "fields": ["active", "recurrence_id", "recurrency"]}),
+            )
+            .await[0]
+            .clone();
+        assert_eq!(
+            (
+                row["active"].clone(),
+                row["recurrence_id"].clone(),
+                row["recurrency"].clone()
+            ),
+            (json!(false), json!(false), json!(false)),
+            "the created base is archived and detached"
+        );
+        let rows = w
+            .a("calendar.event", "search_read", json!({"domain": [["name", "=", "Off rule"]], "fields": ["start", "recurrence_id"], "order": "start"}))
+            .await;
+        let rows = rows.as_array().unwrap();
+        let starts: Vec<&str> = rows.iter().map(|r| r["start"].as_str().unwrap()).collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-03-09 09:00:00",
+                "2026-03-16 09:00:00",
+                "2026-03-23 09:00:00"
+            ]
+        );
+        let rec = rows[0]["recurrence_id"][0].as_i64().unwrap();
+        assert_eq!(
+            base_and_count(&w, rec).await,
+            (rows[0]["id"].clone(), json!(3))
+        );
     }
 
     #[tokio::test]

@@ -977,8 +977,15 @@ fn events_of_recurrence(db: &Db, rec: i64, active_only: bool) -> Vec<(i64, Row)>
         .unwrap_or_default()
 }
 
-/// `_apply_recurrence`: keeps occurrences on a range, archives those off the rule, and
-/// creates a new row for each range without one.
+/// `_apply_recurrence`: keeps occurrences on a range, detaches those off the rule
+/// (`_detach_events`: `recurrence_id` and `recurrency` cleared) and archives them, and
+/// creates a new row for each range without one. The base itself is off the rule when its
+/// start is not an occurrence (dateutil yields no DTSTART that misses BYDAY): `create`
+/// archives it (`detached_events.active = False`), and that `write(active=False)` re-bases
+/// the recurrence on its first remaining event ([`select_new_base_event`]), so the id
+/// `create` returns is an archived single event outside the series (odoo/odoo
+/// `addons/calendar/models/calendar_event.py` `create`/`write`, `calendar_recurrence.py`
+/// `_apply_recurrence`).
 fn apply_recurrence(tx: &mut Tx<'_>, env: &Env, rec_id: i64) -> OResult<()> {
     let Some(rec) = tx.row("calendar.recurrence", rec_id).cloned() else {
         return Ok(());
@@ -992,16 +999,13 @@ fn apply_recurrence(tx: &mut Tx<'_>, env: &Env, rec_id: i64) -> OResult<()> {
     };
     let mut todo = ranges(&rec, &base);
     let now = tx.now_stored();
+    let mut detached = Vec::new();
     for (id, ev) in events_of_recurrence(tx.db, rec_id, true) {
         let key = (dt(&ev, "start"), dt(&ev, "stop"));
         if let Some(pos) = todo.iter().position(|(s, e)| (Some(*s), Some(*e)) == key) {
             todo.remove(pos);
         } else {
-            let mut ch = Row::new();
-            ch.insert("active".into(), json!(false));
-            ch.insert("write_date".into(), json!(now.clone()));
-            ch.insert("write_uid".into(), json!(env.uid));
-            tx.update("calendar.event", id, ch);
+            detached.push(id);
         }
     }
     let organizer_partner = base
@@ -1038,6 +1042,20 @@ fn apply_recurrence(tx: &mut Tx<'_>, env: &Env, rec_id: i64) -> OResult<()> {
         row.insert("write_uid".into(), json!(env.uid));
         let id = tx.insert("calendar.event", row);
         create_attendees(tx, env, id, &partners, organizer_partner);
+    }
+    // Detached and archived once the new rows exist: a base among them hands the series
+    // to the first of those.
+    for &id in &detached {
+        let mut ch = Row::new();
+        ch.insert("recurrence_id".into(), Value::Null);
+        ch.insert("recurrency".into(), json!(false));
+        ch.insert("active".into(), json!(false));
+        ch.insert("write_date".into(), json!(now.clone()));
+        ch.insert("write_uid".into(), json!(env.uid));
+        tx.update("calendar.event", id, ch);
+    }
+    if detached.contains(&base_id) {
+        select_new_base_event(tx, rec_id, base_id, &[]);
     }
     Ok(())
 }
