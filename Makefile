@@ -52,12 +52,14 @@ lint:
 test-rust: ui
 	WITH_TAURI_DRIVER=1 $(DESKTOP) cargo nextest run --workspace --profile ci --no-tests=fail
 
-# The two seeded simulations, 2,000 seeds each, built in cargo's optimised `sim` profile
+# The two seeded simulations, at least 2,000 seeds each, built in cargo's optimised `sim` profile
 # (Cargo.toml, into target/sim): tests/sim (the real engine, app ports and clients against
 # both emulators) and crates/engine/tests/simulation.rs (the engine against its fakes),
 # with their replay and regression tests. Part of `make test`; build time and seed rates
 # in docs/RELIABILITY.md, "Simulation speed".
-SIM_SEEDS ?= 2000
+# 2,100 seeds from 1, of which the open ones (`OPEN` in tests/sim/main.rs, 78 below 2,100)
+# are skipped: at least 2,000 histories run.
+SIM_SEEDS ?= 2100
 test-sim: bootstrap
 	SIM_SEEDS=$(SIM_SEEDS) cargo nextest run --cargo-profile sim --profile sim --no-tests=fail \
 	  -p odoo365 -p odoo365-engine --features odoo365-engine/testing --test sim --test simulation
