@@ -766,9 +766,6 @@ const FILES_DIVERGE: &str = "documents: a record's files differ by more than a n
 const FILE_DUPLICATE: &str = "documents: one content twice on a side; not traced (Found 13)";
 const FILE_LOSS: &str =
     "documents: a version overwritten or deleted without a journal entry; not traced (Found 13)";
-const FILE_AUDIT: &str =
-    "documents: a file written without an audit line (cf. Found 8); not traced (Found 13)";
-const LINK_UNIQUE: &str = "calendar: a cycle fails on UNIQUE(link.profile_id, kind, graph_id): the engine tries to link an Outlook event that is already linked; not traced (Found 13)";
 const UNASKED_INVITATION: &str = "calendar: Outlook mails an invitation for an event created with guests that no Odoo edit of Alice's asked for; not traced (Found 13)";
 const CALENDAR_DIVERGE: &str =
     "calendar: an event (or series) only in Outlook at the end; not traced (Found 13)";
