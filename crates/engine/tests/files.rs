@@ -1033,6 +1033,90 @@ async fn a_replace_resumed_after_a_crash_neither_overwrites_a_later_onedrive_edi
     );
 }
 
+/// Sim seeds 219, 732, 1124, 1404, 1557: a OneDrive edit planned into Odoo, its job cut
+/// off by a crash, came back *maybe applied*; the restart skipped the read that guards an
+/// Odoo write (Odoo has no `If-Match`) and overwrote the content Alice had saved in Odoo
+/// meanwhile, with no journal entry. Now the attachment is read all the same: our content
+/// there means the write landed, the planned-over content means send it, else both
+/// versions stay.
+#[tokio::test]
+async fn an_odoo_replace_resumed_after_a_crash_does_not_overwrite_a_later_odoo_edit() {
+    let mut crashed_before_the_write = false;
+    for n in 1..30 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "notes.txt", b"v1");
+        w.sync().await;
+        let id = w.path("sale.order/1/notes.txt").unwrap();
+        w.drive.user_edit(&id, b"v2 from onedrive");
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            break;
+        }
+        let mut kept = vec![&b"v2 from onedrive"[..]];
+        if w.odoo.on_record(SO, 1).iter().any(|x| x.2 == b"v1") {
+            crashed_before_the_write = true;
+            w.odoo.user_edit(a, b"v3 from odoo");
+            kept.push(b"v3 from odoo");
+        }
+        w.sync().await;
+        w.sync().await;
+        let odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+        let drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
+        for version in kept {
+            assert!(
+                odoo.iter().any(|c| c == version) && drive.iter().any(|c| c == version),
+                "crash after {n}: {} lost (Odoo {odoo:?}, OneDrive {drive:?})",
+                String::from_utf8_lossy(version)
+            );
+        }
+        w.quiet().await;
+    }
+    assert!(
+        crashed_before_the_write,
+        "no crash point fell before the Odoo write"
+    );
+}
+
+/// Sim seeds 821, 1995: an Odoo delete planned into OneDrive, its job cut off by a crash,
+/// came back *maybe applied* and was sent without `If-Match`, over a OneDrive edit made
+/// meanwhile: that version went to the recycle bin with no journal entry of it and was not
+/// kept. Now the delete keeps its `If-Match` (or, after a step of its own with a lost
+/// answer, reads the item first): the edited version stays and comes back to Odoo.
+#[tokio::test]
+async fn a_drive_delete_resumed_after_a_crash_does_not_delete_a_later_onedrive_edit() {
+    let mut crashed_before_the_delete = false;
+    for n in 1..30 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "notes.txt", b"v1");
+        w.sync().await;
+        let id = w.path("sale.order/1/notes.txt").unwrap();
+        w.odoo.user_delete(a);
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            break;
+        }
+        if w.drive.content(&id).is_none() {
+            continue;
+        }
+        crashed_before_the_delete = true;
+        w.drive.user_edit(&id, b"v2 from onedrive");
+        w.sync().await;
+        w.sync().await;
+        let odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+        assert_eq!(
+            w.drive.content(&id).as_deref(),
+            Some(&b"v2 from onedrive"[..]),
+            "crash after {n}: the OneDrive edit was deleted"
+        );
+        assert_eq!(odoo, vec![b"v2 from onedrive".to_vec()], "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(
+        crashed_before_the_delete,
+        "no crash point fell before the OneDrive delete"
+    );
+}
+
 /// Restarts after a crash at step `n` of a cycle; `None` when the cycle ran to its end
 /// before the crash point.
 async fn crash_at(w: &World, n: usize) -> Option<FileReport> {

@@ -2189,27 +2189,29 @@ impl FileSync {
         }
     }
 
-    /// Odoo has no If-Match: before overwriting or deleting an attachment, check that its
-    /// content is still the one planned with (a user edit since is planned again instead of
-    /// being lost). After a lost answer our own write may be what changed it: no check.
+    /// Reads the attachment before a content replace or a delete: Odoo has no `If-Match`,
+    /// so this is how a write planned cycles ago (a job that waited out a retry or a crash)
+    /// keeps off a version Alice saved in Odoo since. `landed` is the checksum the step
+    /// itself writes: after a lost answer or a crash the attachment may already hold it,
+    /// and then the step is done (`Ok(Some(..))`). A job marked *maybe applied* is checked
+    /// like any other: what it may have written is exactly `landed`, and anything else is
+    /// somebody's edit.
     async fn odoo_unchanged(
         &self,
         attachment: i64,
         planned: Option<&OdooState>,
-        maybe: bool,
-    ) -> Result<(), StepFail> {
+        landed: Option<&str>,
+    ) -> Result<Option<OdooAttachment>, StepFail> {
         let Some(planned) = planned else {
-            return Ok(());
+            return Ok(None);
         };
-        if maybe {
-            return Ok(());
-        }
-        match self.odoo.read(&[attachment]).await?.first() {
+        match self.odoo.read(&[attachment]).await?.into_iter().next() {
             None => Err(StepFail::Port(PortError::NotFound)),
+            Some(a) if landed.is_some() && a.checksum.as_deref() == landed => Ok(Some(a)),
             Some(a) if a.checksum != planned.sha1 => {
                 Err(StepFail::Port(PortError::PreconditionFailed))
             }
-            Some(_) => Ok(()),
+            Some(_) => Ok(None),
         }
     }
 
@@ -2415,7 +2417,33 @@ impl FileSync {
                     t.journal(&profile, link_id, "microsoft", "deleted", &journal, now)
                         .map(drop)
                 })?;
-                let etag = if maybe { None } else { p.etag.clone() };
+                // A delete that may have landed keeps its If-Match all the same: if it
+                // landed the item is gone (404, done), and if not, an eTag other than the
+                // planned one is Alice's edit since, which must not go with it. Only an
+                // earlier step of this job with a lost answer could have moved the eTag:
+                // then the item is read, and only unchanged content and name go.
+                let mut etag = p.etag.clone();
+                if maybe {
+                    let now = match self.drive.get(&item).await {
+                        Ok(f) => f,
+                        Err(PortError::NotFound) => {
+                            p.drive = None;
+                            return Ok(());
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let untouched = p.drive.as_ref().is_some_and(|d| {
+                        d.name == now.name
+                            && match (&d.quick_xor, &now.quick_xor) {
+                                (Some(was), Some(is)) => was == is,
+                                _ => p.etag.is_some() && now.etag == p.etag,
+                            }
+                    });
+                    if !untouched {
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
+                    etag = now.etag;
+                }
                 match self.drive.delete(&item, etag.as_deref()).await {
                     Ok(()) | Err(PortError::NotFound) => {}
                     Err(e) => return Err(e.into()),
@@ -2526,7 +2554,7 @@ impl FileSync {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
                 let expect = p.drive.as_ref().and_then(|d| d.quick_xor.clone());
-                let (spool, _info) = self.spool_from_drive(job, &item, expect.as_deref()).await?;
+                let (spool, info) = self.spool_from_drive(job, &item, expect.as_deref()).await?;
                 let now = self.now();
                 let link_id = p.link_id;
                 let journal = json!({
@@ -2537,9 +2565,13 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "overwritten", &journal, now)
                         .map(drop)
                 })?;
-                self.odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
-                    .await?;
-                let att = self.odoo.replace_content(attachment, &spool).await?;
+                let att = match self
+                    .odoo_unchanged(attachment, p.odoo.as_ref(), Some(&info.sha1))
+                    .await?
+                {
+                    Some(landed) => landed,
+                    None => self.odoo.replace_content(attachment, &spool).await?,
+                };
                 self.remove_spool(job.id);
                 take_odoo(p, &att, FileField::Content);
             }
@@ -2592,11 +2624,12 @@ impl FileSync {
                     t.journal(&profile, link_id, "odoo", "deleted", &journal, now)
                         .map(drop)
                 })?;
-                match self
-                    .odoo_unchanged(attachment, p.odoo.as_ref(), maybe)
-                    .await
-                {
-                    Ok(()) | Err(StepFail::Port(PortError::NotFound)) => {}
+                match self.odoo_unchanged(attachment, p.odoo.as_ref(), None).await {
+                    Ok(_) => {}
+                    Err(StepFail::Port(PortError::NotFound)) => {
+                        p.odoo = None;
+                        return Ok(());
+                    }
                     Err(e) => return Err(e),
                 }
                 match self.odoo.delete(attachment).await {
