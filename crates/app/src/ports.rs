@@ -243,8 +243,10 @@ impl MicrosoftCalendar for GraphCalendar {
     async fn find_by_transaction_id(&self, transaction_id: &str) -> PortResult<Option<Value>> {
         // `transactionId` cannot be filtered on: read the events created lately (a lost
         // answer is minutes old) and compare.
-        // The wall clock at the edge: "lately" is real time.
-        let since = chrono::Utc::now() - chrono::Duration::hours(TRANSACTION_LOOKBACK_HOURS);
+        // "Lately" on the client's clock, the one Graph's `createdDateTime` is compared
+        // with (the wall clock in the app; the virtual one in the simulation, where the
+        // wall clock made a seed's outcome depend on the hour it ran: seed 1005).
+        let since = self.client.now() - chrono::Duration::hours(TRANSACTION_LOOKBACK_HOURS);
         let mut url = self.events_url(&["events"]);
         url.query_pairs_mut()
             .append_pair(

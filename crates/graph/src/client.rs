@@ -45,6 +45,13 @@ impl GraphClient {
         &self.transport.config
     }
 
+    /// "Now" on the clock the client runs on (its `Seams`): the wall clock in the app, the
+    /// virtual one in tests, so that what a caller computes from it (a lookback window)
+    /// agrees with the times the service stamps.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.transport.clock.now()
+    }
+
     /// The request builders this client uses, for inspection and for `$batch` items.
     pub fn requests(&self) -> &Requests {
         &self.requests
