@@ -314,7 +314,9 @@ impl World {
         }
     }
 
-    pub fn note(&mut self, what: impl Hash) {
+    /// Adds a step to the trace hash (and, replaying one seed, to the trace on stderr).
+    pub fn note(&mut self, what: impl Hash + std::fmt::Debug) {
+        crate::say(|| format!("  = {what:?}"));
         what.hash(&mut self.trace);
     }
 

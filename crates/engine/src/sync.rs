@@ -3188,7 +3188,6 @@ impl Engine {
         job.graph_before = m.as_ref().map(|s| s.event.clone());
         job.odoo_full = o.as_ref().is_none_or(|s| s.access == Access::Full);
         job.graph_full = m.as_ref().is_none_or(|s| s.access == Access::Full);
-        let _ = profile;
         let conflicted: Vec<Field> = match &r.conflict.kind {
             ConflictKind::Fields { fields } | ConflictKind::NotOrganizer { fields, .. } => {
                 fields.iter().map(|f| f.field).collect()
@@ -3221,16 +3220,35 @@ impl Engine {
                 }
                 _ => {
                     job.graph_id = None;
-                    if o.event.recurrence.is_some() {
+                    let mut event = o.event;
+                    if event.recurrence.is_some() {
                         // A new master: the exceptions' links name instances of the old.
                         rewritten = Some(r.link_id);
+                        // Created whole, it needs the series' cancelled dates, which the
+                        // base row alone lacks: an occurrence deleted outright in Odoo
+                        // (the edit of an edit-vs-delete) came back in Outlook for good,
+                        // nothing in Odoo changing again to correct it (simulation seed
+                        // 461). Read as the observation reads a series.
+                        if let Some(id) = link.odoo_id {
+                            let rows_text =
+                                self.store.tx(|t| t.cursor(&profile, series::CUR_ROWS))?;
+                            let memory: series::RowMemory = rows_text
+                                .and_then(|s| serde_json::from_str(&s).ok())
+                                .unwrap_or_default();
+                            if let Some(v) = self.read_odoo_item(id, false, &memory).await? {
+                                let whole = self.odoo_snapshot(&v)?;
+                                job.odoo_version = whole.version.clone();
+                                job.odoo_before = Some(whole.event.clone());
+                                event = whole.event;
+                            }
+                        }
                     }
                     vec![
                         Op::Create {
                             side: Side::Microsoft,
-                            event: o.event.clone(),
+                            event: event.clone(),
                         },
-                        Op::Link { event: o.event },
+                        Op::Link { event },
                     ]
                 }
             },

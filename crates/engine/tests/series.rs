@@ -1042,6 +1042,41 @@ async fn an_exception_waits_for_its_series_conflict_and_never_becomes_a_single_e
         .await;
 }
 
+/// Simulation seed 461: an occurrence deleted outright in Odoo while the series was
+/// deleted in Outlook; "keep Odoo" created the series in Outlook from the base row alone,
+/// without that cancelled date, and it stayed there: nothing in Odoo changed again.
+#[tokio::test]
+async fn keeping_odoo_after_an_outlook_series_delete_keeps_the_occurrence_deleted_in_odoo() {
+    let mut w = World::new();
+    w.odoo
+        .user_create(&series("Standup", 23, 8, "FREQ=DAILY;COUNT=5"));
+    w.confirm().await;
+    w.assert_quiet().await;
+    let rid = w.odoo_series("Standup")[0];
+    let master = w.master("Standup")["id"].as_str().unwrap().to_owned();
+    let row = w
+        .active_rows(rid)
+        .into_iter()
+        .find(|r| r["start"].as_str().unwrap().starts_with("2026-11-25"))
+        .unwrap();
+    w.odoo.user_unlink(row["id"].as_i64().unwrap());
+    w.graph.user_delete(&master);
+    w.clock.advance(Duration::hours(2));
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    assert_eq!(w.resolve_for_odoo(), 1);
+    // Right as the resolution runs: against the emulator (and real Odoo) nothing re-reads
+    // the series after it, so a wrong create is never corrected. (The fake re-reads every
+    // cycle within its `write_date` overlap, which would hide it.)
+    w.engine().drain().await.unwrap();
+    let master = w.master("Standup")["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.outlook_dates(&master),
+        ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27"]
+    );
+    w.assert_quiet().await;
+}
+
 #[tokio::test]
 async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
     // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
