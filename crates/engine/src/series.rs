@@ -1376,6 +1376,57 @@ impl Engine {
 }
 
 impl Engine {
+    /// Remembers the rows of a series the engine has just created in Odoo (base `base`),
+    /// as the observation remembers each series it reads. Nothing else would before the
+    /// series changes, and that change may be the one that needs the memory: Alice
+    /// archiving or deleting the base (and another row) before the engine read the series
+    /// once; with no memory the re-based series read as a new one, was copied to Outlook
+    /// beside its own first copy, and the link stayed on the archived base (simulation
+    /// seed 1012).
+    pub(super) async fn remember_created_series(
+        &mut self,
+        base: i64,
+    ) -> Result<(), super::StepFail> {
+        let Some(rid) = self
+            .odoo
+            .read(&[base])
+            .await?
+            .first()
+            .and_then(odoo_recurrence_id)
+        else {
+            return Ok(());
+        };
+        let Some(s) = self
+            .odoo
+            .series(&[rid])
+            .await?
+            .into_iter()
+            .find(|s| s.recurrence.get("id").and_then(Value::as_i64) == Some(rid))
+        else {
+            return Ok(());
+        };
+        let Some((read_base, mut record)) = odoo_series_record_known(&s, &BTreeSet::new()) else {
+            return Ok(());
+        };
+        if read_base != base {
+            // Already re-based: the next observation reads it as it reads any change.
+            return Ok(());
+        }
+        let profile = self.cfg.profile_id.clone();
+        let now = self.now();
+        self.store.tx(|t| {
+            let mut memory: RowMemory = t
+                .cursor(&profile, CUR_ROWS)?
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            remember(&mut memory, base, &s, &mut record);
+            let text = serde_json::to_string(&memory)
+                .map_err(|e| crate::StoreError::Corrupt(format!("series rows cursor: {e}")))?;
+            t.set_cursor(&profile, CUR_ROWS, &text, now)
+        })?;
+        Ok(())
+    }
+
     /// After the engine rewrote a series' rule or slot on one side: that side rebuilt it
     /// without its exceptions (Graph drops them on a `recurrence` or time PATCH,
     /// crates/testkit/README.md; Odoo's `_rewrite_recurrence` archives every row,

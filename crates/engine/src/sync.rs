@@ -465,7 +465,7 @@ pub fn teams_requested(record: &Value) -> bool {
         .is_some_and(|s| s.trim().eq_ignore_ascii_case("teams"))
 }
 
-enum StepFail {
+pub(super) enum StepFail {
     Port(PortError),
     Map(String),
     Engine(EngineError),
@@ -2364,6 +2364,9 @@ impl Engine {
                 };
                 p.odoo_id = Some(id);
                 let exdates = self.odoo_apply_exdates(id, &event).await?;
+                if written.recurrence.is_some() {
+                    self.remember_created_series(id).await?;
+                }
                 p.odoo_version = match batched_version {
                     Some(v) if !exdates => Some(v),
                     _ => self.odoo_version_of(id).await?,

@@ -1077,6 +1077,35 @@ async fn keeping_odoo_after_an_outlook_series_delete_keeps_the_occurrence_delete
     w.assert_quiet().await;
 }
 
+/// Simulation seed 1012: an Outlook series created in Odoo by the engine, whose base Alice
+/// archived (and another row deleted) before the engine ever read the series back. With
+/// no memory of its rows the re-based series read as a new one: copied to Outlook beside
+/// its own first copy, the link left on the archived base.
+#[tokio::test]
+async fn an_odoo_series_rebased_before_the_engine_read_it_back_stays_one_series() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Swim", 23, 8, "FREQ=DAILY;COUNT=3"), None);
+    w.confirm().await;
+    let rid = w.odoo_series("Swim")[0];
+    let rows = w.active_rows(rid);
+    let (base, second) = (
+        rows[0]["id"].as_i64().unwrap(),
+        rows[1]["id"].as_i64().unwrap(),
+    );
+    // Past the fake's `write_date` overlap, or the next cycle reads the whole series anyway.
+    w.clock.advance(Duration::hours(2));
+    w.odoo.user_archive(base);
+    w.odoo.user_unlink(second);
+    w.settle(3).await;
+    assert_eq!(w.masters().len(), 1, "{:#?}", w.masters());
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    assert_eq!(w.outlook_dates(&master), ["2026-11-25"]);
+    assert_eq!(odoo_dates(&w.active_rows(rid)), ["2026-11-25"]);
+    w.assert_quiet().await;
+}
+
 #[tokio::test]
 async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
     // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
