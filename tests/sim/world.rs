@@ -790,8 +790,25 @@ impl World {
         let done = self.odoo_call("calendar.event", method, &[id], json!({}));
         if done.is_ok() {
             // One occurrence gone may reach Outlook as that occurrence's cancellation or as
-            // the series' new rule (an update): both tell the guests what Alice did.
-            let keys = self.odoo_keys(id, row["name"].as_str().unwrap_or_default());
+            // the series' new rule (an update): both tell the guests what Alice did. The
+            // mail names the series' title, which may not be this row's (she renamed the
+            // series since, seed 1384): the series' link is a key too.
+            let mut keys = self.odoo_keys(id, row["name"].as_str().unwrap_or_default());
+            let rec = |r: &Value| match &r["recurrence_id"] {
+                Value::Array(a) => a.first().and_then(Value::as_i64),
+                v => v.as_i64(),
+            };
+            if let Some(rid) = rec(&row) {
+                for r in rows.iter().filter(|r| rec(r) == Some(rid)) {
+                    let key = r["id"].as_i64().map(|o| format!("o:{o}"));
+                    if let Some(l) = key.and_then(|k| self.touched.link_of.get(&k)) {
+                        let l = format!("link:{l}");
+                        if !keys.contains(&l) {
+                            keys.insert(0, l);
+                        }
+                    }
+                }
+            }
             self.mail.grant(&keys, &["cancellation", "update"]);
         }
         self.note(("odoo remove", id, method, done.is_ok()));
@@ -1004,6 +1021,12 @@ impl World {
         }
         for m in g_new {
             let kind = kind_name(&m.kind);
+            crate::say(|| {
+                format!(
+                    "  Outlook mails {kind} {:?} ({}) to {:?}",
+                    m.subject, m.reason, m.to
+                )
+            });
             // An occurrence's id is its master's with a date mark (graph/calendar.rs).
             let master = m.event_id.split("=OC").next().unwrap_or_default();
             let mut keys = vec![format!("title:{}", m.subject)];

@@ -2252,13 +2252,18 @@ impl Engine {
                 // graph.md §2.4 [EVC]), so nothing is duplicated and no lookup is needed.
                 // Only a create whose source is gone must not be sent again: it looks
                 // (what the first POST made is linked, then deleted like its source).
-                let found = if source_gone {
+                // A create that may have landed is looked for before anything is sent
+                // again: a resend with the same `transactionId` is answered with the first
+                // POST's event only while that event exists, and Alice may have deleted it
+                // meanwhile (she sees it in Outlook); the resend then made it again and
+                // Outlook invited the guests a second time (simulation seeds 159, 1731).
+                let found = if source_gone || job.maybe_applied {
                     self.microsoft.find_by_transaction_id(&tx_id).await?
                 } else {
                     None
                 };
                 // The answer may be the first POST's event, perhaps edited since.
-                let adopted = job.maybe_applied;
+                let mut adopted = job.maybe_applied;
                 let v = match found {
                     Some(v) => v,
                     None if source_gone => {
@@ -2266,7 +2271,21 @@ impl Engine {
                     }
                     None => {
                         let body = graph::to_graph(&event)?;
-                        self.microsoft.create(&body, &tx_id).await?
+                        match self.microsoft.create(&body, &tx_id).await {
+                            Ok(v) => v,
+                            // The answer was lost: look for it right away, while the event
+                            // is there to be found, instead of a cycle later.
+                            Err(lost @ PortError::MaybeApplied { .. }) => {
+                                match self.microsoft.find_by_transaction_id(&tx_id).await {
+                                    Ok(Some(v)) => {
+                                        adopted = true;
+                                        v
+                                    }
+                                    _ => return Err(StepFail::Port(lost)),
+                                }
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 };
                 p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
