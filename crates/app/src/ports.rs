@@ -117,6 +117,12 @@ impl GraphCalendar {
     }
 }
 
+/// The `If-Match` value for an event at change key `key` (the engine keeps change keys as
+/// versions): `W/"<changeKey>"`, the event's `@odata.etag` form (graph.md §2.3, §2.5).
+fn event_etag(key: &str) -> String {
+    format!("W/\"{key}\"")
+}
+
 fn odata_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -201,8 +207,8 @@ impl MicrosoftCalendar for GraphCalendar {
             .json(patch)
             .map_err(graph_port_error)?
             .idempotent(resend);
-        if let Some(tag) = if_match {
-            req = req.header("If-Match", tag);
+        if let Some(key) = if_match {
+            req = req.header("If-Match", &event_etag(key));
         }
         let answer = self.send_json(req).await?;
         if answer.is_null() {
@@ -213,7 +219,8 @@ impl MicrosoftCalendar for GraphCalendar {
     }
 
     async fn delete(&self, id: &str, if_match: Option<&str>) -> PortResult<()> {
-        self.send_json(self.client.requests().delete_event(id, if_match))
+        let tag = if_match.map(event_etag);
+        self.send_json(self.client.requests().delete_event(id, tag.as_deref()))
             .await
             .map(drop)
     }
