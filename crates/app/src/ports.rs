@@ -208,7 +208,7 @@ impl MicrosoftCalendar for GraphCalendar {
             .map_err(graph_port_error)?
             .idempotent(resend);
         if let Some(key) = if_match {
-            req = req.header("If-Match", &event_etag(key));
+            req = req.header("If-Match", event_etag(key));
         }
         let answer = self.send_json(req).await?;
         if answer.is_null() {
