@@ -1117,6 +1117,35 @@ async fn a_drive_delete_resumed_after_a_crash_does_not_delete_a_later_onedrive_e
     );
 }
 
+/// Sim seed 264: Odoo lets a record hold two `f7.pdf`; OneDrive's folder holds `f7.pdf`
+/// and `f7 (2).pdf`. Moved in Odoo to a record without a namesake, the second kept its
+/// `(2)` in OneDrive for good. It takes Odoo's name back where there is room.
+#[tokio::test]
+async fn a_namesakes_numbered_copy_moved_where_the_name_is_free_takes_the_name_back() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "f7.pdf", b"first");
+    let second = w.odoo.user_attach(SO, 1, "f7.pdf", b"second");
+    w.sync().await;
+    assert_eq!(
+        w.file("sale.order/1/f7 (2).pdf").as_deref(),
+        Some(&b"second"[..])
+    );
+    w.odoo.user_move(second, SO, 2);
+    w.clock.advance(chrono::Duration::minutes(5));
+    w.sync().await;
+    assert_eq!(
+        w.file("sale.order/2/f7.pdf").as_deref(),
+        Some(&b"second"[..])
+    );
+    assert_eq!(
+        w.file("sale.order/1/f7.pdf").as_deref(),
+        Some(&b"first"[..])
+    );
+    assert!(w.path("sale.order/2/f7 (2).pdf").is_none());
+    assert_eq!(w.odoo.attachment(second).unwrap().name, "f7.pdf");
+    w.quiet().await;
+}
+
 /// Restarts after a crash at step `n` of a cycle; `None` when the cycle ran to its end
 /// before the crash point.
 async fn crash_at(w: &World, n: usize) -> Option<FileReport> {

@@ -2391,7 +2391,15 @@ impl FileSync {
                 };
                 let (folder, path) = self.record_folder(record).await?;
                 let cur = p.drive.as_ref().map(|d| d.name.clone()).unwrap_or_default();
-                let chosen = self.free_name(&folder, &path, &cur, Some(&item)).await?;
+                // A name made unique beside a namesake in the old folder (`f7 (2).pdf`, as
+                // Odoo lets a record hold two `f7.pdf`) takes Odoo's name back where there
+                // is room for it; else it kept the `(2)` for good once the clash was left
+                // behind (simulation seed 264).
+                let wanted = match p.odoo.as_ref().map(|o| names::to_drive(&o.name)) {
+                    Some(w) if is_numbered_variant(&cur, &w) => w,
+                    _ => cur.clone(),
+                };
+                let chosen = self.free_name(&folder, &path, &wanted, Some(&item)).await?;
                 let etag = if maybe { None } else { p.etag.clone() };
                 let f = self
                     .drive
@@ -2819,6 +2827,17 @@ impl FileSync {
 /// Whether a transfer's spool file still holds its content. After a crash it is hashed
 /// again; after a yield (same process, the file untouched since) its length suffices, so
 /// a large upload is not re-hashed at every turn of its lane.
+/// Whether `name` is `wanted` made unique by [`FileSync::free_name`]: `stem (n).ext`, n ≥ 2.
+fn is_numbered_variant(name: &str, wanted: &str) -> bool {
+    let (stem, ext) = names::split_ext(wanted);
+    name.strip_prefix(stem)
+        .and_then(|r| r.strip_prefix(" ("))
+        .and_then(|r| r.strip_suffix(ext))
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| n >= 2)
+}
+
 fn spool_intact(t: &Transfer, after_crash: bool) -> bool {
     if after_crash {
         super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
