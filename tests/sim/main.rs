@@ -810,11 +810,20 @@ fn regression_seeds() {
     //    OneDrive; moved in Odoo to a record without a namesake it kept the `(2)` (fixed in
     //    crates/engine/src/files/engine.rs: a move takes Odoo's name back where it is free).
     run_with(264, true).unwrap_or_else(|m| panic!("seed 264: {m}"));
+    // 616, 742, 65 (documents): an upload whose answer was lost met another content under
+    //    its name on the retry (itself edited since in OneDrive) and failed on 409 for
+    //    good; that file, taken for the upload's own, was never read again: on one side
+    //    only (fixed in crates/engine/src/files/engine.rs: the retry takes a free name,
+    //    and files skipped for an upload in flight are read again next cycle).
+    for seed in [616, 742, 65] {
+        run_with(seed, true).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
+    }
+    run_with(65, false).unwrap_or_else(|m| panic!("seed 65 (no occurrence deletes): {m}"));
 }
 
 // Failing seeds of seeds 1-2,100 (`sim` profile), grouped by what the check saw;
 // docs/RELIABILITY.md "Found" 13. Refreshed on 2026-11-23 (session 6) after merging the
-// keep-both, crash and series fixes, and again in session 7 after Found 15-22 (every
+// keep-both, crash and series fixes, and again in session 7 after Found 15-23 (every
 // silent-loss and every calendar-divergence seed passes now; 1887 fails now). The rest is
 // not traced beyond its class.
 const KEEP_BOTH_NAME: &str = "documents: a kept-both copy keeps its dated `(Odoo conflict …)` or `(2)` name after the clash is gone; Found 10's class, still failing after its fix (Found 13)";
@@ -824,7 +833,6 @@ const FILE_DUPLICATE: &str = "documents: one content twice on a side; not traced
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
 const OPEN: &[(u64, bool, &str)] = &[
-    (65, true, FILES_DIVERGE),
     (128, true, FILES_DIVERGE),
     (175, true, FILE_DUPLICATE),
     (191, true, FILE_DUPLICATE),
@@ -836,9 +844,7 @@ const OPEN: &[(u64, bool, &str)] = &[
     (565, true, FILE_DUPLICATE),
     (577, true, FILES_DIVERGE),
     (601, true, FILE_DUPLICATE),
-    (616, true, KEEP_BOTH_NAME),
     (693, true, FILE_DUPLICATE),
-    (742, true, KEEP_BOTH_NAME),
     (747, true, FILE_DUPLICATE),
     (800, true, FILES_DIVERGE),
     (844, true, FILES_DIVERGE),
@@ -879,7 +885,6 @@ const OPEN: &[(u64, bool, &str)] = &[
     (2042, true, FILES_DIVERGE),
     (2112, true, FILES_DIVERGE),
     (2127, true, FILES_DIVERGE),
-    (65, false, "documents: an upload whose answer was lost (reset after apply) is retried into 409 nameAlreadyExists for good; Odoo keeps f1.pdf, OneDrive holds another f1.pdf (not diagnosed further; fails the same at f09f92f)"),
     (191, false, "documents: an attachment holds a content already on that side (not diagnosed; fails the same at f09f92f)"),
 ];
 

@@ -689,6 +689,71 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     w.quiet().await;
 }
 
+/// Sim seeds 616, 742, 65: an upload whose answer was lost, and a file of another content
+/// under its name by the retry (the upload edited in OneDrive since, or someone's new
+/// file). The retry failed on 409 for good, and that file, taken for the upload's own while
+/// the job lasted, was never read again: on one side only. Now the retry uploads under a
+/// free name and the other file is read again and synced as a file of its own.
+#[tokio::test]
+async fn a_lost_upload_whose_name_holds_another_content_by_the_retry_keeps_both_files() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+    w.drive.lose_answer_of_next("upload_small");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    let id = w
+        .path("sale.order/1/a.txt")
+        .expect("the lost upload landed");
+    w.drive.user_edit(&id, b"edited in onedrive");
+    w.clock.advance(chrono::Duration::minutes(5));
+    w.sync().await;
+    w.clock.advance(chrono::Duration::minutes(5));
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let mut odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
+    let mut drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
+    odoo.sort();
+    drive.sort();
+    assert_eq!(
+        odoo,
+        [b"edited in onedrive".to_vec(), b"from odoo".to_vec()]
+    );
+    assert_eq!(drive, odoo);
+    w.quiet().await;
+}
+
+/// Sim seed 36 (after the fix above changed its history): an upload whose answer was lost,
+/// its file renamed in OneDrive before the retry looked for it. The retry found nothing
+/// under the name and uploaded again, and the renamed first copy came back to Odoo: one
+/// content twice on both sides. Now the changes since the last observation show the file,
+/// and the rename reaches Odoo.
+#[tokio::test]
+async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_made_again() {
+    let w = World::new();
+    let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+    w.drive.lose_answer_of_next("upload_small");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    let id = w
+        .path("sale.order/1/a.txt")
+        .expect("the lost upload landed");
+    w.drive.user_rename(&id, "b.txt");
+    w.clock.advance(chrono::Duration::minutes(5));
+    w.sync().await;
+    w.clock.advance(chrono::Duration::minutes(5));
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(w.drive.files().len(), 1, "{:?}", w.drive.files());
+    assert_eq!(
+        w.file("sale.order/1/b.txt").as_deref(),
+        Some(&b"from odoo"[..])
+    );
+    let odoo = w.odoo.on_record(SO, 1);
+    assert_eq!(odoo.len(), 1, "{odoo:?}");
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+    w.quiet().await;
+}
+
 #[tokio::test]
 async fn a_content_conflict_is_resolved_by_the_users_choice() {
     use odoo365_engine::files::FileConflictChoice;

@@ -502,6 +502,9 @@ pub struct FileSync {
     steps: usize,
     /// Bytes the large lane sent in the current drain.
     large_sent: u64,
+    /// New OneDrive files this cycle's plan left to an upload in flight under their name
+    /// (taken for its own work): read again next cycle, in case they are not.
+    skipped_drive: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for FileSync {
@@ -545,6 +548,7 @@ impl FileSync {
             crash_after: None,
             steps: 0,
             large_sent: 0,
+            skipped_drive: BTreeSet::new(),
         })
     }
 
@@ -643,6 +647,7 @@ impl FileSync {
         report.jobs_done += self.drain().await?;
         let profile = self.profile();
         let now = self.now();
+        let mut skipped = std::mem::take(&mut self.skipped_drive);
         let (waiting, failed) = self.store.tx(|t| {
             // Items whose job is still waiting were skipped by this cycle's plan while the
             // cursors moved past them: the next cycle reads them again explicitly.
@@ -667,6 +672,7 @@ impl FileSync {
                     }
                 }
             }
+            recheck.drive.extend(std::mem::take(&mut skipped));
             if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
                 let text = serde_json::to_string(&recheck).map_err(corrupt)?;
                 t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
@@ -1129,16 +1135,25 @@ impl FileSync {
                 !creating_odoo.contains(&(RecordKey::new(&a.res_model, a.res_id), a.name.clone()))
             })
             .collect();
-        let new_drive: Vec<&DriveFile> = seen
+        let mut new_drive: Vec<&DriveFile> = Vec::new();
+        for f in seen
             .files
             .values()
             .filter(|f| !linked_drive.contains(&f.id) && !busy.contains(&format!("d:{}", f.id)))
-            .filter(|f| {
-                !f.parent_id
-                    .as_ref()
-                    .is_some_and(|p| creating_drive.contains(&(p.clone(), f.name.to_lowercase())))
-            })
-            .collect();
+        {
+            let uploading_here = f
+                .parent_id
+                .as_ref()
+                .is_some_and(|p| creating_drive.contains(&(p.clone(), f.name.to_lowercase())));
+            if uploading_here {
+                // Most likely the upload's own file (its answer lost). If it is not (the
+                // upload chose another name after all), the cursor has moved past it:
+                // it is read again next cycle, or it stayed on no side (seed 616).
+                self.skipped_drive.insert(f.id.clone());
+            } else {
+                new_drive.push(f);
+            }
+        }
         // Pair unlinked files with unlinked attachments of the same record and content.
         let mut paired_odoo: BTreeSet<i64> = BTreeSet::new();
         let mut paired_drive: BTreeSet<String> = BTreeSet::new();
@@ -1819,11 +1834,44 @@ impl FileSync {
         let found = if maybe && tr.session.is_none() {
             // A lost answer: the file may be there already.
             match tr.target.as_ref() {
-                Some(UploadTarget::New { parent_id, name }) => self
-                    .drive
-                    .find_child(parent_id, name)
-                    .await?
-                    .filter(|f| f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str())),
+                Some(UploadTarget::New { parent_id, name }) => {
+                    match self.drive.find_child(parent_id, name).await? {
+                        Some(f)
+                            if f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str()) =>
+                        {
+                            Some(f)
+                        }
+                        Some(_) => {
+                            // Another content under the name: our upload edited since, or
+                            // someone's new file. Either way it is a file of its own now
+                            // (the observation takes it as new); this one goes under a
+                            // free name, instead of failing on 409 for good and leaving
+                            // that file on no side (simulation seed 616).
+                            let wanted = name.clone();
+                            let chosen =
+                                self.free_name(&folder, &folder_path, &wanted, None).await?;
+                            if let Some(Transfer {
+                                target: Some(UploadTarget::New { name, .. }),
+                                ..
+                            }) = p.transfer.as_mut()
+                            {
+                                *name = chosen;
+                            }
+                            self.save(job, p).await?;
+                            None
+                        }
+                        None => {
+                            let (parent, target) = (parent_id.clone(), name.clone());
+                            self.landed_elsewhere(&tr.content).await?.map(|mut f| {
+                                // The baseline is what the upload made; Alice's rename
+                                // or move since is then read as hers next cycle.
+                                f.name = target;
+                                f.parent_id = Some(parent);
+                                f
+                            })
+                        }
+                    }
+                }
                 _ => None,
             }
         } else {
@@ -1840,6 +1888,50 @@ impl FileSync {
         }
         self.checkpoint()?;
         Ok(f)
+    }
+
+    /// A lost upload's file when it is no longer under its name: Alice may have renamed or
+    /// moved it before the retry looked (simulation seed 36: it was uploaded a second time
+    /// and the renamed first copy came back to Odoo, one content twice on both sides). The
+    /// changes since the last observation tell (read, not saved: the observation reads
+    /// them again): an unlinked file with the upload's content is it.
+    async fn landed_elsewhere(
+        &mut self,
+        content: &ContentInfo,
+    ) -> Result<Option<DriveFile>, StepFail> {
+        let profile = self.profile();
+        let (root, delta) = self.store.tx(|t| {
+            Ok((
+                t.cursor(&profile, CUR_ROOT)?,
+                t.cursor(&profile, CUR_DELTA)?,
+            ))
+        })?;
+        let (Some(root), Some(delta)) = (root, delta) else {
+            return Ok(None);
+        };
+        let round = match self.drive.delta(&root, Some(&delta)).await {
+            Ok(r) => r,
+            // The cursor expired: no cheap way to tell; the upload is made again.
+            Err(PortError::ResyncRequired) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut last: BTreeMap<String, DriveFile> = BTreeMap::new();
+        for f in round.items {
+            last.insert(f.id.clone(), f);
+        }
+        for f in last.into_values() {
+            if f.deleted || f.folder || f.quick_xor.as_deref() != Some(content.quick_xor.as_str()) {
+                continue;
+            }
+            let linked = self
+                .store
+                .tx(|t| t.link_by_graph(&profile, LinkKind::File, &f.id))?
+                .is_some();
+            if !linked {
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
     }
 
     /// The OneDrive file already linked to `attachment`, when a resumed `DriveCreate` that
