@@ -714,7 +714,9 @@ impl World {
 
     /// The mail-book keys of an Odoo row titled `title`.
     pub fn odoo_keys(&self, id: i64, title: &str) -> Vec<String> {
-        let mut keys = vec![format!("title:{title}")];
+        // The row's id too: the link may be made after her edit (a lost create adopted
+        // later), and Outlook's mail then names the title she gave it there (seed 1631).
+        let mut keys = vec![format!("title:{title}"), format!("odoo:{id}")];
         if let Some(l) = self.touched.link_of.get(&format!("o:{id}")) {
             keys.insert(0, format!("link:{l}"));
         }
@@ -1032,6 +1034,11 @@ impl World {
             let mut keys = vec![format!("title:{}", m.subject)];
             if let Some(l) = self.touched.link_of.get(&format!("g:{master}")) {
                 keys.insert(0, format!("link:{l}"));
+                for (k, v) in &self.touched.link_of {
+                    if let (Some(o), true) = (k.strip_prefix("o:"), v == l) {
+                        keys.push(format!("odoo:{o}"));
+                    }
+                }
             }
             if !self.mail.spend(&keys, kind) {
                 self.mail.unasked.push(format!(
