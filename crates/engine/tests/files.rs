@@ -689,6 +689,95 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     w.quiet().await;
 }
 
+/// Sim seed 1887: an upload whose answer was lost landed; Alice renamed the new file in
+/// OneDrive before the job was resumed. The resumed job looked for its upload by the name
+/// it sent, found nothing and uploaded again: the content twice in OneDrive, and the
+/// renamed one came back to Odoo as a second attachment. Now the changes since the last
+/// observation are read for an unlinked file with that content, which is adopted; her
+/// rename then reaches Odoo.
+#[tokio::test]
+async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_sent_again() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let a = w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.drive.lose_answer_of_next("upload_small");
+    w.sync().await;
+    let id = w.path("sale.order/1/b.txt").unwrap();
+    w.drive.user_rename(&id, "c.txt");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let want = named(&[("a.txt", b"a"), ("c.txt", b"b")]);
+    assert_eq!((odoo, drive), (want.clone(), want));
+    assert_eq!(
+        w.odoo.on_record(SO, 1).iter().filter(|x| x.0 == a).count(),
+        1
+    );
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}
+
+/// Sim seed 1906: an upload that landed before a crash (or a lost answer) was edited by
+/// Alice in OneDrive before the job resumed. The job found another content under its name,
+/// sent its upload there again and met 409 for good; her version was never brought to
+/// Odoo. Nothing tells her edit from a file of hers made under that name meanwhile, so
+/// both versions are kept: the upload goes under a free name, hers comes to Odoo.
+#[tokio::test]
+async fn a_lost_upload_edited_in_onedrive_before_the_retry_keeps_both_versions() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.drive.lose_answer_of_next("upload_small");
+    w.sync().await;
+    let id = w.path("sale.order/1/b.txt").unwrap();
+    w.drive.user_edit(&id, b"b edited");
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{r:?}");
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{r:?}");
+    let (odoo, drive) = w.names_and_contents();
+    let contents = |n: &Named| {
+        let mut c: Vec<Vec<u8>> = n.iter().map(|x| x.1.clone()).collect();
+        c.sort();
+        c
+    };
+    let want = vec![b"a".to_vec(), b"b".to_vec(), b"b edited".to_vec()];
+    assert_eq!((contents(&odoo), contents(&drive)), (want.clone(), want));
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}
+
+/// Sim seed 529: the same on the Odoo side. A OneDrive file's attachment was created, the
+/// job cut off (a lost answer, or a crash) before it heard back; Alice renamed the new
+/// attachment in Odoo before the job resumed, which looked for it by name and created a
+/// second one. Now what Odoo made since the last observation is searched by content.
+#[tokio::test]
+async fn a_lost_attachment_create_renamed_in_odoo_before_the_retry_is_adopted_not_made_again() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let folder = w.path("sale.order/1").unwrap();
+    w.drive.user_upload(&folder, "b.txt", b"b");
+    w.odoo.lose_answer_of_next("create");
+    w.sync().await;
+    let made = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.1 == "b.txt")
+        .unwrap();
+    w.odoo.user_rename(made.0, "c.txt");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let want = named(&[("a.txt", b"a"), ("c.txt", b"b")]);
+    assert_eq!((odoo, drive), (want.clone(), want));
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}
+
 #[tokio::test]
 async fn a_content_conflict_is_resolved_by_the_users_choice() {
     use odoo365_engine::files::FileConflictChoice;

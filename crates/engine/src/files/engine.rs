@@ -1812,23 +1812,52 @@ impl FileSync {
             });
             self.save(job, p).await?;
         }
-        let tr = p
+        let mut tr = p
             .transfer
             .clone()
             .ok_or_else(|| StepFail::Engine(EngineError::Invalid("lost transfer".into())))?;
-        let found = if maybe && tr.session.is_none() {
+        let lost = maybe && tr.session.is_none();
+        // Another content under the name chosen (free when chosen).
+        let mut taken = false;
+        let found = match tr.target.as_ref() {
             // A lost answer: the file may be there already.
-            match tr.target.as_ref() {
-                Some(UploadTarget::New { parent_id, name }) => self
-                    .drive
-                    .find_child(parent_id, name)
-                    .await?
-                    .filter(|f| f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str())),
-                _ => None,
+            Some(UploadTarget::New { parent_id, name }) if lost => {
+                match self.drive.find_child(parent_id, name).await? {
+                    Some(f) if f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str()) => {
+                        Some(f)
+                    }
+                    other => {
+                        taken = other.is_some();
+                        None
+                    }
+                }
             }
-        } else {
-            None
+            _ => None,
         };
+        let found = match found {
+            None if lost => self.drive_made_since(&tr).await?,
+            found => found,
+        };
+        if found.is_none() && taken {
+            // The name holds another content now: our upload that Alice edited since, or
+            // a file of hers made under that name meanwhile; nothing tells them apart
+            // (sim seed 1906). Sending to that name met 409 for good and left her file
+            // unsynced; taking it as ours would, in the second case, overwrite the
+            // attachment with content OneDrive never held. So both are kept: this upload
+            // goes under a free name (as any clash does), and her file is planned as a
+            // new one by the observation that follows.
+            let mut wanted = names::to_drive(name);
+            if conflict_copy {
+                wanted = names::conflict_name(&wanted, self.now().date_naive());
+            }
+            let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
+            tr.target = Some(UploadTarget::New {
+                parent_id: folder.clone(),
+                name: chosen,
+            });
+            p.transfer = Some(tr.clone());
+            self.save(job, p).await?;
+        }
         let f = match found {
             Some(f) => f,
             None => self.upload(job, p).await?,
@@ -1840,6 +1869,59 @@ impl FileSync {
         }
         self.checkpoint()?;
         Ok(f)
+    }
+
+    /// After a lost answer to a new file's upload that is not under the name it was sent: a
+    /// file with this content, linked to nothing, that OneDrive shows made since the last
+    /// observation (one delta round from the stored link, which is not moved: the next
+    /// observation reads the same changes). Alice renamed or moved the upload before the
+    /// engine heard of it (sim seed 1887); sending it again would put the content twice in
+    /// OneDrive, and the renamed one would then come back to Odoo as a second attachment.
+    /// The file is answered as it was sent (target folder and name), so the baseline holds
+    /// what the engine wrote and Alice's rename or move is seen and planned next cycle.
+    async fn drive_made_since(&mut self, tr: &Transfer) -> Result<Option<DriveFile>, StepFail> {
+        let Some(UploadTarget::New { parent_id, name }) = tr.target.as_ref() else {
+            return Ok(None);
+        };
+        let profile = self.profile();
+        let (root, delta) = self.store.tx(|t| {
+            Ok((
+                t.cursor(&profile, CUR_ROOT)?,
+                t.cursor(&profile, CUR_DELTA)?,
+            ))
+        })?;
+        let (Some(root), Some(delta)) = (root, delta) else {
+            return Ok(None);
+        };
+        let round = match self.drive.delta(&root, Some(&delta)).await {
+            Ok(r) => r,
+            // The link is refused: nothing tells the upload apart any more; it is sent again.
+            Err(PortError::ResyncRequired) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut last: BTreeMap<String, DriveFile> = BTreeMap::new();
+        for it in round.items {
+            last.insert(it.id.clone(), it);
+        }
+        for (id, f) in last {
+            if f.deleted
+                || f.folder
+                || f.quick_xor.as_deref() != Some(tr.content.quick_xor.as_str())
+            {
+                continue;
+            }
+            let linked = self
+                .store
+                .tx(|t| t.link_by_graph(&profile, LinkKind::File, &id))?;
+            if linked.is_none() {
+                return Ok(Some(DriveFile {
+                    name: name.clone(),
+                    parent_id: Some(parent_id.clone()),
+                    ..f
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// The OneDrive file already linked to `attachment`, when a resumed `DriveCreate` that
@@ -2189,6 +2271,56 @@ impl FileSync {
         }
     }
 
+    /// The first of `found` with content `sha1` that is linked to nothing, or to `item` (the
+    /// job wrote its link before a crash): the attachment a create with a lost answer made.
+    fn odoo_made(
+        &mut self,
+        found: Vec<OdooAttachment>,
+        item: &str,
+        sha1: &str,
+    ) -> Result<Option<OdooAttachment>, StepFail> {
+        let profile = self.profile();
+        for a in found {
+            if a.checksum.as_deref() != Some(sha1) {
+                continue;
+            }
+            let linked = self
+                .store
+                .tx(|t| t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id))?;
+            if linked.is_none_or(|l| l.graph_id.as_deref() == Some(item)) {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`Self::odoo_made`] over the attachments Odoo made from the stored cursor on: ones no
+    /// observation saw, so none is another item's (that one may be unlinked only until its
+    /// own job runs). Without a cursor nothing tells them apart: `None`.
+    async fn odoo_made_since(
+        &mut self,
+        item: &str,
+        sha1: &str,
+    ) -> Result<Option<OdooAttachment>, StepFail> {
+        let profile = self.profile();
+        let cursor = self.store.tx(|t| t.cursor(&profile, CUR_ODOO))?;
+        let Some(since) = cursor
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+        else {
+            return Ok(None);
+        };
+        let made: Vec<OdooAttachment> = self
+            .odoo
+            .changed_since(&self.cfg.models, Some(since), self.cfg.odoo_overlap)
+            .await?
+            .into_iter()
+            .filter(|a| a.create_date.is_some_and(|c| c >= since))
+            .collect();
+        self.odoo_made(made, item, sha1)
+    }
+
     /// Reads the attachment before a content replace or a delete: Odoo has no `If-Match`,
     /// so this is how a write planned cycles ago (a job that waited out a retry or a crash)
     /// keeps off a version Alice saved in Odoo since. `landed` is the checksum the step
@@ -2492,17 +2624,23 @@ impl FileSync {
                 if maybe {
                     // A lost answer: an attachment with this name and content, linked to
                     // nothing, is the one it created.
-                    for a in self.odoo.find(&record.model, record.res_id, name).await? {
-                        let linked = self.store.tx(|t| {
-                            t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id)
-                        })?;
-                        // Linked to this very file: the job wrote its link before a crash.
-                        let free =
-                            linked.is_none_or(|l| l.graph_id.as_deref() == Some(item.as_str()));
-                        if free && a.checksum.as_deref().is_some_and(|c| c == info.sha1) {
-                            att = Some(a);
-                            break;
-                        }
+                    let named = self.odoo.find(&record.model, record.res_id, name).await?;
+                    att = self.odoo_made(named, &item, &info.sha1)?;
+                    if att.is_none() {
+                        // Not under its name or on its record any more: Alice renamed or
+                        // moved it before the engine heard of it (sim seed 529). What Odoo
+                        // shows changed since the last observation (the cursor is not
+                        // moved) holds it; a second create would put the content twice
+                        // in Odoo. It is answered as it was created, so the baseline holds
+                        // what the engine wrote and her change is planned next cycle.
+                        att = self.odoo_made_since(&item, &info.sha1).await?.map(|a| {
+                            OdooAttachment {
+                                name: name.clone(),
+                                res_model: record.model.clone(),
+                                res_id: record.res_id,
+                                ..a
+                            }
+                        });
                     }
                 }
                 let att = match att {
