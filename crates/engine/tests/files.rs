@@ -689,6 +689,19 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     w.quiet().await;
 }
 
+/// `a.txt` synced on sale order 1, then `b.txt` attached and uploaded with its answer
+/// lost (the job waits, *maybe applied*): the world, the attachment and the landed file.
+async fn lost_upload_of_b() -> (World, i64, String) {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let a = w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.drive.lose_answer_of_next("upload_small");
+    w.sync().await;
+    let id = w.path("sale.order/1/b.txt").unwrap();
+    (w, a, id)
+}
+
 /// Sim seed 1887: an upload whose answer was lost landed; Alice renamed the new file in
 /// OneDrive before the job was resumed. The resumed job looked for its upload by the name
 /// it sent, found nothing and uploaded again: the content twice in OneDrive, and the
@@ -697,13 +710,7 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
 /// rename then reaches Odoo.
 #[tokio::test]
 async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_sent_again() {
-    let w = World::new();
-    w.odoo.user_attach(SO, 1, "a.txt", b"a");
-    w.sync().await;
-    let a = w.odoo.user_attach(SO, 1, "b.txt", b"b");
-    w.drive.lose_answer_of_next("upload_small");
-    w.sync().await;
-    let id = w.path("sale.order/1/b.txt").unwrap();
+    let (w, a, id) = lost_upload_of_b().await;
     w.drive.user_rename(&id, "c.txt");
     w.sync().await;
     w.sync().await;
@@ -725,13 +732,7 @@ async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_sent_
 /// both versions are kept: the upload goes under a free name, hers comes to Odoo.
 #[tokio::test]
 async fn a_lost_upload_edited_in_onedrive_before_the_retry_keeps_both_versions() {
-    let w = World::new();
-    w.odoo.user_attach(SO, 1, "a.txt", b"a");
-    w.sync().await;
-    w.odoo.user_attach(SO, 1, "b.txt", b"b");
-    w.drive.lose_answer_of_next("upload_small");
-    w.sync().await;
-    let id = w.path("sale.order/1/b.txt").unwrap();
+    let (w, _, id) = lost_upload_of_b().await;
     w.drive.user_edit(&id, b"b edited");
     let r = w.sync().await;
     assert!(r.failed.is_empty(), "{r:?}");
