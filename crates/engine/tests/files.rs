@@ -725,6 +725,25 @@ async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_sent_
     w.quiet().await;
 }
 
+/// The same with a move: Alice put the landed upload in another record's folder before the
+/// job resumed. It is adopted too, and the move reaches Odoo.
+#[tokio::test]
+async fn a_lost_upload_moved_in_onedrive_before_the_retry_is_adopted_and_the_move_follows() {
+    let (w, a, id) = lost_upload_of_b().await;
+    w.odoo.add_record(SO, 2);
+    let folder2 = w.drive.user_mkdirs("Odoo Sync/sale.order/2");
+    w.drive.user_move(&id, &folder2);
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.drive.files().len(), 2, "{:?}", w.drive.files());
+    assert_eq!(w.file("sale.order/2/b.txt").unwrap(), b"b");
+    let moved = w.odoo.attachment(a).unwrap();
+    assert_eq!((moved.res_model.as_str(), moved.res_id), (SO, 2));
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 1);
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}
+
 /// Sim seed 1906: an upload that landed before a crash (or a lost answer) was edited by
 /// Alice in OneDrive before the job resumed. The job found another content under its name,
 /// sent its upload there again and met 409 for good; her version was never brought to
