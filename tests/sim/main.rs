@@ -793,9 +793,10 @@ fn regression_seeds() {
     // 1906, 1887 and more (with occurrence deletes): the same, but Alice edited the new
     //    OneDrive file; the job met another content under its name, sent it there again
     //    and got 409 for good, and her version never reached Odoo (fixed there too: the
-    //    upload goes under a free name, both versions kept).
+    //    upload goes under a free name, both versions kept; 1852: the attachment takes
+    //    that name too, or the names differ once she deletes hers).
     for seed in [
-        471, 800, 1104, 1194, 1337, 1467, 1615, 1856, 1867, 1887, 1906, 2042, 2112, 2127,
+        471, 800, 1104, 1194, 1337, 1467, 1615, 1852, 1856, 1867, 1887, 1906, 2042, 2112, 2127,
     ] {
         run_with(seed, true).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
     }

@@ -765,7 +765,16 @@ async fn a_lost_upload_edited_in_onedrive_before_the_retry_keeps_both_versions()
     };
     let want = vec![b"a".to_vec(), b"b".to_vec(), b"b edited".to_vec()];
     assert_eq!((contents(&odoo), contents(&drive)), (want.clone(), want));
+    // The same names on both sides (sim seed 1852): the upload put aside names its
+    // attachment too, so when Alice deletes her version the names still agree.
+    assert_eq!(odoo, drive);
     assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+    w.drive.user_delete(&id);
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, drive);
+    assert_eq!(odoo.len(), 2, "{odoo:?}");
     w.quiet().await;
 }
 

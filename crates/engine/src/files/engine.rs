@@ -357,6 +357,11 @@ struct Transfer {
     target: Option<UploadTarget>,
     session: Option<UploadSession>,
     offset: u64,
+    /// A new file's upload put aside under a free name after a lost answer met another
+    /// content under the name it had chosen (`create_drive_file`): the attachment takes
+    /// that name too once the upload is in.
+    #[serde(default)]
+    aside: bool,
 }
 
 /// The payload of a file job.
@@ -1809,6 +1814,7 @@ impl FileSync {
                 }),
                 session: None,
                 offset: 0,
+                aside: false,
             });
             self.save(job, p).await?;
         }
@@ -1855,6 +1861,7 @@ impl FileSync {
                 parent_id: folder.clone(),
                 name: chosen,
             });
+            tr.aside = true;
             p.transfer = Some(tr.clone());
             self.save(job, p).await?;
         }
@@ -2439,6 +2446,20 @@ impl FileSync {
                 // the step not done (full crash test, seed 9).
                 self.checkpoint()?;
                 self.take_drive(p, &f, Some(record.clone()), None);
+                // Put aside under a free name: the attachment takes it too, so both sides
+                // show the same two names once Alice's file comes over, and still the same
+                // name if she deletes hers (sim seed 1852). A rename sets the name it is
+                // given: sent again after a crash or a lost answer. Gone meanwhile: its
+                // delete is planned next cycle.
+                let sent = names::from_drive(&f.name);
+                let aside = p.transfer.as_ref().is_some_and(|t| t.aside);
+                if aside && p.odoo.as_ref().is_some_and(|o| o.name != sent) {
+                    match self.odoo.rename(attachment, &sent).await {
+                        Ok(att) => take_odoo(p, &att, FileField::Name),
+                        Err(PortError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 self.remove_spool(job.id);
             }
             Step::DriveReplace => {
@@ -2472,6 +2493,7 @@ impl FileSync {
                         }),
                         session: None,
                         offset: 0,
+                        aside: false,
                     });
                     self.save(job, p).await?;
                 }
