@@ -689,68 +689,121 @@ async fn a_lost_answer_on_create_does_not_duplicate() {
     w.quiet().await;
 }
 
-/// Sim seeds 616, 742, 65: an upload whose answer was lost, and a file of another content
-/// under its name by the retry (the upload edited in OneDrive since, or someone's new
-/// file). The retry failed on 409 for good, and that file, taken for the upload's own while
-/// the job lasted, was never read again: on one side only. Now the retry uploads under a
-/// free name and the other file is read again and synced as a file of its own.
-#[tokio::test]
-async fn a_lost_upload_whose_name_holds_another_content_by_the_retry_keeps_both_files() {
+/// `a.txt` synced on sale order 1, then `b.txt` attached and uploaded with its answer
+/// lost (the job waits, *maybe applied*): the world, the attachment and the landed file.
+async fn lost_upload_of_b() -> (World, i64, String) {
     let w = World::new();
-    w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
-    w.drive.lose_answer_of_next("upload_small");
-    let r = w.sync().await;
-    assert_eq!(r.jobs_waiting, 1, "{r:?}");
-    let id = w
-        .path("sale.order/1/a.txt")
-        .expect("the lost upload landed");
-    w.drive.user_edit(&id, b"edited in onedrive");
-    w.clock.advance(chrono::Duration::minutes(5));
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
     w.sync().await;
-    w.clock.advance(chrono::Duration::minutes(5));
-    let r = w.sync().await;
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
-    let mut odoo: Vec<Vec<u8>> = w.odoo.on_record(SO, 1).into_iter().map(|x| x.2).collect();
-    let mut drive: Vec<Vec<u8>> = w.drive.files().into_iter().map(|x| x.1).collect();
-    odoo.sort();
-    drive.sort();
+    let a = w.odoo.user_attach(SO, 1, "b.txt", b"b");
+    w.drive.lose_answer_of_next("upload_small");
+    w.sync().await;
+    let id = w.path("sale.order/1/b.txt").unwrap();
+    (w, a, id)
+}
+
+/// Sim seed 1887: an upload whose answer was lost landed; Alice renamed the new file in
+/// OneDrive before the job was resumed. The resumed job looked for its upload by the name
+/// it sent, found nothing and uploaded again: the content twice in OneDrive, and the
+/// renamed one came back to Odoo as a second attachment. Now the changes since the last
+/// observation are read for an unlinked file with that content, which is adopted; her
+/// rename then reaches Odoo.
+#[tokio::test]
+async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_sent_again() {
+    let (w, a, id) = lost_upload_of_b().await;
+    w.drive.user_rename(&id, "c.txt");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let want = named(&[("a.txt", b"a"), ("c.txt", b"b")]);
+    assert_eq!((odoo, drive), (want.clone(), want));
     assert_eq!(
-        odoo,
-        [b"edited in onedrive".to_vec(), b"from odoo".to_vec()]
+        w.odoo.on_record(SO, 1).iter().filter(|x| x.0 == a).count(),
+        1
     );
-    assert_eq!(drive, odoo);
+    assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
 
-/// Sim seed 36 (after the fix above changed its history): an upload whose answer was lost,
-/// its file renamed in OneDrive before the retry looked for it. The retry found nothing
-/// under the name and uploaded again, and the renamed first copy came back to Odoo: one
-/// content twice on both sides. Now the changes since the last observation show the file,
-/// and the rename reaches Odoo.
+/// The same with a move: Alice put the landed upload in another record's folder before the
+/// job resumed. It is adopted too, and the move reaches Odoo.
 #[tokio::test]
-async fn a_lost_upload_renamed_in_onedrive_before_the_retry_is_adopted_not_made_again() {
-    let w = World::new();
-    let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
-    w.drive.lose_answer_of_next("upload_small");
-    let r = w.sync().await;
-    assert_eq!(r.jobs_waiting, 1, "{r:?}");
-    let id = w
-        .path("sale.order/1/a.txt")
-        .expect("the lost upload landed");
-    w.drive.user_rename(&id, "b.txt");
-    w.clock.advance(chrono::Duration::minutes(5));
+async fn a_lost_upload_moved_in_onedrive_before_the_retry_is_adopted_and_the_move_follows() {
+    let (w, a, id) = lost_upload_of_b().await;
+    w.odoo.add_record(SO, 2);
+    let folder2 = w.drive.user_mkdirs("Odoo Sync/sale.order/2");
+    w.drive.user_move(&id, &folder2);
     w.sync().await;
-    w.clock.advance(chrono::Duration::minutes(5));
+    w.sync().await;
+    assert_eq!(w.drive.files().len(), 2, "{:?}", w.drive.files());
+    assert_eq!(w.file("sale.order/2/b.txt").unwrap(), b"b");
+    let moved = w.odoo.attachment(a).unwrap();
+    assert_eq!((moved.res_model.as_str(), moved.res_id), (SO, 2));
+    assert_eq!(w.odoo.on_record(SO, 1).len(), 1);
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}
+
+/// Sim seed 1906: an upload that landed before a crash (or a lost answer) was edited by
+/// Alice in OneDrive before the job resumed. The job found another content under its name,
+/// sent its upload there again and met 409 for good; her version was never brought to
+/// Odoo. Nothing tells her edit from a file of hers made under that name meanwhile, so
+/// both versions are kept: the upload goes under a free name, hers comes to Odoo.
+#[tokio::test]
+async fn a_lost_upload_edited_in_onedrive_before_the_retry_keeps_both_versions() {
+    let (w, _, id) = lost_upload_of_b().await;
+    w.drive.user_edit(&id, b"b edited");
     let r = w.sync().await;
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
-    assert_eq!(w.drive.files().len(), 1, "{:?}", w.drive.files());
-    assert_eq!(
-        w.file("sale.order/1/b.txt").as_deref(),
-        Some(&b"from odoo"[..])
-    );
-    let odoo = w.odoo.on_record(SO, 1);
-    assert_eq!(odoo.len(), 1, "{odoo:?}");
-    assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+    assert!(r.failed.is_empty(), "{r:?}");
+    let r = w.sync().await;
+    assert!(r.failed.is_empty(), "{r:?}");
+    let (odoo, drive) = w.names_and_contents();
+    let contents = |n: &Named| {
+        let mut c: Vec<Vec<u8>> = n.iter().map(|x| x.1.clone()).collect();
+        c.sort();
+        c
+    };
+    let want = vec![b"a".to_vec(), b"b".to_vec(), b"b edited".to_vec()];
+    assert_eq!((contents(&odoo), contents(&drive)), (want.clone(), want));
+    // The same names on both sides (sim seed 1852): the upload put aside names its
+    // attachment too, so when Alice deletes her version the names still agree.
+    assert_eq!(odoo, drive);
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+    w.drive.user_delete(&id);
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, drive);
+    assert_eq!(odoo.len(), 2, "{odoo:?}");
+    w.quiet().await;
+}
+
+/// Sim seed 529: the same on the Odoo side. A OneDrive file's attachment was created, the
+/// job cut off (a lost answer, or a crash) before it heard back; Alice renamed the new
+/// attachment in Odoo before the job resumed, which looked for it by name and created a
+/// second one. Now what Odoo made since the last observation is searched by content.
+#[tokio::test]
+async fn a_lost_attachment_create_renamed_in_odoo_before_the_retry_is_adopted_not_made_again() {
+    let w = World::new();
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let folder = w.path("sale.order/1").unwrap();
+    w.drive.user_upload(&folder, "b.txt", b"b");
+    w.odoo.lose_answer_of_next("create");
+    w.sync().await;
+    let made = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.1 == "b.txt")
+        .unwrap();
+    w.odoo.user_rename(made.0, "c.txt");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let want = named(&[("a.txt", b"a"), ("c.txt", b"b")]);
+    assert_eq!((odoo, drive), (want.clone(), want));
+    assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
 

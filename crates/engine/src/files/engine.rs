@@ -357,6 +357,11 @@ struct Transfer {
     target: Option<UploadTarget>,
     session: Option<UploadSession>,
     offset: u64,
+    /// A new file's upload put aside under a free name after a lost answer met another
+    /// content under the name it had chosen (`create_drive_file`): the attachment takes
+    /// that name too once the upload is in.
+    #[serde(default)]
+    aside: bool,
 }
 
 /// The payload of a file job.
@@ -1824,59 +1829,57 @@ impl FileSync {
                 }),
                 session: None,
                 offset: 0,
+                aside: false,
             });
             self.save(job, p).await?;
         }
-        let tr = p
+        let mut tr = p
             .transfer
             .clone()
             .ok_or_else(|| StepFail::Engine(EngineError::Invalid("lost transfer".into())))?;
-        let found = if maybe && tr.session.is_none() {
+        let lost = maybe && tr.session.is_none();
+        // Another content under the name chosen (free when chosen).
+        let mut taken = false;
+        let found = match tr.target.as_ref() {
             // A lost answer: the file may be there already.
-            match tr.target.as_ref() {
-                Some(UploadTarget::New { parent_id, name }) => {
-                    match self.drive.find_child(parent_id, name).await? {
+            Some(UploadTarget::New { parent_id, name }) if lost => {
+                match self.drive.find_child(parent_id, name).await? {
+                    Some(f) if f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str()) => {
                         Some(f)
-                            if f.quick_xor.as_deref() == Some(tr.content.quick_xor.as_str()) =>
-                        {
-                            Some(f)
-                        }
-                        Some(_) => {
-                            // Another content under the name: our upload edited since, or
-                            // someone's new file. Either way it is a file of its own now
-                            // (the observation takes it as new); this one goes under a
-                            // free name, instead of failing on 409 for good and leaving
-                            // that file on no side (simulation seed 616).
-                            let wanted = name.clone();
-                            let chosen =
-                                self.free_name(&folder, &folder_path, &wanted, None).await?;
-                            if let Some(Transfer {
-                                target: Some(UploadTarget::New { name, .. }),
-                                ..
-                            }) = p.transfer.as_mut()
-                            {
-                                *name = chosen;
-                            }
-                            self.save(job, p).await?;
-                            None
-                        }
-                        None => {
-                            let (parent, target) = (parent_id.clone(), name.clone());
-                            self.landed_elsewhere(&tr.content).await?.map(|mut f| {
-                                // The baseline is what the upload made; Alice's rename
-                                // or move since is then read as hers next cycle.
-                                f.name = target;
-                                f.parent_id = Some(parent);
-                                f
-                            })
-                        }
+                    }
+                    other => {
+                        taken = other.is_some();
+                        None
                     }
                 }
-                _ => None,
             }
-        } else {
-            None
+            _ => None,
         };
+        let found = match found {
+            None if lost => self.drive_made_since(&tr).await?,
+            found => found,
+        };
+        if found.is_none() && taken {
+            // The name holds another content now: our upload that Alice edited since, or
+            // a file of hers made under that name meanwhile; nothing tells them apart
+            // (sim seed 1906). Sending to that name met 409 for good and left her file
+            // unsynced; taking it as ours would, in the second case, overwrite the
+            // attachment with content OneDrive never held. So both are kept: this upload
+            // goes under a free name (as any clash does), and her file is planned as a
+            // new one by the observation that follows.
+            let mut wanted = names::to_drive(name);
+            if conflict_copy {
+                wanted = names::conflict_name(&wanted, self.now().date_naive());
+            }
+            let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
+            tr.target = Some(UploadTarget::New {
+                parent_id: folder.clone(),
+                name: chosen,
+            });
+            tr.aside = true;
+            p.transfer = Some(tr.clone());
+            self.save(job, p).await?;
+        }
         let f = match found {
             Some(f) => f,
             None => self.upload(job, p).await?,
@@ -1890,15 +1893,18 @@ impl FileSync {
         Ok(f)
     }
 
-    /// A lost upload's file when it is no longer under its name: Alice may have renamed or
-    /// moved it before the retry looked (simulation seed 36: it was uploaded a second time
-    /// and the renamed first copy came back to Odoo, one content twice on both sides). The
-    /// changes since the last observation tell (read, not saved: the observation reads
-    /// them again): an unlinked file with the upload's content is it.
-    async fn landed_elsewhere(
-        &mut self,
-        content: &ContentInfo,
-    ) -> Result<Option<DriveFile>, StepFail> {
+    /// After a lost answer to a new file's upload that is not under the name it was sent: a
+    /// file with this content, linked to nothing, that OneDrive shows made since the last
+    /// observation (one delta round from the stored link, which is not moved: the next
+    /// observation reads the same changes). Alice renamed or moved the upload before the
+    /// engine heard of it (sim seed 1887); sending it again would put the content twice in
+    /// OneDrive, and the renamed one would then come back to Odoo as a second attachment.
+    /// The file is answered as it was sent (target folder and name), so the baseline holds
+    /// what the engine wrote and Alice's rename or move is seen and planned next cycle.
+    async fn drive_made_since(&mut self, tr: &Transfer) -> Result<Option<DriveFile>, StepFail> {
+        let Some(UploadTarget::New { parent_id, name }) = tr.target.as_ref() else {
+            return Ok(None);
+        };
         let profile = self.profile();
         let (root, delta) = self.store.tx(|t| {
             Ok((
@@ -1911,24 +1917,30 @@ impl FileSync {
         };
         let round = match self.drive.delta(&root, Some(&delta)).await {
             Ok(r) => r,
-            // The cursor expired: no cheap way to tell; the upload is made again.
+            // The link is refused: nothing tells the upload apart any more; it is sent again.
             Err(PortError::ResyncRequired) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut last: BTreeMap<String, DriveFile> = BTreeMap::new();
-        for f in round.items {
-            last.insert(f.id.clone(), f);
+        for it in round.items {
+            last.insert(it.id.clone(), it);
         }
-        for f in last.into_values() {
-            if f.deleted || f.folder || f.quick_xor.as_deref() != Some(content.quick_xor.as_str()) {
+        for (id, f) in last {
+            if f.deleted
+                || f.folder
+                || f.quick_xor.as_deref() != Some(tr.content.quick_xor.as_str())
+            {
                 continue;
             }
             let linked = self
                 .store
-                .tx(|t| t.link_by_graph(&profile, LinkKind::File, &f.id))?
-                .is_some();
-            if !linked {
-                return Ok(Some(f));
+                .tx(|t| t.link_by_graph(&profile, LinkKind::File, &id))?;
+            if linked.is_none() {
+                return Ok(Some(DriveFile {
+                    name: name.clone(),
+                    parent_id: Some(parent_id.clone()),
+                    ..f
+                }));
             }
         }
         Ok(None)
@@ -2281,6 +2293,56 @@ impl FileSync {
         }
     }
 
+    /// The first of `found` with content `sha1` that is linked to nothing, or to `item` (the
+    /// job wrote its link before a crash): the attachment a create with a lost answer made.
+    fn odoo_made(
+        &mut self,
+        found: Vec<OdooAttachment>,
+        item: &str,
+        sha1: &str,
+    ) -> Result<Option<OdooAttachment>, StepFail> {
+        let profile = self.profile();
+        for a in found {
+            if a.checksum.as_deref() != Some(sha1) {
+                continue;
+            }
+            let linked = self
+                .store
+                .tx(|t| t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id))?;
+            if linked.is_none_or(|l| l.graph_id.as_deref() == Some(item)) {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`Self::odoo_made`] over the attachments Odoo made from the stored cursor on: ones no
+    /// observation saw, so none is another item's (that one may be unlinked only until its
+    /// own job runs). Without a cursor nothing tells them apart: `None`.
+    async fn odoo_made_since(
+        &mut self,
+        item: &str,
+        sha1: &str,
+    ) -> Result<Option<OdooAttachment>, StepFail> {
+        let profile = self.profile();
+        let cursor = self.store.tx(|t| t.cursor(&profile, CUR_ODOO))?;
+        let Some(since) = cursor
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+        else {
+            return Ok(None);
+        };
+        let made: Vec<OdooAttachment> = self
+            .odoo
+            .changed_since(&self.cfg.models, Some(since), self.cfg.odoo_overlap)
+            .await?
+            .into_iter()
+            .filter(|a| a.create_date.is_some_and(|c| c >= since))
+            .collect();
+        self.odoo_made(made, item, sha1)
+    }
+
     /// Reads the attachment before a content replace or a delete: Odoo has no `If-Match`,
     /// so this is how a write planned cycles ago (a job that waited out a retry or a crash)
     /// keeps off a version Alice saved in Odoo since. `landed` is the checksum the step
@@ -2399,6 +2461,20 @@ impl FileSync {
                 // the step not done (full crash test, seed 9).
                 self.checkpoint()?;
                 self.take_drive(p, &f, Some(record.clone()), None);
+                // Put aside under a free name: the attachment takes it too, so both sides
+                // show the same two names once Alice's file comes over, and still the same
+                // name if she deletes hers (sim seed 1852). A rename sets the name it is
+                // given: sent again after a crash or a lost answer. Gone meanwhile: its
+                // delete is planned next cycle.
+                let sent = names::from_drive(&f.name);
+                let aside = p.transfer.as_ref().is_some_and(|t| t.aside);
+                if aside && p.odoo.as_ref().is_some_and(|o| o.name != sent) {
+                    match self.odoo.rename(attachment, &sent).await {
+                        Ok(att) => take_odoo(p, &att, FileField::Name),
+                        Err(PortError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 self.remove_spool(job.id);
             }
             Step::DriveReplace => {
@@ -2432,6 +2508,7 @@ impl FileSync {
                         }),
                         session: None,
                         offset: 0,
+                        aside: false,
                     });
                     self.save(job, p).await?;
                 }
@@ -2592,17 +2669,23 @@ impl FileSync {
                 if maybe {
                     // A lost answer: an attachment with this name and content, linked to
                     // nothing, is the one it created.
-                    for a in self.odoo.find(&record.model, record.res_id, name).await? {
-                        let linked = self.store.tx(|t| {
-                            t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, a.id)
-                        })?;
-                        // Linked to this very file: the job wrote its link before a crash.
-                        let free =
-                            linked.is_none_or(|l| l.graph_id.as_deref() == Some(item.as_str()));
-                        if free && a.checksum.as_deref().is_some_and(|c| c == info.sha1) {
-                            att = Some(a);
-                            break;
-                        }
+                    let named = self.odoo.find(&record.model, record.res_id, name).await?;
+                    att = self.odoo_made(named, &item, &info.sha1)?;
+                    if att.is_none() {
+                        // Not under its name or on its record any more: Alice renamed or
+                        // moved it before the engine heard of it (sim seed 529). What Odoo
+                        // shows changed since the last observation (the cursor is not
+                        // moved) holds it; a second create would put the content twice
+                        // in Odoo. It is answered as it was created, so the baseline holds
+                        // what the engine wrote and her change is planned next cycle.
+                        att = self.odoo_made_since(&item, &info.sha1).await?.map(|a| {
+                            OdooAttachment {
+                                name: name.clone(),
+                                res_model: record.model.clone(),
+                                res_id: record.res_id,
+                                ..a
+                            }
+                        });
                     }
                 }
                 let att = match att {
