@@ -242,7 +242,8 @@ async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_
     let by_uid = cal.find_by_ical_uid(uid).await.unwrap().unwrap();
     assert_eq!(by_uid["id"], created["id"]);
     let id = created["id"].as_str().unwrap();
-    let etag = created["@odata.etag"].as_str().unwrap();
+    // The engine's version is the change key; the adapter sends it as `W/"<changeKey>"`.
+    let etag = created["changeKey"].as_str().unwrap();
     let updated = cal
         .update(id, &json!({"subject": "Kept v2"}), Some(etag))
         .await

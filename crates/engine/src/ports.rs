@@ -129,10 +129,12 @@ pub trait MicrosoftCalendar: Send + Sync {
     async fn create(&self, body: &Value, transaction_id: &str) -> PortResult<Value>;
 
     /// `PATCH` an event with `patch` (from `to_graph_patch`) under `If-Match` when an
-    /// `if_match` (`changeKey`/etag) is given. Returns the event after the write.
+    /// `if_match` is given: the event's `changeKey` (the engine's version), which the
+    /// adapter sends as `W/"<changeKey>"`. Returns the event after the write.
     async fn update(&self, id: &str, patch: &Value, if_match: Option<&str>) -> PortResult<Value>;
 
-    /// `DELETE` an event (no mail). [`PortError::NotFound`] means already gone.
+    /// `DELETE` an event (no mail), under `If-Match` for a `changeKey` as in `update`.
+    /// [`PortError::NotFound`] means already gone.
     async fn delete(&self, id: &str, if_match: Option<&str>) -> PortResult<()>;
 
     /// `POST …/cancel`: the organizer cancels a meeting; Graph mails the attendees.
