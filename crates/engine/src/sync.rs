@@ -2246,17 +2246,15 @@ impl Engine {
                 event,
             } => {
                 let tx_id = self.transaction_id(job, p.done);
-                // After a lost answer or a crash the create is sent again with the same
-                // `transactionId`: Graph answers a resend with the event the first POST
-                // made ("avoid redundant POST operations in case of client retries",
-                // graph.md §2.4 [EVC]), so nothing is duplicated and no lookup is needed.
-                // Only a create whose source is gone must not be sent again: it looks
-                // (what the first POST made is linked, then deleted like its source).
-                // A create that may have landed is looked for before anything is sent
-                // again: a resend with the same `transactionId` is answered with the first
-                // POST's event only while that event exists, and Alice may have deleted it
-                // meanwhile (she sees it in Outlook); the resend then made it again and
-                // Outlook invited the guests a second time (simulation seeds 159, 1731).
+                // A create that may have landed (a lost answer, a crash) is looked for by
+                // its `transactionId` before anything is sent again. A resend with the same
+                // `transactionId` is answered with the first POST's event ("avoid redundant
+                // POST operations in case of client retries", graph.md §2.4 [EVC]), but only
+                // while that event exists: Alice may have deleted it meanwhile (she sees it
+                // in Outlook), and the resend then made it again and Outlook invited the
+                // guests a second time (simulation seeds 159, 1731). A create whose source
+                // is gone is never sent again: what the first POST made is linked, then
+                // deleted like its source.
                 let found = if source_gone || job.maybe_applied {
                     self.microsoft.find_by_transaction_id(&tx_id).await?
                 } else {
