@@ -1119,23 +1119,10 @@ impl Engine {
             };
             let rows = match rows_of_base.remove(&base) {
                 Some(r) => r,
-                None => {
-                    let Some(rid) = self
-                        .odoo
-                        .read(&[base])
-                        .await?
-                        .first()
-                        .and_then(odoo_recurrence_id)
-                    else {
-                        continue;
-                    };
-                    self.odoo
-                        .series(&[rid])
-                        .await?
-                        .into_iter()
-                        .flat_map(|s| s.events)
-                        .collect()
-                }
+                None => match self.odoo_series_of(base).await? {
+                    Some(s) => s.events,
+                    None => continue,
+                },
             };
             let slots = occurrence_slots(series);
             // Odoo exceptions by the slot no following row holds any more.
@@ -1328,6 +1315,26 @@ impl Engine {
         Ok(graph::version(&self.microsoft.series_master(master).await?))
     }
 
+    /// The Odoo series whose base event is `base` (its rows, archived ones included), read
+    /// through the base's recurrence; `None` when `base` is gone or not in a series.
+    pub(super) async fn odoo_series_of(&self, base: i64) -> Result<Option<OdooSeries>, PortError> {
+        let Some(rid) = self
+            .odoo
+            .read(&[base])
+            .await?
+            .first()
+            .and_then(odoo_recurrence_id)
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .odoo
+            .series(&[rid])
+            .await?
+            .into_iter()
+            .find(|s| s.recurrence.get("id").and_then(Value::as_i64) == Some(rid)))
+    }
+
     /// After a series was written to Odoo: archives the rows on its cancelled dates.
     /// Returns whether any row was archived.
     pub(super) async fn odoo_apply_exdates(
@@ -1341,18 +1348,9 @@ impl Engine {
         if rec.exdates.is_empty() {
             return Ok(false);
         }
-        let Some(rid) = self
-            .odoo
-            .read(&[base])
-            .await?
-            .first()
-            .and_then(odoo_recurrence_id)
-        else {
-            return Ok(false);
-        };
         let zone = zone_of(event);
         let mut archived = false;
-        for s in self.odoo.series(&[rid]).await? {
+        if let Some(s) = self.odoo_series_of(base).await? {
             for r in &s.events {
                 if !is_active(r) || !follows(r) {
                     continue;
@@ -1387,22 +1385,7 @@ impl Engine {
         &mut self,
         base: i64,
     ) -> Result<(), super::StepFail> {
-        let Some(rid) = self
-            .odoo
-            .read(&[base])
-            .await?
-            .first()
-            .and_then(odoo_recurrence_id)
-        else {
-            return Ok(());
-        };
-        let Some(s) = self
-            .odoo
-            .series(&[rid])
-            .await?
-            .into_iter()
-            .find(|s| s.recurrence.get("id").and_then(Value::as_i64) == Some(rid))
-        else {
+        let Some(s) = self.odoo_series_of(base).await? else {
             return Ok(());
         };
         let Some((read_base, mut record)) = odoo_series_record_known(&s, &BTreeSet::new()) else {

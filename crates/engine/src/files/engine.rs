@@ -1815,10 +1815,7 @@ impl FileSync {
             let (spool, content) = self
                 .spool_from_odoo(job, attachment, expect.as_deref())
                 .await?;
-            let mut wanted = names::to_drive(name);
-            if conflict_copy {
-                wanted = names::conflict_name(&wanted, self.now().date_naive());
-            }
+            let wanted = self.upload_name(name, conflict_copy);
             let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
             p.transfer = Some(Transfer {
                 spool,
@@ -1867,10 +1864,7 @@ impl FileSync {
             // attachment with content OneDrive never held. So both are kept: this upload
             // goes under a free name (as any clash does), and her file is planned as a
             // new one by the observation that follows.
-            let mut wanted = names::to_drive(name);
-            if conflict_copy {
-                wanted = names::conflict_name(&wanted, self.now().date_naive());
-            }
+            let wanted = self.upload_name(name, conflict_copy);
             let chosen = self.free_name(&folder, &folder_path, &wanted, None).await?;
             tr.target = Some(UploadTarget::New {
                 parent_id: folder.clone(),
@@ -1891,6 +1885,17 @@ impl FileSync {
         }
         self.checkpoint()?;
         Ok(f)
+    }
+
+    /// The OneDrive name an upload of the Odoo name `name` asks for: a keep-both copy's
+    /// dated name, else the name made safe for OneDrive.
+    fn upload_name(&self, name: &str, conflict_copy: bool) -> String {
+        let wanted = names::to_drive(name);
+        if conflict_copy {
+            names::conflict_name(&wanted, self.now().date_naive())
+        } else {
+            wanted
+        }
     }
 
     /// After a lost answer to a new file's upload that is not under the name it was sent: a
