@@ -577,6 +577,7 @@ impl World {
         self.learn_file_links(&links);
         let before = self.doc_snapshot().await;
         let seen = self.graph.emulator.request_log().len();
+        let seen_odoo = self.odoo.emulator.request_log().len();
         self.faults_live(true);
         let r = f.sync(CONFIRM).await;
         self.faults_live(false);
@@ -584,6 +585,18 @@ impl World {
             for q in self.graph.emulator.request_log().since(0).iter().skip(seen) {
                 if q.path.contains("/drive") {
                     eprintln!("  {} {} → {} {:?}", q.method, q.path, q.status, q.fault);
+                }
+            }
+            for q in self
+                .odoo
+                .emulator
+                .request_log()
+                .since(0)
+                .iter()
+                .skip(seen_odoo)
+            {
+                if q.path.contains("ir.attachment") {
+                    eprintln!("  odoo {} → {} {:?}", q.path, q.status, q.fault);
                 }
             }
         }

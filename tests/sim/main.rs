@@ -642,6 +642,21 @@ fn run_with(seed: u64, unlink_occurrences: bool) -> Result<u64, String> {
     })
 }
 
+/// [`run_one`], `SIM_REPEAT` times (once by default): a run whose trace differs from the
+/// first one's fails, as the seed did not replay.
+fn run_repeated(seed: u64) -> Result<u64, String> {
+    let first = run_one(seed)?;
+    for run in 2..=env_u64("SIM_REPEAT").unwrap_or(1) {
+        let again = run_one(seed).map_err(|m| format!("run {run}: {m}"))?;
+        if again != first {
+            return Err(format!(
+                "did not replay: run {run} left trace {again:x}, run 1 {first:x}"
+            ));
+        }
+    }
+    Ok(first)
+}
+
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
@@ -663,7 +678,7 @@ fn run_seeds(from: u64, n: u64, threads: usize) -> Vec<(u64, String)> {
                     eprintln!("skipped open seed {seed} (see open_seeds)");
                     continue;
                 }
-                if let Err(msg) = run_one(seed) {
+                if let Err(msg) = run_repeated(seed) {
                     eprintln!("FAILED seed {seed}: {msg}\n  replay: SIM_SEED={seed} cargo test -p odoo365 --test sim");
                     failed.lock().unwrap().push((seed, msg));
                 }
@@ -678,7 +693,7 @@ fn run_seeds(from: u64, n: u64, threads: usize) -> Vec<(u64, String)> {
 #[test]
 fn histories_against_both_emulators_converge_without_loss_duplicates_or_unasked_mail() {
     if let Some(seed) = env_u64("SIM_SEED") {
-        run_one(seed).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
+        run_repeated(seed).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
         return;
     }
     let n = env_u64("SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);

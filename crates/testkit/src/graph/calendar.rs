@@ -2004,11 +2004,14 @@ fn next_round(mb: &Mailbox, prev: &DeltaState) -> DeltaState {
         }
         now_ids.insert(i.id.clone(), i.change_key.clone());
     }
-    for id in prev.snapshot.keys() {
-        if !now_ids.contains_key(id) {
-            pending.push((id.clone(), true));
-        }
-    }
+    // In id order, not the map's (random) one, so a seeded history replays exactly.
+    let mut gone: Vec<&String> = prev
+        .snapshot
+        .keys()
+        .filter(|id| !now_ids.contains_key(*id))
+        .collect();
+    gone.sort();
+    pending.extend(gone.into_iter().map(|id| (id.clone(), true)));
     let split = mb.changes.partition_point(|c| c.seq <= prev.seq);
     let (before, since) = mb.changes.split_at(split);
     let mut seen: BTreeSet<String> = BTreeSet::new();

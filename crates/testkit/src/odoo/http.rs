@@ -110,16 +110,24 @@ async fn faults_and_log(State(emu): State<OdooEmulator>, req: Request, next: Nex
         emu.count(&format!("faults.{}", f.name()));
     }
     let code = emu.version().jsonrpc_error_code();
+    // A faulty request arrives whole before it fails, as behind nginx, which buffers a
+    // request body before it passes the request on (`proxy_request_buffering on`, its
+    // default). Answering 503 to a half-sent body would instead race the client's upload:
+    // it sees the answer or a reset, by timing, and a seeded history would not replay.
+    let req = if fault.is_some() {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => Request::from_parts(parts, axum::body::Body::from(bytes)),
+            Err(_) => Request::from_parts(parts, axum::body::Body::empty()),
+        }
+    } else {
+        req
+    };
     let (resp, dropped) = match fault.clone() {
         None => (next.run(req).await, false),
         Some(Fault::Slow { delay_ms }) => {
-            // The request arrives whole; the server is what is slow. Read the body first, so
-            // the call still has it when the client stopped waiting meanwhile.
-            let (parts, body) = req.into_parts();
-            let req = match axum::body::to_bytes(body, usize::MAX).await {
-                Ok(bytes) => Request::from_parts(parts, axum::body::Body::from(bytes)),
-                Err(_) => Request::from_parts(parts, axum::body::Body::empty()),
-            };
+            // The server is what is slow: the call still has its body when the client stopped
+            // waiting meanwhile.
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
             (next.run(req).await, false)
         }
