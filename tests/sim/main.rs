@@ -28,6 +28,8 @@
 //!   optimised `sim` build profile, `make soak HARNESS=emulators SEEDS=n` any number in
 //!   release mode.
 //! * `SIM_SEED=n` replays one seed with a trace on stderr.
+//! * `SIM_REPEAT=k` runs each seed k times and fails one whose runs leave different traces
+//!   (a history must replay exactly).
 //! * Documents (`docs.rs`): every history also syncs sale-order attachments with OneDrive.
 //! * `SIM_RSVP=1` adds Bob's invitations and Alice's answers (`rsvp.rs`): open, as the
 //!   engine does not settle them yet (see docs/RELIABILITY.md).
