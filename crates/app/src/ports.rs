@@ -899,8 +899,15 @@ impl OdooCalendar for OdooEvents {
         domain.push(json!(["stop", ">=", odoo_datetime(window.start)]));
         domain.push(json!(["start", "<=", odoo_datetime(window.end)]));
         if let Some(since) = since {
+            // An answer changes the attendee row, not the event's `write_date`
+            // (specs/odoo.md, "Not every change bumps write_date"): an event whose
+            // attendee rows changed is read again too, or the user's answer in Odoo
+            // never reaches Outlook (tests/sim, `SIM_RSVP=1` seed 8).
+            let from = odoo_datetime(since - overlap);
             domain.insert(0, json!("&"));
-            domain.push(json!(["write_date", ">=", odoo_datetime(since - overlap)]));
+            domain.push(json!("|"));
+            domain.push(json!(["write_date", ">=", from]));
+            domain.push(json!(["attendee_ids.write_date", ">=", from]));
         }
         let fields = self.fields();
         let rows: Vec<Value> = self
@@ -1176,12 +1183,18 @@ impl OdooCalendar for OdooEvents {
         } else {
             json!([at])
         };
-        let mut domain = vec![
-            json!("&"),
-            json!("&"),
-            json!(["name", "=", title]),
-            json!(["user_id", "=", self.client.me().uid]),
-        ];
+        // The user's events as the observation reads them: hers, and those she attends.
+        // A copy of someone else's meeting is created with its organizer (`user_id`: the
+        // organizer's user, or `false`) and her as an attendee; looked for among her own
+        // only, its lost create was not found and the meeting was made twice (tests/sim,
+        // `SIM_RSVP=1` seed 3).
+        let mut domain = vec![json!("&"), json!("&"), json!(["name", "=", title])];
+        domain.extend(
+            self.my_events_domain()
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
         domain.extend(when.as_array().cloned().unwrap_or_default());
         let rows: Vec<Value> = self
             .client

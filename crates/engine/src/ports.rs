@@ -230,8 +230,8 @@ pub trait OdooCalendar: Send + Sync {
     /// idempotency key, so the engine looks for the note it may have posted.
     async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool>;
 
-    /// After a *maybe applied* create: the user's events named `title` starting at
-    /// `start` (archived excluded, except a series' base event: Odoo archives it at once
+    /// After a *maybe applied* create: the user's events (hers, and those she attends, as
+    /// `changed_since` reads them) named `title` starting at `start` (archived excluded, except a series' base event: Odoo archives it at once
     /// when the series' start is not on its rule), to find one the lost answer created. For an all-day
     /// event `start` is midnight UTC of its first day: match it against `start_date`
     /// (Odoo keeps an 08:00 placeholder in `start` there).

@@ -745,7 +745,51 @@ impl Engine {
                 None => Observed::Quiet,
             };
             // A quiet side is as the baseline left it, including who organizes it, so the
-            // planner does not take a side the user cannot write for writable.
+            // planner does not take a side the user cannot write for writable. But the
+            // baseline names the meeting's organizer, and the Outlook copy of someone
+            // else's Odoo meeting is the user's own (`outlook_copy`): when Odoo changed
+            // and Outlook is quiet, Outlook says whose its copy is, or her Odoo answer is
+            // sent to Outlook as a response to her own meeting (refused for good; tests/sim
+            // `SIM_RSVP=1` seed 1).
+            let mut m = m;
+            if let (Some(b), Some(gid), Observed::Quiet, false) =
+                (&baseline, &link.graph_id, &m, matches!(o, Observed::Quiet))
+            {
+                if self.access_of(&b.event) != Access::Full {
+                    match self.microsoft.get(gid).await {
+                        // Read as if the delta had brought it (its form differs from the
+                        // baseline's: her own copy does not list her).
+                        Ok(v) if !graph::is_cancelled(&v) => match self.graph_snapshot(&v) {
+                            Ok(s) => {
+                                job.graph_version = s.version.clone();
+                                job.graph_before = Some(s.event.clone());
+                                job.graph_full = s.access == Access::Full;
+                                m = Observed::present(s);
+                            }
+                            Err(e) => {
+                                report.item_errors.push(ItemError {
+                                    item: key.clone(),
+                                    message: e.to_string(),
+                                    job_id: None,
+                                });
+                                continue;
+                            }
+                        },
+                        // Gone: the next delta says so; until then as the baseline.
+                        Ok(_) | Err(PortError::NotFound) => {}
+                        Err(e) => {
+                            report.item_errors.push(ItemError {
+                                item: key.clone(),
+                                message: e.to_string(),
+                                job_id: None,
+                            });
+                            recheck.odoo.extend(link.odoo_id);
+                            recheck.microsoft.extend(link.graph_id.clone());
+                            continue;
+                        }
+                    }
+                }
+            }
             let (o, m) = match &baseline {
                 Some(b) => {
                     let access = self.access_of(&b.event);
@@ -1273,10 +1317,14 @@ impl Engine {
             });
             event = event.normalized();
         }
-        let mine = event
-            .organizer
-            .as_deref()
-            .is_none_or(|o| o.eq_ignore_ascii_case(&self.cfg.me));
+        // `user_id: false` is a copy of a meeting whose organizer is outside Odoo (the port
+        // creates someone else's meeting so): hers to answer, not to edit.
+        let outside_organizer = v.get("user_id") == Some(&Value::Bool(false));
+        let mine = !outside_organizer
+            && event
+                .organizer
+                .as_deref()
+                .is_none_or(|o| o.eq_ignore_ascii_case(&self.cfg.me));
         Ok(Snapshot {
             event,
             version: odoo::version(v),
@@ -2538,10 +2586,23 @@ impl Engine {
                 side: Side::Odoo, ..
             } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
+                // A series, or the answer goes to one occurrence only; a copy this job
+                // created has no `before` yet: its own create says.
+                let created = p.steps.iter().find_map(|s| match s {
+                    Step::Op {
+                        op:
+                            Op::Create {
+                                side: Side::Odoo,
+                                event,
+                            },
+                    } => Some(event),
+                    _ => None,
+                });
                 let series = p
                     .odoo_before
                     .as_ref()
                     .or(p.base.as_ref())
+                    .or(created)
                     .is_some_and(|e| e.recurrence.is_some());
                 let r = if series {
                     self.odoo.archive_series(id).await
@@ -2581,10 +2642,23 @@ impl Engine {
                 let id = p
                     .odoo_id
                     .ok_or_else(|| StepFail::Map("no Odoo id to answer".into()))?;
+                // A series, or the answer goes to one occurrence only; a copy this job
+                // created has no `before` yet: its own create says.
+                let created = p.steps.iter().find_map(|s| match s {
+                    Step::Op {
+                        op:
+                            Op::Create {
+                                side: Side::Odoo,
+                                event,
+                            },
+                    } => Some(event),
+                    _ => None,
+                });
                 let series = p
                     .odoo_before
                     .as_ref()
                     .or(p.base.as_ref())
+                    .or(created)
                     .is_some_and(|e| e.recurrence.is_some());
                 if series {
                     self.odoo.respond_series(id, response).await?;

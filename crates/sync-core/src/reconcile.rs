@@ -455,6 +455,15 @@ pub fn reconcile(
                 side: Side::Odoo,
                 event: m.event.clone(),
             });
+            // Odoo creates the attendee row of someone else's meeting `needsAction`: an
+            // answer the user gave in Outlook goes on it, or it would read as her changing
+            // her mind in Odoo (a conflict with her next Outlook answer).
+            if let Some(answer) = my_answer(&m) {
+                d.ops.push(Op::Respond {
+                    side: Side::Odoo,
+                    response: answer,
+                });
+            }
             d.ops.push(Op::Link { event: m.event });
         }
         (None, Absent, Absent, _, _) => {
@@ -884,6 +893,19 @@ struct MyAnswer<'a> {
 /// that could come back every cycle); only the user's answer is merged three-way and
 /// goes out as a response where it is listed. The baseline keeps the organizer's list
 /// (the `ResponseOnly` side's, Odoo's when both are) with the merged answer.
+/// The user's answer on a copy she only answers, when she has given one.
+fn my_answer(snap: &Snapshot) -> Option<Response> {
+    let Access::ResponseOnly { me } = &snap.access else {
+        return None;
+    };
+    snap.event
+        .attendees
+        .iter()
+        .find(|a| a.email.eq_ignore_ascii_case(me))
+        .map(|a| a.response)
+        .filter(|r| *r != Response::NeedsAction)
+}
+
 fn merge_my_answer(
     ctx: MyAnswer<'_>,
     (o, m): (&Snapshot, &Snapshot),
