@@ -12,6 +12,7 @@ use odoo365_testkit::fixture::app::EmulatorBrowser;
 use odoo365_testkit::fixture::{Emulators, ALICE};
 use odoo365_testkit::graph::GraphConfig;
 use odoo365_testkit::odoo::OdooConfig;
+use chrono::Timelike as _;
 use serde_json::{json, Value};
 
 async fn emulators() -> Emulators {
@@ -259,4 +260,98 @@ async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_
         cal.get(id).await.unwrap_err(),
         odoo365_engine::PortError::NotFound
     );
+}
+
+/// The Odoo adapter and a copy of someone else's meeting (`user_id: false`, an organizer
+/// outside Odoo, the user attending), as it creates one: found again after a lost
+/// create (it looked among the user's own events only, so the meeting was made twice),
+/// and read again when the user answers in Odoo, which changes her attendee row and not
+/// the event's `write_date` (so her answer never reached Outlook). Both found by
+/// tests/sim with `SIM_RSVP=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_odoo_adapter_finds_a_copy_of_someone_elses_meeting_and_sees_her_answer_there() {
+    use odoo365_engine::ports::{OdooCalendar, Window};
+    let e = emulators().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open_with(
+        dir.path(),
+        Arc::new(MemoryKeychain::new()),
+        Arc::new(odoo365_engine::SystemClock),
+    )
+    .unwrap();
+    let key = Secret::new(e.alice_key.clone());
+    let profile = app.add_profile_with_api_key(e.draft("work"), &key).unwrap();
+    let client = odoo365_odoo::OdooClient::connect(
+        odoo365_app::connect::odoo_config(&profile, &key).unwrap(),
+    )
+    .await
+    .unwrap();
+    let events = odoo365_app::ports::OdooEvents::new(Arc::new(client));
+    let me = odoo_exec(
+        &e,
+        "res.users",
+        "read",
+        json!([[e.alice_uid]]),
+        json!({"fields": ["partner_id"]}),
+    )
+    .await;
+    let partner = me[0]["partner_id"][0].as_i64().unwrap();
+    let clock = e.odoo.emulator.clock();
+    let start = (clock.now() + chrono::Duration::days(2))
+        .with_nanosecond(0)
+        .unwrap();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let id = odoo_exec(
+        &e,
+        "calendar.event",
+        "create",
+        json!([[{"name": "Partner sync", "start": fmt(start),
+            "stop": fmt(start + chrono::Duration::hours(1)),
+            "user_id": false, "partner_ids": [[6, 0, [partner]]]}]]),
+        json!({}),
+    )
+    .await[0]
+        .as_i64()
+        .unwrap();
+
+    let found = events.find("Partner sync", start).await.unwrap();
+    let ids: Vec<i64> = found.iter().filter_map(|r| r["id"].as_i64()).collect();
+    assert_eq!(ids, vec![id]);
+
+    let window = Window {
+        start: clock.now() - chrono::Duration::days(1),
+        end: clock.now() + chrono::Duration::days(30),
+    };
+    clock.advance(chrono::Duration::minutes(10));
+    let cursor = clock.now();
+    let overlap = chrono::Duration::minutes(1);
+    let quiet = events
+        .changed_since(Some(cursor), overlap, window)
+        .await
+        .unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    clock.advance(chrono::Duration::minutes(10));
+    let row = odoo_exec(
+        &e,
+        "calendar.attendee",
+        "search",
+        json!([[["event_id", "=", id], ["partner_id", "=", partner]]]),
+        json!({}),
+    )
+    .await;
+    odoo_exec(&e, "calendar.attendee", "do_accept", json!([row]), json!({})).await;
+    let changed = events
+        .changed_since(Some(cursor), overlap, window)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = changed.iter().filter_map(|r| r["id"].as_i64()).collect();
+    assert_eq!(ids, vec![id], "the answer does not move the event's write_date");
+    let mine: Vec<&Value> = changed[0]["attendee_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["email"] == ALICE)
+        .collect();
+    assert_eq!(mine.len(), 1, "{changed:?}");
+    assert_eq!(mine[0]["state"], "accepted");
 }

@@ -741,13 +741,63 @@ async fn someone_elses_odoo_meeting_copied_to_outlook_settles_after_the_users_an
     w.assert_quiet().await;
     let rec = w.odoo.record(oid).unwrap();
     w.odoo.user_write(oid, &with_state(&rec, ME, "accepted"));
+    let (responds, updates) = (w.graph.writes_of("respond"), w.graph.writes_of("update"));
     let r = w.sync().await;
     assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    // Her Outlook copy is her own: nothing to answer there (Outlook refuses an answer to
+    // a meeting she organizes), nothing to update (tests/sim `SIM_RSVP=1` seed 1: read
+    // as the baseline, it was taken for an invitation).
+    assert_eq!(
+        w.graph.writes_of("respond"),
+        responds,
+        "{}",
+        r.plan.summary()
+    );
+    assert_eq!(w.graph.writes_of("update"), updates, "{}", r.plan.summary());
     assert_eq!(w.odoo.record(oid).unwrap()["name"], "Bob's Odoo meeting");
     assert_no_open_conflict(&mut w);
     w.assert_quiet().await;
     w.assert_quiet().await;
     assert_no_open_conflict(&mut w);
+}
+
+#[tokio::test]
+async fn an_answer_given_in_outlook_before_the_copy_is_made_reaches_odoo_with_it() {
+    // Odoo creates the user's attendee row of someone else's meeting `needsAction`; the
+    // answer she gave in Outlook first must follow, or it reads as her Odoo answer
+    // changed back, a conflict with her next Outlook answer (tests/sim `SIM_RSVP=1`).
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Bob's review", 25, 11);
+    e.attendees = invited_with("carol@example.org");
+    let gid = w
+        .graph
+        .user_create(&e.normalized(), Some("bob@example.org"));
+    w.graph.user_edit(&gid, |v| {
+        v["responseStatus"] = json!({ "response": "tentativelyAccepted" });
+    });
+    let r = w.sync().await;
+    let oid = w.odoo_id_of("Bob's review");
+    assert_eq!(w.odoo.writes_of("respond"), 1, "{}", r.plan.summary());
+    let rec = w.odoo.record(oid).unwrap();
+    let mine = rec["attendee_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == ME)
+        .cloned()
+        .unwrap();
+    assert_eq!(mine["state"], "tentative");
+    w.assert_quiet().await;
+    // Her next answer, in Outlook, goes to Odoo without a conflict.
+    w.graph.user_edit(&gid, |v| {
+        v["responseStatus"] = json!({ "response": "declined" });
+    });
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 0, "{}", r.plan.summary());
+    assert_no_open_conflict(&mut w);
+    w.assert_quiet().await;
+    w.assert_every_write_audited();
 }
 
 #[tokio::test]
