@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use chrono::Timelike as _;
 use odoo365_app::auth::{MemoryKeychain, Secret};
 use odoo365_app::{App, SignIn};
 use odoo365_testkit::fixture::app::EmulatorBrowser;
 use odoo365_testkit::fixture::{Emulators, ALICE};
 use odoo365_testkit::graph::GraphConfig;
 use odoo365_testkit::odoo::OdooConfig;
-use chrono::Timelike as _;
 use serde_json::{json, Value};
 
 async fn emulators() -> Emulators {
@@ -339,13 +339,24 @@ async fn the_odoo_adapter_finds_a_copy_of_someone_elses_meeting_and_sees_her_ans
         json!({}),
     )
     .await;
-    odoo_exec(&e, "calendar.attendee", "do_accept", json!([row]), json!({})).await;
+    odoo_exec(
+        &e,
+        "calendar.attendee",
+        "do_accept",
+        json!([row]),
+        json!({}),
+    )
+    .await;
     let changed = events
         .changed_since(Some(cursor), overlap, window)
         .await
         .unwrap();
     let ids: Vec<i64> = changed.iter().filter_map(|r| r["id"].as_i64()).collect();
-    assert_eq!(ids, vec![id], "the answer does not move the event's write_date");
+    assert_eq!(
+        ids,
+        vec![id],
+        "the answer does not move the event's write_date"
+    );
     let mine: Vec<&Value> = changed[0]["attendee_ids"]
         .as_array()
         .unwrap()

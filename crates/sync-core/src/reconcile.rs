@@ -1838,6 +1838,56 @@ mod tests {
     }
 
     #[test]
+    fn a_new_outlook_invitation_she_answered_is_created_in_odoo_then_answered_there() {
+        let invitation = |response| Snapshot {
+            access: Access::ResponseOnly {
+                me: "me@x.org".into(),
+            },
+            ..Snapshot::new(
+                with(base_event(), |e| {
+                    e.organizer = Some("bob@x.org".into());
+                    e.attendees = vec![Attendee {
+                        email: "me@x.org".into(),
+                        response,
+                    }];
+                })
+                .normalized(),
+            )
+        };
+        let answered = invitation(Response::Tentative);
+        let d = reconcile(
+            None,
+            Observed::Quiet,
+            Observed::present(answered.clone()),
+            Policy::Ask,
+        );
+        assert_eq!(
+            d.ops,
+            [
+                Op::Create {
+                    side: Side::Odoo,
+                    event: answered.event.clone(),
+                },
+                Op::Respond {
+                    side: Side::Odoo,
+                    response: Response::Tentative,
+                },
+                Op::Link {
+                    event: answered.event
+                },
+            ]
+        );
+        // Not answered yet: Odoo's own `needsAction` row is the answer.
+        let open = invitation(Response::NeedsAction);
+        let d = reconcile(None, Observed::Quiet, Observed::present(open), Policy::Ask);
+        assert!(
+            !d.ops.iter().any(|o| matches!(o, Op::Respond { .. })),
+            "{:?}",
+            d.ops
+        );
+    }
+
+    #[test]
     fn a_meeting_someone_else_organizes_settles_after_the_users_answer() {
         let guest = |e: Event| Snapshot {
             access: Access::ResponseOnly {
