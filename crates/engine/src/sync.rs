@@ -3394,21 +3394,38 @@ impl Engine {
                 }
                 let merged = merged.normalized();
                 let mut ops = Vec::new();
-                let to_odoo = o.event.diff(&merged);
-                if !to_odoo.is_empty() {
-                    ops.push(Op::Update {
-                        side: Side::Odoo,
-                        fields: to_odoo,
-                        event: merged.clone(),
-                    });
-                }
-                let to_ms = m.event.diff(&merged);
-                if !to_ms.is_empty() {
-                    ops.push(Op::Update {
-                        side: Side::Microsoft,
-                        fields: to_ms,
-                        event: merged.clone(),
-                    });
+                for (side, snap) in [(Side::Odoo, &o), (Side::Microsoft, &m)] {
+                    let mut fields = snap.event.diff(&merged);
+                    // Where the user only answers, the attendee list is the organizer's:
+                    // what she chose there is her answer, sent as one (as a cycle does);
+                    // an attendee write would be skipped, and the sides stayed apart
+                    // (simulation `SIM_RSVP=1` seed 351).
+                    if let Access::ResponseOnly { me } = &snap.access {
+                        if fields.contains(&Field::Attendees) {
+                            fields.retain(|f| *f != Field::Attendees);
+                            let mine = |e: &Event| {
+                                e.attendees
+                                    .iter()
+                                    .find(|a| a.email.eq_ignore_ascii_case(me))
+                                    .map(|a| a.response)
+                            };
+                            if let (Some(want), Some(now)) = (mine(&merged), mine(&snap.event)) {
+                                if want != now {
+                                    ops.push(Op::Respond {
+                                        side,
+                                        response: want,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    if !fields.is_empty() {
+                        ops.push(Op::Update {
+                            side,
+                            fields,
+                            event: merged.clone(),
+                        });
+                    }
                 }
                 ops.push(Op::Link { event: merged });
                 ops

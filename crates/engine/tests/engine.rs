@@ -801,6 +801,50 @@ async fn an_answer_given_in_outlook_before_the_copy_is_made_reaches_odoo_with_it
 }
 
 #[tokio::test]
+async fn two_answers_to_someone_elses_meeting_resolved_for_one_side_reach_the_other_as_an_answer() {
+    // Her answer in Odoo and another in Outlook before a cycle: a conflict. Kept as in
+    // Odoo, the answer goes to Outlook as a response (an attendee write there is not
+    // hers to make, and was skipped: the sides stayed apart; tests/sim `SIM_RSVP=1`
+    // seed 351).
+    let mut w = World::new();
+    w.first_sync().await;
+    let mut e = event("Bob's planning", 25, 13);
+    e.attendees = invited_with("carol@example.org");
+    let gid = w
+        .graph
+        .user_create(&e.normalized(), Some("bob@example.org"));
+    w.sync().await;
+    let oid = w.odoo_id_of("Bob's planning");
+    w.assert_quiet().await;
+    let rec = w.odoo.record(oid).unwrap();
+    w.odoo.user_write(oid, &with_state(&rec, ME, "tentative"));
+    w.graph.user_edit(&gid, |v| {
+        v["responseStatus"] = json!({ "response": "accepted" });
+    });
+    let r = w.sync().await;
+    assert_eq!(r.conflicts_opened, 1, "{}", r.plan.summary());
+    let c = w
+        .engine()
+        .store()
+        .tx(|t| t.open_conflicts("p1"))
+        .unwrap()
+        .remove(0);
+    w.engine()
+        .resolve_conflict(c.id, ConflictChoice::Side { side: Side::Odoo })
+        .unwrap();
+    let responds = w.graph.writes_of("respond");
+    w.sync().await;
+    assert_eq!(w.graph.writes_of("respond"), responds + 1);
+    assert_eq!(
+        w.graph.event(&gid).unwrap()["responseStatus"]["response"],
+        "tentativelyAccepted"
+    );
+    assert_no_open_conflict(&mut w);
+    w.assert_quiet().await;
+    w.assert_every_write_audited();
+}
+
+#[tokio::test]
 async fn an_odoo_event_asking_for_teams_gets_a_teams_meeting_whose_link_comes_back_to_odoo() {
     let mut w = World::new();
     w.first_sync().await;
