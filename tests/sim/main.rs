@@ -31,8 +31,8 @@
 //! * `SIM_REPEAT=k` runs each seed k times and fails one whose runs leave different traces
 //!   (a history must replay exactly).
 //! * Documents (`docs.rs`): every history also syncs sale-order attachments with OneDrive.
-//! * `SIM_RSVP=1` adds Bob's invitations and Alice's answers (`rsvp.rs`): open, as the
-//!   engine does not settle them yet (see docs/RELIABILITY.md).
+//! * `SIM_RSVP=1` adds Bob's invitations and Alice's answers (`rsvp.rs`) to the main run;
+//!   `rsvp_seeds` runs a fixed set of such histories (docs/RELIABILITY.md Found 7, 27).
 //! * Alice deletes one occurrence of an Odoo series outright (unlink) or archives it;
 //!   `SIM_UNLINK_OCCURRENCES=0` keeps her to archiving (the histories before seeds 20,
 //!   30, 31 and 36 were fixed).
@@ -544,10 +544,10 @@ async fn check(w: &mut World, seed: u64) {
 
 /// Runs one history and checks it; returns its trace hash. `unlink_occurrences` lets
 /// Alice delete (not only archive) one occurrence of an Odoo series.
-async fn history(seed: u64, unlink_occurrences: bool) -> u64 {
+async fn history(seed: u64, unlink_occurrences: bool, rsvp: bool) -> u64 {
     say(|| format!("seed {seed}"));
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut w = World::new(seed, unlink_occurrences).await;
+    let mut w = World::new(seed, unlink_occurrences, rsvp).await;
     w.docs_setup();
     if w.rsvp_on {
         w.rsvp_setup().await;
@@ -629,12 +629,23 @@ fn unlink_occurrences() -> bool {
 }
 
 fn run_with(seed: u64, unlink_occurrences: bool) -> Result<u64, String> {
+    run_mode(seed, unlink_occurrences, rsvp())
+}
+
+/// Bob's invitations and Alice's answers in the main run: `SIM_RSVP=1` (off by default:
+/// its histories are other histories, with open seeds of their own; `rsvp_seeds` runs
+/// a fixed set of them in `make test`).
+fn rsvp() -> bool {
+    std::env::var("SIM_RSVP").is_ok_and(|v| v == "1")
+}
+
+fn run_mode(seed: u64, unlink_occurrences: bool, rsvp: bool) -> Result<u64, String> {
     std::panic::catch_unwind(|| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(Box::pin(history(seed, unlink_occurrences)))
+            .block_on(Box::pin(history(seed, unlink_occurrences, rsvp)))
     })
     .map_err(|p| {
         p.downcast_ref::<String>()
@@ -726,6 +737,18 @@ fn a_seed_replays_exactly() {
         let b = run_with(seed, false).unwrap();
         assert_eq!(a, b, "seed {seed} did not replay: trace hashes differ");
     }
+}
+
+/// Histories with Bob's invitations and Alice's answers (`rsvp.rs`): seeds 1-30, each
+/// of which failed before RELIABILITY Found 27 or passes with it, and 351 (Found 27's
+/// resolved answer conflict).
+#[test]
+fn rsvp_seeds() {
+    let failed: Vec<(u64, String)> = (1..=30)
+        .chain([351])
+        .filter_map(|s| run_mode(s, true, true).err().map(|m| (s, m)))
+        .collect();
+    assert!(failed.is_empty(), "failing RSVP seeds: {failed:?}");
 }
 
 /// Seeds that failed once, kept after their fix.

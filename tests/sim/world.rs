@@ -181,7 +181,7 @@ pub struct World {
     pub docs: Docs,
     /// Bob's invitations and Alice's answers (`rsvp.rs`).
     pub rsvp: Rsvp,
-    /// Whether the history has them (`SIM_RSVP=1`: open, docs/RELIABILITY.md).
+    /// Whether the history has them (`SIM_RSVP=1` in the main run; `rsvp_seeds`).
     pub rsvp_on: bool,
 }
 
@@ -198,7 +198,7 @@ fn kwargs(v: Value) -> Map<String, Value> {
 }
 
 impl World {
-    pub async fn new(seed: u64, unlink_occurrences: bool) -> World {
+    pub async fn new(seed: u64, unlink_occurrences: bool, rsvp_on: bool) -> World {
         let clock = VirtualClock::starting_at(at(22, 12));
         let graph = GraphEmulator::start(GraphConfig {
             seed,
@@ -310,7 +310,7 @@ impl World {
             spool: tempfile::tempdir().expect("a spool dir"),
             docs: Docs::new(seed),
             rsvp: Rsvp::new(seed),
-            rsvp_on: std::env::var("SIM_RSVP").is_ok_and(|v| v == "1"),
+            rsvp_on,
         }
     }
 
