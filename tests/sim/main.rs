@@ -740,12 +740,12 @@ fn a_seed_replays_exactly() {
 }
 
 /// Histories with Bob's invitations and Alice's answers (`rsvp.rs`): seeds 1-30, each
-/// of which failed before RELIABILITY Found 27 or passes with it, and 351 (Found 27's
-/// resolved answer conflict).
+/// of which failed before RELIABILITY Found 27 or passes with it, 351 and 1230 (Found
+/// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create).
 #[test]
 fn rsvp_seeds() {
     let failed: Vec<(u64, String)> = (1..=30)
-        .chain([351])
+        .chain([351, 1230, 135, 1355])
         .filter_map(|s| run_mode(s, true, true).err().map(|m| (s, m)))
         .collect();
     assert!(failed.is_empty(), "failing RSVP seeds: {failed:?}");

@@ -231,8 +231,10 @@ pub trait OdooCalendar: Send + Sync {
     async fn has_note(&self, id: i64, needle: &str) -> PortResult<bool>;
 
     /// After a *maybe applied* create: the user's events (hers, and those she attends, as
-    /// `changed_since` reads them) named `title` starting at `start` (archived excluded, except a series' base event: Odoo archives it at once
-    /// when the series' start is not on its rule), to find one the lost answer created. For an all-day
+    /// `changed_since` reads them) named `title` starting at `start`, to find one the lost
+    /// answer created. Archived rows only when they belong to a series: Odoo archives an
+    /// off-rule base at once, and the user may archive the first row of a new series
+    /// before the retry (the engine then links the series' current base). For an all-day
     /// event `start` is midnight UTC of its first day: match it against `start_date`
     /// (Odoo keeps an 08:00 placeholder in `start` there).
     async fn find(&self, title: &str, start: DateTime<Utc>) -> PortResult<Vec<Value>>;

@@ -1335,6 +1335,15 @@ impl Engine {
             .find(|s| s.recurrence.get("id").and_then(Value::as_i64) == Some(rid)))
     }
 
+    /// The base event, now, of the Odoo series `row` belongs to (`None`: gone, or no
+    /// series). Odoo moves the base when the user archives it (`_select_new_base_event`).
+    pub(super) async fn odoo_series_base(&self, row: i64) -> Result<Option<i64>, PortError> {
+        Ok(self
+            .odoo_series_of(row)
+            .await?
+            .and_then(|s| m2o(s.recurrence.get("base_event_id"))))
+    }
+
     /// After a series was written to Odoo: archives the rows on its cancelled dates.
     /// Returns whether any row was archived.
     pub(super) async fn odoo_apply_exdates(

@@ -2405,6 +2405,17 @@ impl Engine {
                         }
                     }
                 }
+                // A series found by its first row, which the user archived since: Odoo
+                // made the next row its base, and the series is linked by its base, or
+                // the next cycle reads that row as a new series and copies it to Outlook
+                // (simulation `SIM_RSVP=1` seeds 135, 1355).
+                if let (Some((row, _)), true) = (found, written.recurrence.is_some()) {
+                    if let Some(base) = self.odoo_series_base(row).await? {
+                        if base != row {
+                            found = Some((base, false));
+                        }
+                    }
+                }
                 let mut batched_version = None;
                 let id = match found {
                     Some((id, _)) => id,

@@ -1592,12 +1592,6 @@ impl OdooCalendar for FakeOdoo {
             })
             .filter(|r| r.get("name").and_then(Value::as_str) == Some(title))
             .filter(|r| {
-                // Only a series' base event stands for it.
-                rid_of(r).is_none_or(|rid| {
-                    s.recurrences.get(&rid).and_then(|x| x.get("base_event_id")) == r.get("id")
-                })
-            })
-            .filter(|r| {
                 r.get("start").and_then(Value::as_str) == Some(start.as_str())
                     || (midnight
                         && r.get("allday").and_then(Value::as_bool) == Some(true)

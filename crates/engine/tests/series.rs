@@ -1106,6 +1106,33 @@ async fn an_odoo_series_rebased_before_the_engine_read_it_back_stays_one_series(
     w.assert_quiet().await;
 }
 
+/// Simulation `SIM_RSVP=1` seeds 135, 1355: the same, but the create's answer was lost.
+/// The retry found the series by its first row, archived by then, and linked that row;
+/// the series' new base read as a new series next cycle and was copied to Outlook.
+#[tokio::test]
+async fn a_lost_series_create_whose_base_was_archived_before_the_retry_stays_one_series() {
+    let mut w = World::new();
+    let master = w
+        .graph
+        .user_create(&series("Swim", 23, 8, "FREQ=DAILY;COUNT=3"), None);
+    w.odoo.lose_answer_of_next("create");
+    w.confirm().await;
+    let rid = w.odoo_series("Swim")[0];
+    let base = w.active_rows(rid)[0]["id"].as_i64().unwrap();
+    w.clock.advance(Duration::hours(2));
+    w.odoo.user_archive(base);
+    w.settle(3).await;
+    assert_eq!(w.odoo.writes_of("create"), 1, "created once");
+    assert_eq!(w.masters().len(), 1, "{:#?}", w.masters());
+    assert!(w.single_events().is_empty(), "{:#?}", w.single_events());
+    assert_eq!(w.outlook_dates(&master), ["2026-11-24", "2026-11-25"]);
+    assert_eq!(
+        odoo_dates(&w.active_rows(rid)),
+        ["2026-11-24", "2026-11-25"]
+    );
+    w.assert_quiet().await;
+}
+
 #[tokio::test]
 async fn a_series_move_whose_answer_was_lost_is_not_sent_to_outlook_again() {
     // Found by the emulator simulation (seed 47): the PATCH of a moved series landed, its
