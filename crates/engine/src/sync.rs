@@ -2597,24 +2597,7 @@ impl Engine {
                 side: Side::Odoo, ..
             } => {
                 let Some(id) = p.odoo_id else { return Ok(None) };
-                // A series, or the answer goes to one occurrence only; a copy this job
-                // created has no `before` yet: its own create says.
-                let created = p.steps.iter().find_map(|s| match s {
-                    Step::Op {
-                        op:
-                            Op::Create {
-                                side: Side::Odoo,
-                                event,
-                            },
-                    } => Some(event),
-                    _ => None,
-                });
-                let series = p
-                    .odoo_before
-                    .as_ref()
-                    .or(p.base.as_ref())
-                    .or(created)
-                    .is_some_and(|e| e.recurrence.is_some());
+                let series = odoo_is_series(p);
                 let r = if series {
                     self.odoo.archive_series(id).await
                 } else {
@@ -2653,24 +2636,7 @@ impl Engine {
                 let id = p
                     .odoo_id
                     .ok_or_else(|| StepFail::Map("no Odoo id to answer".into()))?;
-                // A series, or the answer goes to one occurrence only; a copy this job
-                // created has no `before` yet: its own create says.
-                let created = p.steps.iter().find_map(|s| match s {
-                    Step::Op {
-                        op:
-                            Op::Create {
-                                side: Side::Odoo,
-                                event,
-                            },
-                    } => Some(event),
-                    _ => None,
-                });
-                let series = p
-                    .odoo_before
-                    .as_ref()
-                    .or(p.base.as_ref())
-                    .or(created)
-                    .is_some_and(|e| e.recurrence.is_some());
+                let series = odoo_is_series(p);
                 if series {
                     self.odoo.respond_series(id, response).await?;
                 } else {
@@ -3451,6 +3417,25 @@ impl Engine {
         job.steps = steps.into_iter().map(|op| Step::Op { op }).collect();
         Ok(job)
     }
+}
+
+/// Whether the job's Odoo item is a series (its archive and its answer go to every
+/// occurrence). An item this job created has no `before` yet: its own create says.
+fn odoo_is_series(p: &EntryJob) -> bool {
+    let created = p.steps.iter().find_map(|s| match s {
+        Step::Op {
+            op: Op::Create {
+                side: Side::Odoo,
+                event,
+            },
+        } => Some(event),
+        _ => None,
+    });
+    p.odoo_before
+        .as_ref()
+        .or(p.base.as_ref())
+        .or(created)
+        .is_some_and(|e| e.recurrence.is_some())
 }
 
 #[derive(Debug)]
