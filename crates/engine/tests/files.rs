@@ -1508,3 +1508,60 @@ async fn a_keep_both_waiting_on_its_last_step_is_not_planned_again_meanwhile() {
     assert_eq!(w.file_links(), 2);
     w.quiet().await;
 }
+
+/// Sim seed 1502: a new file's upload landed, its link was written, and the engine was
+/// killed before the step was marked done; Alice then renamed the file in OneDrive (and,
+/// in the second round, also wrote new content into it). The restart found its upload on
+/// the link and took the file as it is now into the baseline: her rename (and her
+/// content) counted as what the engine wrote, so nothing was planned and Odoo kept the
+/// old name (and content) for good. The upload is now taken as it was sent, and her
+/// edits reach Odoo next cycle.
+#[tokio::test]
+async fn a_crashed_upload_renamed_or_edited_in_onedrive_before_the_restart_reaches_odoo() {
+    for edit_content in [false, true] {
+        let mut crashes = 0;
+        for n in 1..40 {
+            let w = World::new();
+            let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+            w.clock.advance(chrono::Duration::minutes(5));
+            if !w.sync_crashing_after(n).await {
+                break;
+            }
+            let Some(id) = w.path("sale.order/1/a.txt") else {
+                continue; // the upload had not landed
+            };
+            // Only a crash after the link was written is this case; before it, the
+            // restart looks for its upload by name and content (Found 24, 25).
+            let linked = w.file_links() == 1;
+            w.drive.user_rename(&id, "b.txt");
+            if edit_content {
+                w.drive.user_edit(&id, b"edited in onedrive");
+            }
+            w.sync().await;
+            w.sync().await;
+            let (odoo, drive) = w.names_and_contents();
+            assert_eq!(
+                drive, odoo,
+                "crash after {n}, content edited {edit_content}"
+            );
+            if !linked {
+                w.quiet().await;
+                continue;
+            }
+            crashes += 1;
+            let want: &[u8] = if edit_content {
+                b"edited in onedrive"
+            } else {
+                b"from odoo"
+            };
+            assert_eq!(
+                odoo,
+                named(&[("b.txt", want)]),
+                "crash after {n}, content edited {edit_content}"
+            );
+            assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+            w.quiet().await;
+        }
+        assert!(crashes >= 2, "only {crashes} crash points after the upload");
+    }
+}

@@ -1907,7 +1907,7 @@ impl FileSync {
     /// The file is answered as it was sent (target folder and name), so the baseline holds
     /// what the engine wrote and Alice's rename or move is seen and planned next cycle.
     async fn drive_made_since(&mut self, tr: &Transfer) -> Result<Option<DriveFile>, StepFail> {
-        let Some(UploadTarget::New { parent_id, name }) = tr.target.as_ref() else {
+        let Some(UploadTarget::New { .. }) = tr.target.as_ref() else {
             return Ok(None);
         };
         let profile = self.profile();
@@ -1941,11 +1941,7 @@ impl FileSync {
                 .store
                 .tx(|t| t.link_by_graph(&profile, LinkKind::File, &id))?;
             if linked.is_none() {
-                return Ok(Some(DriveFile {
-                    name: name.clone(),
-                    parent_id: Some(parent_id.clone()),
-                    ..f
-                }));
+                return Ok(Some(as_sent(f, tr)));
             }
         }
         Ok(None)
@@ -2433,7 +2429,13 @@ impl FileSync {
                     None
                 };
                 let f = match own {
-                    Some(f) => f,
+                    // Taken as it was sent: the file may have been renamed, moved or
+                    // edited since it landed, and that is Alice's change to carry to Odoo
+                    // next cycle, not part of the baseline (sim seed 1502).
+                    Some(f) => match p.transfer.as_ref() {
+                        Some(tr) => as_sent(f, tr),
+                        None => f,
+                    },
                     None => {
                         self.create_drive_file(job, p, record, name, *conflict_copy)
                             .await?
@@ -3008,6 +3010,24 @@ impl FileSync {
 /// again; after a yield (same process, the file untouched since) its length suffices, so
 /// a large upload is not re-hashed at every turn of its lane.
 /// Whether `name` is `wanted` made unique by [`FileSync::free_name`]: `stem (n).ext`, n ≥ 2.
+/// A new file's upload found again after a crash or a lost answer, answered as it was sent
+/// (the folder, name and content of the upload) rather than as it is now: the baseline must
+/// hold what the engine wrote, so that a rename, move or edit Alice made since is a change
+/// the next cycle plans into Odoo instead of one silently taken as synced.
+fn as_sent(f: DriveFile, tr: &Transfer) -> DriveFile {
+    let (name, parent_id) = match &tr.target {
+        Some(UploadTarget::New { parent_id, name }) => (name.clone(), Some(parent_id.clone())),
+        _ => (f.name.clone(), f.parent_id.clone()),
+    };
+    DriveFile {
+        name,
+        parent_id,
+        quick_xor: Some(tr.content.quick_xor.clone()),
+        size: tr.content.size,
+        ..f
+    }
+}
+
 fn is_numbered_variant(name: &str, wanted: &str) -> bool {
     let (stem, ext) = names::split_ext(wanted);
     name.strip_prefix(stem)
