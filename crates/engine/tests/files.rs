@@ -1565,3 +1565,40 @@ async fn a_crashed_upload_renamed_or_edited_in_onedrive_before_the_restart_reach
         assert!(crashes >= 2, "only {crashes} crash points after the upload");
     }
 }
+
+fn retry_at_once(c: &mut FileConfig) {
+    c.retry_base = chrono::Duration::zero();
+}
+
+/// Sim seed 358: a job left waiting (here a content edit from OneDrive whose Odoo write
+/// failed) ran again first thing in the next cycle and failed again; that cycle's
+/// observation then read Alice's rename of the same OneDrive file, but the plan leaves a
+/// busy item alone, and the job, done in the cycle's last drain, set the baseline to the
+/// name it had planned with. The delta cursor had moved past the rename: it was never
+/// read again, Odoo kept the old name for good. An item the plan leaves to a job is now
+/// read again next cycle.
+#[tokio::test]
+async fn a_rename_seen_while_the_files_job_was_busy_is_read_again_next_cycle() {
+    let w = World::with(retry_at_once);
+    let a = w.odoo.user_attach(SO, 1, "a.txt", b"v1");
+    w.sync().await;
+    let id = w.path("sale.order/1/a.txt").unwrap();
+    w.drive.user_edit(&id, b"v2 from onedrive");
+    let not_sent = || odoo365_engine::PortError::NotSent {
+        message: "connection refused".into(),
+    };
+    w.odoo.fail_next("replace_content", not_sent());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    w.drive.user_rename(&id, "b.txt");
+    // The first drain fails again; the second, after the observation, finishes the job.
+    w.odoo.fail_next("replace_content", not_sent());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 0, "{r:?}");
+    w.sync().await;
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, named(&[("b.txt", b"v2 from onedrive")]));
+    assert_eq!(drive, odoo);
+    w.quiet().await;
+}

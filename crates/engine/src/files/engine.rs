@@ -510,6 +510,12 @@ pub struct FileSync {
     /// New OneDrive files this cycle's plan left to an upload in flight under their name
     /// (taken for its own work): read again next cycle, in case they are not.
     skipped_drive: BTreeSet<String>,
+    /// Items this cycle's observation reported while a job held them: the plan leaves
+    /// them to the job, and the cursors move past the change. A job that then finishes in
+    /// this cycle's last drain sets the baseline to what it planned with, so the change
+    /// the observation saw (a rename made while the job waited) would never be read again
+    /// (sim seed 358): they are read again next cycle.
+    skipped_odoo: BTreeSet<i64>,
 }
 
 impl std::fmt::Debug for FileSync {
@@ -554,6 +560,7 @@ impl FileSync {
             steps: 0,
             large_sent: 0,
             skipped_drive: BTreeSet::new(),
+            skipped_odoo: BTreeSet::new(),
         })
     }
 
@@ -653,6 +660,7 @@ impl FileSync {
         let profile = self.profile();
         let now = self.now();
         let mut skipped = std::mem::take(&mut self.skipped_drive);
+        let mut skipped_odoo = std::mem::take(&mut self.skipped_odoo);
         let (waiting, failed) = self.store.tx(|t| {
             // Items whose job is still waiting were skipped by this cycle's plan while the
             // cursors moved past them: the next cycle reads them again explicitly.
@@ -678,6 +686,7 @@ impl FileSync {
                 }
             }
             recheck.drive.extend(std::mem::take(&mut skipped));
+            recheck.odoo.extend(std::mem::take(&mut skipped_odoo));
             if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
                 let text = serde_json::to_string(&recheck).map_err(corrupt)?;
                 t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
@@ -1062,6 +1071,7 @@ impl FileSync {
                 || seen.full;
             let base = base.clone().unwrap_or_default();
             if busy.contains(&key_item) {
+                self.skip_busy(seen, l.odoo_id, l.graph_id.as_deref());
                 continue;
             }
             let o = match l.odoo_id {
@@ -1131,6 +1141,16 @@ impl FileSync {
         }
 
         // Unlinked attachments and files.
+        for a in seen.odoo.keys() {
+            if !linked_odoo.contains(a) && busy.contains(&format!("a:{a}")) {
+                self.skipped_odoo.insert(*a);
+            }
+        }
+        for f in seen.files.keys() {
+            if !linked_drive.contains(f) && busy.contains(&format!("d:{f}")) {
+                self.skipped_drive.insert(f.clone());
+            }
+        }
         let new_odoo: Vec<&OdooAttachment> = seen
             .odoo
             .values()
@@ -1271,6 +1291,19 @@ impl FileSync {
         // Reported in path order, whichever cycle first saw them.
         report.unplaced.sort();
         Ok(out)
+    }
+
+    /// A linked item the plan leaves to its job: whatever the observation reported of it
+    /// is read again next cycle (see `skipped_odoo`).
+    fn skip_busy(&mut self, seen: &Seen, attachment: Option<i64>, item: Option<&str>) {
+        if let Some(a) = attachment.filter(|a| seen.odoo.contains_key(a)) {
+            self.skipped_odoo.insert(a);
+        }
+        if let Some(g) =
+            item.filter(|g| seen.files.contains_key(*g) || seen.drive_gone.contains(*g))
+        {
+            self.skipped_drive.insert(g.to_owned());
+        }
     }
 
     /// Hashes an attachment by downloading it to a spool file (pairing after a lost store).
@@ -1474,7 +1507,18 @@ impl FileSync {
             if seen.id_checked {
                 t.set_cursor(&profile, CUR_ID_CHECK, &crate::state::ts(now), now)?;
             }
-            t.clear_cursor(&profile, CUR_RECHECK)?;
+            // What the plan left to jobs in flight is read again next cycle; written with
+            // the cursors that move past it, so a crash cannot lose it.
+            let recheck = Recheck {
+                odoo: self.skipped_odoo.clone(),
+                drive: self.skipped_drive.clone(),
+            };
+            if recheck.odoo.is_empty() && recheck.drive.is_empty() {
+                t.clear_cursor(&profile, CUR_RECHECK)?;
+            } else {
+                let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+                t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            }
             match &unplaced {
                 Some(text) => t.set_cursor(&profile, CUR_UNPLACED, text, now)?,
                 None => t.clear_cursor(&profile, CUR_UNPLACED)?,
