@@ -1602,3 +1602,23 @@ async fn a_rename_seen_while_the_files_job_was_busy_is_read_again_next_cycle() {
     assert_eq!(drive, odoo);
     w.quiet().await;
 }
+
+/// Sim seed 1266: a keep-both's last step (OneDrive's version made a new attachment) lost
+/// its answer after the attachment landed, and Alice renamed that OneDrive file before the
+/// retry. The retry read the file and put its new name into the baseline beside the
+/// attachment made under the old one: both unchanged since, different names for good.
+/// Now the baseline holds the name the attachment was made from, and her rename follows.
+#[tokio::test]
+async fn a_keep_boths_last_step_retried_after_a_onedrive_rename_carries_the_rename() {
+    let w = World::new();
+    let (_, id) = w.plan_edited_on_both_sides().await;
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!((r.conflicts_opened, r.jobs_waiting), (1, 1), "{r:?}");
+    w.drive.user_rename(&id, "renamed.xlsx");
+    w.sync().await;
+    w.sync().await;
+    let both = named(&[(COPY, b"odoo edit"), ("renamed.xlsx", b"onedrive edit")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    w.quiet().await;
+}

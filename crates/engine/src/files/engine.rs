@@ -2694,10 +2694,19 @@ impl FileSync {
                 // The drive state of the file this attachment comes from.
                 let (src_state, src_parent, src_etag, src_mtime) = if *split {
                     let f = self.drive.get(&item).await?;
+                    // The attachment is made under the name planned; a OneDrive name that
+                    // no longer gives it (Alice renamed the file while the step waited
+                    // out a lost answer) is her change since, to be planned next cycle,
+                    // not part of the baseline (sim seed 1266).
+                    let drive_name = if names::from_drive(&f.name) == *name {
+                        f.name.clone()
+                    } else {
+                        names::to_drive(name)
+                    };
                     (
                         DriveState {
                             record: Some(record.clone()),
-                            name: f.name.clone(),
+                            name: drive_name,
                             quick_xor: f.quick_xor.clone(),
                             size: f.size,
                         },
