@@ -1622,3 +1622,51 @@ async fn a_keep_boths_last_step_retried_after_a_onedrive_rename_carries_the_rena
     assert_eq!(w.names_and_contents(), (both.clone(), both));
     w.quiet().await;
 }
+
+/// Sim seeds 1465, 1473: a new OneDrive file's attachment create landed with its answer
+/// lost; Alice edited that attachment in Odoo before the retry, which no longer knew it
+/// (another content) and created the file again, its answer lost once more. That
+/// cycle's observation read her edited attachment but took it for the create in flight
+/// (same record and name) and the cursor moved past it; the job then found its second
+/// attachment. Hers stayed on no link, in Odoo only, for good. Now such an attachment is
+/// read again next cycle and comes over as a file of its own: both versions on both sides.
+#[tokio::test]
+async fn an_attachment_left_to_a_create_in_flight_is_read_again_and_synced() {
+    // The fake's write dates are ticks a second apart: any overlap re-reads every
+    // attachment each cycle and would hide what the cursor moved past.
+    let w = World::with(|c| c.odoo_overlap = chrono::Duration::zero());
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let folder = w.path("sale.order/1").unwrap();
+    w.drive.user_upload(&folder, "b.txt", b"from onedrive");
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    let (first, _, _) = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.1 == "b.txt")
+        .unwrap();
+    w.odoo.user_edit(first, b"edited in odoo");
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 0, "{r:?}");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let contents = |v: &Named| {
+        let mut c: Vec<Vec<u8>> = v.iter().map(|x| x.1.clone()).collect();
+        c.sort();
+        c
+    };
+    let want: Vec<Vec<u8>> = vec![
+        b"a".to_vec(),
+        b"edited in odoo".to_vec(),
+        b"from onedrive".to_vec(),
+    ];
+    assert_eq!(contents(&odoo), want, "Odoo {odoo:?}");
+    assert_eq!(contents(&drive), want, "OneDrive {drive:?}");
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}
