@@ -1670,3 +1670,88 @@ async fn an_attachment_left_to_a_create_in_flight_is_read_again_and_synced() {
     assert_eq!(w.file_links(), 3);
     w.quiet().await;
 }
+
+/// Sim seed 1597 (and the rest of Found 22's "left" case): Odoo holds `f7.pdf` twice, so
+/// OneDrive shows the second as `f7 (2).pdf`. When the first goes away without a move of
+/// the second (renamed or deleted, in OneDrive or in Odoo), the copy kept its number for
+/// good while Odoo showed `f7.pdf`. Now it takes the name back in the cycle that frees it.
+#[tokio::test]
+async fn a_numbered_copy_takes_the_name_back_when_its_namesake_goes() {
+    for how in ["drive rename", "drive delete", "odoo rename", "odoo delete"] {
+        let w = World::new();
+        let first = w.odoo.user_attach(SO, 1, "f7.pdf", b"first");
+        let second = w.odoo.user_attach(SO, 1, "f7.pdf", b"second");
+        w.sync().await;
+        let id = w.path("sale.order/1/f7.pdf").unwrap();
+        assert_eq!(w.file("sale.order/1/f7 (2).pdf").unwrap(), b"second");
+        match how {
+            "drive rename" => w.drive.user_rename(&id, "other.pdf"),
+            "drive delete" => w.drive.user_delete(&id),
+            "odoo rename" => w.odoo.user_rename(first, "other.pdf"),
+            _ => w.odoo.user_delete(first),
+        }
+        w.sync().await;
+        assert_eq!(
+            w.file("sale.order/1/f7.pdf").as_deref(),
+            Some(&b"second"[..]),
+            "{how}"
+        );
+        assert!(w.path("sale.order/1/f7 (2).pdf").is_none(), "{how}");
+        assert_eq!(w.odoo.attachment(second).unwrap().name, "f7.pdf", "{how}");
+        let (odoo, drive) = w.names_and_contents();
+        assert_eq!(odoo, drive, "{how}");
+        w.quiet().await;
+    }
+    // The copy on the older link, read in the same cycle as its namesake (sim seed 1597):
+    // the namesake's rename must run before the copy asks for the name.
+    let w = World::new();
+    let copy = w.odoo.user_attach(SO, 1, "x.pdf", b"copy");
+    let namesake = w.odoo.user_attach(SO, 1, "f7.pdf", b"namesake");
+    w.sync().await;
+    w.odoo.user_rename(copy, "f7.pdf");
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/f7 (2).pdf").unwrap(), b"copy");
+    w.odoo.user_rename(namesake, "other.pdf");
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/f7.pdf").unwrap(), b"copy");
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, drive);
+    w.quiet().await;
+}
+
+/// Sim seed 1292: the numbered copy moved in OneDrive to a record folder without a
+/// namesake; the attachment followed, and the file kept `f7 (2).pdf` beside Odoo's
+/// `f7.pdf`. Now it takes the name back where there is room (and keeps its number where
+/// there is none).
+#[tokio::test]
+async fn a_numbered_copy_moved_in_onedrive_where_the_name_is_free_takes_the_name_back() {
+    for room in [true, false] {
+        let w = World::new();
+        w.odoo.user_attach(SO, 1, "f7.pdf", b"first");
+        let second = w.odoo.user_attach(SO, 1, "f7.pdf", b"second");
+        w.odoo
+            .user_attach(SO, 2, if room { "x.txt" } else { "f7.pdf" }, b"on 2");
+        w.sync().await;
+        let id = w.path("sale.order/1/f7 (2).pdf").unwrap();
+        let to = w.path("sale.order/2").unwrap();
+        if !room {
+            // The folder holds an `f7.pdf`, and the name `f7 (2).pdf` is free there.
+            assert!(w.path("sale.order/2/f7.pdf").is_some());
+        }
+        w.drive.user_move(&id, &to);
+        w.sync().await;
+        let att = w.odoo.attachment(second).unwrap();
+        assert_eq!(
+            (att.res_id, att.name.as_str()),
+            (2, "f7.pdf"),
+            "room {room}"
+        );
+        let want = if room { "f7.pdf" } else { "f7 (2).pdf" };
+        assert_eq!(
+            w.file(&format!("sale.order/2/{want}")).as_deref(),
+            Some(&b"second"[..]),
+            "room {room}"
+        );
+        w.quiet().await;
+    }
+}

@@ -68,7 +68,7 @@ use super::ports::{
 };
 use super::store::FolderRow;
 use crate::ports::PortError;
-use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
+use crate::state::{Job, JobState, Link, LinkKind, NewAudit, NewLink, Origin};
 use crate::sync::{EngineError, Guard, Guards, ItemError, Outcome, SyncOptions};
 use crate::{Clock, Store, StoreError};
 
@@ -82,6 +82,8 @@ const CUR_DELTA: &str = "files.drive_delta";
 const CUR_ODOO: &str = "files.odoo_cursor";
 const CUR_ID_CHECK: &str = "files.odoo_id_check";
 const CUR_RECHECK: &str = "files.recheck";
+/// The rule of a numbered OneDrive name given Odoo's name back (`plan_numbered_names_back`).
+const NAME_BACK: &str = "the name its number kept apart from a namesake is free again";
 /// The files left alone because their folder names no readable record (JSON map by item
 /// id of [`Unplaced`]).
 const CUR_UNPLACED: &str = "files.unplaced";
@@ -1140,6 +1142,10 @@ impl FileSync {
             });
         }
 
+        if s.direction.to_drive() {
+            self.plan_numbered_names_back(&links, &busy, &mut out);
+        }
+
         // Unlinked attachments and files.
         for a in seen.odoo.keys() {
             if !linked_odoo.contains(a) && busy.contains(&format!("a:{a}")) {
@@ -1299,6 +1305,128 @@ impl FileSync {
         // Reported in path order, whichever cycle first saw them.
         report.unplaced.sort();
         Ok(out)
+    }
+
+    /// A OneDrive name made unique beside a namesake (`f7 (2).pdf`, as Odoo lets a record
+    /// hold two `f7.pdf` and a folder cannot) takes Odoo's name back once the clash is
+    /// gone, or it kept the number for good while Odoo showed the plain name (sim seeds
+    /// 1597: the namesake renamed; 1292: the copy moved in OneDrive to a folder without
+    /// one; Found 22 did it for a copy moved in Odoo). Planned only in the cycle that
+    /// frees the name: a file moved gets the rename in its own job; for a namesake
+    /// renamed, moved or deleted (by Alice in OneDrive, or by a job of this cycle, which
+    /// runs first), each unchanged numbered copy of that name in the folder gets a job of
+    /// its own. The rename asks the folder for a free name when it runs: with the name
+    /// still taken it writes nothing.
+    fn plan_numbered_names_back(
+        &self,
+        links: &[(Link, Option<StoredFile>)],
+        busy: &BTreeSet<String>,
+        out: &mut Vec<Planned>,
+    ) {
+        let mut freed: BTreeSet<(RecordKey, String)> = BTreeSet::new();
+        for p in out.iter_mut() {
+            let Some(base) = p.base.as_ref() else {
+                continue;
+            };
+            if let Some((r, n)) = base
+                .last_drive()
+                .and_then(|d| Some((d.record?, d.name.to_lowercase())))
+            {
+                let engine_changes = p.decision.ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        FileOp::DriveRename { .. } | FileOp::DriveMove { .. } | FileOp::DriveDelete
+                    )
+                });
+                let alice_changed = p
+                    .drive
+                    .as_ref()
+                    .is_none_or(|d| d.name.to_lowercase() != n || d.record.as_ref() != Some(&r));
+                if engine_changes || alice_changed {
+                    freed.insert((r, n));
+                }
+            }
+            // Moved in OneDrive into another record's folder, where the name may be free.
+            let moved = p
+                .decision
+                .ops
+                .iter()
+                .any(|op| matches!(op, FileOp::OdooMove { .. }));
+            let renamed = p
+                .decision
+                .ops
+                .iter()
+                .any(|op| matches!(op, FileOp::OdooRename { .. } | FileOp::DriveRename { .. }));
+            if let (true, false, Some(o), Some(d)) =
+                (moved, renamed, p.odoo.as_ref(), p.drive.as_ref())
+            {
+                if is_numbered_variant(&d.name, &names::to_drive(&o.name)) {
+                    let name = o.name.clone();
+                    p.decision.ops.push(FileOp::DriveRename { name });
+                }
+            }
+        }
+        if freed.is_empty() {
+            return;
+        }
+        let back = |o: &OdooState, d: &DriveState| -> Option<FileDecision> {
+            let r = d.record.as_ref()?;
+            let wanted = names::to_drive(&o.name);
+            (o.record == *r
+                && is_numbered_variant(&d.name, &wanted)
+                && freed.contains(&(r.clone(), wanted.to_lowercase())))
+            .then(|| FileDecision {
+                ops: vec![FileOp::DriveRename {
+                    name: o.name.clone(),
+                }],
+                rule: NAME_BACK.into(),
+                conflict: None,
+                ignored: Vec::new(),
+                unplaced: false,
+            })
+        };
+        // Read this cycle with nothing to do, or not read at all. Either way the rename
+        // goes last: jobs run in the order planned, and the one that frees the name
+        // (renaming the namesake in OneDrive) must run first.
+        for p in out.iter_mut().filter(|p| p.decision.is_noop()) {
+            if let (Some(o), Some(d)) = (p.odoo.as_ref(), p.drive.as_ref()) {
+                if let Some(decision) = back(o, d) {
+                    p.decision = decision;
+                }
+            }
+        }
+        let (rest, backs): (Vec<Planned>, Vec<Planned>) = std::mem::take(out)
+            .into_iter()
+            .partition(|p| p.decision.rule != NAME_BACK);
+        *out = rest;
+        out.extend(backs);
+        let planned: BTreeSet<i64> = out.iter().filter_map(|p| p.link_id).collect();
+        for (l, base) in links {
+            let Some(base) = base else { continue };
+            if planned.contains(&l.id) || busy.contains(&format!("l:{}", l.id)) {
+                continue;
+            }
+            let (Some(o), Some(d)) = (base.last_odoo(), base.last_drive()) else {
+                continue;
+            };
+            let Some(decision) = back(&o, &d) else {
+                continue;
+            };
+            out.push(Planned {
+                key_item: format!("l:{}", l.id),
+                item: Self::item_path(Some(&o.record), &o.name),
+                link_id: Some(l.id),
+                attachment_id: l.odoo_id,
+                item_id: l.graph_id.clone(),
+                decision,
+                odoo: Some(o),
+                drive: Some(d),
+                drive_parent: base.drive_parent.clone(),
+                etag: base.etag.clone(),
+                mtime: base.item.mtime,
+                base: Some(base.clone()),
+            });
+        }
     }
 
     /// A linked item the plan leaves to its job: whatever the observation reported of it
