@@ -1755,3 +1755,49 @@ async fn a_numbered_copy_moved_in_onedrive_where_the_name_is_free_takes_the_name
         w.quiet().await;
     }
 }
+
+/// Sim seed 1529: Alice chose "keep Odoo" while the keep-both that opened the conflict was
+/// still waiting (its first upload's answer lost). The resolution's jobs were built from
+/// links the keep-both had not re-pointed yet: they deleted Odoo's version along with
+/// OneDrive's, and the keep-both then put Odoo's version back twice, under two names. A
+/// choice is now refused until the keep-both is done; made then, it ends as usual.
+#[tokio::test]
+async fn a_conflict_is_not_resolved_while_its_keep_both_is_still_writing() {
+    use odoo365_engine::files::FileConflictChoice;
+    for choice in [
+        FileConflictChoice::KeepOdoo,
+        FileConflictChoice::KeepOneDrive,
+        FileConflictChoice::KeepBoth,
+    ] {
+        let w = World::new();
+        w.plan_edited_on_both_sides().await;
+        w.drive.lose_answer_of_next("upload_small");
+        let r = w.sync().await;
+        assert_eq!((r.conflicts_opened, r.jobs_waiting), (1, 1), "{r:?}");
+        let conflict = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()[0]
+            .id;
+        let refused = w.engine().resolve_conflict(conflict, choice);
+        assert!(
+            matches!(refused, Err(EngineError::Invalid(_))),
+            "{choice:?}: {refused:?}"
+        );
+        let r = w.sync().await;
+        assert_eq!(r.jobs_waiting, 0, "{r:?}");
+        w.engine().resolve_conflict(conflict, choice).unwrap();
+        w.sync().await;
+        let (odoo, drive) = w.names_and_contents();
+        let want = match choice {
+            FileConflictChoice::KeepOdoo => named(&[("plan.xlsx", b"odoo edit")]),
+            FileConflictChoice::KeepOneDrive => named(&[("plan.xlsx", b"onedrive edit")]),
+            FileConflictChoice::KeepBoth => {
+                named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")])
+            }
+        };
+        assert_eq!(odoo, want, "{choice:?}");
+        assert_eq!(drive, want, "{choice:?}");
+        w.quiet().await;
+    }
+}

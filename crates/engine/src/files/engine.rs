@@ -3062,6 +3062,38 @@ impl FileSync {
             .filter(|c| c.open && c.profile_id == profile && c.kind == "content")
             .filter(|c| c.fields.get("item_id").is_some())
             .ok_or(EngineError::NoSuchConflict(id))?;
+        // The keep-both that opened the conflict may still be writing (a step waiting out a
+        // lost answer or a retry): until it is done, the links the choice acts on are not
+        // the ones it names, and the choice would delete or rename the wrong versions (sim
+        // seed 1529: "keep Odoo" deleted Odoo's version, and the job then copied it back
+        // twice). Nothing is lost by waiting; the choice is refused with a clear error.
+        let item_id = c.fields.get("item_id").and_then(Value::as_str);
+        let link_key = c.link_id.map(|l| format!("l:{l}"));
+        let busy = self.store.tx(|t| {
+            let mut busy = false;
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+                for j in t
+                    .jobs(&profile, state)?
+                    .into_iter()
+                    .filter(|j| j.kind == JOB_KIND)
+                {
+                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload) else {
+                        continue;
+                    };
+                    busy |= link_key.as_deref() == Some(p.key_item.as_str())
+                        || item_id.is_some_and(|i| {
+                            p.item_id.as_deref() == Some(i) || p.split_item.as_deref() == Some(i)
+                        });
+                }
+            }
+            Ok(busy)
+        })?;
+        if busy {
+            return Err(EngineError::Invalid(format!(
+                "conflict {id}: both versions are still being saved; choose again after the \
+                 next sync (or retry its failed transfer first)"
+            )));
+        }
         self.store.tx(|t| {
             let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
             let drive_link = match c.fields.get("item_id").and_then(Value::as_str) {
