@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use odoo365_engine::files::{FileConfig, FileReport, FileSync};
+use odoo365_engine::files::{FileConfig, FileConflictChoice, FileReport, FileSync};
 use odoo365_engine::testing::{FakeDrive, FakeOdooAttachments};
 use odoo365_engine::{
     EngineError, Guard, JobState, LinkKind, ManualClock, Outcome, Store, SyncOptions,
@@ -23,6 +23,11 @@ const DRY: SyncOptions = SyncOptions {
     confirm: false,
 };
 const SO: &str = "sale.order";
+const CHOICES: [FileConflictChoice; 3] = [
+    FileConflictChoice::KeepBoth,
+    FileConflictChoice::KeepOdoo,
+    FileConflictChoice::KeepOneDrive,
+];
 
 /// Files as `(name, content)`.
 type Named = Vec<(String, Vec<u8>)>;
@@ -155,6 +160,15 @@ impl World {
         self.odoo.user_edit(a, b"odoo edit");
         self.drive.user_edit(&id, b"onedrive edit");
         (a, id)
+    }
+
+    /// The first open conflict's id.
+    fn open_conflict(&self) -> i64 {
+        Store::open(&self.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()[0]
+            .id
     }
 
     fn file_links(&self) -> usize {
@@ -809,20 +823,11 @@ async fn a_lost_attachment_create_renamed_in_odoo_before_the_retry_is_adopted_no
 
 #[tokio::test]
 async fn a_content_conflict_is_resolved_by_the_users_choice() {
-    use odoo365_engine::files::FileConflictChoice;
-    for choice in [
-        FileConflictChoice::KeepBoth,
-        FileConflictChoice::KeepOdoo,
-        FileConflictChoice::KeepOneDrive,
-    ] {
+    for choice in CHOICES {
         let w = World::new();
         w.plan_edited_on_both_sides().await;
         w.sync().await;
-        let conflict = Store::open(&w.db())
-            .unwrap()
-            .tx(|t| t.open_conflicts("p1"))
-            .unwrap()[0]
-            .id;
+        let conflict = w.open_conflict();
         let mut e = w.engine();
         e.resolve_conflict(conflict, choice).unwrap();
         assert!(matches!(
@@ -1763,22 +1768,13 @@ async fn a_numbered_copy_moved_in_onedrive_where_the_name_is_free_takes_the_name
 /// choice is now refused until the keep-both is done; made then, it ends as usual.
 #[tokio::test]
 async fn a_conflict_is_not_resolved_while_its_keep_both_is_still_writing() {
-    use odoo365_engine::files::FileConflictChoice;
-    for choice in [
-        FileConflictChoice::KeepOdoo,
-        FileConflictChoice::KeepOneDrive,
-        FileConflictChoice::KeepBoth,
-    ] {
+    for choice in CHOICES {
         let w = World::new();
         w.plan_edited_on_both_sides().await;
         w.drive.lose_answer_of_next("upload_small");
         let r = w.sync().await;
         assert_eq!((r.conflicts_opened, r.jobs_waiting), (1, 1), "{r:?}");
-        let conflict = Store::open(&w.db())
-            .unwrap()
-            .tx(|t| t.open_conflicts("p1"))
-            .unwrap()[0]
-            .id;
+        let conflict = w.open_conflict();
         let refused = w.engine().resolve_conflict(conflict, choice);
         assert!(
             matches!(refused, Err(EngineError::Invalid(_))),
