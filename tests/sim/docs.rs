@@ -672,8 +672,19 @@ impl World {
                     FileConflictChoice::KeepBoth,
                 ][self.draw(3)]
             };
+            // Refused while the keep-both that opened it is still writing: she chooses
+            // again later (it stays open, so the quiet phase does not end before).
+            if let Err(e) = f.resolve_conflict(c.id, choice) {
+                assert!(
+                    matches!(e, EngineError::Invalid(_)),
+                    "file conflict {}: {e}",
+                    c.id
+                );
+                say(|| format!("file conflict {} not resolved yet: {e}", c.id));
+                self.note(("file conflict refused", c.id));
+                continue;
+            }
             say(|| format!("file conflict {} resolved: {choice:?}", c.id));
-            f.resolve_conflict(c.id, choice).unwrap();
             self.note(("file conflict", c.id, format!("{choice:?}")));
         }
         let mut retried = 0;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use odoo365_engine::files::{FileConfig, FileReport, FileSync};
+use odoo365_engine::files::{FileConfig, FileConflictChoice, FileReport, FileSync};
 use odoo365_engine::testing::{FakeDrive, FakeOdooAttachments};
 use odoo365_engine::{
     EngineError, Guard, JobState, LinkKind, ManualClock, Outcome, Store, SyncOptions,
@@ -23,6 +23,11 @@ const DRY: SyncOptions = SyncOptions {
     confirm: false,
 };
 const SO: &str = "sale.order";
+const CHOICES: [FileConflictChoice; 3] = [
+    FileConflictChoice::KeepBoth,
+    FileConflictChoice::KeepOdoo,
+    FileConflictChoice::KeepOneDrive,
+];
 
 /// Files as `(name, content)`.
 type Named = Vec<(String, Vec<u8>)>;
@@ -155,6 +160,15 @@ impl World {
         self.odoo.user_edit(a, b"odoo edit");
         self.drive.user_edit(&id, b"onedrive edit");
         (a, id)
+    }
+
+    /// The first open conflict's id.
+    fn open_conflict(&self) -> i64 {
+        Store::open(&self.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap()[0]
+            .id
     }
 
     fn file_links(&self) -> usize {
@@ -809,20 +823,11 @@ async fn a_lost_attachment_create_renamed_in_odoo_before_the_retry_is_adopted_no
 
 #[tokio::test]
 async fn a_content_conflict_is_resolved_by_the_users_choice() {
-    use odoo365_engine::files::FileConflictChoice;
-    for choice in [
-        FileConflictChoice::KeepBoth,
-        FileConflictChoice::KeepOdoo,
-        FileConflictChoice::KeepOneDrive,
-    ] {
+    for choice in CHOICES {
         let w = World::new();
         w.plan_edited_on_both_sides().await;
         w.sync().await;
-        let conflict = Store::open(&w.db())
-            .unwrap()
-            .tx(|t| t.open_conflicts("p1"))
-            .unwrap()[0]
-            .id;
+        let conflict = w.open_conflict();
         let mut e = w.engine();
         e.resolve_conflict(conflict, choice).unwrap();
         assert!(matches!(
@@ -1507,4 +1512,288 @@ async fn a_keep_both_waiting_on_its_last_step_is_not_planned_again_meanwhile() {
     assert_eq!(w.names_and_contents(), (both.clone(), both));
     assert_eq!(w.file_links(), 2);
     w.quiet().await;
+}
+
+/// Sim seed 1502: a new file's upload landed, its link was written, and the engine was
+/// killed before the step was marked done; Alice then renamed the file in OneDrive (and,
+/// in the second round, also wrote new content into it). The restart found its upload on
+/// the link and took the file as it is now into the baseline: her rename (and her
+/// content) counted as what the engine wrote, so nothing was planned and Odoo kept the
+/// old name (and content) for good. The upload is now taken as it was sent, and her
+/// edits reach Odoo next cycle.
+#[tokio::test]
+async fn a_crashed_upload_renamed_or_edited_in_onedrive_before_the_restart_reaches_odoo() {
+    for edit_content in [false, true] {
+        let mut crashes = 0;
+        for n in 1..40 {
+            let w = World::new();
+            let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+            w.clock.advance(chrono::Duration::minutes(5));
+            if !w.sync_crashing_after(n).await {
+                break;
+            }
+            let Some(id) = w.path("sale.order/1/a.txt") else {
+                continue; // the upload had not landed
+            };
+            // Only a crash after the link was written is this case; before it, the
+            // restart looks for its upload by name and content (Found 24, 25).
+            let linked = w.file_links() == 1;
+            w.drive.user_rename(&id, "b.txt");
+            if edit_content {
+                w.drive.user_edit(&id, b"edited in onedrive");
+            }
+            w.sync().await;
+            w.sync().await;
+            let (odoo, drive) = w.names_and_contents();
+            assert_eq!(
+                drive, odoo,
+                "crash after {n}, content edited {edit_content}"
+            );
+            if !linked {
+                w.quiet().await;
+                continue;
+            }
+            crashes += 1;
+            let want: &[u8] = if edit_content {
+                b"edited in onedrive"
+            } else {
+                b"from odoo"
+            };
+            assert_eq!(
+                odoo,
+                named(&[("b.txt", want)]),
+                "crash after {n}, content edited {edit_content}"
+            );
+            assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+            w.quiet().await;
+        }
+        assert!(crashes >= 2, "only {crashes} crash points after the upload");
+    }
+}
+
+fn retry_at_once(c: &mut FileConfig) {
+    c.retry_base = chrono::Duration::zero();
+}
+
+/// Sim seed 358: a job left waiting (here a content edit from OneDrive whose Odoo write
+/// failed) ran again first thing in the next cycle and failed again; that cycle's
+/// observation then read Alice's rename of the same OneDrive file, but the plan leaves a
+/// busy item alone, and the job, done in the cycle's last drain, set the baseline to the
+/// name it had planned with. The delta cursor had moved past the rename: it was never
+/// read again, Odoo kept the old name for good. An item the plan leaves to a job is now
+/// read again next cycle.
+#[tokio::test]
+async fn a_rename_seen_while_the_files_job_was_busy_is_read_again_next_cycle() {
+    let w = World::with(retry_at_once);
+    let a = w.odoo.user_attach(SO, 1, "a.txt", b"v1");
+    w.sync().await;
+    let id = w.path("sale.order/1/a.txt").unwrap();
+    w.drive.user_edit(&id, b"v2 from onedrive");
+    let not_sent = || odoo365_engine::PortError::NotSent {
+        message: "connection refused".into(),
+    };
+    w.odoo.fail_next("replace_content", not_sent());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    w.drive.user_rename(&id, "b.txt");
+    // The first drain fails again; the second, after the observation, finishes the job.
+    w.odoo.fail_next("replace_content", not_sent());
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 0, "{r:?}");
+    w.sync().await;
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "b.txt");
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, named(&[("b.txt", b"v2 from onedrive")]));
+    assert_eq!(drive, odoo);
+    w.quiet().await;
+}
+
+/// Sim seed 1266: a keep-both's last step (OneDrive's version made a new attachment) lost
+/// its answer after the attachment landed, and Alice renamed that OneDrive file before the
+/// retry. The retry read the file and put its new name into the baseline beside the
+/// attachment made under the old one: both unchanged since, different names for good.
+/// Now the baseline holds the name the attachment was made from, and her rename follows.
+#[tokio::test]
+async fn a_keep_boths_last_step_retried_after_a_onedrive_rename_carries_the_rename() {
+    let w = World::new();
+    let (_, id) = w.plan_edited_on_both_sides().await;
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!((r.conflicts_opened, r.jobs_waiting), (1, 1), "{r:?}");
+    w.drive.user_rename(&id, "renamed.xlsx");
+    w.sync().await;
+    w.sync().await;
+    let both = named(&[(COPY, b"odoo edit"), ("renamed.xlsx", b"onedrive edit")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    w.quiet().await;
+}
+
+/// Sim seeds 1465, 1473: a new OneDrive file's attachment create landed with its answer
+/// lost; Alice edited that attachment in Odoo before the retry, which no longer knew it
+/// (another content) and created the file again, its answer lost once more. That
+/// cycle's observation read her edited attachment but took it for the create in flight
+/// (same record and name) and the cursor moved past it; the job then found its second
+/// attachment. Hers stayed on no link, in Odoo only, for good. Now such an attachment is
+/// read again next cycle and comes over as a file of its own: both versions on both sides.
+#[tokio::test]
+async fn an_attachment_left_to_a_create_in_flight_is_read_again_and_synced() {
+    // The fake's write dates are ticks a second apart: any overlap re-reads every
+    // attachment each cycle and would hide what the cursor moved past.
+    let w = World::with(|c| c.odoo_overlap = chrono::Duration::zero());
+    w.odoo.user_attach(SO, 1, "a.txt", b"a");
+    w.sync().await;
+    let folder = w.path("sale.order/1").unwrap();
+    w.drive.user_upload(&folder, "b.txt", b"from onedrive");
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 1, "{r:?}");
+    let (first, _, _) = w
+        .odoo
+        .on_record(SO, 1)
+        .into_iter()
+        .find(|x| x.1 == "b.txt")
+        .unwrap();
+    w.odoo.user_edit(first, b"edited in odoo");
+    w.odoo.lose_answer_of_next("create");
+    let r = w.sync().await;
+    assert_eq!(r.jobs_waiting, 0, "{r:?}");
+    w.sync().await;
+    w.sync().await;
+    let (odoo, drive) = w.names_and_contents();
+    let contents = |v: &Named| {
+        let mut c: Vec<Vec<u8>> = v.iter().map(|x| x.1.clone()).collect();
+        c.sort();
+        c
+    };
+    let want: Vec<Vec<u8>> = vec![
+        b"a".to_vec(),
+        b"edited in odoo".to_vec(),
+        b"from onedrive".to_vec(),
+    ];
+    assert_eq!(contents(&odoo), want, "Odoo {odoo:?}");
+    assert_eq!(contents(&drive), want, "OneDrive {drive:?}");
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}
+
+/// Sim seed 1597 (and the rest of Found 22's "left" case): Odoo holds `f7.pdf` twice, so
+/// OneDrive shows the second as `f7 (2).pdf`. When the first goes away without a move of
+/// the second (renamed or deleted, in OneDrive or in Odoo), the copy kept its number for
+/// good while Odoo showed `f7.pdf`. Now it takes the name back in the cycle that frees it.
+#[tokio::test]
+async fn a_numbered_copy_takes_the_name_back_when_its_namesake_goes() {
+    for how in ["drive rename", "drive delete", "odoo rename", "odoo delete"] {
+        let w = World::new();
+        let first = w.odoo.user_attach(SO, 1, "f7.pdf", b"first");
+        let second = w.odoo.user_attach(SO, 1, "f7.pdf", b"second");
+        w.sync().await;
+        let id = w.path("sale.order/1/f7.pdf").unwrap();
+        assert_eq!(w.file("sale.order/1/f7 (2).pdf").unwrap(), b"second");
+        match how {
+            "drive rename" => w.drive.user_rename(&id, "other.pdf"),
+            "drive delete" => w.drive.user_delete(&id),
+            "odoo rename" => w.odoo.user_rename(first, "other.pdf"),
+            _ => w.odoo.user_delete(first),
+        }
+        w.sync().await;
+        assert_eq!(
+            w.file("sale.order/1/f7.pdf").as_deref(),
+            Some(&b"second"[..]),
+            "{how}"
+        );
+        assert!(w.path("sale.order/1/f7 (2).pdf").is_none(), "{how}");
+        assert_eq!(w.odoo.attachment(second).unwrap().name, "f7.pdf", "{how}");
+        let (odoo, drive) = w.names_and_contents();
+        assert_eq!(odoo, drive, "{how}");
+        w.quiet().await;
+    }
+    // The copy on the older link, read in the same cycle as its namesake (sim seed 1597):
+    // the namesake's rename must run before the copy asks for the name.
+    let w = World::new();
+    let copy = w.odoo.user_attach(SO, 1, "x.pdf", b"copy");
+    let namesake = w.odoo.user_attach(SO, 1, "f7.pdf", b"namesake");
+    w.sync().await;
+    w.odoo.user_rename(copy, "f7.pdf");
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/f7 (2).pdf").unwrap(), b"copy");
+    w.odoo.user_rename(namesake, "other.pdf");
+    w.sync().await;
+    assert_eq!(w.file("sale.order/1/f7.pdf").unwrap(), b"copy");
+    let (odoo, drive) = w.names_and_contents();
+    assert_eq!(odoo, drive);
+    w.quiet().await;
+}
+
+/// Sim seed 1292: the numbered copy moved in OneDrive to a record folder without a
+/// namesake; the attachment followed, and the file kept `f7 (2).pdf` beside Odoo's
+/// `f7.pdf`. Now it takes the name back where there is room (and keeps its number where
+/// there is none).
+#[tokio::test]
+async fn a_numbered_copy_moved_in_onedrive_where_the_name_is_free_takes_the_name_back() {
+    for room in [true, false] {
+        let w = World::new();
+        w.odoo.user_attach(SO, 1, "f7.pdf", b"first");
+        let second = w.odoo.user_attach(SO, 1, "f7.pdf", b"second");
+        w.odoo
+            .user_attach(SO, 2, if room { "x.txt" } else { "f7.pdf" }, b"on 2");
+        w.sync().await;
+        let id = w.path("sale.order/1/f7 (2).pdf").unwrap();
+        let to = w.path("sale.order/2").unwrap();
+        if !room {
+            // The folder holds an `f7.pdf`, and the name `f7 (2).pdf` is free there.
+            assert!(w.path("sale.order/2/f7.pdf").is_some());
+        }
+        w.drive.user_move(&id, &to);
+        w.sync().await;
+        let att = w.odoo.attachment(second).unwrap();
+        assert_eq!(
+            (att.res_id, att.name.as_str()),
+            (2, "f7.pdf"),
+            "room {room}"
+        );
+        let want = if room { "f7.pdf" } else { "f7 (2).pdf" };
+        assert_eq!(
+            w.file(&format!("sale.order/2/{want}")).as_deref(),
+            Some(&b"second"[..]),
+            "room {room}"
+        );
+        w.quiet().await;
+    }
+}
+
+/// Sim seed 1529: Alice chose "keep Odoo" while the keep-both that opened the conflict was
+/// still waiting (its first upload's answer lost). The resolution's jobs were built from
+/// links the keep-both had not re-pointed yet: they deleted Odoo's version along with
+/// OneDrive's, and the keep-both then put Odoo's version back twice, under two names. A
+/// choice is now refused until the keep-both is done; made then, it ends as usual.
+#[tokio::test]
+async fn a_conflict_is_not_resolved_while_its_keep_both_is_still_writing() {
+    for choice in CHOICES {
+        let w = World::new();
+        w.plan_edited_on_both_sides().await;
+        w.drive.lose_answer_of_next("upload_small");
+        let r = w.sync().await;
+        assert_eq!((r.conflicts_opened, r.jobs_waiting), (1, 1), "{r:?}");
+        let conflict = w.open_conflict();
+        let refused = w.engine().resolve_conflict(conflict, choice);
+        assert!(
+            matches!(refused, Err(EngineError::Invalid(_))),
+            "{choice:?}: {refused:?}"
+        );
+        let r = w.sync().await;
+        assert_eq!(r.jobs_waiting, 0, "{r:?}");
+        w.engine().resolve_conflict(conflict, choice).unwrap();
+        w.sync().await;
+        let (odoo, drive) = w.names_and_contents();
+        let want = match choice {
+            FileConflictChoice::KeepOdoo => named(&[("plan.xlsx", b"odoo edit")]),
+            FileConflictChoice::KeepOneDrive => named(&[("plan.xlsx", b"onedrive edit")]),
+            FileConflictChoice::KeepBoth => {
+                named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")])
+            }
+        };
+        assert_eq!(odoo, want, "{choice:?}");
+        assert_eq!(drive, want, "{choice:?}");
+        w.quiet().await;
+    }
 }

@@ -68,7 +68,7 @@ use super::ports::{
 };
 use super::store::FolderRow;
 use crate::ports::PortError;
-use crate::state::{Job, JobState, LinkKind, NewAudit, NewLink, Origin};
+use crate::state::{Job, JobState, Link, LinkKind, NewAudit, NewLink, Origin};
 use crate::sync::{EngineError, Guard, Guards, ItemError, Outcome, SyncOptions};
 use crate::{Clock, Store, StoreError};
 
@@ -82,6 +82,8 @@ const CUR_DELTA: &str = "files.drive_delta";
 const CUR_ODOO: &str = "files.odoo_cursor";
 const CUR_ID_CHECK: &str = "files.odoo_id_check";
 const CUR_RECHECK: &str = "files.recheck";
+/// The rule of a numbered OneDrive name given Odoo's name back (`plan_numbered_names_back`).
+const NAME_BACK: &str = "the name its number kept apart from a namesake is free again";
 /// The files left alone because their folder names no readable record (JSON map by item
 /// id of [`Unplaced`]).
 const CUR_UNPLACED: &str = "files.unplaced";
@@ -510,6 +512,12 @@ pub struct FileSync {
     /// New OneDrive files this cycle's plan left to an upload in flight under their name
     /// (taken for its own work): read again next cycle, in case they are not.
     skipped_drive: BTreeSet<String>,
+    /// Items this cycle's observation reported while a job held them: the plan leaves
+    /// them to the job, and the cursors move past the change. A job that then finishes in
+    /// this cycle's last drain sets the baseline to what it planned with, so the change
+    /// the observation saw (a rename made while the job waited) would never be read again
+    /// (sim seed 358): they are read again next cycle.
+    skipped_odoo: BTreeSet<i64>,
 }
 
 impl std::fmt::Debug for FileSync {
@@ -554,6 +562,7 @@ impl FileSync {
             steps: 0,
             large_sent: 0,
             skipped_drive: BTreeSet::new(),
+            skipped_odoo: BTreeSet::new(),
         })
     }
 
@@ -653,6 +662,7 @@ impl FileSync {
         let profile = self.profile();
         let now = self.now();
         let mut skipped = std::mem::take(&mut self.skipped_drive);
+        let mut skipped_odoo = std::mem::take(&mut self.skipped_odoo);
         let (waiting, failed) = self.store.tx(|t| {
             // Items whose job is still waiting were skipped by this cycle's plan while the
             // cursors moved past them: the next cycle reads them again explicitly.
@@ -678,6 +688,7 @@ impl FileSync {
                 }
             }
             recheck.drive.extend(std::mem::take(&mut skipped));
+            recheck.odoo.extend(std::mem::take(&mut skipped_odoo));
             if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
                 let text = serde_json::to_string(&recheck).map_err(corrupt)?;
                 t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
@@ -1062,6 +1073,7 @@ impl FileSync {
                 || seen.full;
             let base = base.clone().unwrap_or_default();
             if busy.contains(&key_item) {
+                self.skip_busy(seen, l.odoo_id, l.graph_id.as_deref());
                 continue;
             }
             let o = match l.odoo_id {
@@ -1130,16 +1142,38 @@ impl FileSync {
             });
         }
 
+        if s.direction.to_drive() {
+            self.plan_numbered_names_back(&links, &busy, &mut out);
+        }
+
         // Unlinked attachments and files.
-        let new_odoo: Vec<&OdooAttachment> = seen
+        for a in seen.odoo.keys() {
+            if !linked_odoo.contains(a) && busy.contains(&format!("a:{a}")) {
+                self.skipped_odoo.insert(*a);
+            }
+        }
+        for f in seen.files.keys() {
+            if !linked_drive.contains(f) && busy.contains(&format!("d:{f}")) {
+                self.skipped_drive.insert(f.clone());
+            }
+        }
+        let mut new_odoo: Vec<&OdooAttachment> = Vec::new();
+        for a in seen
             .odoo
             .values()
             .filter(|a| !linked_odoo.contains(&a.id) && !busy.contains(&format!("a:{}", a.id)))
             .filter(|a| self.cfg.models.contains(&a.res_model))
-            .filter(|a| {
-                !creating_odoo.contains(&(RecordKey::new(&a.res_model, a.res_id), a.name.clone()))
-            })
-            .collect();
+        {
+            if creating_odoo.contains(&(RecordKey::new(&a.res_model, a.res_id), a.name.clone())) {
+                // Most likely the create's own attachment (its answer lost). If it is not
+                // (Alice edited it since, so the resumed create made another), the cursor
+                // has moved past it: it is read again next cycle, as a new file of its
+                // own (sim seed 1465).
+                self.skipped_odoo.insert(a.id);
+            } else {
+                new_odoo.push(a);
+            }
+        }
         let mut new_drive: Vec<&DriveFile> = Vec::new();
         for f in seen
             .files
@@ -1271,6 +1305,141 @@ impl FileSync {
         // Reported in path order, whichever cycle first saw them.
         report.unplaced.sort();
         Ok(out)
+    }
+
+    /// A OneDrive name made unique beside a namesake (`f7 (2).pdf`, as Odoo lets a record
+    /// hold two `f7.pdf` and a folder cannot) takes Odoo's name back once the clash is
+    /// gone, or it kept the number for good while Odoo showed the plain name (sim seeds
+    /// 1597: the namesake renamed; 1292: the copy moved in OneDrive to a folder without
+    /// one; Found 22 did it for a copy moved in Odoo). Planned only in the cycle that
+    /// frees the name: a file moved gets the rename in its own job; for a namesake
+    /// renamed, moved or deleted (by Alice in OneDrive, or by a job of this cycle, which
+    /// runs first), each unchanged numbered copy of that name in the folder gets a job of
+    /// its own. The rename asks the folder for a free name when it runs: with the name
+    /// still taken it writes nothing.
+    fn plan_numbered_names_back(
+        &self,
+        links: &[(Link, Option<StoredFile>)],
+        busy: &BTreeSet<String>,
+        out: &mut Vec<Planned>,
+    ) {
+        let mut freed: BTreeSet<(RecordKey, String)> = BTreeSet::new();
+        for p in out.iter_mut() {
+            let Some(base) = p.base.as_ref() else {
+                continue;
+            };
+            if let Some((r, n)) = base
+                .last_drive()
+                .and_then(|d| Some((d.record?, d.name.to_lowercase())))
+            {
+                let engine_changes = p.decision.ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        FileOp::DriveRename { .. } | FileOp::DriveMove { .. } | FileOp::DriveDelete
+                    )
+                });
+                let alice_changed = p
+                    .drive
+                    .as_ref()
+                    .is_none_or(|d| d.name.to_lowercase() != n || d.record.as_ref() != Some(&r));
+                if engine_changes || alice_changed {
+                    freed.insert((r, n));
+                }
+            }
+            // Moved in OneDrive into another record's folder, where the name may be free.
+            let moved = p
+                .decision
+                .ops
+                .iter()
+                .any(|op| matches!(op, FileOp::OdooMove { .. }));
+            let renamed = p
+                .decision
+                .ops
+                .iter()
+                .any(|op| matches!(op, FileOp::OdooRename { .. } | FileOp::DriveRename { .. }));
+            if let (true, false, Some(o), Some(d)) =
+                (moved, renamed, p.odoo.as_ref(), p.drive.as_ref())
+            {
+                if is_numbered_variant(&d.name, &names::to_drive(&o.name)) {
+                    let name = o.name.clone();
+                    p.decision.ops.push(FileOp::DriveRename { name });
+                }
+            }
+        }
+        if freed.is_empty() {
+            return;
+        }
+        let back = |o: &OdooState, d: &DriveState| -> Option<FileDecision> {
+            let r = d.record.as_ref()?;
+            let wanted = names::to_drive(&o.name);
+            (o.record == *r
+                && is_numbered_variant(&d.name, &wanted)
+                && freed.contains(&(r.clone(), wanted.to_lowercase())))
+            .then(|| FileDecision {
+                ops: vec![FileOp::DriveRename {
+                    name: o.name.clone(),
+                }],
+                rule: NAME_BACK.into(),
+                conflict: None,
+                ignored: Vec::new(),
+                unplaced: false,
+            })
+        };
+        // Read this cycle with nothing to do, or not read at all. Either way the rename
+        // goes last: jobs run in the order planned, and the one that frees the name
+        // (renaming the namesake in OneDrive) must run first.
+        for p in out.iter_mut().filter(|p| p.decision.is_noop()) {
+            if let (Some(o), Some(d)) = (p.odoo.as_ref(), p.drive.as_ref()) {
+                if let Some(decision) = back(o, d) {
+                    p.decision = decision;
+                }
+            }
+        }
+        let (rest, backs): (Vec<Planned>, Vec<Planned>) = std::mem::take(out)
+            .into_iter()
+            .partition(|p| p.decision.rule != NAME_BACK);
+        *out = rest;
+        out.extend(backs);
+        let planned: BTreeSet<i64> = out.iter().filter_map(|p| p.link_id).collect();
+        for (l, base) in links {
+            let Some(base) = base else { continue };
+            if planned.contains(&l.id) || busy.contains(&format!("l:{}", l.id)) {
+                continue;
+            }
+            let (Some(o), Some(d)) = (base.last_odoo(), base.last_drive()) else {
+                continue;
+            };
+            let Some(decision) = back(&o, &d) else {
+                continue;
+            };
+            out.push(Planned {
+                key_item: format!("l:{}", l.id),
+                item: Self::item_path(Some(&o.record), &o.name),
+                link_id: Some(l.id),
+                attachment_id: l.odoo_id,
+                item_id: l.graph_id.clone(),
+                decision,
+                odoo: Some(o),
+                drive: Some(d),
+                drive_parent: base.drive_parent.clone(),
+                etag: base.etag.clone(),
+                mtime: base.item.mtime,
+                base: Some(base.clone()),
+            });
+        }
+    }
+
+    /// A linked item the plan leaves to its job: whatever the observation reported of it
+    /// is read again next cycle (see `skipped_odoo`).
+    fn skip_busy(&mut self, seen: &Seen, attachment: Option<i64>, item: Option<&str>) {
+        if let Some(a) = attachment.filter(|a| seen.odoo.contains_key(a)) {
+            self.skipped_odoo.insert(a);
+        }
+        if let Some(g) =
+            item.filter(|g| seen.files.contains_key(*g) || seen.drive_gone.contains(*g))
+        {
+            self.skipped_drive.insert(g.to_owned());
+        }
     }
 
     /// Hashes an attachment by downloading it to a spool file (pairing after a lost store).
@@ -1474,7 +1643,18 @@ impl FileSync {
             if seen.id_checked {
                 t.set_cursor(&profile, CUR_ID_CHECK, &crate::state::ts(now), now)?;
             }
-            t.clear_cursor(&profile, CUR_RECHECK)?;
+            // What the plan left to jobs in flight is read again next cycle; written with
+            // the cursors that move past it, so a crash cannot lose it.
+            let recheck = Recheck {
+                odoo: self.skipped_odoo.clone(),
+                drive: self.skipped_drive.clone(),
+            };
+            if recheck.odoo.is_empty() && recheck.drive.is_empty() {
+                t.clear_cursor(&profile, CUR_RECHECK)?;
+            } else {
+                let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+                t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+            }
             match &unplaced {
                 Some(text) => t.set_cursor(&profile, CUR_UNPLACED, text, now)?,
                 None => t.clear_cursor(&profile, CUR_UNPLACED)?,
@@ -1907,7 +2087,7 @@ impl FileSync {
     /// The file is answered as it was sent (target folder and name), so the baseline holds
     /// what the engine wrote and Alice's rename or move is seen and planned next cycle.
     async fn drive_made_since(&mut self, tr: &Transfer) -> Result<Option<DriveFile>, StepFail> {
-        let Some(UploadTarget::New { parent_id, name }) = tr.target.as_ref() else {
+        let Some(UploadTarget::New { .. }) = tr.target.as_ref() else {
             return Ok(None);
         };
         let profile = self.profile();
@@ -1941,11 +2121,7 @@ impl FileSync {
                 .store
                 .tx(|t| t.link_by_graph(&profile, LinkKind::File, &id))?;
             if linked.is_none() {
-                return Ok(Some(DriveFile {
-                    name: name.clone(),
-                    parent_id: Some(parent_id.clone()),
-                    ..f
-                }));
+                return Ok(Some(as_sent(f, tr)));
             }
         }
         Ok(None)
@@ -2433,7 +2609,13 @@ impl FileSync {
                     None
                 };
                 let f = match own {
-                    Some(f) => f,
+                    // Taken as it was sent: the file may have been renamed, moved or
+                    // edited since it landed, and that is Alice's change to carry to Odoo
+                    // next cycle, not part of the baseline (sim seed 1502).
+                    Some(f) => match p.transfer.as_ref() {
+                        Some(tr) => as_sent(f, tr),
+                        None => f,
+                    },
                     None => {
                         self.create_drive_file(job, p, record, name, *conflict_copy)
                             .await?
@@ -2648,10 +2830,19 @@ impl FileSync {
                 // The drive state of the file this attachment comes from.
                 let (src_state, src_parent, src_etag, src_mtime) = if *split {
                     let f = self.drive.get(&item).await?;
+                    // The attachment is made under the name planned; a OneDrive name that
+                    // no longer gives it (Alice renamed the file while the step waited
+                    // out a lost answer) is her change since, to be planned next cycle,
+                    // not part of the baseline (sim seed 1266).
+                    let drive_name = if names::from_drive(&f.name) == *name {
+                        f.name.clone()
+                    } else {
+                        names::to_drive(name)
+                    };
                     (
                         DriveState {
                             record: Some(record.clone()),
-                            name: f.name.clone(),
+                            name: drive_name,
                             quick_xor: f.quick_xor.clone(),
                             size: f.size,
                         },
@@ -2871,6 +3062,38 @@ impl FileSync {
             .filter(|c| c.open && c.profile_id == profile && c.kind == "content")
             .filter(|c| c.fields.get("item_id").is_some())
             .ok_or(EngineError::NoSuchConflict(id))?;
+        // The keep-both that opened the conflict may still be writing (a step waiting out a
+        // lost answer or a retry): until it is done, the links the choice acts on are not
+        // the ones it names, and the choice would delete or rename the wrong versions (sim
+        // seed 1529: "keep Odoo" deleted Odoo's version, and the job then copied it back
+        // twice). Nothing is lost by waiting; the choice is refused with a clear error.
+        let item_id = c.fields.get("item_id").and_then(Value::as_str);
+        let link_key = c.link_id.map(|l| format!("l:{l}"));
+        let busy = self.store.tx(|t| {
+            let mut busy = false;
+            for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+                for j in t
+                    .jobs(&profile, state)?
+                    .into_iter()
+                    .filter(|j| j.kind == JOB_KIND)
+                {
+                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload) else {
+                        continue;
+                    };
+                    busy |= link_key.as_deref() == Some(p.key_item.as_str())
+                        || item_id.is_some_and(|i| {
+                            p.item_id.as_deref() == Some(i) || p.split_item.as_deref() == Some(i)
+                        });
+                }
+            }
+            Ok(busy)
+        })?;
+        if busy {
+            return Err(EngineError::Invalid(format!(
+                "conflict {id}: both versions are still being saved; choose again after the \
+                 next sync (or retry its failed transfer first)"
+            )));
+        }
         self.store.tx(|t| {
             let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
             let drive_link = match c.fields.get("item_id").and_then(Value::as_str) {
@@ -3008,6 +3231,24 @@ impl FileSync {
 /// again; after a yield (same process, the file untouched since) its length suffices, so
 /// a large upload is not re-hashed at every turn of its lane.
 /// Whether `name` is `wanted` made unique by [`FileSync::free_name`]: `stem (n).ext`, n ≥ 2.
+/// A new file's upload found again after a crash or a lost answer, answered as it was sent
+/// (the folder, name and content of the upload) rather than as it is now: the baseline must
+/// hold what the engine wrote, so that a rename, move or edit Alice made since is a change
+/// the next cycle plans into Odoo instead of one silently taken as synced.
+fn as_sent(f: DriveFile, tr: &Transfer) -> DriveFile {
+    let (name, parent_id) = match &tr.target {
+        Some(UploadTarget::New { parent_id, name }) => (name.clone(), Some(parent_id.clone())),
+        _ => (f.name.clone(), f.parent_id.clone()),
+    };
+    DriveFile {
+        name,
+        parent_id,
+        quick_xor: Some(tr.content.quick_xor.clone()),
+        size: tr.content.size,
+        ..f
+    }
+}
+
 fn is_numbered_variant(name: &str, wanted: &str) -> bool {
     let (stem, ext) = names::split_ext(wanted);
     name.strip_prefix(stem)
