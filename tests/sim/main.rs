@@ -935,9 +935,14 @@ fn regression_seeds() {
 // seed traced and fixed (Found 29-34), none left open.
 const LOST_CREATE_DELETED: &str = "calendar: a Graph create cut off by a crash after it landed, its event deleted by Alice before the restart; nothing tells it from a create that never landed, so it is sent again and Outlook invites the guests twice (RELIABILITY Found 19, left)";
 
+const KEEP_BOTH_RESUMED_LINK: &str = "documents: a keep-both cut off by a crash (its OneDrive copy and Odoo rename done), then Alice deleted OneDrive's version and edited both copies; the resumed job fails for good on `UNIQUE constraint failed: link.graph_id` and its conflict can never be resolved (\"both versions are still being saved\"); new after Found 29-34 changed the history (RELIABILITY Found 13, session 8)";
+
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: &[(u64, bool, &str)] = &[(1613, true, LOST_CREATE_DELETED)];
+const OPEN: &[(u64, bool, &str)] = &[
+    (1613, true, LOST_CREATE_DELETED),
+    (2014, true, KEEP_BOTH_RESUMED_LINK),
+];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
 /// `cargo test -p odoo365 --test sim open_seeds -- --ignored`.
