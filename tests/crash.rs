@@ -702,6 +702,19 @@ fn is_quiet(v: &Value) -> bool {
         && v["files"]["failed"].as_array().is_none_or(Vec::is_empty)
 }
 
+/// One line per run, as it ends: the full test takes long, and a line per kill shows that it
+/// moves and where its time goes.
+fn progress(tally: &Tally, kills: u64, log: &[String], started: Instant) {
+    if let Some(last) = log.last() {
+        eprintln!(
+            "crash test: run {} ({}/{kills} killed, {:.0?}): {last}",
+            tally.runs,
+            tally.killed,
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss() {
     if !keychain_available() {
@@ -804,10 +817,12 @@ fn kill_9_at_random_moments_during_a_first_sync_leaves_no_duplicate_and_no_loss(
                     t0.elapsed().as_millis(),
                     base + wrote - start
                 ));
+                progress(&tally, kills, &kill_log, started);
             }
             Some(status) => {
                 tally.finished_before_kill += 1;
                 kill_log.push(format!("finished ({status}) before its kill"));
+                progress(&tally, kills, &kill_log, started);
                 let v: Value = std::fs::read(&report)
                     .ok()
                     .and_then(|b| serde_json::from_slice(&b).ok())

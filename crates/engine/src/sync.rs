@@ -419,6 +419,13 @@ pub struct Engine {
     /// record's id and the version read back with the batch, or the batch's error. The
     /// job's create step takes its entry instead of sending a create of its own.
     odoo_batched: BTreeMap<i64, Result<(i64, Option<String>), PortError>>,
+    /// The Odoo rows a drain of waiting jobs read ahead, in one request, for the checks
+    /// those jobs make before they write (see [`Engine::read_ahead`]); `None`: not
+    /// returned (gone).
+    odoo_read_ahead: BTreeMap<i64, Option<Value>>,
+    /// The jobs of this drain whose checks may take a row read ahead, by job id, with the
+    /// Odoo record each one checks and writes.
+    read_ahead_jobs: BTreeMap<i64, Option<i64>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -529,6 +536,8 @@ impl Engine {
             steps: 0,
             fresh_plan: false,
             odoo_batched: BTreeMap::new(),
+            odoo_read_ahead: BTreeMap::new(),
+            read_ahead_jobs: BTreeMap::new(),
         })
     }
 
@@ -1702,6 +1711,9 @@ impl Engine {
         let ready: Vec<i64> = self
             .store
             .tx(|t| t.ready_job_ids(&profile, now, crate::files::JOB_KIND))?;
+        if !self.fresh_plan {
+            self.read_ahead(&ready).await?;
+        }
         // Jobs claimed ahead of their turn, with their create sent in a batch.
         let mut claimed: BTreeMap<i64, Job> = BTreeMap::new();
         for (i, &id) in ready.iter().enumerate() {
@@ -1725,12 +1737,79 @@ impl Engine {
             // An entry the job did not take (it stopped before its create) must not serve
             // a later run of it: that run looks the record up as a maybe-applied create.
             self.odoo_batched.remove(&id);
+            self.forget_read_ahead_of(id);
             if ran? {
                 done += 1;
             }
         }
         self.odoo_batched.clear();
+        self.odoo_read_ahead.clear();
+        self.read_ahead_jobs.clear();
         Ok(done)
+    }
+
+    /// Reads ahead, in one request per 200, the Odoo rows that the jobs of a drain of
+    /// waiting jobs (planned by an earlier cycle: left by a crash, put back, or retried)
+    /// check before they write: each checks that its Odoo source or target is still as
+    /// planned (see `still_as_planned`, `create_source_moved`), and the Odoo client paces
+    /// itself to about a request a second (odoo.md §7), two per check. A restart after a
+    /// crash with 480 creates left spent 16 minutes on those checks alone (the real-binary
+    /// crash test). A row read ahead is as recent as the rows a fresh plan acts on, read at
+    /// the start of its cycle. Only single events take part: a series job writes rows
+    /// other than its own. A read-ahead that fails leaves each job to read for itself.
+    async fn read_ahead(&mut self, ready: &[i64]) -> Result<(), EngineError> {
+        self.odoo_read_ahead.clear();
+        self.read_ahead_jobs.clear();
+        let mut ids = BTreeSet::new();
+        for &id in ready {
+            let Some(job) = self.store.tx(|t| t.job(id))? else {
+                continue;
+            };
+            if let Some(checked) = odoo_row_checked(&job) {
+                self.read_ahead_jobs.insert(id, checked);
+                ids.extend(checked);
+            }
+        }
+        let ids: Vec<i64> = ids.into_iter().collect();
+        for chunk in ids.chunks(READ_AHEAD_CHUNK) {
+            match self.odoo.read(chunk).await {
+                Ok(rows) => {
+                    let mut rows: BTreeMap<i64, Value> = rows
+                        .into_iter()
+                        .filter_map(|r| Some((r.get("id")?.as_i64()?, r)))
+                        .collect();
+                    for id in chunk {
+                        self.odoo_read_ahead.insert(*id, rows.remove(id));
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading ahead for waiting jobs failed; each reads for itself");
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a job ran: its own row read ahead (if untaken) is stale now. A job that did
+    /// not take part may have written any row: all of them are.
+    fn forget_read_ahead_of(&mut self, job_id: i64) {
+        match self.read_ahead_jobs.remove(&job_id) {
+            Some(Some(row)) => {
+                self.odoo_read_ahead.remove(&row);
+            }
+            Some(None) => {}
+            None => self.odoo_read_ahead.clear(),
+        }
+    }
+
+    /// The Odoo row a check reads: the one read ahead if this drain has it (taken, so it
+    /// serves once), else read now.
+    async fn odoo_row(&mut self, id: i64) -> Result<Option<Value>, PortError> {
+        if let Some(row) = self.odoo_read_ahead.remove(&id) {
+            return Ok(row);
+        }
+        Ok(self.odoo.read(&[id]).await?.into_iter().next())
     }
 
     /// The values of the Odoo create a job is about to send, when that create may go in a
@@ -2877,14 +2956,14 @@ impl Engine {
 
     /// Is the item of a retried job still at the version its plan read? `true` when it
     /// is gone (a delete treats that as done).
-    async fn still_as_planned(&self, side: Side, p: &EntryJob) -> Result<bool, PortError> {
+    async fn still_as_planned(&mut self, side: Side, p: &EntryJob) -> Result<bool, PortError> {
         match side {
             Side::Odoo => {
                 let Some(id) = p.odoo_id else { return Ok(true) };
-                let rows = self.odoo.read(&[id]).await?;
-                Ok(rows
-                    .first()
-                    .is_none_or(|v| odoo::version(v) == p.odoo_version))
+                Ok(self
+                    .odoo_row(id)
+                    .await?
+                    .is_none_or(|v| odoo::version(&v) == p.odoo_version))
             }
             Side::Microsoft => {
                 let Some(id) = &p.graph_id else {
@@ -2918,9 +2997,9 @@ impl Engine {
                 let Some(id) = p.odoo_id else {
                     return Ok(false);
                 };
-                match self.odoo.read(&[id]).await?.first() {
+                match self.odoo_row(id).await? {
                     Some(v) if v.get("active").and_then(Value::as_bool) != Some(false) => {
-                        (true, odoo::version(v) == p.odoo_version)
+                        (true, odoo::version(&v) == p.odoo_version)
                     }
                     _ => (false, false),
                 }
@@ -3417,6 +3496,34 @@ impl Engine {
         job.steps = steps.into_iter().map(|op| Step::Op { op }).collect();
         Ok(job)
     }
+}
+
+/// Rows per read-ahead request (`Engine::read_ahead`): one read of 200 events and their
+/// attendees stays well inside Odoo's request limits.
+const READ_AHEAD_CHUNK: usize = 200;
+
+/// For [`Engine::read_ahead`]: the Odoo record a waiting job checks and writes, when the
+/// job is one that may take a row read ahead (`Some`): a single event's entry job, whose
+/// writes touch its own record only. Series, occurrences and anything else: `None`.
+fn odoo_row_checked(job: &Job) -> Option<Option<i64>> {
+    if job.kind != "entry" {
+        return None;
+    }
+    let p = EntryJob::from_payload(&job.payload).ok()?;
+    let recurring = |e: &Event| e.recurrence.is_some();
+    let any_series = p.series_link_id.is_some()
+        || odoo_is_series(&p)
+        || [&p.base, &p.odoo_before, &p.graph_before]
+            .into_iter()
+            .flatten()
+            .any(recurring)
+        || p.steps.iter().any(|s| match s {
+            Step::Op {
+                op: Op::Create { event, .. } | Op::Update { event, .. },
+            } => recurring(event),
+            _ => false,
+        });
+    (!any_series).then_some(p.odoo_id)
 }
 
 /// Whether the job's Odoo item is a series (its archive and its answer go to every

@@ -823,6 +823,7 @@ struct OdooState {
     writes: BTreeMap<&'static str, usize>,
     notes: Vec<(i64, String)>,
     calls: usize,
+    calls_by: BTreeMap<&'static str, usize>,
     /// `create_many` calls (each also counts once in `calls`).
     batches: usize,
     /// `calendar.recurrence` records by id.
@@ -1314,6 +1315,11 @@ impl FakeOdoo {
         self.lock().calls
     }
 
+    /// Port calls of one method (`read`, `create`, …), reads included.
+    pub fn calls_of(&self, method: &str) -> usize {
+        self.lock().calls_by.get(method).copied().unwrap_or(0)
+    }
+
     /// How many batched creates (`create_many`) were asked for.
     pub fn batches(&self) -> usize {
         self.lock().batches
@@ -1326,6 +1332,7 @@ impl FakeOdoo {
     fn begin(&self, method: &'static str) -> (MutexGuard<'_, OdooState>, Option<Fault>) {
         let mut s = self.lock();
         s.calls += 1;
+        *s.calls_by.entry(method).or_default() += 1;
         let f = take_fault(&mut s.faults, method);
         (s, f)
     }

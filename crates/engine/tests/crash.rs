@@ -506,3 +506,52 @@ async fn jobs_a_crash_left_in_a_store_of_the_previous_schema_resume_after_its_mi
         "no job was cut off between two of its steps"
     );
 }
+
+/// A restart after a crash resumes the jobs the first sync planned, and each checks its
+/// Odoo source before it writes. The Odoo client paces itself to about a request a second,
+/// and the real-binary crash test spent 16 minutes of one restart on those checks: they
+/// are read ahead, in one read. A source edited or archived while the app was down is
+/// still seen as such.
+#[tokio::test]
+async fn a_restart_checks_the_odoo_sources_of_the_waiting_jobs_in_one_read() {
+    let w = World::new();
+    let ids: Vec<i64> = (0..30)
+        .map(|i| {
+            w.odoo
+                .user_create(&event(&format!("Odoo {i}"), 24 + i / 10, 8 + i % 10))
+        })
+        .collect();
+    let mut e = w.engine();
+    e.crash_after(Some(6));
+    assert!(matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed)));
+    drop(e);
+    let copied = w.graph.events().len();
+    assert!(
+        (1..25).contains(&copied),
+        "{copied} copied before the crash"
+    );
+    w.odoo
+        .user_write(ids[27], &json!({"location": "Edited meanwhile"}));
+    w.odoo.user_archive(ids[28]);
+    w.clock.advance(Duration::minutes(1));
+
+    let reads = w.odoo.calls_of("read");
+    w.engine().sync(CONFIRM).await.unwrap();
+    let resumed = w.odoo.calls_of("read") - reads;
+    assert!(
+        resumed <= 3,
+        "{resumed} Odoo reads to resume {} creates",
+        30 - copied
+    );
+    w.converge().await;
+    let (odoo, graph) = w.state();
+    assert_eq!(odoo.len(), 29, "{odoo:?}");
+    // Graph writes `2026-11-24T08:00:00`, Odoo `2026-11-24 08:00:00` (no title has a T).
+    let graph: Vec<String> = graph.iter().map(|g| g.replace('T', " ")).collect();
+    assert_eq!(graph, odoo);
+    assert!(
+        graph.iter().any(|g| g.contains("Edited meanwhile")),
+        "{graph:?}"
+    );
+    assert_no_duplicates(&w);
+}
