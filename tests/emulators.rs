@@ -262,16 +262,8 @@ async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_
     );
 }
 
-/// The Odoo adapter and a copy of someone else's meeting (`user_id: false`, an organizer
-/// outside Odoo, the user attending), as it creates one: found again after a lost
-/// create (it looked among the user's own events only, so the meeting was made twice),
-/// and read again when the user answers in Odoo, which changes her attendee row and not
-/// the event's `write_date` (so her answer never reached Outlook). Both found by
-/// tests/sim with `SIM_RSVP=1`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_odoo_adapter_finds_a_copy_of_someone_elses_meeting_and_sees_her_answer_there() {
-    use odoo365_engine::ports::{OdooCalendar, Window};
-    let e = emulators().await;
+/// The app's Odoo calendar port, connected as Alice through a profile of hers.
+async fn alices_odoo_events(e: &Emulators) -> odoo365_app::ports::OdooEvents {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open_with(
         dir.path(),
@@ -286,7 +278,114 @@ async fn the_odoo_adapter_finds_a_copy_of_someone_elses_meeting_and_sees_her_ans
     )
     .await
     .unwrap();
-    let events = odoo365_app::ports::OdooEvents::new(Arc::new(client));
+    odoo365_app::ports::OdooEvents::new(Arc::new(client))
+}
+
+/// Copies of Outlook events made in Odoo name their organizer's Odoo user, found by
+/// e-mail with a `res.users` search, except for users the adapter has read already: a first
+/// sync that brought Outlook events into Odoo searched for the user's own e-mail with
+/// every batch, a quarter of its Odoo requests (docs/BENCHMARKS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_odoo_adapter_names_an_organizer_it_has_read_without_searching_for_her() {
+    use odoo365_engine::ports::{OdooCalendar, Window};
+    use odoo365_sync_core::Event;
+    let e = emulators().await;
+    let events = alices_odoo_events(&e).await;
+    let bob = e
+        .odoo
+        .emulator
+        .create_user(odoo365_testkit::odoo::NewUser {
+            email: Some("bob@contoso.com".into()),
+            ..odoo365_testkit::odoo::NewUser::internal("bob")
+        })
+        .unwrap();
+    let clock = e.odoo.emulator.clock();
+    let start = (clock.now() + chrono::Duration::days(2))
+        .with_nanosecond(0)
+        .unwrap();
+    let organized_by = |title: &str, who: &str| {
+        let mut ev = Event::timed(title, start, start + chrono::Duration::hours(1));
+        ev.organizer = Some(who.into());
+        odoo365_sync_core::odoo::to_odoo(&ev.normalized()).unwrap()
+    };
+    let searches = |e: &Emulators| {
+        e.odoo
+            .emulator
+            .request_log()
+            .snapshot()
+            .iter()
+            .filter(|r| r.path.contains("res.users/search"))
+            .count()
+    };
+    let user_of =
+        |rows: &[Value]| -> Vec<Value> { rows.iter().map(|r| r["user_id"].clone()).collect() };
+
+    // Nothing read yet: her own e-mail is searched for.
+    let first = events
+        .create_many(&[organized_by("Mine", ALICE)])
+        .await
+        .unwrap();
+    assert_eq!(searches(&e), 1);
+    // A sync reads her events, and her user with them.
+    let window = Window {
+        start: clock.now() - chrono::Duration::days(1),
+        end: clock.now() + chrono::Duration::days(30),
+    };
+    let read = events
+        .changed_since(None, chrono::Duration::minutes(1), window)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 1, "{read:?}");
+    let more = events
+        .create_many(&[
+            organized_by("Mine too", ALICE),
+            organized_by("Bob's", "bob@contoso.com"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(searches(&e), 2, "searched for Bob only");
+    let again = events
+        .create_many(&[organized_by("Mine again", &ALICE.to_uppercase())])
+        .await
+        .unwrap();
+    assert_eq!(searches(&e), 2, "her e-mail in capitals is still hers");
+
+    let ids: Vec<i64> = first.into_iter().chain(more).chain(again).collect();
+    let rows = odoo_exec(
+        &e,
+        "calendar.event",
+        "read",
+        json!([ids]),
+        json!({"fields": ["user_id"]}),
+    )
+    .await;
+    let uid = |id: i64| json!(id);
+    let owners: Vec<Value> = user_of(rows.as_array().unwrap())
+        .iter()
+        .map(|u| u[0].clone())
+        .collect();
+    assert_eq!(
+        owners,
+        vec![
+            uid(e.alice_uid),
+            uid(e.alice_uid),
+            uid(bob.uid),
+            uid(e.alice_uid)
+        ]
+    );
+}
+
+/// The Odoo adapter and a copy of someone else's meeting (`user_id: false`, an organizer
+/// outside Odoo, the user attending), as it creates one: found again after a lost
+/// create (it looked among the user's own events only, so the meeting was made twice),
+/// and read again when the user answers in Odoo, which changes her attendee row and not
+/// the event's `write_date` (so her answer never reached Outlook). Both found by
+/// tests/sim with `SIM_RSVP=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_odoo_adapter_finds_a_copy_of_someone_elses_meeting_and_sees_her_answer_there() {
+    use odoo365_engine::ports::{OdooCalendar, Window};
+    let e = emulators().await;
+    let events = alices_odoo_events(&e).await;
     let me = odoo_exec(
         &e,
         "res.users",

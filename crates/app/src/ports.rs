@@ -773,9 +773,12 @@ impl OdooEvents {
     }
 
     /// The Odoo users of the organizers `to_odoo` names in these creates
-    /// (`user_id: {"email": …}`), by lower-case e-mail: one `search_read` for the whole
-    /// batch, none when no create names an organizer. An e-mail without a user is
-    /// absent: that organizer is outside Odoo.
+    /// (`user_id: {"email": …}`), by lower-case e-mail: the users already read (the
+    /// organizers of the events this port read, the syncing user first among them) from
+    /// memory, the others with one `search_read` for the whole batch; none when no create
+    /// names an organizer. An e-mail without a user is absent: that organizer is outside
+    /// Odoo. (A first sync that brings Outlook events into Odoo sent that search with
+    /// every batch, for the user's own e-mail: a quarter of its Odoo requests.)
     async fn organizer_users(&self, values: &[Value]) -> PortResult<BTreeMap<String, i64>> {
         let mut emails: Vec<String> = values
             .iter()
@@ -786,6 +789,19 @@ impl OdooEvents {
         emails.sort_unstable();
         emails.dedup();
         let mut users = BTreeMap::new();
+        {
+            let known = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, row) in known.iter() {
+                let Some(email) = row.get("email").and_then(Value::as_str) else {
+                    continue;
+                };
+                let email = email.trim().to_lowercase();
+                if emails.binary_search(&email).is_ok() {
+                    users.entry(email).or_insert(*id);
+                }
+            }
+        }
+        emails.retain(|e| !users.contains_key(e));
         if emails.is_empty() {
             return Ok(users);
         }
