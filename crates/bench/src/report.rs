@@ -200,8 +200,31 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
         ));
     }
     if let Some(z) = &r.noop {
+        let c = &z.echo;
+        rows.push(row(
+            "first cycle after the first sync, engine: requests Graph + Odoo (the Graph delta hands back the echo of the first sync's own writes), writes",
+            format!(
+                "{} + {} ({}); writes {}, {}, {} jobs",
+                c.graph_requests,
+                c.odoo_requests,
+                c.by_resource
+                    .iter()
+                    .map(|(k, v)| format!("{k} ×{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.graph_writes,
+                c.odoo_writes,
+                c.jobs_done
+            ),
+            "writes 0 (asserted); the echo read once",
+            Some(c.graph_writes == 0 && c.odoo_writes == 0 && c.jobs_done == 0),
+            &first_cmd,
+        ));
         for (label, c) in [
-            ("no-op cycle, engine (clients connected)", &z.engine),
+            (
+                "no-op cycle, engine (clients connected, the cycle after that)",
+                &z.engine,
+            ),
             (
                 "no-op cycle, `App::sync` as the daemon runs it (second cycle, kept clients)",
                 &z.app,

@@ -68,7 +68,11 @@ pub struct NoopCycle {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Noop {
-    /// The engine's cycle, clients connected beforehand.
+    /// The engine's first cycle after the first sync, clients connected beforehand: the
+    /// Graph delta hands back the echo of everything the first sync wrote (its delta
+    /// link was taken before those writes), which it reads and recognises as its own.
+    pub echo: NoopCycle,
+    /// The engine's next cycle, nothing changed since: the no-op.
     pub engine: NoopCycle,
     /// `App::sync` as the daemon runs it, on the clients its previous cycle connected
     /// (kept between cycles), Odoo paced.
@@ -218,6 +222,7 @@ async fn noop_cycle(world: &World, phase: &str) -> anyhow::Result<NoopCycle> {
 async fn noop(world: &World) -> anyhow::Result<Noop> {
     eprintln!("bench: no-op cycles");
     Ok(Noop {
+        echo: noop_cycle(world, "noop").await?,
         engine: noop_cycle(world, "noop").await?,
         app: noop_cycle(world, "noop-app").await?,
     })

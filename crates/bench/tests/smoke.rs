@@ -47,6 +47,7 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
         "Odoo requests per event",
         "CPU ms per event",
         "peak RSS under load",
+        "first cycle after the first sync, engine",
         "no-op cycle, engine",
         "no-op cycle, `App::sync`",
         "peak RSS idle",
@@ -77,11 +78,17 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
     assert!(f["graph_requests"].as_u64().unwrap() >= 100, "{f}");
     assert!(f["cpu_ms_per_event"].as_f64().unwrap() > 0.0, "{f}");
     assert!(f["peak_rss_mib"].as_f64().unwrap() > 1.0, "{f}");
-    for cycle in ["engine", "app"] {
+    for cycle in ["echo", "engine", "app"] {
         let c = &r["noop"][cycle];
         assert_eq!(c["graph_writes"], 0, "{c}");
         assert_eq!(c["odoo_writes"], 0, "{c}");
         assert_eq!(c["jobs_done"], 0, "{c}");
+    }
+    // Once the echo of its own writes is read, a cycle with nothing changed asks each
+    // resource once at most.
+    for cycle in ["engine", "app"] {
+        let c = &r["noop"][cycle];
+        assert!(c["max_per_resource"].as_u64().unwrap() <= 1, "{c}");
     }
     let t = &r["throttled"];
     assert!(t["fraction_of_limit"].as_f64().unwrap() >= 0.9, "{t}");
