@@ -238,6 +238,41 @@ async fn the_graph_adapter_finds_a_create_by_its_transaction_id_and_an_event_by_
         .unwrap()
         .unwrap();
     assert_eq!(found["id"], created["id"]);
+    // Several creates in one `$batch`, one of them a resend: one result each, in order,
+    // and the resend is the event its transactionId made.
+    let named = |subject: &str| {
+        let mut b = body.clone();
+        b["subject"] = json!(subject);
+        b
+    };
+    let batched = cal
+        .create_many(&[
+            (named("Batched 1"), "tx-batched-1".to_string()),
+            (body.clone(), "tx-kept-1".to_string()),
+            (named("Batched 2"), "tx-batched-2".to_string()),
+        ])
+        .await
+        .unwrap();
+    let batched: Vec<Value> = batched.into_iter().map(Result::unwrap).collect();
+    assert_eq!(batched[0]["subject"], "Batched 1");
+    assert_eq!(batched[1]["id"], created["id"]);
+    assert_eq!(batched[2]["subject"], "Batched 2");
+    assert_ne!(batched[0]["id"], batched[2]["id"]);
+    let found = cal
+        .find_by_transaction_id("tx-batched-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found["id"], batched[2]["id"]);
+    let batches = e
+        .graph
+        .emulator
+        .request_log()
+        .snapshot()
+        .iter()
+        .filter(|r| r.path.ends_with("/$batch"))
+        .count();
+    assert_eq!(batches, 1, "one request for the three creates");
     assert_eq!(cal.find_by_transaction_id("tx-other").await.unwrap(), None);
     let uid = created["iCalUId"].as_str().unwrap();
     let by_uid = cal.find_by_ical_uid(uid).await.unwrap().unwrap();

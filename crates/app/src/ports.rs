@@ -18,6 +18,7 @@ use odoo365_engine::ports::{
     DeltaRound, MicrosoftCalendar, OdooCalendar, OdooSeries, PortError, PortResult, Window,
 };
 use odoo365_graph::requests::PREFER_OUTLOOK;
+use odoo365_graph::BatchRequest;
 use odoo365_graph::{GraphClient, GraphError, GraphRequest};
 use odoo365_odoo::{Call, OdooClient, OdooError, SearchOptions, WriteOrigin};
 use odoo365_sync_core::canonical::Response;
@@ -193,6 +194,58 @@ impl MicrosoftCalendar for GraphCalendar {
             .json(&body)
             .map_err(graph_port_error)?;
         self.send_json(req).await
+    }
+
+    /// One `$batch` of POSTs (graph.md §6.4): Graph hands Outlook at most four at a time,
+    /// and the client re-sends throttled ones after their `Retry-After`. A sub-request
+    /// answered 5xx may have made its event: `MaybeApplied`, looked up by its
+    /// `transactionId` like a lost answer. The batch itself is not re-sent by the client
+    /// (it holds POSTs): a lost answer is `MaybeApplied` for all of them.
+    async fn create_many(&self, items: &[(Value, String)]) -> PortResult<Vec<PortResult<Value>>> {
+        let url = self.client.requests().mailbox_batch_url(&["events"]);
+        let requests: Vec<BatchRequest> = items
+            .iter()
+            .enumerate()
+            .map(|(i, (body, transaction_id))| {
+                let mut body = body.clone();
+                if let Some(o) = body.as_object_mut() {
+                    o.insert("transactionId".into(), json!(transaction_id));
+                }
+                BatchRequest::new(i.to_string(), "POST", url.clone())
+                    .header("Prefer", PREFER_OUTLOOK)
+                    .json(body)
+            })
+            .collect();
+        let answers = self
+            .client
+            .batch(requests)
+            .await
+            .map_err(graph_port_error)?;
+        Ok(answers
+            .into_iter()
+            .map(|a| {
+                if a.is_success() {
+                    return a
+                        .decode::<Value>("a created event")
+                        .map_err(graph_port_error);
+                }
+                let message = format!(
+                    "Graph answered {} to a create in a batch{}",
+                    a.status,
+                    a.error_code().map(|c| format!(" ({c})")).unwrap_or_default()
+                );
+                Err(match a.status {
+                    401 => PortError::SignInNeeded { message },
+                    404 => PortError::NotFound,
+                    412 => PortError::PreconditionFailed,
+                    429 => PortError::Throttled {
+                        retry_after: a.retry_after(),
+                    },
+                    500..=599 => PortError::MaybeApplied { message },
+                    _ => PortError::Rejected { message },
+                })
+            })
+            .collect())
     }
 
     async fn update(&self, id: &str, patch: &Value, if_match: Option<&str>) -> PortResult<Value> {

@@ -87,6 +87,8 @@ struct Packed<E> {
     done: usize,
     series_link_id: Option<i64>,
     original_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made: Option<String>,
 }
 
 /// Collects the distinct events of a job while its stored form is built.
@@ -206,6 +208,7 @@ impl EntryJob {
             done: self.done,
             series_link_id: self.series_link_id,
             original_start: self.original_start.clone(),
+            made: self.made.clone(),
         })
     }
 
@@ -248,6 +251,7 @@ impl EntryJob {
             done: p.done,
             series_link_id: p.series_link_id,
             original_start: p.original_start,
+            made: p.made,
             steps_rewritten: false,
         })
     }
@@ -265,6 +269,9 @@ impl EntryJob {
         m.insert("ical_uid".into(), self.ical_uid.clone().into());
         m.insert("odoo_version".into(), self.odoo_version.clone().into());
         m.insert("graph_version".into(), self.graph_version.clone().into());
+        if let Some(made) = &self.made {
+            m.insert("made".into(), made.clone().into());
+        }
         m
     }
 }
@@ -324,6 +331,7 @@ mod tests {
             done: 1,
             series_link_id: None,
             original_start: Some("2026-11-24T09:00:00Z".into()),
+            made: Some("AAM".into()),
             steps_rewritten: false,
         }
     }

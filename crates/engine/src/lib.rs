@@ -32,6 +32,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use files::{Drive, FileConfig, FileReport, FileSync, OdooAttachments};
 pub use ports::{
     DeltaRound, MicrosoftCalendar, OdooCalendar, OdooSeries, PortError, PortResult, Window,
+    GRAPH_CREATE_BATCH,
 };
 pub use state::{
     AuditEntry, ConflictRecord, Job, JobState, JournalEntry, Link, LinkKind, NewAudit, NewLink,

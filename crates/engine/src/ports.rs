@@ -113,6 +113,10 @@ pub struct DeltaRound {
 }
 
 /// The Microsoft (Outlook) calendar of the signed-in user, via Graph.
+/// Events per [`MicrosoftCalendar::create_many`] call: Graph's limit on the requests in
+/// one `$batch` (graph.md §6.4).
+pub const GRAPH_CREATE_BATCH: usize = 20;
+
 #[async_trait]
 pub trait MicrosoftCalendar: Send + Sync {
     /// One delta round over `calendarView/delta` for `window`: from `delta_link` when
@@ -127,6 +131,21 @@ pub trait MicrosoftCalendar: Send + Sync {
     /// Returns the created event as Graph answered (id, `changeKey`, `iCalUId`,
     /// `onlineMeeting.joinUrl` for Teams meetings).
     async fn create(&self, body: &Value, transaction_id: &str) -> PortResult<Value>;
+
+    /// Creates several events, each as [`MicrosoftCalendar::create`] with its own
+    /// `transactionId`, in as few requests as the service allows (Graph: a `$batch` of up
+    /// to [`GRAPH_CREATE_BATCH`]). One result per event, in order; `Err` for the whole
+    /// call when no event's outcome is known (the answer to the batch was lost:
+    /// [`PortError::MaybeApplied`]). What a first sync that brings many Odoo events into
+    /// Outlook uses: one `POST` per event waits a round trip each, one after the other.
+    /// Without a batch endpoint: one create at a time.
+    async fn create_many(&self, items: &[(Value, String)]) -> PortResult<Vec<PortResult<Value>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (body, transaction_id) in items {
+            out.push(self.create(body, transaction_id).await);
+        }
+        Ok(out)
+    }
 
     /// `PATCH` an event with `patch` (from `to_graph_patch`) under `If-Match` when an
     /// `if_match` is given: the event's `changeKey` (the engine's version), which the

@@ -46,7 +46,9 @@ use odoo365_sync_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::ports::{MicrosoftCalendar, OdooCalendar, PortError, Window};
+use crate::ports::{
+    MicrosoftCalendar, OdooCalendar, PortError, PortResult, Window, GRAPH_CREATE_BATCH,
+};
 
 #[path = "job_payload.rs"]
 mod job_payload;
@@ -282,6 +284,14 @@ struct EntryJob {
     series_link_id: Option<i64>,
     #[serde(default)]
     original_start: Option<String>,
+    /// The Graph event this job's create made, noted the moment Graph answered (with
+    /// `graph_id`, `ical_uid` and `graph_version`), before anything else: a crash right
+    /// after the POST then leaves the job knowing its event. Without it, a resumed create
+    /// looks its event up by `transactionId`, which finds nothing once Alice has deleted
+    /// it, and the create went again: a second invitation, her delete undone (RELIABILITY
+    /// Found 19, 35).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made: Option<String>,
     /// A step changed the steps (the Teams follow-up): its progress is the whole payload,
     /// not only the progress column's keys.
     #[serde(skip)]
@@ -419,6 +429,8 @@ pub struct Engine {
     /// record's id and the version read back with the batch, or the batch's error. The
     /// job's create step takes its entry instead of sending a create of its own.
     odoo_batched: BTreeMap<i64, Result<(i64, Option<String>), PortError>>,
+    /// The same for Graph creates: the event as Graph answered, or that create's error.
+    graph_batched: BTreeMap<i64, PortResult<Value>>,
     /// The Odoo rows a drain of waiting jobs read ahead, in one request, for the checks
     /// those jobs make before they write (see [`Engine::read_ahead`]); `None`: not
     /// returned (gone).
@@ -536,6 +548,7 @@ impl Engine {
             steps: 0,
             fresh_plan: false,
             odoo_batched: BTreeMap::new(),
+            graph_batched: BTreeMap::new(),
             odoo_read_ahead: BTreeMap::new(),
             read_ahead_jobs: BTreeMap::new(),
         })
@@ -1292,6 +1305,7 @@ impl Engine {
             done: 0,
             series_link_id: None,
             original_start: None,
+            made: None,
             steps_rewritten: false,
         }
     }
@@ -1729,6 +1743,9 @@ impl Engine {
                         // This job and the batchable ones after it: one request.
                         self.batch_odoo_creates(id, values, &ready[i + 1..], &mut claimed)
                             .await?;
+                    } else if let Some(item) = self.batchable_graph_create(&job)? {
+                        self.batch_graph_creates(id, item, &ready[i + 1..], &mut claimed)
+                            .await?;
                     }
                     job
                 }
@@ -1737,12 +1754,14 @@ impl Engine {
             // An entry the job did not take (it stopped before its create) must not serve
             // a later run of it: that run looks the record up as a maybe-applied create.
             self.odoo_batched.remove(&id);
+            self.graph_batched.remove(&id);
             self.forget_read_ahead_of(id);
             if ran? {
                 done += 1;
             }
         }
         self.odoo_batched.clear();
+        self.graph_batched.clear();
         self.odoo_read_ahead.clear();
         self.read_ahead_jobs.clear();
         Ok(done)
@@ -1969,6 +1988,181 @@ impl Engine {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The body and `transactionId` of the Graph create a job is about to send, when that
+    /// create may go in a batch: as for Odoo creates (`batchable_odoo_create`), a job this
+    /// cycle planned, at its create step, never tried before, for a single event (a
+    /// series' exceptions and cancelled occurrences need steps of their own after the
+    /// create) whose Odoo record is linked to nothing yet. Any check the create step makes
+    /// before it sends holds here too, so a batched create is one the job would have sent.
+    fn batchable_graph_create(&mut self, job: &Job) -> Result<Option<(Value, String)>, EngineError> {
+        if !self.fresh_plan
+            || job.maybe_applied
+            || job.last_error.is_some()
+            || !matches!(job.kind.as_str(), "entry" | "resolve")
+        {
+            return Ok(None);
+        }
+        let next = job
+            .payload
+            .get("done")
+            .and_then(Value::as_u64)
+            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
+            .and_then(|s| s.get("op"));
+        let graph_create = next.is_some_and(|op| {
+            op.get("op").and_then(Value::as_str) == Some("create")
+                && op.get("side").and_then(Value::as_str) == Some("microsoft")
+        });
+        if !graph_create {
+            return Ok(None);
+        }
+        let Ok(p) = EntryJob::from_payload(&job.payload) else {
+            return Ok(None);
+        };
+        let Some(Step::Op {
+            op: Op::Create {
+                side: Side::Microsoft,
+                event,
+            },
+        }) = p.steps.get(p.done)
+        else {
+            return Ok(None);
+        };
+        if p.link_id.is_some()
+            || p.graph_id.is_some()
+            || p.series_link_id.is_some()
+            || event.recurrence.is_some()
+        {
+            return Ok(None);
+        }
+        if let Some(o) = p.odoo_id {
+            let profile = self.cfg.profile_id.clone();
+            if self
+                .store
+                .tx(|t| t.link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, o))?
+                .is_some()
+            {
+                return Ok(None);
+            }
+        }
+        let Ok(body) = graph::to_graph(event) else {
+            // The job's own step reports the mapping error.
+            return Ok(None);
+        };
+        Ok(Some((body, self.transaction_id(job, p.done))))
+    }
+
+    /// Sends the Graph creates of job `first` and of the batchable jobs among `rest`
+    /// (claimed here, into `claimed`) as one `create_many`, up to [`GRAPH_CREATE_BATCH`];
+    /// the results wait in `graph_batched` for each job's create step. Crash safety is the
+    /// single create's: every job of the batch is claimed (running) before the request,
+    /// so a crash before the jobs record their events leaves them interrupted, and an
+    /// interrupted or maybe-applied create looks for its event by its `transactionId`
+    /// before creating it again.
+    async fn batch_graph_creates(
+        &mut self,
+        first: i64,
+        first_item: (Value, String),
+        rest: &[i64],
+        claimed: &mut BTreeMap<i64, Job>,
+    ) -> Result<(), EngineError> {
+        let mut batch: Vec<(i64, (Value, String))> = vec![(first, first_item)];
+        for &id in rest {
+            if batch.len() >= GRAPH_CREATE_BATCH {
+                break;
+            }
+            let Some(job) = self.store.tx(|t| t.job(id))? else {
+                continue;
+            };
+            if job.state != JobState::Pending {
+                continue;
+            }
+            let Some(item) = self.batchable_graph_create(&job)? else {
+                continue;
+            };
+            let now = self.now();
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
+            };
+            self.checkpoint()?;
+            batch.push((id, item));
+            claimed.insert(id, job);
+        }
+        if batch.len() < 2 {
+            return Ok(());
+        }
+        let items: Vec<(Value, String)> = batch.iter().map(|(_, item)| item.clone()).collect();
+        let sent = self.microsoft.create_many(&items).await;
+        let noted = match &sent {
+            Ok(results) if results.len() == batch.len() => self.note_batch_made(&batch, results),
+            _ => Ok(()),
+        };
+        self.checkpoint()?;
+        noted?;
+        match sent {
+            Ok(results) if results.len() == batch.len() => {
+                for ((job, _), r) in batch.iter().zip(results) {
+                    self.graph_batched.insert(*job, r);
+                }
+            }
+            Ok(results) => {
+                // Answers that cannot be matched to the jobs: as if the answer were lost,
+                // each job looks its event up by its `transactionId`.
+                let message = format!(
+                    "Graph answered {} results to a batch of {} creates",
+                    results.len(),
+                    batch.len()
+                );
+                for (job, _) in &batch {
+                    self.graph_batched.insert(
+                        *job,
+                        Err(PortError::MaybeApplied {
+                            message: message.clone(),
+                        }),
+                    );
+                }
+            }
+            Err(e) => {
+                for (job, _) in &batch {
+                    self.graph_batched.insert(*job, Err(e.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes, in one transaction, the event each create of a batch made (as a single
+    /// create's step does the moment Graph answers): a crash before the jobs run leaves
+    /// each knowing its event.
+    fn note_batch_made(
+        &mut self,
+        batch: &[(i64, (Value, String))],
+        results: &[PortResult<Value>],
+    ) -> Result<(), EngineError> {
+        let mut notes = Vec::new();
+        for ((id, _), r) in batch.iter().zip(results) {
+            let Ok(v) = r else { continue };
+            let Some(job) = self.store.tx(|t| t.job(*id))? else {
+                continue;
+            };
+            let Ok(mut p) = EntryJob::from_payload(&job.payload) else {
+                continue;
+            };
+            p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+            p.ical_uid = graph::ical_uid(v).map(str::to_owned).or(p.ical_uid.take());
+            p.graph_version = graph::version(v);
+            p.made = p.graph_id.clone();
+            notes.push((*id, p.progress()));
+        }
+        let now = self.now();
+        self.store.tx(|t| {
+            for (id, progress) in &notes {
+                t.set_job_progress(*id, progress, now)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -2382,21 +2576,51 @@ impl Engine {
                 // guests a second time (simulation seeds 159, 1731). A create whose source
                 // is gone is never sent again: what the first POST made is linked, then
                 // deleted like its source.
-                let found = if source_gone || job.maybe_applied {
-                    self.microsoft.find_by_transaction_id(&tx_id).await?
-                } else {
-                    None
+                // An earlier attempt's POST made an event and noted it the moment Graph
+                // answered (below): that event is the one, still there or deleted by
+                // Alice since. A deleted one is not made again: the simulation's seeds
+                // 1613 and 179 (a crash right after the POST, her delete before the
+                // restart) invited the guests twice and undid her delete.
+                let noted = p.made.clone();
+                let found = match &noted {
+                    Some(g) => match self.microsoft.get(g).await {
+                        Ok(v) if !graph::is_cancelled(&v) => Some(v),
+                        Ok(_) | Err(PortError::NotFound) => {
+                            self.recheck_later(None, Some(g.clone()))?;
+                            return Ok(Some(
+                                AuditNote::new(
+                                    "microsoft.create",
+                                    from_other(Side::Microsoft),
+                                    None,
+                                    Some(event.hash().to_hex()),
+                                )
+                                .with(json!({"transaction_id": tx_id, "deleted_since": true})),
+                            ));
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    None if source_gone || job.maybe_applied => {
+                        self.microsoft.find_by_transaction_id(&tx_id).await?
+                    }
+                    None => None,
                 };
                 // The answer may be the first POST's event, perhaps edited since.
-                let mut adopted = job.maybe_applied;
+                let mut adopted = job.maybe_applied || noted.is_some();
                 let v = match found {
                     Some(v) => v,
                     None if source_gone => {
                         return Err(StepFail::Port(PortError::PreconditionFailed));
                     }
                     None => {
-                        let body = graph::to_graph(&event)?;
-                        match self.microsoft.create(&body, &tx_id).await {
+                        let sent = match self.graph_batched.remove(&job.id) {
+                            // Sent with others in one request by `drain`.
+                            Some(sent) => sent,
+                            None => {
+                                let body = graph::to_graph(&event)?;
+                                self.microsoft.create(&body, &tx_id).await
+                            }
+                        };
+                        match sent {
                             Ok(v) => v,
                             // The answer was lost: look for it right away, while the event
                             // is there to be found, instead of a cycle later.
@@ -2429,6 +2653,12 @@ impl Engine {
                 }
                 p.ical_uid = graph::ical_uid(&v).map(str::to_owned).or(p.ical_uid.take());
                 p.graph_version = graph::version(&v);
+                if p.made.is_none() {
+                    p.made = p.graph_id.clone();
+                    let (progress, now) = (p.progress(), self.now());
+                    self.store
+                        .tx(|t| t.set_job_progress(job.id, &progress, now))?;
+                }
                 if let Some(gid) = p.graph_id.clone() {
                     if let Some(ck) = self.graph_apply_exdates(&gid, &event).await? {
                         p.graph_version = Some(ck);

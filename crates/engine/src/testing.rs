@@ -77,6 +77,8 @@ struct GraphState {
     writes: BTreeMap<&'static str, usize>,
     mails: Vec<SentMail>,
     calls: usize,
+    /// `create_many` calls (each also counts once in `calls`, as does each of its creates).
+    batches: usize,
     /// Modified occurrences (Graph exceptions) by occurrence id.
     exceptions: BTreeMap<String, Value>,
 }
@@ -259,6 +261,11 @@ impl FakeGraph {
         self.lock().calls
     }
 
+    /// How many batched creates (`create_many`) were asked for.
+    pub fn batches(&self) -> usize {
+        self.lock().batches
+    }
+
     pub fn mails(&self) -> Vec<SentMail> {
         self.lock().mails.clone()
     }
@@ -408,6 +415,29 @@ impl MicrosoftCalendar for FakeGraph {
         match fault {
             Some(f) => Err(f.error),
             None => Ok(created),
+        }
+    }
+
+    /// Each create as `create` (its faults included); a `create_many` fault is the whole
+    /// batch's: not applied, nothing is created; applied, all are and the answer is lost.
+    async fn create_many(&self, items: &[(Value, String)]) -> PortResult<Vec<PortResult<Value>>> {
+        let fault = {
+            let (mut s, fault) = self.begin("create_many");
+            s.batches += 1;
+            fault
+        };
+        if let Some(f) = &fault {
+            if !f.applied {
+                return Err(f.error.clone());
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (body, transaction_id) in items {
+            out.push(self.create(body, transaction_id).await);
+        }
+        match fault {
+            Some(f) => Err(f.error),
+            None => Ok(out),
         }
     }
 

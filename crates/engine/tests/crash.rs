@@ -514,22 +514,28 @@ async fn jobs_a_crash_left_in_a_store_of_the_previous_schema_resume_after_its_mi
 /// still seen as such.
 #[tokio::test]
 async fn a_restart_checks_the_odoo_sources_of_the_waiting_jobs_in_one_read() {
-    let w = World::new();
-    let ids: Vec<i64> = (0..30)
-        .map(|i| {
-            w.odoo
-                .user_create(&event(&format!("Odoo {i}"), 24 + i / 10, 8 + i % 10))
-        })
-        .collect();
-    let mut e = w.engine();
-    e.crash_after(Some(6));
-    assert!(matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed)));
-    drop(e);
-    let copied = w.graph.events().len();
-    assert!(
-        (1..25).contains(&copied),
-        "{copied} copied before the crash"
-    );
+    // The first crash point after which some creates were sent (the first batch's).
+    let (w, ids, copied) = 'crashed: {
+        for n in 1..100 {
+            let w = World::new();
+            let ids: Vec<i64> = (0..30)
+                .map(|i| {
+                    w.odoo
+                        .user_create(&event(&format!("Odoo {i}"), 24 + i / 10, 8 + i % 10))
+                })
+                .collect();
+            let mut e = w.engine();
+            e.crash_after(Some(n));
+            assert!(matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed)));
+            drop(e);
+            let copied = w.graph.events().len();
+            if copied > 0 {
+                break 'crashed (w, ids, copied);
+            }
+        }
+        panic!("no crash point after a create");
+    };
+    assert!(copied < 30, "{copied} copied before the crash");
     w.odoo
         .user_write(ids[27], &json!({"location": "Edited meanwhile"}));
     w.odoo.user_archive(ids[28]);
@@ -554,4 +560,77 @@ async fn a_restart_checks_the_odoo_sources_of_the_waiting_jobs_in_one_read() {
         "{graph:?}"
     );
     assert_no_duplicates(&w);
+}
+
+/// A crash right after Graph made the Outlook copies (one create, or a batch of them),
+/// before the jobs recorded them; Alice deletes a copy in Outlook before the restart. The
+/// restart must not make it again — a second invitation to its guests, her delete undone
+/// (simulation seeds 1613, 179) — but take her delete to Odoo, as it would have without
+/// the crash (the version there journaled).
+#[tokio::test]
+async fn a_copy_made_just_before_a_crash_and_deleted_before_the_restart_is_not_made_again() {
+    use odoo365_sync_core::canonical::{Attendee, Response};
+    for copies in [1, 3] {
+        let mut crashed_after_create = false;
+        for n in 1..60 {
+            let w = World::new();
+            let ids: Vec<i64> = (0..copies)
+                .map(|i| {
+                    let mut e = event(&format!("Meeting {i}"), 24, 9 + i as u32);
+                    e.attendees = vec![Attendee {
+                        email: "guest@example.com".into(),
+                        response: Response::NeedsAction,
+                    }];
+                    w.odoo.user_create(&e.normalized())
+                })
+                .collect();
+            let mut e = w.engine();
+            e.crash_after(Some(n));
+            let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+            drop(e);
+            assert!(crashed, "{copies} copies: the first sync ended before step {n}");
+            let made = w.graph.events();
+            if made.len() < copies {
+                continue;
+            }
+            // Every copy made, and the store has none of them linked yet.
+            let conn = rusqlite::Connection::open(w.dir.path().join("sync.db")).unwrap();
+            let links: i64 = conn
+                .query_row("SELECT count(*) FROM link", [], |r| r.get(0))
+                .unwrap();
+            if links > 0 {
+                break;
+            }
+            crashed_after_create = true;
+            let gone = made[0]["id"].as_str().unwrap().to_owned();
+            let title = made[0]["subject"].as_str().unwrap().to_owned();
+            w.graph.user_delete(&gone);
+            w.converge().await;
+            let invitations = w
+                .graph
+                .mails()
+                .iter()
+                .filter(|m| m.kind == "invitation")
+                .count();
+            assert_eq!(invitations, copies, "{copies} copies, crash at {n}: invited again");
+            assert!(w.graph.titled(&title).is_empty(), "{title} made again");
+            let (odoo, graph) = w.state();
+            assert_eq!(odoo.len(), copies - 1, "her delete reaches Odoo: {odoo:?}");
+            assert_eq!(graph.len(), copies - 1);
+            let deleted: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM journal WHERE side = 'odoo' AND reason = 'deleted'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(deleted, 1, "the Odoo version journaled");
+            assert_eq!(w.odoo.active().len(), copies - 1, "{ids:?}");
+            break;
+        }
+        assert!(
+            crashed_after_create,
+            "{copies} copies: no crash point between the create and its link"
+        );
+    }
 }

@@ -77,6 +77,17 @@ impl Requests {
         url
     }
 
+    /// The mailbox URL of `segments` relative to the Graph root, as a `$batch`
+    /// sub-request names it (`/me/events`, graph.md §6.4).
+    pub fn mailbox_batch_url(&self, segments: &[&str]) -> String {
+        let full = self.mailbox_url(segments);
+        let root = self.base_url.path().trim_end_matches('/');
+        full.path()
+            .strip_prefix(root)
+            .unwrap_or(full.path())
+            .to_string()
+    }
+
     /// `{base}/{segments...}` (for `$batch`, `subscriptions`).
     pub fn root_url(&self, segments: &[&str]) -> Url {
         let mut url = self.base_url.clone();
@@ -718,6 +729,15 @@ mod tests {
         assert_eq!(
             req.url.as_str(),
             "https://graph.microsoft.us/v1.0/users/ann@example.com/events/e1"
+        );
+        assert_eq!(
+            Requests::new(&c).mailbox_batch_url(&["events"]),
+            "/users/ann@example.com/events"
+        );
+        let me = GraphConfig::with_base_url(Url::parse("http://127.0.0.1:9/v1.0/").unwrap());
+        assert_eq!(
+            Requests::new(&me).mailbox_batch_url(&["events"]),
+            "/me/events"
         );
     }
 }
