@@ -1797,3 +1797,76 @@ async fn a_conflict_is_not_resolved_while_its_keep_both_is_still_writing() {
         w.quiet().await;
     }
 }
+
+/// Sim seed 2014: a keep-both was killed right after its last step wrote the new
+/// attachment's link (OneDrive's version now on a link of its own), before the step was
+/// marked done. Alice then deleted that new attachment in Odoo (or left it) and edited
+/// OneDrive's version. The resumed step looked for its attachment by name and content,
+/// found none, created one more and tried to link the OneDrive file a second time: every
+/// retry failed on `UNIQUE constraint failed: link…graph_id`, each left an attachment on no
+/// link, and the conflict could never be resolved. The step now adopts the link it wrote,
+/// and her edits are planned from its baseline like any others.
+#[tokio::test]
+async fn a_keep_both_killed_after_its_new_link_adopts_it_and_carries_later_edits() {
+    for delete_the_new_attachment in [true, false] {
+        let mut hit = 0;
+        for n in 1..40 {
+            let w = World::new();
+            let (a, id) = w.plan_edited_on_both_sides().await;
+            w.clock.advance(chrono::Duration::minutes(5));
+            if !w.sync_crashing_after(n).await {
+                break;
+            }
+            let split_link = Store::open(&w.db())
+                .unwrap()
+                .tx(|t| t.link_by_graph("p1", LinkKind::File, &id))
+                .unwrap()
+                .filter(|l| l.odoo_id != Some(a));
+            let open = Store::open(&w.db())
+                .unwrap()
+                .tx(|t| t.jobs("p1", JobState::Running))
+                .unwrap();
+            let Some(split_link) = split_link.filter(|_| !open.is_empty()) else {
+                continue;
+            };
+            hit += 1;
+            if delete_the_new_attachment {
+                w.odoo.user_delete(split_link.odoo_id.unwrap());
+            }
+            w.drive.user_edit(&id, b"onedrive edit 2");
+            let r = w.sync().await;
+            assert!(r.failed.is_empty(), "crash after {n}: {r:?}");
+            w.sync().await;
+            let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit 2")]);
+            assert_eq!(
+                w.names_and_contents(),
+                (both.clone(), both),
+                "crash after {n}, new attachment deleted: {delete_the_new_attachment}"
+            );
+            assert_eq!(w.file_links(), 2, "crash after {n}");
+            let left = Store::open(&w.db())
+                .unwrap()
+                .tx(|t| {
+                    let mut j = t.jobs("p1", JobState::Pending)?;
+                    j.extend(t.jobs("p1", JobState::Failed)?);
+                    Ok(j)
+                })
+                .unwrap();
+            assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
+            w.quiet().await;
+            // And the conflict is hers to settle.
+            w.engine()
+                .resolve_conflict(w.open_conflict(), FileConflictChoice::KeepOdoo)
+                .unwrap();
+            w.sync().await;
+            let odoo = named(&[("plan.xlsx", b"odoo edit")]);
+            assert_eq!(
+                w.names_and_contents(),
+                (odoo.clone(), odoo),
+                "crash after {n}"
+            );
+            w.quiet().await;
+        }
+        assert!(hit >= 1, "no crash point fell right after the new link");
+    }
+}

@@ -2827,6 +2827,21 @@ impl FileSync {
                 let Some(item) = item else {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
+                // A keep-both's OneDrive version already on a link of its own: the step's
+                // last write (its link and baseline, one transaction with the attachment it
+                // made) landed before a crash cut the job. Its link is adopted and the step
+                // is done; what Alice did to either file since is a change from that
+                // baseline, planned next cycle. Creating the attachment again would meet
+                // that link (`UNIQUE … link.graph_id`) in every retry, and leave an
+                // attachment on no link each time (sim seed 2014).
+                if *split {
+                    let held = self
+                        .store
+                        .tx(|t| t.link_by_graph(&profile, LinkKind::File, &item))?;
+                    if held.is_some_and(|l| Some(l.id) != p.link_id) {
+                        return Ok(());
+                    }
+                }
                 // The drive state of the file this attachment comes from.
                 let (src_state, src_parent, src_etag, src_mtime) = if *split {
                     let f = self.drive.get(&item).await?;
