@@ -741,11 +741,13 @@ fn a_seed_replays_exactly() {
 
 /// Histories with Bob's invitations and Alice's answers (`rsvp.rs`): seeds 1-30, each
 /// of which failed before RELIABILITY Found 27 or passes with it, 351 and 1230 (Found
-/// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create).
+/// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create), 83, 477
+/// and 1489 (Found 37, documents: a OneDrive move resumed after a crash took Alice's
+/// rename made meanwhile into the baseline).
 #[test]
 fn rsvp_seeds() {
     let failed: Vec<(u64, String)> = (1..=30)
-        .chain([351, 1230, 135, 1355])
+        .chain([351, 1230, 135, 1355, 83, 477, 1489])
         .filter_map(|s| run_mode(s, true, true).err().map(|m| (s, m)))
         .collect();
     assert!(failed.is_empty(), "failing RSVP seeds: {failed:?}");

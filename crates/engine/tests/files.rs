@@ -1870,3 +1870,42 @@ async fn a_keep_both_killed_after_its_new_link_adopts_it_and_carries_later_edits
         assert!(hit >= 1, "no crash point fell right after the new link");
     }
 }
+
+/// Sim seed 83 (with RSVPs): Alice moved an attachment to another record in Odoo; the
+/// engine planned the OneDrive move and was killed before sending it; she then renamed the
+/// file in OneDrive. The resumed move goes without If-Match (it may have landed) and took
+/// the name in its answer, hers, into the baseline: her rename counted as synced and Odoo
+/// kept the old name for good. The move now records the name it sent or planned.
+#[tokio::test]
+async fn a_move_resumed_after_a_crash_carries_a_later_onedrive_rename() {
+    let mut crashes = 0;
+    for n in 1..40 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "a.txt", b"moved");
+        w.sync().await;
+        let id = w.path("sale.order/1/a.txt").unwrap();
+        w.odoo.user_move(a, SO, 2);
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            break;
+        }
+        crashes += 1;
+        w.drive.user_rename(&id, "b.txt");
+        w.sync().await;
+        w.sync().await;
+        let odoo = w.odoo.attachment(a).unwrap();
+        assert_eq!(
+            (odoo.name.as_str(), odoo.res_id),
+            ("b.txt", 2),
+            "crash after {n}"
+        );
+        assert_eq!(
+            w.file("sale.order/2/b.txt").unwrap(),
+            b"moved",
+            "crash after {n}"
+        );
+        assert_eq!(w.drive.files().len(), 1, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(crashes >= 2, "only {crashes} crash points");
+}

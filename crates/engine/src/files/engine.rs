@@ -2572,9 +2572,10 @@ impl FileSync {
                 d.size = new.size;
             }
             (Some(FileField::Name), Some(d)) => d.name = new.name,
+            // The name a move sent (if any) is set by the caller: the answer's name may be
+            // a rename Alice made since the plan (a move resumed without If-Match).
             (Some(FileField::Record), Some(d)) => {
                 d.record = new.record;
-                d.name = new.name;
                 p.drive_parent = f.parent_id.clone();
             }
             _ => {
@@ -2767,6 +2768,13 @@ impl FileSync {
                     )
                     .await?;
                 self.take_drive(p, &f, Some(record.clone()), Some(FileField::Record));
+                // The name this step wrote or left as planned, not the answer's: a move
+                // resumed after a crash goes without If-Match, and a rename Alice made
+                // since the plan comes back in the answer; taken into the baseline it
+                // would count as synced and never reach Odoo (sim seed 83 with RSVPs).
+                if let Some(d) = p.drive.as_mut() {
+                    d.name = chosen;
+                }
             }
             Step::DriveDelete => {
                 let Some(item) = p.item_id.clone() else {
