@@ -743,11 +743,12 @@ fn a_seed_replays_exactly() {
 /// of which failed before RELIABILITY Found 27 or passes with it, 351 and 1230 (Found
 /// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create), 83, 477
 /// and 1489 (Found 37, documents: a OneDrive move resumed after a crash took Alice's
-/// rename made meanwhile into the baseline).
+/// rename made meanwhile into the baseline), 270 and 1588 (Found 38, documents: a new
+/// file's link planned while its upload still waited, a keep-both of the job's own copy).
 #[test]
 fn rsvp_seeds() {
     let failed: Vec<(u64, String)> = (1..=30)
-        .chain([351, 1230, 135, 1355, 83, 477, 1489])
+        .chain([351, 1230, 135, 1355, 83, 477, 1489, 270, 1588])
         .filter_map(|s| run_mode(s, true, true).err().map(|m| (s, m)))
         .collect();
     assert!(failed.is_empty(), "failing RSVP seeds: {failed:?}");

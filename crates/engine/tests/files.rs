@@ -1909,3 +1909,85 @@ async fn a_move_resumed_after_a_crash_carries_a_later_onedrive_rename() {
     }
     assert!(crashes >= 2, "only {crashes} crash points");
 }
+
+/// RSVP sim seeds 270, 1588: a new attachment's upload wrote its link, then the job had to
+/// wait (there: the attachment's rename to the upload's free name lost its answer; here: a
+/// crash after the link, then a throttled read on the restart). The link was not the job's
+/// key (that names the attachment it started from), so the same cycle planned it against
+/// the baseline the job had not written yet: both sides "changed", a keep-both of the
+/// job's own upload, the content twice on each side. A link whose attachment or file an
+/// open job holds now waits for that job.
+#[tokio::test]
+async fn a_new_files_link_waits_for_its_job_and_is_not_planned_meanwhile() {
+    let mut hit = 0;
+    for n in 1..40 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+        w.clock.advance(chrono::Duration::minutes(5));
+        if !w.sync_crashing_after(n).await {
+            break;
+        }
+        let linked = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.link_by_odoo("p1", LinkKind::File, "ir.attachment", a))
+            .unwrap()
+            .is_some();
+        // The upload's step itself not marked done yet.
+        let running = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.jobs("p1", JobState::Running))
+            .unwrap()
+            .iter()
+            .any(|j| j.payload["done"] == 0);
+        if !(linked && running) {
+            continue;
+        }
+        hit += 1;
+        w.drive.fail_next(
+            "get",
+            odoo365_engine::PortError::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(600)),
+            },
+        );
+        let r = w.sync().await;
+        assert_eq!(
+            (r.jobs_waiting, r.conflicts_opened),
+            (1, 0),
+            "crash after {n}: {r:?}"
+        );
+        w.clock.advance(chrono::Duration::minutes(15));
+        w.sync().await;
+        let one = named(&[("a.txt", b"from odoo")]);
+        assert_eq!(
+            w.names_and_contents(),
+            (one.clone(), one),
+            "crash after {n}"
+        );
+        assert_eq!(w.file_links(), 1, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(
+        hit >= 1,
+        "no crash point fell between the link and the step's end"
+    );
+}
+
+/// RSVP sim seed 270: as above, the landed upload edited in OneDrive before the retry, and
+/// meanwhile Alice renamed the attachment in Odoo. The retry puts the upload aside under a
+/// free name and used to give the attachment that name as well, over hers: her rename was
+/// gone without a trace. Her name now stays and reaches OneDrive next cycle.
+#[tokio::test]
+async fn a_lost_upload_put_aside_keeps_a_rename_made_in_odoo_meanwhile() {
+    let (w, a, id) = lost_upload_of_b().await;
+    w.drive.user_edit(&id, b"b edited");
+    w.odoo.user_rename(a, "mine.txt");
+    for _ in 0..3 {
+        let r = w.sync().await;
+        assert!(r.failed.is_empty(), "{r:?}");
+    }
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "mine.txt");
+    let want = named(&[("a.txt", b"a"), ("b.txt", b"b edited"), ("mine.txt", b"b")]);
+    assert_eq!(w.names_and_contents(), (want.clone(), want));
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}

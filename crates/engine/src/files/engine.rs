@@ -980,6 +980,11 @@ impl FileSync {
                 continue;
             };
             busy.insert(p.key_item.clone());
+            // The link a job wrote for a new file (its key names the attachment or file it
+            // started from) is the job's until it is done: it has no baseline yet.
+            if let Some(l) = p.link_id {
+                busy.insert(format!("l:{l}"));
+            }
             if let Some(a) = p.attachment_id {
                 busy.insert(format!("a:{a}"));
             }
@@ -1072,7 +1077,15 @@ impl FileSync {
                     .is_some_and(|g| seen.files.contains_key(g) || seen.drive_gone.contains(g))
                 || seen.full;
             let base = base.clone().unwrap_or_default();
-            if busy.contains(&key_item) {
+            // A link whose attachment or file an open job holds is that job's to finish
+            // (a new file's link written before a retry, a keep-both's new link): planned
+            // now, against a baseline the job has not written yet, both sides look changed
+            // and a keep-both of the job's own copy follows (RSVP sim seed 270).
+            let held = l.odoo_id.is_some_and(|a| busy.contains(&format!("a:{a}")))
+                || l.graph_id
+                    .as_ref()
+                    .is_some_and(|g| busy.contains(&format!("d:{g}")));
+            if busy.contains(&key_item) || held {
                 self.skip_busy(seen, l.odoo_id, l.graph_id.as_deref());
                 continue;
             }
@@ -2656,11 +2669,21 @@ impl FileSync {
                 // delete is planned next cycle.
                 let sent = names::from_drive(&f.name);
                 let aside = p.transfer.as_ref().is_some_and(|t| t.aside);
-                if aside && p.odoo.as_ref().is_some_and(|o| o.name != sent) {
-                    match self.odoo.rename(attachment, &sent).await {
-                        Ok(att) => take_odoo(p, &att, FileField::Name),
-                        Err(PortError::NotFound) => {}
-                        Err(e) => return Err(e.into()),
+                // Renamed by Alice since the plan (the upload may have waited cycles), her
+                // name stays: the baseline keeps the planned one, so the next cycle carries
+                // hers to OneDrive instead of this rename overwriting it (RSVP sim seed 270).
+                let planned = p.odoo.as_ref().map(|o| o.name.clone());
+                if aside && planned.as_deref().is_some_and(|n| n != sent) {
+                    let now = self.odoo.read(&[attachment]).await?.into_iter().next();
+                    match now {
+                        None => {}
+                        Some(att) if att.name == sent => take_odoo(p, &att, FileField::Name),
+                        Some(att) if Some(&att.name) != planned.as_ref() => {}
+                        Some(_) => match self.odoo.rename(attachment, &sent).await {
+                            Ok(att) => take_odoo(p, &att, FileField::Name),
+                            Err(PortError::NotFound) => {}
+                            Err(e) => return Err(e.into()),
+                        },
                     }
                 }
                 self.remove_spool(job.id);
