@@ -1991,3 +1991,83 @@ async fn a_lost_upload_put_aside_keeps_a_rename_made_in_odoo_meanwhile() {
     assert_eq!(w.file_links(), 3);
     w.quiet().await;
 }
+
+fn rejected() -> odoo365_engine::PortError {
+    odoo365_engine::PortError::Rejected {
+        message: "refused for good".into(),
+    }
+}
+
+/// Sim seed 2014's second half: a keep-both that failed for good held its conflict open
+/// for good, every choice refused ("both versions are still being saved"), so a person
+/// was stuck as well. Once the job has given up: "keep both" closes the conflict (the job
+/// stays in the failed list with its Retry), and keeping one version replaces the other
+/// in place when the keep-both wrote nothing yet; halfway, only those two ways out are
+/// offered, with the job's error in the message.
+#[tokio::test]
+async fn a_conflict_whose_keep_both_failed_for_good_can_still_be_settled() {
+    // The copy's upload refused: nothing written yet.
+    for choice in CHOICES {
+        let w = World::new();
+        w.plan_edited_on_both_sides().await;
+        w.drive.fail_next("upload_small", rejected());
+        let r = w.sync().await;
+        assert_eq!((r.conflicts_opened, r.failed.len()), (1, 1), "{r:?}");
+        let conflict = w.open_conflict();
+        w.engine().resolve_conflict(conflict, choice).unwrap();
+        let failed = w.engine().failed().unwrap();
+        if choice == FileConflictChoice::KeepBoth {
+            assert_eq!(failed.len(), 1, "{failed:?}");
+            assert!(w.engine().retry(failed[0].job_id.unwrap()).unwrap());
+        } else {
+            assert!(failed.is_empty(), "{choice:?}: {failed:?}");
+        }
+        let r = w.sync().await;
+        assert!(r.failed.is_empty(), "{choice:?}: {r:?}");
+        let want = match choice {
+            FileConflictChoice::KeepOdoo => named(&[("plan.xlsx", b"odoo edit")]),
+            FileConflictChoice::KeepOneDrive => named(&[("plan.xlsx", b"onedrive edit")]),
+            FileConflictChoice::KeepBoth => {
+                named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")])
+            }
+        };
+        assert_eq!(w.names_and_contents(), (want.clone(), want), "{choice:?}");
+        let open = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap();
+        assert!(open.is_empty(), "{choice:?}: {open:?}");
+        w.quiet().await;
+    }
+    // Halfway: the copy made and renamed, OneDrive's version refused as a new attachment.
+    let w = World::new();
+    w.plan_edited_on_both_sides().await;
+    w.odoo.fail_next("create", rejected());
+    let r = w.sync().await;
+    assert_eq!((r.conflicts_opened, r.failed.len()), (1, 1), "{r:?}");
+    let conflict = w.open_conflict();
+    for choice in [
+        FileConflictChoice::KeepOdoo,
+        FileConflictChoice::KeepOneDrive,
+    ] {
+        match w.engine().resolve_conflict(conflict, choice) {
+            Err(EngineError::Invalid(m)) => {
+                assert!(
+                    m.contains("refused for good") && m.contains("keep both"),
+                    "{m}"
+                )
+            }
+            other => panic!("{choice:?}: {other:?}"),
+        }
+    }
+    w.engine()
+        .resolve_conflict(conflict, FileConflictChoice::KeepBoth)
+        .unwrap();
+    let failed = w.engine().failed().unwrap();
+    assert!(w.engine().retry(failed[0].job_id.unwrap()).unwrap());
+    w.sync().await;
+    let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
+}

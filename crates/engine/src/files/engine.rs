@@ -1975,8 +1975,15 @@ impl FileSync {
                     self.remove_spool(id);
                 }
                 other => {
+                    // A last attempt whose answer was lost still marks the job *maybe
+                    // applied*: a Retry then looks before sending again, and a conflict
+                    // choice knows the keep-both may have written (`resolve_conflict`).
+                    let maybe = matches!(other, PortError::MaybeApplied { .. });
                     self.store.tx(|t| {
                         t.set_job_payload(id, &payload, now)?;
+                        if maybe {
+                            t.retry_job_later(id, now, &other.to_string(), true, now)?;
+                        }
                         t.fail_job(id, &other.to_string(), now)
                     })?;
                     self.remove_spool(id);
@@ -3094,7 +3101,10 @@ impl FileSync {
     /// it, `KeepOdoo` deletes the OneDrive version on both sides and gives the copy its
     /// name back on both, `KeepOneDrive` deletes Odoo's version
     /// on both sides. Deletes go to the recycle bin and the journal, as always; the jobs
-    /// run in the next `sync` or `drain`.
+    /// run in the next `sync` or `drain`. Refused while the keep-both that opened it still
+    /// writes; once that job failed for good, `KeepBoth` closes the conflict (the job keeps
+    /// its Retry) and the other choices replace the other version in place if the job
+    /// wrote nothing yet, or are refused naming its error.
     pub fn resolve_conflict(
         &mut self,
         id: i64,
@@ -3115,30 +3125,95 @@ impl FileSync {
         // twice). Nothing is lost by waiting; the choice is refused with a clear error.
         let item_id = c.fields.get("item_id").and_then(Value::as_str);
         let link_key = c.link_id.map(|l| format!("l:{l}"));
-        let busy = self.store.tx(|t| {
-            let mut busy = false;
+        let blocking: Vec<(Job, FileJob)> = self.store.tx(|t| {
+            let mut out = Vec::new();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t
                     .jobs(&profile, state)?
                     .into_iter()
                     .filter(|j| j.kind == JOB_KIND)
                 {
-                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload) else {
+                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload.clone()) else {
                         continue;
                     };
-                    busy |= link_key.as_deref() == Some(p.key_item.as_str())
+                    let holds = link_key.as_deref() == Some(p.key_item.as_str())
                         || item_id.is_some_and(|i| {
                             p.item_id.as_deref() == Some(i) || p.split_item.as_deref() == Some(i)
                         });
+                    if holds {
+                        out.push((j, p));
+                    }
                 }
             }
-            Ok(busy)
+            Ok(out)
         })?;
-        if busy {
+        if blocking.iter().any(|(j, _)| j.state != JobState::Failed) {
             return Err(EngineError::Invalid(format!(
                 "conflict {id}: both versions are still being saved; choose again after the \
-                 next sync (or retry its failed transfer first)"
+                 next sync"
             )));
+        }
+        // Only jobs that gave up hold the conflict: it must not stay open for good (sim seed
+        // 2014: a keep-both failed for good, and every choice was refused). "Keep both" is
+        // what the failed job was doing: the conflict closes, and the job stays in the
+        // failed list with its error and its Retry. Keeping one version replaces the other
+        // in place, but only when the failed keep-both wrote nothing yet (its first step
+        // not done, no write that may have landed, the link still pairing both versions):
+        // halfway, the links no longer pair the versions the choice names (Found 34).
+        let mut replace: Option<(i64, FileJob)> = None;
+        if let Some((j, p)) = blocking.first() {
+            if choice != FileConflictChoice::KeepBoth {
+                let untouched = blocking.len() == 1
+                    && link_key.as_deref() == Some(p.key_item.as_str())
+                    && p.done == 0
+                    && !j.maybe_applied
+                    && item_id.is_some()
+                    && p.item_id.as_deref() == item_id
+                    && c.link_id
+                        .and_then(|l| self.store.tx(|t| t.link(l)).ok().flatten())
+                        .is_some_and(|l| l.graph_id.as_deref() == item_id);
+                if !untouched {
+                    let why = j.last_error.as_deref().unwrap_or("it gave up");
+                    return Err(EngineError::Invalid(format!(
+                        "conflict {id}: keeping both versions stopped halfway ({why}); retry \
+                         that transfer, or choose to keep both"
+                    )));
+                }
+                let step = match choice {
+                    FileConflictChoice::KeepOdoo => Step::DriveReplace,
+                    _ => Step::OdooReplace,
+                };
+                let mut one = p.clone();
+                one.rule = format!("conflict {id} resolved: {choice:?}");
+                one.conflict = None;
+                one.steps = vec![step];
+                one.done = 0;
+                one.split_item = None;
+                one.transfer = None;
+                one.hash_failures = 0;
+                replace = Some((j.id, one));
+            }
+        }
+        if let Some((failed, one)) = replace {
+            let payload = serde_json::to_value(&one).map_err(corrupt)?;
+            self.store.tx(|t| {
+                t.cancel_job(
+                    failed,
+                    &format!("conflict {id} resolved: {choice:?} instead"),
+                    now,
+                )?;
+                t.enqueue(
+                    &profile,
+                    &format!("file:resolve:{id}:0"),
+                    JOB_KIND,
+                    &payload,
+                    now,
+                )?;
+                t.resolve_conflict(id, &json!({ "keep": choice }), now)?;
+                Ok(())
+            })?;
+            self.remove_spool(failed);
+            return Ok(());
         }
         self.store.tx(|t| {
             let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
