@@ -120,6 +120,25 @@ impl World {
         }
     }
 
+    /// The next cycle (five minutes on), killed after its `n`th persisted step; false when
+    /// it ended before that step.
+    async fn next_cycle_crashing_after(&self, n: usize) -> bool {
+        self.clock.advance(chrono::Duration::minutes(5));
+        self.sync_crashing_after(n).await
+    }
+
+    /// The file jobs still pending or failed.
+    fn jobs_left(&self) -> Vec<odoo365_engine::Job> {
+        Store::open(&self.db())
+            .unwrap()
+            .tx(|t| {
+                let mut j = t.jobs("p1", JobState::Pending)?;
+                j.extend(t.jobs("p1", JobState::Failed)?);
+                Ok(j)
+            })
+            .unwrap()
+    }
+
     fn path(&self, p: &str) -> Option<String> {
         self.drive.find_path(&format!("Odoo Sync/{p}"))
     }
@@ -1272,8 +1291,7 @@ async fn a_namesakes_numbered_copy_moved_where_the_name_is_free_takes_the_name_b
 /// Restarts after a crash at step `n` of a cycle; `None` when the cycle ran to its end
 /// before the crash point.
 async fn crash_at(w: &World, n: usize) -> Option<FileReport> {
-    w.clock.advance(chrono::Duration::minutes(5));
-    if !w.sync_crashing_after(n).await {
+    if !w.next_cycle_crashing_after(n).await {
         return None;
     }
     // The restart must not fail on the link the crashed cycle already wrote, nor leave
@@ -1283,14 +1301,7 @@ async fn crash_at(w: &World, n: usize) -> Option<FileReport> {
         .sync(CONFIRM)
         .await
         .unwrap_or_else(|e| panic!("restart after a crash at step {n}: {e}"));
-    let left = Store::open(&w.db())
-        .unwrap()
-        .tx(|t| {
-            let mut j = t.jobs("p1", JobState::Pending)?;
-            j.extend(t.jobs("p1", JobState::Failed)?);
-            Ok(j)
-        })
-        .unwrap();
+    let left = w.jobs_left();
     assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
     Some(r)
 }
@@ -1813,8 +1824,7 @@ async fn a_keep_both_killed_after_its_new_link_adopts_it_and_carries_later_edits
         for n in 1..40 {
             let w = World::new();
             let (a, id) = w.plan_edited_on_both_sides().await;
-            w.clock.advance(chrono::Duration::minutes(5));
-            if !w.sync_crashing_after(n).await {
+            if !w.next_cycle_crashing_after(n).await {
                 break;
             }
             let split_link = Store::open(&w.db())
@@ -1844,14 +1854,7 @@ async fn a_keep_both_killed_after_its_new_link_adopts_it_and_carries_later_edits
                 "crash after {n}, new attachment deleted: {delete_the_new_attachment}"
             );
             assert_eq!(w.file_links(), 2, "crash after {n}");
-            let left = Store::open(&w.db())
-                .unwrap()
-                .tx(|t| {
-                    let mut j = t.jobs("p1", JobState::Pending)?;
-                    j.extend(t.jobs("p1", JobState::Failed)?);
-                    Ok(j)
-                })
-                .unwrap();
+            let left = w.jobs_left();
             assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
             w.quiet().await;
             // And the conflict is hers to settle.
@@ -1885,8 +1888,7 @@ async fn a_move_resumed_after_a_crash_carries_a_later_onedrive_rename() {
         w.sync().await;
         let id = w.path("sale.order/1/a.txt").unwrap();
         w.odoo.user_move(a, SO, 2);
-        w.clock.advance(chrono::Duration::minutes(5));
-        if !w.sync_crashing_after(n).await {
+        if !w.next_cycle_crashing_after(n).await {
             break;
         }
         crashes += 1;
@@ -1923,8 +1925,7 @@ async fn a_new_files_link_waits_for_its_job_and_is_not_planned_meanwhile() {
     for n in 1..40 {
         let w = World::new();
         let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
-        w.clock.advance(chrono::Duration::minutes(5));
-        if !w.sync_crashing_after(n).await {
+        if !w.next_cycle_crashing_after(n).await {
             break;
         }
         let linked = Store::open(&w.db())
