@@ -2681,8 +2681,8 @@ impl FileSync {
                 // hers to OneDrive instead of this rename overwriting it (RSVP sim seed 270).
                 let planned = p.odoo.as_ref().map(|o| o.name.clone());
                 if aside && planned.as_deref().is_some_and(|n| n != sent) {
-                    let now = self.odoo.read(&[attachment]).await?.into_iter().next();
-                    match now {
+                    let current = self.odoo.read(&[attachment]).await?.into_iter().next();
+                    match current {
                         None => {}
                         Some(att) if att.name == sent => take_odoo(p, &att, FileField::Name),
                         Some(att) if Some(&att.name) != planned.as_ref() => {}
