@@ -741,11 +741,14 @@ fn a_seed_replays_exactly() {
 
 /// Histories with Bob's invitations and Alice's answers (`rsvp.rs`): seeds 1-30, each
 /// of which failed before RELIABILITY Found 27 or passes with it, 351 and 1230 (Found
-/// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create).
+/// 27's resolved answer conflict), 135 and 1355 (Found 28, a lost series create), 83, 477
+/// and 1489 (Found 37, documents: a OneDrive move resumed after a crash took Alice's
+/// rename made meanwhile into the baseline), 270 and 1588 (Found 38, documents: a new
+/// file's link planned while its upload still waited, a keep-both of the job's own copy).
 #[test]
 fn rsvp_seeds() {
     let failed: Vec<(u64, String)> = (1..=30)
-        .chain([351, 1230, 135, 1355])
+        .chain([351, 1230, 135, 1355, 83, 477, 1489, 270, 1588])
         .filter_map(|s| run_mode(s, true, true).err().map(|m| (s, m)))
         .collect();
     assert!(failed.is_empty(), "failing RSVP seeds: {failed:?}");
@@ -925,6 +928,13 @@ fn regression_seeds() {
     //    sides (fixed in crates/engine/src/files/engine.rs: `resolve_conflict` refuses
     //    until the keep-both is done; the harness lets her choose again later).
     run_with(1529, true).unwrap_or_else(|m| panic!("seed 1529: {m}"));
+    // 2014 (documents, with occurrence deletes): a keep-both was killed after its last
+    //    step wrote the new attachment's link; Alice deleted that attachment and edited
+    //    OneDrive's version before the restart, and the resumed step made the attachment
+    //    again and met that link, `UNIQUE … link.graph_id`, in every retry: failed for good,
+    //    its conflict never resolvable (fixed in crates/engine/src/files/engine.rs: the
+    //    step adopts the link it wrote).
+    run_with(2014, true).unwrap_or_else(|m| panic!("seed 2014: {m}"));
 }
 
 // Failing seeds of seeds 1-2,100 (`sim` profile), grouped by what the check saw;
@@ -935,14 +945,9 @@ fn regression_seeds() {
 // seed traced and fixed (Found 29-34), none left open.
 const LOST_CREATE_DELETED: &str = "calendar: a Graph create cut off by a crash after it landed, its event deleted by Alice before the restart; nothing tells it from a create that never landed, so it is sent again and Outlook invites the guests twice (RELIABILITY Found 19, left)";
 
-const KEEP_BOTH_RESUMED_LINK: &str = "documents: a keep-both cut off by a crash (its OneDrive copy and Odoo rename done), then Alice deleted OneDrive's version and edited both copies; the resumed job fails for good on `UNIQUE constraint failed: link.graph_id` and its conflict can never be resolved (\"both versions are still being saved\"); new after Found 29-34 changed the history (RELIABILITY Found 13, session 8)";
-
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: &[(u64, bool, &str)] = &[
-    (1613, true, LOST_CREATE_DELETED),
-    (2014, true, KEEP_BOTH_RESUMED_LINK),
-];
+const OPEN: &[(u64, bool, &str)] = &[(1613, true, LOST_CREATE_DELETED)];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
 /// `cargo test -p odoo365 --test sim open_seeds -- --ignored`.

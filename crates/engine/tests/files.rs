@@ -120,6 +120,25 @@ impl World {
         }
     }
 
+    /// The next cycle (five minutes on), killed after its `n`th persisted step; false when
+    /// it ended before that step.
+    async fn next_cycle_crashing_after(&self, n: usize) -> bool {
+        self.clock.advance(chrono::Duration::minutes(5));
+        self.sync_crashing_after(n).await
+    }
+
+    /// The file jobs still pending or failed.
+    fn jobs_left(&self) -> Vec<odoo365_engine::Job> {
+        Store::open(&self.db())
+            .unwrap()
+            .tx(|t| {
+                let mut j = t.jobs("p1", JobState::Pending)?;
+                j.extend(t.jobs("p1", JobState::Failed)?);
+                Ok(j)
+            })
+            .unwrap()
+    }
+
     fn path(&self, p: &str) -> Option<String> {
         self.drive.find_path(&format!("Odoo Sync/{p}"))
     }
@@ -1272,8 +1291,7 @@ async fn a_namesakes_numbered_copy_moved_where_the_name_is_free_takes_the_name_b
 /// Restarts after a crash at step `n` of a cycle; `None` when the cycle ran to its end
 /// before the crash point.
 async fn crash_at(w: &World, n: usize) -> Option<FileReport> {
-    w.clock.advance(chrono::Duration::minutes(5));
-    if !w.sync_crashing_after(n).await {
+    if !w.next_cycle_crashing_after(n).await {
         return None;
     }
     // The restart must not fail on the link the crashed cycle already wrote, nor leave
@@ -1283,14 +1301,7 @@ async fn crash_at(w: &World, n: usize) -> Option<FileReport> {
         .sync(CONFIRM)
         .await
         .unwrap_or_else(|e| panic!("restart after a crash at step {n}: {e}"));
-    let left = Store::open(&w.db())
-        .unwrap()
-        .tx(|t| {
-            let mut j = t.jobs("p1", JobState::Pending)?;
-            j.extend(t.jobs("p1", JobState::Failed)?);
-            Ok(j)
-        })
-        .unwrap();
+    let left = w.jobs_left();
     assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
     Some(r)
 }
@@ -1796,4 +1807,268 @@ async fn a_conflict_is_not_resolved_while_its_keep_both_is_still_writing() {
         assert_eq!(drive, want, "{choice:?}");
         w.quiet().await;
     }
+}
+
+/// Sim seed 2014: a keep-both was killed right after its last step wrote the new
+/// attachment's link (OneDrive's version now on a link of its own), before the step was
+/// marked done. Alice then deleted that new attachment in Odoo (or left it) and edited
+/// OneDrive's version. The resumed step looked for its attachment by name and content,
+/// found none, created one more and tried to link the OneDrive file a second time: every
+/// retry failed on `UNIQUE constraint failed: link…graph_id`, each left an attachment on no
+/// link, and the conflict could never be resolved. The step now adopts the link it wrote,
+/// and her edits are planned from its baseline like any others.
+#[tokio::test]
+async fn a_keep_both_killed_after_its_new_link_adopts_it_and_carries_later_edits() {
+    for delete_the_new_attachment in [true, false] {
+        let mut hit = 0;
+        for n in 1..40 {
+            let w = World::new();
+            let (a, id) = w.plan_edited_on_both_sides().await;
+            if !w.next_cycle_crashing_after(n).await {
+                break;
+            }
+            let split_link = Store::open(&w.db())
+                .unwrap()
+                .tx(|t| t.link_by_graph("p1", LinkKind::File, &id))
+                .unwrap()
+                .filter(|l| l.odoo_id != Some(a));
+            let open = Store::open(&w.db())
+                .unwrap()
+                .tx(|t| t.jobs("p1", JobState::Running))
+                .unwrap();
+            let Some(split_link) = split_link.filter(|_| !open.is_empty()) else {
+                continue;
+            };
+            hit += 1;
+            if delete_the_new_attachment {
+                w.odoo.user_delete(split_link.odoo_id.unwrap());
+            }
+            w.drive.user_edit(&id, b"onedrive edit 2");
+            let r = w.sync().await;
+            assert!(r.failed.is_empty(), "crash after {n}: {r:?}");
+            w.sync().await;
+            let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit 2")]);
+            assert_eq!(
+                w.names_and_contents(),
+                (both.clone(), both),
+                "crash after {n}, new attachment deleted: {delete_the_new_attachment}"
+            );
+            assert_eq!(w.file_links(), 2, "crash after {n}");
+            let left = w.jobs_left();
+            assert!(left.is_empty(), "crash after {n}: jobs left {left:?}");
+            w.quiet().await;
+            // And the conflict is hers to settle.
+            w.engine()
+                .resolve_conflict(w.open_conflict(), FileConflictChoice::KeepOdoo)
+                .unwrap();
+            w.sync().await;
+            let odoo = named(&[("plan.xlsx", b"odoo edit")]);
+            assert_eq!(
+                w.names_and_contents(),
+                (odoo.clone(), odoo),
+                "crash after {n}"
+            );
+            w.quiet().await;
+        }
+        assert!(hit >= 1, "no crash point fell right after the new link");
+    }
+}
+
+/// Sim seed 83 (with RSVPs): Alice moved an attachment to another record in Odoo; the
+/// engine planned the OneDrive move and was killed before sending it; she then renamed the
+/// file in OneDrive. The resumed move goes without If-Match (it may have landed) and took
+/// the name in its answer, hers, into the baseline: her rename counted as synced and Odoo
+/// kept the old name for good. The move now records the name it sent or planned.
+#[tokio::test]
+async fn a_move_resumed_after_a_crash_carries_a_later_onedrive_rename() {
+    let mut crashes = 0;
+    for n in 1..40 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "a.txt", b"moved");
+        w.sync().await;
+        let id = w.path("sale.order/1/a.txt").unwrap();
+        w.odoo.user_move(a, SO, 2);
+        if !w.next_cycle_crashing_after(n).await {
+            break;
+        }
+        crashes += 1;
+        w.drive.user_rename(&id, "b.txt");
+        w.sync().await;
+        w.sync().await;
+        let odoo = w.odoo.attachment(a).unwrap();
+        assert_eq!(
+            (odoo.name.as_str(), odoo.res_id),
+            ("b.txt", 2),
+            "crash after {n}"
+        );
+        assert_eq!(
+            w.file("sale.order/2/b.txt").unwrap(),
+            b"moved",
+            "crash after {n}"
+        );
+        assert_eq!(w.drive.files().len(), 1, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(crashes >= 2, "only {crashes} crash points");
+}
+
+/// RSVP sim seeds 270, 1588: a new attachment's upload wrote its link, then the job had to
+/// wait (there: the attachment's rename to the upload's free name lost its answer; here: a
+/// crash after the link, then a throttled read on the restart). The link was not the job's
+/// key (that names the attachment it started from), so the same cycle planned it against
+/// the baseline the job had not written yet: both sides "changed", a keep-both of the
+/// job's own upload, the content twice on each side. A link whose attachment or file an
+/// open job holds now waits for that job.
+#[tokio::test]
+async fn a_new_files_link_waits_for_its_job_and_is_not_planned_meanwhile() {
+    let mut hit = 0;
+    for n in 1..40 {
+        let w = World::new();
+        let a = w.odoo.user_attach(SO, 1, "a.txt", b"from odoo");
+        if !w.next_cycle_crashing_after(n).await {
+            break;
+        }
+        let linked = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.link_by_odoo("p1", LinkKind::File, "ir.attachment", a))
+            .unwrap()
+            .is_some();
+        // The upload's step itself not marked done yet.
+        let running = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.jobs("p1", JobState::Running))
+            .unwrap()
+            .iter()
+            .any(|j| j.payload["done"] == 0);
+        if !(linked && running) {
+            continue;
+        }
+        hit += 1;
+        w.drive.fail_next(
+            "get",
+            odoo365_engine::PortError::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(600)),
+            },
+        );
+        let r = w.sync().await;
+        assert_eq!(
+            (r.jobs_waiting, r.conflicts_opened),
+            (1, 0),
+            "crash after {n}: {r:?}"
+        );
+        w.clock.advance(chrono::Duration::minutes(15));
+        w.sync().await;
+        let one = named(&[("a.txt", b"from odoo")]);
+        assert_eq!(
+            w.names_and_contents(),
+            (one.clone(), one),
+            "crash after {n}"
+        );
+        assert_eq!(w.file_links(), 1, "crash after {n}");
+        w.quiet().await;
+    }
+    assert!(
+        hit >= 1,
+        "no crash point fell between the link and the step's end"
+    );
+}
+
+/// RSVP sim seed 270: as above, the landed upload edited in OneDrive before the retry, and
+/// meanwhile Alice renamed the attachment in Odoo. The retry puts the upload aside under a
+/// free name and used to give the attachment that name as well, over hers: her rename was
+/// gone without a trace. Her name now stays and reaches OneDrive next cycle.
+#[tokio::test]
+async fn a_lost_upload_put_aside_keeps_a_rename_made_in_odoo_meanwhile() {
+    let (w, a, id) = lost_upload_of_b().await;
+    w.drive.user_edit(&id, b"b edited");
+    w.odoo.user_rename(a, "mine.txt");
+    for _ in 0..3 {
+        let r = w.sync().await;
+        assert!(r.failed.is_empty(), "{r:?}");
+    }
+    assert_eq!(w.odoo.attachment(a).unwrap().name, "mine.txt");
+    let want = named(&[("a.txt", b"a"), ("b.txt", b"b edited"), ("mine.txt", b"b")]);
+    assert_eq!(w.names_and_contents(), (want.clone(), want));
+    assert_eq!(w.file_links(), 3);
+    w.quiet().await;
+}
+
+fn rejected() -> odoo365_engine::PortError {
+    odoo365_engine::PortError::Rejected {
+        message: "refused for good".into(),
+    }
+}
+
+/// Sim seed 2014's second half: a keep-both that failed for good held its conflict open
+/// for good, every choice refused ("both versions are still being saved"), so a person
+/// was stuck as well. Once the job has given up: "keep both" closes the conflict (the job
+/// stays in the failed list with its Retry), and keeping one version replaces the other
+/// in place when the keep-both wrote nothing yet; halfway, only those two ways out are
+/// offered, with the job's error in the message.
+#[tokio::test]
+async fn a_conflict_whose_keep_both_failed_for_good_can_still_be_settled() {
+    // The copy's upload refused: nothing written yet.
+    for choice in CHOICES {
+        let w = World::new();
+        w.plan_edited_on_both_sides().await;
+        w.drive.fail_next("upload_small", rejected());
+        let r = w.sync().await;
+        assert_eq!((r.conflicts_opened, r.failed.len()), (1, 1), "{r:?}");
+        let conflict = w.open_conflict();
+        w.engine().resolve_conflict(conflict, choice).unwrap();
+        let failed = w.engine().failed().unwrap();
+        if choice == FileConflictChoice::KeepBoth {
+            assert_eq!(failed.len(), 1, "{failed:?}");
+            assert!(w.engine().retry(failed[0].job_id.unwrap()).unwrap());
+        } else {
+            assert!(failed.is_empty(), "{choice:?}: {failed:?}");
+        }
+        let r = w.sync().await;
+        assert!(r.failed.is_empty(), "{choice:?}: {r:?}");
+        let want = match choice {
+            FileConflictChoice::KeepOdoo => named(&[("plan.xlsx", b"odoo edit")]),
+            FileConflictChoice::KeepOneDrive => named(&[("plan.xlsx", b"onedrive edit")]),
+            FileConflictChoice::KeepBoth => {
+                named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")])
+            }
+        };
+        assert_eq!(w.names_and_contents(), (want.clone(), want), "{choice:?}");
+        let open = Store::open(&w.db())
+            .unwrap()
+            .tx(|t| t.open_conflicts("p1"))
+            .unwrap();
+        assert!(open.is_empty(), "{choice:?}: {open:?}");
+        w.quiet().await;
+    }
+    // Halfway: the copy made and renamed, OneDrive's version refused as a new attachment.
+    let w = World::new();
+    w.plan_edited_on_both_sides().await;
+    w.odoo.fail_next("create", rejected());
+    let r = w.sync().await;
+    assert_eq!((r.conflicts_opened, r.failed.len()), (1, 1), "{r:?}");
+    let conflict = w.open_conflict();
+    for choice in [
+        FileConflictChoice::KeepOdoo,
+        FileConflictChoice::KeepOneDrive,
+    ] {
+        match w.engine().resolve_conflict(conflict, choice) {
+            Err(EngineError::Invalid(m)) => {
+                assert!(
+                    m.contains("refused for good") && m.contains("keep both"),
+                    "{m}"
+                )
+            }
+            other => panic!("{choice:?}: {other:?}"),
+        }
+    }
+    w.engine()
+        .resolve_conflict(conflict, FileConflictChoice::KeepBoth)
+        .unwrap();
+    let failed = w.engine().failed().unwrap();
+    assert!(w.engine().retry(failed[0].job_id.unwrap()).unwrap());
+    w.sync().await;
+    let both = named(&[(COPY, b"odoo edit"), ("plan.xlsx", b"onedrive edit")]);
+    assert_eq!(w.names_and_contents(), (both.clone(), both));
+    assert_eq!(w.file_links(), 2);
+    w.quiet().await;
 }

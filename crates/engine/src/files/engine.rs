@@ -980,6 +980,11 @@ impl FileSync {
                 continue;
             };
             busy.insert(p.key_item.clone());
+            // The link a job wrote for a new file (its key names the attachment or file it
+            // started from) is the job's until it is done: it has no baseline yet.
+            if let Some(l) = p.link_id {
+                busy.insert(format!("l:{l}"));
+            }
             if let Some(a) = p.attachment_id {
                 busy.insert(format!("a:{a}"));
             }
@@ -1072,7 +1077,15 @@ impl FileSync {
                     .is_some_and(|g| seen.files.contains_key(g) || seen.drive_gone.contains(g))
                 || seen.full;
             let base = base.clone().unwrap_or_default();
-            if busy.contains(&key_item) {
+            // A link whose attachment or file an open job holds is that job's to finish
+            // (a new file's link written before a retry, a keep-both's new link): planned
+            // now, against a baseline the job has not written yet, both sides look changed
+            // and a keep-both of the job's own copy follows (RSVP sim seed 270).
+            let held = l.odoo_id.is_some_and(|a| busy.contains(&format!("a:{a}")))
+                || l.graph_id
+                    .as_ref()
+                    .is_some_and(|g| busy.contains(&format!("d:{g}")));
+            if busy.contains(&key_item) || held {
                 self.skip_busy(seen, l.odoo_id, l.graph_id.as_deref());
                 continue;
             }
@@ -1962,8 +1975,15 @@ impl FileSync {
                     self.remove_spool(id);
                 }
                 other => {
+                    // A last attempt whose answer was lost still marks the job *maybe
+                    // applied*: a Retry then looks before sending again, and a conflict
+                    // choice knows the keep-both may have written (`resolve_conflict`).
+                    let maybe = matches!(other, PortError::MaybeApplied { .. });
                     self.store.tx(|t| {
                         t.set_job_payload(id, &payload, now)?;
+                        if maybe {
+                            t.retry_job_later(id, now, &other.to_string(), true, now)?;
+                        }
                         t.fail_job(id, &other.to_string(), now)
                     })?;
                     self.remove_spool(id);
@@ -2572,9 +2592,10 @@ impl FileSync {
                 d.size = new.size;
             }
             (Some(FileField::Name), Some(d)) => d.name = new.name,
+            // The name a move sent (if any) is set by the caller: the answer's name may be
+            // a rename Alice made since the plan (a move resumed without If-Match).
             (Some(FileField::Record), Some(d)) => {
                 d.record = new.record;
-                d.name = new.name;
                 p.drive_parent = f.parent_id.clone();
             }
             _ => {
@@ -2655,11 +2676,21 @@ impl FileSync {
                 // delete is planned next cycle.
                 let sent = names::from_drive(&f.name);
                 let aside = p.transfer.as_ref().is_some_and(|t| t.aside);
-                if aside && p.odoo.as_ref().is_some_and(|o| o.name != sent) {
-                    match self.odoo.rename(attachment, &sent).await {
-                        Ok(att) => take_odoo(p, &att, FileField::Name),
-                        Err(PortError::NotFound) => {}
-                        Err(e) => return Err(e.into()),
+                // Renamed by Alice since the plan (the upload may have waited cycles), her
+                // name stays: the baseline keeps the planned one, so the next cycle carries
+                // hers to OneDrive instead of this rename overwriting it (RSVP sim seed 270).
+                let planned = p.odoo.as_ref().map(|o| o.name.clone());
+                if aside && planned.as_deref().is_some_and(|n| n != sent) {
+                    let current = self.odoo.read(&[attachment]).await?.into_iter().next();
+                    match current {
+                        None => {}
+                        Some(att) if att.name == sent => take_odoo(p, &att, FileField::Name),
+                        Some(att) if Some(&att.name) != planned.as_ref() => {}
+                        Some(_) => match self.odoo.rename(attachment, &sent).await {
+                            Ok(att) => take_odoo(p, &att, FileField::Name),
+                            Err(PortError::NotFound) => {}
+                            Err(e) => return Err(e.into()),
+                        },
                     }
                 }
                 self.remove_spool(job.id);
@@ -2767,6 +2798,13 @@ impl FileSync {
                     )
                     .await?;
                 self.take_drive(p, &f, Some(record.clone()), Some(FileField::Record));
+                // The name this step wrote or left as planned, not the answer's: a move
+                // resumed after a crash goes without If-Match, and a rename Alice made
+                // since the plan comes back in the answer; taken into the baseline it
+                // would count as synced and never reach Odoo (sim seed 83 with RSVPs).
+                if let Some(d) = p.drive.as_mut() {
+                    d.name = chosen;
+                }
             }
             Step::DriveDelete => {
                 let Some(item) = p.item_id.clone() else {
@@ -2827,6 +2865,21 @@ impl FileSync {
                 let Some(item) = item else {
                     return Err(StepFail::Port(PortError::NotFound));
                 };
+                // A keep-both's OneDrive version already on a link of its own: the step's
+                // last write (its link and baseline, one transaction with the attachment it
+                // made) landed before a crash cut the job. Its link is adopted and the step
+                // is done; what Alice did to either file since is a change from that
+                // baseline, planned next cycle. Creating the attachment again would meet
+                // that link (`UNIQUE … link.graph_id`) in every retry, and leave an
+                // attachment on no link each time (sim seed 2014).
+                if *split {
+                    let held = self
+                        .store
+                        .tx(|t| t.link_by_graph(&profile, LinkKind::File, &item))?;
+                    if held.is_some_and(|l| Some(l.id) != p.link_id) {
+                        return Ok(());
+                    }
+                }
                 // The drive state of the file this attachment comes from.
                 let (src_state, src_parent, src_etag, src_mtime) = if *split {
                     let f = self.drive.get(&item).await?;
@@ -3048,7 +3101,10 @@ impl FileSync {
     /// it, `KeepOdoo` deletes the OneDrive version on both sides and gives the copy its
     /// name back on both, `KeepOneDrive` deletes Odoo's version
     /// on both sides. Deletes go to the recycle bin and the journal, as always; the jobs
-    /// run in the next `sync` or `drain`.
+    /// run in the next `sync` or `drain`. Refused while the keep-both that opened it still
+    /// writes; once that job failed for good, `KeepBoth` closes the conflict (the job keeps
+    /// its Retry) and the other choices replace the other version in place if the job
+    /// wrote nothing yet, or are refused naming its error.
     pub fn resolve_conflict(
         &mut self,
         id: i64,
@@ -3069,30 +3125,95 @@ impl FileSync {
         // twice). Nothing is lost by waiting; the choice is refused with a clear error.
         let item_id = c.fields.get("item_id").and_then(Value::as_str);
         let link_key = c.link_id.map(|l| format!("l:{l}"));
-        let busy = self.store.tx(|t| {
-            let mut busy = false;
+        let blocking: Vec<(Job, FileJob)> = self.store.tx(|t| {
+            let mut out = Vec::new();
             for state in [JobState::Pending, JobState::Running, JobState::Failed] {
                 for j in t
                     .jobs(&profile, state)?
                     .into_iter()
                     .filter(|j| j.kind == JOB_KIND)
                 {
-                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload) else {
+                    let Ok(p) = serde_json::from_value::<FileJob>(j.payload.clone()) else {
                         continue;
                     };
-                    busy |= link_key.as_deref() == Some(p.key_item.as_str())
+                    let holds = link_key.as_deref() == Some(p.key_item.as_str())
                         || item_id.is_some_and(|i| {
                             p.item_id.as_deref() == Some(i) || p.split_item.as_deref() == Some(i)
                         });
+                    if holds {
+                        out.push((j, p));
+                    }
                 }
             }
-            Ok(busy)
+            Ok(out)
         })?;
-        if busy {
+        if blocking.iter().any(|(j, _)| j.state != JobState::Failed) {
             return Err(EngineError::Invalid(format!(
                 "conflict {id}: both versions are still being saved; choose again after the \
-                 next sync (or retry its failed transfer first)"
+                 next sync"
             )));
+        }
+        // Only jobs that gave up hold the conflict: it must not stay open for good (sim seed
+        // 2014: a keep-both failed for good, and every choice was refused). "Keep both" is
+        // what the failed job was doing: the conflict closes, and the job stays in the
+        // failed list with its error and its Retry. Keeping one version replaces the other
+        // in place, but only when the failed keep-both wrote nothing yet (its first step
+        // not done, no write that may have landed, the link still pairing both versions):
+        // halfway, the links no longer pair the versions the choice names (Found 34).
+        let mut replace: Option<(i64, FileJob)> = None;
+        if let Some((j, p)) = blocking.first() {
+            if choice != FileConflictChoice::KeepBoth {
+                let untouched = blocking.len() == 1
+                    && link_key.as_deref() == Some(p.key_item.as_str())
+                    && p.done == 0
+                    && !j.maybe_applied
+                    && item_id.is_some()
+                    && p.item_id.as_deref() == item_id
+                    && c.link_id
+                        .and_then(|l| self.store.tx(|t| t.link(l)).ok().flatten())
+                        .is_some_and(|l| l.graph_id.as_deref() == item_id);
+                if !untouched {
+                    let why = j.last_error.as_deref().unwrap_or("it gave up");
+                    return Err(EngineError::Invalid(format!(
+                        "conflict {id}: keeping both versions stopped halfway ({why}); retry \
+                         that transfer, or choose to keep both"
+                    )));
+                }
+                let step = match choice {
+                    FileConflictChoice::KeepOdoo => Step::DriveReplace,
+                    _ => Step::OdooReplace,
+                };
+                let mut one = p.clone();
+                one.rule = format!("conflict {id} resolved: {choice:?}");
+                one.conflict = None;
+                one.steps = vec![step];
+                one.done = 0;
+                one.split_item = None;
+                one.transfer = None;
+                one.hash_failures = 0;
+                replace = Some((j.id, one));
+            }
+        }
+        if let Some((failed, one)) = replace {
+            let payload = serde_json::to_value(&one).map_err(corrupt)?;
+            self.store.tx(|t| {
+                t.cancel_job(
+                    failed,
+                    &format!("conflict {id} resolved: {choice:?} instead"),
+                    now,
+                )?;
+                t.enqueue(
+                    &profile,
+                    &format!("file:resolve:{id}:0"),
+                    JOB_KIND,
+                    &payload,
+                    now,
+                )?;
+                t.resolve_conflict(id, &json!({ "keep": choice }), now)?;
+                Ok(())
+            })?;
+            self.remove_spool(failed);
+            return Ok(());
         }
         self.store.tx(|t| {
             let odoo_link = c.link_id.and_then(|l| t.link(l).ok().flatten());
