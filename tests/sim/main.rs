@@ -498,9 +498,22 @@ async fn check(w: &mut World, seed: u64) {
             // on the base event: the base is linked and audited, its siblings are not items.
             continue;
         }
-        if let Some(link) = w.touched.link_of.get(item) {
+        // A link made and gone within one cycle is in no snapshot of the links: an Outlook
+        // copy made just before a crash and deleted by Alice before the restart is linked
+        // as made, and the same cycle takes her delete to Odoo (Found 35). The audit lines
+        // of the job that linked it name the item and the link.
+        let job_item = item
+            .strip_prefix("o:")
+            .map(|o| format!("odoo:{o}"))
+            .or_else(|| item.strip_prefix("g:").map(|g| format!("ms:{g}")));
+        let linked = w.touched.link_of.get(item).copied().or_else(|| {
+            audit
+                .iter()
+                .find_map(|a| (Some(&a.item) == job_item.as_ref()).then_some(a.link_id)?)
+        });
+        if let Some(link) = linked {
             assert!(
-                audited.contains(link),
+                audited.contains(&link),
                 "seed {seed}: the engine wrote {item} (link {link}) without an audit line"
             );
             continue;
@@ -935,6 +948,16 @@ fn regression_seeds() {
     //    its conflict never resolvable (fixed in crates/engine/src/files/engine.rs: the
     //    step adopts the link it wrote).
     run_with(2014, true).unwrap_or_else(|m| panic!("seed 2014: {m}"));
+    // 1613, 179, 1193, 1514 (with occurrence deletes): Outlook copies made (one create,
+    //    or a batch) just before a crash, one deleted by Alice before the restart; the
+    //    resumed create found nothing under its transactionId and made it again: a second
+    //    invitation, her delete undone (fixed in crates/engine/src/sync.rs: a create notes
+    //    its event the moment Graph answers; a deleted one is linked as made and her delete
+    //    goes to Odoo). 1193 and 1514 also needed the harness to learn such a link from the
+    //    audit: it is made and gone within one cycle.
+    for seed in [179, 1193, 1514, 1613] {
+        run_with(seed, true).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
+    }
 }
 
 // Failing seeds of seeds 1-2,100 (`sim` profile), grouped by what the check saw;
@@ -942,12 +965,14 @@ fn regression_seeds() {
 // keep-both, crash and series fixes, and again in session 7 after Found 15-25 (every
 // silent-loss, calendar-divergence and "one content twice" seed passes now; 1502, 1547,
 // 1613 and 1970 fail now, as the fixes changed their histories). Session 8: every files
-// seed traced and fixed (Found 29-34), none left open.
-const LOST_CREATE_DELETED: &str = "calendar: a Graph create cut off by a crash after it landed, its event deleted by Alice before the restart; nothing tells it from a create that never landed, so it is sent again and Outlook invites the guests twice (RELIABILITY Found 19, left)";
+// seed traced and fixed (Found 29-34), none left open. Session 9: 1613 fixed (Found 35);
+// the Graph create batch changed the fault draws of every later request, and seed 37
+// fails now.
+const CONTENT_TWICE_AFTER_BATCH: &str = "documents: o:5 (f8.pdf) holds a content already on that side; new in session 9 when Graph creates went in batches (the faults drawn for later requests changed), not traced";
 
 /// Seeds that still fail: (seed, with occurrence deletes, diagnosis). The main run skips
 /// them (and says so); `open_seeds` runs them.
-const OPEN: &[(u64, bool, &str)] = &[(1613, true, LOST_CREATE_DELETED)];
+const OPEN: &[(u64, bool, &str)] = &[(37, true, CONTENT_TWICE_AFTER_BATCH)];
 
 /// Seeds that still fail, each with its diagnosis (docs/RELIABILITY.md):
 /// `cargo test -p odoo365 --test sim open_seeds -- --ignored`.

@@ -232,7 +232,9 @@ impl MicrosoftCalendar for GraphCalendar {
                 let message = format!(
                     "Graph answered {} to a create in a batch{}",
                     a.status,
-                    a.error_code().map(|c| format!(" ({c})")).unwrap_or_default()
+                    a.error_code()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
                 );
                 Err(match a.status {
                     401 => PortError::SignInNeeded { message },

@@ -1997,7 +1997,10 @@ impl Engine {
     /// series' exceptions and cancelled occurrences need steps of their own after the
     /// create) whose Odoo record is linked to nothing yet. Any check the create step makes
     /// before it sends holds here too, so a batched create is one the job would have sent.
-    fn batchable_graph_create(&mut self, job: &Job) -> Result<Option<(Value, String)>, EngineError> {
+    fn batchable_graph_create(
+        &mut self,
+        job: &Job,
+    ) -> Result<Option<(Value, String)>, EngineError> {
         if !self.fresh_plan
             || job.maybe_applied
             || job.last_error.is_some()
@@ -2022,10 +2025,11 @@ impl Engine {
             return Ok(None);
         };
         let Some(Step::Op {
-            op: Op::Create {
-                side: Side::Microsoft,
-                event,
-            },
+            op:
+                Op::Create {
+                    side: Side::Microsoft,
+                    event,
+                },
         }) = p.steps.get(p.done)
         else {
             return Ok(None);

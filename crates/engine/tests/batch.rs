@@ -129,8 +129,12 @@ async fn a_batch_not_sent_is_retried_and_one_event_alone_is_not_batched() {
 fn odoo_events(w: &World, n: usize) {
     for i in 0..n {
         let start = at(24, 8) + Duration::minutes(30 * i as i64);
-        let e = Event::timed(&format!("From Odoo {i}"), start, start + Duration::minutes(30))
-            .normalized();
+        let e = Event::timed(
+            &format!("From Odoo {i}"),
+            start,
+            start + Duration::minutes(30),
+        )
+        .normalized();
         w.odoo.user_create(&e);
     }
 }

@@ -588,7 +588,10 @@ async fn a_copy_made_just_before_a_crash_and_deleted_before_the_restart_is_not_m
             e.crash_after(Some(n));
             let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
             drop(e);
-            assert!(crashed, "{copies} copies: the first sync ended before step {n}");
+            assert!(
+                crashed,
+                "{copies} copies: the first sync ended before step {n}"
+            );
             let made = w.graph.events();
             if made.len() < copies {
                 continue;
@@ -612,7 +615,10 @@ async fn a_copy_made_just_before_a_crash_and_deleted_before_the_restart_is_not_m
                 .iter()
                 .filter(|m| m.kind == "invitation")
                 .count();
-            assert_eq!(invitations, copies, "{copies} copies, crash at {n}: invited again");
+            assert_eq!(
+                invitations, copies,
+                "{copies} copies, crash at {n}: invited again"
+            );
             assert!(w.graph.titled(&title).is_empty(), "{title} made again");
             let (odoo, graph) = w.state();
             assert_eq!(odoo.len(), copies - 1, "her delete reaches Odoo: {odoo:?}");
