@@ -1831,46 +1831,50 @@ impl Engine {
         Ok(self.odoo.read(&[id]).await?.into_iter().next())
     }
 
+    /// A job whose next step is a create on `side`, with the event it creates, when the
+    /// job is one a batch may take: planned by this cycle, never tried before (a retried
+    /// or interrupted create first looks for what the earlier attempt made, one by one).
+    fn fresh_create_next(&self, job: &Job, side: Side) -> Option<(EntryJob, Event)> {
+        if !self.fresh_plan
+            || job.maybe_applied
+            || job.last_error.is_some()
+            || !matches!(job.kind.as_str(), "entry" | "resolve")
+        {
+            return None;
+        }
+        // Every job of a drain passes here: look at its next step in the stored JSON
+        // before reading the whole job (most are not creates).
+        let next = job
+            .payload
+            .get("done")
+            .and_then(Value::as_u64)
+            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
+            .and_then(|s| s.get("op"))?;
+        if next.get("op").and_then(Value::as_str) != Some("create")
+            || next.get("side").and_then(Value::as_str) != Some(side_name(side))
+        {
+            return None;
+        }
+        let p = EntryJob::from_payload(&job.payload).ok()?;
+        let event = match p.steps.get(p.done) {
+            Some(Step::Op {
+                op: Op::Create { side: s, event },
+            }) if *s == side => event.clone(),
+            _ => return None,
+        };
+        Some((p, event))
+    }
+
     /// The values of the Odoo create a job is about to send, when that create may go in a
     /// batch: a job this cycle planned, at its create step, never tried before (a retried
     /// or interrupted create first looks for what the earlier attempt made, one by one),
     /// for a single event (a series' exdates and an exception's series need steps of
     /// their own around the create) whose Outlook event is linked to nothing yet.
     fn batchable_odoo_create(&mut self, job: &Job) -> Result<Option<Value>, EngineError> {
-        if !self.fresh_plan
-            || job.maybe_applied
-            || job.last_error.is_some()
-            || !matches!(job.kind.as_str(), "entry" | "resolve")
-        {
-            return Ok(None);
-        }
-        // Every job of a drain passes here: look at its next step in the stored JSON
-        // before reading the whole job (most are not Odoo creates).
-        let next = job
-            .payload
-            .get("done")
-            .and_then(Value::as_u64)
-            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
-            .and_then(|s| s.get("op"));
-        let odoo_create = next.is_some_and(|op| {
-            op.get("op").and_then(Value::as_str) == Some("create")
-                && op.get("side").and_then(Value::as_str) == Some("odoo")
-        });
-        if !odoo_create {
-            return Ok(None);
-        }
-        let Ok(p) = EntryJob::from_payload(&job.payload) else {
+        let Some((p, event)) = self.fresh_create_next(job, Side::Odoo) else {
             return Ok(None);
         };
-        let Some(Step::Op {
-            op: Op::Create {
-                side: Side::Odoo,
-                event,
-            },
-        }) = p.steps.get(p.done)
-        else {
-            return Ok(None);
-        };
+        let event = &event;
         if p.link_id.is_some()
             || p.odoo_id.is_some()
             || p.series_link_id.is_some()
@@ -1898,6 +1902,43 @@ impl Engine {
         Ok(Some(values))
     }
 
+    /// Job `first`'s batch item and those of the pending jobs among `rest` that `pick`
+    /// takes, up to `max` in all; each of those is claimed here, into `claimed`.
+    fn claim_batch<T>(
+        &mut self,
+        first: (i64, T),
+        rest: &[i64],
+        max: usize,
+        claimed: &mut BTreeMap<i64, Job>,
+        pick: impl Fn(&mut Self, &Job) -> Result<Option<T>, EngineError>,
+    ) -> Result<Vec<(i64, T)>, EngineError> {
+        let mut batch = vec![first];
+        for &id in rest {
+            if batch.len() >= max {
+                break;
+            }
+            let Some(job) = self.store.tx(|t| t.job(id))? else {
+                continue;
+            };
+            if job.state != JobState::Pending {
+                continue;
+            }
+            let Some(item) = pick(self, &job)? else {
+                continue;
+            };
+            let now = self.now();
+            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
+                continue;
+            };
+            self.checkpoint()?;
+            // Claimed: its payload is the one just checked (claiming changes only its
+            // state and attempts, and nothing else runs between the two).
+            batch.push((id, item));
+            claimed.insert(id, job);
+        }
+        Ok(batch)
+    }
+
     /// Sends the Odoo creates of job `first` (its create's values: `first_values`) and of
     /// the batchable jobs among `rest` (claimed here, into `claimed`) as one `create_many`,
     /// up to [`ODOO_CREATE_BATCH`], and reads the new records' versions back in one `read`.
@@ -1912,30 +1953,13 @@ impl Engine {
         rest: &[i64],
         claimed: &mut BTreeMap<i64, Job>,
     ) -> Result<(), EngineError> {
-        let mut batch: Vec<(i64, Value)> = vec![(first, first_values)];
-        for &id in rest {
-            if batch.len() >= ODOO_CREATE_BATCH {
-                break;
-            }
-            let Some(job) = self.store.tx(|t| t.job(id))? else {
-                continue;
-            };
-            if job.state != JobState::Pending {
-                continue;
-            }
-            let Some(v) = self.batchable_odoo_create(&job)? else {
-                continue;
-            };
-            let now = self.now();
-            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
-                continue;
-            };
-            self.checkpoint()?;
-            // Claimed: its payload is the one just checked (claiming changes only its
-            // state and attempts, and nothing else runs between the two).
-            batch.push((id, v));
-            claimed.insert(id, job);
-        }
+        let batch = self.claim_batch(
+            (first, first_values),
+            rest,
+            ODOO_CREATE_BATCH,
+            claimed,
+            Self::batchable_odoo_create,
+        )?;
         if batch.len() < 2 {
             // Nothing to share a request with: the job creates on its own.
             return Ok(());
@@ -2001,39 +2025,10 @@ impl Engine {
         &mut self,
         job: &Job,
     ) -> Result<Option<(Value, String)>, EngineError> {
-        if !self.fresh_plan
-            || job.maybe_applied
-            || job.last_error.is_some()
-            || !matches!(job.kind.as_str(), "entry" | "resolve")
-        {
-            return Ok(None);
-        }
-        let next = job
-            .payload
-            .get("done")
-            .and_then(Value::as_u64)
-            .and_then(|d| job.payload.get("steps")?.get(usize::try_from(d).ok()?))
-            .and_then(|s| s.get("op"));
-        let graph_create = next.is_some_and(|op| {
-            op.get("op").and_then(Value::as_str) == Some("create")
-                && op.get("side").and_then(Value::as_str) == Some("microsoft")
-        });
-        if !graph_create {
-            return Ok(None);
-        }
-        let Ok(p) = EntryJob::from_payload(&job.payload) else {
+        let Some((p, event)) = self.fresh_create_next(job, Side::Microsoft) else {
             return Ok(None);
         };
-        let Some(Step::Op {
-            op:
-                Op::Create {
-                    side: Side::Microsoft,
-                    event,
-                },
-        }) = p.steps.get(p.done)
-        else {
-            return Ok(None);
-        };
+        let event = &event;
         if p.link_id.is_some()
             || p.graph_id.is_some()
             || p.series_link_id.is_some()
@@ -2072,28 +2067,13 @@ impl Engine {
         rest: &[i64],
         claimed: &mut BTreeMap<i64, Job>,
     ) -> Result<(), EngineError> {
-        let mut batch: Vec<(i64, (Value, String))> = vec![(first, first_item)];
-        for &id in rest {
-            if batch.len() >= GRAPH_CREATE_BATCH {
-                break;
-            }
-            let Some(job) = self.store.tx(|t| t.job(id))? else {
-                continue;
-            };
-            if job.state != JobState::Pending {
-                continue;
-            }
-            let Some(item) = self.batchable_graph_create(&job)? else {
-                continue;
-            };
-            let now = self.now();
-            let Some(job) = self.store.tx(|t| t.claim(id, now))? else {
-                continue;
-            };
-            self.checkpoint()?;
-            batch.push((id, item));
-            claimed.insert(id, job);
-        }
+        let batch = self.claim_batch(
+            (first, first_item),
+            rest,
+            GRAPH_CREATE_BATCH,
+            claimed,
+            Self::batchable_graph_create,
+        )?;
         if batch.len() < 2 {
             return Ok(());
         }
