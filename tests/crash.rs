@@ -206,10 +206,11 @@ impl WriteWatch {
         );
         for r in log["value"].as_array().unwrap() {
             self.seq = self.seq.max(r["seq"].as_u64().unwrap_or(0));
+            // A `$batch` of creates is one request and as many writes as it did (`cost`).
             if r["path"].as_str().unwrap_or_default().starts_with("/v1.0/")
                 && !matches!(r["method"].as_str(), Some("GET" | "HEAD" | "OPTIONS"))
             {
-                self.graph += 1;
+                self.graph += r["cost"].as_u64().unwrap_or(1);
             }
         }
         let o = sim.control(reqwest::Method::GET, "/odoo/counters", None);

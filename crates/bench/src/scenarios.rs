@@ -394,10 +394,12 @@ async fn throttled(opts: &Options) -> anyhow::Result<Throttled> {
     let t0 = graph[0].at;
     let end = t0
         + chrono::Duration::seconds((limits.window_s * u64::from(opts.throttled_windows)) as i64);
+    // Graph counts a `$batch`'s sub-requests one by one (graph.md §6.4): `cost`.
     let accepted = graph
         .iter()
         .filter(|r| r.at < end && (200..300).contains(&r.status))
-        .count();
+        .map(|r| r.cost as usize)
+        .sum::<usize>();
     let last = graph.last().map(|r| r.at).unwrap_or(t0);
     let capacity = u64::from(limits.requests_per_window) * u64::from(opts.throttled_windows);
     Ok(Throttled {

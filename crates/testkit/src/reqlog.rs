@@ -25,6 +25,14 @@ pub struct RequestRecord {
     pub user: Option<String>,
     /// The fault injected into this request, if any (e.g. `"throttle"`).
     pub fault: Option<String>,
+    /// The requests this one did for the client: a `$batch`'s sub-requests answered 2xx
+    /// (Graph counts each sub-request on its own, graph.md §6.3); 1 for any other.
+    #[serde(default = "one_request")]
+    pub cost: u64,
+}
+
+fn one_request() -> u64 {
+    1
 }
 
 impl RequestRecord {
@@ -100,6 +108,7 @@ mod tests {
             latency_ms: 1,
             user: None,
             fault: None,
+            cost: 1,
         }
     }
 

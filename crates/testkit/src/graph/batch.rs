@@ -234,7 +234,10 @@ async fn run(em: &GraphEmulator, req: &GReq) -> GResult {
     }
     // Order is not guaranteed; clients correlate by id [BATCH].
     answers.shuffle(&mut em.world().rng);
-    Ok(GResp::ok(json!({ "responses": answers })))
+    let done = status.values().filter(|s| (200..300).contains(*s)).count() as u64;
+    let mut resp = GResp::ok(json!({ "responses": answers }));
+    resp.batch_done = Some(done);
+    Ok(resp)
 }
 
 async fn run_one(em: &GraphEmulator, outer: &GReq, s: &Sub) -> GResult {

@@ -1865,12 +1865,14 @@ pub async fn download_entry(
         Some((a, b)) => GResp {
             status: StatusCode::PARTIAL_CONTENT,
             headers: vec![],
+            batch_done: None,
             body: GBody::Bytes(bytes.slice(a..=b), mime(&name).into()),
         }
         .with_header("content-range", format!("bytes {a}-{b}/{}", bytes.len())),
         None => GResp {
             status: StatusCode::OK,
             headers: vec![],
+            batch_done: None,
             body: GBody::Bytes(bytes, mime(&name).into()),
         },
     };

@@ -110,6 +110,8 @@ pub struct GResp {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, String)>,
     pub body: GBody,
+    /// For a `$batch`: its sub-requests answered 2xx, the request log's `cost`.
+    pub batch_done: Option<u64>,
 }
 
 impl GResp {
@@ -118,6 +120,7 @@ impl GResp {
             status,
             headers: Vec::new(),
             body: GBody::Json(v),
+            batch_done: None,
         }
     }
 
@@ -130,6 +133,7 @@ impl GResp {
             status,
             headers: Vec::new(),
             body: GBody::Empty,
+            batch_done: None,
         }
     }
 
@@ -304,6 +308,10 @@ impl Ctx {
     }
 
     pub fn log(&self, em: &GraphEmulator, status: u16) {
+        self.log_cost(em, status, 1);
+    }
+
+    fn log_cost(&self, em: &GraphEmulator, status: u16, cost: u64) {
         em.inner.log.push(RequestRecord {
             seq: 0,
             at: self.at,
@@ -313,18 +321,23 @@ impl Ctx {
             latency_ms: self.started.elapsed().as_millis() as u64,
             user: self.user.clone(),
             fault: self.fault.clone(),
+            cost,
         });
     }
 
     /// Renders an answer with the ids echoed, and logs it.
     pub fn finish(&self, em: &GraphEmulator, result: GResult) -> Response {
+        let cost = match &result {
+            Ok(r) => r.batch_done.unwrap_or(1),
+            Err(_) => 1,
+        };
         let resp = render(
             em,
             result,
             &self.request_id,
             self.client_request_id.as_deref(),
         );
-        self.log(em, resp.status().as_u16());
+        self.log_cost(em, resp.status().as_u16(), cost);
         resp
     }
 

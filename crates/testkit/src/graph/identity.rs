@@ -179,6 +179,7 @@ fn log_identity(em: &GraphEmulator, method: &str, path: &str, status: u16, user:
         latency_ms: 0,
         user,
         fault: None,
+        cost: 1,
     });
 }
 

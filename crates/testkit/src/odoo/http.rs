@@ -163,6 +163,7 @@ async fn faults_and_log(State(emu): State<OdooEmulator>, req: Request, next: Nex
         latency_ms: started.elapsed().as_millis() as u64,
         user,
         fault: fault.map(|f| f.name().to_string()),
+        cost: 1,
     });
     if dropped {
         if let Some(h) = drop_handle {
