@@ -207,17 +207,13 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
                 "{} + {} ({}); writes {}, {}, {} jobs",
                 c.graph_requests,
                 c.odoo_requests,
-                c.by_resource
-                    .iter()
-                    .map(|(k, v)| format!("{k} ×{v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                by_resource(c),
                 c.graph_writes,
                 c.odoo_writes,
                 c.jobs_done
             ),
             "writes 0 (asserted); the echo read once",
-            Some(c.graph_writes == 0 && c.odoo_writes == 0 && c.jobs_done == 0),
+            Some(wrote_nothing(c)),
             &first_cmd,
         ));
         for (label, c) in [
@@ -237,11 +233,7 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
                     c.graph_requests,
                     c.odoo_requests,
                     c.max_per_resource,
-                    c.by_resource
-                        .iter()
-                        .map(|(k, v)| format!("{k} ×{v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    by_resource(c)
                 ),
                 "≤ 1 per resource",
                 Some(c.max_per_resource <= 1),
@@ -254,7 +246,7 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
                     c.graph_writes, c.odoo_writes, c.jobs_done, c.cpu_ms, c.wall_ms
                 ),
                 "writes 0 (asserted)",
-                Some(c.graph_writes == 0 && c.odoo_writes == 0 && c.jobs_done == 0),
+                Some(wrote_nothing(c)),
                 &first_cmd,
             ));
         }
@@ -378,6 +370,19 @@ pub fn splice(doc: &str, section: &str) -> String {
         }
         _ => format!("{section}\n\n{doc}"),
     }
+}
+
+/// A no-op cycle's requests by resource: `graph:GET /v1.0/me ×1, …`.
+fn by_resource(c: &crate::scenarios::NoopCycle) -> String {
+    c.by_resource
+        .iter()
+        .map(|(k, v)| format!("{k} ×{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn wrote_nothing(c: &crate::scenarios::NoopCycle) -> bool {
+    c.graph_writes == 0 && c.odoo_writes == 0 && c.jobs_done == 0
 }
 
 #[cfg(test)]
