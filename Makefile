@@ -57,7 +57,7 @@ test-rust: ui
 # both emulators) and crates/engine/tests/simulation.rs (the engine against its fakes),
 # with their replay and regression tests. Part of `make test`; build time and seed rates
 # in docs/RELIABILITY.md, "Simulation speed".
-# 2,100 seeds from 1, of which the open ones (`OPEN` in tests/sim/main.rs, 1 below 2,100)
+# 2,100 seeds from 1, of which the open ones (`OPEN` in tests/sim/main.rs, none now)
 # are skipped: at least 2,000 histories run.
 SIM_SEEDS ?= 2100
 test-sim: bootstrap

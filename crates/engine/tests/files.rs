@@ -777,6 +777,73 @@ async fn a_lost_upload_moved_in_onedrive_before_the_retry_is_adopted_and_the_mov
     w.quiet().await;
 }
 
+/// Sim seed 37: an upload landed, then a crash before its link was written; before the
+/// restart Alice moved the new file to another record's folder (or deleted it), and the
+/// delta link expired. The resumed job looked for its upload by name, found nothing (and
+/// could not read what changed since), and uploaded it again: the content twice, the
+/// moved one back in Odoo as a second attachment. The upload is now noted the moment
+/// OneDrive answers: her move reaches Odoo, her delete too, and nothing is sent again.
+#[tokio::test]
+async fn an_upload_moved_or_deleted_in_onedrive_after_a_crash_is_not_sent_again() {
+    for deleted in [false, true] {
+        let mut landed = 0;
+        for n in 1..40 {
+            let w = World::new();
+            w.odoo.user_attach(SO, 1, "a.txt", b"a");
+            w.odoo.add_record(SO, 2);
+            w.sync().await;
+            let b = w.odoo.user_attach(SO, 1, "b.txt", b"b");
+            let uploads = w.drive.writes_of("upload_small");
+            if !w.next_cycle_crashing_after(n).await {
+                break;
+            }
+            // Only the crash points between the upload's answer and its link.
+            let Some(id) = w.path("sale.order/1/b.txt") else {
+                continue;
+            };
+            if w.file_links() != 1 {
+                continue;
+            }
+            landed += 1;
+            if deleted {
+                w.drive.user_delete(&id);
+            } else {
+                let folder2 = w.drive.user_mkdirs("Odoo Sync/sale.order/2");
+                w.drive.user_move(&id, &folder2);
+            }
+            w.drive.expire_delta_links();
+            w.sync().await;
+            w.sync().await;
+            assert_eq!(
+                w.drive.writes_of("upload_small"),
+                uploads + 1,
+                "crash after {n}, deleted {deleted}: uploaded again"
+            );
+            let (odoo, drive) = w.names_and_contents();
+            assert_eq!(odoo, drive, "crash after {n}, deleted {deleted}");
+            if deleted {
+                assert_eq!(odoo, named(&[("a.txt", b"a")]), "crash after {n}");
+                assert!(w.odoo.attachment(b).is_none(), "crash after {n}");
+                let journaled = Store::open(&w.db())
+                    .unwrap()
+                    .tx(|t| t.journal_entry(1))
+                    .unwrap();
+                assert!(
+                    journaled.is_some(),
+                    "crash after {n}: the delete is journaled"
+                );
+            } else {
+                assert_eq!(w.file("sale.order/2/b.txt").unwrap(), b"b");
+                let moved = w.odoo.attachment(b).unwrap();
+                assert_eq!((moved.res_model.as_str(), moved.res_id), (SO, 2));
+                assert_eq!(w.file_links(), 2, "crash after {n}");
+            }
+            w.quiet().await;
+        }
+        assert!(landed > 0, "no crash point between the upload and its link");
+    }
+}
+
 /// Sim seed 1906: an upload that landed before a crash (or a lost answer) was edited by
 /// Alice in OneDrive before the job resumed. The job found another content under its name,
 /// sent its upload there again and met 409 for good; her version was never brought to

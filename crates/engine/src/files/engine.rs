@@ -393,6 +393,11 @@ struct FileJob {
     transfer: Option<Transfer>,
     #[serde(default)]
     hash_failures: i64,
+    /// The file this job's upload made, noted the moment OneDrive answered and the content
+    /// checked: a resumed upload takes that file, wherever Alice has put it since, instead
+    /// of looking for it by name.
+    #[serde(default)]
+    made: Option<DriveFile>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -1601,6 +1606,7 @@ impl FileSync {
                     large,
                     transfer: None,
                     hash_failures: 0,
+                    made: None,
                 };
                 let payload = serde_json::to_value(&job).map_err(corrupt)?;
                 // Unique per planning: an item with an unfinished job is never planned again,
@@ -2008,6 +2014,9 @@ impl FileSync {
         let attachment = p.attachment_id.ok_or_else(|| {
             StepFail::Engine(EngineError::Invalid("upload without an attachment".into()))
         })?;
+        if let Some(noted) = p.made.clone() {
+            return self.noted_upload(p, noted).await;
+        }
         let (folder, folder_path) = self.record_folder(record).await?;
         let resumable = p.transfer.as_ref().is_some_and(|t| spool_intact(t, maybe));
         if !resumable {
@@ -2083,8 +2092,50 @@ impl FileSync {
             let _ = self.drive.delete(&f.id, None).await;
             return Err(e);
         }
-        self.checkpoint()?;
+        // Noted before the crash point that follows: after a crash the lookup by name
+        // misses a file Alice moved, renamed or deleted meanwhile, and a lost delta link
+        // hides it from `drive_made_since` too; the upload was then sent again and her
+        // moved file came back to Odoo as a second attachment (sim seed 37).
+        p.made = Some(f.clone());
+        self.save(job, p).await?;
         Ok(f)
+    }
+
+    /// A resumed upload whose file was noted (`FileJob::made`): that file is the upload,
+    /// taken as it was sent so the baseline holds what the engine wrote. Moved, renamed or
+    /// edited since, Alice's change is planned into Odoo; deleted since, the link is still
+    /// made and her delete goes to Odoo (journaled) rather than the upload being made again
+    /// (as a create of an event does, RELIABILITY Found 35). Either way it is read again
+    /// by the next observation, which a delta round alone may not show it to.
+    async fn noted_upload(&mut self, p: &FileJob, noted: DriveFile) -> Result<DriveFile, StepFail> {
+        let profile = self.profile();
+        let now = match self.drive.get(&noted.id).await {
+            Ok(f) if !f.deleted => f,
+            Ok(_) | Err(PortError::NotFound) => noted.clone(),
+            Err(e) => return Err(e.into()),
+        };
+        let linked = self
+            .store
+            .tx(|t| t.link_by_graph(&profile, LinkKind::File, &noted.id))?
+            .is_some_and(|l| Some(l.id) != p.link_id);
+        if linked {
+            // Taken in by an observation as a file of its own: never link one file twice.
+            return Err(StepFail::Port(PortError::PreconditionFailed));
+        }
+        let at = self.now();
+        self.store.tx(|t| {
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            recheck.drive.insert(noted.id.clone());
+            let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, at)
+        })?;
+        Ok(match p.transfer.as_ref() {
+            Some(tr) => as_sent(now, tr),
+            None => now,
+        })
     }
 
     /// The OneDrive name an upload of the Odoo name `name` asks for: a keep-both copy's
@@ -3298,6 +3349,7 @@ impl FileSync {
                     large: false,
                     transfer: None,
                     hash_failures: 0,
+                    made: None,
                 };
                 let payload = serde_json::to_value(&job).map_err(corrupt)?;
                 let key = format!("file:resolve:{id}:{n}");
@@ -3348,10 +3400,6 @@ impl FileSync {
     }
 }
 
-/// Whether a transfer's spool file still holds its content. After a crash it is hashed
-/// again; after a yield (same process, the file untouched since) its length suffices, so
-/// a large upload is not re-hashed at every turn of its lane.
-/// Whether `name` is `wanted` made unique by [`FileSync::free_name`]: `stem (n).ext`, n ≥ 2.
 /// A new file's upload found again after a crash or a lost answer, answered as it was sent
 /// (the folder, name and content of the upload) rather than as it is now: the baseline must
 /// hold what the engine wrote, so that a rename, move or edit Alice made since is a change
@@ -3370,6 +3418,7 @@ fn as_sent(f: DriveFile, tr: &Transfer) -> DriveFile {
     }
 }
 
+/// Whether `name` is `wanted` made unique by [`FileSync::free_name`]: `stem (n).ext`, n ≥ 2.
 fn is_numbered_variant(name: &str, wanted: &str) -> bool {
     let (stem, ext) = names::split_ext(wanted);
     name.strip_prefix(stem)
@@ -3380,6 +3429,9 @@ fn is_numbered_variant(name: &str, wanted: &str) -> bool {
         .is_some_and(|n| n >= 2)
 }
 
+/// Whether a transfer's spool file still holds its content. After a crash it is hashed
+/// again; after a yield (same process, the file untouched since) its length suffices, so
+/// a large upload is not re-hashed at every turn of its lane.
 fn spool_intact(t: &Transfer, after_crash: bool) -> bool {
     if after_crash {
         super::content_info(&t.spool).ok().as_ref() == Some(&t.content)
