@@ -89,6 +89,8 @@ struct Packed<E> {
     original_start: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     made: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made_odoo: Option<i64>,
 }
 
 /// Collects the distinct events of a job while its stored form is built.
@@ -209,6 +211,7 @@ impl EntryJob {
             series_link_id: self.series_link_id,
             original_start: self.original_start.clone(),
             made: self.made.clone(),
+            made_odoo: self.made_odoo,
         })
     }
 
@@ -252,6 +255,7 @@ impl EntryJob {
             series_link_id: p.series_link_id,
             original_start: p.original_start,
             made: p.made,
+            made_odoo: p.made_odoo,
             steps_rewritten: false,
         })
     }
@@ -271,6 +275,9 @@ impl EntryJob {
         m.insert("graph_version".into(), self.graph_version.clone().into());
         if let Some(made) = &self.made {
             m.insert("made".into(), made.clone().into());
+        }
+        if let Some(made) = self.made_odoo {
+            m.insert("made_odoo".into(), made.into());
         }
         m
     }
@@ -332,6 +339,7 @@ mod tests {
             series_link_id: None,
             original_start: Some("2026-11-24T09:00:00Z".into()),
             made: Some("AAM".into()),
+            made_odoo: Some(7),
             steps_rewritten: false,
         }
     }

@@ -292,6 +292,13 @@ struct EntryJob {
     /// Found 19, 35).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     made: Option<String>,
+    /// The Odoo record this job's create made, noted the same way the moment Odoo answered
+    /// (one create, or a batch). Odoo has no `transactionId`: a resumed create looks its
+    /// record up by title and start, which misses it once Alice has renamed, moved or
+    /// archived it, and the record was made again — her delete undone, or her renamed
+    /// record beside a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made_odoo: Option<i64>,
     /// A step changed the steps (the Teams follow-up): its progress is the whole payload,
     /// not only the progress column's keys.
     #[serde(skip)]
@@ -1306,6 +1313,7 @@ impl Engine {
             series_link_id: None,
             original_start: None,
             made: None,
+            made_odoo: None,
             steps_rewritten: false,
         }
     }
@@ -1966,6 +1974,12 @@ impl Engine {
         }
         let values: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
         let sent = self.odoo.create_many(&values).await;
+        if let Ok(ids) = &sent {
+            if ids.len() == batch.len() {
+                let jobs: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+                self.note_odoo_batch_made(&jobs, ids)?;
+            }
+        }
         self.checkpoint()?;
         match sent {
             Ok(ids) if ids.len() == batch.len() => {
@@ -2114,6 +2128,30 @@ impl Engine {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Notes, in one transaction, the record each Odoo create of a batch made (`jobs` and
+    /// `ids` in the same order), as a single create's step does the moment Odoo answers.
+    fn note_odoo_batch_made(&mut self, jobs: &[i64], ids: &[i64]) -> Result<(), EngineError> {
+        let mut notes = Vec::new();
+        for (job, made) in jobs.iter().zip(ids) {
+            let Some(j) = self.store.tx(|t| t.job(*job))? else {
+                continue;
+            };
+            let Ok(mut p) = EntryJob::from_payload(&j.payload) else {
+                continue;
+            };
+            p.made_odoo = Some(*made);
+            notes.push((*job, p.progress()));
+        }
+        let now = self.now();
+        self.store.tx(|t| {
+            for (id, progress) in &notes {
+                t.set_job_progress(*id, progress, now)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -2673,7 +2711,53 @@ impl Engine {
                 // `series::on_rule`): that is what is created, and looked for.
                 let written = series::on_rule(&event);
                 let mut found = None;
-                if job.maybe_applied {
+                // An earlier attempt's create made this record and noted it the moment
+                // Odoo answered (below, and `note_odoo_batch_made`): that record is the
+                // one, still there or archived or deleted by Alice since. A gone one is not
+                // made again; it is linked as made, and her delete reaches Outlook next
+                // cycle (the version there journaled), as it would have without the crash.
+                if let Some(id) = p.made_odoo {
+                    let row = self.odoo_row(id).await?;
+                    let active = row
+                        .as_ref()
+                        .is_some_and(|r| r.get("active").and_then(Value::as_bool) != Some(false));
+                    // A series' first row archived: Odoo made the next row its base.
+                    let base = match (active, written.recurrence.is_some()) {
+                        (false, true) => self.odoo_series_base(id).await?,
+                        _ => None,
+                    };
+                    let profile = self.cfg.profile_id.clone();
+                    let linked = self
+                        .store
+                        .tx(|t| t.link_by_odoo(&profile, LinkKind::Event, ODOO_MODEL, id))?
+                        .is_some_and(|l| Some(l.id) != p.link_id);
+                    if linked {
+                        // Taken in by an observation meanwhile: never link one record twice.
+                        return Err(StepFail::Port(PortError::PreconditionFailed));
+                    }
+                    if active {
+                        let same = row
+                            .as_ref()
+                            .and_then(|r| odoo::from_odoo(r).ok())
+                            .is_some_and(|e| e.hash() == written.hash());
+                        found = Some((id, same));
+                    } else if let Some(b) = base.filter(|b| *b != id) {
+                        found = Some((b, false));
+                    } else {
+                        p.odoo_id = Some(id);
+                        p.odoo_version = None;
+                        self.recheck_later(Some(id), None)?;
+                        return Ok(Some(
+                            AuditNote::new(
+                                "odoo.create",
+                                from_other(Side::Odoo),
+                                None,
+                                Some(event.hash().to_hex()),
+                            )
+                            .with(json!({"deleted_since": true})),
+                        ));
+                    }
+                } else if job.maybe_applied {
                     if let Some(start) = timed_start(&written) {
                         for r in self.odoo.find(&written.title, start).await? {
                             let Some(id) = r.get("id").and_then(Value::as_i64) else {
@@ -2702,7 +2786,9 @@ impl Engine {
                 // made the next row its base, and the series is linked by its base, or
                 // the next cycle reads that row as a new series and copies it to Outlook
                 // (simulation `SIM_RSVP=1` seeds 135, 1355).
-                if let (Some((row, _)), true) = (found, written.recurrence.is_some()) {
+                if let (Some((row, _)), true, None) =
+                    (found, written.recurrence.is_some(), p.made_odoo)
+                {
                     if let Some(base) = self.odoo_series_base(row).await? {
                         if base != row {
                             found = Some((base, false));
@@ -2732,6 +2818,12 @@ impl Engine {
                     },
                 };
                 p.odoo_id = Some(id);
+                if p.made_odoo.is_none() {
+                    p.made_odoo = Some(id);
+                    let (progress, now) = (p.progress(), self.now());
+                    self.store
+                        .tx(|t| t.set_job_progress(job.id, &progress, now))?;
+                }
                 let exdates = self.odoo_apply_exdates(id, &event).await?;
                 if written.recurrence.is_some() {
                     self.remember_created_series(id).await?;

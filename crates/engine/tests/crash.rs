@@ -640,3 +640,88 @@ async fn a_copy_made_just_before_a_crash_and_deleted_before_the_restart_is_not_m
         );
     }
 }
+
+/// The same on the Odoo side: a crash right after Odoo made the copies of Outlook events
+/// (one create, or a batch), before the jobs recorded them; before the restart Alice
+/// archives a copy in Odoo, or renames it. Odoo has no `transactionId`: the restart
+/// looked for its record by title and start, found nothing, and made it again — her
+/// delete undone, or her renamed copy beside a second one.
+#[tokio::test]
+async fn an_odoo_copy_made_just_before_a_crash_and_changed_before_the_restart_is_not_made_again() {
+    for copies in [1, 3] {
+        for archive in [false, true] {
+            let mut crashed_after_create = false;
+            for n in 1..60 {
+                let w = World::new();
+                for i in 0..copies {
+                    w.graph
+                        .user_create(&event(&format!("Meeting {i}"), 24, 9 + i as u32), None);
+                }
+                let mut e = w.engine();
+                e.crash_after(Some(n));
+                let crashed = matches!(e.sync(CONFIRM).await, Err(EngineError::Crashed));
+                drop(e);
+                assert!(
+                    crashed,
+                    "{copies} copies: the first sync ended before step {n}"
+                );
+                let made = w.odoo.active();
+                if made.len() < copies {
+                    continue;
+                }
+                let conn = rusqlite::Connection::open(w.dir.path().join("sync.db")).unwrap();
+                let links: i64 = conn
+                    .query_row("SELECT count(*) FROM link", [], |r| r.get(0))
+                    .unwrap();
+                if links > 0 {
+                    break;
+                }
+                crashed_after_create = true;
+                let id = made[0]["id"].as_i64().unwrap();
+                let title = made[0]["name"].as_str().unwrap().to_owned();
+                if archive {
+                    w.odoo.user_archive(id);
+                } else {
+                    w.odoo.user_write(id, &json!({"name": "Renamed in Odoo"}));
+                }
+                w.converge().await;
+                let (odoo, graph) = w.state();
+                let case = format!("{copies} copies, archive {archive}, crash at {n}");
+                assert!(
+                    w.odoo.titled(&title).is_empty(),
+                    "{case}: {title} made again"
+                );
+                assert_no_duplicates(&w);
+                if archive {
+                    assert_eq!(odoo.len(), copies - 1, "{case}: {odoo:?}");
+                    assert_eq!(
+                        graph.len(),
+                        copies - 1,
+                        "{case}: her delete reaches Outlook"
+                    );
+                    let deleted: i64 = conn
+                        .query_row(
+                            "SELECT count(*) FROM journal WHERE side = 'microsoft' AND reason = 'deleted'",
+                            [],
+                            |r| r.get(0),
+                        )
+                        .unwrap();
+                    assert_eq!(deleted, 1, "{case}: the Outlook version journaled");
+                } else {
+                    assert_eq!(odoo.len(), copies, "{case}: {odoo:?}");
+                    let graph: Vec<String> = graph.iter().map(|g| g.replace('T', " ")).collect();
+                    assert_eq!(graph, odoo, "{case}");
+                    assert!(
+                        w.graph.titled("Renamed in Odoo").len() == 1,
+                        "{case}: {graph:?}"
+                    );
+                }
+                break;
+            }
+            assert!(
+                crashed_after_create,
+                "{copies} copies: no crash point between the create and its link"
+            );
+        }
+    }
+}

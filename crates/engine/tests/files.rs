@@ -844,6 +844,63 @@ async fn an_upload_moved_or_deleted_in_onedrive_after_a_crash_is_not_sent_again(
     }
 }
 
+/// The same from OneDrive to Odoo: a new OneDrive file's attachment was made, then a crash
+/// before its link was written; before the restart Alice deleted the new attachment in
+/// Odoo (or moved it to another record). Odoo has no `transactionId`, and what changed
+/// since the observation does not show a deleted attachment: the restart made it again,
+/// her delete undone. The attachment is now noted the moment Odoo answers.
+#[tokio::test]
+async fn an_attachment_deleted_or_moved_in_odoo_after_a_crash_is_not_made_again() {
+    for deleted in [true, false] {
+        let mut landed = 0;
+        for n in 1..40 {
+            let w = World::new();
+            w.odoo.user_attach(SO, 1, "a.txt", b"a");
+            w.odoo.add_record(SO, 2);
+            w.sync().await;
+            let folder = w.path("sale.order/1").unwrap();
+            let id = w.drive.user_upload(&folder, "b.txt", b"b");
+            let creates = w.odoo.writes_of("create");
+            if !w.next_cycle_crashing_after(n).await {
+                break;
+            }
+            // Only the crash points between the attachment's create and its link.
+            let Some((att, _, _)) = w.odoo.on_record(SO, 1).into_iter().find(|x| x.1 == "b.txt")
+            else {
+                continue;
+            };
+            if w.file_links() != 1 {
+                continue;
+            }
+            landed += 1;
+            if deleted {
+                w.odoo.user_delete(att);
+            } else {
+                w.odoo.user_move(att, SO, 2);
+            }
+            w.sync().await;
+            w.sync().await;
+            let case = format!("crash after {n}, deleted {deleted}");
+            assert_eq!(
+                w.odoo.writes_of("create"),
+                creates + 1,
+                "{case}: made again"
+            );
+            let (odoo, drive) = w.names_and_contents();
+            assert_eq!(odoo, drive, "{case}");
+            if deleted {
+                assert_eq!(odoo, named(&[("a.txt", b"a")]), "{case}");
+                assert!(w.drive.in_recycle_bin(&id), "{case}");
+            } else {
+                assert_eq!(w.file("sale.order/2/b.txt").unwrap(), b"b", "{case}");
+                assert_eq!(w.file_links(), 2, "{case}");
+            }
+            w.quiet().await;
+        }
+        assert!(landed > 0, "no crash point between the create and its link");
+    }
+}
+
 /// Sim seed 1906: an upload that landed before a crash (or a lost answer) was edited by
 /// Alice in OneDrive before the job resumed. The job found another content under its name,
 /// sent its upload there again and met 409 for good; her version was never brought to

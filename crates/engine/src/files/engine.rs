@@ -398,6 +398,11 @@ struct FileJob {
     /// of looking for it by name.
     #[serde(default)]
     made: Option<DriveFile>,
+    /// The attachment this job's `OdooCreate` made, noted (as created) the moment Odoo
+    /// answered: Odoo has no `transactionId`, and a resumed create cannot find by name or
+    /// by what changed an attachment Alice deleted since.
+    #[serde(default)]
+    made_attachment: Option<OdooAttachment>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -846,9 +851,14 @@ impl FileSync {
                 .read(&ids)
                 .await
                 .map_err(|e| Self::observe_err(Side::Odoo, e))?;
+            let mut missing = recheck.odoo.clone();
             for a in got {
+                missing.remove(&a.id);
                 seen.odoo.insert(a.id, a);
             }
+            // Deleted since: a noted create's attachment Alice deleted is planned now,
+            // not at the next id-set check.
+            seen.odoo_gone.extend(missing);
         }
         for id in &recheck.drive {
             if seen.files.contains_key(id) || seen.drive_gone.contains(id) {
@@ -1607,6 +1617,7 @@ impl FileSync {
                     transfer: None,
                     hash_failures: 0,
                     made: None,
+                    made_attachment: None,
                 };
                 let payload = serde_json::to_value(&job).map_err(corrupt)?;
                 // Unique per planning: an item with an unfinished job is never planned again,
@@ -2101,6 +2112,22 @@ impl FileSync {
         Ok(f)
     }
 
+    /// Has the next observation read these items again, whatever its delta round or
+    /// cursor shows (stored now, so a crash cannot lose it).
+    fn recheck_now(&mut self, odoo: Option<i64>, drive: Option<String>) -> Result<(), EngineError> {
+        let (profile, at) = (self.profile(), self.now());
+        Ok(self.store.tx(|t| {
+            let mut recheck: Recheck = t
+                .cursor(&profile, CUR_RECHECK)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            recheck.odoo.extend(odoo);
+            recheck.drive.extend(drive);
+            let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+            t.set_cursor(&profile, CUR_RECHECK, &text, at)
+        })?)
+    }
+
     /// A resumed upload whose file was noted (`FileJob::made`): that file is the upload,
     /// taken as it was sent so the baseline holds what the engine wrote. Moved, renamed or
     /// edited since, Alice's change is planned into Odoo; deleted since, the link is still
@@ -2114,24 +2141,17 @@ impl FileSync {
             Ok(_) | Err(PortError::NotFound) => noted.clone(),
             Err(e) => return Err(e.into()),
         };
-        let linked = self
+        let held = self
             .store
-            .tx(|t| t.link_by_graph(&profile, LinkKind::File, &noted.id))?
-            .is_some_and(|l| Some(l.id) != p.link_id);
-        if linked {
+            .tx(|t| t.link_by_graph(&profile, LinkKind::File, &noted.id))?;
+        match held {
+            // This job's (its link, or one written before a crash, which holds its source).
+            Some(l) if Some(l.id) == p.link_id || l.odoo_id == p.attachment_id => {}
             // Taken in by an observation as a file of its own: never link one file twice.
-            return Err(StepFail::Port(PortError::PreconditionFailed));
+            Some(_) => return Err(StepFail::Port(PortError::PreconditionFailed)),
+            None => {}
         }
-        let at = self.now();
-        self.store.tx(|t| {
-            let mut recheck: Recheck = t
-                .cursor(&profile, CUR_RECHECK)?
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
-            recheck.drive.insert(noted.id.clone());
-            let text = serde_json::to_string(&recheck).map_err(corrupt)?;
-            t.set_cursor(&profile, CUR_RECHECK, &text, at)
-        })?;
+        self.recheck_now(None, Some(noted.id.clone()))?;
         Ok(match p.transfer.as_ref() {
             Some(tr) => as_sent(now, tr),
             None => now,
@@ -2962,11 +2982,37 @@ impl FileSync {
                         p.mtime,
                     )
                 };
-                let (spool, info) = self
-                    .spool_from_drive(job, &item, src_state.quick_xor.as_deref())
-                    .await?;
-                let mut att = None;
-                if maybe {
+                // An earlier attempt made the attachment and noted it (below): that one,
+                // as it was created, whatever Alice did to it since (moved, renamed,
+                // edited, deleted), which the next observation reads and plans.
+                if let Some(noted) = p.made_attachment.clone() {
+                    let held = self.store.tx(|t| {
+                        t.link_by_odoo(&profile, LinkKind::File, ATTACHMENT_MODEL, noted.id)
+                    })?;
+                    match held {
+                        Some(l) if Some(l.id) == p.link_id => {}
+                        // This job's own link, written before a crash: the file is its
+                        // source, which nothing else links.
+                        Some(l) if l.graph_id.as_deref() == Some(item.as_str()) => {
+                            p.link_id = Some(l.id);
+                        }
+                        // Taken in by an observation meanwhile: never link it twice.
+                        Some(_) => return Err(StepFail::Port(PortError::PreconditionFailed)),
+                        None => {}
+                    }
+                    self.recheck_now(Some(noted.id), None)?;
+                }
+                let (spool, info) = match p.made_attachment {
+                    Some(_) => (PathBuf::new(), None),
+                    None => {
+                        let (spool, info) = self
+                            .spool_from_drive(job, &item, src_state.quick_xor.as_deref())
+                            .await?;
+                        (spool, Some(info))
+                    }
+                };
+                let mut att = p.made_attachment.clone();
+                if let (true, None, Some(info)) = (maybe, &att, &info) {
                     // A lost answer: an attachment with this name and content, linked to
                     // nothing, is the one it created.
                     let named = self.odoo.find(&record.model, record.res_id, name).await?;
@@ -2996,7 +3042,12 @@ impl FileSync {
                             .await?
                     }
                 };
-                self.checkpoint()?;
+                // Noted before the crash point (`made_attachment`): a deleted one is not
+                // made again.
+                if p.made_attachment.is_none() {
+                    p.made_attachment = Some(att.clone());
+                }
+                self.save(job, p).await?;
                 self.remove_spool(job.id);
                 let now = self.now();
                 let link_id = p.link_id;
@@ -3350,6 +3401,7 @@ impl FileSync {
                     transfer: None,
                     hash_failures: 0,
                     made: None,
+                    made_attachment: None,
                 };
                 let payload = serde_json::to_value(&job).map_err(corrupt)?;
                 let key = format!("file:resolve:{id}:{n}");
