@@ -823,6 +823,22 @@ impl World {
             .unwrap();
         self.park_files(f);
         let audited: BTreeSet<i64> = audit.iter().filter_map(|a| a.link_id).collect();
+        // A link made and gone within one cycle is in no snapshot of the links: an upload
+        // noted before a crash and deleted by Alice before the restart is linked as made,
+        // and the same cycle takes her delete to Odoo (Found 39). Its audit lines name the
+        // ids it joined.
+        for a in &audit {
+            let (Some(l), Some(d)) = (a.link_id, a.detail.as_ref()) else {
+                continue;
+            };
+            let t = &mut self.docs.touched.link_of;
+            if let Some(o) = d.get("attachment_id").and_then(|v| v.as_i64()) {
+                t.entry(format!("o:{o}")).or_default().insert(l);
+            }
+            if let Some(g) = d.get("item_id").and_then(|v| v.as_str()) {
+                t.entry(format!("g:{g}")).or_default().insert(l);
+            }
+        }
         if crate::tracing() {
             for a in audit.iter().rev() {
                 eprintln!(

@@ -1776,14 +1776,21 @@ impl FileSync {
                     };
                     let link_id = p.link_id;
                     let split_item = p.split_item.clone();
+                    // The ids the link joined when the step ran: a link made and gone
+                    // within one cycle (an upload noted before a crash, then deleted by
+                    // Alice) is in no later snapshot of the links, and `activity --why`
+                    // can still name both sides.
+                    let ids = json!({"attachment_id": p.attachment_id, "item_id": p.item_id});
                     self.store.tx(|t| {
                         t.set_job_payload(job.id, &payload, now)?;
                         let (mut link_id, mut audit_item) = (link_id, audit_item);
                         let (mut before, mut after) = (before, after);
+                        let mut detail = Some(&ids);
                         if let Some(split) = split_audit(t, &profile, &step, split_item.as_deref())?
                         {
                             (link_id, audit_item) = (split.link_id, split.item);
                             (before, after) = (None, split.sha1);
+                            detail = None;
                         }
                         t.append_audit(
                             &NewAudit {
@@ -1795,7 +1802,7 @@ impl FileSync {
                                 rule: &rule,
                                 before_hash: before.as_deref(),
                                 after_hash: after.as_deref(),
-                                detail: None,
+                                detail,
                             },
                             now,
                         )?;
