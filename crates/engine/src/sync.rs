@@ -2616,7 +2616,11 @@ impl Engine {
                                     None,
                                     Some(event.hash().to_hex()),
                                 )
-                                .with(json!({"transaction_id": tx_id, "deleted_since": true})),
+                                .with(json!({
+                                    "transaction_id": tx_id,
+                                    "deleted_since": true,
+                                    "graph_id": g,
+                                })),
                             ));
                         }
                         Err(e) => return Err(e.into()),
@@ -2754,7 +2758,7 @@ impl Engine {
                                 None,
                                 Some(event.hash().to_hex()),
                             )
-                            .with(json!({"deleted_since": true})),
+                            .with(json!({"deleted_since": true, "odoo_id": id})),
                         ));
                     }
                 } else if job.maybe_applied {
