@@ -201,16 +201,21 @@ impl GraphClient {
                 .collect();
             let resend_ids: HashSet<String> =
                 resend.iter().map(|r| r.id.to_ascii_lowercase()).collect();
+            // Out of rounds, or told to wait longer than we would: the throttled answers
+            // go back as they are (429 with their Retry-After), each to its own caller.
+            // Dropping them made the whole batch an error while its other sub-requests had
+            // run: creates that landed were never linked, and came back as duplicates
+            // (the bench's throttled run at Outlook's real limits, Retry-After > 300 s).
+            let give_up = resend.is_empty()
+                || round >= self.config().batch_rounds_max
+                || wait > self.config().retry_after_max;
             for r in reply.responses {
                 let key = r.id.to_ascii_lowercase();
-                if !resend_ids.contains(&key) || round >= self.config().batch_rounds_max {
+                if !resend_ids.contains(&key) || give_up {
                     done.insert(key, r);
                 }
             }
-            if resend.is_empty() || round >= self.config().batch_rounds_max {
-                break;
-            }
-            if wait > self.config().retry_after_max {
+            if give_up {
                 break;
             }
             tracing::debug!(

@@ -77,6 +77,34 @@ async fn sub_requests_still_throttled_after_the_round_limit_come_back_as_429() {
     assert_eq!(h.server.received_requests().await.unwrap().len(), 2);
 }
 
+/// Found by the bench's throttled run at Outlook's real limits: a Retry-After beyond
+/// `retry_after_max` (the window has 580 s left) ended the batch with "no response for
+/// request id", an error for the whole batch, although its other creates had landed.
+#[tokio::test]
+async fn sub_requests_told_to_wait_too_long_come_back_as_429_beside_the_others() {
+    let h = crate::harness_with(|c| c.retry_after_max = Duration::from_secs(300)).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"responses": [
+            {"id": "2", "status": 429, "headers": {"Retry-After": "580"}, "body": {"error": {"code": "ApplicationThrottled", "message": "m"}}},
+            {"id": "1", "status": 201, "body": {"id": "E-1"}}
+        ]})))
+        .mount(&h.server)
+        .await;
+    let out = h
+        .client
+        .batch(vec![
+            BatchRequest::new("1", "POST", "/me/events").json(serde_json::json!({"subject": "a"})),
+            BatchRequest::new("2", "POST", "/me/events").json(serde_json::json!({"subject": "b"})),
+        ])
+        .await
+        .unwrap();
+    let statuses: Vec<u16> = out.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [201, 429]);
+    assert_eq!(out[1].retry_after(), Some(Duration::from_secs(580)));
+    assert!(h.clock.sleeps().is_empty(), "{:?}", h.clock.sleeps());
+    assert_eq!(h.server.received_requests().await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn a_batch_of_twenty_one_is_refused_before_sending() {
     let h = harness().await;
