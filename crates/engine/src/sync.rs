@@ -2123,6 +2123,21 @@ impl Engine {
                 }
             }
             Err(e) => {
+                // Not sent, throttled or refused at sign-in: nothing ran. Any other error
+                // of a whole batch may come after some of its creates ran (an answer the
+                // client could not read): each job looks its event up by `transactionId`
+                // first, as after a lost answer. Taking the error as each job's own left
+                // the events made linked to nothing, and they came back into Odoo as
+                // duplicates (the bench's throttled run at Outlook's real limits).
+                let e = match e {
+                    PortError::NotSent { .. }
+                    | PortError::Throttled { .. }
+                    | PortError::SignInNeeded { .. }
+                    | PortError::MaybeApplied { .. } => e,
+                    other => PortError::MaybeApplied {
+                        message: format!("a batch of creates failed as a whole: {other}"),
+                    },
+                };
                 for (job, _) in &batch {
                     self.graph_batched.insert(*job, Err(e.clone()));
                 }

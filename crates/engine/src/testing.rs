@@ -230,6 +230,17 @@ impl FakeGraph {
         });
     }
 
+    /// The next call of `method` takes effect, and is answered with `error` all the same:
+    /// an answer the client could not read, or a batch reported failed as a whole after
+    /// some of its requests ran.
+    pub fn apply_then_fail_next(&self, method: &'static str, error: PortError) {
+        self.lock().faults.push_back(Fault {
+            method,
+            error,
+            applied: true,
+        });
+    }
+
     pub fn event(&self, id: &str) -> Option<Value> {
         self.lock().events.get(id).cloned()
     }

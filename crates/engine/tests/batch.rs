@@ -186,6 +186,33 @@ async fn a_lost_graph_batch_answer_creates_nothing_twice() {
     converged_in_outlook(&mut w, 6).await;
 }
 
+/// A batch that ran (its creates landed) but came back as an error for the whole batch
+/// (an answer the client could not read: the bench's throttled run met "no response for
+/// request id" once Graph asked it to wait longer than it would). Each job took the error
+/// as its own and failed; the events it had made were linked to nothing and came back
+/// into Odoo as duplicates. A batch's error is now taken as a lost answer: each job looks
+/// its event up by `transactionId` before anything is sent again.
+#[tokio::test]
+async fn a_graph_batch_that_ran_but_answered_an_error_creates_nothing_twice() {
+    let mut w = World::new();
+    odoo_events(&w, 6);
+    w.graph.apply_then_fail_next(
+        "create_many",
+        PortError::Rejected {
+            message: "no response for request id \"3\"".into(),
+        },
+    );
+    w.confirm().await;
+    assert_eq!(w.graph.events().len(), 6);
+    for _ in 0..4 {
+        w.clock.advance(Duration::hours(2));
+        w.sync().await;
+    }
+    assert_eq!(w.graph.writes_of("create"), 6, "created again");
+    assert_eq!(w.odoo.active().len(), 6, "copied back into Odoo");
+    converged_in_outlook(&mut w, 6).await;
+}
+
 #[tokio::test]
 async fn one_refused_create_in_a_graph_batch_does_not_stop_the_others() {
     let mut w = World::new();
