@@ -200,6 +200,14 @@ pub fn admit_window(em: &GraphEmulator, user: &str) -> Result<(), GraphError> {
 /// Counts one request against `user`'s mailbox limits, or answers 429 [THL].
 pub fn admit(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> {
     admit_window(em, user)?;
+    admit_flight(em, user)
+}
+
+/// Takes one of `user`'s concurrent-request slots, or answers 429 [THL]. A `$batch`
+/// takes only this: its sub-requests are counted against the window one by one, and a
+/// full window is answered inside the batch (200 outer, 429 inner: graph.md §6.4), never
+/// as a 429 of the whole batch.
+pub fn admit_flight(em: &GraphEmulator, user: &str) -> Result<FlightGuard, GraphError> {
     let mut t = lock(&em.inner.throttle);
     let limits = t.limits;
     let flight = t
@@ -563,7 +571,12 @@ async fn graph_entry(State(em): State<GraphEmulator>, req: Request) -> Response 
     let outlook = is_outlook(&path);
     let fault = em.inner.faults.draw(parts.method.as_str(), &pq);
     ctx.fault = fault.as_ref().map(|f| f.name().to_string());
-    let _guard = match admit(&em, &user) {
+    let admitted = if path.trim_end_matches('/') == "/$batch" {
+        admit_flight(&em, &user)
+    } else {
+        admit(&em, &user)
+    };
+    let _guard = match admitted {
         Ok(g) => g,
         Err(e) => return ctx.finish(&em, Err(e)),
     };
