@@ -2149,25 +2149,8 @@ impl Engine {
     /// Notes, in one transaction, the record each Odoo create of a batch made (`jobs` and
     /// `ids` in the same order), as a single create's step does the moment Odoo answers.
     fn note_odoo_batch_made(&mut self, jobs: &[i64], ids: &[i64]) -> Result<(), EngineError> {
-        let mut notes = Vec::new();
-        for (job, made) in jobs.iter().zip(ids) {
-            let Some(j) = self.store.tx(|t| t.job(*job))? else {
-                continue;
-            };
-            let Ok(mut p) = EntryJob::from_payload(&j.payload) else {
-                continue;
-            };
-            p.made_odoo = Some(*made);
-            notes.push((*job, p.progress()));
-        }
-        let now = self.now();
-        self.store.tx(|t| {
-            for (id, progress) in &notes {
-                t.set_job_progress(*id, progress, now)?;
-            }
-            Ok(())
-        })?;
-        Ok(())
+        let made: Vec<(i64, i64)> = jobs.iter().copied().zip(ids.iter().copied()).collect();
+        self.note_progress(&made, |p, id| p.made_odoo = Some(*id))
     }
 
     /// Notes, in one transaction, the event each create of a batch made (as a single
@@ -2178,19 +2161,35 @@ impl Engine {
         batch: &[(i64, (Value, String))],
         results: &[PortResult<Value>],
     ) -> Result<(), EngineError> {
+        let made: Vec<(i64, &Value)> = batch
+            .iter()
+            .zip(results)
+            .filter_map(|((id, _), r)| Some((*id, r.as_ref().ok()?)))
+            .collect();
+        self.note_progress(&made, |p, v| {
+            p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+            p.ical_uid = graph::ical_uid(v).map(str::to_owned).or(p.ical_uid.take());
+            p.graph_version = graph::version(v);
+            p.made = p.graph_id.clone();
+        })
+    }
+
+    /// Applies `note` to each job's progress (with what its create made) and stores all
+    /// of them in one transaction; a job gone or unreadable is left as it is.
+    fn note_progress<T>(
+        &mut self,
+        made: &[(i64, T)],
+        note: impl Fn(&mut EntryJob, &T),
+    ) -> Result<(), EngineError> {
         let mut notes = Vec::new();
-        for ((id, _), r) in batch.iter().zip(results) {
-            let Ok(v) = r else { continue };
+        for (id, m) in made {
             let Some(job) = self.store.tx(|t| t.job(*id))? else {
                 continue;
             };
             let Ok(mut p) = EntryJob::from_payload(&job.payload) else {
                 continue;
             };
-            p.graph_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
-            p.ical_uid = graph::ical_uid(v).map(str::to_owned).or(p.ical_uid.take());
-            p.graph_version = graph::version(v);
-            p.made = p.graph_id.clone();
+            note(&mut p, m);
             notes.push((*id, p.progress()));
         }
         let now = self.now();
