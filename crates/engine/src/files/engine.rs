@@ -68,7 +68,7 @@ use super::ports::{
 };
 use super::store::FolderRow;
 use crate::ports::PortError;
-use crate::state::{Job, JobState, Link, LinkKind, NewAudit, NewLink, Origin};
+use crate::state::{Job, JobState, Link, LinkKind, NewAudit, NewLink, Origin, Tx};
 use crate::sync::{EngineError, Guard, Guards, ItemError, Outcome, SyncOptions};
 use crate::{Clock, Store, StoreError};
 
@@ -489,6 +489,25 @@ impl From<PortError> for StepFail {
     }
 }
 
+/// Adds items to the set the next observation reads again, in the caller's transaction so
+/// the job step that asked for it and the ask commit together.
+fn add_recheck(
+    t: &Tx<'_>,
+    profile: &str,
+    odoo: impl IntoIterator<Item = i64>,
+    drive: impl IntoIterator<Item = String>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut recheck: Recheck = t
+        .cursor(profile, CUR_RECHECK)?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    recheck.odoo.extend(odoo);
+    recheck.drive.extend(drive);
+    let text = serde_json::to_string(&recheck).map_err(corrupt)?;
+    t.set_cursor(profile, CUR_RECHECK, &text, at)
+}
+
 fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("file job payload: {e}"))
 }
@@ -676,10 +695,7 @@ impl FileSync {
         let (waiting, failed) = self.store.tx(|t| {
             // Items whose job is still waiting were skipped by this cycle's plan while the
             // cursors moved past them: the next cycle reads them again explicitly.
-            let mut recheck: Recheck = t
-                .cursor(&profile, CUR_RECHECK)?
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
+            let mut recheck = Recheck::default();
             let mut waiting = 0;
             for state in [JobState::Pending, JobState::Failed] {
                 for j in t
@@ -700,8 +716,7 @@ impl FileSync {
             recheck.drive.extend(std::mem::take(&mut skipped));
             recheck.odoo.extend(std::mem::take(&mut skipped_odoo));
             if !recheck.odoo.is_empty() || !recheck.drive.is_empty() {
-                let text = serde_json::to_string(&recheck).map_err(corrupt)?;
-                t.set_cursor(&profile, CUR_RECHECK, &text, now)?;
+                add_recheck(t, &profile, recheck.odoo, recheck.drive, now)?;
             }
             let failed = t
                 .jobs(&profile, JobState::Failed)?
@@ -1986,15 +2001,7 @@ impl FileSync {
                             },
                             now,
                         )?;
-                        let mut r: Recheck = t
-                            .cursor(&profile, CUR_RECHECK)?
-                            .and_then(|s| serde_json::from_str(&s).ok())
-                            .unwrap_or_default();
-                        r.odoo.extend(a);
-                        r.drive.extend(d);
-                        r.drive.extend(split);
-                        let text = serde_json::to_string(&r).map_err(corrupt)?;
-                        t.set_cursor(&profile, CUR_RECHECK, &text, now)
+                        add_recheck(t, &profile, a, d.into_iter().chain(split), now)
                     })?;
                     self.remove_spool(id);
                 }
@@ -2123,16 +2130,9 @@ impl FileSync {
     /// cursor shows (stored now, so a crash cannot lose it).
     fn recheck_now(&mut self, odoo: Option<i64>, drive: Option<String>) -> Result<(), EngineError> {
         let (profile, at) = (self.profile(), self.now());
-        Ok(self.store.tx(|t| {
-            let mut recheck: Recheck = t
-                .cursor(&profile, CUR_RECHECK)?
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
-            recheck.odoo.extend(odoo);
-            recheck.drive.extend(drive);
-            let text = serde_json::to_string(&recheck).map_err(corrupt)?;
-            t.set_cursor(&profile, CUR_RECHECK, &text, at)
-        })?)
+        Ok(self
+            .store
+            .tx(|t| add_recheck(t, &profile, odoo, drive, at))?)
     }
 
     /// A resumed upload whose file was noted (`FileJob::made`): that file is the upload,
