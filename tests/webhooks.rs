@@ -433,6 +433,103 @@ async fn latency_of(w: &World, name: &str, limit: Duration) -> Duration {
     time_to_sync(w.outlook_event(name), || w.in_odoo(name), name, limit).await
 }
 
+/// A notification of a version the profile's store already holds (the echo of its own
+/// write, or of a change it has read) wakes nothing: a cycle would read nothing new, and
+/// its Odoo reads, paced to about one a second, would hold up the next real change. The
+/// same event at another version, its delete, a change naming no item, or an event the
+/// store does not know wakes the profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_of_a_version_the_profile_holds_wakes_nothing() {
+    let w = world().await;
+    w.outlook_event("Echo check").await;
+    w.first_sync().await;
+    assert!(w.in_odoo("Echo check").await);
+    let (wake, mut rx) = wake_channel();
+    let (mut hooks, bound) = w.app.start_webhooks(loopback0(), wake).await.unwrap();
+    let addr = hooks.addr();
+    tokio::spawn(bound.run(std::future::pending()));
+    w.set_webhook_url(Some(format!("http://{addr}/")));
+    let status = hooks.activate(&w.app, "work").await.unwrap();
+    assert_eq!(status.mode, WebhookMode::Webhook, "{status:?}");
+    let sub = w.subscriptions().await[0].clone();
+    let id = w.app.profile("work").unwrap().id;
+    let event = w
+        .graph_call(reqwest::Method::GET, "me/events?$top=100", None)
+        .await["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject"] == "Echo check")
+        .unwrap()
+        .clone();
+    let (event_id, change_key) = (
+        event["id"].as_str().unwrap(),
+        event["changeKey"].as_str().unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/graph/{id}/events");
+    let notify = |change: &str, item: Value, etag: Option<String>| {
+        let mut data = json!({"@odata.type": "#Microsoft.Graph.Event", "id": item});
+        if let Some(etag) = etag {
+            data["@odata.etag"] = json!(etag);
+        }
+        json!({"value": [{"subscriptionId": sub["id"], "clientState": sub["clientState"],
+            "changeType": change, "resource": format!("Users/x/Events/{item}"),
+            "resourceData": data}]})
+    };
+    let held = format!("W/\"{change_key}\"");
+    for body in [
+        notify("updated", json!(event_id), Some(held.clone())),
+        notify("created", json!(event_id), Some(held.clone())),
+    ] {
+        assert_eq!(
+            http.post(&url).json(&body).send().await.unwrap().status(),
+            202
+        );
+    }
+    assert_eq!(
+        woken(&mut rx, Duration::from_millis(500)).await,
+        None,
+        "the version the store holds"
+    );
+    for (what, body) in [
+        (
+            "another version",
+            notify("updated", json!(event_id), Some("W/\"newer\"".into())),
+        ),
+        (
+            "a delete",
+            notify("deleted", json!(event_id), Some(held.clone())),
+        ),
+        ("no etag", notify("updated", json!(event_id), None)),
+        (
+            "an event it does not link",
+            notify("updated", json!("AAMkUnknown"), Some(held.clone())),
+        ),
+    ] {
+        assert_eq!(
+            http.post(&url).json(&body).send().await.unwrap().status(),
+            202
+        );
+        assert_eq!(
+            woken(&mut rx, Duration::from_secs(2)).await.as_deref(),
+            Some(id.as_str()),
+            "{what} wakes the profile"
+        );
+    }
+    // Alice's edit in Outlook, through the emulator's own notification.
+    w.graph_call(
+        reqwest::Method::PATCH,
+        &format!("me/events/{event_id}"),
+        Some(json!({"subject": "Echo check, moved"})),
+    )
+    .await;
+    assert_eq!(
+        woken(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some(id.as_str())
+    );
+}
+
 /// Time from `change` (made once the daemon's cycle in progress is over) to `synced()`.
 async fn time_to_sync<F: std::future::Future<Output = bool>>(
     change: impl std::future::Future<Output = ()>,

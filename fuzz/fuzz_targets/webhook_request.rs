@@ -2,14 +2,15 @@
 //! arbitrary method, path, query and body. Properties: no panic; allocation bounded by the
 //! input (libFuzzer's malloc limit catches the rest); a validation answer echoes exactly the
 //! decoded `validationToken`; events come only from a 202 on a known route, at most 16,
-//! each for that route's profile and only with the right `clientState`. The function has
-//! no store or network handle, so a request cannot touch the store by construction.
+//! each for that route's profile and only with the right `clientState`, each naming at most
+//! `MAX_CHANGES_PER_EVENT` changes. The function has no store or network handle, so a
+//! request cannot touch the store by construction.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
-use odoo365_engine::webhook::{handle_request, EventKind, Resource};
+use odoo365_engine::webhook::{handle_request, EventKind, Resource, MAX_CHANGES_PER_EVENT};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -55,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
             .is_some_and(|a| a.iter().any(|i| i["clientState"] == SECRET)));
         for e in &reply.events {
             assert_eq!(e.profile_id, "p1");
+            // The changes kept are bounded, and only change notifications name any.
+            assert!(e.changes.len() <= MAX_CHANGES_PER_EVENT);
+            assert!(e.kind == EventKind::Changed || e.changes.is_empty());
             if path.ends_with("/lifecycle") {
                 assert_ne!(e.kind, EventKind::Changed);
             }

@@ -19,12 +19,13 @@ use tokio::sync::mpsc;
 
 use odoo365_auth::{Secret, SecretKind};
 use odoo365_engine::ports::PortResult;
+use odoo365_engine::state::LinkKind;
 use odoo365_engine::webhook::socketio::{
     run_channel, ChannelConfig, SocketIoEndpoint, SocketIoPort, StatusSink,
 };
 use odoo365_engine::webhook::{
-    BoundListener, CreatedSubscription, EventKind, Listener, Mode, NewSubscription, Resource,
-    SubscriptionManager, SubscriptionPort, WebhookEvent, WebhookStatus, STATUS_CURSOR,
+    only_echoes, BoundListener, CreatedSubscription, EventKind, Listener, Mode, NewSubscription,
+    Resource, SubscriptionManager, SubscriptionPort, WebhookEvent, WebhookStatus, STATUS_CURSOR,
 };
 use odoo365_engine::Store;
 use odoo365_graph::models::Subscription;
@@ -194,7 +195,17 @@ impl App {
     ) -> Result<(Webhooks, BoundListener), AppError> {
         let (tx, rx) = mpsc::channel::<WebhookEvent>(256);
         let on_change = wake.clone();
+        // The listener's own connection: it tells the echoes of the profile's own writes
+        // from other people's changes.
+        let store = std::sync::Mutex::new(Store::open(&self.data_dir().join("sync.db"))?);
         let listener = Listener::new(Arc::new(move |e: WebhookEvent| match e.kind {
+            EventKind::Changed if only_own_writes(&store, &e) => {
+                tracing::debug!(
+                    profile = %e.profile_id,
+                    changes = e.changes.len(),
+                    "change notification for the profile's own writes: no poll"
+                );
+            }
             EventKind::Changed => on_change(&e.profile_id),
             // Lifecycle work calls Graph: queued for the maintenance task. A full queue
             // means hundreds are waiting; a dropped one is caught by the periodic ensure.
@@ -916,4 +927,23 @@ impl DaemonHooks {
         let _ = self.serving.await;
         let _ = self.upkeep.await;
     }
+}
+
+/// Whether a change notification only echoes writes the profile's store already holds
+/// (each event at the changeKey of its link's baseline), so a poll would read nothing
+/// new. Every Odoo → Outlook write of a cycle posts one such notification; waking on them
+/// ran a second cycle after each, and its Odoo reads (paced to about one a second) held
+/// up the next real change: in the bench, Outlook → Odoo took longer with webhooks than
+/// polling every 2 s. A store that cannot be read wakes, as before.
+fn only_own_writes(store: &std::sync::Mutex<Store>, e: &WebhookEvent) -> bool {
+    let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+    store
+        .tx(|t| {
+            let known = |id: &str| {
+                let link = t.link_by_graph(&e.profile_id, LinkKind::Event, id).ok()??;
+                t.baseline(link.id).ok()??.graph_version
+            };
+            Ok(only_echoes(e, known))
+        })
+        .unwrap_or(false)
 }

@@ -2597,11 +2597,37 @@ mod subscriptions {
         assert_eq!(n["clientState"], "secret-1");
         assert_eq!(n["changeType"], "created");
         assert_eq!(n["resourceData"]["id"], ev["id"]);
+        // The version the change left [RD]: what a client compares with the changeKey it
+        // holds to tell the echo of its own write.
+        assert_eq!(
+            n["resourceData"]["@odata.etag"],
+            json!(format!("W/\"{}\"", ev["changeKey"].as_str().unwrap()))
+        );
         assert!(n["tenantId"].is_string());
         assert!(n["resource"]
             .as_str()
             .unwrap()
             .ends_with(ev["id"].as_str().unwrap()));
+        let id = ev["id"].as_str().unwrap();
+        let edited = json_of(
+            e.patch(&format!("/me/events/{id}"), json!({"subject": "Hook 2"}))
+                .await,
+        )
+        .await;
+        assert_ne!(edited["changeKey"], ev["changeKey"]);
+        let got = rx.wait_for(2).await;
+        let n = &got[1]["value"][0];
+        assert_eq!(n["changeType"], "updated");
+        assert_eq!(
+            n["resourceData"]["@odata.etag"],
+            json!(format!("W/\"{}\"", edited["changeKey"].as_str().unwrap()))
+        );
+        e.delete(&format!("/me/events/{id}")).await;
+        let got = rx.wait_for(3).await;
+        let n = &got[2]["value"][0];
+        assert_eq!(n["changeType"], "deleted");
+        assert_eq!(n["resourceData"]["id"], ev["id"]);
+        assert!(n["resourceData"].get("@odata.etag").is_none());
     }
 
     #[tokio::test]

@@ -14,7 +14,9 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{constant_time_eq, EventKind, Resource, WebhookEvent};
+use super::{
+    constant_time_eq, EventKind, NotifiedChange, Resource, WebhookEvent, MAX_CHANGES_PER_EVENT,
+};
 
 /// The largest body read. Graph batches notifications; without resource data each is
 /// well under 1 KiB, so 1 MiB leaves room for a thousand and bounds what a stranger can
@@ -222,6 +224,29 @@ struct Item {
     client_state: Option<String>,
     #[serde(default)]
     lifecycle_event: Option<String>,
+    #[serde(default)]
+    change_type: Option<String>,
+    #[serde(default)]
+    resource_data: Option<ResourceData>,
+}
+
+/// A change notification's `resourceData` [spec §5.3]; anything not a string is ignored.
+#[derive(Debug, Default, Deserialize)]
+struct ResourceData {
+    #[serde(default, deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(default, rename = "@odata.etag", deserialize_with = "lenient_string")]
+    etag: Option<String>,
+}
+
+/// A string, or `None` for any other JSON value: a hint that is not a string must not
+/// make the whole envelope fail, which would drop the notification (a 400 is retried,
+/// then dropped) rather than wake the profile.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,17 +328,31 @@ pub fn handle_request(
             // is always safe.
             _ => EventKind::Missed,
         };
-        let event = WebhookEvent {
-            profile_id: profile.to_string(),
-            resource,
-            kind,
-            subscription_id: item.subscription_id,
-        };
+        let change = (kind == EventKind::Changed).then(|| {
+            let data = item.resource_data.unwrap_or_default();
+            NotifiedChange {
+                change_type: item.change_type,
+                item_id: data.id,
+                etag: data.etag,
+            }
+        });
         let seen = events
             .iter()
-            .any(|e| e.kind == event.kind && e.subscription_id == event.subscription_id);
-        if !seen && events.len() < MAX_EVENTS_PER_REQUEST {
-            events.push(event);
+            .position(|e| e.kind == kind && e.subscription_id == item.subscription_id);
+        match seen {
+            Some(i) => {
+                if let Some(change) = change {
+                    keep_change(&mut events[i].changes, change);
+                }
+            }
+            None if events.len() < MAX_EVENTS_PER_REQUEST => events.push(WebhookEvent {
+                profile_id: profile.to_string(),
+                resource,
+                kind,
+                subscription_id: item.subscription_id,
+                changes: change.into_iter().collect(),
+            }),
+            None => {}
         }
     }
     Reply {
@@ -321,6 +360,19 @@ pub fn handle_request(
         text: None,
         note: (dropped > 0).then_some("clientState missing or wrong: notifications dropped"),
         events,
+    }
+}
+
+/// Adds a change to an event's list; past [`MAX_CHANGES_PER_EVENT`] the last one becomes a
+/// change that names nothing, so the event still wakes.
+fn keep_change(changes: &mut Vec<NotifiedChange>, change: NotifiedChange) {
+    if changes.contains(&change) {
+        return;
+    }
+    if changes.len() < MAX_CHANGES_PER_EVENT {
+        changes.push(change);
+    } else if let Some(last) = changes.last_mut() {
+        *last = NotifiedChange::unknown();
     }
 }
 
@@ -370,6 +422,63 @@ mod tests {
         let forged = br#"{"value":[{"subscriptionId":"s1","clientState":"secret-2"}]}"#;
         let r = handle_request(&routes(), "POST", "/graph/p1/events", None, forged);
         assert_eq!((r.status, r.events.len()), (202, 0));
+    }
+
+    #[test]
+    fn the_changes_a_notification_names_are_kept_once_each_with_their_etags() {
+        let body = br##"{"value":[
+            {"subscriptionId":"s1","clientState":"secret-1","changeType":"updated",
+             "resourceData":{"@odata.type":"#Microsoft.Graph.Event","id":"e1","@odata.etag":"W/\"ck1\""}},
+            {"subscriptionId":"s1","clientState":"secret-1","changeType":"updated",
+             "resourceData":{"id":"e1","@odata.etag":"W/\"ck1\""}},
+            {"subscriptionId":"s1","clientState":"secret-1","changeType":"deleted",
+             "resourceData":{"id":"e2"}},
+            {"subscriptionId":"s1","clientState":"secret-1","changeType":"created",
+             "resourceData":{"id":7,"@odata.etag":["W/\"x\""]}},
+            {"subscriptionId":"s1","clientState":"secret-1"}]}"##;
+        let r = handle_request(&routes(), "POST", "/graph/p1/events", None, body);
+        assert_eq!(r.status, 202);
+        assert_eq!(r.events.len(), 1);
+        let change = |t: Option<&str>, id: Option<&str>, etag: Option<&str>| NotifiedChange {
+            change_type: t.map(str::to_owned),
+            item_id: id.map(str::to_owned),
+            etag: etag.map(str::to_owned),
+        };
+        assert_eq!(
+            r.events[0].changes,
+            [
+                change(Some("updated"), Some("e1"), Some("W/\"ck1\"")),
+                change(Some("deleted"), Some("e2"), None),
+                // Hints that are not strings are dropped, not the notification.
+                change(Some("created"), None, None),
+                NotifiedChange::unknown(),
+            ]
+        );
+        let lifecycle = br#"{"value":[{"subscriptionId":"s1","clientState":"secret-1","lifecycleEvent":"missed"}]}"#;
+        let r = handle_request(
+            &routes(),
+            "POST",
+            "/graph/p1/events/lifecycle",
+            None,
+            lifecycle,
+        );
+        assert!(r.events[0].changes.is_empty());
+    }
+
+    #[test]
+    fn a_burst_past_the_cap_keeps_a_change_that_names_nothing() {
+        let items: Vec<String> = (0..MAX_CHANGES_PER_EVENT + 5)
+            .map(|i| {
+                format!(
+                    r#"{{"subscriptionId":"s1","clientState":"secret-1","changeType":"updated","resourceData":{{"id":"e{i}","@odata.etag":"W/\"ck\""}}}}"#
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"value":[{}]}}"#, items.join(","));
+        let r = handle_request(&routes(), "POST", "/graph/p1/events", None, body.as_bytes());
+        let changes = &r.events[0].changes;
+        assert_eq!(changes.len(), MAX_CHANGES_PER_EVENT);
+        assert_eq!(changes.last(), Some(&NotifiedChange::unknown()));
     }
 
     #[test]

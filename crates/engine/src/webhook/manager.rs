@@ -610,6 +610,7 @@ mod tests {
             resource: Resource::Events,
             kind,
             subscription_id: Some("sub1".into()),
+            changes: Vec::new(),
         };
         assert!(!m
             .on_event(&ev(EventKind::ReauthorizationRequired))

@@ -122,6 +122,72 @@ pub struct WebhookEvent {
     pub resource: Resource,
     pub kind: EventKind,
     pub subscription_id: Option<String>,
+    /// What each change notification coalesced into this event names (events only; a
+    /// drive's carries nothing). Empty for lifecycle events. A change the listener could
+    /// not keep (over [`MAX_CHANGES_PER_EVENT`]) is kept as one that names nothing, so it
+    /// still wakes the profile.
+    pub changes: Vec<NotifiedChange>,
+}
+
+/// At most this many changes are kept per event: enough to tell a burst of the profile's
+/// own writes from someone else's edit, bounded whatever a request holds.
+pub const MAX_CHANGES_PER_EVENT: usize = 256;
+
+/// What one change notification says changed: its `changeType` and its `resourceData`'s
+/// `id` and `@odata.etag` [spec §5.3]. Only hints: the delta poll reads the change itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifiedChange {
+    pub change_type: Option<String>,
+    pub item_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl NotifiedChange {
+    /// A change that names nothing: it always wakes.
+    pub fn unknown() -> Self {
+        NotifiedChange {
+            change_type: None,
+            item_id: None,
+            etag: None,
+        }
+    }
+
+    /// Whether this is the echo of a write the profile already knows: an event created or
+    /// updated whose etag is `W/"changeKey"` of the version the store holds for it
+    /// (`known_change_key`, the baseline's). Every write of the engine's, and every change
+    /// it has read, leaves that version in the baseline; a notification at that version
+    /// has nothing to read. The etag is opaque (graph.md: "normally `W/"` + changeKey"):
+    /// one in any other form, a delete, or a change that names no item is never an echo,
+    /// so the worst a wrong guess costs is one poll.
+    pub fn is_echo_of(&self, known_change_key: Option<&str>) -> bool {
+        let (Some(change), Some(etag), Some(known)) = (
+            self.change_type.as_deref(),
+            self.etag.as_deref(),
+            known_change_key,
+        ) else {
+            return false;
+        };
+        matches!(change, "created" | "updated")
+            && !known.is_empty()
+            && etag
+                .strip_prefix("W/\"")
+                .and_then(|e| e.strip_suffix('"'))
+                .is_some_and(|ck| ck == known)
+    }
+}
+
+/// Whether a change event only echoes writes the profile already knows, so waking it
+/// would read nothing new: every change it names is an echo (`known` gives the store's
+/// changeKey of an item id). An event that names no change always wakes.
+pub fn only_echoes(event: &WebhookEvent, known: impl Fn(&str) -> Option<String>) -> bool {
+    event.kind == EventKind::Changed
+        && event.resource == Resource::Events
+        && !event.changes.is_empty()
+        && event.changes.iter().all(|c| {
+            c.item_id
+                .as_deref()
+                .is_some_and(|id| c.is_echo_of(known(id).as_deref()))
+        })
 }
 
 /// How a profile learns of Microsoft-side changes.
@@ -202,5 +268,70 @@ mod tests {
         assert!(constant_time_eq(&a, &a.clone()));
         assert!(!constant_time_eq(&a, &a[1..]));
         assert!(!constant_time_eq(&a, &a.replace(&a[..1], "z")));
+    }
+}
+
+#[cfg(test)]
+mod echo_tests {
+    use super::*;
+
+    fn change(t: &str, id: &str, etag: &str) -> NotifiedChange {
+        NotifiedChange {
+            change_type: Some(t.into()),
+            item_id: Some(id.into()),
+            etag: Some(etag.into()),
+        }
+    }
+
+    fn event(changes: Vec<NotifiedChange>) -> WebhookEvent {
+        WebhookEvent {
+            profile_id: "p1".into(),
+            resource: Resource::Events,
+            kind: EventKind::Changed,
+            subscription_id: Some("s1".into()),
+            changes,
+        }
+    }
+
+    #[test]
+    fn only_a_create_or_update_at_the_known_change_key_is_an_echo() {
+        let known = Some("ck1");
+        assert!(change("updated", "e1", r#"W/"ck1""#).is_echo_of(known));
+        assert!(change("created", "e1", r#"W/"ck1""#).is_echo_of(known));
+        assert!(!change("updated", "e1", r#"W/"ck2""#).is_echo_of(known));
+        assert!(!change("deleted", "e1", r#"W/"ck1""#).is_echo_of(known));
+        // The etag is opaque: only the documented form is compared.
+        assert!(!change("updated", "e1", "ck1").is_echo_of(known));
+        assert!(!change("updated", "e1", r#""ck1""#).is_echo_of(known));
+        assert!(!change("updated", "e1", r#"W/"ck1"#).is_echo_of(known));
+        assert!(!change("updated", "e1", r#"W/"""#).is_echo_of(Some("")));
+        assert!(!change("updated", "e1", r#"W/"ck1""#).is_echo_of(None));
+        assert!(!NotifiedChange::unknown().is_echo_of(known));
+    }
+
+    #[test]
+    fn an_event_wakes_unless_every_change_it_names_is_an_echo() {
+        let known = |id: &str| (id == "e1" || id == "e2").then(|| format!("ck-{id}"));
+        let echo1 = change("updated", "e1", r#"W/"ck-e1""#);
+        let echo2 = change("created", "e2", r#"W/"ck-e2""#);
+        assert!(only_echoes(
+            &event(vec![echo1.clone(), echo2.clone()]),
+            known
+        ));
+        // Someone else's edit among the echoes, an unlinked item, a change naming nothing.
+        for other in [
+            change("updated", "e1", r#"W/"ck-new""#),
+            change("updated", "e3", r#"W/"ck-e3""#),
+            NotifiedChange::unknown(),
+        ] {
+            assert!(!only_echoes(&event(vec![echo1.clone(), other]), known));
+        }
+        assert!(!only_echoes(&event(Vec::new()), known));
+        let mut drive = event(vec![echo1.clone()]);
+        drive.resource = Resource::Drive;
+        assert!(!only_echoes(&drive, known));
+        let mut missed = event(vec![echo1]);
+        missed.kind = EventKind::Missed;
+        assert!(!only_echoes(&missed, known));
     }
 }

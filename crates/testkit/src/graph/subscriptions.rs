@@ -396,12 +396,23 @@ pub fn notify_event(em: &GraphEmulator, user: &str, event_id: &str, change: &str
     let now = em.inner.clock.now();
     let items: Vec<(String, Value)> = {
         let world = em.world();
+        // The version the change left (resourceData's `@odata.etag` [RD], in the form the
+        // emulator's events carry, `W/"changeKey"`); a deleted event has none, and neither
+        // does an occurrence id here (the docs are silent on both).
+        let etag = (change != "deleted")
+            .then(|| world.mailboxes.get(user)?.events.get(event_id))
+            .flatten()
+            .map(|ev| format!("W/\"{}\"", ev.change_key));
         world
             .subscriptions
             .values()
             .filter(|s| s.user_id == user && s.kind == Kind::Events && s.expires > now && s.change_types.iter().any(|c| c == change))
             .map(|s| {
                 let res = format!("Users/{}/Events/{}", s.user_id, event_id);
+                let mut data = json!({"@odata.type": "#Microsoft.Graph.Event", "@odata.id": res, "id": event_id});
+                if let Some(etag) = &etag {
+                    data["@odata.etag"] = json!(etag);
+                }
                 (
                     s.notification_url.clone(),
                     json!({
@@ -412,7 +423,7 @@ pub fn notify_event(em: &GraphEmulator, user: &str, event_id: &str, change: &str
                         "changeType": change,
                         "resource": res,
                         "tenantId": s.tenant_id,
-                        "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": res, "id": event_id},
+                        "resourceData": data,
                     }),
                 )
             })
