@@ -190,7 +190,10 @@ async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
 }
 
 /// The app's daemon loop at `interval_ms`, until stdin closes; each cycle is printed as a
-/// line so the parent knows when the daemon is up.
+/// line so the parent knows when the daemon is up. With `BENCH_WEBHOOK_PORT` set, the
+/// daemon also listens there for Graph's change notifications (the profile's public URL
+/// is that loopback address), as `odoo365 daemon` does with a webhook URL; its mode is
+/// printed as a line before the first cycle.
 async fn latency(env: &ChildEnv) -> anyhow::Result<Value> {
     use tokio::io::AsyncReadExt;
     let app = open_app(env, Arc::new(odoo365_engine::SystemClock)).await?;
@@ -200,7 +203,7 @@ async fn latency(env: &ChildEnv) -> anyhow::Result<Value> {
     };
     let mut cycles = 0u64;
     let mut errors = 0u64;
-    app.daemon(PROFILE, Duration::from_millis(env.interval_ms), stop, |r| {
+    let on_cycle = |r: &Result<odoo365_app::SyncResult, odoo365_app::AppError>| {
         cycles += 1;
         match r {
             Ok(r) => println!(
@@ -212,8 +215,32 @@ async fn latency(env: &ChildEnv) -> anyhow::Result<Value> {
                 println!("{}", json!({"cycle": cycles, "error": e.message}));
             }
         }
-    })
-    .await?;
+    };
+    let interval = Duration::from_millis(env.interval_ms);
+    match std::env::var("BENCH_WEBHOOK_PORT") {
+        Ok(port) => {
+            let port: u16 = port.parse().context("BENCH_WEBHOOK_PORT is a port")?;
+            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let mut settings = app.profile(PROFILE)?.settings;
+            settings.webhook_url = Some(format!("http://{listen}"));
+            app.set_sync_settings(PROFILE, settings)?;
+            app.daemon_with_webhooks(
+                PROFILE,
+                Some(interval),
+                Some(listen),
+                stop,
+                |_, status| {
+                    println!(
+                        "{}",
+                        json!({"mode": status.mode.as_str(), "reason": status.reason})
+                    )
+                },
+                on_cycle,
+            )
+            .await?;
+        }
+        Err(_) => app.daemon(PROFILE, interval, stop, on_cycle).await?,
+    }
     Ok(json!({"phase": "latency", "cycles": cycles, "errors": errors, "memory": memory()?}))
 }
 

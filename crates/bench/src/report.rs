@@ -320,8 +320,37 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
             &cmd,
         ));
     }
-    // Webhook-mode latency is measured by the root `tests/webhooks.rs` benchmarks (their
-    // own section of docs/BENCHMARKS.md), not by this binary.
+    if let Some(w) = &r.latency_webhook {
+        let cmd = format!(
+            "cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,latency --interval-ms {}",
+            w.interval_ms
+        );
+        rows.push(row(
+            &format!(
+                "change-to-sync latency, webhook mode (Outlook pushes, Odoo polled every {} ms; {} edits)",
+                w.interval_ms, w.edits
+            ),
+            format!(
+                "Outlook → Odoo mean {:.0} ms; Odoo → Outlook mean {:.0} ms; max {:.0} ms",
+                w.outlook_to_odoo_mean_ms(),
+                w.odoo_to_outlook_mean_ms(),
+                w.max_ms
+            ),
+            "",
+            None,
+            &cmd,
+        ));
+        if let Some(p) = &r.latency {
+            let (push, poll) = (w.outlook_to_odoo_mean_ms(), p.outlook_to_odoo_mean_ms());
+            rows.push(row(
+                "Outlook → Odoo latency: polling ÷ webhook (same run)",
+                format!("{:.1} ({poll:.0} ms ÷ {push:.0} ms)", poll / push.max(1e-9)),
+                "> 1 (a notification syncs sooner than the next poll)",
+                Some(push < poll),
+                &cmd,
+            ));
+        }
+    }
     rows
 }
 

@@ -82,11 +82,28 @@ pub struct Noop {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Latency {
     pub interval_ms: u64,
+    /// The daemon also listened for Graph's change notifications (its profile had a public
+    /// URL); Odoo changes are polled in both modes (nothing runs on the Odoo server).
+    pub webhook: bool,
     pub edits: usize,
     pub odoo_to_outlook_ms: Vec<f64>,
     pub outlook_to_odoo_ms: Vec<f64>,
     pub mean_ms: f64,
     pub max_ms: f64,
+}
+
+impl Latency {
+    pub fn outlook_to_odoo_mean_ms(&self) -> f64 {
+        mean(&self.outlook_to_odoo_ms)
+    }
+
+    pub fn odoo_to_outlook_mean_ms(&self) -> f64 {
+        mean(&self.odoo_to_outlook_ms)
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -112,6 +129,8 @@ pub struct Results {
     pub first_sync: Option<FirstSync>,
     pub noop: Option<Noop>,
     pub latency: Option<Latency>,
+    /// The same edits with the daemon in webhook mode, in the same run.
+    pub latency_webhook: Option<Latency>,
     pub throttled: Option<Throttled>,
     pub idle_to_load_rss: Option<f64>,
 }
@@ -143,7 +162,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Results> {
             }
         }
         if opts.wants("latency") {
-            results.latency = Some(latency(&world, opts).await?);
+            let edited = latency_targets(&world).await?;
+            results.latency = Some(latency(&world, opts, &edited, false).await?);
+            results.latency_webhook = Some(latency(&world, opts, &edited, true).await?);
         }
     }
     if opts.wants("throttled") {
@@ -248,12 +269,10 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
-    eprintln!(
-        "bench: change-to-sync latency, polling every {} ms",
-        opts.interval_ms
-    );
-    // Event 0 started in Odoo, event 1 in Outlook; both are linked by now.
+/// The linked pair each latency run edits: event 0, which started in Odoo (its Odoo id),
+/// and event 1, which started in Outlook (its Outlook id). Looked up once: the runs rename
+/// them.
+async fn latency_targets(world: &World) -> anyhow::Result<(i64, String)> {
     let odoo_id = world
         .odoo_call(
             "calendar.event",
@@ -277,31 +296,77 @@ async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
         .as_str()
         .context("event 1 in Outlook")?
         .to_string();
+    Ok((odoo_id, outlook_id))
+}
 
-    let mut child = world.spawn_child("latency", true)?;
+async fn latency(
+    world: &World,
+    opts: &Options,
+    (odoo_id, outlook_id): &(i64, String),
+    webhook: bool,
+) -> anyhow::Result<Latency> {
+    eprintln!(
+        "bench: change-to-sync latency, polling every {} ms{}",
+        opts.interval_ms,
+        if webhook { ", with webhooks" } else { "" }
+    );
+    let extra = if webhook {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        vec![("BENCH_WEBHOOK_PORT", port.to_string())]
+    } else {
+        Vec::new()
+    };
+    let mut child = world.spawn_child_with("latency", true, &extra)?;
     let stdout = child.stdout.take().context("child stdout")?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // BENCH_TRACE=1 shows when each of the daemon's cycles ended, against the edits.
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
+    let t0 = Instant::now();
     let reader = std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
         {
+            if trace {
+                eprintln!("bench: +{} ms daemon: {line}", t0.elapsed().as_millis());
+            }
             let _ = tx.send(line);
         }
     });
-    // The daemon is up once it reports its first cycle.
-    let first = tokio::time::timeout(Duration::from_secs(60), rx.recv())
-        .await
-        .context("the daemon did not report a cycle")?
-        .context("the daemon ended")?;
+    // The daemon is up once it reports its first cycle; in webhook mode it reports its
+    // mode before, which must be webhooks, or the figure would be polling's again.
+    let mut mode = None;
+    let first = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .context("the daemon did not report a cycle")?
+            .context("the daemon ended")?;
+        let v: Value =
+            serde_json::from_str(&line).with_context(|| format!("the daemon printed {line:?}"))?;
+        if v.get("mode").is_some() {
+            mode = Some(v);
+            continue;
+        }
+        break line;
+    };
     ensure!(
         !first.contains("error"),
         "the daemon's first cycle: {first}"
     );
+    if webhook {
+        let mode = mode.context("the daemon did not report its mode")?;
+        ensure!(
+            mode["mode"] == "webhook",
+            "the daemon is not in webhook mode: {mode}"
+        );
+    }
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let mut result = Latency {
         interval_ms: opts.interval_ms,
+        webhook,
         edits: opts.latency_edits,
         ..Default::default()
     };
@@ -312,7 +377,13 @@ async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
             rng.random_range(0..opts.interval_ms.max(1)),
         ))
         .await;
-        let title = format!("Bench latency {k}");
+        let title = format!(
+            "Bench latency {} {k}",
+            if webhook { "webhook" } else { "poll" }
+        );
+        if trace {
+            eprintln!("bench: +{} ms edit {k}", t0.elapsed().as_millis());
+        }
         if k % 2 == 0 {
             world
                 .odoo_call(
@@ -350,6 +421,11 @@ async fn latency(world: &World, opts: &Options) -> anyhow::Result<Latency> {
             .await
             .with_context(|| format!("Outlook edit {k} reaching Odoo"))?;
             result.outlook_to_odoo_ms.push(took.as_secs_f64() * 1000.0);
+        }
+    }
+    if trace {
+        for d in world.graph.emulator.deliveries() {
+            eprintln!("bench: delivery {d:?}");
         }
     }
     // Closing stdin stops the daemon.
