@@ -304,11 +304,14 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
             &cmd,
         ));
     }
+    // Both latency modes come from one run of the scenario.
+    let latency_cmd = |interval_ms: u64| {
+        format!(
+            "cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,latency --interval-ms {interval_ms}"
+        )
+    };
     if let Some(l) = &r.latency {
-        let cmd = format!(
-            "cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,latency --interval-ms {}",
-            l.interval_ms
-        );
+        let cmd = latency_cmd(l.interval_ms);
         rows.push(row(
             &format!(
                 "change-to-sync latency, polling every {} ms ({} edits, both ways)",
@@ -321,10 +324,7 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
         ));
     }
     if let Some(w) = &r.latency_webhook {
-        let cmd = format!(
-            "cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,latency --interval-ms {}",
-            w.interval_ms
-        );
+        let cmd = latency_cmd(w.interval_ms);
         rows.push(row(
             &format!(
                 "change-to-sync latency, webhook mode (Outlook pushes, Odoo polled every {} ms; {} edits)",
