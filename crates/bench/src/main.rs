@@ -21,13 +21,13 @@ struct Args {
     /// Events of the first sync (half start in Odoo, half in Outlook)
     #[arg(long, default_value_t = 10_000)]
     events: usize,
-    /// Which scenarios: engine, first-sync, noop, latency, throttled (noop and latency need
-    /// first-sync; engine is the engine alone on in-memory ports), files (documents:
-    /// --files, --big-file-mib)
+    /// Which scenarios: engine, first-sync, noop, changed, latency, throttled (noop, changed
+    /// and latency need first-sync; engine is the engine alone on in-memory ports), files
+    /// (documents: --files, --big-file-mib)
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "engine,first-sync,noop,latency,throttled,files"
+        default_value = "engine,first-sync,noop,changed,latency,throttled,files"
     )]
     scenarios: Vec<String>,
     #[command(flatten)]
@@ -45,6 +45,9 @@ struct Args {
     /// modes measure the pacing, not the wait for the next poll
     #[arg(long, default_value_t = 10_000)]
     interval_ms: u64,
+    /// Events edited on each side before the incremental cycle of the `changed` scenario
+    #[arg(long, default_value_t = 100)]
+    changed_items: usize,
     /// Edits whose change-to-sync latency is measured (alternating Odoo and Outlook)
     #[arg(long, default_value_t = 6)]
     latency_edits: usize,
@@ -95,6 +98,7 @@ fn main() -> anyhow::Result<()> {
         "engine",
         "first-sync",
         "noop",
+        "changed",
         "latency",
         "throttled",
         "files",
@@ -117,6 +121,7 @@ fn main() -> anyhow::Result<()> {
             None => Limits::default(),
         },
         latency_edits: args.latency_edits,
+        changed_items: args.changed_items,
         interval_ms: args.interval_ms.max(1),
         seed: args.seed,
         scenarios: args.scenarios.clone(),

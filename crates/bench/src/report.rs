@@ -304,6 +304,36 @@ pub fn rows(opts: &Options, r: &Results) -> Vec<Row> {
             &cmd,
         ));
     }
+    if let Some(c) = &r.changed {
+        let cmd = format!(
+            "cargo run --release -p odoo365-bench -- --events {n} --scenarios first-sync,changed --changed-items {}",
+            c.odoo_edits
+        );
+        let top: Vec<String> = c
+            .by_resource
+            .iter()
+            .map(|(k, v)| format!("{k} ×{v}"))
+            .collect();
+        rows.push(row(
+            &format!(
+                "incremental cycle after {} events edited in Odoo and {} in Outlook: requests per changed event (Graph + Odoo)",
+                c.odoo_edits, c.outlook_edits
+            ),
+            format!(
+                "{:.2} ({} + {}; {} jobs; {:.0} ms CPU, {:.0} ms wall; {})",
+                c.requests_per_item,
+                c.graph_requests,
+                c.odoo_requests,
+                c.jobs_done,
+                c.cpu_ms,
+                c.wall_ms,
+                top.join(", ")
+            ),
+            "",
+            None,
+            &cmd,
+        ));
+    }
     // Both latency modes come from one run of the scenario.
     let latency_cmd = |interval_ms: u64| {
         format!(

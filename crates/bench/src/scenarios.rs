@@ -23,6 +23,8 @@ pub struct Options {
     /// ones for the smoke run (the client's governor is configured alike).
     pub throttled_limits: Limits,
     pub latency_edits: usize,
+    /// Events edited on each side before the `changed` scenario's cycle.
+    pub changed_items: usize,
     pub interval_ms: u64,
     pub seed: u64,
     pub scenarios: Vec<String>,
@@ -79,6 +81,22 @@ pub struct Noop {
     pub app: NoopCycle,
 }
 
+/// One engine cycle after people edited events on both sides since the last one.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changed {
+    pub odoo_edits: usize,
+    pub outlook_edits: usize,
+    pub graph_requests: usize,
+    pub odoo_requests: usize,
+    pub graph_writes: usize,
+    pub jobs_done: u64,
+    /// (Graph + Odoo requests) ÷ events edited.
+    pub requests_per_item: f64,
+    pub by_resource: BTreeMap<String, usize>,
+    pub cpu_ms: f64,
+    pub wall_ms: f64,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Latency {
     pub interval_ms: u64,
@@ -128,6 +146,7 @@ pub struct Results {
     pub engine: Option<crate::engine::EngineOnly>,
     pub first_sync: Option<FirstSync>,
     pub noop: Option<Noop>,
+    pub changed: Option<Changed>,
     pub latency: Option<Latency>,
     /// The same edits with the daemon in webhook mode, in the same run.
     pub latency_webhook: Option<Latency>,
@@ -160,6 +179,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Results> {
             if let (Some(f), Some(n)) = (&results.first_sync, &results.noop) {
                 results.idle_to_load_rss = Some(f.peak_rss_mib / n.app.peak_rss_mib.max(0.001));
             }
+        }
+        if opts.wants("changed") {
+            results.changed = Some(changed(&world, opts).await?);
         }
         if opts.wants("latency") {
             let edited = latency_targets(&world).await?;
@@ -246,6 +268,110 @@ async fn noop(world: &World) -> anyhow::Result<Noop> {
         echo: noop_cycle(world, "noop").await?,
         engine: noop_cycle(world, "noop").await?,
         app: noop_cycle(world, "noop-app").await?,
+    })
+}
+
+/// People edit `changed_items` events in Odoo and as many others in Outlook (titles), then
+/// one engine cycle (clients connected, unpaced) syncs them: the requests it costs per
+/// changed event. Events 0 and 1 are left alone (the latency runs edit them by name).
+async fn changed(world: &World, opts: &Options) -> anyhow::Result<Changed> {
+    let k = opts.changed_items.min(opts.events.saturating_sub(2) / 2);
+    eprintln!("bench: an incremental cycle after {k} edits in Odoo and {k} in Outlook");
+    let title = |i: usize| crate::world::event_times(i).0;
+    let renamed = |i: usize| format!("{} (changed)", title(i));
+    let in_odoo: Vec<usize> = (0..k).map(|j| 2 + 2 * j).collect();
+    let in_outlook: Vec<usize> = (0..k).map(|j| 3 + 2 * j).collect();
+    let rows = world
+        .odoo_call(
+            "calendar.event",
+            "search_read",
+            json!({"domain": [["name", "in", in_odoo.iter().map(|&i| title(i)).collect::<Vec<_>>()]],
+                   "fields": ["name"]}),
+        )
+        .await?;
+    let ids: BTreeMap<String, i64> = rows
+        .as_array()
+        .context("search_read answered no list")?
+        .iter()
+        .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["id"].as_i64()?)))
+        .collect();
+    for &i in &in_odoo {
+        let id = *ids
+            .get(&title(i))
+            .with_context(|| format!("{} in Odoo", title(i)))?;
+        world
+            .odoo_call(
+                "calendar.event",
+                "write",
+                json!({"ids": [id], "vals": {"name": renamed(i)}}),
+            )
+            .await?;
+    }
+    for &i in &in_outlook {
+        let page = world
+            .outlook(
+                reqwest::Method::GET,
+                &format!("events?$filter=subject eq {}&$top=1", quote(&title(i))),
+                None,
+            )
+            .await?;
+        let id = page["value"][0]["id"]
+            .as_str()
+            .with_context(|| format!("{} in Outlook", title(i)))?
+            .to_string();
+        world
+            .outlook(
+                reqwest::Method::PATCH,
+                &format!("events/{id}"),
+                Some(json!({"subject": renamed(i)})),
+            )
+            .await?;
+    }
+    let (out, (g0, o0)) = world.run_child_from_ready("noop").await?;
+    let (graph, odoo) = (world.graph_since(g0), world.odoo_since(o0));
+    let cycle = &out["cycle"];
+    ensure!(
+        cycle["outcome"] == "synced" && cycle["failed"] == 0 && cycle["jobs_waiting"] == 0,
+        "the incremental cycle did not finish cleanly: {cycle}"
+    );
+    // Each edit reached the other side, and nothing else changed there.
+    let outlook = world.outlook_titles().await?;
+    let odoo_titles = world.odoo_titles().await?;
+    for (side, titles, edits) in [
+        ("Outlook", &outlook, &in_odoo),
+        ("Odoo", &odoo_titles, &in_outlook),
+    ] {
+        let missing: Vec<String> = edits
+            .iter()
+            .map(|&i| renamed(i))
+            .filter(|t| !titles.contains(t))
+            .collect();
+        ensure!(
+            missing.is_empty(),
+            "{} edits did not reach {side}, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
+        ensure!(
+            titles.len() == opts.events,
+            "{side} holds {} events, not {}",
+            titles.len(),
+            opts.events
+        );
+    }
+    let mut by = by_resource(&graph);
+    by.extend(by_resource(&odoo));
+    Ok(Changed {
+        odoo_edits: k,
+        outlook_edits: k,
+        graph_requests: graph.len(),
+        odoo_requests: odoo.len(),
+        graph_writes: graph.iter().filter(|r| r.is_write()).count(),
+        jobs_done: cycle["jobs_done"].as_u64().unwrap_or(0),
+        requests_per_item: (graph.len() + odoo.len()) as f64 / (2 * k).max(1) as f64,
+        by_resource: by,
+        cpu_ms: out["cpu_ms"].as_f64().unwrap_or(0.0),
+        wall_ms: out["wall_ms"].as_f64().unwrap_or(0.0),
     })
 }
 

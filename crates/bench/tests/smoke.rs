@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used)]
 //! The harness end to end at a small size, so it cannot rot: 200 events, the no-op
-//! cycles, two latency edits in each mode (polling, webhooks) and a throttled run scaled
-//! to 400 requests per 60 s. Speed targets mean something only in release builds and are
-//! not asserted here; what must hold at any speed is.
+//! cycles, an incremental cycle after 10 edits on each side, two latency edits in each
+//! mode (polling, webhooks) and a throttled run scaled to 400 requests per 60 s. Speed
+//! targets mean something only in release builds and are not asserted here; what must
+//! hold at any speed is.
 
 use std::process::Command;
 
@@ -18,6 +19,8 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
             "200",
             "--latency-edits",
             "2",
+            "--changed-items",
+            "10",
             "--interval-ms",
             "1000",
             // Outlook's limit is 10,000 requests per 10 minutes. Scaled down, a window still
@@ -58,6 +61,7 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
         "under load ÷ idle",
         "throttled: Graph requests accepted",
         "429 answers",
+        "incremental cycle after 10 events edited in Odoo and 10 in Outlook",
         "latency, polling every 1000 ms",
         "latency, webhook mode (Outlook pushes, Odoo polled every 1000 ms",
         "Outlook → Odoo latency: polling ÷ webhook",
@@ -93,6 +97,10 @@ fn a_small_run_measures_every_scenario_and_the_structural_targets_hold() {
         let c = &r["noop"][cycle];
         assert!(c["max_per_resource"].as_u64().unwrap() <= 1, "{c}");
     }
+    // The incremental cycle synced each edit (one job each; the scenario checks both sides).
+    let c = &r["changed"];
+    assert_eq!(c["jobs_done"], 20, "{c}");
+    assert!(c["graph_writes"].as_u64().unwrap() >= 10, "{c}");
     let t = &r["throttled"];
     assert!(t["fraction_of_limit"].as_f64().unwrap() >= 0.9, "{t}");
     assert!(t["throttled_429"].as_u64().unwrap() <= 5, "{t}");
