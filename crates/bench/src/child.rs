@@ -161,7 +161,9 @@ async fn first_sync(env: &ChildEnv) -> anyhow::Result<Value> {
 /// `App::sync` as the daemon runs it (`noop-app`, Odoo paced): the daemon's first cycle
 /// connects the clients and keeps them, the measured one is its second.
 /// Its peak RSS is the "idle" figure.
-async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
+/// `changed` is the engine's cycle confirmed ahead (as `odoo365 sync --yes`): the parent's
+/// edits rewrite more events than the mass-change guard lets through unasked.
+async fn noop(env: &ChildEnv, whole_app: bool, confirm: bool) -> anyhow::Result<Value> {
     let app = open_app(env, Arc::new(odoo365_engine::SystemClock)).await?;
     let profile = app.profile(PROFILE)?;
     let engine = if whole_app {
@@ -178,7 +180,7 @@ async fn noop(env: &ChildEnv, whole_app: bool) -> anyhow::Result<Value> {
     }
     let (cpu0, t0) = (measure::threads_cpu_ns()?, Instant::now());
     let r = match engine {
-        Some(engine) => app.sync_with(&profile, engine, false, false).await?,
+        Some(engine) => app.sync_with(&profile, engine, false, confirm).await?,
         None => app.sync(PROFILE, false, false).await?,
     };
     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -387,8 +389,9 @@ pub fn run(phase: &str) -> anyhow::Result<()> {
     let out = rt.block_on(async {
         match phase {
             "first-sync" => first_sync(&env).await,
-            "noop" => noop(&env, false).await,
-            "noop-app" => noop(&env, true).await,
+            "noop" => noop(&env, false, false).await,
+            "noop-app" => noop(&env, true, false).await,
+            "changed" => noop(&env, false, true).await,
             "latency" => latency(&env).await,
             "throttled" => throttled(&env).await,
             other => anyhow::bail!("unknown phase {other:?}"),
